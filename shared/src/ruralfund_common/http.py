@@ -1,0 +1,420 @@
+"""The HTTP edge shared by every service: problem+json errors, health, request ids, paging.
+
+Wiring in a service's bootstrap::
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router({"nats": nats_ok, "postgres": db_ok}))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Annotated, Any, Final, Generic, TypeVar
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ruralfund_common.auth import public_endpoint
+from ruralfund_common.errors import DomainError, InvalidInput
+from ruralfund_common.ids import new_id
+
+__all__ = [
+    "PAGE_LIMIT_DEFAULT",
+    "PAGE_LIMIT_MAX",
+    "PROBLEM_MEDIA_TYPE",
+    "PROBLEM_TYPE_BASE",
+    "READY_CHECK_TIMEOUT_SECONDS",
+    "REQUEST_ID_HEADER",
+    "Page",
+    "PageParams",
+    "ReadinessCheck",
+    "RequestIdMiddleware",
+    "current_request_id",
+    "decode_cursor",
+    "encode_cursor",
+    "health_router",
+    "install_problem_handlers",
+    "problem_response",
+    "problem_type",
+]
+
+log = structlog.get_logger(__name__)
+
+# --------------------------------------------------------------------------- problem+json
+
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+PROBLEM_TYPE_BASE: Final = "https://ruralfund.dev/problems/"
+
+# Short Chinese titles for the county staff who read error screens; English stays canonical.
+_TITLE_ZH_BY_CODE: Final[Mapping[str, str]] = {
+    "AUTH_MISSING": "未提供身份凭证",
+    "AUTH_INVALID": "身份凭证无效",
+    "AUTH_EXPIRED": "身份凭证已过期",
+    "AUTH_UNAVAILABLE": "身份认证服务不可用",
+    "ROLE_REQUIRED": "无此操作权限",
+    "READ_ONLY": "只读角色不能修改",
+    "INVALID_INPUT": "输入有误",
+    "INTERNAL": "服务器内部错误",
+}
+_TITLE_ZH_BY_STATUS: Final[Mapping[int, str]] = {
+    400: "请求有误",
+    401: "未认证",
+    403: "无权限",
+    404: "未找到",
+    405: "不支持的请求方法",
+    409: "冲突",
+    413: "请求内容过大",
+    415: "不支持的内容类型",
+    422: "输入有误",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    503: "服务暂不可用",
+}
+
+
+def problem_type(code: str) -> str:
+    """``ROLE_REQUIRED`` → ``https://ruralfund.dev/problems/role-required``."""
+    return PROBLEM_TYPE_BASE + code.strip().lower().replace("_", "-")
+
+
+def _title(code: str) -> str:
+    # Derived from the code, so it is the same for every occurrence (RFC 9457 §3.1.3).
+    return code.replace("_", " ").capitalize()
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    field: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A ``application/problem+json`` response; ``extensions`` become extra members."""
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": _title(code),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    title_zh = _TITLE_ZH_BY_CODE.get(code) or _TITLE_ZH_BY_STATUS.get(status)
+    if title_zh:
+        body["title_zh"] = title_zh
+    if field:
+        body["field"] = field
+    if details:
+        body["details"] = details
+    body.update(extensions)
+    request_id = _request_id_of(request)
+    if request_id:
+        body["request_id"] = request_id  # quote it to support, it finds the log lines
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    log.info("request_refused", code=exc.code, status=exc.status, path=request.url.path)
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        detail=exc.message,
+        field=exc.field,
+        details=exc.details,
+        headers=getattr(exc, "headers", None),  # e.g. WWW-Authenticate on 401
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_validation_item(e) for e in exc.errors()]
+    first = errors[0] if errors else {"field": None, "message": "invalid request"}
+    where = f"{first['field']}: " if first["field"] else ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return problem_response(
+        request,
+        status=422,
+        code="INVALID_INPUT",
+        detail=f"{where}{first['message']}{more}",
+        field=first["field"],
+        errors=errors,
+    )
+
+
+_LOCATIONS: Final = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def _validation_item(error: Mapping[str, Any]) -> dict[str, Any]:
+    loc = list(error.get("loc") or ())
+    location = loc.pop(0) if loc and loc[0] in _LOCATIONS else None
+    if error.get("type") == "json_invalid":
+        loc = []  # the rest of loc is a character offset, not a field
+    # Neither `input` nor `ctx` is echoed: input may hold personal data, ctx may not be JSON.
+    return {
+        "field": _dotted(loc),
+        "location": location,
+        "message": str(error.get("msg", "invalid value")),
+        "type": str(error.get("type", "value_error")),
+    }
+
+
+def _dotted(loc: Sequence[Any]) -> str | None:
+    """``["evidence", "units"]`` → ``evidence.units``; list indexes as ``items[0].qty``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or None
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code in (204, 304):  # these statuses must not carry a body
+        return Response(status_code=exc.status_code, headers=headers)
+    code, phrase = _status_code_and_phrase(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    details = exc.detail if isinstance(exc.detail, Mapping) else None
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=code,
+        detail=detail,
+        details=details,
+        headers=headers,
+    )
+
+
+def _status_code_and_phrase(status: int) -> tuple[str, str]:
+    """404 → ("NOT_FOUND", "Not Found"); an unregistered status → ("HTTP_599", "HTTP 599")."""
+    try:
+        known = HTTPStatus(status)
+    except ValueError:
+        return f"HTTP_{status}", f"HTTP {status}"
+    return known.name, known.phrase
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    # Full traceback to the log only: a body with internals would help an attacker, not a user.
+    request_id = _request_id_of(request)
+    log.error(
+        "unhandled_exception",
+        method=request.method,
+        path=request.url.path,
+        request_id=request_id,
+        exc_info=exc,
+    )
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    return problem_response(
+        request,
+        status=500,
+        code="INTERNAL",
+        detail="an unexpected error occurred; quote the request id when reporting it",
+        headers=headers,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error response of ``app`` an RFC 9457 problem+json body.
+
+    Note: Starlette re-raises after the 500 handler has answered, so servers (and
+    ``TestClient`` unless ``raise_server_exceptions=False``) still see the exception.
+    """
+    app.add_exception_handler(DomainError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+# --------------------------------------------------------------------------- health
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+READY_CHECK_TIMEOUT_SECONDS: Final = 2.0  # below a typical 3-5 s probe timeout
+
+
+def health_router(
+    checks: Mapping[str, ReadinessCheck] | None = None,
+    *,
+    timeout_seconds: float = READY_CHECK_TIMEOUT_SECONDS,
+) -> APIRouter:
+    """``GET /healthz`` (alive: always 200) and ``GET /readyz`` (200 only if every check
+    returns True within ``timeout_seconds``; else 503 naming the failed checks). Public."""
+    assert timeout_seconds > 0
+    named_checks = dict(checks or {})
+    router = APIRouter(tags=["health"], dependencies=[Depends(public_endpoint)])
+
+    @router.get("/healthz", summary="Process is alive")
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+    @router.get("/readyz", summary="Dependencies are reachable")
+    async def readyz() -> JSONResponse:
+        names = list(named_checks)
+        outcomes = await asyncio.gather(
+            *(_run_check(n, named_checks[n], timeout_seconds) for n in names)
+        )
+        results = dict(zip(names, outcomes, strict=True))
+        failed = [name for name, outcome in results.items() if outcome != "ok"]
+        body = {"status": "unavailable" if failed else "ok", "checks": results}
+        if failed:
+            body["failed"] = failed
+        return JSONResponse(
+            body, status_code=503 if failed else 200, headers={"Cache-Control": "no-store"}
+        )
+
+    return router
+
+
+async def _run_check(name: str, check: ReadinessCheck, timeout_seconds: float) -> str:
+    try:
+        ok = await asyncio.wait_for(check(), timeout=timeout_seconds)
+    except TimeoutError:
+        log.warning("readiness_check_timeout", check=name, timeout_s=timeout_seconds)
+        return "timeout"
+    except Exception as exc:  # noqa: BLE001 — a failing check means "not ready", never a 500
+        # The message stays in the log: /readyz is public and errors may name hosts.
+        log.warning("readiness_check_error", check=name, error=repr(exc))
+        return "error"
+    return "ok" if ok is True else "failed"
+
+
+# --------------------------------------------------------------------------- request id
+
+REQUEST_ID_HEADER: Final = "X-Request-Id"
+MAX_REQUEST_ID_CHARS: Final = 128
+# A caller's id goes into our logs: accept only a safe charset, else make our own.
+_REQUEST_ID_RE: Final = re.compile(rf"^[A-Za-z0-9._:\-]{{1,{MAX_REQUEST_ID_CHARS}}}$")
+_STATE_KEY: Final = "request_id"
+
+
+class RequestIdMiddleware:
+    """Pure ASGI middleware: take a well-formed ``X-Request-Id`` or make a UUIDv7, return it
+    on the response, bind it in structlog contextvars and keep it in ``request.state``.
+
+    Pure ASGI (not ``BaseHTTPMiddleware``) so the contextvar is visible to the endpoint.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or new_id()
+        # scope["state"] backs request.state; the 500 handler reads it after we returned.
+        scope.setdefault("state", {})[_STATE_KEY] = request_id
+        header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == header[0] for k, _ in headers):
+                    headers.append(header)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            await self.app(scope, receive, send_with_id)
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    wanted = REQUEST_ID_HEADER.lower().encode()
+    for key, value in scope.get("headers", []):
+        if key.lower() == wanted:
+            text = value.decode("latin-1").strip()
+            return text if _REQUEST_ID_RE.fullmatch(text) else None
+    return None
+
+
+def _request_id_of(request: Request | None) -> str | None:
+    if request is None:
+        return None
+    state = request.scope.get("state") or {}
+    value = state.get(_STATE_KEY)
+    return value if isinstance(value, str) else None
+
+
+def current_request_id(request: Request) -> str | None:
+    """The request id :class:`RequestIdMiddleware` assigned (None if not installed)."""
+    return _request_id_of(request)
+
+
+# --------------------------------------------------------------------------- pagination
+
+PAGE_LIMIT_DEFAULT: Final = 50
+PAGE_LIMIT_MAX: Final = 200
+MAX_CURSOR_CHARS: Final = 512
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list. ``next_cursor`` is None on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+    limit: int = Field(ge=1, le=PAGE_LIMIT_MAX)
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """Dependency for list endpoints: ``params: Annotated[PageParams, Depends()]``."""
+
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX, description="items per page")] = (
+        PAGE_LIMIT_DEFAULT
+    )
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_CHARS, description="opaque; next_cursor of the previous page"),
+    ] = None
+
+
+def encode_cursor(position: Mapping[str, Any]) -> str:
+    """An opaque cursor from a JSON-able position, e.g. ``{"after": "2024-05-01", "id": "…"}``."""
+    raw = json.dumps(jsonable_encoder(position), separators=(",", ":"), sort_keys=True)
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    assert len(cursor) <= MAX_CURSOR_CHARS, "cursor position too large"
+    return cursor
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    """The position inside a cursor; 422 ``INVALID_CURSOR`` if it was tampered with or mangled.
+
+    Cursors are opaque, not secret: authorization must still filter the rows.
+    """
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from exc
+    if not isinstance(position, dict):
+        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor")
+    return position

@@ -1,0 +1,290 @@
+"""The HTTP edge: problem+json bodies, health probes, request ids, paging."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Annotated
+
+import pytest
+import structlog
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from ruralfund_common.auth import unguarded_routes
+from ruralfund_common.errors import Conflict, DomainError, NotFound
+from ruralfund_common.http import (
+    PROBLEM_MEDIA_TYPE,
+    Page,
+    PageParams,
+    RequestIdMiddleware,
+    current_request_id,
+    decode_cursor,
+    encode_cursor,
+    health_router,
+    install_problem_handlers,
+    problem_type,
+)
+
+
+class Evidence(BaseModel):
+    units: int = Field(gt=0)
+    photo_urls: list[str] = Field(default_factory=list, max_length=2)
+
+
+class PackagingClaim(BaseModel):
+    credit_code: str = Field(min_length=18, max_length=18)
+    evidence: Evidence
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.post("/claims")
+    async def submit(claim: PackagingClaim) -> dict[str, int]:
+        return {"units": claim.evidence.units}
+
+    @app.post("/claims/{claim_id}/pay")
+    async def pay(claim_id: str) -> None:
+        raise Conflict(
+            "PUBLICITY_NOT_ENDED",
+            "publicity of this award ends on 2024-05-13",
+            field="claim_id",
+            details={"publicity_ends": "2024-05-13", "claim_id": claim_id},
+        )
+
+    @app.get("/enterprises/{code}")
+    async def enterprise(code: str) -> None:
+        raise NotFound("ENTERPRISE_NOT_FOUND", f"no enterprise {code}")
+
+    @app.get("/teapot")
+    async def teapot() -> None:
+        raise HTTPException(status_code=418, detail="short and stout")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("password=hunter2 at db.internal:5432")
+
+    @app.get("/rid")
+    async def rid(request: Request) -> dict[str, str | None]:
+        bound = structlog.contextvars.get_contextvars().get("request_id")
+        return {"state": current_request_id(request), "log": bound}
+
+    @app.get("/page")
+    async def page(params: Annotated[PageParams, Depends()]) -> Page[int]:
+        start = decode_cursor(params.cursor)["after"] if params.cursor else 0
+        items = list(range(start, min(start + params.limit, 7)))
+        more = items and items[-1] < 6
+        cursor = encode_cursor({"after": items[-1] + 1}) if more else None
+        return Page[int](items=items, next_cursor=cursor, limit=params.limit)
+
+    return app
+
+
+@pytest.fixture
+def client() -> TestClient:
+    return TestClient(_app(), raise_server_exceptions=False)
+
+
+def test_problem_type_from_code() -> None:
+    assert (
+        problem_type("PUBLICITY_NOT_ENDED") == "https://ruralfund.dev/problems/publicity-not-ended"
+    )
+
+
+def test_domain_error_becomes_problem_json(client: TestClient) -> None:
+    response = client.post("/claims/c-1/pay")
+    assert response.status_code == 409
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    body = response.json()
+    assert body["type"] == "https://ruralfund.dev/problems/publicity-not-ended"
+    assert body["title"] == "Publicity not ended"
+    assert body["status"] == 409
+    assert body["detail"] == "publicity of this award ends on 2024-05-13"
+    assert body["code"] == "PUBLICITY_NOT_ENDED"
+    assert body["field"] == "claim_id"
+    assert body["details"] == {"publicity_ends": "2024-05-13", "claim_id": "c-1"}
+    assert body["title_zh"] == "冲突"
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+def test_not_found_domain_error_omits_empty_members(client: TestClient) -> None:
+    response = client.get("/enterprises/91530427MA6N0000X1")
+    body = response.json()
+    assert response.status_code == 404
+    assert body["code"] == "ENTERPRISE_NOT_FOUND"
+    assert "field" not in body and "details" not in body
+
+
+def test_custom_status_on_domain_error_is_honoured() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/x")
+    async def x() -> None:
+        raise DomainError("CALENDAR_NOT_LOADED", "no calendar for 2031", status=503)
+
+    assert TestClient(app).get("/x").status_code == 503
+
+
+def test_validation_error_names_the_nested_field(client: TestClient) -> None:
+    claim = {"credit_code": "91530427MA6N0000X1", "evidence": {"units": 0}}
+    response = client.post("/claims", json=claim)
+    body = response.json()
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert body["code"] == "INVALID_INPUT"
+    assert body["type"] == "https://ruralfund.dev/problems/invalid-input"
+    assert body["field"] == "evidence.units"
+    assert body["detail"].startswith("evidence.units: ")
+    assert body["errors"][0]["location"] == "body"
+
+
+def test_validation_error_lists_every_bad_field(client: TestClient) -> None:
+    claim = {"credit_code": "short", "evidence": {"units": -1, "photo_urls": [3]}}
+    body = client.post("/claims", json=claim).json()
+    fields = [e["field"] for e in body["errors"]]
+    assert sorted(fields) == ["credit_code", "evidence.photo_urls[0]", "evidence.units"]
+    assert body["field"] == fields[0]
+    assert "and " in body["detail"]  # "(and N more)"
+    assert all("input" not in e for e in body["errors"])  # submitted values are not echoed
+
+
+def test_malformed_json_is_invalid_input_without_a_field(client: TestClient) -> None:
+    response = client.post(
+        "/claims", content=b'{"evidence": ', headers={"content-type": "application/json"}
+    )
+    body = response.json()
+    assert (response.status_code, body["code"]) == (422, "INVALID_INPUT")
+    assert "field" not in body
+
+
+def test_query_validation_names_the_parameter(client: TestClient) -> None:
+    body = client.get("/page", params={"limit": 201}).json()
+    assert (body["field"], body["errors"][0]["location"]) == ("limit", "query")
+
+
+def test_http_exception_becomes_problem_json(client: TestClient) -> None:
+    response = client.get("/teapot")
+    body = response.json()
+    assert response.status_code == 418
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert (body["code"], body["detail"]) == ("IM_A_TEAPOT", "short and stout")
+
+
+def test_unknown_route_and_method_are_problems_too(client: TestClient) -> None:
+    missing = client.get("/nowhere")
+    assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
+    wrong_method = client.get("/claims")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert wrong_method.headers["allow"] == "POST"
+
+
+def test_unexpected_exception_is_500_without_details(client: TestClient) -> None:
+    response = client.get("/boom", headers={"X-Request-Id": "req-42"})
+    body = response.json()
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert body["code"] == "INTERNAL"
+    assert body["request_id"] == "req-42"
+    assert response.headers["x-request-id"] == "req-42"
+    text = response.text
+    for leak in ("hunter2", "db.internal", "RuntimeError", "Traceback"):
+        assert leak not in text
+
+
+def test_request_id_is_taken_returned_and_bound(client: TestClient) -> None:
+    response = client.get("/rid", headers={"X-Request-Id": "county-portal:abc-123"})
+    assert response.headers["x-request-id"] == "county-portal:abc-123"
+    assert response.json() == {"state": "county-portal:abc-123", "log": "county-portal:abc-123"}
+
+
+def test_request_id_is_made_when_absent_or_unsafe(client: TestClient) -> None:
+    made = client.get("/rid").headers["x-request-id"]
+    assert len(made) == 36  # a UUID
+    unsafe = client.get("/rid", headers={"X-Request-Id": "x\tinjected=1"}).headers["x-request-id"]
+    assert unsafe != "x\tinjected=1" and len(unsafe) == 36
+    too_long = client.get("/rid", headers={"X-Request-Id": "a" * 129}).headers["x-request-id"]
+    assert len(too_long) == 36
+
+
+def test_pages_follow_the_cursor(client: TestClient) -> None:
+    first = client.get("/page", params={"limit": 3}).json()
+    assert first["items"] == [0, 1, 2] and first["limit"] == 3
+    second = client.get("/page", params={"limit": 3, "cursor": first["next_cursor"]}).json()
+    assert second["items"] == [3, 4, 5]
+    last = client.get("/page", params={"limit": 3, "cursor": second["next_cursor"]}).json()
+    assert (last["items"], last["next_cursor"]) == ([6], None)
+    assert client.get("/page").json()["limit"] == 50
+
+
+def test_mangled_cursor_is_invalid_cursor(client: TestClient) -> None:
+    response = client.get("/page", params={"cursor": "%%%not-base64"})
+    body = response.json()
+    assert (response.status_code, body["code"], body["field"]) == (422, "INVALID_CURSOR", "cursor")
+    assert decode_cursor(encode_cursor({"after": "2024-05-13"})) == {"after": "2024-05-13"}
+    not_an_object = base64.urlsafe_b64encode(b"[1]").decode()
+    with pytest.raises(DomainError) as caught:
+        decode_cursor(not_an_object)
+    assert caught.value.code == "INVALID_CURSOR"
+
+
+# --------------------------------------------------------------------------- health
+
+
+async def _ok() -> bool:
+    return True
+
+
+async def _down() -> bool:
+    return False
+
+
+async def _slow() -> bool:
+    await asyncio.sleep(5)
+    return True
+
+
+async def _broken() -> bool:
+    raise ConnectionError("connect to postgres.internal:5432 refused")
+
+
+def _health_app(**checks: object) -> TestClient:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(health_router(checks, timeout_seconds=0.2))  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def test_healthz_is_always_ok() -> None:
+    response = _health_app(db=_down).get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readyz_ok_when_every_check_passes() -> None:
+    response = _health_app(nats=_ok, postgres=_ok).get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"nats": "ok", "postgres": "ok"}}
+
+
+def test_readyz_503_names_failed_timed_out_and_broken_checks() -> None:
+    response = _health_app(nats=_ok, postgres=_down, smtp=_slow, bank=_broken).get("/readyz")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["checks"] == {
+        "nats": "ok",
+        "postgres": "failed",
+        "smtp": "timeout",
+        "bank": "error",
+    }
+    assert sorted(body["failed"]) == ["bank", "postgres", "smtp"]
+    assert "postgres.internal" not in response.text
+
+
+def test_health_routes_are_public_in_openapi() -> None:
+    app = _health_app(nats=_ok).app
+    assert "security" not in app.openapi()["paths"]["/readyz"]["get"]  # type: ignore[attr-defined]
+    assert unguarded_routes(app) == []  # type: ignore[arg-type] — declared public, not forgotten
