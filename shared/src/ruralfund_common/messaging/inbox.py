@@ -1,0 +1,290 @@
+"""Consuming events: inbox dedup, producer-sequence gap detection, retries, dead letters.
+
+One message = one database transaction: the inbox row, the handler's state change and any
+outbox rows it writes commit together, then the message is acknowledged. So a redelivered
+message finds its inbox row and does nothing, and a crash before the ack just redelivers.
+
+Outcomes:
+- processed: committed, acked;
+- duplicate: inbox row or cursor says already applied, acked, nothing changed;
+- gap: the producer's sequence skipped numbers (a message was lost or is being redelivered):
+  nothing applied, NAK with a delay, and from the second try a re-publish request;
+- poison (undecodable, wrong contract, or a DomainError from the handler): dead-lettered with
+  the reason, recorded in the inbox (so the cursor moves on), acked;
+- transient (any other exception): NAK with backoff; at the last allowed delivery it is
+  dead-lettered with the reason instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Generic, TypeVar
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+from pydantic import BaseModel, ValidationError
+
+from ..clock import Clock
+from ..errors import DomainError
+from ..logging import get_logger
+from . import outbox
+from .envelope import HEADER_DLQ_REASON, HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Envelope, Event
+from .subjects import Namespace
+
+__all__ = ["Tx", "Delivery", "EventProcessor", "Outcome", "Handler"]
+
+log = get_logger("ruralfund.inbox")
+E = TypeVar("E", bound=BaseModel)
+MAX_GAP_DELAY_SECONDS = 5.0
+REPUBLISH_REQUEST_TIMEOUT = 2.0
+
+
+@dataclass
+class Tx:
+    """What a handler gets: the open transaction and a way to emit events into the outbox,
+    with correlation and causation carried over from the message being handled."""
+
+    conn: asyncpg.Connection
+    service: str
+    clock: Clock
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    emitted: list[dict[str, Any]] = field(default_factory=list)
+    ctx: Any = None  # the service's own dependencies (calendar, settings, ...)
+
+    async def emit(self, event: Event, *, aggregate_id: str) -> dict[str, Any]:
+        env = await outbox.append(
+            self.conn, event, source=self.service, aggregate_id=aggregate_id, time=self.clock.now(),
+            correlation_id=self.correlation_id, causation_id=self.causation_id,
+        )
+        self.emitted.append(env)
+        return env
+
+
+Handler = Callable[[Tx, Envelope[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Transport-neutral view of one delivered message."""
+
+    subject: str  # physical subject
+    data: bytes
+    headers: dict[str, str]
+    num_delivered: int
+
+
+class Outcome:
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    GAP = "gap"
+    DEAD_LETTERED = "dead_lettered"
+    RETRY = "retry"
+
+
+@dataclass
+class Decision:
+    outcome: str
+    nak_delay: float | None = None
+    reason: str | None = None
+
+
+class EventProcessor(Generic[E]):
+    """Applies one kind of event to a service's state. Transport-agnostic: the caller maps
+    the returned Decision to ack / nak(delay) after dead-lettering when told to."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        consumer: str,
+        subject: str,
+        model: type[E],
+        handler: Handler,
+        pool: asyncpg.Pool,
+        nc: NatsClient,
+        namespace: Namespace,
+        clock: Clock,
+        max_deliver: int,
+        on_commit: Callable[[], None] | None = None,
+        ctx: Any = None,
+    ) -> None:
+        self.ctx = ctx
+        self.service, self.consumer, self.subject = service, consumer, subject
+        self.model, self.handler, self.pool, self.nc = model, handler, pool, nc
+        self.ns, self.clock, self.max_deliver = namespace, clock, max_deliver
+        self.on_commit = on_commit
+        self.envelope_type = Envelope[model]  # type: ignore[valid-type]
+
+    async def process(self, d: Delivery) -> Decision:
+        started = time.perf_counter()
+        env: Envelope[Any] | None = None
+        try:
+            env = self._decode(d)
+            decision = await self._apply(d, env)
+        except _Poison as p:
+            decision = await self._dead_letter(d, env, p.reason)
+        except Exception as exc:
+            decision = await self._transient(d, env, exc)
+        self._log(d, env, decision, started)
+        return decision
+
+    # -- steps -------------------------------------------------------------------------------
+    def _decode(self, d: Delivery) -> Envelope[Any]:
+        try:
+            raw = json.loads(d.data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _Poison(f"INVALID_JSON: {exc}") from None
+        if not isinstance(raw, dict):
+            raise _Poison("INVALID_ENVELOPE: not a JSON object")
+        if raw.get("type") != self.subject:
+            raise _Poison(f"WRONG_TYPE: expected {self.subject}, got {raw.get('type')!r}")
+        try:
+            return self.envelope_type.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise _Poison(f"INVALID_CONTRACT: {where}: {first['msg']}") from None
+
+    async def _apply(self, d: Delivery, env: Envelope[Any]) -> Decision:
+        seq = _int_or_none(d.headers.get(HEADER_SEQ))
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                if not await self._claim_inbox(conn, env.id, seq, "processed", None):
+                    return Decision(Outcome.DUPLICATE)
+                if seq is not None:
+                    last = await self._cursor(conn)
+                    if seq <= last:
+                        raise _Rollback(Decision(Outcome.DUPLICATE))
+                    if seq > last + 1:
+                        raise _Rollback(Decision(Outcome.GAP, reason=f"expected seq {last + 1}, got {seq}"))
+                tx = Tx(conn, self.service, self.clock, env.correlation_id, env.id, ctx=self.ctx)
+                try:
+                    await self.handler(tx, env)
+                except DomainError as exc:
+                    raise _Poison(f"{exc.code}: {exc.message}") from None
+                if seq is not None:
+                    await self._advance(conn, seq)
+        if self.on_commit:
+            self.on_commit()
+        return Decision(Outcome.PROCESSED)
+
+    async def _claim_inbox(self, conn, message_id: str, seq: int | None, outcome: str, reason: str | None) -> bool:
+        row = await conn.fetchval(
+            "INSERT INTO inbox (message_id, consumer, subject, producer_seq, outcome, reason) "
+            "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING RETURNING 1",
+            message_id, self.consumer, self.subject, seq, outcome, reason,
+        )
+        return row is not None
+
+    async def _cursor(self, conn) -> int:
+        last = await conn.fetchval(
+            "SELECT last_seq FROM inbox_cursor WHERE consumer=$1 AND subject=$2 FOR UPDATE", self.consumer, self.subject
+        )
+        return int(last or 0)
+
+    async def _advance(self, conn, seq: int) -> None:
+        await conn.execute(
+            "INSERT INTO inbox_cursor (consumer, subject, last_seq) VALUES ($1,$2,$3) "
+            "ON CONFLICT (consumer, subject) DO UPDATE SET last_seq = GREATEST(inbox_cursor.last_seq, excluded.last_seq)",
+            self.consumer, self.subject, seq,
+        )
+
+    async def _dead_letter(self, d: Delivery, env: Envelope[Any] | None, reason: str) -> Decision:
+        await self.publish_dead_letter(d, reason)
+        seq = _int_or_none(d.headers.get(HEADER_SEQ))
+        message_id = env.id if env else d.headers.get(HEADER_MSG_ID) or f"nomsgid-{hash(d.data)}"
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await self._claim_inbox(conn, message_id, seq, "dead_lettered", reason[:2000])
+                if seq is not None and env is not None:
+                    await self._advance(conn, seq)
+        return Decision(Outcome.DEAD_LETTERED, reason=reason)
+
+    async def publish_dead_letter(self, d: Delivery, reason: str) -> None:
+        js = self.nc.jetstream()
+        logical = self.ns.logical(d.subject)
+        headers = {k: v for k, v in d.headers.items() if k != HEADER_MSG_ID}
+        headers.update({
+            HEADER_DLQ_REASON: reason[:1000],
+            "Ruralfund-Dlq-Consumer": self.consumer,
+            "Ruralfund-Dlq-Subject": logical,
+            "Ruralfund-Dlq-Deliveries": str(d.num_delivered),
+            HEADER_MSG_ID: f"dlq:{self.consumer}:{d.headers.get(HEADER_MSG_ID, '')}:{d.headers.get(HEADER_SEQ, '')}",
+        })
+        await js.publish(self.ns.dlq_subject(self.service, logical), d.data, headers=headers,
+                         stream=self.ns.dlq_stream, timeout=5)
+
+    async def _transient(self, d: Delivery, env: Envelope[Any] | None, exc: Exception) -> Decision:
+        if isinstance(exc, _Rollback):
+            if exc.decision.outcome == Outcome.GAP:
+                return await self._gap(d, env, exc.decision)
+            return exc.decision
+        reason = f"TRANSIENT: {exc!r}"
+        if d.num_delivered >= self.max_deliver:
+            return await self._dead_letter(d, env, f"MAX_DELIVER_EXCEEDED after {d.num_delivered}: {reason}")
+        delay = min(0.1 * 2 ** (d.num_delivered - 1), 10.0)
+        return Decision(Outcome.RETRY, nak_delay=delay, reason=reason)
+
+    async def _gap(self, d: Delivery, env: Envelope[Any] | None, decision: Decision) -> Decision:
+        seq = _int_or_none(d.headers.get(HEADER_SEQ)) or 0
+        producer = d.headers.get(HEADER_PRODUCER) or self.subject.split(".", 1)[0]
+        if d.num_delivered >= self.max_deliver:
+            return await self._dead_letter(d, env, f"SEQUENCE_GAP_UNRESOLVED: {decision.reason}")
+        if d.num_delivered >= 2:  # first try: the missing one may just be a redelivery in flight
+            await self._request_republish(producer, seq)
+        decision.nak_delay = min(0.2 * d.num_delivered, MAX_GAP_DELAY_SECONDS)
+        return decision
+
+    async def _request_republish(self, producer: str, seq: int) -> None:
+        async with self.pool.acquire() as conn:
+            last = await conn.fetchval(
+                "SELECT last_seq FROM inbox_cursor WHERE consumer=$1 AND subject=$2", self.consumer, self.subject
+            )
+        lo = int(last or 0) + 1
+        body = json.dumps({"subject": self.subject, "from_seq": lo, "to_seq": seq - 1}).encode()
+        try:
+            reply = await self.nc.request(self.ns.republish_subject(producer), body, timeout=REPUBLISH_REQUEST_TIMEOUT)
+            answer = json.loads(reply.data)
+        except Exception as exc:  # producer down: the NAK brings us back here later
+            log.warning("republish_request_failed", subject=self.subject, error=repr(exc))
+            return
+        oldest = answer.get("oldest_seq")
+        if answer.get("republished") == 0 and (oldest is None or oldest > lo):
+            # The producer no longer holds the missing messages (pruned past retention):
+            # record the loss loudly and move on instead of blocking the subject forever.
+            async with self.pool.acquire() as conn:
+                await self._advance(conn, seq - 1 if oldest is None else min(seq - 1, oldest - 1))
+            log.error("sequence_gap_accepted", subject=self.subject, from_seq=lo, to_seq=seq - 1)
+
+    def _log(self, d: Delivery, env: Envelope[Any] | None, decision: Decision, started: float) -> None:
+        level = log.info if decision.outcome in (Outcome.PROCESSED, Outcome.DUPLICATE) else log.warning
+        # the log line's "event" is the message's subject, as the conventions ask
+        level(
+            self.subject, consumer=self.consumer,
+            msg_id=env.id if env else d.headers.get(HEADER_MSG_ID),
+            correlation_id=env.correlation_id if env else None,
+            seq=d.headers.get(HEADER_SEQ), delivery=d.num_delivered, outcome=decision.outcome,
+            reason=decision.reason, ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+
+class _Poison(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Rollback(Exception):
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.outcome)
+        self.decision = decision
+
+
+def _int_or_none(v: str | None) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,227 @@
+"""Transactional outbox: write events with the state change; a relay publishes them.
+
+Writing: ``await outbox.append(conn, event, ...)`` inside the service's transaction.
+
+Relaying, in three steps so a crash anywhere loses and duplicates nothing:
+1. sequence: give unsequenced rows their gapless per-subject ``seq`` and commit (stable from
+   then on, so a re-publish after a crash carries the same sequence);
+2. publish the sequenced, unsent rows in order with ``Nats-Msg-Id`` = row id (JetStream's
+   duplicate window drops a re-send after a crash between publish and mark);
+3. mark them sent.
+Sent rows are kept ``retention_days`` so a consumer that sees a sequence gap can ask for a
+re-publish (``_rf.republish.<owner>``): JetStream may lose acknowledged messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from ..logging import get_logger
+from .envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Event, encode, make_envelope
+from .streams import ensure_stream
+from .subjects import Namespace
+
+__all__ = ["append", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT"]
+
+MAX_PUBLISH_IN_FLIGHT = 4000
+PUBLISH_STALL_SECONDS = 5.0
+PUBACK_TIMEOUT_SECONDS = 10.0
+REPUBLISH_MAX_ROWS = 10_000
+log = get_logger("ruralfund.outbox")
+
+
+async def append(
+    conn: asyncpg.Connection,
+    event: Event,
+    *,
+    source: str,
+    aggregate_id: str,
+    time: datetime,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    message_id: str | None = None,
+) -> dict[str, Any]:
+    """Add one event to the outbox in the caller's transaction; returns the envelope."""
+    assert conn.is_in_transaction(), "outbox rows must be written in the state change's transaction"
+    env = make_envelope(
+        event, source=source, aggregate_id=aggregate_id, time=time,
+        correlation_id=correlation_id, causation_id=causation_id, message_id=message_id,
+    )
+    await conn.execute(
+        "INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3)", env["id"], event.SUBJECT, env
+    )
+    return env
+
+
+_SEQUENCE_SQL = """
+WITH batch AS (
+    SELECT id, subject FROM outbox WHERE seq IS NULL ORDER BY id LIMIT $1 FOR UPDATE
+), counts AS (
+    SELECT subject, count(*) AS n FROM batch GROUP BY subject
+), bumped AS (
+    INSERT INTO outbox_sequence AS s (subject, last_seq)
+    SELECT subject, n FROM counts
+    ON CONFLICT (subject) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq
+    RETURNING subject, last_seq
+), numbered AS (
+    SELECT b.id, bumped.last_seq - c.n
+           + row_number() OVER (PARTITION BY b.subject ORDER BY b.id) AS seq
+    FROM batch b JOIN counts c USING (subject) JOIN bumped USING (subject)
+)
+UPDATE outbox o SET seq = numbered.seq FROM numbered WHERE o.id = numbered.id
+RETURNING o.id
+"""
+
+
+class OutboxRelay:
+    """Publishes one service's outbox to JetStream and answers re-publish requests."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        nats_url: str,
+        *,
+        producer: str,
+        namespace: Namespace,
+        batch_size: int = 500,
+        poll_seconds: float = 0.2,
+        retention_days: int = 30,
+    ) -> None:
+        assert 1 <= batch_size <= 5000
+        self.pool = pool
+        self.nats_url = nats_url
+        self.producer = producer
+        self.ns = namespace
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.retention_days = retention_days
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._nc: NatsClient | None = None
+        self._js = None
+        self._stopping = False
+        self.published = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._nc = await nats.connect(
+            self.nats_url, name=f"ruralfund-{self.producer}-relay",
+            max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
+        )
+        self._js = js = self._nc.jetstream(publish_async_max_pending=MAX_PUBLISH_IN_FLIGHT)
+        await ensure_stream(js, self.ns.stream(self.producer), self.ns.stream_subjects(self.producer))
+        await self._nc.subscribe(self.ns.republish_subject(self.producer), cb=self._on_republish)
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.producer}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self._nc and not self._nc.is_closed:
+            await self._nc.drain()
+
+    @property
+    def nc(self) -> NatsClient:
+        assert self._nc is not None, "relay not started"
+        return self._nc
+
+    def notify(self) -> None:
+        """Wake the relay now (called after a transaction that wrote outbox rows commits)."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = self.poll_seconds
+        while not self._stopping:
+            try:
+                moved = await self.relay_once()
+                backoff = self.poll_seconds
+                if moved:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # transient: database or NATS down; retry with backoff
+                log.warning("outbox_relay_error", error=repr(exc), producer=self.producer)
+                backoff = min(backoff * 2, 5.0)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            except asyncio.TimeoutError:
+                pass
+
+    # -- the three steps ---------------------------------------------------------------------
+    async def relay_once(self) -> int:
+        """Sequence, publish and mark one batch. Returns how many rows were published."""
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                # one sequencer at a time per schema keeps sequences in commit-visibility order
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ruralfund.outbox.seq'))")
+                await conn.fetch(_SEQUENCE_SQL, self.batch_size)
+            rows = await conn.fetch(
+                "SELECT id, subject, seq, envelope FROM outbox WHERE sent_at IS NULL AND seq IS NOT NULL "
+                "ORDER BY seq, subject LIMIT $1",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            await self._publish_rows(rows, republish=False)
+            await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::uuid[])", [r["id"] for r in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def _publish_rows(self, rows: list[asyncpg.Record], *, republish: bool) -> None:
+        assert self._js is not None
+        # publish_async writes each message to the socket before returning, so messages leave
+        # (and are stored by JetStream) in sequence order; the PubAcks are awaited together.
+        stamp = time.time_ns()
+        acks = []
+        for r in rows:
+            msg_id = str(r["id"]) if not republish else f"{r['id']}:r{stamp}"
+            headers = {HEADER_MSG_ID: msg_id, HEADER_SEQ: str(r["seq"]), HEADER_PRODUCER: self.producer}
+            acks.append(await self._js.publish_async(
+                self.ns.subject(r["subject"]), encode(r["envelope"]),
+                headers=headers, stream=self.ns.stream(self.producer), wait_stall=PUBLISH_STALL_SECONDS,
+            ))
+        await asyncio.wait_for(asyncio.gather(*acks), timeout=PUBACK_TIMEOUT_SECONDS)
+
+    # -- re-publish on request ---------------------------------------------------------------
+    async def _on_republish(self, msg: Msg) -> None:
+        try:
+            req = json.loads(msg.data)
+            subject, lo, hi = str(req["subject"]), int(req["from_seq"]), int(req["to_seq"])
+            hi = min(hi, lo + REPUBLISH_MAX_ROWS - 1)
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(
+                    "SELECT id, subject, seq, envelope FROM outbox WHERE subject = $1 AND seq BETWEEN $2 AND $3 "
+                    "AND sent_at IS NOT NULL ORDER BY seq",
+                    subject, lo, hi,
+                )
+                oldest = await conn.fetchval("SELECT min(seq) FROM outbox WHERE subject = $1", subject)
+            await self._publish_rows(rows, republish=True)
+            log.warning("outbox_republished", subject=subject, from_seq=lo, to_seq=hi, count=len(rows))
+            reply = {"republished": len(rows), "oldest_seq": oldest}
+        except Exception as exc:
+            reply = {"error": repr(exc)}
+        if msg.reply:
+            await msg.respond(json.dumps(reply).encode())
+
+    async def prune(self) -> int:
+        """Drop sent rows older than the retention period (kept for re-publish until then)."""
+        async with self.pool.acquire() as conn:
+            res = await conn.execute(
+                "DELETE FROM outbox WHERE sent_at < now() - make_interval(days => $1)", self.retention_days
+            )
+        return int(res.split()[-1])

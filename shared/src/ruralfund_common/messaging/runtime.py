@@ -1,0 +1,220 @@
+"""Wires a service's messaging: streams, durable consumers (FastStream), outbox relay.
+
+A service declares what it consumes with ``@messaging.subscribe(ClaimApproved)`` and what it
+emits with ``messaging.emits(PaymentExecuted)`` (for the AsyncAPI document), then the app's
+lifespan calls ``start()`` / ``stop()``. Handlers receive a ``Tx`` (the open transaction) and
+the typed envelope; the framework owns dedup, ordering, retries and dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable
+
+import asyncpg
+import nats.errors
+from faststream.nats import JStream, NatsBroker, PullSub
+from nats.js.api import ConsumerConfig
+from faststream.specification import AsyncAPI
+
+from ..clock import Clock
+from ..logging import get_logger
+from .envelope import Envelope, Event
+from .inbox import Decision, Delivery, EventProcessor, Handler, Outcome, Tx
+from .outbox import OutboxRelay
+from .streams import ensure_stream
+from .subjects import Namespace, owner_of
+
+__all__ = ["Messaging", "EventRouter", "ensure_stream"]
+
+PULL_BATCH_SIZE = 64
+PULL_TIMEOUT_SECONDS = 1.0
+PULL_ERROR_PAUSE_SECONDS = 0.5
+ACK_WAIT_SECONDS = 30
+log = get_logger("ruralfund.messaging")
+
+
+async def _quietly(ack: Any) -> None:
+    # An ack lost to a reconnect only means a redelivery, which the inbox absorbs.
+    try:
+        await ack
+    except Exception as exc:
+        log.warning("ack_failed", error=repr(exc))
+
+
+class EventRouter:
+    """What a service consumes and emits, declared at import time (no settings needed)."""
+
+    def __init__(self) -> None:
+        self.subscriptions: list[tuple[type[Event], Handler, str]] = []
+        self.emitted: list[type[Event]] = []
+
+    def subscribe(self, model: type[Event], *, name: str | None = None) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.subscriptions.append((model, handler, name or handler.__name__))
+            return handler
+        return register
+
+    def emits(self, *models: type[Event]) -> None:
+        self.emitted.extend(models)
+
+
+class Messaging:
+    def __init__(self, *, service: str, nats_url: str, namespace: str, clock: Clock,
+                 max_deliver: int = 20, outbox_batch_size: int = 500, outbox_poll_seconds: float = 0.2,
+                 outbox_retention_days: int = 30, ctx: Any = None) -> None:
+        self.ctx = ctx
+        self.service = service
+        self.ns = Namespace(namespace)
+        self.clock = clock
+        self.nats_url = nats_url
+        self.max_deliver = max_deliver
+        self._relay_args = dict(batch_size=outbox_batch_size, poll_seconds=outbox_poll_seconds,
+                                retention_days=outbox_retention_days)
+        # The broker is used to describe our channels (AsyncAPI); it is never connected.
+        self.broker = NatsBroker(nats_url, log_level=logging.DEBUG)
+        self._handlers: list[tuple[str, type[Event], Handler, str]] = []
+        self._processors: dict[str, EventProcessor] = {}
+        self._consumed_owners: set[str] = set()
+        self.pool: asyncpg.Pool | None = None
+        self.relay: OutboxRelay | None = None
+        self._nc: Any = None
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+
+    # -- declaration (at import/build time) ------------------------------------------------------
+    def subscribe(self, model: type[Event], *, name: str | None = None) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            consumer = f"{self.service}__{name or handler.__name__}"
+            self._handlers.append((model.SUBJECT, model, handler, consumer))
+            self._consumed_owners.add(owner_of(model.SUBJECT))
+            self._register_faststream(model, handler, consumer)
+            return handler
+        return register
+
+    def include(self, router: EventRouter) -> None:
+        for model, handler, name in router.subscriptions:
+            self.subscribe(model, name=name)(handler)
+        self.emits(*router.emitted)
+
+    def emits(self, *models: type[Event]) -> None:
+        for model in models:
+            self.broker.publisher(
+                self.ns.subject(model.SUBJECT), schema=Envelope[model],  # type: ignore[valid-type]
+                title=model.SUBJECT, description=(model.__doc__ or "").strip(), include_in_schema=True,
+            )
+
+    def _register_faststream(self, model: type[Event], handler: Handler, consumer: str) -> None:
+        """Declare the subscription to FastStream so the AsyncAPI document lists it.
+
+        The consume loop itself is ours (``_consume``): FastStream 0.7.8's pull subscriber
+        handles a batch concurrently (which breaks per-subject ordering) and, in batch mode,
+        misses nats-py 2.16's ``asyncio.TimeoutError`` on an idle fetch (its supervisor then
+        restarts the loop with a multi-second pause). Both break the gap detector's guarantees.
+        """
+
+        async def documented(body: Any) -> None:
+            raise AssertionError("documentation-only subscriber")
+
+        # real objects, not strings: this module uses postponed annotations
+        documented.__annotations__ = {"body": Envelope[model], "return": None}  # type: ignore[valid-type]
+        documented.__name__ = consumer
+        self.broker.subscriber(
+            self.ns.subject(model.SUBJECT),
+            stream=JStream(self.ns.stream(owner_of(model.SUBJECT)), declare=False),
+            durable=self.ns.durable(consumer),
+            pull_sub=PullSub(batch_size=PULL_BATCH_SIZE),
+            title=f"{consumer}:{model.SUBJECT}",
+            description=(handler.__doc__ or model.__doc__ or "").strip(),
+        )(documented)
+
+    async def _consume(self, consumer: str, subject: str) -> None:
+        """Pull, then handle each message of a batch in stream order, until stopped."""
+        js = self._nc.jetstream()
+        processor = self._processors[consumer]
+        sub = await js.pull_subscribe(
+            self.ns.subject(subject), durable=self.ns.durable(consumer),
+            stream=self.ns.stream(owner_of(subject)),
+            config=ConsumerConfig(max_deliver=self.max_deliver, ack_wait=ACK_WAIT_SECONDS,
+                                  max_ack_pending=PULL_BATCH_SIZE * 4),
+        )
+        while not self._stopping:
+            try:
+                msgs = await sub.fetch(PULL_BATCH_SIZE, timeout=PULL_TIMEOUT_SECONDS)
+            except (asyncio.TimeoutError, nats.errors.TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS reconnecting: try again shortly
+                log.warning("consumer_fetch_error", consumer=consumer, error=repr(exc))
+                await asyncio.sleep(PULL_ERROR_PAUSE_SECONDS)
+                continue
+            await self._handle_batch(processor, msgs)
+
+    async def _handle_batch(self, processor: EventProcessor, msgs: list[Any]) -> None:
+        held_back: float | None = None
+        for raw in msgs:
+            if held_back is not None:  # after a gap or retry, later messages wait too (ordering)
+                await _quietly(raw.nak(delay=held_back))
+                continue
+            delivery = Delivery(subject=raw.subject, data=raw.data, headers=dict(raw.headers or {}),
+                                num_delivered=raw.metadata.num_delivered)
+            try:
+                decision = await processor.process(delivery)
+            except Exception as exc:  # a bug must not kill the loop: retry later
+                log.error("consumer_crashed", consumer=processor.consumer, error=repr(exc))
+                decision = Decision(Outcome.RETRY, nak_delay=1.0)
+            if decision.outcome in (Outcome.RETRY, Outcome.GAP):
+                await _quietly(raw.nak(delay=decision.nak_delay))
+                held_back = decision.nak_delay or 0.5
+            else:
+                await _quietly(raw.ack())
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.relay = OutboxRelay(pool, self.nats_url, producer=self.service, namespace=self.ns, **self._relay_args)
+        await self.relay.start()
+        js = self.relay.nc.jetstream()
+        for owner in {self.service} | self._consumed_owners:
+            await ensure_stream(js, self.ns.stream(owner), self.ns.stream_subjects(owner))
+        await ensure_stream(js, self.ns.dlq_stream, [self.ns.subject("dlq.>")])
+        for subject, model, handler, consumer in self._handlers:
+            self._processors[consumer] = EventProcessor(
+                service=self.service, consumer=consumer, subject=subject, model=model, handler=handler,
+                pool=pool, nc=self.relay.nc, namespace=self.ns, clock=self.clock,
+                max_deliver=self.max_deliver, on_commit=self.relay.notify, ctx=self.ctx,
+            )
+        self._nc = self.relay.nc
+        for subject, model, handler, consumer in self._handlers:
+            self._tasks.append(asyncio.create_task(self._consume(consumer, subject), name=consumer))
+        log.info("messaging_started", consumers=sorted(self._processors), namespace=self.ns.prefix)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.relay:
+            await self.relay.stop()
+
+    async def healthy(self) -> bool:
+        return bool(self.relay and self.relay.nc and self.relay.nc.is_connected)
+
+    # -- use-case transactions -------------------------------------------------------------------
+    @asynccontextmanager
+    async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
+        """One use case = one transaction: state change and outbox rows commit together."""
+        assert self.pool is not None, "messaging not started"
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                yield Tx(conn, self.service, self.clock, correlation_id, None, ctx=self.ctx)
+        if self.relay:
+            self.relay.notify()
+
+    def asyncapi(self, version: str = "0.1.0") -> dict[str, Any]:
+        spec = AsyncAPI(self.broker, title=f"ruralfund {self.service} events", version=version,
+                        description=f"Events published and consumed by the {self.service} service.")
+        return spec.to_specification().to_jsonable()

@@ -1,0 +1,68 @@
+"""Settings shared by every service.
+
+Each value is looked up as ``RURALFUND_<SVC>_<NAME>`` first (so one host can run services
+against different databases), then ``RURALFUND_<NAME>``, then the conventional bare names
+``NATS_URL`` / ``DATABASE_URL`` that operators and test fixtures set.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+__all__ = ["ServiceSettings", "load_settings", "SERVICES"]
+
+SERVICES = ("claims", "funds", "logistics", "notify")
+
+_BARE_ALIASES = {"nats_url": "NATS_URL", "database_url": "DATABASE_URL"}
+
+
+class ServiceSettings(BaseModel):
+    service: str
+    env: Literal["development", "test", "production"] = "development"
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # Prefix for NATS subjects and stream names, so several deployments (or tests) can share
+    # one NATS server without seeing each other's messages. Empty in normal deployments.
+    namespace: str = ""
+    clock: Literal["system", "dev"] = "system"
+    dev_clock_file: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    outbox_poll_seconds: float = Field(default=0.2, gt=0)
+    outbox_batch_size: int = Field(default=500, ge=1, le=5000)
+    outbox_retention_days: int = Field(default=30, ge=1)
+    consumer_max_deliver: int = Field(default=20, ge=2, le=1000)
+    calendar_dir: str | None = None
+    public_base_url: str | None = None
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_is_token(cls, v: str) -> str:
+        if v and not v.replace("_", "").isalnum():
+            raise ValueError("namespace must be letters, digits and underscores")
+        return v.lower()
+
+    @property
+    def schema(self) -> str:
+        return self.service
+
+
+def load_settings(service: str, environ: dict[str, str] | None = None, **overrides) -> ServiceSettings:
+    """Build settings for ``service`` from the environment, with explicit overrides winning."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {"service": service}
+    svc = service.upper()
+    for name in ServiceSettings.model_fields:
+        if name == "service":
+            continue
+        for key in (f"RURALFUND_{svc}_{name.upper()}", f"RURALFUND_{name.upper()}", _BARE_ALIASES.get(name)):
+            if key and key in env and env[key] != "":
+                values[name] = env[key]
+                break
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return ServiceSettings.model_validate(values)
