@@ -1,0 +1,219 @@
+"""Builds a service process: settings → clock → migrations → pool → messaging → FastAPI.
+
+Every service's ``app.py`` calls :func:`build_service_app` with its own routers, event
+router and migrations; everything that must be the same in all four (health, problem+json,
+auth, request ids, dev clock, AsyncAPI, Idempotency-Key) lives here once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from .auth import AuthSettings, Principal, Role, install_auth, public_endpoint, require_roles, require_write
+from .calendar import WorkingCalendar
+from .clock import Clock, DevClock, make_clock
+from .db.migrate import migrate
+from .db.pool import create_pool
+from .errors import Conflict, InvalidInput, NotFound
+from .http import RequestIdMiddleware, health_router, install_problem_handlers
+from .logging import configure_logging, get_logger
+from .messaging import EventRouter, Messaging, Tx
+from .settings import ServiceSettings, load_settings
+
+__all__ = ["ServiceContext", "build_service_app", "idempotent", "get_ctx", "MAX_IDEMPOTENCY_KEY_CHARS"]
+
+MAX_IDEMPOTENCY_KEY_CHARS = 200
+log = get_logger("ruralfund.bootstrap")
+
+
+@dataclass
+class ServiceContext:
+    """Everything a use case may need; one per process, on ``app.state.ctx`` and ``tx.ctx``."""
+
+    settings: ServiceSettings
+    clock: Clock
+    calendar: WorkingCalendar
+    messaging: Messaging
+    pool: asyncpg.Pool | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
+        async with self.messaging.transaction(correlation_id=correlation_id) as tx:
+            yield tx
+
+
+def get_ctx(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+def build_service_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    events: EventRouter,
+    routers: list[APIRouter],
+    migrations_dir: Path,
+    settings: ServiceSettings | None = None,
+    on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
+    on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
+) -> FastAPI:
+    settings = settings or load_settings(service)
+    configure_logging(service, settings.log_format, settings.log_level)
+    clock = make_clock(settings.clock, settings.env, settings.dev_clock_file)
+    calendar = WorkingCalendar(Path(settings.calendar_dir)) if settings.calendar_dir else WorkingCalendar.default()
+    messaging = Messaging(
+        service=service, nats_url=settings.nats_url, namespace=settings.namespace, clock=clock,
+        max_deliver=settings.consumer_max_deliver, outbox_batch_size=settings.outbox_batch_size,
+        outbox_poll_seconds=settings.outbox_poll_seconds, outbox_retention_days=settings.outbox_retention_days,
+    )
+    ctx = ServiceContext(settings=settings, clock=clock, calendar=calendar, messaging=messaging)
+    messaging.ctx = ctx
+    messaging.include(events)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        applied = await migrate(settings.database_url, settings.schema, migrations_dir)
+        ctx.pool = await create_pool(settings.database_url, settings.schema)
+        await messaging.start(ctx.pool)
+        if on_start:
+            await on_start(ctx)
+        log.info("service_started", migrations=applied, env=settings.env, clock=getattr(clock, "kind", "?"))
+        try:
+            yield
+        finally:
+            if on_stop:
+                await on_stop(ctx)
+            await messaging.stop()
+            await ctx.pool.close()
+            log.info("service_stopped")
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.ctx = ctx
+    install_auth(app, AuthSettings())
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    async def db_ready() -> bool:
+        if ctx.pool is None:
+            return False
+        async with ctx.pool.acquire() as conn:
+            return await conn.fetchval("SELECT 1") == 1
+
+    app.include_router(health_router({"postgres": db_ready, "nats": messaging.healthy}))
+    app.include_router(_asyncapi_router(messaging))
+    if isinstance(clock, DevClock):
+        app.include_router(_dev_clock_router(clock))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _asyncapi_router(messaging: Messaging) -> APIRouter:
+    router = APIRouter(tags=["events"], dependencies=[Depends(public_endpoint)])
+
+    @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the events this service publishes and consumes")
+    async def asyncapi() -> JSONResponse:
+        return JSONResponse(messaging.asyncapi())
+
+    return router
+
+
+class ClockChange(BaseModel):
+    set_to: datetime | None = Field(default=None, description="set the clock to this instant (timezone-aware)")
+    advance_seconds: int | None = Field(default=None, ge=0, le=400 * 86400)
+
+
+def _dev_clock_router(clock: DevClock) -> APIRouter:
+    router = APIRouter(prefix="/admin/clock", tags=["dev clock"])
+    admin = Depends(require_write(Role.BUREAU_ADMIN, Role.SYSTEM))
+
+    @router.get("", summary="The dev clock's current time", dependencies=[Depends(require_roles(*Role))])
+    async def read_clock() -> dict[str, str]:
+        return {"now": clock.now().isoformat(), "kind": "dev"}
+
+    @router.post("", summary="Set or advance the dev clock (development only)", dependencies=[admin])
+    async def change_clock(change: ClockChange) -> dict[str, str]:
+        if change.set_to is not None:
+            if change.set_to.tzinfo is None:
+                raise InvalidInput("INVALID_INPUT", "set_to must carry a timezone offset", field="set_to")
+            now = clock.set(change.set_to)
+        elif change.advance_seconds is not None:
+            now = clock.advance(timedelta(seconds=change.advance_seconds))
+        else:
+            raise InvalidInput("INVALID_INPUT", "give set_to or advance_seconds", field="set_to")
+        return {"now": now.isoformat(), "kind": "dev"}
+
+    return router
+
+
+async def idempotent(
+    request: Request,
+    principal: Principal,
+    payload: BaseModel | dict | None,
+    use_case: Callable[[Tx], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    """Run a write use case once per ``Idempotency-Key``.
+
+    The key, the request hash and the response are stored in the use case's own
+    transaction, so a replay returns the first answer and a crash leaves neither. The same
+    key with a different body (or path) is 409 ``IDEMPOTENCY_KEY_REUSED``. Refusals
+    (DomainError) are not stored: the client may fix the request and retry with the key.
+    """
+    ctx: ServiceContext = request.app.state.ctx
+    key = request.headers.get("Idempotency-Key")
+    body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    request_hash = hashlib.sha256(
+        json.dumps({"m": request.method, "p": request.url.path, "b": body}, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS):
+        raise InvalidInput("INVALID_IDEMPOTENCY_KEY", f"Idempotency-Key must be 1..{MAX_IDEMPOTENCY_KEY_CHARS} characters", field="Idempotency-Key")
+    correlation_id = request.headers.get("X-Request-Id")
+    for _attempt in range(2):
+        try:
+            async with ctx.transaction(correlation_id=correlation_id) as tx:
+                if key is not None:
+                    stored = await tx.conn.fetchrow(
+                        "SELECT request_hash, status, response FROM idempotency_keys WHERE principal=$1 AND key=$2",
+                        principal.subject, key,
+                    )
+                    if stored is not None:
+                        return _replay(stored, request_hash)
+                status, result = await use_case(tx)
+                content = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+                if key is not None:
+                    await tx.conn.execute(
+                        "INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status, response) "
+                        "VALUES ($1,$2,$3,$4,$5,$6,$7)",
+                        principal.subject, key, request.method, request.url.path, request_hash, status, content,
+                    )
+            return JSONResponse(content, status_code=status)
+        except asyncpg.UniqueViolationError as exc:
+            # A concurrent request with the same key won: answer with what it stored.
+            if key is None or exc.constraint_name != "idempotency_keys_pkey":
+                raise
+    raise Conflict("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still being processed")
+
+
+def _replay(stored: asyncpg.Record, request_hash: str) -> JSONResponse:
+    if stored["request_hash"] != request_hash:
+        raise Conflict(
+            "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+        )
+    return JSONResponse(stored["response"], status_code=stored["status"], headers={"Idempotent-Replayed": "true"})
+
+
+CtxDep = Annotated[ServiceContext, Depends(get_ctx)]

@@ -1,0 +1,1 @@
+"""Test support: real NATS JetStream and PostgreSQL for tests (env -> testcontainers -> embedded)."""
