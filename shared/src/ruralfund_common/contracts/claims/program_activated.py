@@ -37,4 +37,8 @@ class ProgramActivated(Event):
     phase: str
     total_fen: Fen
     lines: list[LineBudget]
+    contractor_credit_code: str | None = None
+    contractor_name: str | None = None
+    joint_account_bank: str | None = None
+    joint_account_no: str | None = None
     activated_at: datetime
