@@ -132,7 +132,13 @@ class OutboxRelay:
             except (asyncio.CancelledError, Exception):
                 pass
         if self._nc and not self._nc.is_closed:
-            await self._nc.drain()
+            # close, not drain: drain waits up to 30 s on pull subscriptions other code opened
+            # on this connection, and nothing unacknowledged is lost (JetStream redelivers).
+            try:
+                await asyncio.wait_for(self._nc.flush(), timeout=2)
+            except Exception:
+                pass
+            await self._nc.close()
 
     @property
     def nc(self) -> NatsClient:

@@ -1,0 +1,28 @@
+"""Bootstrap of the funds service: the joint-account ledger (共管账户)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from ruralfund_common.bootstrap import build_service_app
+from ruralfund_common.settings import ServiceSettings
+
+from .entrypoints.api import router
+from .entrypoints.subscribers import events
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    return build_service_app(
+        service="funds",
+        title="ruralfund funds",
+        description="Double-entry ledger of each program's central fund and joint account (共管账户): "
+        "release (预拨), reservation, publicity window, dual approval, payment.",
+        events=events,
+        routers=[router],
+        migrations_dir=MIGRATIONS,
+        settings=settings,
+    )

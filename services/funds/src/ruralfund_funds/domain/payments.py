@@ -1,0 +1,95 @@
+"""Payment orders out of the joint account: content hashing and the two-person rule.
+
+Each approval signs the SHA-256 of the canonical payment content; any change to payee, bank
+account, amount, award or program changes the hash, and approvals of the old content no
+longer count. A payment needs one leading group member and the contractor's signatory, who
+must be two different people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from ruralfund_common.errors import Conflict, Forbidden
+
+__all__ = ["PaymentContent", "Approval", "APPROVER_ROLES", "check_can_approve", "is_fully_approved",
+           "check_payable", "award_payable_from"]
+
+APPROVER_ROLES = ("leading_group", "contractor_signatory")
+
+
+@dataclass(frozen=True)
+class PaymentContent:
+    program_code: str
+    award_id: str
+    payee_credit_code: str
+    payee_name: str
+    payee_bank_name: str
+    payee_bank_account: str
+    amount_fen: int
+
+    def canonical(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Approval:
+    person: str
+    name: str
+    role: str
+    content_sha256: str
+    approved_at: datetime
+
+
+def check_can_approve(content: PaymentContent, existing: list[Approval], *, person: str,
+                      roles: frozenset[str], signed_sha256: str) -> str:
+    """Returns the role this person approves in; refuses with a stable code otherwise."""
+    if signed_sha256 != content.sha256():
+        raise Conflict("APPROVAL_CONTENT_CHANGED", "the signed content hash does not match the payment's content",
+                       field="content_sha256", details={"expected": content.sha256()})
+    valid = [a for a in existing if a.content_sha256 == content.sha256()]
+    if any(a.person == person for a in valid):
+        raise Conflict("SAME_PERSON_BOTH_APPROVALS", "one person cannot give both approvals of a payment")
+    taken = {a.role for a in valid}
+    for role in APPROVER_ROLES:
+        if role in roles and role not in taken:
+            return role
+    if not any(r in roles for r in APPROVER_ROLES):
+        raise Forbidden("ROLE_REQUIRED", "payments are approved by a leading group member and the contractor's signatory")
+    raise Conflict("APPROVAL_ALREADY_GIVEN", "this side of the payment is already approved")
+
+
+def is_fully_approved(content: PaymentContent, approvals: list[Approval]) -> bool:
+    valid = [a for a in approvals if a.content_sha256 == content.sha256()]
+    roles = {a.role for a in valid}
+    people = {a.person for a in valid}
+    return set(APPROVER_ROLES) <= roles and len(people) >= 2
+
+
+def award_payable_from(payable_from: date | None) -> date | None:
+    return payable_from
+
+
+def check_payable(*, status: str, requires_publicity: bool, payable_from: date | None,
+                  today_local: date, objections_open: int = 0, already_paid: bool = False) -> None:
+    """The disbursement rules that depend on the award's state and the county's date."""
+    if already_paid or status == "paid":
+        raise Conflict("ALREADY_PAID", "this award has already been paid")
+    if status == "revoked":
+        raise Conflict("AWARD_REVOKED", "this award was revoked")
+    if status not in ("reserved", "in_publicity"):
+        raise Conflict("AWARD_NOT_RESERVED", f"award is {status}, not reserved")
+    if objections_open:
+        raise Conflict("OBJECTION_PENDING", "an objection to this award is pending")
+    if requires_publicity:
+        if payable_from is None:
+            raise Conflict("PUBLICITY_NOT_STARTED", "the award has not been publicised yet")
+        if today_local < payable_from:
+            raise Conflict("PUBLICITY_NOT_ENDED", f"publicity runs until the day before {payable_from.isoformat()}",
+                           details={"payable_from": payable_from.isoformat()})
