@@ -1,0 +1,3 @@
+from ruralfund.cli import main
+
+main()
