@@ -26,7 +26,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
 from ..logging import get_logger
-from .envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Event, encode, make_envelope
+from .envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Event, make_envelope
 from .streams import ensure_stream
 from .subjects import Namespace
 
@@ -177,7 +177,7 @@ class OutboxRelay:
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ruralfund.outbox.seq'))")
                 await conn.fetch(_SEQUENCE_SQL, self.batch_size)
             rows = await conn.fetch(
-                "SELECT id, subject, seq, envelope FROM outbox WHERE sent_at IS NULL AND seq IS NOT NULL "
+                "SELECT id, subject, seq, envelope::text AS envelope FROM outbox WHERE sent_at IS NULL AND seq IS NOT NULL "
                 "ORDER BY seq, subject LIMIT $1",
                 self.batch_size,
             )
@@ -198,7 +198,7 @@ class OutboxRelay:
             msg_id = str(r["id"]) if not republish else f"{r['id']}:r{stamp}"
             headers = {HEADER_MSG_ID: msg_id, HEADER_SEQ: str(r["seq"]), HEADER_PRODUCER: self.producer}
             acks.append(await self._js.publish_async(
-                self.ns.subject(r["subject"]), encode(r["envelope"]),
+                self.ns.subject(r["subject"]), r["envelope"].encode(),  # jsonb text as stored: no re-encode
                 headers=headers, stream=self.ns.stream(self.producer), wait_stall=PUBLISH_STALL_SECONDS,
             ))
         await asyncio.wait_for(asyncio.gather(*acks), timeout=PUBACK_TIMEOUT_SECONDS)
@@ -211,7 +211,7 @@ class OutboxRelay:
             hi = min(hi, lo + REPUBLISH_MAX_ROWS - 1)
             async with self.pool.acquire() as conn:
                 rows = await conn.fetch(
-                    "SELECT id, subject, seq, envelope FROM outbox WHERE subject = $1 AND seq BETWEEN $2 AND $3 "
+                    "SELECT id, subject, seq, envelope::text AS envelope FROM outbox WHERE subject = $1 AND seq BETWEEN $2 AND $3 "
                     "AND sent_at IS NOT NULL ORDER BY seq",
                     subject, lo, hi,
                 )
