@@ -1,0 +1,1 @@
+"""Notify's domain: notices, masking, mails. Pure: no database, network or clock."""
