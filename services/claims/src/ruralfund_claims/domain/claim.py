@@ -1,0 +1,168 @@
+"""Claims: the state machine and the assessment of a claim under its item's rule.
+
+States::
+
+    submitted --complete--> awaiting_decision --approve--> approved --(funds)--> reserved
+        |  ^                      |                             |                    |
+     return resubmit            reject                 reservation_refused     in_publicity
+        v  |                      v                                                  |
+      returned                 rejected                                             paid
+    (withdraw from submitted, returned or awaiting_decision -> withdrawn)
+
+After approval the claim only mirrors what funds reports. Funds' events travel on different
+subjects, so they can arrive out of order (a consumer restarts, one subject lags): a later
+stage may arrive first and an earlier one afterwards. The funds stages are therefore
+monotonic facts — the claim moves to the furthest stage reported and never back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+from ruralfund_common.errors import Conflict, Forbidden, InvalidInput
+
+from .enterprise import Enterprise
+from .program import Item, Program
+from .rules import AwardComputation, Reason
+
+__all__ = [
+    "MAX_EVIDENCE_BYTES",
+    "MAX_NOTE_CHARS",
+    "ClaimAction",
+    "ClaimStatus",
+    "allowed_actions",
+    "assess_claim",
+    "require_no_conflict_of_interest",
+    "transition",
+]
+
+MAX_EVIDENCE_BYTES: Final = 16 * 1024  # figures only; documents are attached elsewhere
+MAX_NOTE_CHARS: Final = 2000
+
+
+class ClaimStatus(StrEnum):
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    AWAITING_DECISION = "awaiting_decision"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    RESERVED = "reserved"
+    RESERVATION_REFUSED = "reservation_refused"
+    IN_PUBLICITY = "in_publicity"
+    PAID = "paid"
+
+
+class ClaimAction(StrEnum):
+    COMPLETE_REVIEW = "complete_review"
+    RETURN = "return"
+    RESUBMIT = "resubmit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+    RESERVE = "reserve"
+    REFUSE_RESERVATION = "refuse_reservation"
+    OPEN_PUBLICITY = "open_publicity"
+    PAY = "pay"
+
+
+S, A = ClaimStatus, ClaimAction
+_TRANSITIONS: Final[Mapping[tuple[ClaimStatus, ClaimAction], ClaimStatus]] = {
+    (S.SUBMITTED, A.COMPLETE_REVIEW): S.AWAITING_DECISION,
+    (S.SUBMITTED, A.RETURN): S.RETURNED,
+    (S.RETURNED, A.RESUBMIT): S.SUBMITTED,
+    (S.AWAITING_DECISION, A.APPROVE): S.APPROVED,
+    (S.AWAITING_DECISION, A.REJECT): S.REJECTED,
+    (S.SUBMITTED, A.WITHDRAW): S.WITHDRAWN,
+    (S.RETURNED, A.WITHDRAW): S.WITHDRAWN,
+    (S.AWAITING_DECISION, A.WITHDRAW): S.WITHDRAWN,
+    (S.APPROVED, A.REFUSE_RESERVATION): S.RESERVATION_REFUSED,
+    (S.RESERVATION_REFUSED, A.REFUSE_RESERVATION): S.RESERVATION_REFUSED,  # repeated report
+}
+# Funds' progress after approval, in order; see the module docstring.
+_FUNDS_STAGES: Final = (S.APPROVED, S.RESERVED, S.IN_PUBLICITY, S.PAID)
+_FUNDS_FACTS: Final[Mapping[ClaimAction, ClaimStatus]] = {
+    A.RESERVE: S.RESERVED, A.OPEN_PUBLICITY: S.IN_PUBLICITY, A.PAY: S.PAID,
+}
+
+
+def transition(status: ClaimStatus | str, action: ClaimAction | str) -> ClaimStatus:
+    """The status after ``action``, or 409 ``CLAIM_STATE_INVALID``."""
+    status, action = ClaimStatus(status), ClaimAction(action)
+    if action in _FUNDS_FACTS and status in _FUNDS_STAGES:
+        reported = _FUNDS_FACTS[action]
+        return max(status, reported, key=_FUNDS_STAGES.index)
+    after = _TRANSITIONS.get((status, action))
+    if after is None:
+        raise Conflict(
+            "CLAIM_STATE_INVALID",
+            f"a claim that is {status.value} cannot be {_past(action)}",
+            details={"status": status.value, "action": action.value, "allowed_actions": allowed_actions(status)},
+        )
+    return after
+
+
+def allowed_actions(status: ClaimStatus | str) -> list[str]:
+    status = ClaimStatus(status)
+    actions = [a.value for (s, a) in _TRANSITIONS if s == status]
+    if status in _FUNDS_STAGES:
+        actions += [a.value for a in _FUNDS_FACTS]
+    return actions
+
+
+def _past(action: ClaimAction) -> str:
+    return {
+        A.COMPLETE_REVIEW: "marked reviewed", A.RETURN: "returned", A.RESUBMIT: "resubmitted",
+        A.APPROVE: "approved", A.REJECT: "rejected", A.WITHDRAW: "withdrawn", A.RESERVE: "reserved",
+        A.REFUSE_RESERVATION: "refused a reservation", A.OPEN_PUBLICITY: "put in publicity", A.PAY: "paid",
+    }[action]
+
+
+def require_no_conflict_of_interest(
+    *, decider_credit_code: str | None, decider_linked_codes: frozenset[str], claim_credit_code: str
+) -> None:
+    """A leading-group member linked to the claimant (or the claimant itself) must recuse."""
+    if claim_credit_code in decider_linked_codes or decider_credit_code == claim_credit_code:
+        raise Forbidden(
+            "RECUSAL_REQUIRED",
+            f"you are linked to enterprise {claim_credit_code}: another leading group member must decide this claim",
+        )
+
+
+def assess_claim(
+    *, program: Program, item: Item, enterprise: Enterprise, raw_evidence: Any, declared_period: str | None
+) -> tuple[dict[str, Any], AwardComputation]:
+    """Check the evidence and compute the award: (canonical evidence, computation).
+
+    Refuses with 422 when the item takes no claims, the evidence is invalid or too large,
+    the declared period is not the evidence's, or the claim is not eligible (with the reasons).
+    """
+    if item.mode != "reward" or item.rule is None:
+        raise InvalidInput("ITEM_NOT_CLAIMABLE", f"item {item.code} is bought as a service (购买服务): enterprises do not claim it", field="item_code")
+    if len(json.dumps(raw_evidence, ensure_ascii=False).encode()) > MAX_EVIDENCE_BYTES:
+        raise InvalidInput("EVIDENCE_TOO_LARGE", f"evidence may have at most {MAX_EVIDENCE_BYTES} bytes", field="evidence")
+    evidence = item.rule.parse_evidence(raw_evidence)
+    computation = item.rule.compute(evidence)
+    if declared_period is not None and declared_period != computation.period:
+        raise InvalidInput(
+            "PERIOD_MISMATCH", f"period {declared_period!r} is not the evidence's period {computation.period!r}", field="period",
+        )
+    county = Reason(
+        check="registered_in_county", label="enterprise registered in the program's county (县域内注册)",
+        required=program.county_code, actual=enterprise.county_code, passed=enterprise.county_code == program.county_code,
+    )
+    computation = computation.model_copy(update={
+        "reasons": [county, *computation.reasons],
+        "eligible": computation.eligible and county.passed,
+        "amount_fen": computation.amount_fen if county.passed else 0,
+    })
+    if not computation.eligible:
+        failed = [f"{r.label}: {r.actual} (required {r.required})" for r in computation.reasons if not r.passed]
+        raise InvalidInput(
+            "CLAIM_INELIGIBLE", "the claim does not meet the rule: " + "; ".join(failed),
+            details={"reasons": [r.model_dump() for r in computation.reasons], "rule_version": computation.rule_version},
+        )
+    return evidence.model_dump(mode="json"), computation

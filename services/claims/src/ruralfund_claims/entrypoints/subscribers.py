@@ -1,0 +1,55 @@
+"""Events in: what claims consumes (funds' progress on awards, logistics' station volumes)
+and declares it emits. Handlers only translate to the service's use cases."""
+
+from __future__ import annotations
+
+from ruralfund_common.contracts import (
+    AwardReserved,
+    ClaimApproved,
+    ClaimRejected,
+    ClaimSubmitted,
+    EnterpriseRegistered,
+    PaymentExecuted,
+    ProgramActivated,
+    PublicityWindowOpened,
+    ReservationRefused,
+    StationVolumeReported,
+)
+from ruralfund_common.messaging import Envelope, EventRouter, Tx
+
+from .. import service
+
+__all__ = ["events"]
+
+events = EventRouter()
+events.emits(ProgramActivated, EnterpriseRegistered, ClaimSubmitted, ClaimApproved, ClaimRejected)
+
+
+@events.subscribe(AwardReserved)
+async def on_award_reserved(tx: Tx, env: Envelope[AwardReserved]) -> None:
+    """Funds reserved an approved award on its item budget: the claim is reserved."""
+    await service.apply_funds_event(tx, env)
+
+
+@events.subscribe(ReservationRefused)
+async def on_reservation_refused(tx: Tx, env: Envelope[ReservationRefused]) -> None:
+    """Funds could not reserve the award (e.g. item budget exceeded): reservation_refused."""
+    await service.apply_funds_event(tx, env)
+
+
+@events.subscribe(PublicityWindowOpened)
+async def on_publicity_window_opened(tx: Tx, env: Envelope[PublicityWindowOpened]) -> None:
+    """The award's 5-working-day publicity window opened: the claim is in_publicity."""
+    await service.apply_funds_event(tx, env)
+
+
+@events.subscribe(PaymentExecuted)
+async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
+    """The award was paid out of the joint account: the claim is paid."""
+    await service.apply_funds_event(tx, env)
+
+
+@events.subscribe(StationVolumeReported)
+async def on_station_volume_reported(tx: Tx, env: Envelope[StationVolumeReported]) -> None:
+    """Keep the station's annual volume to pre-fill its station-upgrade claim."""
+    await service.record_station_volume(tx, env.data)

@@ -1,0 +1,171 @@
+"""What the API answers: response models and their construction from stored rows.
+
+Shared by the service layer (which returns them) and the HTTP entrypoints (which document
+them), so neither has to know the other's internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from ruralfund_common.money import format_yuan
+
+from .domain.claim import allowed_actions
+
+__all__ = [
+    "ClaimHistoryOut",
+    "ClaimOut",
+    "EnterpriseOut",
+    "ProgramOut",
+    "claim_out",
+    "enterprise_out",
+    "history_out",
+    "program_out",
+]
+
+
+class ItemOut(BaseModel):
+    code: str
+    name: str
+    line_code: str
+    budget_fen: int
+    budget_yuan: str
+    mode: str
+    rule_version: str | None
+
+
+class ProgramOut(BaseModel):
+    code: str
+    name: str
+    county_code: str
+    county_name: str
+    year: int
+    phase: str
+    status: str
+    total_fen: int
+    total_yuan: str
+    publicity_working_days: int
+    contractor_name: str | None
+    contractor_credit_code: str | None
+    items: list[ItemOut]
+    warnings: list[dict[str, Any]]
+    document_sha256: str
+    activated_by: str
+    activated_at: datetime
+    document: dict[str, Any] | None = None
+
+
+def program_out(row: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *, with_document: bool) -> ProgramOut:
+    return ProgramOut(
+        code=row["code"], name=row["name"], county_code=row["county_code"], county_name=row["county_name"],
+        year=row["year"], phase=row["phase"], status=row["status"], total_fen=row["total_fen"],
+        total_yuan=format_yuan(row["total_fen"]), publicity_working_days=row["publicity_working_days"],
+        contractor_name=row["contractor_name"], contractor_credit_code=row["contractor_credit_code"],
+        items=[ItemOut(code=i["code"], name=i["name"], line_code=i["line_code"], budget_fen=i["budget_fen"],
+                       budget_yuan=format_yuan(i["budget_fen"]), mode=i["mode"], rule_version=i["rule_version"])
+               for i in items],
+        warnings=row["warnings"], document_sha256=row["document_sha256"], activated_by=row["activated_by"],
+        activated_at=row["activated_at"], document=row["document"] if with_document else None,
+    )
+
+
+class EnterpriseOut(BaseModel):
+    credit_code: str
+    name: str
+    kind: str
+    county_code: str
+    contact: dict[str, Any]
+    bank_name: str
+    bank_account_no: str
+    programs: list[str]
+    registered_at: datetime
+    updated_at: datetime
+    version: int
+
+
+def enterprise_out(row: Mapping[str, Any]) -> EnterpriseOut:
+    return EnterpriseOut(
+        credit_code=row["credit_code"], name=row["name"], kind=row["kind"], county_code=row["county_code"],
+        contact=row["contact"], bank_name=row["bank_name"], bank_account_no=row["bank_account_no"],
+        programs=list(row["programs"] or []), registered_at=row["registered_at"], updated_at=row["updated_at"],
+        version=row["version"],
+    )
+
+
+class ClaimHistoryOut(BaseModel):
+    at: datetime
+    actor: str
+    actor_name: str
+    action: str
+    from_status: str | None
+    to_status: str
+    note: str | None
+    data: dict[str, Any]
+
+
+def history_out(row: Mapping[str, Any]) -> ClaimHistoryOut:
+    return ClaimHistoryOut(
+        at=row["at"], actor=row["actor"], actor_name=row["actor_name"], action=row["action"],
+        from_status=row["from_status"], to_status=row["to_status"], note=row["note"], data=row["data"],
+    )
+
+
+class ClaimOut(BaseModel):
+    id: str
+    program_code: str
+    line_code: str
+    item_code: str
+    item_name: str
+    credit_code: str
+    enterprise_name: str
+    period: str
+    evidence: dict[str, Any]
+    amount_fen: int
+    amount_yuan: str
+    rule_version: str
+    reasons: list[dict[str, Any]]
+    calculation: str
+    status: str
+    allowed_actions: list[str]
+    submitted_by: str
+    submitted_at: datetime
+    review_note: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    decision_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    award_id: str | None
+    reserved_at: datetime | None
+    refusal_code: str | None
+    refusal_reason: str | None
+    publicity_starts_on: date | None
+    publicity_ends_on: date | None
+    payable_from: date | None
+    payment_id: str | None
+    paid_at: datetime | None
+    updated_at: datetime
+    version: int
+    history: list[ClaimHistoryOut] | None = None
+
+
+_CLAIM_COLUMNS = (
+    "program_code", "line_code", "item_code", "item_name", "credit_code", "enterprise_name", "period",
+    "evidence", "amount_fen", "rule_version", "reasons", "calculation", "status", "submitted_by", "submitted_at",
+    "review_note", "reviewed_by", "reviewed_at", "decision_reason", "decided_by", "decided_at", "reserved_at",
+    "refusal_code", "refusal_reason", "publicity_starts_on", "publicity_ends_on", "payable_from", "payment_id",
+    "paid_at", "updated_at", "version",
+)
+
+
+def claim_out(row: Mapping[str, Any], history: Sequence[Mapping[str, Any]] | None = None) -> ClaimOut:
+    values = {name: row[name] for name in _CLAIM_COLUMNS}
+    return ClaimOut(
+        id=str(row["id"]), award_id=str(row["award_id"]) if row["award_id"] else None,
+        amount_yuan=format_yuan(row["amount_fen"]), allowed_actions=allowed_actions(row["status"]),
+        history=[history_out(h) for h in history] if history is not None else None, **values,
+    )
