@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP (api) and events (subscribers)."""
