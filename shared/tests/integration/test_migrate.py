@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from ruralfund_common.db.migrate import MigrationError, migrate
+
+pytestmark = pytest.mark.integration
+
+
+async def test_migrations_apply_once_even_when_started_concurrently(database_url, tmp_path):
+    (tmp_path / "0001_init.sql").write_text("CREATE TABLE things (n int PRIMARY KEY);")
+    results = await asyncio.gather(*(migrate(database_url, "svc", tmp_path) for _ in range(3)))
+    applied = sorted(len(r) for r in results)
+    assert applied == [0, 0, 2], "one process applies common + service migrations, the others find them done"
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='svc'")}
+        assert {"things", "outbox", "inbox", "inbox_cursor", "idempotency_keys", "schema_migrations"} <= tables
+    finally:
+        await conn.close()
+
+
+async def test_edited_migration_is_refused_and_new_one_applies(database_url, tmp_path):
+    (tmp_path / "0001_init.sql").write_text("CREATE TABLE things (n int);")
+    await migrate(database_url, "svc", tmp_path)
+    (tmp_path / "0001_init.sql").write_text("CREATE TABLE things (n bigint);")
+    with pytest.raises(MigrationError, match="was edited"):
+        await migrate(database_url, "svc", tmp_path)
+    (tmp_path / "0001_init.sql").write_text("CREATE TABLE things (n int);")
+    (tmp_path / "0002_more.sql").write_text("ALTER TABLE things ADD COLUMN m int;")
+    assert await migrate(database_url, "svc", tmp_path) == ["svc/0002_more.sql"]
+
+
+async def test_gaps_in_numbering_are_refused(database_url, tmp_path):
+    (tmp_path / "0001_a.sql").write_text("SELECT 1;")
+    (tmp_path / "0003_c.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="without gaps"):
+        await migrate(database_url, "svc", tmp_path)
