@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-
 from ruralfund_common.bootstrap import build_service_app
 from ruralfund_common.settings import ServiceSettings
 
 from .entrypoints import api
 from .entrypoints.subscribers import events
 
-__all__ = ["create_app", "MIGRATIONS_DIR"]
+__all__ = ["MIGRATIONS_DIR", "create_app"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
 import asyncpg
-
 from ruralfund_common.auth import Principal, Role
 from ruralfund_common.contracts import (
     AwardReserved,
@@ -37,10 +37,16 @@ from ruralfund_common.money import format_yuan
 
 from .adapters import repository as repo
 from .adapters.repository import ClaimFilter, HistoryEntry
-from .domain.claim import ClaimAction, ClaimStatus, assess_claim, require_no_conflict_of_interest, transition
+from .domain.claim import (
+    ClaimAction,
+    ClaimStatus,
+    assess_claim,
+    require_no_conflict_of_interest,
+    transition,
+)
 from .domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
+from .domain.program import Item, Program, ProgramCheck, check_program, require_activatable
 from .domain.rules import AwardComputation
-from .domain.program import Program, ProgramCheck, check_program, require_activatable
 from .views import ClaimOut, EnterpriseOut, ProgramOut, claim_out, enterprise_out, program_out
 
 __all__ = [
@@ -64,9 +70,16 @@ __all__ = [
 ]
 
 # Roles that see every enterprise's data; an enterprise principal sees only its own.
-READ_ALL_ROLES: Final = frozenset({
-    Role.BUREAU_ADMIN, Role.LEADING_GROUP, Role.AUDITOR, Role.SYSTEM, Role.FINANCE_BUREAU, Role.CONTRACTOR_SIGNATORY,
-})
+READ_ALL_ROLES: Final = frozenset(
+    {
+        Role.BUREAU_ADMIN,
+        Role.LEADING_GROUP,
+        Role.AUDITOR,
+        Role.SYSTEM,
+        Role.FINANCE_BUREAU,
+        Role.CONTRACTOR_SIGNATORY,
+    }
+)
 FUNDS_ACTOR: Final = "funds"
 
 
@@ -83,7 +96,9 @@ def own_credit_code_only(principal: Principal) -> str | None:
 
 
 def _document_sha256(document: Any) -> str:
-    return hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 async def activate_program(tx: Tx, principal: Principal, document: Any) -> ProgramOut:
@@ -91,48 +106,85 @@ async def activate_program(tx: Tx, principal: Principal, document: Any) -> Progr
     check = check_program(document)
     program = require_activatable(check)
     if await repo.get_program(tx.conn, program.code) is not None:
-        raise Conflict("PROGRAM_EXISTS", f"program {program.code} is already active; amendments are not supported yet", field="code")
+        raise Conflict(
+            "PROGRAM_EXISTS",
+            f"program {program.code} is already active; amendments are not supported yet",
+            field="code",
+        )
     now = tx.clock.now()
-    await repo.insert_program(tx.conn, _program_row(program, document, check, principal, now), _item_rows(program))
+    await repo.insert_program(
+        tx.conn, _program_row(program, document, check, principal, now), _item_rows(program)
+    )
     await tx.emit(_program_activated(program, now), aggregate_id=program.code)
     return await get_program(tx.conn, program.code, with_document=False)
 
 
-def _program_row(program: Program, document: Any, check: ProgramCheck, principal: Principal, now: Any) -> dict[str, Any]:
+def _program_row(
+    program: Program, document: Any, check: ProgramCheck, principal: Principal, now: Any
+) -> dict[str, Any]:
     return {
-        "code": program.code, "name": program.name, "county_code": program.county_code,
-        "county_name": program.county_name, "year": program.year, "phase": program.phase,
-        "total_fen": program.total_fen, "publicity_working_days": program.publicity_working_days,
-        "document": document, "document_sha256": _document_sha256(document),
+        "code": program.code,
+        "name": program.name,
+        "county_code": program.county_code,
+        "county_name": program.county_name,
+        "year": program.year,
+        "phase": program.phase,
+        "total_fen": program.total_fen,
+        "publicity_working_days": program.publicity_working_days,
+        "document": document,
+        "document_sha256": _document_sha256(document),
         "warnings": [w.to_dict() for w in check.warnings],
-        "contractor_credit_code": program.contractor_credit_code, "contractor_name": program.contractor_name,
-        "joint_account_bank": program.joint_account_bank, "joint_account_no": program.joint_account_no,
-        "activated_by": principal.subject, "activated_at": now,
+        "contractor_credit_code": program.contractor_credit_code,
+        "contractor_name": program.contractor_name,
+        "joint_account_bank": program.joint_account_bank,
+        "joint_account_no": program.joint_account_no,
+        "activated_by": principal.subject,
+        "activated_at": now,
     }
 
 
 def _item_rows(program: Program) -> list[dict[str, Any]]:
     lines = {line.code: line for line in program.lines}
     return [
-        {"item_code": item.code, "line_code": item.line_code, "line_name": lines[item.line_code].name,
-         "item_name": item.name, "budget_fen": item.budget_fen, "mode": item.mode,
-         "rule_version": item.rule.version if item.rule else None, "position": position}
+        {
+            "item_code": item.code,
+            "line_code": item.line_code,
+            "line_name": lines[item.line_code].name,
+            "item_name": item.name,
+            "budget_fen": item.budget_fen,
+            "mode": item.mode,
+            "rule_version": item.rule.version if item.rule else None,
+            "position": position,
+        }
         for position, item in enumerate(program.items())
     ]
 
 
 def _program_activated(program: Program, now: Any) -> ProgramActivated:
     return ProgramActivated(
-        program_code=program.code, name=program.name, county_code=program.county_code,
-        county_name=program.county_name, year=program.year, phase=program.phase, total_fen=program.total_fen,
+        program_code=program.code,
+        name=program.name,
+        county_code=program.county_code,
+        county_name=program.county_name,
+        year=program.year,
+        phase=program.phase,
+        total_fen=program.total_fen,
         lines=[
-            LineBudget(code=line.code, name=line.name, budget_fen=line.budget_fen, items=[
-                ItemBudget(code=i.code, name=i.name, budget_fen=i.budget_fen, mode=i.mode) for i in line.items
-            ])
+            LineBudget(
+                code=line.code,
+                name=line.name,
+                budget_fen=line.budget_fen,
+                items=[
+                    ItemBudget(code=i.code, name=i.name, budget_fen=i.budget_fen, mode=i.mode)
+                    for i in line.items
+                ],
+            )
             for line in program.lines
         ],
-        contractor_credit_code=program.contractor_credit_code, contractor_name=program.contractor_name,
-        joint_account_bank=program.joint_account_bank, joint_account_no=program.joint_account_no,
+        contractor_credit_code=program.contractor_credit_code,
+        contractor_name=program.contractor_name,
+        joint_account_bank=program.joint_account_bank,
+        joint_account_no=program.joint_account_no,
         activated_at=now,
     )
 
@@ -150,15 +202,26 @@ async def load_program(conn: asyncpg.Connection, code: str) -> Program:
     check = check_program(row["document"])
     # A stored program passed this check when it was activated; failing now means the
     # checker changed under it, which must be fixed, not papered over.
-    assert check.program is not None and check.can_activate, f"stored program {code} no longer checks"
+    assert check.program is not None and check.can_activate, (
+        f"stored program {code} no longer checks"
+    )
     return check.program
 
 
 async def get_program(conn: asyncpg.Connection, code: str, *, with_document: bool) -> ProgramOut:
     row = await _program_row_or_404(conn, code)
     program = await load_program(conn, code)
-    items = [{"code": i.code, "name": i.name, "line_code": i.line_code, "budget_fen": i.budget_fen,
-              "mode": i.mode, "rule_version": i.rule.version if i.rule else None} for i in program.items()]
+    items = [
+        {
+            "code": i.code,
+            "name": i.name,
+            "line_code": i.line_code,
+            "budget_fen": i.budget_fen,
+            "mode": i.mode,
+            "rule_version": i.rule.version if i.rule else None,
+        }
+        for i in program.items()
+    ]
     return program_out(row, items, with_document=with_document)
 
 
@@ -170,14 +233,22 @@ async def check_stored_program(conn: asyncpg.Connection, code: str) -> dict[str,
 # --------------------------------------------------------------------------- enterprises
 
 
-async def register_enterprise(tx: Tx, principal: Principal, enterprise: Enterprise, program_code: str | None) -> EnterpriseOut:
+async def register_enterprise(
+    tx: Tx, principal: Principal, enterprise: Enterprise, program_code: str | None
+) -> EnterpriseOut:
     if await repo.get_enterprise(tx.conn, enterprise.credit_code) is not None:
-        raise Conflict("ENTERPRISE_EXISTS", f"{enterprise.credit_code} is already registered; change it with PATCH", field="credit_code")
+        raise Conflict(
+            "ENTERPRISE_EXISTS",
+            f"{enterprise.credit_code} is already registered; change it with PATCH",
+            field="credit_code",
+        )
     now = tx.clock.now()
     if program_code is not None:
         program = await load_program(tx.conn, program_code)
         check_registered_in_county(enterprise, program.county_code, program_code=program.code)
-    await repo.insert_enterprise(tx.conn, {**_enterprise_row(enterprise), "by": principal.subject, "at": now})
+    await repo.insert_enterprise(
+        tx.conn, {**_enterprise_row(enterprise), "by": principal.subject, "at": now}
+    )
     if program_code is not None:
         await repo.link_enterprise_program(tx.conn, enterprise.credit_code, program_code, now)
     await tx.emit(_enterprise_registered(enterprise), aggregate_id=enterprise.credit_code)
@@ -186,36 +257,60 @@ async def register_enterprise(tx: Tx, principal: Principal, enterprise: Enterpri
 
 def _enterprise_row(e: Enterprise) -> dict[str, Any]:
     return {
-        "credit_code": e.credit_code, "name": e.name, "kind": e.kind, "county_code": e.county_code,
-        "contact": e.contact.model_dump(), "bank_name": e.bank_account.bank_name,
+        "credit_code": e.credit_code,
+        "name": e.name,
+        "kind": e.kind,
+        "county_code": e.county_code,
+        "contact": e.contact.model_dump(),
+        "bank_name": e.bank_account.bank_name,
         "bank_account_no": e.bank_account.account_no,
     }
 
 
 def _enterprise_registered(e: Enterprise) -> EnterpriseRegistered:
     return EnterpriseRegistered(
-        credit_code=e.credit_code, name=e.name, kind=e.kind, county_code=e.county_code,
-        contact_name=e.contact.name, contact_email=e.contact.email, contact_phone=e.contact.phone,
+        credit_code=e.credit_code,
+        name=e.name,
+        kind=e.kind,
+        county_code=e.county_code,
+        contact_name=e.contact.name,
+        contact_email=e.contact.email,
+        contact_phone=e.contact.phone,
     )
 
 
 def _enterprise_from_row(row: asyncpg.Record) -> Enterprise:
-    return Enterprise.model_validate({
-        "credit_code": row["credit_code"], "name": row["name"], "kind": row["kind"], "contact": row["contact"],
-        "bank_account": {"bank_name": row["bank_name"], "account_no": row["bank_account_no"]},
-    })
+    return Enterprise.model_validate(
+        {
+            "credit_code": row["credit_code"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "contact": row["contact"],
+            "bank_account": {"bank_name": row["bank_name"], "account_no": row["bank_account_no"]},
+        }
+    )
 
 
-async def _enterprise_row_or_404(conn: asyncpg.Connection, principal: Principal, credit_code: str, *, for_update: bool = False) -> asyncpg.Record:
+async def _enterprise_row_or_404(
+    conn: asyncpg.Connection, principal: Principal, credit_code: str, *, for_update: bool = False
+) -> asyncpg.Record:
     own = own_credit_code_only(principal)
     row = await repo.get_enterprise(conn, credit_code, for_update=for_update)
     # Another enterprise's data answers like a missing one: existence is not disclosed.
     if row is None or (own is not None and own != credit_code):
-        raise NotFound("ENTERPRISE_NOT_FOUND", f"no enterprise {credit_code!r}", field="credit_code")
+        raise NotFound(
+            "ENTERPRISE_NOT_FOUND", f"no enterprise {credit_code!r}", field="credit_code"
+        )
     return row
 
 
-async def change_enterprise(tx: Tx, principal: Principal, credit_code: str, change: EnterpriseChange, program_code: str | None) -> EnterpriseOut:
+async def change_enterprise(
+    tx: Tx,
+    principal: Principal,
+    credit_code: str,
+    change: EnterpriseChange,
+    program_code: str | None,
+) -> EnterpriseOut:
     row = await _enterprise_row_or_404(tx.conn, principal, credit_code, for_update=True)
     current = _enterprise_from_row(row)
     now = tx.clock.now()
@@ -225,104 +320,209 @@ async def change_enterprise(tx: Tx, principal: Principal, credit_code: str, chan
         await repo.link_enterprise_program(tx.conn, credit_code, program_code, now)
     if change.name or change.contact or change.bank_account:
         updated = change.apply(current)
-        await repo.update_enterprise(tx.conn, {**_enterprise_row(updated), "by": principal.subject, "at": now})
+        await repo.update_enterprise(
+            tx.conn, {**_enterprise_row(updated), "by": principal.subject, "at": now}
+        )
         await tx.emit(_enterprise_registered(updated), aggregate_id=credit_code)
     elif program_code is None:
         change.apply(current)  # raises NOTHING_TO_CHANGE
     return await get_enterprise(tx.conn, principal, credit_code)
 
 
-async def get_enterprise(conn: asyncpg.Connection, principal: Principal, credit_code: str) -> EnterpriseOut:
+async def get_enterprise(
+    conn: asyncpg.Connection, principal: Principal, credit_code: str
+) -> EnterpriseOut:
     return enterprise_out(await _enterprise_row_or_404(conn, principal, credit_code))
 
 
-async def list_enterprises(conn: asyncpg.Connection, principal: Principal, *, after: str | None, limit: int) -> list[EnterpriseOut]:
-    rows = await repo.list_enterprises(conn, after=after, limit=limit, credit_code=own_credit_code_only(principal))
+async def list_enterprises(
+    conn: asyncpg.Connection, principal: Principal, *, after: str | None, limit: int
+) -> list[EnterpriseOut]:
+    rows = await repo.list_enterprises(
+        conn, after=after, limit=limit, credit_code=own_credit_code_only(principal)
+    )
     return [enterprise_out(r) for r in rows]
 
 
 # --------------------------------------------------------------------------- claims
 
 
-def _history(claim_id: str, at: Any, principal: Principal | None, action: str, before: str | None, after: str,
-             note: str | None = None, data: dict[str, Any] | None = None) -> HistoryEntry:
-    actor, name = (principal.subject, principal.name) if principal else (FUNDS_ACTOR, "funds service")
+def _history(
+    claim_id: str,
+    at: Any,
+    principal: Principal | None,
+    action: str,
+    before: str | None,
+    after: str,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> HistoryEntry:
+    actor, name = (
+        (principal.subject, principal.name) if principal else (FUNDS_ACTOR, "funds service")
+    )
     return HistoryEntry(claim_id, at, actor, name, action, before, after, note, data)
 
 
-async def _prefilled_evidence(conn: asyncpg.Connection, program: Program, item_code: str, credit_code: str, raw: Any) -> tuple[Any, dict[str, Any]]:
+async def _prefilled_evidence(
+    conn: asyncpg.Connection, program: Program, item_code: str, credit_code: str, raw: Any
+) -> tuple[Any, dict[str, Any]]:
     """Station claims may leave out the annual volume: take it from what logistics reported."""
     item = program.item(item_code)
-    if item.rule is None or item.rule.kind != "tiers" or not isinstance(raw, dict) or raw.get("annual_volume_yuan"):
+    if (
+        item.rule is None
+        or item.rule.kind != "tiers"
+        or not isinstance(raw, dict)
+        or raw.get("annual_volume_yuan")
+    ):
         return raw, {}
     year, station_id = raw.get("year"), raw.get("station_id")
     if not isinstance(year, int) or isinstance(year, bool):
         return raw, {}  # the rule's evidence model reports the missing year
-    found = await repo.find_station_volumes(conn, credit_code, year, station_id if isinstance(station_id, str) else None)
+    found = await repo.find_station_volumes(
+        conn, credit_code, year, station_id if isinstance(station_id, str) else None
+    )
     if len(found) > 1:
-        raise InvalidInput("STATION_AMBIGUOUS", f"you operate {len(found)} stations: name one in evidence.station_id",
-                           field="evidence.station_id", details={"station_ids": [r["station_id"] for r in found]})
+        raise InvalidInput(
+            "STATION_AMBIGUOUS",
+            f"you operate {len(found)} stations: name one in evidence.station_id",
+            field="evidence.station_id",
+            details={"station_ids": [r["station_id"] for r in found]},
+        )
     if not found:
         return raw, {}
     volume = found[0]
-    filled = {**raw, "station_id": volume["station_id"], "annual_volume_yuan": format_yuan(volume["annual_volume_fen"])}
-    return filled, {"annual_volume_source": "logistics", "station_id": volume["station_id"], "through_month": volume["last_month"]}
+    filled = {
+        **raw,
+        "station_id": volume["station_id"],
+        "annual_volume_yuan": format_yuan(volume["annual_volume_fen"]),
+    }
+    return filled, {
+        "annual_volume_source": "logistics",
+        "station_id": volume["station_id"],
+        "through_month": volume["last_month"],
+    }
 
 
 async def _enterprise_for_claims(conn: asyncpg.Connection, credit_code: str) -> Enterprise:
     row = await repo.get_enterprise(conn, credit_code)
     if row is None:
-        raise InvalidInput("ENTERPRISE_NOT_REGISTERED", f"{credit_code} is not registered: ask the bureau to register it first", field="credit_code")
+        raise InvalidInput(
+            "ENTERPRISE_NOT_REGISTERED",
+            f"{credit_code} is not registered: ask the bureau to register it first",
+            field="credit_code",
+        )
     return _enterprise_from_row(row)
 
 
-async def _refuse_duplicate(conn: asyncpg.Connection, program_code: str, item_code: str, credit_code: str, period: str, *, other_than: str | None = None) -> None:
+async def _refuse_duplicate(
+    conn: asyncpg.Connection,
+    program_code: str,
+    item_code: str,
+    credit_code: str,
+    period: str,
+    *,
+    other_than: str | None = None,
+) -> None:
     existing = await conn.fetchval(
         "SELECT id FROM claims WHERE program_code=$1 AND item_code=$2 AND credit_code=$3 AND period=$4 "
         "AND status NOT IN ('withdrawn','rejected') AND ($5::uuid IS NULL OR id <> $5::uuid)",
-        program_code, item_code, credit_code, period, other_than,
+        program_code,
+        item_code,
+        credit_code,
+        period,
+        other_than,
     )
     if existing is not None:
-        raise Conflict("DUPLICATE_CLAIM", f"you already claimed {item_code} for {period} (claim {existing})",
-                       details={"claim_id": str(existing), "period": period})
+        raise Conflict(
+            "DUPLICATE_CLAIM",
+            f"you already claimed {item_code} for {period} (claim {existing})",
+            details={"claim_id": str(existing), "period": period},
+        )
 
 
-async def submit_claim(tx: Tx, principal: Principal, *, program_code: str, item_code: str, period: str | None, evidence: Any) -> ClaimOut:
+@dataclass(frozen=True)
+class _Assessed:
+    """A claim's evidence checked and its award computed under the item's rule."""
+
+    program: Program
+    item: Item
+    enterprise: Enterprise
+    evidence: dict[str, Any]
+    computation: AwardComputation
+    prefill: dict[str, Any]
+
+    def columns(self) -> dict[str, Any]:
+        c = self.computation
+        return {
+            "period": c.period, "evidence": self.evidence, "amount_fen": c.amount_fen,
+            "rule_version": c.rule_version, "reasons": [r.model_dump() for r in c.reasons],
+            "calculation": c.calculation, "enterprise_name": self.enterprise.name,
+        }  # fmt: skip
+
+
+async def _assess(
+    conn: asyncpg.Connection, program_code: str, item_code: str, credit_code: str, evidence: Any,
+    period: str | None, *, other_than: str | None = None,
+) -> _Assessed:  # fmt: skip
+    program = await load_program(conn, program_code)
+    item = program.item(item_code)
+    enterprise = await _enterprise_for_claims(conn, credit_code)
+    raw, prefill = await _prefilled_evidence(conn, program, item_code, credit_code, evidence)
+    canonical, computation = assess_claim(
+        program=program, item=item, enterprise=enterprise, raw_evidence=raw, declared_period=period
+    )
+    await _refuse_duplicate(
+        conn, program.code, item.code, credit_code, computation.period, other_than=other_than
+    )
+    return _Assessed(program, item, enterprise, canonical, computation, prefill)
+
+
+async def submit_claim(
+    tx: Tx, principal: Principal, *, program_code: str, item_code: str, period: str | None,
+    evidence: Any,
+) -> ClaimOut:  # fmt: skip
     """An enterprise claims an award: the rule computes it; ineligible claims are refused."""
     assert principal.credit_code is not None  # role enterprise guarantees it
-    program = await load_program(tx.conn, program_code)
-    item = program.item(item_code)
-    enterprise = await _enterprise_for_claims(tx.conn, principal.credit_code)
-    raw, prefill = await _prefilled_evidence(tx.conn, program, item_code, enterprise.credit_code, evidence)
-    canonical, computation = assess_claim(program=program, item=item, enterprise=enterprise, raw_evidence=raw, declared_period=period)
-    await _refuse_duplicate(tx.conn, program.code, item.code, enterprise.credit_code, computation.period)
+    a = await _assess(tx.conn, program_code, item_code, principal.credit_code, evidence, period)
     claim_id, now = new_id(), tx.clock.now()
+    row = {
+        "id": claim_id, "program_code": a.program.code, "line_code": a.item.line_code,
+        "item_code": a.item.code, "item_name": a.item.name, "credit_code": a.enterprise.credit_code,
+        "submitted_by": principal.subject, "submitted_at": now, **a.columns(),
+    }  # fmt: skip
     try:
-        await repo.insert_claim(tx.conn, {
-            "id": claim_id, "program_code": program.code, "line_code": item.line_code, "item_code": item.code,
-            "item_name": item.name, "credit_code": enterprise.credit_code, "enterprise_name": enterprise.name,
-            "period": computation.period, "evidence": canonical, "amount_fen": computation.amount_fen,
-            "rule_version": computation.rule_version, "reasons": [r.model_dump() for r in computation.reasons],
-            "calculation": computation.calculation, "submitted_by": principal.subject, "submitted_at": now,
-        })
+        await repo.insert_claim(tx.conn, row)
     except asyncpg.UniqueViolationError as exc:  # a concurrent submission won the race
-        raise Conflict("DUPLICATE_CLAIM", f"you already claimed {item.code} for {computation.period}") from exc
-    await repo.add_history(tx.conn, _history(claim_id, now, principal, "submit", None, ClaimStatus.SUBMITTED, data={"amount_fen": computation.amount_fen, **prefill}))
-    await tx.emit(_claim_submitted(claim_id, program.code, item.code, enterprise, computation, now), aggregate_id=claim_id)
+        raise Conflict(
+            "DUPLICATE_CLAIM", f"you already claimed {a.item.code} for {a.computation.period}"
+        ) from exc
+    data = {"amount_fen": a.computation.amount_fen, **a.prefill}
+    entry = _history(claim_id, now, principal, "submit", None, ClaimStatus.SUBMITTED, data=data)
+    await repo.add_history(tx.conn, entry)
+    await tx.emit(_claim_submitted(claim_id, a, now), aggregate_id=claim_id)
     return await get_claim(tx.conn, principal, claim_id)
 
 
-def _claim_submitted(claim_id: str, program_code: str, item_code: str, enterprise: Enterprise, computation: AwardComputation, now: datetime) -> ClaimSubmitted:
+def _claim_submitted(claim_id: str, a: _Assessed, now: datetime) -> ClaimSubmitted:
+    c = a.computation
     return ClaimSubmitted(
-        claim_id=claim_id, program_code=program_code, item_code=item_code, credit_code=enterprise.credit_code,
-        enterprise_name=enterprise.name, period=computation.period, amount_fen=computation.amount_fen,
-        eligible=computation.eligible, rule_version=computation.rule_version, submitted_at=now,
-    )
+        claim_id=claim_id, program_code=a.program.code, item_code=a.item.code,
+        credit_code=a.enterprise.credit_code, enterprise_name=a.enterprise.name, period=c.period,
+        amount_fen=c.amount_fen, eligible=c.eligible, rule_version=c.rule_version, submitted_at=now,
+    )  # fmt: skip
 
 
-async def _claim_row(conn: asyncpg.Connection, principal: Principal | None, claim_id: str, *, for_update: bool = False) -> asyncpg.Record:
+async def _claim_row(
+    conn: asyncpg.Connection,
+    principal: Principal | None,
+    claim_id: str,
+    *,
+    for_update: bool = False,
+) -> asyncpg.Record:
     """The claim, or 404 — also when an enterprise asks for another enterprise's claim."""
-    row = await repo.get_claim(conn, claim_id, for_update=for_update) if _is_uuid(claim_id) else None
+    row = (
+        await repo.get_claim(conn, claim_id, for_update=for_update) if _is_uuid(claim_id) else None
+    )
     own = own_credit_code_only(principal) if principal is not None else None
     if row is None or (own is not None and row["credit_code"] != own):
         raise NotFound("CLAIM_NOT_FOUND", f"no claim {claim_id!r}")
@@ -337,41 +537,61 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-async def get_claim(conn: asyncpg.Connection, principal: Principal, claim_id: str, *, with_history: bool = True) -> ClaimOut:
+async def get_claim(
+    conn: asyncpg.Connection, principal: Principal, claim_id: str, *, with_history: bool = True
+) -> ClaimOut:
     row = await _claim_row(conn, principal, claim_id)
     history = await repo.list_claim_history(conn, claim_id) if with_history else None
     return claim_out(row, history)
 
 
-async def list_claims(conn: asyncpg.Connection, principal: Principal, *, status: str | None, program_code: str | None,
-                      item_code: str | None, after_id: str | None, limit: int) -> list[ClaimOut]:
-    f = ClaimFilter(status=status, program_code=program_code, item_code=item_code, credit_code=own_credit_code_only(principal))
+async def list_claims(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    status: str | None,
+    program_code: str | None,
+    item_code: str | None,
+    after_id: str | None,
+    limit: int,
+) -> list[ClaimOut]:
+    f = ClaimFilter(
+        status=status,
+        program_code=program_code,
+        item_code=item_code,
+        credit_code=own_credit_code_only(principal),
+    )
     rows = await repo.list_claims(conn, f, after_id=after_id, limit=limit)
     return [claim_out(r) for r in rows]
 
 
-async def resubmit_claim(tx: Tx, principal: Principal, claim_id: str, *, period: str | None, evidence: Any) -> ClaimOut:
+async def resubmit_claim(
+    tx: Tx, principal: Principal, claim_id: str, *, period: str | None, evidence: Any
+) -> ClaimOut:
     """A returned claim, corrected by its enterprise, goes back to review with a new assessment."""
     row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
     after = transition(row["status"], ClaimAction.RESUBMIT)
-    program = await load_program(tx.conn, row["program_code"])
-    item = program.item(row["item_code"])
-    enterprise = await _enterprise_for_claims(tx.conn, row["credit_code"])
-    raw, prefill = await _prefilled_evidence(tx.conn, program, item.code, enterprise.credit_code, evidence)
-    canonical, computation = assess_claim(program=program, item=item, enterprise=enterprise, raw_evidence=raw, declared_period=period)
-    await _refuse_duplicate(tx.conn, program.code, item.code, enterprise.credit_code, computation.period, other_than=claim_id)
+    a = await _assess(
+        tx.conn, row["program_code"], row["item_code"], row["credit_code"], evidence, period,
+        other_than=claim_id,
+    )  # fmt: skip
     now = tx.clock.now()
-    await repo.update_claim_assessment(tx.conn, claim_id, {
-        "period": computation.period, "evidence": canonical, "amount_fen": computation.amount_fen,
-        "rule_version": computation.rule_version, "reasons": [r.model_dump() for r in computation.reasons],
-        "calculation": computation.calculation, "enterprise_name": enterprise.name, "at": now,
-    })
-    await repo.add_history(tx.conn, _history(claim_id, now, principal, "resubmit", row["status"], after, data={"amount_fen": computation.amount_fen, **prefill}))
-    await tx.emit(_claim_submitted(claim_id, program.code, item.code, enterprise, computation, now), aggregate_id=claim_id)
+    await repo.update_claim_assessment(tx.conn, claim_id, {**a.columns(), "at": now})
+    data = {"amount_fen": a.computation.amount_fen, **a.prefill}
+    entry = _history(claim_id, now, principal, "resubmit", row["status"], after, data=data)
+    await repo.add_history(tx.conn, entry)
+    await tx.emit(_claim_submitted(claim_id, a, now), aggregate_id=claim_id)
     return await get_claim(tx.conn, principal, claim_id)
 
 
-async def review_claim(tx: Tx, principal: Principal, claim_id: str, *, outcome: Literal["complete", "return"], note: str | None) -> ClaimOut:
+async def review_claim(
+    tx: Tx,
+    principal: Principal,
+    claim_id: str,
+    *,
+    outcome: Literal["complete", "return"],
+    note: str | None,
+) -> ClaimOut:
     """The bureau's review: complete (to the leading group) or return to the enterprise."""
     row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
     if outcome == "return" and not (note and note.strip()):
@@ -379,54 +599,102 @@ async def review_claim(tx: Tx, principal: Principal, claim_id: str, *, outcome: 
     action = ClaimAction.COMPLETE_REVIEW if outcome == "complete" else ClaimAction.RETURN
     after = transition(row["status"], action)
     now = tx.clock.now()
-    await repo.set_claim_status(tx.conn, claim_id, after, now, review_note=note, reviewed_by=principal.subject, reviewed_at=now)
-    await repo.add_history(tx.conn, _history(claim_id, now, principal, action.value, row["status"], after, note))
+    await repo.set_claim_status(
+        tx.conn,
+        claim_id,
+        after,
+        now,
+        review_note=note,
+        reviewed_by=principal.subject,
+        reviewed_at=now,
+    )
+    await repo.add_history(
+        tx.conn, _history(claim_id, now, principal, action.value, row["status"], after, note)
+    )
     return await get_claim(tx.conn, principal, claim_id)
 
 
-async def decide_claim(tx: Tx, principal: Principal, claim_id: str, *, decision: Literal["approve", "reject"], reason: str | None) -> ClaimOut:
+async def decide_claim(
+    tx: Tx,
+    principal: Principal,
+    claim_id: str,
+    *,
+    decision: Literal["approve", "reject"],
+    reason: str | None,
+) -> ClaimOut:
     """A leading group member's decision; approval creates the award that funds reserves."""
     row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
-    require_no_conflict_of_interest(decider_credit_code=principal.credit_code,
-                                    decider_linked_codes=principal.linked_credit_codes, claim_credit_code=row["credit_code"])
+    require_no_conflict_of_interest(
+        decider_credit_code=principal.credit_code,
+        decider_linked_codes=principal.linked_credit_codes,
+        claim_credit_code=row["credit_code"],
+    )
     if decision == "reject" and not (reason and reason.strip()):
         raise InvalidInput("REASON_REQUIRED", "a rejection must give its reason", field="reason")
     action = ClaimAction.APPROVE if decision == "approve" else ClaimAction.REJECT
     after = transition(row["status"], action)
     now = tx.clock.now()
     award_id = new_id() if action is ClaimAction.APPROVE else None
-    columns: dict[str, Any] = {"decision_reason": reason, "decided_by": principal.subject, "decided_at": now}
-    if award_id is not None:
-        columns["award_id"] = award_id
+    columns: dict[str, Any] = {"decision_reason": reason, "decided_by": principal.subject}
+    columns |= {"decided_at": now} | ({"award_id": award_id} if award_id else {})
     await repo.set_claim_status(tx.conn, claim_id, after, now, **columns)
-    await repo.add_history(tx.conn, _history(claim_id, now, principal, action.value, row["status"], after, reason,
-                                             {"award_id": award_id} if award_id else None))
+    data = {"award_id": award_id} if award_id else None
+    entry = _history(claim_id, now, principal, action.value, row["status"], after, reason, data)
+    await repo.add_history(tx.conn, entry)
     if award_id is not None:
-        await tx.emit(await _claim_approved(tx.conn, row, award_id, principal, now), aggregate_id=claim_id)
+        event: ClaimApproved | ClaimRejected = await _claim_approved(
+            tx.conn, row, award_id, principal, now
+        )
     else:
-        await tx.emit(ClaimRejected(
-            claim_id=claim_id, program_code=row["program_code"], item_code=row["item_code"], credit_code=row["credit_code"],
-            enterprise_name=row["enterprise_name"], reason=reason or "", rejected_by=principal.subject, rejected_at=now,
-        ), aggregate_id=claim_id)
+        event = _claim_rejected(row, reason or "", principal, now)
+    await tx.emit(event, aggregate_id=claim_id)
     return await get_claim(tx.conn, principal, claim_id)
 
 
-async def _claim_approved(conn: asyncpg.Connection, row: asyncpg.Record, award_id: str, principal: Principal, now: datetime) -> ClaimApproved:
+def _claim_rejected(
+    row: asyncpg.Record, reason: str, principal: Principal, now: datetime
+) -> ClaimRejected:
+    return ClaimRejected(
+        claim_id=str(row["id"]), program_code=row["program_code"], item_code=row["item_code"],
+        credit_code=row["credit_code"], enterprise_name=row["enterprise_name"], reason=reason,
+        rejected_by=principal.subject, rejected_at=now,
+    )  # fmt: skip
+
+
+async def _claim_approved(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    award_id: str,
+    principal: Principal,
+    now: datetime,
+) -> ClaimApproved:
     # The payee is read from the registry at approval time, so a bank account corrected
     # while the claim was under review is the one paid.
     enterprise = await _enterprise_for_claims(conn, row["credit_code"])
     program = await load_program(conn, row["program_code"])
     return ClaimApproved(
-        claim_id=str(row["id"]), award_id=award_id, program_code=row["program_code"], line_code=row["line_code"],
-        item_code=row["item_code"], item_name=row["item_name"], credit_code=row["credit_code"],
-        enterprise_name=enterprise.name, payee_bank_account=enterprise.bank_account.account_no,
-        payee_bank_name=enterprise.bank_account.bank_name, amount_fen=row["amount_fen"],
-        rule_version=row["rule_version"], period=row["period"], approved_by=principal.subject, approved_at=now,
+        claim_id=str(row["id"]),
+        award_id=award_id,
+        program_code=row["program_code"],
+        line_code=row["line_code"],
+        item_code=row["item_code"],
+        item_name=row["item_name"],
+        credit_code=row["credit_code"],
+        enterprise_name=enterprise.name,
+        payee_bank_account=enterprise.bank_account.account_no,
+        payee_bank_name=enterprise.bank_account.bank_name,
+        amount_fen=row["amount_fen"],
+        rule_version=row["rule_version"],
+        period=row["period"],
+        approved_by=principal.subject,
+        approved_at=now,
         requires_publicity=program.item(row["item_code"]).requires_publicity,
     )
 
 
-async def withdraw_claim(tx: Tx, principal: Principal, claim_id: str, *, note: str | None) -> ClaimOut:
+async def withdraw_claim(
+    tx: Tx, principal: Principal, claim_id: str, *, note: str | None
+) -> ClaimOut:
     row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
     if row["credit_code"] != principal.credit_code:
         # Only the claimant withdraws; the bureau returns or the leading group rejects instead.
@@ -434,7 +702,9 @@ async def withdraw_claim(tx: Tx, principal: Principal, claim_id: str, *, note: s
     after = transition(row["status"], ClaimAction.WITHDRAW)
     now = tx.clock.now()
     await repo.set_claim_status(tx.conn, claim_id, after, now)
-    await repo.add_history(tx.conn, _history(claim_id, now, principal, "withdraw", row["status"], after, note))
+    await repo.add_history(
+        tx.conn, _history(claim_id, now, principal, "withdraw", row["status"], after, note)
+    )
     return await get_claim(tx.conn, principal, claim_id)
 
 
@@ -446,12 +716,21 @@ FundsEvent = AwardReserved | ReservationRefused | PublicityWindowOpened | Paymen
 
 def _funds_fact(event: FundsEvent) -> tuple[ClaimAction, dict[str, Any]]:
     if isinstance(event, AwardReserved):
-        return ClaimAction.RESERVE, {"reserved_at": event.reserved_at, "item_available_fen": event.item_available_fen}
+        return ClaimAction.RESERVE, {
+            "reserved_at": event.reserved_at,
+            "item_available_fen": event.item_available_fen,
+        }
     if isinstance(event, ReservationRefused):
-        return ClaimAction.REFUSE_RESERVATION, {"refusal_code": event.code, "refusal_reason": event.reason}
+        return ClaimAction.REFUSE_RESERVATION, {
+            "refusal_code": event.code,
+            "refusal_reason": event.reason,
+        }
     if isinstance(event, PublicityWindowOpened):
-        return ClaimAction.OPEN_PUBLICITY, {"publicity_starts_on": event.starts_on, "publicity_ends_on": event.ends_on,
-                                            "payable_from": event.payable_from}
+        return ClaimAction.OPEN_PUBLICITY, {
+            "publicity_starts_on": event.starts_on,
+            "publicity_ends_on": event.ends_on,
+            "payable_from": event.payable_from,
+        }
     return ClaimAction.PAY, {"payment_id": event.payment_id, "paid_at": event.executed_at}
 
 
@@ -460,7 +739,10 @@ async def apply_funds_event(tx: Tx, env: Envelope[Any]) -> None:
     event: FundsEvent = env.data
     row = await _claim_row(tx.conn, None, event.claim_id, for_update=True)
     if row["award_id"] is None or str(row["award_id"]) != event.award_id:
-        raise Conflict("AWARD_MISMATCH", f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}")
+        raise Conflict(
+            "AWARD_MISMATCH",
+            f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}",
+        )
     action, facts = _funds_fact(event)
     after = transition(row["status"], action)
     note = None
@@ -469,13 +751,32 @@ async def apply_funds_event(tx: Tx, env: Envelope[Any]) -> None:
     now = tx.clock.now()
     await repo.record_funds_fact(tx.conn, event.claim_id, after, now, facts)
     data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in facts.items()}
-    await repo.add_history(tx.conn, _history(event.claim_id, now, None, action.value, row["status"], after, note,
-                                             {**data, "message_id": env.id}))
+    await repo.add_history(
+        tx.conn,
+        _history(
+            event.claim_id,
+            now,
+            None,
+            action.value,
+            row["status"],
+            after,
+            note,
+            {**data, "message_id": env.id},
+        ),
+    )
 
 
 async def record_station_volume(tx: Tx, event: StationVolumeReported) -> None:
-    await repo.upsert_station_volume(tx.conn, {
-        "station_id": event.station_id, "year": event.year, "station_name": event.station_name,
-        "operator_credit_code": event.operator_credit_code, "annual_volume_fen": event.annual_volume_fen,
-        "annual_parcels": event.annual_parcels, "last_month": event.month, "updated_at": tx.clock.now(),
-    })
+    await repo.upsert_station_volume(
+        tx.conn,
+        {
+            "station_id": event.station_id,
+            "year": event.year,
+            "station_name": event.station_name,
+            "operator_credit_code": event.operator_credit_code,
+            "annual_volume_fen": event.annual_volume_fen,
+            "annual_parcels": event.annual_parcels,
+            "last_month": event.month,
+            "updated_at": tx.clock.now(),
+        },
+    )

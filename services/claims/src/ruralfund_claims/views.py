@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-
 from ruralfund_common.money import format_yuan
 
 from .domain.claim import allowed_actions
@@ -59,17 +58,39 @@ class ProgramOut(BaseModel):
     document: dict[str, Any] | None = None
 
 
-def program_out(row: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *, with_document: bool) -> ProgramOut:
+def program_out(
+    row: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *, with_document: bool
+) -> ProgramOut:
     return ProgramOut(
-        code=row["code"], name=row["name"], county_code=row["county_code"], county_name=row["county_name"],
-        year=row["year"], phase=row["phase"], status=row["status"], total_fen=row["total_fen"],
-        total_yuan=format_yuan(row["total_fen"]), publicity_working_days=row["publicity_working_days"],
-        contractor_name=row["contractor_name"], contractor_credit_code=row["contractor_credit_code"],
-        items=[ItemOut(code=i["code"], name=i["name"], line_code=i["line_code"], budget_fen=i["budget_fen"],
-                       budget_yuan=format_yuan(i["budget_fen"]), mode=i["mode"], rule_version=i["rule_version"])
-               for i in items],
-        warnings=row["warnings"], document_sha256=row["document_sha256"], activated_by=row["activated_by"],
-        activated_at=row["activated_at"], document=row["document"] if with_document else None,
+        code=row["code"],
+        name=row["name"],
+        county_code=row["county_code"],
+        county_name=row["county_name"],
+        year=row["year"],
+        phase=row["phase"],
+        status=row["status"],
+        total_fen=row["total_fen"],
+        total_yuan=format_yuan(row["total_fen"]),
+        publicity_working_days=row["publicity_working_days"],
+        contractor_name=row["contractor_name"],
+        contractor_credit_code=row["contractor_credit_code"],
+        items=[
+            ItemOut(
+                code=i["code"],
+                name=i["name"],
+                line_code=i["line_code"],
+                budget_fen=i["budget_fen"],
+                budget_yuan=format_yuan(i["budget_fen"]),
+                mode=i["mode"],
+                rule_version=i["rule_version"],
+            )
+            for i in items
+        ],
+        warnings=row["warnings"],
+        document_sha256=row["document_sha256"],
+        activated_by=row["activated_by"],
+        activated_at=row["activated_at"],
+        document=row["document"] if with_document else None,
     )
 
 
@@ -89,9 +110,16 @@ class EnterpriseOut(BaseModel):
 
 def enterprise_out(row: Mapping[str, Any]) -> EnterpriseOut:
     return EnterpriseOut(
-        credit_code=row["credit_code"], name=row["name"], kind=row["kind"], county_code=row["county_code"],
-        contact=row["contact"], bank_name=row["bank_name"], bank_account_no=row["bank_account_no"],
-        programs=list(row["programs"] or []), registered_at=row["registered_at"], updated_at=row["updated_at"],
+        credit_code=row["credit_code"],
+        name=row["name"],
+        kind=row["kind"],
+        county_code=row["county_code"],
+        contact=row["contact"],
+        bank_name=row["bank_name"],
+        bank_account_no=row["bank_account_no"],
+        programs=list(row["programs"] or []),
+        registered_at=row["registered_at"],
+        updated_at=row["updated_at"],
         version=row["version"],
     )
 
@@ -109,8 +137,14 @@ class ClaimHistoryOut(BaseModel):
 
 def history_out(row: Mapping[str, Any]) -> ClaimHistoryOut:
     return ClaimHistoryOut(
-        at=row["at"], actor=row["actor"], actor_name=row["actor_name"], action=row["action"],
-        from_status=row["from_status"], to_status=row["to_status"], note=row["note"], data=row["data"],
+        at=row["at"],
+        actor=row["actor"],
+        actor_name=row["actor_name"],
+        action=row["action"],
+        from_status=row["from_status"],
+        to_status=row["to_status"],
+        note=row["note"],
+        data=row["data"],
     )
 
 
@@ -154,18 +188,49 @@ class ClaimOut(BaseModel):
 
 
 _CLAIM_COLUMNS = (
-    "program_code", "line_code", "item_code", "item_name", "credit_code", "enterprise_name", "period",
-    "evidence", "amount_fen", "rule_version", "reasons", "calculation", "status", "submitted_by", "submitted_at",
-    "review_note", "reviewed_by", "reviewed_at", "decision_reason", "decided_by", "decided_at", "reserved_at",
-    "refusal_code", "refusal_reason", "publicity_starts_on", "publicity_ends_on", "payable_from", "payment_id",
-    "paid_at", "updated_at", "version",
+    "program_code",
+    "line_code",
+    "item_code",
+    "item_name",
+    "credit_code",
+    "enterprise_name",
+    "period",
+    "evidence",
+    "amount_fen",
+    "rule_version",
+    "reasons",
+    "calculation",
+    "status",
+    "submitted_by",
+    "submitted_at",
+    "review_note",
+    "reviewed_by",
+    "reviewed_at",
+    "decision_reason",
+    "decided_by",
+    "decided_at",
+    "reserved_at",
+    "refusal_code",
+    "refusal_reason",
+    "publicity_starts_on",
+    "publicity_ends_on",
+    "payable_from",
+    "payment_id",
+    "paid_at",
+    "updated_at",
+    "version",
 )
 
 
-def claim_out(row: Mapping[str, Any], history: Sequence[Mapping[str, Any]] | None = None) -> ClaimOut:
+def claim_out(
+    row: Mapping[str, Any], history: Sequence[Mapping[str, Any]] | None = None
+) -> ClaimOut:
     values = {name: row[name] for name in _CLAIM_COLUMNS}
     return ClaimOut(
-        id=str(row["id"]), award_id=str(row["award_id"]) if row["award_id"] else None,
-        amount_yuan=format_yuan(row["amount_fen"]), allowed_actions=allowed_actions(row["status"]),
-        history=[history_out(h) for h in history] if history is not None else None, **values,
+        id=str(row["id"]),
+        award_id=str(row["award_id"]) if row["award_id"] else None,
+        amount_yuan=format_yuan(row["amount_fen"]),
+        allowed_actions=allowed_actions(row["status"]),
+        history=[history_out(h) for h in history] if history is not None else None,
+        **values,
     )

@@ -14,7 +14,6 @@ import asyncpg
 import httpx
 import pytest_asyncio
 from nats.js.errors import NotFoundError
-
 from ruralfund_claims.app import create_app
 from ruralfund_claims.domain.credit_code import with_check_character
 from ruralfund_common.auth import Role
@@ -30,8 +29,8 @@ XINPING_YAML = (PROGRAMS / "xinping-2021.yaml").read_bytes()
 ATTACHMENT2_YAML = (PROGRAMS / "examples" / "xinping-2021-attachment2.yaml").read_bytes()
 YAML = {"Content-Type": "application/yaml"}
 
-LOCAL = with_check_character("91530427MA6K5XQ21")   # a company registered in Xinping
-OTHER = with_check_character("92530427MA6T00012")   # a station operator registered in Xinping
+LOCAL = with_check_character("91530427MA6K5XQ21")  # a company registered in Xinping
+OTHER = with_check_character("92530427MA6T00012")  # a station operator registered in Xinping
 OUTSIDE = with_check_character("91530400MA6Q00031")  # registered at Yuxi city level, not the county
 
 ADMIN = bearer(person("Wang Admin", Role.BUREAU_ADMIN))
@@ -42,12 +41,23 @@ ENTERPRISE = bearer(person("Li Local", Role.ENTERPRISE, credit_code=LOCAL))
 OTHER_ENTERPRISE = bearer(person("Sun Other", Role.ENTERPRISE, credit_code=OTHER))
 
 
-def enterprise_body(code: str = LOCAL, *, name: str = "新平礼好农业有限公司", kind: str = "enterprise",
-                    program_code: str | None = "xinping-2021") -> dict[str, Any]:
+def enterprise_body(
+    code: str = LOCAL,
+    *,
+    name: str = "新平礼好农业有限公司",
+    kind: str = "enterprise",
+    program_code: str | None = "xinping-2021",
+) -> dict[str, Any]:
     return {
-        "credit_code": code, "name": name, "kind": kind, "program_code": program_code,
+        "credit_code": code,
+        "name": name,
+        "kind": kind,
+        "program_code": program_code,
         "contact": {"name": "李华", "email": "lihua@example.cn", "phone": "0877-7012345"},
-        "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": "6228 4800 0000 0000 017"},
+        "bank_account": {
+            "bank_name": "中国农业银行新平县支行",
+            "account_no": "6228 4800 0000 0000 017",
+        },
     }
 
 
@@ -112,18 +122,32 @@ class Claims:
             await conn.close()
 
     async def load_xinping(self) -> dict[str, Any]:
-        response = await self.http.post("/programs", content=XINPING_YAML, headers={**ADMIN, **YAML})
+        response = await self.http.post(
+            "/programs", content=XINPING_YAML, headers={**ADMIN, **YAML}
+        )
         assert response.status_code == 201, response.text
         return response.json()
 
     async def register(self, code: str = LOCAL, **kwargs: Any) -> dict[str, Any]:
-        response = await self.http.post("/enterprises", json=enterprise_body(code, **kwargs), headers=ADMIN)
+        response = await self.http.post(
+            "/enterprises", json=enterprise_body(code, **kwargs), headers=ADMIN
+        )
         assert response.status_code == 201, response.text
         return response.json()
 
-    async def submit(self, units: int = 12_345, *, quarter: str = "2021Q3", headers: dict[str, str] = ENTERPRISE,
-                     key: str | None = None) -> httpx.Response:
-        body = {"program_code": "xinping-2021", "item_code": "brand-packaging", "evidence": {"quarter": quarter, "units": units}}
+    async def submit(
+        self,
+        units: int = 12_345,
+        *,
+        quarter: str = "2021Q3",
+        headers: dict[str, str] = ENTERPRISE,
+        key: str | None = None,
+    ) -> httpx.Response:
+        body = {
+            "program_code": "xinping-2021",
+            "item_code": "brand-packaging",
+            "evidence": {"quarter": quarter, "units": units},
+        }
         extra = {"Idempotency-Key": key} if key else {}
         return await self.http.post("/claims", json=body, headers={**headers, **extra})
 
@@ -132,9 +156,13 @@ class Claims:
         await self.load_xinping()
         await self.register()
         claim = (await self.submit()).json()
-        review = await self.http.post(f"/claims/{claim['id']}/review", json={"outcome": "complete"}, headers=ADMIN)
+        review = await self.http.post(
+            f"/claims/{claim['id']}/review", json={"outcome": "complete"}, headers=ADMIN
+        )
         assert review.status_code == 200, review.text
-        decision = await self.http.post(f"/claims/{claim['id']}/decision", json={"decision": "approve"}, headers=MEMBER)
+        decision = await self.http.post(
+            f"/claims/{claim['id']}/decision", json={"decision": "approve"}, headers=MEMBER
+        )
         assert decision.status_code == 200, decision.text
         return decision.json()
 
@@ -144,8 +172,12 @@ class Claims:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def claims(nats_url: str, database_url: str, namespace: str, nats_client: Any) -> AsyncIterator[Claims]:
-    settings = service_settings("claims", nats_url=nats_url, database_url=database_url, namespace=namespace)
+async def claims(
+    nats_url: str, database_url: str, namespace: str, nats_client: Any
+) -> AsyncIterator[Claims]:
+    settings = service_settings(
+        "claims", nats_url=nats_url, database_url=database_url, namespace=namespace
+    )
     async with running_service(create_app, settings) as http:
         yield Claims(http, database_url, namespace, nats_client.jetstream())
 
@@ -153,17 +185,20 @@ async def claims(nats_url: str, database_url: str, namespace: str, nats_client: 
 Emit = Callable[[Event, str], Awaitable[None]]
 
 
-async def _outbox_of(producer: str, database_url: str, nats_url: str, namespace: str) -> AsyncIterator[Emit]:
+async def _outbox_of(
+    producer: str, database_url: str, nats_url: str, namespace: str
+) -> AsyncIterator[Emit]:
     """Another service's outbox and relay: events reach claims over JetStream like in production."""
     await migrate(database_url, producer, None)
     pool = await create_pool(database_url, producer)
-    relay = OutboxRelay(pool, nats_url, producer=producer, namespace=Namespace(namespace), poll_seconds=0.05)
+    relay = OutboxRelay(
+        pool, nats_url, producer=producer, namespace=Namespace(namespace), poll_seconds=0.05
+    )
     await relay.start()
 
     async def emit(event: Event, aggregate_id: str) -> None:
-        async with pool.acquire() as conn:
-            async with conn.transaction():
-                await Tx(conn, producer, SystemClock()).emit(event, aggregate_id=aggregate_id)
+        async with pool.acquire() as conn, conn.transaction():
+            await Tx(conn, producer, SystemClock()).emit(event, aggregate_id=aggregate_id)
         relay.notify()
 
     try:
@@ -174,12 +209,16 @@ async def _outbox_of(producer: str, database_url: str, nats_url: str, namespace:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def funds(claims: Claims, database_url: str, nats_url: str, namespace: str) -> AsyncIterator[Emit]:
+async def funds(
+    claims: Claims, database_url: str, nats_url: str, namespace: str
+) -> AsyncIterator[Emit]:
     async for emit in _outbox_of("funds", database_url, nats_url, namespace):
         yield emit
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def logistics(claims: Claims, database_url: str, nats_url: str, namespace: str) -> AsyncIterator[Emit]:
+async def logistics(
+    claims: Claims, database_url: str, nats_url: str, namespace: str
+) -> AsyncIterator[Emit]:
     async for emit in _outbox_of("logistics", database_url, nats_url, namespace):
         yield emit

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -12,27 +11,49 @@ pytestmark = pytest.mark.integration
 async def test_registering_an_enterprise_emits_enterprise_registered(claims) -> None:  # type: ignore[no-untyped-def]
     await claims.load_xinping()
     enterprise = await claims.register()
-    assert (enterprise["credit_code"], enterprise["county_code"], enterprise["programs"]) == (claims.LOCAL, "530427", ["xinping-2021"])
+    assert (enterprise["credit_code"], enterprise["county_code"], enterprise["programs"]) == (
+        claims.LOCAL,
+        "530427",
+        ["xinping-2021"],
+    )
     (envelope,) = await eventually(lambda: claims.events("enterprise_registered"))
     assert envelope["data"]["credit_code"] == claims.LOCAL
-    assert (envelope["data"]["county_code"], envelope["data"]["contact_email"]) == ("530427", "lihua@example.cn")
+    assert (envelope["data"]["county_code"], envelope["data"]["contact_email"]) == (
+        "530427",
+        "lihua@example.cn",
+    )
 
 
 async def test_a_wrong_check_character_is_refused(claims) -> None:  # type: ignore[no-untyped-def]
     corrupted = claims.LOCAL[:17] + ("0" if claims.LOCAL[17] != "0" else "1")
-    response = await claims.http.post("/enterprises", json=claims.enterprise_body(corrupted, program_code=None), headers=claims.ADMIN)
+    response = await claims.http.post(
+        "/enterprises",
+        json=claims.enterprise_body(corrupted, program_code=None),
+        headers=claims.ADMIN,
+    )
     assert (response.status_code, response.json()["code"]) == (422, "CREDIT_CODE_INVALID")
     assert await claims.sql("SELECT count(*) FROM enterprises") == 0
 
 
 async def test_registration_division_must_be_the_programs_county(claims) -> None:  # type: ignore[no-untyped-def]
     await claims.load_xinping()
-    response = await claims.http.post("/enterprises", json=claims.enterprise_body(claims.OUTSIDE), headers=claims.ADMIN)
+    response = await claims.http.post(
+        "/enterprises", json=claims.enterprise_body(claims.OUTSIDE), headers=claims.ADMIN
+    )
     assert (response.status_code, response.json()["code"]) == (422, "ENTERPRISE_NOT_IN_COUNTY")
-    assert response.json()["details"] == {"registration_division": "530400", "program_county": "530427"}
+    assert response.json()["details"] == {
+        "registration_division": "530400",
+        "program_county": "530427",
+    }
     assert await claims.sql("SELECT count(*) FROM enterprises") == 0
     # Without a program it may be registered (e.g. a provider from the prefecture).
-    assert (await claims.http.post("/enterprises", json=claims.enterprise_body(claims.OUTSIDE, program_code=None), headers=claims.ADMIN)).status_code == 201
+    assert (
+        await claims.http.post(
+            "/enterprises",
+            json=claims.enterprise_body(claims.OUTSIDE, program_code=None),
+            headers=claims.ADMIN,
+        )
+    ).status_code == 201
 
 
 async def test_an_enterprise_sees_and_changes_only_itself(claims) -> None:  # type: ignore[no-untyped-def]
@@ -49,19 +70,30 @@ async def test_an_enterprise_sees_and_changes_only_itself(claims) -> None:  # ty
     assert len((await claims.http.get("/enterprises", headers=claims.AUDITOR)).json()["items"]) == 2
 
     new_bank = {"bank_account": {"bank_name": "富滇银行新平支行", "account_no": "1234 5678 9012"}}
-    changed = await claims.http.patch(f"/enterprises/{claims.LOCAL}", json=new_bank, headers=claims.ENTERPRISE)
+    changed = await claims.http.patch(
+        f"/enterprises/{claims.LOCAL}", json=new_bank, headers=claims.ENTERPRISE
+    )
     assert changed.status_code == 200 and changed.json()["bank_name"] == "富滇银行新平支行"
     assert changed.json()["version"] == 2
-    hijack = await claims.http.patch(f"/enterprises/{claims.OTHER}", json=new_bank, headers=claims.ENTERPRISE)
+    hijack = await claims.http.patch(
+        f"/enterprises/{claims.OTHER}", json=new_bank, headers=claims.ENTERPRISE
+    )
     assert hijack.status_code == 404
-    assert await claims.sql("SELECT bank_name FROM enterprises WHERE credit_code = $1", claims.OTHER) == "中国农业银行新平县支行"
+    assert (
+        await claims.sql("SELECT bank_name FROM enterprises WHERE credit_code = $1", claims.OTHER)
+        == "中国农业银行新平县支行"
+    )
     events = await eventually(lambda: claims.at_least("enterprise_registered", 3))
     assert [e["data"]["credit_code"] for e in events] == [claims.LOCAL, claims.OTHER, claims.LOCAL]
 
 
 async def test_only_the_bureau_registers_and_twice_is_a_conflict(claims) -> None:  # type: ignore[no-untyped-def]
     body = claims.enterprise_body(program_code=None)
-    assert (await claims.http.post("/enterprises", json=body, headers=claims.ENTERPRISE)).json()["code"] == "ROLE_REQUIRED"
-    assert (await claims.http.post("/enterprises", json=body, headers=claims.ADMIN)).status_code == 201
+    assert (await claims.http.post("/enterprises", json=body, headers=claims.ENTERPRISE)).json()[
+        "code"
+    ] == "ROLE_REQUIRED"
+    assert (
+        await claims.http.post("/enterprises", json=body, headers=claims.ADMIN)
+    ).status_code == 201
     again = await claims.http.post("/enterprises", json=body, headers=claims.ADMIN)
     assert (again.status_code, again.json()["code"]) == (409, "ENTERPRISE_EXISTS")

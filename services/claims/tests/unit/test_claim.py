@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from ruralfund_claims.domain.claim import (
     MAX_EVIDENCE_BYTES,
     ClaimAction,
@@ -18,13 +17,17 @@ from ruralfund_claims.domain.claim import (
     transition,
 )
 from ruralfund_claims.domain.credit_code import with_check_character
-from ruralfund_claims.domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
+from ruralfund_claims.domain.enterprise import (
+    Enterprise,
+    EnterpriseChange,
+    check_registered_in_county,
+)
 from ruralfund_claims.domain.program import Program, check_program
 from ruralfund_common.errors import Conflict, DomainError, Forbidden, InvalidInput
 
 S, A = ClaimStatus, ClaimAction
 PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
-LOCAL = with_check_character("91530427MA6K5XQ21")      # registered in Xinping (530427)
+LOCAL = with_check_character("91530427MA6K5XQ21")  # registered in Xinping (530427)
 ELSEWHERE = with_check_character("91530400MA6Q00031")  # registered at Yuxi city level (530400)
 
 # Every legal step; anything else must be refused.
@@ -40,11 +43,18 @@ LEGAL = {
     (S.APPROVED, A.REFUSE_RESERVATION): S.RESERVATION_REFUSED,
     (S.RESERVATION_REFUSED, A.REFUSE_RESERVATION): S.RESERVATION_REFUSED,
     # funds' facts: in order, repeated, ahead of time or late, never backwards
-    (S.APPROVED, A.RESERVE): S.RESERVED, (S.APPROVED, A.OPEN_PUBLICITY): S.IN_PUBLICITY, (S.APPROVED, A.PAY): S.PAID,
-    (S.RESERVED, A.RESERVE): S.RESERVED, (S.RESERVED, A.OPEN_PUBLICITY): S.IN_PUBLICITY, (S.RESERVED, A.PAY): S.PAID,
-    (S.IN_PUBLICITY, A.RESERVE): S.IN_PUBLICITY, (S.IN_PUBLICITY, A.OPEN_PUBLICITY): S.IN_PUBLICITY,
+    (S.APPROVED, A.RESERVE): S.RESERVED,
+    (S.APPROVED, A.OPEN_PUBLICITY): S.IN_PUBLICITY,
+    (S.APPROVED, A.PAY): S.PAID,
+    (S.RESERVED, A.RESERVE): S.RESERVED,
+    (S.RESERVED, A.OPEN_PUBLICITY): S.IN_PUBLICITY,
+    (S.RESERVED, A.PAY): S.PAID,
+    (S.IN_PUBLICITY, A.RESERVE): S.IN_PUBLICITY,
+    (S.IN_PUBLICITY, A.OPEN_PUBLICITY): S.IN_PUBLICITY,
     (S.IN_PUBLICITY, A.PAY): S.PAID,
-    (S.PAID, A.RESERVE): S.PAID, (S.PAID, A.OPEN_PUBLICITY): S.PAID, (S.PAID, A.PAY): S.PAID,
+    (S.PAID, A.RESERVE): S.PAID,
+    (S.PAID, A.OPEN_PUBLICITY): S.PAID,
+    (S.PAID, A.PAY): S.PAID,
 }
 
 
@@ -76,8 +86,14 @@ def test_every_other_step_is_refused_with_a_code(status: ClaimStatus, action: Cl
 
 
 def test_examples_of_refusals() -> None:
-    illegal = {(S.SUBMITTED, A.APPROVE), (S.APPROVED, A.WITHDRAW), (S.PAID, A.REFUSE_RESERVATION),
-               (S.RESERVED, A.REFUSE_RESERVATION), (S.REJECTED, A.PAY), (S.WITHDRAWN, A.RESUBMIT)}
+    illegal = {
+        (S.SUBMITTED, A.APPROVE),
+        (S.APPROVED, A.WITHDRAW),
+        (S.PAID, A.REFUSE_RESERVATION),
+        (S.RESERVED, A.REFUSE_RESERVATION),
+        (S.REJECTED, A.PAY),
+        (S.WITHDRAWN, A.RESUBMIT),
+    }
     assert illegal <= set(ILLEGAL)
 
 
@@ -89,11 +105,21 @@ def test_allowed_actions_match_the_table() -> None:
 
 def test_linked_member_must_recuse() -> None:
     with pytest.raises(Forbidden) as refused:
-        require_no_conflict_of_interest(decider_credit_code=None, decider_linked_codes=frozenset({LOCAL}), claim_credit_code=LOCAL)
+        require_no_conflict_of_interest(
+            decider_credit_code=None,
+            decider_linked_codes=frozenset({LOCAL}),
+            claim_credit_code=LOCAL,
+        )
     assert refused.value.code == "RECUSAL_REQUIRED"
     with pytest.raises(Forbidden):
-        require_no_conflict_of_interest(decider_credit_code=LOCAL, decider_linked_codes=frozenset(), claim_credit_code=LOCAL)
-    require_no_conflict_of_interest(decider_credit_code=None, decider_linked_codes=frozenset({ELSEWHERE}), claim_credit_code=LOCAL)
+        require_no_conflict_of_interest(
+            decider_credit_code=LOCAL, decider_linked_codes=frozenset(), claim_credit_code=LOCAL
+        )
+    require_no_conflict_of_interest(
+        decider_credit_code=None,
+        decider_linked_codes=frozenset({ELSEWHERE}),
+        claim_credit_code=LOCAL,
+    )
 
 
 # --------------------------------------------------------------------------- assessment
@@ -101,57 +127,100 @@ def test_linked_member_must_recuse() -> None:
 
 @pytest.fixture(scope="module")
 def program() -> Program:
-    check = check_program(yaml.safe_load((PROGRAMS / "xinping-2021.yaml").read_text(encoding="utf-8")))
+    check = check_program(
+        yaml.safe_load((PROGRAMS / "xinping-2021.yaml").read_text(encoding="utf-8"))
+    )
     assert check.program is not None
     return check.program
 
 
 def _enterprise(code: str = LOCAL) -> Enterprise:
-    return Enterprise(credit_code=code, name="新平礼好农业有限公司", kind="enterprise",
-                      contact={"name": "李华", "phone": "0877-7012345"},
-                      bank_account={"bank_name": "中国农业银行新平县支行", "account_no": "6228 4800 0000 0000 017"})
+    return Enterprise(
+        credit_code=code,
+        name="新平礼好农业有限公司",
+        kind="enterprise",
+        contact={"name": "李华", "phone": "0877-7012345"},
+        bank_account={
+            "bank_name": "中国农业银行新平县支行",
+            "account_no": "6228 4800 0000 0000 017",
+        },
+    )
 
 
 def test_assessment_adds_the_county_check(program: Program) -> None:
-    evidence, result = assess_claim(program=program, item=program.item("brand-packaging"), enterprise=_enterprise(),
-                                    raw_evidence={"quarter": "2021Q3", "units": 12_345}, declared_period="2021Q3")
+    evidence, result = assess_claim(
+        program=program,
+        item=program.item("brand-packaging"),
+        enterprise=_enterprise(),
+        raw_evidence={"quarter": "2021Q3", "units": 12_345},
+        declared_period="2021Q3",
+    )
     assert result.amount_fen == 246_900 and evidence == {"quarter": "2021Q3", "units": 12_345}
     assert [r.check for r in result.reasons] == ["registered_in_county", "min_units"]
 
 
 def test_enterprise_registered_outside_the_county_is_ineligible(program: Program) -> None:
     with pytest.raises(InvalidInput) as refused:
-        assess_claim(program=program, item=program.item("brand-packaging"), enterprise=_enterprise(ELSEWHERE),
-                     raw_evidence={"quarter": "2021Q3", "units": 12_345}, declared_period=None)
+        assess_claim(
+            program=program,
+            item=program.item("brand-packaging"),
+            enterprise=_enterprise(ELSEWHERE),
+            raw_evidence={"quarter": "2021Q3", "units": 12_345},
+            declared_period=None,
+        )
     assert refused.value.code == "CLAIM_INELIGIBLE"
     failed = [r for r in refused.value.details["reasons"] if not r["passed"]]
-    assert [(r["check"], r["required"], r["actual"]) for r in failed] == [("registered_in_county", "530427", "530400")]
+    assert [(r["check"], r["required"], r["actual"]) for r in failed] == [
+        ("registered_in_county", "530427", "530400")
+    ]
 
 
 def test_ineligible_claim_is_refused_with_the_reasons(program: Program) -> None:
     with pytest.raises(InvalidInput) as refused:
-        assess_claim(program=program, item=program.item("brand-packaging"), enterprise=_enterprise(),
-                     raw_evidence={"quarter": "2021Q3", "units": 9_999}, declared_period=None)
+        assess_claim(
+            program=program,
+            item=program.item("brand-packaging"),
+            enterprise=_enterprise(),
+            raw_evidence={"quarter": "2021Q3", "units": 9_999},
+            declared_period=None,
+        )
     assert refused.value.code == "CLAIM_INELIGIBLE" and "9,999" in refused.value.message
 
 
 def test_service_items_take_no_claims(program: Program) -> None:
     with pytest.raises(InvalidInput) as refused:
-        assess_claim(program=program, item=program.item("trade-fairs"), enterprise=_enterprise(), raw_evidence={}, declared_period=None)
+        assess_claim(
+            program=program,
+            item=program.item("trade-fairs"),
+            enterprise=_enterprise(),
+            raw_evidence={},
+            declared_period=None,
+        )
     assert refused.value.code == "ITEM_NOT_CLAIMABLE"
 
 
 def test_declared_period_must_be_the_evidences(program: Program) -> None:
     with pytest.raises(InvalidInput) as refused:
-        assess_claim(program=program, item=program.item("brand-packaging"), enterprise=_enterprise(),
-                     raw_evidence={"quarter": "2021Q3", "units": 12_345}, declared_period="2021Q4")
+        assess_claim(
+            program=program,
+            item=program.item("brand-packaging"),
+            enterprise=_enterprise(),
+            raw_evidence={"quarter": "2021Q3", "units": 12_345},
+            declared_period="2021Q4",
+        )
     assert refused.value.code == "PERIOD_MISMATCH"
 
 
 def test_evidence_size_is_limited(program: Program) -> None:
     raw = {"platform": "jd", "store_name": "x" * (MAX_EVIDENCE_BYTES + 1), "months": []}
     with pytest.raises(InvalidInput) as refused:
-        assess_claim(program=program, item=program.item("sales-reward"), enterprise=_enterprise(), raw_evidence=raw, declared_period=None)
+        assess_claim(
+            program=program,
+            item=program.item("sales-reward"),
+            enterprise=_enterprise(),
+            raw_evidence=raw,
+            declared_period=None,
+        )
     assert refused.value.code == "EVIDENCE_TOO_LARGE"
 
 
@@ -182,5 +251,9 @@ def test_enterprise_change_needs_something_to_change() -> None:
     with pytest.raises(InvalidInput) as refused:
         EnterpriseChange().apply(_enterprise())
     assert refused.value.code == "NOTHING_TO_CHANGE"
-    changed = EnterpriseChange(bank_account={"bank_name": "富滇银行新平支行", "account_no": "1234 5678 90"}).apply(_enterprise())
-    assert changed.bank_account.bank_name == "富滇银行新平支行" and changed.name == _enterprise().name
+    changed = EnterpriseChange(
+        bank_account={"bank_name": "富滇银行新平支行", "account_no": "1234 5678 90"}
+    ).apply(_enterprise())
+    assert (
+        changed.bank_account.bank_name == "富滇银行新平支行" and changed.name == _enterprise().name
+    )

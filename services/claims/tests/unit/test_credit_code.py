@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from ruralfund_claims.domain.credit_code import (
     CREDIT_CODE_CHARSET,
     check_character,
@@ -37,21 +36,26 @@ def test_check_value_31_maps_to_zero() -> None:
     assert check_character(first_17) == "0"
 
 
-@pytest.mark.parametrize("first_17", ["91530427MA6K5XQ21", "92530427MA6T00012", "12530427MB0000001"])
+@pytest.mark.parametrize(
+    "first_17", ["91530427MA6K5XQ21", "92530427MA6T00012", "12530427MB0000001"]
+)
 def test_generated_codes_validate(first_17: str) -> None:
     code = with_check_character(first_17)
     assert len(code) == 18 and is_valid_credit_code(code)
     assert division_code(code) == "530427"
 
 
-@pytest.mark.parametrize("bad", [
-    "91350100M000100Y44",   # wrong check character
-    "91350100M000100Y4",    # 17 characters
-    "91350100M000100Y433",  # 19 characters
-    "91350100M000100I43",   # I is not in the alphabet
-    "913501O0M000100Y43",   # letter O in the division code
-    "9135A100M000100Y43",   # letter in the division code
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "91350100M000100Y44",  # wrong check character
+        "91350100M000100Y4",  # 17 characters
+        "91350100M000100Y433",  # 19 characters
+        "91350100M000100I43",  # I is not in the alphabet
+        "913501O0M000100Y43",  # letter O in the division code
+        "9135A100M000100Y43",  # letter in the division code
+    ],
+)
 def test_corrupted_codes_are_refused(bad: str) -> None:
     assert not is_valid_credit_code(bad)
     with pytest.raises(InvalidInput) as refused:
@@ -71,11 +75,13 @@ def test_refusal_names_the_expected_check_character() -> None:
     position=st.integers(0, 17),
     shift=st.integers(1, len(CREDIT_CODE_CHARSET) - 1),
 )
-def test_every_single_character_substitution_is_detected(first_2: str, division: str, rest: str, position: int, shift: int) -> None:
+def test_every_single_character_substitution_is_detected(
+    first_2: str, division: str, rest: str, position: int, shift: int
+) -> None:
     code = with_check_character(first_2 + division + rest)
     assert is_valid_credit_code(code)
     alphabet = "0123456789" if 2 <= position < 8 else CREDIT_CODE_CHARSET
     replacement = alphabet[(alphabet.index(code[position]) + shift) % len(alphabet)]
-    corrupted = code[:position] + replacement + code[position + 1:]
+    corrupted = code[:position] + replacement + code[position + 1 :]
     if corrupted != code:
         assert not is_valid_credit_code(corrupted)

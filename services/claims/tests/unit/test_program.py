@@ -8,14 +8,26 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from ruralfund_claims.domain.program import check_program, decode_program_document, require_activatable
+from ruralfund_claims.domain.program import (
+    check_program,
+    decode_program_document,
+    require_activatable,
+)
 from ruralfund_common.errors import InvalidInput
 
 PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
 XINPING_ITEMS = [
-    "brand-packaging", "sales-reward", "new-product", "supply-chain", "livestream-base", "trade-fairs",
-    "brand-promotion-event", "brand-publicity", "anchor-training", "station-upgrade", "logistics-center",
+    "brand-packaging",
+    "sales-reward",
+    "new-product",
+    "supply-chain",
+    "livestream-base",
+    "trade-fairs",
+    "brand-promotion-event",
+    "brand-publicity",
+    "anchor-training",
+    "station-upgrade",
+    "logistics-center",
 ]
 
 
@@ -36,31 +48,58 @@ def test_xinping_2021_checks_and_can_be_activated(xinping: dict) -> None:
     check = check_program(xinping)
     assert check.errors == [] and check.can_activate
     program = require_activatable(check)
-    assert (program.code, program.county_code, program.year, program.phase) == ("xinping-2021", "530427", 2021, "follow_up")
+    assert (program.code, program.county_code, program.year, program.phase) == (
+        "xinping-2021",
+        "530427",
+        2021,
+        "follow_up",
+    )
     assert program.county_name == "新平彝族傣族自治县"
     assert program.total_fen == 500_000_000
     assert [i.code for i in program.items()] == XINPING_ITEMS
     assert sum(i.budget_fen for i in program.items()) == 500_000_000
-    assert [(line.code, line.budget_fen) for line in program.lines] == [("brand-promotion", 314_000_000), ("logistics-upgrade", 186_000_000)]
+    assert [(line.code, line.budget_fen) for line in program.lines] == [
+        ("brand-promotion", 314_000_000),
+        ("logistics-upgrade", 186_000_000),
+    ]
     modes = {i.code: i.mode for i in program.items()}
     assert [c for c, m in modes.items() if m == "reward"] == [
-        "brand-packaging", "sales-reward", "new-product", "supply-chain", "livestream-base", "station-upgrade"]
+        "brand-packaging",
+        "sales-reward",
+        "new-product",
+        "supply-chain",
+        "livestream-base",
+        "station-upgrade",
+    ]
     assert all((i.rule is not None) == (i.mode == "reward") for i in program.items())
 
 
 def test_xinping_budgets_are_the_originals(xinping: dict) -> None:
     program = require_activatable(check_program(xinping))
-    budgets_wan = {i.code: i.budget_fen // 1_000_000 for i in program.items()}  # 1万 yuan = 1,000,000 fen
+    budgets_wan = {
+        i.code: i.budget_fen // 1_000_000 for i in program.items()
+    }  # 1万 yuan = 1,000,000 fen
     assert budgets_wan == {
-        "brand-packaging": 100, "sales-reward": 50, "new-product": 10, "supply-chain": 30, "livestream-base": 24,
-        "trade-fairs": 10, "brand-promotion-event": 20, "brand-publicity": 20, "anchor-training": 50,
-        "station-upgrade": 150, "logistics-center": 36,
+        "brand-packaging": 100,
+        "sales-reward": 50,
+        "new-product": 10,
+        "supply-chain": 30,
+        "livestream-base": 24,
+        "trade-fairs": 10,
+        "brand-promotion-event": 20,
+        "brand-publicity": 20,
+        "anchor-training": 50,
+        "station-upgrade": 150,
+        "logistics-center": 36,
     }
 
 
 def test_xinping_demo_placeholders_are_warnings(xinping: dict) -> None:
     warnings = check_program(xinping).warnings
-    assert [(w.code, w.path) for w in warnings] == [("DEMO_DATA", "contractor"), ("DEMO_DATA", "joint_account")]
+    assert [(w.code, w.path) for w in warnings] == [
+        ("DEMO_DATA", "contractor"),
+        ("DEMO_DATA", "joint_account"),
+    ]
 
 
 def test_xinping_performance_targets_are_data(xinping: dict) -> None:
@@ -73,7 +112,10 @@ def test_xinping_performance_targets_are_data(xinping: dict) -> None:
 def test_attachment_2_layout_reports_both_line_mismatches() -> None:
     check = check_program(_load("examples/xinping-2021-attachment2.yaml"))
     assert not check.can_activate
-    mismatches = [(e.code, e.figures["line"], e.figures["items_sum_yuan"], e.figures["line_budget_yuan"]) for e in check.errors]
+    mismatches = [
+        (e.code, e.figures["line"], e.figures["items_sum_yuan"], e.figures["line_budget_yuan"])
+        for e in check.errors
+    ]
     assert mismatches == [
         ("LINE_SUM_MISMATCH", "brand-promotion", "2,900,000.00", "3,140,000.00"),
         ("LINE_SUM_MISMATCH", "logistics-upgrade", "2,100,000.00", "1,860,000.00"),
@@ -89,21 +131,33 @@ def test_total_mismatch_is_reported_with_figures(xinping: dict) -> None:
     xinping["total_yuan"] = "5,000,000.01"
     (error,) = check_program(xinping).errors
     assert error.code == "TOTAL_SUM_MISMATCH"
-    assert error.figures == {"lines_sum_yuan": "5,000,000.00", "total_yuan": "5,000,000.01", "difference_yuan": "-0.01"}
+    assert error.figures == {
+        "lines_sum_yuan": "5,000,000.00",
+        "total_yuan": "5,000,000.01",
+        "difference_yuan": "-0.01",
+    }
 
 
 def test_every_problem_is_reported_at_once(xinping: dict) -> None:
     items = xinping["lines"][0]["items"]
-    items[0]["budget_yuan"] = "1,000,001.00"          # line 1 no longer adds up
-    items[1]["rule"]["percent"] = "500"               # bad rule parameter
-    del items[2]["rule"]                              # reward item without a rule
-    items[5]["rule"] = {"kind": "per_unit"}           # service item with a rule
-    items[3]["code"] = "brand-packaging"              # duplicate code (and supply-chain disappears)
+    items[0]["budget_yuan"] = "1,000,001.00"  # line 1 no longer adds up
+    items[1]["rule"]["percent"] = "500"  # bad rule parameter
+    del items[2]["rule"]  # reward item without a rule
+    items[5]["rule"] = {"kind": "per_unit"}  # service item with a rule
+    items[3]["code"] = "brand-packaging"  # duplicate code (and supply-chain disappears)
     xinping["targets"][0]["item_codes"] = ["no-such-item"]
     check = check_program(xinping)
-    assert _codes(check) == sorted([
-        "LINE_SUM_MISMATCH", "RULE_INVALID", "RULE_MISSING", "RULE_NOT_ALLOWED", "DUPLICATE_CODE",
-        "UNKNOWN_ITEM", "UNKNOWN_ITEM"])  # no-such-item, and the target of the renamed supply-chain
+    assert _codes(check) == sorted(
+        [
+            "LINE_SUM_MISMATCH",
+            "RULE_INVALID",
+            "RULE_MISSING",
+            "RULE_NOT_ALLOWED",
+            "DUPLICATE_CODE",
+            "UNKNOWN_ITEM",
+            "UNKNOWN_ITEM",
+        ]
+    )  # no-such-item, and the target of the renamed supply-chain
     assert not check.can_activate
 
 
@@ -111,12 +165,15 @@ def test_amounts_must_be_yuan_text_never_floats(xinping: dict) -> None:
     xinping["lines"][1]["items"][1]["budget_yuan"] = 360000.0
     check = check_program(xinping)
     assert check.program is None and [(e.code, e.path) for e in check.errors] == [
-        ("DOCUMENT_INVALID", "lines.1.items.1.budget_yuan")]
+        ("DOCUMENT_INVALID", "lines.1.items.1.budget_yuan")
+    ]
 
 
 def test_malformed_amount_text_is_an_error(xinping: dict) -> None:
     xinping["lines"][1]["items"][1]["budget_yuan"] = "36,00,00.00"
-    assert [(e.code, e.path) for e in check_program(xinping).errors] == [("AMOUNT_INVALID", "lines[1].items[1].budget_yuan")]
+    assert [(e.code, e.path) for e in check_program(xinping).errors] == [
+        ("AMOUNT_INVALID", "lines[1].items[1].budget_yuan")
+    ]
 
 
 def test_misspelt_keys_are_errors_not_ignored(xinping: dict) -> None:
@@ -128,7 +185,8 @@ def test_an_award_larger_than_its_item_budget_is_an_error(xinping: dict) -> None
     xinping["lines"][0]["items"][2]["rule"]["amount_yuan"] = "100,000.01"
     errors = check_program(xinping).errors
     assert [(e.code, e.figures) for e in errors] == [
-        ("AWARD_EXCEEDS_BUDGET", {"award_yuan": "100,000.01", "item_budget_yuan": "100,000.00"})]
+        ("AWARD_EXCEEDS_BUDGET", {"award_yuan": "100,000.01", "item_budget_yuan": "100,000.00"})
+    ]
 
 
 def test_contractor_credit_code_is_checked(xinping: dict) -> None:

@@ -10,9 +10,9 @@ from typing import Any, Final
 import asyncpg
 
 __all__ = [
+    "MAX_HISTORY_ROWS",
     "ClaimFilter",
     "HistoryEntry",
-    "MAX_HISTORY_ROWS",
     "add_history",
     "find_station_volumes",
     "get_claim",
@@ -46,16 +46,41 @@ async def insert_program(conn: Conn, row: dict[str, Any], items: list[dict[str, 
                contractor_credit_code, contractor_name, joint_account_bank, joint_account_no,
                activated_by, activated_at)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'active',$9,$10,$11,$12,$13,$14,$15,$16,$17)""",
-        row["code"], row["name"], row["county_code"], row["county_name"], row["year"], row["phase"],
-        row["total_fen"], row["publicity_working_days"], row["document"], row["document_sha256"],
-        row["warnings"], row["contractor_credit_code"], row["contractor_name"], row["joint_account_bank"],
-        row["joint_account_no"], row["activated_by"], row["activated_at"],
+        row["code"],
+        row["name"],
+        row["county_code"],
+        row["county_name"],
+        row["year"],
+        row["phase"],
+        row["total_fen"],
+        row["publicity_working_days"],
+        row["document"],
+        row["document_sha256"],
+        row["warnings"],
+        row["contractor_credit_code"],
+        row["contractor_name"],
+        row["joint_account_bank"],
+        row["joint_account_no"],
+        row["activated_by"],
+        row["activated_at"],
     )
     await conn.executemany(
         """INSERT INTO program_items (program_code, item_code, line_code, line_name, item_name,
                budget_fen, mode, rule_version, position) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)""",
-        [(row["code"], i["item_code"], i["line_code"], i["line_name"], i["item_name"], i["budget_fen"],
-          i["mode"], i["rule_version"], i["position"]) for i in items],
+        [
+            (
+                row["code"],
+                i["item_code"],
+                i["line_code"],
+                i["line_name"],
+                i["item_name"],
+                i["budget_fen"],
+                i["mode"],
+                i["rule_version"],
+                i["position"],
+            )
+            for i in items
+        ],
     )
 
 
@@ -71,8 +96,15 @@ async def insert_enterprise(conn: Conn, row: dict[str, Any]) -> None:
         """INSERT INTO enterprises (credit_code, name, kind, county_code, contact, bank_name,
                bank_account_no, registered_by, registered_at, updated_by, updated_at)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$8,$9)""",
-        row["credit_code"], row["name"], row["kind"], row["county_code"], row["contact"],
-        row["bank_name"], row["bank_account_no"], row["by"], row["at"],
+        row["credit_code"],
+        row["name"],
+        row["kind"],
+        row["county_code"],
+        row["contact"],
+        row["bank_name"],
+        row["bank_account_no"],
+        row["by"],
+        row["at"],
     )
 
 
@@ -80,12 +112,19 @@ async def update_enterprise(conn: Conn, row: dict[str, Any]) -> None:
     await conn.execute(
         """UPDATE enterprises SET name=$2, contact=$3, bank_name=$4, bank_account_no=$5,
                updated_by=$6, updated_at=$7, version = version + 1 WHERE credit_code = $1""",
-        row["credit_code"], row["name"], row["contact"], row["bank_name"], row["bank_account_no"],
-        row["by"], row["at"],
+        row["credit_code"],
+        row["name"],
+        row["contact"],
+        row["bank_name"],
+        row["bank_account_no"],
+        row["by"],
+        row["at"],
     )
 
 
-async def get_enterprise(conn: Conn, credit_code: str, *, for_update: bool = False) -> asyncpg.Record | None:
+async def get_enterprise(
+    conn: Conn, credit_code: str, *, for_update: bool = False
+) -> asyncpg.Record | None:
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(
         "SELECT e.*, coalesce((SELECT array_agg(program_code ORDER BY program_code) FROM enterprise_programs p "
@@ -94,21 +133,29 @@ async def get_enterprise(conn: Conn, credit_code: str, *, for_update: bool = Fal
     )
 
 
-async def list_enterprises(conn: Conn, *, after: str | None, limit: int, credit_code: str | None) -> list[asyncpg.Record]:
+async def list_enterprises(
+    conn: Conn, *, after: str | None, limit: int, credit_code: str | None
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT e.*, coalesce((SELECT array_agg(program_code ORDER BY program_code) FROM enterprise_programs p
                WHERE p.credit_code = e.credit_code), '{}') AS programs FROM enterprises e
            WHERE ($1::text IS NULL OR credit_code > $1) AND ($2::text IS NULL OR credit_code = $2)
            ORDER BY credit_code LIMIT $3""",
-        after, credit_code, limit,
+        after,
+        credit_code,
+        limit,
     )
 
 
-async def link_enterprise_program(conn: Conn, credit_code: str, program_code: str, at: datetime) -> None:
+async def link_enterprise_program(
+    conn: Conn, credit_code: str, program_code: str, at: datetime
+) -> None:
     await conn.execute(
         "INSERT INTO enterprise_programs (credit_code, program_code, registered_at) VALUES ($1,$2,$3) "
         "ON CONFLICT DO NOTHING",
-        credit_code, program_code, at,
+        credit_code,
+        program_code,
+        at,
     )
 
 
@@ -121,13 +168,27 @@ async def insert_claim(conn: Conn, row: dict[str, Any]) -> None:
                enterprise_name, period, evidence, amount_fen, rule_version, reasons, calculation,
                status, submitted_by, submitted_at, updated_at)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'submitted',$14,$15,$15)""",
-        row["id"], row["program_code"], row["line_code"], row["item_code"], row["item_name"],
-        row["credit_code"], row["enterprise_name"], row["period"], row["evidence"], row["amount_fen"],
-        row["rule_version"], row["reasons"], row["calculation"], row["submitted_by"], row["submitted_at"],
+        row["id"],
+        row["program_code"],
+        row["line_code"],
+        row["item_code"],
+        row["item_name"],
+        row["credit_code"],
+        row["enterprise_name"],
+        row["period"],
+        row["evidence"],
+        row["amount_fen"],
+        row["rule_version"],
+        row["reasons"],
+        row["calculation"],
+        row["submitted_by"],
+        row["submitted_at"],
     )
 
 
-async def get_claim(conn: Conn, claim_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
+async def get_claim(
+    conn: Conn, claim_id: str, *, for_update: bool = False
+) -> asyncpg.Record | None:
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(f"SELECT * FROM claims WHERE id = $1::uuid{lock}", claim_id)
 
@@ -137,29 +198,51 @@ async def update_claim_assessment(conn: Conn, claim_id: str, row: dict[str, Any]
     await conn.execute(
         """UPDATE claims SET period=$2, evidence=$3, amount_fen=$4, rule_version=$5, reasons=$6, calculation=$7,
                enterprise_name=$8, status='submitted', updated_at=$9, version = version + 1 WHERE id = $1::uuid""",
-        claim_id, row["period"], row["evidence"], row["amount_fen"], row["rule_version"], row["reasons"],
-        row["calculation"], row["enterprise_name"], row["at"],
+        claim_id,
+        row["period"],
+        row["evidence"],
+        row["amount_fen"],
+        row["rule_version"],
+        row["reasons"],
+        row["calculation"],
+        row["enterprise_name"],
+        row["at"],
     )
 
 
 # Columns a status change may set, so callers cannot write arbitrary SQL identifiers.
-_SETTABLE: Final = frozenset({
-    "review_note", "reviewed_by", "reviewed_at", "decision_reason", "decided_by", "decided_at", "award_id",
-})
+_SETTABLE: Final = frozenset(
+    {
+        "review_note",
+        "reviewed_by",
+        "reviewed_at",
+        "decision_reason",
+        "decided_by",
+        "decided_at",
+        "award_id",
+    }
+)
 
 
-async def set_claim_status(conn: Conn, claim_id: str, status: str, at: datetime, **columns: Any) -> None:
+async def set_claim_status(
+    conn: Conn, claim_id: str, status: str, at: datetime, **columns: Any
+) -> None:
     unknown = set(columns) - _SETTABLE
     assert not unknown, f"not settable: {unknown}"
     names = sorted(columns)
     assignments = "".join(f", {name} = ${i + 4}" for i, name in enumerate(names))
     await conn.execute(
         f"UPDATE claims SET status = $2, updated_at = $3, version = version + 1{assignments} WHERE id = $1::uuid",
-        claim_id, status, at, *[columns[n] for n in names],
+        claim_id,
+        status,
+        at,
+        *[columns[n] for n in names],
     )
 
 
-async def record_funds_fact(conn: Conn, claim_id: str, status: str, at: datetime, facts: dict[str, Any]) -> None:
+async def record_funds_fact(
+    conn: Conn, claim_id: str, status: str, at: datetime, facts: dict[str, Any]
+) -> None:
     """Store what funds reported; a fact reported earlier is kept (coalesce), never erased."""
     await conn.execute(
         """UPDATE claims SET status = $2, updated_at = $3, version = version + 1,
@@ -169,9 +252,18 @@ async def record_funds_fact(conn: Conn, claim_id: str, status: str, at: datetime
                payable_from = coalesce(payable_from, $10), payment_id = coalesce(payment_id, $11),
                paid_at = coalesce(paid_at, $12)
            WHERE id = $1::uuid""",
-        claim_id, status, at, facts.get("reserved_at"), facts.get("item_available_fen"),
-        facts.get("refusal_code"), facts.get("refusal_reason"), facts.get("publicity_starts_on"),
-        facts.get("publicity_ends_on"), facts.get("payable_from"), facts.get("payment_id"), facts.get("paid_at"),
+        claim_id,
+        status,
+        at,
+        facts.get("reserved_at"),
+        facts.get("item_available_fen"),
+        facts.get("refusal_code"),
+        facts.get("refusal_reason"),
+        facts.get("publicity_starts_on"),
+        facts.get("publicity_ends_on"),
+        facts.get("payable_from"),
+        facts.get("payment_id"),
+        facts.get("paid_at"),
     )
 
 
@@ -183,14 +275,21 @@ class ClaimFilter:
     credit_code: str | None = None  # set for enterprise principals: their own claims only
 
 
-async def list_claims(conn: Conn, f: ClaimFilter, *, after_id: str | None, limit: int) -> list[asyncpg.Record]:
+async def list_claims(
+    conn: Conn, f: ClaimFilter, *, after_id: str | None, limit: int
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT * FROM claims
            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR program_code = $2)
              AND ($3::text IS NULL OR item_code = $3) AND ($4::text IS NULL OR credit_code = $4)
              AND ($5::uuid IS NULL OR id > $5::uuid)
            ORDER BY id LIMIT $6""",
-        f.status, f.program_code, f.item_code, f.credit_code, after_id, limit,
+        f.status,
+        f.program_code,
+        f.item_code,
+        f.credit_code,
+        after_id,
+        limit,
     )
 
 
@@ -211,13 +310,23 @@ async def add_history(conn: Conn, e: HistoryEntry) -> None:
     await conn.execute(
         """INSERT INTO claim_history (claim_id, at, actor, actor_name, action, from_status, to_status, note, data)
            VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9)""",
-        e.claim_id, e.at, e.actor, e.actor_name, e.action, e.from_status, e.to_status, e.note, e.data or {},
+        e.claim_id,
+        e.at,
+        e.actor,
+        e.actor_name,
+        e.action,
+        e.from_status,
+        e.to_status,
+        e.note,
+        e.data or {},
     )
 
 
 async def list_claim_history(conn: Conn, claim_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT * FROM claim_history WHERE claim_id = $1::uuid ORDER BY id LIMIT $2", claim_id, MAX_HISTORY_ROWS,
+        "SELECT * FROM claim_history WHERE claim_id = $1::uuid ORDER BY id LIMIT $2",
+        claim_id,
+        MAX_HISTORY_ROWS,
     )
 
 
@@ -233,16 +342,24 @@ async def upsert_station_volume(conn: Conn, row: dict[str, Any]) -> None:
                operator_credit_code = excluded.operator_credit_code, annual_volume_fen = excluded.annual_volume_fen,
                annual_parcels = excluded.annual_parcels,
                last_month = GREATEST(station_volumes.last_month, excluded.last_month), updated_at = excluded.updated_at""",
-        row["station_id"], row["year"], row["station_name"], row["operator_credit_code"],
-        row["annual_volume_fen"], row["annual_parcels"], row["last_month"], row["updated_at"],
+        row["station_id"],
+        row["year"],
+        row["station_name"],
+        row["operator_credit_code"],
+        row["annual_volume_fen"],
+        row["annual_parcels"],
+        row["last_month"],
+        row["updated_at"],
     )
 
 
-async def find_station_volumes(conn: Conn, operator_credit_code: str, year: int, station_id: str | None) -> list[asyncpg.Record]:
+async def find_station_volumes(
+    conn: Conn, operator_credit_code: str, year: int, station_id: str | None
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT * FROM station_volumes WHERE operator_credit_code = $1 AND year = $2
              AND ($3::text IS NULL OR station_id = $3) ORDER BY station_id LIMIT 50""",
-        operator_credit_code, year, station_id,
+        operator_credit_code,
+        year,
+        station_id,
     )
-
-

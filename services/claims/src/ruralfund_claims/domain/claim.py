@@ -85,7 +85,9 @@ _TRANSITIONS: Final[Mapping[tuple[ClaimStatus, ClaimAction], ClaimStatus]] = {
 # Funds' progress after approval, in order; see the module docstring.
 _FUNDS_STAGES: Final = (S.APPROVED, S.RESERVED, S.IN_PUBLICITY, S.PAID)
 _FUNDS_FACTS: Final[Mapping[ClaimAction, ClaimStatus]] = {
-    A.RESERVE: S.RESERVED, A.OPEN_PUBLICITY: S.IN_PUBLICITY, A.PAY: S.PAID,
+    A.RESERVE: S.RESERVED,
+    A.OPEN_PUBLICITY: S.IN_PUBLICITY,
+    A.PAY: S.PAID,
 }
 
 
@@ -100,7 +102,11 @@ def transition(status: ClaimStatus | str, action: ClaimAction | str) -> ClaimSta
         raise Conflict(
             "CLAIM_STATE_INVALID",
             f"a claim that is {status.value} cannot be {_past(action)}",
-            details={"status": status.value, "action": action.value, "allowed_actions": allowed_actions(status)},
+            details={
+                "status": status.value,
+                "action": action.value,
+                "allowed_actions": allowed_actions(status),
+            },
         )
     return after
 
@@ -115,9 +121,16 @@ def allowed_actions(status: ClaimStatus | str) -> list[str]:
 
 def _past(action: ClaimAction) -> str:
     return {
-        A.COMPLETE_REVIEW: "marked reviewed", A.RETURN: "returned", A.RESUBMIT: "resubmitted",
-        A.APPROVE: "approved", A.REJECT: "rejected", A.WITHDRAW: "withdrawn", A.RESERVE: "reserved",
-        A.REFUSE_RESERVATION: "refused a reservation", A.OPEN_PUBLICITY: "put in publicity", A.PAY: "paid",
+        A.COMPLETE_REVIEW: "marked reviewed",
+        A.RETURN: "returned",
+        A.RESUBMIT: "resubmitted",
+        A.APPROVE: "approved",
+        A.REJECT: "rejected",
+        A.WITHDRAW: "withdrawn",
+        A.RESERVE: "reserved",
+        A.REFUSE_RESERVATION: "refused a reservation",
+        A.OPEN_PUBLICITY: "put in publicity",
+        A.PAY: "paid",
     }[action]
 
 
@@ -133,7 +146,12 @@ def require_no_conflict_of_interest(
 
 
 def assess_claim(
-    *, program: Program, item: Item, enterprise: Enterprise, raw_evidence: Any, declared_period: str | None
+    *,
+    program: Program,
+    item: Item,
+    enterprise: Enterprise,
+    raw_evidence: Any,
+    declared_period: str | None,
 ) -> tuple[dict[str, Any], AwardComputation]:
     """Check the evidence and compute the award: (canonical evidence, computation).
 
@@ -141,28 +159,58 @@ def assess_claim(
     the declared period is not the evidence's, or the claim is not eligible (with the reasons).
     """
     if item.mode != "reward" or item.rule is None:
-        raise InvalidInput("ITEM_NOT_CLAIMABLE", f"item {item.code} is bought as a service (购买服务): enterprises do not claim it", field="item_code")
+        raise InvalidInput(
+            "ITEM_NOT_CLAIMABLE",
+            f"item {item.code} is bought as a service (购买服务): enterprises do not claim it",
+            field="item_code",
+        )
     if len(json.dumps(raw_evidence, ensure_ascii=False).encode()) > MAX_EVIDENCE_BYTES:
-        raise InvalidInput("EVIDENCE_TOO_LARGE", f"evidence may have at most {MAX_EVIDENCE_BYTES} bytes", field="evidence")
+        raise InvalidInput(
+            "EVIDENCE_TOO_LARGE",
+            f"evidence may have at most {MAX_EVIDENCE_BYTES} bytes",
+            field="evidence",
+        )
     evidence = item.rule.parse_evidence(raw_evidence)
     computation = item.rule.compute(evidence)
     if declared_period is not None and declared_period != computation.period:
         raise InvalidInput(
-            "PERIOD_MISMATCH", f"period {declared_period!r} is not the evidence's period {computation.period!r}", field="period",
+            "PERIOD_MISMATCH",
+            f"period {declared_period!r} is not the evidence's period {computation.period!r}",
+            field="period",
         )
-    county = Reason(
-        check="registered_in_county", label="enterprise registered in the program's county (县域内注册)",
-        required=program.county_code, actual=enterprise.county_code, passed=enterprise.county_code == program.county_code,
-    )
-    computation = computation.model_copy(update={
-        "reasons": [county, *computation.reasons],
-        "eligible": computation.eligible and county.passed,
-        "amount_fen": computation.amount_fen if county.passed else 0,
-    })
+    computation = _with_county_check(computation, program.county_code, enterprise.county_code)
     if not computation.eligible:
-        failed = [f"{r.label}: {r.actual} (required {r.required})" for r in computation.reasons if not r.passed]
+        failed = [
+            f"{r.label}: {r.actual} (required {r.required})"
+            for r in computation.reasons
+            if not r.passed
+        ]
         raise InvalidInput(
-            "CLAIM_INELIGIBLE", "the claim does not meet the rule: " + "; ".join(failed),
-            details={"reasons": [r.model_dump() for r in computation.reasons], "rule_version": computation.rule_version},
+            "CLAIM_INELIGIBLE",
+            "the claim does not meet the rule: " + "; ".join(failed),
+            details={
+                "reasons": [r.model_dump() for r in computation.reasons],
+                "rule_version": computation.rule_version,
+            },
         )
     return evidence.model_dump(mode="json"), computation
+
+
+def _with_county_check(
+    computation: AwardComputation, program_county: str, enterprise_county: str
+) -> AwardComputation:
+    """Reward items are for county-registered enterprises (县域内注册的企业, 本地企业)."""
+    county = Reason(
+        check="registered_in_county",
+        label="enterprise registered in the program's county (县域内注册)",
+        required=program_county,
+        actual=enterprise_county,
+        passed=enterprise_county == program_county,
+    )
+    return computation.model_copy(
+        update={
+            "reasons": [county, *computation.reasons],
+            "eligible": computation.eligible and county.passed,
+            "amount_fen": computation.amount_fen if county.passed else 0,
+        }
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from ruralfund_common.errors import InvalidInput
 
 from .credit_code import division_code, validate_credit_code
@@ -73,13 +72,23 @@ class EnterpriseChange(_Strict):
     bank_account: BankAccount | None = None
 
     def apply(self, current: Enterprise) -> Enterprise:
-        changes = {k: v for k, v in (("name", self.name), ("contact", self.contact), ("bank_account", self.bank_account)) if v is not None}
+        changes = {
+            k: v
+            for k, v in (
+                ("name", self.name),
+                ("contact", self.contact),
+                ("bank_account", self.bank_account),
+            )
+            if v is not None
+        }
         if not changes:
             raise InvalidInput("NOTHING_TO_CHANGE", "give name, contact or bank_account")
         return current.model_copy(update=changes)
 
 
-def check_registered_in_county(enterprise: Enterprise, county_code: str, *, program_code: str) -> None:
+def check_registered_in_county(
+    enterprise: Enterprise, county_code: str, *, program_code: str
+) -> None:
     """County-registered enterprises only (县域内注册的企业): characters 3-8 must be the county."""
     if enterprise.county_code != county_code:
         raise InvalidInput(
@@ -87,5 +96,8 @@ def check_registered_in_county(enterprise: Enterprise, county_code: str, *, prog
             f"{enterprise.credit_code} was registered in division {enterprise.county_code}; "
             f"program {program_code} is for county {county_code}",
             field="credit_code",
-            details={"registration_division": enterprise.county_code, "program_county": county_code},
+            details={
+                "registration_division": enterprise.county_code,
+                "program_county": county_code,
+            },
         )

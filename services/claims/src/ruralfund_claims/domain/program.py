@@ -19,7 +19,6 @@ from typing import Annotated, Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from ruralfund_common.errors import InvalidInput, NotFound
 from ruralfund_common.money import format_yuan, parse_yuan
 
@@ -158,7 +157,13 @@ class Issue:
     figures: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"severity": self.severity, "code": self.code, "path": self.path, "message": self.message, "figures": self.figures}
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "path": self.path,
+            "message": self.message,
+            "figures": self.figures,
+        }
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,9 @@ class Program:
         for item in self.items():
             if item.code == code:
                 return item
-        raise NotFound("ITEM_NOT_FOUND", f"program {self.code} has no item {code!r}", field="item_code")
+        raise NotFound(
+            "ITEM_NOT_FOUND", f"program {self.code} has no item {code!r}", field="item_code"
+        )
 
 
 @dataclass(frozen=True)
@@ -246,24 +253,34 @@ class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
         if self.check_event(yaml.events.AliasEvent):
             event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in program files", event.start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, "aliases are not allowed in program files", event.start_mark
+            )
         return super().compose_node(parent, index)
 
 
-YAML_MEDIA_TYPES: Final = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+YAML_MEDIA_TYPES: Final = frozenset(
+    {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
+)
 
 
 def decode_program_document(raw: bytes, media_type: str) -> Any:
     """The document from a JSON or YAML body; 422 ``PROGRAM_DOCUMENT_INVALID`` if unreadable."""
     if len(raw) > MAX_PROGRAM_DOCUMENT_BYTES:
-        raise InvalidInput("PROGRAM_DOCUMENT_TOO_LARGE", f"a program document may have at most {MAX_PROGRAM_DOCUMENT_BYTES} bytes", status=413)
+        raise InvalidInput(
+            "PROGRAM_DOCUMENT_TOO_LARGE",
+            f"a program document may have at most {MAX_PROGRAM_DOCUMENT_BYTES} bytes",
+            status=413,
+        )
     try:
         text = raw.decode("utf-8")
         if media_type in YAML_MEDIA_TYPES:
-            return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+            return yaml.load(text, Loader=_NoAliasLoader)
         return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInput("PROGRAM_DOCUMENT_INVALID", f"cannot read the program document: {exc}") from None
+        raise InvalidInput(
+            "PROGRAM_DOCUMENT_INVALID", f"cannot read the program document: {exc}"
+        ) from None
 
 
 # --------------------------------------------------------------------------- checking
@@ -306,8 +323,14 @@ def check_program(raw: object) -> ProgramCheck:
     _check_targets(issues, doc)
     _check_parties(issues, doc)
     program = Program(
-        code=doc.code, name=doc.name, county_code=doc.county.code, county_name=doc.county.name,
-        year=doc.year, phase=doc.phase, total_fen=total_fen or 0, lines=lines,
+        code=doc.code,
+        name=doc.name,
+        county_code=doc.county.code,
+        county_name=doc.county.name,
+        year=doc.year,
+        phase=doc.phase,
+        total_fen=total_fen or 0,
+        lines=lines,
         publicity_working_days=doc.publicity_working_days,
         contractor_credit_code=doc.contractor.credit_code if doc.contractor else None,
         contractor_name=doc.contractor.name if doc.contractor else None,
@@ -320,18 +343,23 @@ def check_program(raw: object) -> ProgramCheck:
 def _line(issues: _Issues, doc: ProgramDocument, index: int) -> Line:
     line_doc = doc.lines[index]
     path = f"lines[{index}]"
-    items = tuple(_item(issues, line_doc, f"{path}.items[{j}]", j) for j in range(len(line_doc.items)))
+    items = tuple(
+        _item(issues, line_doc, f"{path}.items[{j}]", j) for j in range(len(line_doc.items))
+    )
     budget_fen = _amount(issues, line_doc.budget_yuan, f"{path}.budget_yuan")
     if budget_fen is not None and all(_parses(i.budget_yuan) for i in line_doc.items):
         items_fen = sum(item.budget_fen for item in items)
         if items_fen != budget_fen:
             issues.error(
-                "LINE_SUM_MISMATCH", path,
+                "LINE_SUM_MISMATCH",
+                path,
                 f"line {index + 1} {line_doc.name} ({line_doc.code}): its items add up to "
                 f"{format_yuan(items_fen)} yuan but the line budget is {format_yuan(budget_fen)} yuan "
                 f"(difference {format_yuan(items_fen - budget_fen)})",
-                line=line_doc.code, items_sum_yuan=format_yuan(items_fen),
-                line_budget_yuan=format_yuan(budget_fen), difference_yuan=format_yuan(items_fen - budget_fen),
+                line=line_doc.code,
+                items_sum_yuan=format_yuan(items_fen),
+                line_budget_yuan=format_yuan(budget_fen),
+                difference_yuan=format_yuan(items_fen - budget_fen),
             )
     return Line(line_doc.code, line_doc.name, budget_fen or 0, items)
 
@@ -348,13 +376,17 @@ def _item(issues: _Issues, line_doc: LineDoc, path: str, index: int) -> Item:
     budget_fen = _amount(issues, doc.budget_yuan, f"{path}.budget_yuan")
     rule = _rule(issues, doc, path)
     if budget_fen == 0:
-        issues.warning("ITEM_BUDGET_ZERO", f"{path}.budget_yuan", f"item {doc.code} has a budget of 0.00 yuan")
+        issues.warning(
+            "ITEM_BUDGET_ZERO", f"{path}.budget_yuan", f"item {doc.code} has a budget of 0.00 yuan"
+        )
     largest = rule.largest_award_fen() if rule else None
     if rule and budget_fen is not None and largest is not None and largest > budget_fen:
         issues.error(
-            "AWARD_EXCEEDS_BUDGET", f"{path}.rule",
+            "AWARD_EXCEEDS_BUDGET",
+            f"{path}.rule",
             f"item {doc.code}: one award of {format_yuan(largest)} yuan is more than the item budget of {format_yuan(budget_fen)} yuan",
-            award_yuan=format_yuan(largest), item_budget_yuan=format_yuan(budget_fen),
+            award_yuan=format_yuan(largest),
+            item_budget_yuan=format_yuan(budget_fen),
         )
     return Item(doc.code, doc.name, line_doc.code, budget_fen or 0, doc.mode, rule)
 
@@ -362,10 +394,16 @@ def _item(issues: _Issues, line_doc: LineDoc, path: str, index: int) -> Item:
 def _rule(issues: _Issues, doc: ItemDoc, path: str) -> Rule | None:
     if doc.mode == "service":
         if doc.rule is not None:
-            issues.error("RULE_NOT_ALLOWED", f"{path}.rule", f"item {doc.code} is bought as a service (购买服务): it has no award rule")
+            issues.error(
+                "RULE_NOT_ALLOWED",
+                f"{path}.rule",
+                f"item {doc.code} is bought as a service (购买服务): it has no award rule",
+            )
         return None
     if doc.rule is None:
-        issues.error("RULE_MISSING", f"{path}.rule", f"reward item {doc.code} (以奖代补) needs a rule")
+        issues.error(
+            "RULE_MISSING", f"{path}.rule", f"reward item {doc.code} (以奖代补) needs a rule"
+        )
         return None
     try:
         return parse_rule(doc.rule, path=f"{path}.rule")
@@ -378,23 +416,33 @@ def _rule(issues: _Issues, doc: ItemDoc, path: str) -> Rule | None:
 def _check_unique_codes(issues: _Issues, doc: ProgramDocument) -> None:
     seen: dict[str, str] = {}
     for i, line in enumerate(doc.lines):
-        for where, code in [(f"lines[{i}]", line.code)] + [(f"lines[{i}].items[{j}]", it.code) for j, it in enumerate(line.items)]:
+        for where, code in [(f"lines[{i}]", line.code)] + [
+            (f"lines[{i}].items[{j}]", it.code) for j, it in enumerate(line.items)
+        ]:
             if code in seen:
-                issues.error("DUPLICATE_CODE", f"{where}.code", f"code {code!r} is used twice (first at {seen[code]})")
+                issues.error(
+                    "DUPLICATE_CODE",
+                    f"{where}.code",
+                    f"code {code!r} is used twice (first at {seen[code]})",
+                )
             else:
                 seen[code] = where
 
 
-def _check_total(issues: _Issues, doc: ProgramDocument, lines: tuple[Line, ...], total_fen: int | None) -> None:
+def _check_total(
+    issues: _Issues, doc: ProgramDocument, lines: tuple[Line, ...], total_fen: int | None
+) -> None:
     if total_fen is None or not all(_parses(line.budget_yuan) for line in doc.lines):
         return
     lines_fen = sum(line.budget_fen for line in lines)
     if lines_fen != total_fen:
         issues.error(
-            "TOTAL_SUM_MISMATCH", "total_yuan",
+            "TOTAL_SUM_MISMATCH",
+            "total_yuan",
             f"the lines add up to {format_yuan(lines_fen)} yuan but the program total is "
             f"{format_yuan(total_fen)} yuan (difference {format_yuan(lines_fen - total_fen)})",
-            lines_sum_yuan=format_yuan(lines_fen), total_yuan=format_yuan(total_fen),
+            lines_sum_yuan=format_yuan(lines_fen),
+            total_yuan=format_yuan(total_fen),
             difference_yuan=format_yuan(lines_fen - total_fen),
         )
 
@@ -404,7 +452,11 @@ def _check_targets(issues: _Issues, doc: ProgramDocument) -> None:
     for i, target in enumerate(doc.targets):
         for code in target.item_codes:
             if code not in items:
-                issues.error("UNKNOWN_ITEM", f"targets[{i}].item_codes", f"target {target.code} refers to no item {code!r}")
+                issues.error(
+                    "UNKNOWN_ITEM",
+                    f"targets[{i}].item_codes",
+                    f"target {target.code} refers to no item {code!r}",
+                )
         for name in ("band_min_yuan", "band_below_yuan"):
             text = getattr(target, name)
             if text is not None:
@@ -414,20 +466,37 @@ def _check_targets(issues: _Issues, doc: ProgramDocument) -> None:
 def _check_parties(issues: _Issues, doc: ProgramDocument) -> None:
     if doc.publicity_working_days != PUBLICITY_WORKING_DAYS:
         issues.warning(
-            "PUBLICITY_DAYS_UNUSUAL", "publicity_working_days",
+            "PUBLICITY_DAYS_UNUSUAL",
+            "publicity_working_days",
             f"awards are publicised {doc.publicity_working_days} working days; the originals say {PUBLICITY_WORKING_DAYS}",
         )
     contractor = doc.contractor
     if contractor is None:
-        issues.warning("CONTRACTOR_MISSING", "contractor", "no contractor (承办企业): the joint account cannot be opened")
+        issues.warning(
+            "CONTRACTOR_MISSING",
+            "contractor",
+            "no contractor (承办企业): the joint account cannot be opened",
+        )
     else:
         if contractor.demo:
-            issues.warning("DEMO_DATA", "contractor", f"the contractor {contractor.name!r} is a demo placeholder")
+            issues.warning(
+                "DEMO_DATA",
+                "contractor",
+                f"the contractor {contractor.name!r} is a demo placeholder",
+            )
         code = contractor.credit_code
         if code is not None and not is_valid_credit_code(code):
-            issues.error("CREDIT_CODE_INVALID", "contractor.credit_code", f"{code!r} is not a valid GB 32100 credit code")
+            issues.error(
+                "CREDIT_CODE_INVALID",
+                "contractor.credit_code",
+                f"{code!r} is not a valid GB 32100 credit code",
+            )
         elif code is not None and division_code(code) != doc.county.code:
-            issues.warning("CONTRACTOR_OUTSIDE_COUNTY", "contractor.credit_code", f"the contractor is registered in {division_code(code)}, not in the county {doc.county.code}")
+            issues.warning(
+                "CONTRACTOR_OUTSIDE_COUNTY",
+                "contractor.credit_code",
+                f"the contractor is registered in {division_code(code)}, not in the county {doc.county.code}",
+            )
     if doc.joint_account is None:
         issues.warning("JOINT_ACCOUNT_MISSING", "joint_account", "no joint account (共管账户) yet")
     elif doc.joint_account.demo:
@@ -443,6 +512,10 @@ def require_activatable(check: ProgramCheck) -> Program:
     shown = "; ".join(f"{e.path}: {e.message}" for e in errors[:5])
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     raise InvalidInput(
-        "PROGRAM_INVALID", f"the program cannot be activated: {shown}{more}",
-        details={"errors": [e.to_dict() for e in errors], "warnings": [w.to_dict() for w in check.warnings]},
+        "PROGRAM_INVALID",
+        f"the program cannot be activated: {shown}{more}",
+        details={
+            "errors": [e.to_dict() for e in errors],
+            "warnings": [w.to_dict() for w in check.warnings],
+        },
     )

@@ -20,10 +20,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from ruralfund_common.errors import InvalidInput
 from ruralfund_common.money import format_yuan, parse_yuan, per_unit, percent_of
 
@@ -166,7 +166,15 @@ class PerUnitEvidence(_Strict):
 
 def _per_unit(p: PerUnitParams, e: PerUnitEvidence) -> tuple[list[Reason], int, str]:
     passed = e.units >= p.min_units
-    reasons = [_reason("min_units", f"{p.unit} used in {e.quarter}", f">= {p.min_units:,}", f"{e.units:,}", passed)]
+    reasons = [
+        _reason(
+            "min_units",
+            f"{p.unit} used in {e.quarter}",
+            f">= {p.min_units:,}",
+            f"{e.units:,}",
+            passed,
+        )
+    ]
     amount_fen = per_unit(_fen(p.rate_yuan), e.units)
     calculation = f"{e.units:,} x {p.rate_yuan} = {format_yuan(amount_fen)}"
     return reasons, amount_fen, calculation
@@ -211,25 +219,56 @@ def _month_index(month: str) -> int:
 
 def _gaps(months: list[str]) -> list[str]:
     """Months after which the next listed month is not the following calendar month."""
-    return [a for a, b in zip(months, months[1:]) if _month_index(b) != _month_index(a) + 1]
+    return [a for a, b in pairwise(months) if _month_index(b) != _month_index(a) + 1]
 
 
-def _percent_of_amount(p: PercentOfAmountParams, e: PercentOfAmountEvidence) -> tuple[list[Reason], int, str]:
+def _percent_of_amount(
+    p: PercentOfAmountParams, e: PercentOfAmountEvidence
+) -> tuple[list[Reason], int, str]:
     months = [m.month for m in e.months]
     gaps = _gaps(months)
     total_fen = sum(_fen(m.sales_yuan) for m in e.months)
     reasons: list[Reason] = []
     if p.platforms:
-        reasons.append(_reason("platform", "store platform", " | ".join(p.platforms), e.platform, e.platform in p.platforms))
-    run = f"{len(months)} ({months[0]}..{months[-1]})" if not gaps else f"not consecutive: gap after {', '.join(gaps)}"
-    reasons.append(_reason(
-        "consecutive_months", "consecutive months of sales", f">= {p.min_consecutive_months}", run,
-        not gaps and len(months) >= p.min_consecutive_months,
-    ))
+        reasons.append(
+            _reason(
+                "platform",
+                "store platform",
+                " | ".join(p.platforms),
+                e.platform,
+                e.platform in p.platforms,
+            )
+        )
+    run = (
+        f"{len(months)} ({months[0]}..{months[-1]})"
+        if not gaps
+        else f"not consecutive: gap after {', '.join(gaps)}"
+    )
+    reasons.append(
+        _reason(
+            "consecutive_months",
+            "consecutive months of sales",
+            f">= {p.min_consecutive_months}",
+            run,
+            not gaps and len(months) >= p.min_consecutive_months,
+        )
+    )
     min_fen = _fen(p.min_total_yuan)
-    reasons.append(_reason("min_total", "cumulative sales (yuan)", f">= {p.min_total_yuan}", format_yuan(total_fen), total_fen >= min_fen))
+    reasons.append(
+        _reason(
+            "min_total",
+            "cumulative sales (yuan)",
+            f">= {p.min_total_yuan}",
+            format_yuan(total_fen),
+            total_fen >= min_fen,
+        )
+    )
     amount_fen = percent_of(total_fen, p.percent)
-    return reasons, amount_fen, f"{p.percent}% x {format_yuan(total_fen)} = {format_yuan(amount_fen)} (half up)"
+    return (
+        reasons,
+        amount_fen,
+        f"{p.percent}% x {format_yuan(total_fen)} = {format_yuan(amount_fen)} (half up)",
+    )
 
 
 # --------------------------------------------------------------------------- fixed_if_all
@@ -248,7 +287,9 @@ class Threshold(_Strict):
     def _exactly_one(self) -> Threshold:
         given = [v for v in (self.min_count, self.min_yuan, self.must_be_true) if v is not None]
         if len(given) != 1:
-            raise ValueError(f"threshold {self.key!r}: give exactly one of min_count, min_yuan, must_be_true")
+            raise ValueError(
+                f"threshold {self.key!r}: give exactly one of min_count, min_yuan, must_be_true"
+            )
         if self.must_be_true is False:
             raise ValueError(f"threshold {self.key!r}: must_be_true can only be true")
         return self
@@ -283,14 +324,20 @@ class FixedIfAllEvidence(_Strict):
 
 
 def _check_figures(p: FixedIfAllParams, e: FixedIfAllEvidence) -> list[str]:
-    problems = [f"figures.{k}: not a condition of this rule" for k in e.figures if k not in {t.key for t in p.thresholds}]
+    problems = [
+        f"figures.{k}: not a condition of this rule"
+        for k in e.figures
+        if k not in {t.key for t in p.thresholds}
+    ]
     for t in p.thresholds:
         value = e.figures.get(t.key)
         if value is None:
             problems.append(f"figures.{t.key}: missing ({t.label})")
         elif t.must_be_true is not None and not isinstance(value, bool):
             problems.append(f"figures.{t.key}: must be true or false")
-        elif t.min_count is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        elif t.min_count is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
             problems.append(f"figures.{t.key}: must be a whole number >= 0")
         elif t.min_yuan is not None:
             problems.extend(_yuan_problem(f"figures.{t.key}", value))
@@ -301,7 +348,7 @@ def _check_figures(p: FixedIfAllParams, e: FixedIfAllEvidence) -> list[str]:
 
 def _yuan_problem(where: str, value: object) -> list[str]:
     if not isinstance(value, str):
-        return [f"{where}: must be a yuan amount written as text, e.g. \"150,000.00\""]
+        return [f'{where}: must be a yuan amount written as text, e.g. "150,000.00"']
     try:
         _yuan(value)
     except (ValueError, OverflowError) as exc:
@@ -316,12 +363,18 @@ def _threshold_reason(t: Threshold, value: bool | int | str) -> Reason:
         assert isinstance(value, int)
         return _reason(t.key, t.label, f">= {t.min_count:,}", f"{value:,}", value >= t.min_count)
     assert t.min_yuan is not None and isinstance(value, str)
-    return _reason(t.key, t.label, f">= {t.min_yuan}", _yuan(value), _fen(value) >= _fen(t.min_yuan))
+    return _reason(
+        t.key, t.label, f">= {t.min_yuan}", _yuan(value), _fen(value) >= _fen(t.min_yuan)
+    )
 
 
 def _fixed_if_all(p: FixedIfAllParams, e: FixedIfAllEvidence) -> tuple[list[Reason], int, str]:
     reasons = [_threshold_reason(t, e.figures[t.key]) for t in p.thresholds]
-    return reasons, _fen(p.amount_yuan), f"fixed {p.amount_yuan} when all {len(reasons)} conditions are met"
+    return (
+        reasons,
+        _fen(p.amount_yuan),
+        f"fixed {p.amount_yuan} when all {len(reasons)} conditions are met",
+    )
 
 
 # --------------------------------------------------------------------------- tiers
@@ -345,7 +398,9 @@ class TiersParams(_Strict):
         mins = [_fen(t.min_yuan) for t in self.tiers]
         awards = [_fen(t.award_yuan) for t in self.tiers]
         if mins != sorted(set(mins), reverse=True):
-            raise ValueError("tiers must be listed highest first, each min_yuan lower than the one before")
+            raise ValueError(
+                "tiers must be listed highest first, each min_yuan lower than the one before"
+            )
         if any(a <= 0 for a in awards) or awards != sorted(awards, reverse=True):
             raise ValueError("tier awards must be positive and not grow as the tier gets lower")
         return self
@@ -360,7 +415,9 @@ class TiersEvidence(_Strict):
 
 def _check_tiers_evidence(p: TiersParams, e: TiersEvidence) -> list[str]:
     if e.annual_volume_yuan is None:
-        return ["annual_volume_yuan: required (logistics reported no volume for this station and year)"]
+        return [
+            "annual_volume_yuan: required (logistics reported no volume for this station and year)"
+        ]
     return []
 
 
@@ -368,13 +425,27 @@ def _tiers(p: TiersParams, e: TiersEvidence) -> tuple[list[Reason], int, str]:
     assert e.annual_volume_yuan is not None  # _check_tiers_evidence ran first
     volume_fen = _fen(e.annual_volume_yuan)
     reasons = [
-        _reason(f"tier_{i + 1}", f"{p.measure} for award {t.award_yuan}", f">= {t.min_yuan}", e.annual_volume_yuan, volume_fen >= _fen(t.min_yuan))
+        _reason(
+            f"tier_{i + 1}",
+            f"{p.measure} for award {t.award_yuan}",
+            f">= {t.min_yuan}",
+            e.annual_volume_yuan,
+            volume_fen >= _fen(t.min_yuan),
+        )
         for i, t in enumerate(p.tiers)
     ]
     reached = next((t for t in p.tiers if volume_fen >= _fen(t.min_yuan)), None)
     if reached is None:
-        return reasons, 0, f"{e.annual_volume_yuan} is below the lowest tier ({p.tiers[-1].min_yuan})"
-    return reasons, _fen(reached.award_yuan), f"highest tier reached: >= {reached.min_yuan} -> {reached.award_yuan}"
+        return (
+            reasons,
+            0,
+            f"{e.annual_volume_yuan} is below the lowest tier ({p.tiers[-1].min_yuan})",
+        )
+    return (
+        reasons,
+        _fen(reached.award_yuan),
+        f"highest tier reached: >= {reached.min_yuan} -> {reached.award_yuan}",
+    )
 
 
 # --------------------------------------------------------------------------- percent_of_investment_capped
@@ -396,10 +467,20 @@ class PercentOfInvestmentEvidence(_Strict):
     investment_yuan: YuanText
 
 
-def _percent_of_investment(p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence) -> tuple[list[Reason], int, str]:
+def _percent_of_investment(
+    p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence
+) -> tuple[list[Reason], int, str]:
     investment_fen = _fen(e.investment_yuan)
     passed = investment_fen >= _fen(p.min_investment_yuan)
-    reasons = [_reason("min_investment", "eligible investment (yuan)", f">= {p.min_investment_yuan}", e.investment_yuan, passed)]
+    reasons = [
+        _reason(
+            "min_investment",
+            "eligible investment (yuan)",
+            f">= {p.min_investment_yuan}",
+            e.investment_yuan,
+            passed,
+        )
+    ]
     share_fen = percent_of(investment_fen, p.percent)
     amount_fen = min(share_fen, _fen(p.cap_yuan))
     calculation = f"min({p.percent}% x {e.investment_yuan} = {format_yuan(share_fen)}, cap {p.cap_yuan}) = {format_yuan(amount_fen)}"
@@ -409,8 +490,20 @@ def _percent_of_investment(p: PercentOfInvestmentCappedParams, e: PercentOfInves
 # --------------------------------------------------------------------------- the Rule
 
 
-RuleParams = PerUnitParams | PercentOfAmountParams | FixedIfAllParams | TiersParams | PercentOfInvestmentCappedParams
-Evidence = PerUnitEvidence | PercentOfAmountEvidence | FixedIfAllEvidence | TiersEvidence | PercentOfInvestmentEvidence
+RuleParams = (
+    PerUnitParams
+    | PercentOfAmountParams
+    | FixedIfAllParams
+    | TiersParams
+    | PercentOfInvestmentCappedParams
+)
+Evidence = (
+    PerUnitEvidence
+    | PercentOfAmountEvidence
+    | FixedIfAllEvidence
+    | TiersEvidence
+    | PercentOfInvestmentEvidence
+)
 
 
 def _no_more_checks(p: Any, e: Any) -> list[str]:
@@ -432,24 +525,37 @@ def _period_of_fixed(p: FixedIfAllParams, e: FixedIfAllEvidence) -> str:
     return f"product:{value.strip()}" if p.per == "product" else str(value)
 
 
-def _period_of_investment(p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence) -> str:
+def _period_of_investment(
+    p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence
+) -> str:
     return f"{e.year}/product:{e.product}" if p.per == "product" else str(e.year)
 
 
 _KINDS: Final[Mapping[str, _Kind]] = {
     "per_unit": _Kind(PerUnitParams, PerUnitEvidence, _per_unit, lambda p, e: e.quarter),
     "percent_of_amount": _Kind(
-        PercentOfAmountParams, PercentOfAmountEvidence, _percent_of_amount,
-        lambda p, e: f"{e.platform}:{e.store_name.strip()}/{e.months[0].month}..{e.months[-1].month}",
+        PercentOfAmountParams,
+        PercentOfAmountEvidence,
+        _percent_of_amount,
+        lambda p, e: (
+            f"{e.platform}:{e.store_name.strip()}/{e.months[0].month}..{e.months[-1].month}"
+        ),
     ),
-    "fixed_if_all": _Kind(FixedIfAllParams, FixedIfAllEvidence, _fixed_if_all, _period_of_fixed, _check_figures),
+    "fixed_if_all": _Kind(
+        FixedIfAllParams, FixedIfAllEvidence, _fixed_if_all, _period_of_fixed, _check_figures
+    ),
     "tiers": _Kind(
-        TiersParams, TiersEvidence, _tiers,
+        TiersParams,
+        TiersEvidence,
+        _tiers,
         lambda p, e: f"{e.year}/station:{e.station_id}" if e.station_id else str(e.year),
         _check_tiers_evidence,
     ),
     "percent_of_investment_capped": _Kind(
-        PercentOfInvestmentCappedParams, PercentOfInvestmentEvidence, _percent_of_investment, _period_of_investment,
+        PercentOfInvestmentCappedParams,
+        PercentOfInvestmentEvidence,
+        _percent_of_investment,
+        _period_of_investment,
     ),
 }
 assert set(_KINDS) == set(KIND_VERSIONS)
@@ -475,7 +581,12 @@ class Rule:
 
     @property
     def version(self) -> str:
-        canonical = json.dumps(self.params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(
+            self.params.model_dump(mode="json"),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:_HASH_CHARS]
         return f"{self.kind}/v{KIND_VERSIONS[self.kind]}+{digest}"
 
@@ -499,12 +610,18 @@ class Rule:
         return _KINDS[self.kind].period(self.params, evidence)
 
     def compute(self, evidence: Evidence) -> AwardComputation:
-        assert isinstance(evidence, self.evidence_model), f"{self.kind} needs {self.evidence_model.__name__}"
+        assert isinstance(evidence, self.evidence_model), (
+            f"{self.kind} needs {self.evidence_model.__name__}"
+        )
         reasons, amount_fen, calculation = _KINDS[self.kind].compute(self.params, evidence)
         eligible = _eligible(self.kind, reasons) and amount_fen > 0
         return AwardComputation(
-            eligible=eligible, amount_fen=amount_fen if eligible else 0, rule_version=self.version,
-            period=self.period(evidence), reasons=reasons, calculation=calculation,
+            eligible=eligible,
+            amount_fen=amount_fen if eligible else 0,
+            rule_version=self.version,
+            period=self.period(evidence),
+            reasons=reasons,
+            calculation=calculation,
         )
 
     def largest_award_fen(self) -> int | None:
@@ -528,7 +645,9 @@ def _eligible(kind: str, reasons: list[Reason]) -> bool:
 
 
 def _evidence_invalid(errors: list[str]) -> InvalidInput:
-    return InvalidInput("EVIDENCE_INVALID", "; ".join(errors), field="evidence", details={"errors": errors})
+    return InvalidInput(
+        "EVIDENCE_INVALID", "; ".join(errors), field="evidence", details={"errors": errors}
+    )
 
 
 def parse_rule(raw: object, *, path: str = "rule") -> Rule:
@@ -537,7 +656,9 @@ def parse_rule(raw: object, *, path: str = "rule") -> Rule:
         raise RuleInvalid([(path, "must be a mapping with a 'kind' and its parameters")])
     kind = raw.get("kind")
     if kind not in _KINDS:
-        raise RuleInvalid([(f"{path}.kind", f"unknown rule kind {kind!r}; known: {', '.join(_KINDS)}")])
+        raise RuleInvalid(
+            [(f"{path}.kind", f"unknown rule kind {kind!r}; known: {', '.join(_KINDS)}")]
+        )
     try:
         params = _KINDS[kind].params.model_validate(dict(raw))
     except ValidationError as exc:

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Final, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
 from ruralfund_common.errors import DomainError, InvalidInput
@@ -18,7 +17,12 @@ from .. import service
 from ..domain.claim import MAX_NOTE_CHARS, ClaimStatus
 from ..domain.credit_code import validate_credit_code
 from ..domain.enterprise import BankAccount, Contact, Enterprise, EnterpriseChange, EnterpriseKind
-from ..domain.program import MAX_PROGRAM_DOCUMENT_BYTES, YAML_MEDIA_TYPES, check_program, decode_program_document
+from ..domain.program import (
+    MAX_PROGRAM_DOCUMENT_BYTES,
+    YAML_MEDIA_TYPES,
+    check_program,
+    decode_program_document,
+)
 from ..views import ClaimOut, EnterpriseOut, ProgramOut
 
 __all__ = ["router"]
@@ -29,17 +33,27 @@ Reader = Annotated[Principal, Depends(require_roles(*Role))]
 BureauAdmin = Annotated[Principal, Depends(require_write(Role.BUREAU_ADMIN))]
 LeadingGroup = Annotated[Principal, Depends(require_write(Role.LEADING_GROUP))]
 EnterpriseUser = Annotated[Principal, Depends(require_write(Role.ENTERPRISE))]
-EnterpriseOrBureau = Annotated[Principal, Depends(require_write(Role.ENTERPRISE, Role.BUREAU_ADMIN))]
+EnterpriseOrBureau = Annotated[
+    Principal, Depends(require_write(Role.ENTERPRISE, Role.BUREAU_ADMIN))
+]
 CodePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 CreditCodePath = Annotated[str, Path(min_length=18, max_length=18)]
 ClaimIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 Note = Annotated[str, Field(max_length=MAX_NOTE_CHARS)]
 MAX_PERIOD_CHARS: Final = 200
 JSON_MEDIA_TYPES: Final = frozenset({"application/json", ""})
-_PROGRAM_BODY: Final = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object"}},
-    "application/yaml": {"schema": {"type": "object"}, "example": "# see programs/xinping-2021.yaml"},
-}}}
+_PROGRAM_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {
+                "schema": {"type": "object"},
+                "example": "# see programs/xinping-2021.yaml",
+            },
+        },
+    }
+}
 
 
 class _In(BaseModel):
@@ -53,10 +67,18 @@ async def _program_document(request: Request) -> Any:
     """The posted program as data, from JSON or YAML, read with a size limit."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in JSON_MEDIA_TYPES | YAML_MEDIA_TYPES:
-        raise DomainError("UNSUPPORTED_MEDIA_TYPE", f"send application/json or application/yaml, not {media_type!r}", status=415)
+        raise DomainError(
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"send application/json or application/yaml, not {media_type!r}",
+            status=415,
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_PROGRAM_DOCUMENT_BYTES:
-        raise InvalidInput("PROGRAM_DOCUMENT_TOO_LARGE", f"a program document may have at most {MAX_PROGRAM_DOCUMENT_BYTES} bytes", status=413)
+        raise InvalidInput(
+            "PROGRAM_DOCUMENT_TOO_LARGE",
+            f"a program document may have at most {MAX_PROGRAM_DOCUMENT_BYTES} bytes",
+            status=413,
+        )
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -65,8 +87,14 @@ async def _program_document(request: Request) -> Any:
     return decode_program_document(bytes(body), media_type)
 
 
-@router.post("/programs", status_code=201, tags=["programs"], openapi_extra=_PROGRAM_BODY,
-             responses={201: {"model": ProgramOut}}, summary="Check, store and activate a program (emits ProgramActivated)")
+@router.post(
+    "/programs",
+    status_code=201,
+    tags=["programs"],
+    openapi_extra=_PROGRAM_BODY,
+    responses={201: {"model": ProgramOut}},
+    summary="Check, store and activate a program (emits ProgramActivated)",
+)
 async def activate_program(request: Request, principal: BureauAdmin) -> JSONResponse:
     document = await _program_document(request)
 
@@ -76,19 +104,34 @@ async def activate_program(request: Request, principal: BureauAdmin) -> JSONResp
     return await idempotent(request, principal, document, use_case)
 
 
-@router.post("/programs/check", tags=["programs"], openapi_extra=_PROGRAM_BODY,
-             summary="Check a program document without storing it: every error and warning")
-async def check_program_document(request: Request, principal: Annotated[Principal, Depends(require_roles(Role.BUREAU_ADMIN, Role.AUDITOR))]) -> dict[str, Any]:
+@router.post(
+    "/programs/check",
+    tags=["programs"],
+    openapi_extra=_PROGRAM_BODY,
+    summary="Check a program document without storing it: every error and warning",
+)
+async def check_program_document(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_roles(Role.BUREAU_ADMIN, Role.AUDITOR))],
+) -> dict[str, Any]:
     return check_program(await _program_document(request)).to_dict()
 
 
-@router.get("/programs/{code}", tags=["programs"], response_model=ProgramOut, summary="An active program")
-async def get_program(code: CodePath, ctx: Ctx, principal: Reader, document: bool = False) -> ProgramOut:
+@router.get(
+    "/programs/{code}", tags=["programs"], response_model=ProgramOut, summary="An active program"
+)
+async def get_program(
+    code: CodePath, ctx: Ctx, principal: Reader, document: bool = False
+) -> ProgramOut:
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
         return await service.get_program(conn, code, with_document=document)
 
 
-@router.get("/programs/{code}/check", tags=["programs"], summary="The stored program's check report (its warnings)")
+@router.get(
+    "/programs/{code}/check",
+    tags=["programs"],
+    summary="The stored program's check report (its warnings)",
+)
 async def check_stored_program(code: CodePath, ctx: Ctx, principal: Reader) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
         return await service.check_stored_program(conn, code)
@@ -98,24 +141,38 @@ async def check_stored_program(code: CodePath, ctx: Ctx, principal: Reader) -> d
 
 
 class EnterpriseIn(_In):
-    credit_code: Annotated[str, Field(min_length=18, max_length=18, description="统一社会信用代码 (GB 32100)")]
+    credit_code: Annotated[
+        str, Field(min_length=18, max_length=18, description="统一社会信用代码 (GB 32100)")
+    ]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: EnterpriseKind
     contact: Contact
     bank_account: BankAccount
-    program_code: str | None = Field(default=None, description="register for this program: the county must match")
+    program_code: str | None = Field(
+        default=None, description="register for this program: the county must match"
+    )
 
 
 class EnterpriseChangeIn(EnterpriseChange):
     program_code: str | None = None
 
 
-@router.post("/enterprises", status_code=201, tags=["enterprises"], responses={201: {"model": EnterpriseOut}},
-             summary="Register an enterprise (emits EnterpriseRegistered)")
-async def register_enterprise(body: EnterpriseIn, request: Request, principal: BureauAdmin) -> JSONResponse:
+@router.post(
+    "/enterprises",
+    status_code=201,
+    tags=["enterprises"],
+    responses={201: {"model": EnterpriseOut}},
+    summary="Register an enterprise (emits EnterpriseRegistered)",
+)
+async def register_enterprise(
+    body: EnterpriseIn, request: Request, principal: BureauAdmin
+) -> JSONResponse:
     enterprise = Enterprise(
-        credit_code=validate_credit_code(body.credit_code), name=body.name, kind=body.kind,
-        contact=body.contact, bank_account=body.bank_account,
+        credit_code=validate_credit_code(body.credit_code),
+        name=body.name,
+        kind=body.kind,
+        contact=body.contact,
+        bank_account=body.bank_account,
     )
 
     async def use_case(tx: Any) -> tuple[int, EnterpriseOut]:
@@ -124,13 +181,24 @@ async def register_enterprise(body: EnterpriseIn, request: Request, principal: B
     return await idempotent(request, principal, body, use_case)
 
 
-@router.patch("/enterprises/{credit_code}", tags=["enterprises"], responses={200: {"model": EnterpriseOut}},
-              summary="Change an enterprise's name, contact or bank account, or register it for a program")
-async def change_enterprise(credit_code: CreditCodePath, body: EnterpriseChangeIn, request: Request, principal: EnterpriseOrBureau) -> JSONResponse:
+@router.patch(
+    "/enterprises/{credit_code}",
+    tags=["enterprises"],
+    responses={200: {"model": EnterpriseOut}},
+    summary="Change an enterprise's name, contact or bank account, or register it for a program",
+)
+async def change_enterprise(
+    credit_code: CreditCodePath,
+    body: EnterpriseChangeIn,
+    request: Request,
+    principal: EnterpriseOrBureau,
+) -> JSONResponse:
     change = EnterpriseChange(name=body.name, contact=body.contact, bank_account=body.bank_account)
 
     async def use_case(tx: Any) -> tuple[int, EnterpriseOut]:
-        return 200, await service.change_enterprise(tx, principal, credit_code.upper(), change, body.program_code)
+        return 200, await service.change_enterprise(
+            tx, principal, credit_code.upper(), change, body.program_code
+        )
 
     return await idempotent(request, principal, body, use_case)
 
@@ -141,8 +209,15 @@ async def get_enterprise(credit_code: CreditCodePath, ctx: Ctx, principal: Reade
         return await service.get_enterprise(conn, principal, credit_code.upper())
 
 
-@router.get("/enterprises", tags=["enterprises"], response_model=Page[EnterpriseOut], summary="Enterprises (an enterprise sees itself)")
-async def list_enterprises(ctx: Ctx, principal: Reader, page: Annotated[PageParams, Depends()]) -> Page[EnterpriseOut]:
+@router.get(
+    "/enterprises",
+    tags=["enterprises"],
+    response_model=Page[EnterpriseOut],
+    summary="Enterprises (an enterprise sees itself)",
+)
+async def list_enterprises(
+    ctx: Ctx, principal: Reader, page: Annotated[PageParams, Depends()]
+) -> Page[EnterpriseOut]:
     after = _cursor_value(page.cursor)
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
         found = await service.list_enterprises(conn, principal, after=after, limit=page.limit + 1)
@@ -172,8 +247,12 @@ class ClaimIn(_In):
     program_code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
     item_code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
     period: Annotated[str, Field(max_length=MAX_PERIOD_CHARS)] | None = Field(
-        default=None, description="optional: derived from the evidence (e.g. 2021Q3); if given it must match")
-    evidence: dict[str, Any] = Field(description="figures for the item's rule kind, e.g. {quarter: 2021Q3, units: 12345}")
+        default=None,
+        description="optional: derived from the evidence (e.g. 2021Q3); if given it must match",
+    )
+    evidence: dict[str, Any] = Field(
+        description="figures for the item's rule kind, e.g. {quarter: 2021Q3, units: 12345}"
+    )
 
 
 class ResubmitIn(_In):
@@ -195,67 +274,132 @@ class WithdrawIn(_In):
     note: Note | None = None
 
 
-@router.post("/claims", status_code=201, tags=["claims"], responses={201: {"model": ClaimOut}},
-             summary="Claim an award under a reward item (emits ClaimSubmitted)")
+@router.post(
+    "/claims",
+    status_code=201,
+    tags=["claims"],
+    responses={201: {"model": ClaimOut}},
+    summary="Claim an award under a reward item (emits ClaimSubmitted)",
+)
 async def submit_claim(body: ClaimIn, request: Request, principal: EnterpriseUser) -> JSONResponse:
     async def use_case(tx: Any) -> tuple[int, ClaimOut]:
-        return 201, await service.submit_claim(tx, principal, program_code=body.program_code, item_code=body.item_code,
-                                               period=body.period, evidence=body.evidence)
+        return 201, await service.submit_claim(
+            tx,
+            principal,
+            program_code=body.program_code,
+            item_code=body.item_code,
+            period=body.period,
+            evidence=body.evidence,
+        )
 
     return await idempotent(request, principal, body, use_case)
 
 
-@router.post("/claims/{claim_id}/resubmit", tags=["claims"], responses={200: {"model": ClaimOut}},
-             summary="Resubmit a returned claim with corrected evidence")
-async def resubmit_claim(claim_id: ClaimIdPath, body: ResubmitIn, request: Request, principal: EnterpriseUser) -> JSONResponse:
+@router.post(
+    "/claims/{claim_id}/resubmit",
+    tags=["claims"],
+    responses={200: {"model": ClaimOut}},
+    summary="Resubmit a returned claim with corrected evidence",
+)
+async def resubmit_claim(
+    claim_id: ClaimIdPath, body: ResubmitIn, request: Request, principal: EnterpriseUser
+) -> JSONResponse:
     async def use_case(tx: Any) -> tuple[int, ClaimOut]:
-        return 200, await service.resubmit_claim(tx, principal, claim_id, period=body.period, evidence=body.evidence)
+        return 200, await service.resubmit_claim(
+            tx, principal, claim_id, period=body.period, evidence=body.evidence
+        )
 
     return await idempotent(request, principal, body, use_case)
 
 
-@router.post("/claims/{claim_id}/review", tags=["claims"], responses={200: {"model": ClaimOut}},
-             summary="Bureau review: complete (to the leading group) or return with a note")
-async def review_claim(claim_id: ClaimIdPath, body: ReviewIn, request: Request, principal: BureauAdmin) -> JSONResponse:
+@router.post(
+    "/claims/{claim_id}/review",
+    tags=["claims"],
+    responses={200: {"model": ClaimOut}},
+    summary="Bureau review: complete (to the leading group) or return with a note",
+)
+async def review_claim(
+    claim_id: ClaimIdPath, body: ReviewIn, request: Request, principal: BureauAdmin
+) -> JSONResponse:
     async def use_case(tx: Any) -> tuple[int, ClaimOut]:
-        return 200, await service.review_claim(tx, principal, claim_id, outcome=body.outcome, note=body.note)
+        return 200, await service.review_claim(
+            tx, principal, claim_id, outcome=body.outcome, note=body.note
+        )
 
     return await idempotent(request, principal, body, use_case)
 
 
-@router.post("/claims/{claim_id}/decision", tags=["claims"], responses={200: {"model": ClaimOut}},
-             summary="Leading group decision: approve (emits ClaimApproved) or reject (emits ClaimRejected)")
-async def decide_claim(claim_id: ClaimIdPath, body: DecisionIn, request: Request, principal: LeadingGroup) -> JSONResponse:
+@router.post(
+    "/claims/{claim_id}/decision",
+    tags=["claims"],
+    responses={200: {"model": ClaimOut}},
+    summary="Leading group decision: approve (emits ClaimApproved) or reject (emits ClaimRejected)",
+)
+async def decide_claim(
+    claim_id: ClaimIdPath, body: DecisionIn, request: Request, principal: LeadingGroup
+) -> JSONResponse:
     async def use_case(tx: Any) -> tuple[int, ClaimOut]:
-        return 200, await service.decide_claim(tx, principal, claim_id, decision=body.decision, reason=body.reason)
+        return 200, await service.decide_claim(
+            tx, principal, claim_id, decision=body.decision, reason=body.reason
+        )
 
     return await idempotent(request, principal, body, use_case)
 
 
-@router.post("/claims/{claim_id}/withdraw", tags=["claims"], responses={200: {"model": ClaimOut}},
-             summary="The claimant withdraws its claim before the decision")
-async def withdraw_claim(claim_id: ClaimIdPath, request: Request, principal: EnterpriseUser, body: WithdrawIn | None = None) -> JSONResponse:
+@router.post(
+    "/claims/{claim_id}/withdraw",
+    tags=["claims"],
+    responses={200: {"model": ClaimOut}},
+    summary="The claimant withdraws its claim before the decision",
+)
+async def withdraw_claim(
+    claim_id: ClaimIdPath,
+    request: Request,
+    principal: EnterpriseUser,
+    body: WithdrawIn | None = None,
+) -> JSONResponse:
     async def use_case(tx: Any) -> tuple[int, ClaimOut]:
-        return 200, await service.withdraw_claim(tx, principal, claim_id, note=body.note if body else None)
+        return 200, await service.withdraw_claim(
+            tx, principal, claim_id, note=body.note if body else None
+        )
 
     return await idempotent(request, principal, body, use_case)
 
 
-@router.get("/claims/{claim_id}", tags=["claims"], response_model=ClaimOut, summary="A claim with its history")
+@router.get(
+    "/claims/{claim_id}",
+    tags=["claims"],
+    response_model=ClaimOut,
+    summary="A claim with its history",
+)
 async def get_claim(claim_id: ClaimIdPath, ctx: Ctx, principal: Reader) -> ClaimOut:
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
         return await service.get_claim(conn, principal, claim_id)
 
 
-@router.get("/claims", tags=["claims"], response_model=Page[ClaimOut], summary="Claims, oldest first (an enterprise sees its own)")
+@router.get(
+    "/claims",
+    tags=["claims"],
+    response_model=Page[ClaimOut],
+    summary="Claims, oldest first (an enterprise sees its own)",
+)
 async def list_claims(
-    ctx: Ctx, principal: Reader, page: Annotated[PageParams, Depends()],
+    ctx: Ctx,
+    principal: Reader,
+    page: Annotated[PageParams, Depends()],
     status: ClaimStatus | None = None,
     program: Annotated[str | None, Query(max_length=64)] = None,
     item: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[ClaimOut]:
     after = _cursor_value(page.cursor)
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
-        found = await service.list_claims(conn, principal, status=status.value if status else None, program_code=program,
-                                          item_code=item, after_id=after, limit=page.limit + 1)
+        found = await service.list_claims(
+            conn,
+            principal,
+            status=status.value if status else None,
+            program_code=program,
+            item_code=item,
+            after_id=after,
+            limit=page.limit + 1,
+        )
     return _page(found, page.limit, lambda c: c.id)
