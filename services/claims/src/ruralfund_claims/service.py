@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -92,6 +94,16 @@ def own_credit_code_only(principal: Principal) -> str | None:
     return principal.credit_code
 
 
+@asynccontextmanager
+async def _conflict_on_duplicate(code: str, message: str) -> AsyncIterator[None]:
+    """A concurrent request that inserted the same key first wins; this one gets 409.
+    (The explicit existence checks before the insert give the same answer without the race.)"""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(code, message) from exc
+
+
 # --------------------------------------------------------------------------- programs
 
 
@@ -112,9 +124,11 @@ async def activate_program(tx: Tx, principal: Principal, document: Any) -> Progr
             field="code",
         )
     now = tx.clock.now()
-    await repo.insert_program(
-        tx.conn, _program_row(program, document, check, principal, now), _item_rows(program)
-    )
+    async with _conflict_on_duplicate(
+        "PROGRAM_EXISTS", f"program {program.code} is already active"
+    ):
+        row = _program_row(program, document, check, principal, now)
+        await repo.insert_program(tx.conn, row, _item_rows(program))
     await tx.emit(_program_activated(program, now), aggregate_id=program.code)
     return await get_program(tx.conn, program.code, with_document=False)
 
@@ -246,9 +260,10 @@ async def register_enterprise(
     if program_code is not None:
         program = await load_program(tx.conn, program_code)
         check_registered_in_county(enterprise, program.county_code, program_code=program.code)
-    await repo.insert_enterprise(
-        tx.conn, {**_enterprise_row(enterprise), "by": principal.subject, "at": now}
-    )
+    message = f"{enterprise.credit_code} is already registered"
+    async with _conflict_on_duplicate("ENTERPRISE_EXISTS", message):
+        row = {**_enterprise_row(enterprise), "by": principal.subject, "at": now}
+        await repo.insert_enterprise(tx.conn, row)
     if program_code is not None:
         await repo.link_enterprise_program(tx.conn, enterprise.credit_code, program_code, now)
     await tx.emit(_enterprise_registered(enterprise), aggregate_id=enterprise.credit_code)
@@ -490,12 +505,9 @@ async def submit_claim(
         "item_code": a.item.code, "item_name": a.item.name, "credit_code": a.enterprise.credit_code,
         "submitted_by": principal.subject, "submitted_at": now, **a.columns(),
     }  # fmt: skip
-    try:
+    message = f"you already claimed {a.item.code} for {a.computation.period}"
+    async with _conflict_on_duplicate("DUPLICATE_CLAIM", message):
         await repo.insert_claim(tx.conn, row)
-    except asyncpg.UniqueViolationError as exc:  # a concurrent submission won the race
-        raise Conflict(
-            "DUPLICATE_CLAIM", f"you already claimed {a.item.code} for {a.computation.period}"
-        ) from exc
     data = {"amount_fen": a.computation.amount_fen, **a.prefill}
     entry = _history(claim_id, now, principal, "submit", None, ClaimStatus.SUBMITTED, data=data)
     await repo.add_history(tx.conn, entry)
@@ -576,7 +588,9 @@ async def resubmit_claim(
         other_than=claim_id,
     )  # fmt: skip
     now = tx.clock.now()
-    await repo.update_claim_assessment(tx.conn, claim_id, {**a.columns(), "at": now})
+    message = f"you already claimed {a.item.code} for {a.computation.period}"
+    async with _conflict_on_duplicate("DUPLICATE_CLAIM", message):
+        await repo.update_claim_assessment(tx.conn, claim_id, {**a.columns(), "at": now})
     data = {"amount_fen": a.computation.amount_fen, **a.prefill}
     entry = _history(claim_id, now, principal, "resubmit", row["status"], after, data=data)
     await repo.add_history(tx.conn, entry)

@@ -3,10 +3,18 @@ refused and leaves nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 import yaml
+from ruralfund_claims import service
+from ruralfund_common.auth import Role
+from ruralfund_common.clock import SystemClock
+from ruralfund_common.db.pool import connect
+from ruralfund_common.errors import Conflict
+from ruralfund_common.messaging import Tx
+from ruralfund_common.testing.services import person
 from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -135,3 +143,36 @@ async def test_unreadable_documents_are_refused(claims) -> None:  # type: ignore
         refused.status_code == 422
         and refused.json()["details"]["errors"][0]["path"] == "total_yuan"
     )
+
+
+async def test_a_racing_second_activation_gets_409_not_500(claims) -> None:  # type: ignore[no-untyped-def]
+    """Two activations that both pass the existence check: the loser's insert waits for the
+    winner's row lock, then fails on the primary key, which must read as PROGRAM_EXISTS."""
+    document = yaml.safe_load(claims.XINPING_YAML)
+    admin = person("Wang Admin", Role.BUREAU_ADMIN)
+    winner, loser, observer = [await connect(claims.database_url, "claims") for _ in range(3)]
+    try:
+        async with winner.transaction():
+            await service.activate_program(Tx(winner, "claims", SystemClock()), admin, document)
+
+            async def second() -> None:
+                async with loser.transaction():
+                    await service.activate_program(
+                        Tx(loser, "claims", SystemClock()), admin, document
+                    )
+
+            racing = asyncio.create_task(second())
+            await eventually(
+                lambda: observer.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                ),
+                expect=1,
+                description="the second activation waits on the first one's row",
+            )
+        with pytest.raises(Conflict) as refused:
+            await racing
+        assert refused.value.code == "PROGRAM_EXISTS"
+    finally:
+        for conn in (winner, loser, observer):
+            await conn.close()
+    assert await claims.sql("SELECT count(*) FROM programs") == 1
