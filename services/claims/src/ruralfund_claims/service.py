@@ -32,7 +32,7 @@ from ruralfund_common.contracts import (
     ReservationRefused,
     StationVolumeReported,
 )
-from ruralfund_common.errors import Conflict, DomainError, InvalidInput, NotFound
+from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
 from ruralfund_common.money import format_yuan
@@ -63,6 +63,8 @@ __all__ = [
     "get_program",
     "list_claims",
     "list_enterprises",
+    "load_program",
+    "own_credit_code_only",
     "record_station_volume",
     "register_enterprise",
     "resubmit_claim",
@@ -90,7 +92,7 @@ def own_credit_code_only(principal: Principal) -> str | None:
     if principal.roles & READ_ALL_ROLES:
         return None
     if principal.credit_code is None:
-        raise DomainError("FORBIDDEN", "no access to enterprise data", status=403)
+        raise Forbidden("ROLE_REQUIRED", "no access to enterprise data")
     return principal.credit_code
 
 
