@@ -16,7 +16,7 @@ from ruralfund_claims.domain.claim import (
     require_no_conflict_of_interest,
     transition,
 )
-from ruralfund_claims.domain.credit_code import with_check_character
+from ruralfund_common.credit_code import with_check_character
 from ruralfund_claims.domain.enterprise import (
     Enterprise,
     EnterpriseChange,

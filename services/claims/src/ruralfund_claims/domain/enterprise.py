@@ -8,7 +8,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ruralfund_common.errors import InvalidInput
 
-from .credit_code import division_code, validate_credit_code
+from ruralfund_common.credit_code import division_code, validate_credit_code
 
 __all__ = [
     "ENTERPRISE_KINDS",

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruralfund_common.errors import InvalidInput, NotFound
 from ruralfund_common.money import format_yuan, parse_yuan
 
-from .credit_code import division_code, is_valid_credit_code
+from ruralfund_common.credit_code import division_code, is_valid_credit_code
 from .rules import Rule, RuleInvalid, parse_rule
 
 __all__ = [

@@ -15,7 +15,7 @@ from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
 
 from .. import service
 from ..domain.claim import MAX_NOTE_CHARS, ClaimStatus
-from ..domain.credit_code import validate_credit_code
+from ruralfund_common.credit_code import validate_credit_code
 from ..domain.enterprise import BankAccount, Contact, Enterprise, EnterpriseChange, EnterpriseKind
 from ..domain.program import (
     MAX_PROGRAM_DOCUMENT_BYTES,

@@ -16,6 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import Conflict, InvalidInput
 
 __all__ = [
@@ -44,7 +45,6 @@ MAX_CLOSE_REASON_CHARS: Final = 500
 # contracts package (it pulls in messaging), and events must accept every code we store.
 CREDIT_CODE_PATTERN: Final = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 COUNTY_CODE_PATTERN: Final = r"^\d{6}$"
-_CREDIT_CODE_CHARSET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{3,28}[0-9]$")
 
 
@@ -126,30 +126,10 @@ class Station:
         return credit_code is not None and self.operator_credit_code == credit_code
 
 
-def _gb32100_check_character(first_17: str) -> str:
-    # GB 32100-2015 §4: weights 3**i mod 31 over the 31-character alphabet; 31 maps to "0".
-    total = sum(_CREDIT_CODE_CHARSET.index(c) * pow(3, i, 31) for i, c in enumerate(first_17))
-    return _CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
-
-
 def check_credit_code(value: str, *, field: str) -> str:
     """The canonical (upper-case) unified social credit code, or a refusal. The check character
     is verified: a mistyped operator code would otherwise lock the operator out of its station."""
-    code = value.strip().upper()
-    if not re.fullmatch(CREDIT_CODE_PATTERN, code):
-        raise InvalidInput(
-            "CREDIT_CODE_INVALID",
-            f"{value!r} is not an 18-character unified social credit code",
-            field=field,
-        )
-    expected = _gb32100_check_character(code[:17])
-    if code[17] != expected:
-        raise InvalidInput(
-            "CREDIT_CODE_INVALID",
-            f"{code}: the check character should be {expected!r} (GB 32100)",
-            field=field,
-        )
-    return code
+    return validate_credit_code(value, field=field)
 
 
 def _text(value: str, *, limit: int, field: str) -> str:

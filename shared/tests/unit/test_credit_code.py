@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ruralfund_claims.domain.credit_code import (
+from ruralfund_common.credit_code import (
     CREDIT_CODE_CHARSET,
     check_character,
     division_code,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ruralfund_common.errors import InvalidInput
+from .errors import InvalidInput
 
 __all__ = [
     "CREDIT_CODE_CHARSET",
