@@ -49,6 +49,12 @@ class ServiceContext:
     pool: asyncpg.Pool | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def db(self) -> asyncpg.Pool:
+        """The pool, once the service has started (read endpoints use ``ctx.db.acquire()``)."""
+        assert self.pool is not None, "service not started"
+        return self.pool
+
     @asynccontextmanager
     async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
         async with self.messaging.transaction(correlation_id=correlation_id) as tx:
@@ -70,6 +76,7 @@ def build_service_app(
     settings: ServiceSettings | None = None,
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
     on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
+    auth_settings: AuthSettings | None = None,
 ) -> FastAPI:
     settings = settings or load_settings(service)
     configure_logging(service, settings.log_format, settings.log_level)
@@ -103,7 +110,7 @@ def build_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.ctx = ctx
-    install_auth(app, AuthSettings())
+    install_auth(app, auth_settings or AuthSettings())
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 
@@ -202,9 +209,12 @@ async def idempotent(
                     )
             return JSONResponse(content, status_code=status)
         except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "idempotency_keys_pkey":
+                # The use case hit a uniqueness rule it did not check itself (e.g. a race
+                # between two first requests): a conflict, never a 500.
+                raise Conflict("CONFLICT", "this change conflicts with existing data",
+                               details={"constraint": exc.constraint_name}) from None
             # A concurrent request with the same key won: answer with what it stored.
-            if key is None or exc.constraint_name != "idempotency_keys_pkey":
-                raise
     raise Conflict("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still being processed")
 
 

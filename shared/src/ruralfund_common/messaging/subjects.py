@@ -1,7 +1,8 @@
 """Subject and stream naming.
 
 Events: ``<owner>.evt.<name>.v<N>``; commands: ``<owner>.cmd.<name>.v<N>``. One JetStream
-stream per owning service holds ``<owner>.>``. Dead letters go to ``dlq.<consumer>.<subject>``
+stream per owning service holds ``<owner>.>``. Dead letters go to
+``dlq.<consuming service>.<subject>`` (the consumer's name is in a header)
 in the DLQ stream. Re-publish requests are core NATS (not stored) on ``_rf.republish.<owner>``.
 A deployment namespace, when set, prefixes every subject and stream name.
 """
