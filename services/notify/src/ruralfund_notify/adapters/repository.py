@@ -1,0 +1,381 @@
+"""Notify's tables in PostgreSQL (asyncpg). Every function runs on the caller's connection,
+so a use case composes them inside its own transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+import asyncpg
+
+from ..domain.contacts import Contact
+from ..domain.emails import MAX_ERROR_CHARS, EmailErrorCode, EmailStatus, OutgoingEmail
+from ..domain.notices import Notice, NoticeStatus
+
+__all__ = [
+    "MAIL_CHANNEL",
+    "ClaimedEmail",
+    "NoticeRow",
+    "admin_notices",
+    "claim_due_emails",
+    "get_contact",
+    "get_notice",
+    "insert_notice",
+    "lock_contact",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "names_for",
+    "notice_for_award",
+    "public_notices",
+    "queue_email",
+    "requeue_waiting_for_contact",
+    "save_publication",
+    "upsert_contact",
+    "upsert_program",
+]
+
+# PostgreSQL NOTIFY channel: delivered when the transaction that queued mail commits,
+# which is exactly when the sender should look.
+MAIL_CHANNEL: Final = "ruralfund_notify_mail"
+
+# ------------------------------------------------------------------------------ contacts
+
+
+async def lock_contact(conn: asyncpg.Connection, credit_code: str) -> None:
+    """Serialise, until commit, the transactions that read or change one enterprise's contact.
+
+    A contact and a mail for the same enterprise are handled by different consumers at the
+    same time. Without this, a mail could read "no contact" while the contact's transaction
+    looks for failed mails to re-queue, each blind to the other's uncommitted row: the mail
+    would stay failed although the address is known.
+    """
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"notify.contact:{credit_code}"
+    )
+
+
+async def upsert_contact(conn: asyncpg.Connection, c: Contact) -> None:
+    await conn.execute(
+        """INSERT INTO contacts (credit_code, name, kind, county_code, contact_name, contact_email, contact_phone)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+               county_code = excluded.county_code, contact_name = excluded.contact_name,
+               contact_email = excluded.contact_email, contact_phone = excluded.contact_phone,
+               updated_at = now()""",
+        c.credit_code,
+        c.name,
+        c.kind,
+        c.county_code,
+        c.contact_name,
+        c.contact_email,
+        c.contact_phone,
+    )
+
+
+async def get_contact(conn: asyncpg.Connection, credit_code: str) -> Contact | None:
+    row = await conn.fetchrow(
+        "SELECT credit_code, name, kind, county_code, contact_name, contact_email, contact_phone "
+        "FROM contacts WHERE credit_code = $1",
+        credit_code,
+    )
+    return Contact(**dict(row)) if row else None
+
+
+# ------------------------------------------------------------------------------ programs
+
+
+async def upsert_program(
+    conn: asyncpg.Connection,
+    *,
+    code: str,
+    name: str,
+    county_name: str,
+    year: int,
+    phase: str,
+    items: list[tuple[str, str]],
+) -> None:
+    await conn.execute(
+        """INSERT INTO programs (code, name, county_name, year, phase) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (code) DO UPDATE SET name = excluded.name, county_name = excluded.county_name,
+               year = excluded.year, phase = excluded.phase""",
+        code,
+        name,
+        county_name,
+        year,
+        phase,
+    )
+    await conn.executemany(
+        """INSERT INTO program_items (program_code, item_code, item_name) VALUES ($1, $2, $3)
+           ON CONFLICT (program_code, item_code) DO UPDATE SET item_name = excluded.item_name""",
+        [(code, item_code, item_name) for item_code, item_name in items],
+    )
+
+
+async def names_for(
+    conn: asyncpg.Connection, program_code: str, item_code: str
+) -> tuple[str | None, str | None]:
+    """The program's and the item's names, if the program's activation was seen."""
+    row = await conn.fetchrow(
+        """SELECT p.name AS program_name, i.item_name FROM programs p
+           LEFT JOIN program_items i ON i.program_code = p.code AND i.item_code = $2
+           WHERE p.code = $1""",
+        program_code,
+        item_code,
+    )
+    return (row["program_name"], row["item_name"]) if row else (None, None)
+
+
+# ------------------------------------------------------------------------------ notices
+
+_NOTICE_COLUMNS: Final = (
+    "n.id, n.award_id, n.claim_id, n.program_code, n.item_code, n.item_name, n.credit_code, "
+    "n.awardee_name, n.amount_fen, n.approval_event_id, n.status, n.published_at, n.starts_on, n.ends_on"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    notice: Notice
+    program_name: str | None
+
+
+def _notice(row: asyncpg.Record) -> Notice:
+    values = {
+        k: row[k]
+        for k in (
+            "award_id",
+            "claim_id",
+            "program_code",
+            "item_code",
+            "item_name",
+            "credit_code",
+            "awardee_name",
+            "amount_fen",
+            "approval_event_id",
+            "published_at",
+            "starts_on",
+            "ends_on",
+        )
+    }
+    return Notice(id=str(row["id"]), status=NoticeStatus(row["status"]), **values)
+
+
+def _notice_row(row: asyncpg.Record) -> NoticeRow:
+    return NoticeRow(_notice(row), row["program_name"])
+
+
+async def insert_notice(conn: asyncpg.Connection, n: Notice) -> bool:
+    """False when the award already has a notice (a re-sent approval)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO notices (id, award_id, claim_id, program_code, item_code, item_name, credit_code,
+               awardee_name, amount_fen, approval_event_id, status, published_at, starts_on, ends_on)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           ON CONFLICT (award_id) DO NOTHING RETURNING 1""",
+        n.id,
+        n.award_id,
+        n.claim_id,
+        n.program_code,
+        n.item_code,
+        n.item_name,
+        n.credit_code,
+        n.awardee_name,
+        n.amount_fen,
+        n.approval_event_id,
+        n.status.value,
+        n.published_at,
+        n.starts_on,
+        n.ends_on,
+    )
+    return inserted is not None
+
+
+async def get_notice(
+    conn: asyncpg.Connection, notice_id: str, *, for_update: bool = False
+) -> Notice | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_NOTICE_COLUMNS} FROM notices n WHERE n.id = $1{lock}", notice_id
+    )
+    return _notice(row) if row else None
+
+
+async def notice_for_award(conn: asyncpg.Connection, award_id: str) -> Notice | None:
+    row = await conn.fetchrow(
+        f"SELECT {_NOTICE_COLUMNS} FROM notices n WHERE n.award_id = $1", award_id
+    )
+    return _notice(row) if row else None
+
+
+async def save_publication(conn: asyncpg.Connection, n: Notice) -> None:
+    assert n.is_published
+    status = await conn.execute(
+        "UPDATE notices SET status = $2, published_at = $3, starts_on = $4, ends_on = $5 "
+        "WHERE id = $1 AND status = 'awaiting_calendar'",
+        n.id,
+        n.status.value,
+        n.published_at,
+        n.starts_on,
+        n.ends_on,
+    )
+    # The caller holds the row (inserted or locked in this transaction): anything else is a bug.
+    assert status == "UPDATE 1", f"notice {n.id} was not awaiting the calendar: {status}"
+
+
+async def public_notices(
+    conn: asyncpg.Connection,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+    notice_id: str | None = None,
+) -> list[NoticeRow]:
+    """Published notices, newest publication first; ``after`` is the last (published_at, id) seen."""
+    rows = await conn.fetch(
+        f"""SELECT {_NOTICE_COLUMNS}, p.name AS program_name
+            FROM notices n LEFT JOIN programs p ON p.code = n.program_code
+            WHERE n.status = 'published'
+              AND ($2::timestamptz IS NULL OR (n.published_at, n.id) < ($2, $3::uuid))
+              AND ($4::uuid IS NULL OR n.id = $4)
+            ORDER BY n.published_at DESC, n.id DESC LIMIT $1""",
+        limit,
+        after[0] if after else None,
+        after[1] if after else None,
+        notice_id,
+    )
+    return [_notice_row(r) for r in rows]
+
+
+async def admin_notices(
+    conn: asyncpg.Connection,
+    *,
+    limit: int,
+    before_id: str | None = None,
+    status: NoticeStatus | None = None,
+) -> list[Notice]:
+    """All notices, newest first (ids are time-ordered UUIDv7)."""
+    rows = await conn.fetch(
+        f"""SELECT {_NOTICE_COLUMNS} FROM notices n
+            WHERE ($2::uuid IS NULL OR n.id < $2) AND ($3::text IS NULL OR n.status = $3)
+            ORDER BY n.id DESC LIMIT $1""",
+        limit,
+        before_id,
+        status.value if status else None,
+    )
+    return [_notice(r) for r in rows]
+
+
+# ------------------------------------------------------------------------------ emails
+
+
+async def queue_email(conn: asyncpg.Connection, e: OutgoingEmail) -> bool:
+    """Store a mail; False if this event already queued this template. Wakes the sender on commit."""
+    inserted = await conn.fetchval(
+        """INSERT INTO emails (id, event_id, template, credit_code, to_address, to_name, subject, body,
+               status, next_attempt_at, error_code, last_error)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                   CASE WHEN $9 = 'pending' THEN now() END, $10, $11)
+           ON CONFLICT (event_id, template) DO NOTHING RETURNING 1""",
+        e.id,
+        e.event_id,
+        e.template.value,
+        e.credit_code,
+        e.to_address,
+        e.to_name,
+        e.subject,
+        e.body,
+        e.status.value,
+        e.error_code.value if e.error_code else None,
+        e.last_error,
+    )
+    if inserted is not None and e.status is EmailStatus.PENDING:
+        await conn.execute("SELECT pg_notify($1, '')", MAIL_CHANNEL)
+    return inserted is not None
+
+
+async def requeue_waiting_for_contact(conn: asyncpg.Connection, contact: Contact) -> int:
+    """Send the mails that failed for want of this enterprise's address, now that it is known."""
+    assert contact.deliverable_email is not None
+    status = await conn.execute(
+        """UPDATE emails SET status = 'pending', to_address = $2, to_name = $3, attempts = 0,
+               next_attempt_at = now(), error_code = NULL, last_error = NULL
+           WHERE credit_code = $1 AND status = 'failed' AND error_code = $4""",
+        contact.credit_code,
+        contact.deliverable_email,
+        contact.contact_name,
+        EmailErrorCode.NO_CONTACT_EMAIL.value,
+    )
+    count = int(status.split()[-1])
+    if count:
+        await conn.execute("SELECT pg_notify($1, '')", MAIL_CHANNEL)
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEmail:
+    id: str
+    to_address: str
+    to_name: str | None
+    subject: str
+    body: str
+    attempts: int  # including the one being made
+
+
+async def claim_due_emails(
+    conn: asyncpg.Connection, *, limit: int, lease_seconds: float
+) -> list[ClaimedEmail]:
+    """Take up to ``limit`` due mails for one sending attempt.
+
+    The attempt is counted and the mail leased (pushed ``lease_seconds`` into the future) in
+    one statement, so another sender skips it and a sender that dies mid-send leaves it to
+    be retried when the lease runs out.
+    """
+    rows = await conn.fetch(
+        """UPDATE emails e SET attempts = e.attempts + 1,
+               next_attempt_at = now() + make_interval(secs => $2)
+           FROM (SELECT id FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due
+           WHERE e.id = due.id
+           RETURNING e.id, e.to_address, e.to_name, e.subject, e.body, e.attempts""",
+        limit,
+        lease_seconds,
+    )
+    claimed = [
+        ClaimedEmail(
+            str(r["id"]), r["to_address"], r["to_name"], r["subject"], r["body"], r["attempts"]
+        )
+        for r in rows
+    ]
+    return sorted(claimed, key=lambda c: c.id)
+
+
+async def mark_sent(conn: asyncpg.Connection, email_id: str) -> None:
+    await conn.execute(
+        "UPDATE emails SET status = 'sent', sent_at = now(), next_attempt_at = NULL, error_code = NULL "
+        "WHERE id = $1 AND status = 'pending'",
+        email_id,
+    )
+
+
+async def mark_retry(
+    conn: asyncpg.Connection, email_id: str, *, delay_seconds: float, error: str
+) -> None:
+    await conn.execute(
+        "UPDATE emails SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3 "
+        "WHERE id = $1 AND status = 'pending'",
+        email_id,
+        delay_seconds,
+        error[:MAX_ERROR_CHARS],
+    )
+
+
+async def mark_failed(
+    conn: asyncpg.Connection, email_id: str, *, code: EmailErrorCode, error: str
+) -> None:
+    await conn.execute(
+        "UPDATE emails SET status = 'failed', next_attempt_at = NULL, error_code = $2, last_error = $3 "
+        "WHERE id = $1 AND status = 'pending'",
+        email_id,
+        code.value,
+        error[:MAX_ERROR_CHARS],
+    )

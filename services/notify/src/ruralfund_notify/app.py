@@ -1,0 +1,55 @@
+"""Builds the notify service: publicity notices (公示) and mail to enterprises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI
+from ruralfund_common.bootstrap import ServiceContext, build_service_app
+from ruralfund_common.settings import ServiceSettings
+
+from .adapters.smtp import SmtpMailer
+from .entrypoints.api import admin_router, public_router
+from .entrypoints.mail_worker import MailWorker
+from .entrypoints.subscribers import events
+from .service import EXTRAS_KEY, NotifyService
+from .settings import NotifySettings
+
+__all__ = ["create_app"]
+
+MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
+_WORKER_KEY: Final = "notify.mail_worker"
+
+
+def create_app(
+    settings: ServiceSettings | None = None, notify_settings: NotifySettings | None = None
+) -> FastAPI:
+    notify_settings = notify_settings or NotifySettings()
+
+    async def on_start(ctx: ServiceContext) -> None:
+        worker = MailWorker(ctx, ctx.extras[EXTRAS_KEY], SmtpMailer(notify_settings))
+        ctx.extras[_WORKER_KEY] = worker
+        await worker.start()
+
+    async def on_stop(ctx: ServiceContext) -> None:
+        worker: MailWorker | None = ctx.extras.pop(_WORKER_KEY, None)
+        if worker is not None:
+            await worker.stop()
+
+    app = build_service_app(
+        service="notify",
+        title="ruralfund notify",
+        description="Publicity notices (公示) of approved awards on the county portal's public page, "
+        "and mail to enterprises about approvals, rejections and payments.",
+        events=events,
+        routers=[public_router, admin_router],
+        migrations_dir=MIGRATIONS_DIR,
+        settings=settings,
+        on_start=on_start,
+        on_stop=on_stop,
+    )
+    ctx: ServiceContext = app.state.ctx
+    # Handlers run before on_start returns, so the service must exist before the lifespan.
+    ctx.extras[EXTRAS_KEY] = NotifyService(settings=notify_settings, calendar=ctx.calendar)
+    return app

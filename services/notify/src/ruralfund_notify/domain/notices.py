@@ -1,0 +1,149 @@
+"""The publicity notice (公示) of an award: drafted on approval, published when the
+publicity window can be computed.
+
+An approved reward must be publicised for 5 working days before it is paid.  The window
+comes from the working-day calendar; when the calendar of the publication year is not
+loaded yet, the notice waits (``awaiting_calendar``) instead of guessing a window that
+could release money early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Final
+
+from ruralfund_common.errors import Conflict
+
+__all__ = [
+    "Notice",
+    "NoticeAlreadyPublished",
+    "NoticeStatus",
+    "PublicityPhase",
+    "notice_url",
+]
+
+MAX_TEXT_CHARS: Final = 500
+
+
+class NoticeStatus(StrEnum):
+    AWAITING_CALENDAR = "awaiting_calendar"
+    PUBLISHED = "published"
+
+
+class PublicityPhase(StrEnum):
+    """Where a published notice stands on a given county day."""
+
+    NOT_STARTED = "not_started"  # published on a weekend or holiday: day 1 is still ahead
+    OPEN = "open"
+    ENDED = "ended"
+
+
+class NoticeAlreadyPublished(Conflict):
+    def __init__(self, notice_id: str) -> None:
+        super().__init__("NOTICE_ALREADY_PUBLISHED", f"notice {notice_id} is already published")
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: str
+    award_id: str
+    claim_id: str
+    program_code: str
+    item_code: str
+    item_name: str
+    credit_code: str
+    awardee_name: str
+    amount_fen: int
+    # The ClaimApproved message this notice came from: its approval mail is keyed by it.
+    approval_event_id: str
+    status: NoticeStatus = NoticeStatus.AWAITING_CALENDAR
+    published_at: datetime | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "id",
+            "award_id",
+            "claim_id",
+            "program_code",
+            "item_code",
+            "item_name",
+            "credit_code",
+            "awardee_name",
+            "approval_event_id",
+        ):
+            value = getattr(self, name)
+            if not value or not value.strip() or len(value) > MAX_TEXT_CHARS:
+                raise ValueError(
+                    f"notice {name} must be 1..{MAX_TEXT_CHARS} characters, got {value!r}"
+                )
+        if (
+            isinstance(self.amount_fen, bool)
+            or not isinstance(self.amount_fen, int)
+            or self.amount_fen <= 0
+        ):
+            raise ValueError(f"notice amount_fen must be a positive int, got {self.amount_fen!r}")
+        object.__setattr__(self, "status", NoticeStatus(self.status))
+        self._check_publication()
+
+    def _check_publication(self) -> None:
+        dates = (self.published_at, self.starts_on, self.ends_on)
+        if self.status is NoticeStatus.AWAITING_CALENDAR:
+            if any(d is not None for d in dates):
+                raise ValueError("a notice awaiting the calendar has no publication date or window")
+            return
+        if any(d is None for d in dates):
+            raise ValueError("a published notice needs published_at, starts_on and ends_on")
+        assert (
+            self.published_at is not None
+            and self.starts_on is not None
+            and self.ends_on is not None
+        )
+        if self.published_at.tzinfo is None or self.published_at.utcoffset() is None:
+            raise ValueError("published_at must be timezone-aware")
+        if not self.starts_on <= self.ends_on:
+            raise ValueError(f"publicity window out of order: {self.starts_on} .. {self.ends_on}")
+
+    @property
+    def is_published(self) -> bool:
+        return self.status is NoticeStatus.PUBLISHED
+
+    def publish(
+        self, at: datetime, *, published_on: date, starts_on: date, ends_on: date
+    ) -> Notice:
+        """The notice published at ``at`` (county day ``published_on``) with its window.
+
+        Day 1 is the publication day or a later one (a notice put up on a Saturday starts
+        on Monday), never earlier: a window that began before the public could read the
+        notice would shorten the objection period.
+        """
+        if self.is_published:
+            raise NoticeAlreadyPublished(self.id)
+        if starts_on < published_on:
+            raise ValueError(
+                f"publicity cannot start ({starts_on}) before publication ({published_on})"
+            )
+        return replace(
+            self,
+            status=NoticeStatus.PUBLISHED,
+            published_at=at,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
+
+    def phase(self, today: date) -> PublicityPhase:
+        """Not started, open or ended on the county day ``today``."""
+        if not self.is_published:
+            raise ValueError(f"notice {self.id} is not published")
+        assert self.starts_on is not None and self.ends_on is not None
+        if today < self.starts_on:
+            return PublicityPhase.NOT_STARTED
+        return PublicityPhase.OPEN if today <= self.ends_on else PublicityPhase.ENDED
+
+
+def notice_url(public_base_url: str, notice_id: str) -> str:
+    """Where the public reads a notice; carried in PublicityPublished and in mails."""
+    return f"{public_base_url.rstrip('/')}/publicity/notices/{notice_id}"

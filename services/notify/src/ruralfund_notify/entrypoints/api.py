@@ -1,0 +1,234 @@
+"""HTTP in: the public publicity page (公示, no login) and the admins' notice endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel
+from ruralfund_common.auth import Principal, Role, public_endpoint, require_roles, require_write
+from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
+from ruralfund_common.calendar import PUBLICITY_WORKING_DAYS, local_date
+from ruralfund_common.errors import InvalidInput, NotFound
+from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.messaging import Tx
+from ruralfund_common.money import format_yuan
+
+from ..adapters.repository import NoticeRow
+from ..domain.masking import public_awardee_name, redact_text
+from ..domain.notices import Notice, NoticeStatus, PublicityPhase
+from ..domain.rendering import jinja_environment
+from ..service import NotifyService, notify_service
+
+__all__ = ["AdminNotice", "PublicNotice", "admin_router", "public_router"]
+
+HTML_MEDIA_TYPE = "text/html; charset=utf-8"
+PHASE_ZH = {
+    PublicityPhase.NOT_STARTED: "即将开始",
+    PublicityPhase.OPEN: "公示中",
+    PublicityPhase.ENDED: "公示期满",
+}
+
+public_router = APIRouter(tags=["publicity (public)"], dependencies=[Depends(public_endpoint)])
+admin_router = APIRouter(prefix="/notices", tags=["notices (admin)"])
+
+CtxDep = Annotated[ServiceContext, Depends(get_ctx)]
+
+
+class PublicNotice(BaseModel):
+    """A notice as anyone may read it: a natural person's name is masked."""
+
+    id: str
+    program_code: str
+    program_name: str
+    item_code: str
+    item_name: str
+    awardee: str
+    amount_fen: int
+    amount_yuan: str
+    published_at: datetime
+    starts_on: date
+    ends_on: date
+    phase: PublicityPhase
+    url: str
+
+    @classmethod
+    def of(cls, row: NoticeRow, *, today: date, service: NotifyService) -> PublicNotice:
+        n = row.notice
+        assert n.published_at is not None and n.starts_on is not None and n.ends_on is not None
+        return cls(
+            id=n.id,
+            program_code=n.program_code,
+            program_name=redact_text(row.program_name or n.program_code),
+            item_code=n.item_code,
+            item_name=redact_text(n.item_name),
+            awardee=public_awardee_name(n.awardee_name, n.credit_code),
+            amount_fen=n.amount_fen,
+            amount_yuan=format_yuan(n.amount_fen),
+            published_at=n.published_at,
+            starts_on=n.starts_on,
+            ends_on=n.ends_on,
+            phase=n.phase(today),
+            url=service.url_of(n.id),
+        )
+
+
+class AdminNotice(BaseModel):
+    """A notice as staff see it: full names, status, and why it is not public yet."""
+
+    id: str
+    award_id: str
+    claim_id: str
+    program_code: str
+    item_code: str
+    item_name: str
+    credit_code: str
+    awardee_name: str
+    amount_fen: int
+    status: NoticeStatus
+    published_at: datetime | None
+    starts_on: date | None
+    ends_on: date | None
+    url: str | None
+
+    @classmethod
+    def of(cls, n: Notice, service: NotifyService) -> AdminNotice:
+        return cls(
+            id=n.id,
+            award_id=n.award_id,
+            claim_id=n.claim_id,
+            program_code=n.program_code,
+            item_code=n.item_code,
+            item_name=n.item_name,
+            credit_code=n.credit_code,
+            awardee_name=n.awardee_name,
+            amount_fen=n.amount_fen,
+            status=n.status,
+            published_at=n.published_at,
+            starts_on=n.starts_on,
+            ends_on=n.ends_on,
+            url=service.url_of(n.id) if n.is_published else None,
+        )
+
+
+# ------------------------------------------------------------------------------ public
+
+
+async def _public_page(ctx: ServiceContext, params: PageParams) -> Page[PublicNotice]:
+    service = notify_service(ctx)
+    assert ctx.pool is not None
+    rows = await service.public_notices(
+        ctx.pool, limit=params.limit + 1, after=_public_position(params.cursor)
+    )
+    today = local_date(ctx.clock.now())
+    items = [PublicNotice.of(r, today=today, service=service) for r in rows[: params.limit]]
+    more = len(rows) > params.limit
+    next_cursor = encode_cursor({"p": items[-1].published_at, "id": items[-1].id}) if more else None
+    return Page[PublicNotice](items=items, next_cursor=next_cursor, limit=params.limit)
+
+
+def _public_position(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    position = decode_cursor(cursor)
+    try:
+        return datetime.fromisoformat(position["p"]), str(UUID(position["id"]))
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+
+
+def _html(template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    page = jinja_environment(True).get_template(f"public/{template}").render(**values)
+    return HTMLResponse(page, status_code=status_code, media_type=HTML_MEDIA_TYPE)
+
+
+def _page_values(ctx: ServiceContext) -> dict[str, Any]:
+    s = notify_service(ctx).settings
+    return {"settings": s, "phase_zh": PHASE_ZH, "working_days": PUBLICITY_WORKING_DAYS}
+
+
+@public_router.get(
+    "/publicity", response_class=HTMLResponse, summary="Publicity notices (公示), HTML"
+)
+async def publicity_page(ctx: CtxDep, params: Annotated[PageParams, Depends()]) -> HTMLResponse:
+    page = await _public_page(ctx, params)
+    return _html("publicity_list.html", page=page, **_page_values(ctx))
+
+
+@public_router.get("/publicity/notices.json", summary="Publicity notices (公示), JSON")
+async def publicity_json(
+    ctx: CtxDep, params: Annotated[PageParams, Depends()]
+) -> Page[PublicNotice]:
+    return await _public_page(ctx, params)
+
+
+@public_router.get(
+    "/publicity/notices/{notice_id}", response_class=HTMLResponse, summary="One notice, HTML"
+)
+async def publicity_notice_page(notice_id: str, ctx: CtxDep) -> HTMLResponse:
+    service = notify_service(ctx)
+    assert ctx.pool is not None
+    try:
+        row = await service.public_notice(ctx.pool, str(UUID(notice_id)))
+    except (ValueError, NotFound):  # a mistyped link and an unknown notice look the same
+        return _html("not_found.html", status_code=404, **_page_values(ctx))
+    notice = PublicNotice.of(row, today=local_date(ctx.clock.now()), service=service)
+    return _html("publicity_notice.html", notice=notice, **_page_values(ctx))
+
+
+# ------------------------------------------------------------------------------ admin
+
+Reader = Annotated[
+    Principal, Depends(require_roles(Role.BUREAU_ADMIN, Role.LEADING_GROUP, Role.AUDITOR))
+]
+Publisher = Annotated[Principal, Depends(require_write(Role.BUREAU_ADMIN))]
+
+
+@admin_router.get("", summary="All notices, newest first, including those awaiting the calendar")
+async def list_notices(
+    _: Reader,
+    ctx: CtxDep,
+    params: Annotated[PageParams, Depends()],
+    status: Annotated[NoticeStatus | None, Query(description="only notices in this status")] = None,
+) -> Page[AdminNotice]:
+    service = notify_service(ctx)
+    assert ctx.pool is not None
+    before_id = _admin_position(params.cursor)
+    notices = await service.admin_notices(
+        ctx.pool, limit=params.limit + 1, before_id=before_id, status=status
+    )
+    items = [AdminNotice.of(n, service) for n in notices[: params.limit]]
+    next_cursor = encode_cursor({"id": items[-1].id}) if len(notices) > params.limit else None
+    return Page[AdminNotice](items=items, next_cursor=next_cursor, limit=params.limit)
+
+
+def _admin_position(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        return str(UUID(decode_cursor(cursor)["id"]))
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+
+
+@admin_router.post(
+    "/{notice_id}/publish",
+    response_model=AdminNotice,
+    summary="Publish a notice that waited for the working-day calendar (retry after loading the year)",
+    responses={
+        409: {"description": "NOTICE_ALREADY_PUBLISHED"},
+        422: {"description": "CALENDAR_YEAR_UNKNOWN"},
+    },
+)
+async def publish_notice(notice_id: UUID, request: Request, principal: Publisher) -> JSONResponse:
+    ctx = get_ctx(request)
+    service = notify_service(ctx)
+
+    async def use_case(tx: Tx) -> tuple[int, AdminNotice]:
+        notice = await service.publish_notice(tx, str(notice_id))
+        return 200, AdminNotice.of(notice, service)
+
+    return await idempotent(request, principal, None, use_case)

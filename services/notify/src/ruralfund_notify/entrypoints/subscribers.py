@@ -1,0 +1,51 @@
+"""Events in: each handler only hands the event to its use case (in the handler's
+transaction; the framework owns dedup, ordering, retries and dead letters)."""
+
+from __future__ import annotations
+
+from ruralfund_common.contracts import (
+    ClaimApproved,
+    ClaimRejected,
+    EnterpriseRegistered,
+    PaymentExecuted,
+    ProgramActivated,
+    PublicityPublished,
+)
+from ruralfund_common.messaging import Envelope, EventRouter, Tx
+
+from ..service import notify_service
+
+__all__ = ["events"]
+
+events = EventRouter()
+events.emits(PublicityPublished)
+
+
+@events.subscribe(EnterpriseRegistered)
+async def on_enterprise_registered(tx: Tx, env: Envelope[EnterpriseRegistered]) -> None:
+    """Keep the enterprise's contact; send mails that were waiting for its address."""
+    await notify_service(tx.ctx).register_contact(tx, env.data)
+
+
+@events.subscribe(ProgramActivated)
+async def on_program_activated(tx: Tx, env: Envelope[ProgramActivated]) -> None:
+    """Keep program and item names for the public page and the mails."""
+    await notify_service(tx.ctx).register_program(tx, env.data)
+
+
+@events.subscribe(ClaimApproved)
+async def on_claim_approved(tx: Tx, env: Envelope[ClaimApproved]) -> None:
+    """Publish the award's publicity notice (公示) and mail the enterprise the dates."""
+    await notify_service(tx.ctx).claim_approved(tx, env.id, env.data)
+
+
+@events.subscribe(ClaimRejected)
+async def on_claim_rejected(tx: Tx, env: Envelope[ClaimRejected]) -> None:
+    """Mail the enterprise the rejection and its reason."""
+    await notify_service(tx.ctx).claim_rejected(tx, env.id, env.data)
+
+
+@events.subscribe(PaymentExecuted)
+async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
+    """Mail the payee that the award was paid."""
+    await notify_service(tx.ctx).payment_executed(tx, env.id, env.data)

@@ -1,0 +1,395 @@
+"""Notify's use cases: each one loads, asks the domain, saves and emits in the caller's
+transaction (a message handler's or an HTTP request's), so state, outbox and mail queue
+commit together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+import asyncpg
+from ruralfund_common.bootstrap import ServiceContext
+from ruralfund_common.calendar import (
+    CalendarFileError,
+    CalendarYearUnknown,
+    PublicityWindow,
+    WorkingCalendar,
+    local_date,
+)
+from ruralfund_common.clock import Clock
+from ruralfund_common.contracts import (
+    ClaimApproved,
+    ClaimRejected,
+    EnterpriseRegistered,
+    PaymentExecuted,
+    ProgramActivated,
+    PublicityPublished,
+)
+from ruralfund_common.errors import DomainError, NotFound
+from ruralfund_common.ids import new_id
+from ruralfund_common.logging import get_logger
+from ruralfund_common.messaging import Tx
+
+from .adapters import repository as repo
+from .adapters.smtp import MailDeliveryError, OutgoingMessage, SmtpMailer, build_message
+from .domain.contacts import Contact
+from .domain.emails import (
+    EmailErrorCode,
+    EmailTemplate,
+    OutgoingEmail,
+    RenderedEmail,
+    retry_delay_seconds,
+    should_give_up,
+)
+from .domain.notices import Notice, NoticeStatus, notice_url
+from .domain.rendering import (
+    ApprovalMail,
+    PaymentMail,
+    PublicityDates,
+    RejectionMail,
+    Sender,
+    render_claim_approved,
+    render_claim_rejected,
+    render_payment_executed,
+)
+from .settings import NotifySettings
+
+__all__ = ["EXTRAS_KEY", "CalendarFileInvalid", "NotifyService", "notify_service"]
+
+EXTRAS_KEY: Final = "notify.service"
+# A claimed mail is someone else's to retry only after this long: covers connect, STARTTLS,
+# login and DATA, each bounded by the SMTP timeout.
+LEASE_TIMEOUTS: Final = 4
+LEASE_MARGIN_SECONDS: Final = 30.0
+log = get_logger("ruralfund.notify")
+
+
+class CalendarFileInvalid(DomainError):
+    """A loaded year file is broken: no window can be computed until an admin fixes it."""
+
+    status = 503
+
+    def __init__(self, problem: CalendarFileError) -> None:
+        super().__init__(
+            "CALENDAR_FILE_INVALID", f"the working-day calendar cannot be read: {problem}"
+        )
+
+
+def notify_service(ctx: ServiceContext) -> NotifyService:
+    return ctx.extras[EXTRAS_KEY]
+
+
+@dataclass(frozen=True)
+class NotifyService:
+    settings: NotifySettings
+    calendar: WorkingCalendar
+
+    @property
+    def sender(self) -> Sender:
+        return Sender(
+            office=self.settings.objection_office, portal_name=self.settings.county_portal_name
+        )
+
+    def url_of(self, notice_id: str) -> str:
+        return notice_url(self.settings.public_base_url, notice_id)
+
+    # -- reference data ---------------------------------------------------------------------
+    async def register_contact(self, tx: Tx, e: EnterpriseRegistered) -> None:
+        contact = Contact(
+            credit_code=e.credit_code,
+            name=e.name,
+            kind=e.kind,
+            county_code=e.county_code,
+            contact_name=e.contact_name,
+            contact_email=e.contact_email,
+            contact_phone=e.contact_phone,
+        )
+        await repo.lock_contact(tx.conn, contact.credit_code)
+        await repo.upsert_contact(tx.conn, contact)
+        if contact.deliverable_email is not None:
+            requeued = await repo.requeue_waiting_for_contact(tx.conn, contact)
+            if requeued:
+                log.info(
+                    "mail_requeued_for_new_contact", credit_code=contact.credit_code, mails=requeued
+                )
+
+    async def register_program(self, tx: Tx, e: ProgramActivated) -> None:
+        items = [(item.code, item.name) for line in e.lines for item in line.items]
+        await repo.upsert_program(
+            tx.conn,
+            code=e.program_code,
+            name=e.name,
+            county_name=e.county_name,
+            year=e.year,
+            phase=e.phase,
+            items=items,
+        )
+
+    # -- claims -----------------------------------------------------------------------------
+    async def claim_approved(self, tx: Tx, event_id: str, e: ClaimApproved) -> None:
+        """Publicise the award (公示) when required, and tell the enterprise."""
+        if not e.requires_publicity:
+            await self._mail_approval_without_publicity(tx, event_id, e)
+            return
+        notice = Notice(
+            id=new_id(),
+            award_id=e.award_id,
+            claim_id=e.claim_id,
+            program_code=e.program_code,
+            item_code=e.item_code,
+            item_name=e.item_name,
+            credit_code=e.credit_code,
+            awardee_name=e.enterprise_name,
+            amount_fen=e.amount_fen,
+            approval_event_id=event_id,
+        )
+        if not await repo.insert_notice(tx.conn, notice):
+            # The same award approved again under another message id (a re-sent event):
+            # its notice and mail exist already.
+            log.info("notice_exists_for_award", award_id=e.award_id, event_id=event_id)
+            return
+        try:
+            await self._publish(tx, notice)
+        except (CalendarYearUnknown, CalendarFileInvalid) as exc:
+            # Never guess a window: the notice waits until an admin loads (or repairs) the
+            # year and retries. Raising instead would dead-letter the approval.
+            log.error(
+                "notice_awaiting_calendar",
+                notice_id=notice.id,
+                award_id=notice.award_id,
+                code=exc.code,
+                detail=exc.message,
+            )
+
+    async def _mail_approval_without_publicity(
+        self, tx: Tx, event_id: str, e: ClaimApproved
+    ) -> None:
+        program_name, _ = await repo.names_for(tx.conn, e.program_code, e.item_code)
+        mail = ApprovalMail(
+            e.enterprise_name,
+            e.claim_id,
+            program_name or e.program_code,
+            e.item_name,
+            e.amount_fen,
+            publicity=None,
+        )
+        rendered = render_claim_approved(mail, self.sender)
+        await self._queue(tx, event_id, EmailTemplate.CLAIM_APPROVED, e.credit_code, rendered)
+
+    async def claim_rejected(self, tx: Tx, event_id: str, e: ClaimRejected) -> None:
+        program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
+        mail = RejectionMail(
+            e.enterprise_name,
+            e.claim_id,
+            program_name or e.program_code,
+            item_name or e.item_code,
+            e.reason,
+            local_date(e.rejected_at),
+        )
+        await self._queue(
+            tx,
+            event_id,
+            EmailTemplate.CLAIM_REJECTED,
+            e.credit_code,
+            render_claim_rejected(mail, self.sender),
+        )
+
+    async def payment_executed(self, tx: Tx, event_id: str, e: PaymentExecuted) -> None:
+        program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
+        notice = await repo.notice_for_award(tx.conn, e.award_id)
+        mail = PaymentMail(
+            payee_name=e.payee_name,
+            payment_id=e.payment_id,
+            claim_id=e.claim_id,
+            program_name=program_name or e.program_code,
+            item_name=notice.item_name if notice else item_name or e.item_code,
+            amount_fen=e.amount_fen,
+            paid_on=local_date(e.executed_at),
+            bank_name=e.bank_instruction.to_bank_name,
+            bank_account=e.bank_instruction.to_account,
+        )
+        await self._queue(
+            tx,
+            event_id,
+            EmailTemplate.PAYMENT_EXECUTED,
+            e.payee_credit_code,
+            render_payment_executed(mail, self.sender),
+        )
+
+    # -- notices ----------------------------------------------------------------------------
+    async def publish_notice(self, tx: Tx, notice_id: str) -> Notice:
+        """An admin's retry of a notice that waited for the calendar.
+
+        Raises NotFound, NOTICE_ALREADY_PUBLISHED, CALENDAR_YEAR_UNKNOWN (still not loaded) or
+        CALENDAR_FILE_INVALID.
+        """
+        notice = await repo.get_notice(tx.conn, notice_id, for_update=True)
+        if notice is None:
+            raise NotFound("NOTICE_NOT_FOUND", f"no notice {notice_id}")
+        return await self._publish(tx, notice)
+
+    async def _publish(self, tx: Tx, notice: Notice) -> Notice:
+        """Publish now: window from the calendar, event out, approval mail with the dates."""
+        published_at = tx.clock.now()
+        try:
+            window = self.calendar.publicity_window_for_instant(published_at)
+        except CalendarFileError as exc:
+            raise CalendarFileInvalid(exc) from exc
+        published = notice.publish(
+            published_at,
+            published_on=local_date(published_at),
+            starts_on=window.starts_on,
+            ends_on=window.ends_on,
+        )
+        await repo.save_publication(tx.conn, published)
+        url = self.url_of(published.id)
+        await tx.emit(
+            PublicityPublished(
+                notice_id=published.id,
+                award_id=published.award_id,
+                claim_id=published.claim_id,
+                program_code=published.program_code,
+                item_code=published.item_code,
+                published_at=published_at,
+                starts_on=window.starts_on,
+                ends_on=window.ends_on,
+                url=url,
+            ),
+            aggregate_id=published.id,
+        )
+        await self._queue_approval_with_dates(tx, published, window, url)
+        log.info(
+            "notice_published",
+            notice_id=published.id,
+            award_id=published.award_id,
+            starts_on=str(window.starts_on),
+            ends_on=str(window.ends_on),
+        )
+        return published
+
+    async def _queue_approval_with_dates(
+        self, tx: Tx, n: Notice, window: PublicityWindow, url: str
+    ) -> None:
+        program_name, _ = await repo.names_for(tx.conn, n.program_code, n.item_code)
+        dates = PublicityDates(window.starts_on, window.ends_on, window.payable_from, url)
+        mail = ApprovalMail(
+            n.awardee_name,
+            n.claim_id,
+            program_name or n.program_code,
+            n.item_name,
+            n.amount_fen,
+            publicity=dates,
+        )
+        # Keyed by the approval message: however often publication is retried, one mail.
+        await self._queue(
+            tx,
+            n.approval_event_id,
+            EmailTemplate.CLAIM_APPROVED,
+            n.credit_code,
+            render_claim_approved(mail, self.sender),
+        )
+
+    async def _queue(
+        self, tx: Tx, event_id: str, template: EmailTemplate, credit_code: str, mail: RenderedEmail
+    ) -> None:
+        await repo.lock_contact(tx.conn, credit_code)
+        contact = await repo.get_contact(tx.conn, credit_code)
+        email = OutgoingEmail.queue(
+            id=new_id(),
+            event_id=event_id,
+            template=template,
+            credit_code=credit_code,
+            contact=contact,
+            mail=mail,
+        )
+        if not await repo.queue_email(tx.conn, email):
+            return
+        if email.error_code is not None:
+            log.warning(
+                "mail_not_deliverable",
+                email_id=email.id,
+                template=template.value,
+                credit_code=credit_code,
+                code=email.error_code.value,
+            )
+
+    # -- reads ------------------------------------------------------------------------------
+    async def public_notices(
+        self, pool: asyncpg.Pool, *, limit: int, after: tuple[datetime, str] | None
+    ) -> list[repo.NoticeRow]:
+        async with pool.acquire() as conn:
+            return await repo.public_notices(conn, limit=limit, after=after)
+
+    async def public_notice(self, pool: asyncpg.Pool, notice_id: str) -> repo.NoticeRow:
+        async with pool.acquire() as conn:
+            rows = await repo.public_notices(conn, limit=1, notice_id=notice_id)
+        if not rows:  # unknown, or not published yet: both are "not found" to the public
+            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {notice_id}")
+        return rows[0]
+
+    async def admin_notices(
+        self, pool: asyncpg.Pool, *, limit: int, before_id: str | None, status: NoticeStatus | None
+    ) -> list[Notice]:
+        async with pool.acquire() as conn:
+            return await repo.admin_notices(conn, limit=limit, before_id=before_id, status=status)
+
+    # -- mail delivery ----------------------------------------------------------------------
+    async def deliver_next_email(
+        self, pool: asyncpg.Pool, mailer: SmtpMailer, clock: Clock
+    ) -> bool:
+        """Send one due mail, if any; True if one was attempted."""
+        lease_seconds = self.settings.smtp_timeout_seconds * LEASE_TIMEOUTS + LEASE_MARGIN_SECONDS
+        async with pool.acquire() as conn:
+            claimed = await repo.claim_due_emails(conn, limit=1, lease_seconds=lease_seconds)
+        if not claimed:
+            return False
+        email = claimed[0]
+        message = build_message(
+            OutgoingMessage(email.id, email.to_address, email.to_name, email.subject, email.body),
+            mail_from=self.settings.mail_from,
+            now=clock.now(),
+        )
+        try:
+            # smtplib blocks: keep it off the event loop so consumers and HTTP stay responsive.
+            await asyncio.to_thread(mailer.send, message, email.to_address)
+        except MailDeliveryError as exc:
+            await self._record_failure(pool, email, exc)
+            return True
+        async with pool.acquire() as conn:
+            await repo.mark_sent(conn, email.id)
+        log.info("mail_sent", email_id=email.id, attempts=email.attempts)
+        return True
+
+    async def _record_failure(
+        self, pool: asyncpg.Pool, email: repo.ClaimedEmail, exc: MailDeliveryError
+    ) -> None:
+        s = self.settings
+        async with pool.acquire() as conn:
+            if should_give_up(email.attempts, s.mail_max_attempts, permanent=exc.permanent):
+                code = (
+                    EmailErrorCode.SMTP_REJECTED if exc.permanent else EmailErrorCode.MAX_ATTEMPTS
+                )
+                error = f"{code.value}: gave up after {email.attempts} attempt(s); last error: {exc.reason}"
+                await repo.mark_failed(conn, email.id, code=code, error=error)
+                log.error(
+                    "mail_failed",
+                    email_id=email.id,
+                    attempts=email.attempts,
+                    code=code.value,
+                    error=exc.reason,
+                )
+                return
+            delay = retry_delay_seconds(
+                email.attempts, s.mail_retry_base_seconds, s.mail_retry_max_seconds
+            )
+            await repo.mark_retry(conn, email.id, delay_seconds=delay, error=exc.reason)
+        log.warning(
+            "mail_retry",
+            email_id=email.id,
+            attempts=email.attempts,
+            delay_s=delay,
+            error=exc.reason,
+        )
