@@ -1,0 +1,111 @@
+"""The four services as real OS processes (``ruralfund serve``) on real NATS and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+
+from ruralfund_common.testing.infra import free_port
+
+SERVICES = ("claims", "funds", "logistics", "notify")
+READY_TIMEOUT_SECONDS = 60.0
+
+
+class MailBox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(envelope.original_content or envelope.content)
+        return "250 OK"
+
+
+@dataclass
+class System:
+    urls: dict[str, str]
+    procs: dict[str, subprocess.Popen]
+    logs: dict[str, Path]
+    mailbox: MailBox
+    clock_file: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
+
+    def log_tail(self, service: str, lines: int = 40) -> str:
+        return "\n".join(self.logs[service].read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def mailbox() -> Iterator[MailBox]:
+    box = MailBox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port  # type: ignore[attr-defined]
+    yield box
+    controller.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def system(nats_url, database_url, namespace, mailbox, tmp_path) -> Iterator[System]:
+    ports = {svc: free_port() for svc in SERVICES}
+    clock_file = tmp_path / "clock.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RURALFUND_")}
+    env.update({
+        "NATS_URL": nats_url, "DATABASE_URL": database_url, "RURALFUND_NAMESPACE": namespace,
+        "RURALFUND_ENV": "test", "RURALFUND_CLOCK": "dev", "RURALFUND_DEV_CLOCK_FILE": str(clock_file),
+        "RURALFUND_CALENDAR_DIR": str(tmp_path / "calendar"), "RURALFUND_LOG_FORMAT": "json",
+        "RURALFUND_OUTBOX_POLL_SECONDS": "0.05",
+        "RURALFUND_NOTIFY_SMTP_HOST": "127.0.0.1", "RURALFUND_NOTIFY_SMTP_PORT": str(mailbox.port),
+        "RURALFUND_NOTIFY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notify']}",
+    })
+    procs, logs = {}, {}
+    for svc in SERVICES:
+        logs[svc] = tmp_path / f"{svc}.log"
+        with open(logs[svc], "wb") as log:
+            procs[svc] = subprocess.Popen(
+                [sys.executable, "-m", "ruralfund", "serve", svc, "--host", "127.0.0.1", "--port", str(ports[svc])],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+    sys_ = System({s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, procs, logs, mailbox, clock_file, env)
+    try:
+        await _wait_ready(sys_)
+        yield sys_
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def _wait_ready(system: System) -> None:
+    import asyncio
+
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    pending = set(SERVICES)
+    async with httpx.AsyncClient(timeout=1) as client:
+        while pending:
+            for svc in sorted(pending):
+                if system.procs[svc].poll() is not None:
+                    raise AssertionError(f"{svc} exited during start-up:\n{system.log_tail(svc)}")
+                try:
+                    if (await client.get(system.urls[svc] + "/readyz")).status_code == 200:
+                        pending.discard(svc)
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not ready: {pending}\n" + "\n".join(system.log_tail(s) for s in pending))
+            await asyncio.sleep(0.1)

@@ -1,0 +1,128 @@
+"""The Xinping brand-packaging claim, from claim to payment, through all four services running
+as separate processes over real NATS JetStream and PostgreSQL."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+
+from ruralfund_common.auth import Role
+from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.wait import eventually
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CREDIT_CODE = "91530427MA6K0B0Q1Y"  # a valid GB 32100 code registered in 新平县 (530427)
+ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
+LEADER = person("Leader Zhao", Role.LEADING_GROUP)
+SIGNATORY = person("Signatory Chen", Role.CONTRACTOR_SIGNATORY)
+FINANCE = person("Finance Li", Role.FINANCE_BUREAU)
+ENTERPRISE = person("Packaging Co", Role.ENTERPRISE, credit_code=CREDIT_CODE)
+
+
+async def _json(client, path, who=ADMIN):
+    r = await client.get(path, headers=bearer(who))
+    return r.json() if r.status_code == 200 else None
+
+
+async def test_brand_packaging_claim_travels_from_claim_to_payment(system):
+    claims, funds, notify, logistics = (system.client(s) for s in ("claims", "funds", "notify", "logistics"))
+    async with claims, funds, notify, logistics:
+        for c in (claims, funds, notify, logistics):
+            assert (await c.get("/healthz")).status_code == 200
+            assert (await c.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")
+        # Monday 2026-03-02, 10:00 in Shanghai; the dev clock file moves all four services.
+        r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=bearer(ADMIN))
+        assert r.status_code == 200, r.text
+
+        r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
+                              headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
+        assert r.status_code == 201, r.text
+        await eventually(lambda: _json(funds, "/programs/xinping-2021/balances"), timeout=20,
+                         description="funds opened the program's accounts")
+
+        r = await claims.post("/enterprises", headers=bearer(ADMIN), json={
+            "credit_code": CREDIT_CODE, "name": "新平礼好包装有限公司", "kind": "enterprise",
+            "contact": {"name": "李经理", "email": "li@packaging.example"},
+            "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": "6228480000000000001"},
+            "program_code": "xinping-2021"})
+        assert r.status_code == 201, r.text
+
+        r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
+            "program_code": "xinping-2021", "item_code": "brand-packaging",
+            "evidence": {"quarter": "2021Q3", "units": 12345}})
+        assert r.status_code == 201, r.text
+        claim = r.json()
+        assert claim["amount_fen"] == 246_900 and claim["amount_yuan"] == "2,469.00"
+        claim_id = claim["id"]
+
+        r = await claims.post(f"/claims/{claim_id}/review", json={"outcome": "complete"}, headers=bearer(ADMIN))
+        assert r.status_code == 200, r.text
+        r = await claims.post(f"/claims/{claim_id}/decision", json={"decision": "approve"}, headers=bearer(LEADER))
+        assert r.status_code == 200, r.text
+        award_id = r.json()["award_id"]
+
+        # funds reserves; notify publishes the notice; funds opens the window from it
+        award = await eventually(lambda: _in_publicity(funds, award_id), timeout=30)
+        assert (award["starts_on"], award["ends_on"], award["payable_from"]) == ("2026-03-02", "2026-03-06", "2026-03-07")
+        notices = (await notify.get("/publicity/notices.json")).json()
+        assert any(n["awardee"] == "新平礼好包装有限公司" and n["amount_fen"] == 246_900 for n in notices["items"]), notices
+        page = (await notify.get("/publicity")).text
+        assert "新平礼好包装有限公司" in page and "2,469.00" in page
+        await eventually(lambda: _claim_status(claims, claim_id), expect="in_publicity", timeout=20)
+
+        r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),
+                             json={"amount_yuan": "5,000,000.00", "approval_reference": "新电商领〔2026〕1号"})
+        assert r.status_code == 201, r.text
+
+        r = await funds.post("/payments", json={"award_id": award_id}, headers=bearer(ADMIN))
+        assert r.status_code == 409 and r.json()["code"] == "PUBLICITY_NOT_ENDED", r.text
+
+        await funds.post("/admin/clock", json={"set_to": "2026-03-06T16:00:00Z"}, headers=bearer(ADMIN))  # 03-07 00:00
+        r = await funds.post("/payments", json={"award_id": award_id}, headers=bearer(ADMIN))
+        assert r.status_code == 201, r.text
+        pid, sha = r.json()["payment_id"], r.json()["content_sha256"]
+        r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": sha}, headers=bearer(LEADER))
+        assert r.status_code == 200 and r.json()["status"] == "awaiting_approval", r.text
+        r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": sha}, headers=bearer(SIGNATORY))
+        assert r.status_code == 200 and r.json()["status"] == "executed", r.text
+
+        await eventually(lambda: _claim_status(claims, claim_id), expect="paid", timeout=30)
+        paid_mail = await eventually(lambda: _mail_with_subject(system.mailbox, "奖补资金已拨付"), timeout=30)
+        assert "li@packaging.example" in paid_mail["To"]
+        assert "2,469.00" in _subject(paid_mail) and "2,469.00" in _body(paid_mail)
+
+        balances = await _json(funds, "/programs/xinping-2021/balances")
+        assert balances["trial_balance"]["balanced"]
+        by = {a["account"]: a["balance_fen"] for a in balances["accounts"]}
+        assert by[f"payee:{CREDIT_CODE}"] == 246_900
+        assert by["bank:joint"] == 500_000_000 - 246_900
+
+
+async def _in_publicity(funds, award_id):
+    award = await _json(funds, f"/awards/{award_id}")
+    return award if award and award["status"] == "in_publicity" else None
+
+
+async def _claim_status(claims, claim_id):
+    claim = await _json(claims, f"/claims/{claim_id}")
+    return claim and claim["status"]
+
+
+def _subject(msg) -> str:
+    return str(make_header(decode_header(msg["Subject"] or "")))
+
+
+def _body(msg) -> str:
+    part = msg.get_payload(0) if msg.is_multipart() else msg
+    return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+
+
+def _mail_with_subject(mailbox, text):
+    found = [m for m in map(message_from_bytes, mailbox.messages) if text in _subject(m)]
+    assert len(found) <= 1, "a payment is announced once"
+    return found[0] if found else None
