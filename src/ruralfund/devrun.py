@@ -39,7 +39,10 @@ def dev_command(
     var_dir: Path = typer.Option(Path("var/dev"), help="where embedded servers and logs keep their data"),
     host: str = typer.Option("127.0.0.1", help="bind address of the services"),
     exit_when_ready: bool = typer.Option(False, "--exit-when-ready", help="stop everything once ready (smoke test)"),
+    free_ports: bool = typer.Option(False, "--free-ports", help="pick free ports instead of 8001-8004"),
 ) -> None:
+    if free_ports:
+        PORTS.update({svc: _free_port() for svc in SERVICES})
     started = time.monotonic()
     if fresh and var_dir.exists():
         shutil.rmtree(var_dir)
@@ -55,6 +58,7 @@ def dev_command(
         _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, loaded, time.monotonic() - started)
         if exit_when_ready:
             return
+        Console().print("Press Ctrl-C to stop.")
         _wait_for_interrupt(procs)
 
 
@@ -228,7 +232,6 @@ def _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, load
     Console().print(table)
     Console().print("Dev tokens (Authorization: Bearer …):")
     Console().print_json(json.dumps(tokens))
-    Console().print("Press Ctrl-C to stop.")
 
 
 def _wait_for_interrupt(procs: dict[str, subprocess.Popen]) -> None:
