@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test sync lint bench chaos clean
+.PHONY: run test sync lint bench chaos clean browser
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -20,8 +20,15 @@ sync: $(UV)
 run: sync
 	$(UV) run --frozen --no-sync ruralfund dev
 
+# The publicity page's browser test drives Debian's Chromium (playwright cannot download its
+# own browser here). Installed from Debian's packages when missing and we may (root + apt).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$${RURALFUND_CHROMIUM:-}" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian chromium for the browser test"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+
 # pytest exits 5 when it collected no test; that is not a failure of the code under test.
-test: sync
+test: sync browser
 	$(UV) run --frozen --no-sync lint-imports
 	$(UV) run --frozen --no-sync python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5) treated as success"; rc=0; fi; exit $$rc
