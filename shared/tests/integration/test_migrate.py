@@ -39,3 +39,24 @@ async def test_gaps_in_numbering_are_refused(database_url, tmp_path):
     (tmp_path / "0003_c.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="without gaps"):
         await migrate(database_url, "svc", tmp_path)
+
+
+async def test_outbox_prune_keeps_unsent_and_recent_rows(database_url, nats_url):
+    from ruralfund_common.db.pool import create_pool
+    from ruralfund_common.messaging import Namespace, OutboxRelay
+
+    await migrate(database_url, "svc", None)
+    pool = await create_pool(database_url, "svc")
+    try:
+        async with pool.acquire() as c:
+            await c.execute(
+                "INSERT INTO outbox (id, subject, envelope, seq, sent_at) VALUES "
+                "(gen_random_uuid(), 'claims.evt.x.v1', '{}', 1, now() - interval '40 days'),"
+                "(gen_random_uuid(), 'claims.evt.x.v1', '{}', 2, now() - interval '2 days'),"
+                "(gen_random_uuid(), 'claims.evt.x.v1', '{}', NULL, NULL)")
+        relay = OutboxRelay(pool, nats_url, producer="claims", namespace=Namespace("unused"), retention_days=30)
+        assert await relay.prune() == 1
+        async with pool.acquire() as c:
+            assert await c.fetchval("SELECT count(*) FROM outbox") == 2
+    finally:
+        await pool.close()

@@ -35,6 +35,7 @@ __all__ = ["append", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT"]
 MAX_PUBLISH_IN_FLIGHT = 4000
 PUBLISH_STALL_SECONDS = 5.0
 PUBACK_TIMEOUT_SECONDS = 10.0
+PRUNE_EVERY_SECONDS = 3600.0
 REPUBLISH_MAX_ROWS = 10_000
 log = get_logger("ruralfund.outbox")
 
@@ -151,8 +152,14 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = self.poll_seconds
+        next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
         while not self._stopping:
             try:
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                    pruned = await self.prune()
+                    if pruned:
+                        log.info("outbox_pruned", producer=self.producer, rows=pruned)
                 moved = await self.relay_once()
                 backoff = self.poll_seconds
                 if moved:
