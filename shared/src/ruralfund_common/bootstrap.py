@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .auth import AuthSettings, Principal, Role, install_auth, public_endpoint, require_roles, require_write
@@ -31,8 +31,9 @@ from .http import RequestIdMiddleware, health_router, install_problem_handlers
 from .logging import configure_logging, get_logger
 from .messaging import EventRouter, Messaging, Tx
 from .settings import ServiceSettings, load_settings
+from .telemetry import TracingMiddleware, metrics_response, setup_tracing
 
-__all__ = ["ServiceContext", "build_service_app", "idempotent", "get_ctx", "MAX_IDEMPOTENCY_KEY_CHARS"]
+__all__ = ["ServiceContext", "build_service_app", "idempotent", "get_ctx", "CtxDep", "MAX_IDEMPOTENCY_KEY_CHARS"]
 
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 log = get_logger("ruralfund.bootstrap")
@@ -80,6 +81,7 @@ def build_service_app(
 ) -> FastAPI:
     settings = settings or load_settings(service)
     configure_logging(service, settings.log_format, settings.log_level)
+    setup_tracing(service)
     clock = make_clock(settings.clock, settings.env, settings.dev_clock_file)
     calendar = WorkingCalendar(Path(settings.calendar_dir)) if settings.calendar_dir else WorkingCalendar.default()
     messaging = Messaging(
@@ -113,6 +115,7 @@ def build_service_app(
     install_auth(app, auth_settings or AuthSettings())
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TracingMiddleware, service=service)
 
     async def db_ready() -> bool:
         if ctx.pool is None:
@@ -122,6 +125,7 @@ def build_service_app(
 
     app.include_router(health_router({"postgres": db_ready, "nats": messaging.healthy}))
     app.include_router(_asyncapi_router(messaging))
+    app.include_router(_metrics_router())
     if isinstance(clock, DevClock):
         app.include_router(_dev_clock_router(clock))
     for router in routers:
@@ -135,6 +139,17 @@ def _asyncapi_router(messaging: Messaging) -> APIRouter:
     @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the events this service publishes and consumes")
     async def asyncapi() -> JSONResponse:
         return JSONResponse(messaging.asyncapi())
+
+    return router
+
+
+def _metrics_router() -> APIRouter:
+    router = APIRouter(tags=["operations"], dependencies=[Depends(public_endpoint)])
+
+    @router.get("/metrics", summary="Prometheus metrics (scrape from inside the cluster)", include_in_schema=True)
+    async def metrics() -> Response:
+        body, content_type = metrics_response()
+        return Response(body, media_type=content_type)
 
     return router
 

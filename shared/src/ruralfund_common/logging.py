@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from .telemetry import log_trace_ids
+
 __all__ = ["configure_logging", "get_logger"]
 
 
@@ -16,6 +18,7 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            log_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

@@ -24,11 +24,13 @@ from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 import asyncpg
 from nats.aio.client import Client as NatsClient
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from ..clock import Clock
 from ..errors import DomainError
 from ..logging import get_logger
+from ..telemetry import MESSAGE_SECONDS, MESSAGES_HANDLED, extract_context, tracer
 from . import outbox
 from .envelope import HEADER_DLQ_REASON, HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Envelope, Event
 from .subjects import Namespace
@@ -121,14 +123,22 @@ class EventProcessor(Generic[E]):
     async def process(self, d: Delivery) -> Decision:
         started = time.perf_counter()
         env: Envelope[Any] | None = None
-        try:
-            env = self._decode(d)
-            decision = await self._apply(d, env)
-        except _Poison as p:
-            decision = await self._dead_letter(d, env, p.reason)
-        except Exception as exc:
-            decision = await self._transient(d, env, exc)
-        self._log(d, env, decision, started)
+        # continue the producer's trace (traceparent header written with the outbox row)
+        with tracer().start_as_current_span(f"consume {self.subject}", context=extract_context(d.headers),
+                                            kind=SpanKind.CONSUMER) as span:
+            span.set_attribute("messaging.system", "nats")
+            span.set_attribute("messaging.destination.name", self.subject)
+            span.set_attribute("messaging.consumer.group.name", self.consumer)
+            try:
+                env = self._decode(d)
+                span.set_attribute("messaging.message.id", env.id)
+                decision = await self._apply(d, env)
+            except _Poison as p:
+                decision = await self._dead_letter(d, env, p.reason)
+            except Exception as exc:
+                decision = await self._transient(d, env, exc)
+            span.set_attribute("ruralfund.outcome", decision.outcome)
+            self._log(d, env, decision, started)
         return decision
 
     # -- steps -------------------------------------------------------------------------------
@@ -260,6 +270,8 @@ class EventProcessor(Generic[E]):
             log.error("sequence_gap_accepted", subject=self.subject, from_seq=lo, to_seq=seq - 1)
 
     def _log(self, d: Delivery, env: Envelope[Any] | None, decision: Decision, started: float) -> None:
+        MESSAGES_HANDLED.labels(self.service, self.subject, decision.outcome).inc()
+        MESSAGE_SECONDS.labels(self.service, self.subject).observe(time.perf_counter() - started)
         level = log.info if decision.outcome in (Outcome.PROCESSED, Outcome.DUPLICATE) else log.warning
         # the log line's "event" is the message's subject, as the conventions ask
         level(

@@ -27,6 +27,7 @@ from nats.aio.msg import Msg
 
 from ..logging import get_logger
 from .envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Event, make_envelope
+from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
 from .streams import ensure_stream
 from .subjects import Namespace
 
@@ -58,7 +59,8 @@ async def append(
         correlation_id=correlation_id, causation_id=causation_id, message_id=message_id,
     )
     await conn.execute(
-        "INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3)", env["id"], event.SUBJECT, env
+        "INSERT INTO outbox (id, subject, envelope, headers) VALUES ($1, $2, $3, $4)",
+        env["id"], event.SUBJECT, env, inject_context(),
     )
     return env
 
@@ -184,15 +186,18 @@ class OutboxRelay:
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ruralfund.outbox.seq'))")
                 await conn.fetch(_SEQUENCE_SQL, self.batch_size)
             rows = await conn.fetch(
-                "SELECT id, subject, seq, envelope::text AS envelope FROM outbox WHERE sent_at IS NULL AND seq IS NOT NULL "
+                "SELECT id, subject, seq, envelope::text AS envelope, headers FROM outbox WHERE sent_at IS NULL AND seq IS NOT NULL "
                 "ORDER BY seq, subject LIMIT $1",
                 self.batch_size,
             )
             if not rows:
+                OUTBOX_BACKLOG.labels(self.producer).set(0)
                 return 0
             await self._publish_rows(rows, republish=False)
             await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::uuid[])", [r["id"] for r in rows])
         self.published += len(rows)
+        OUTBOX_PUBLISHED.labels(self.producer).inc(len(rows))
+        OUTBOX_BACKLOG.labels(self.producer).set(len(rows) if len(rows) == self.batch_size else 0)
         return len(rows)
 
     async def _publish_rows(self, rows: list[asyncpg.Record], *, republish: bool) -> None:
@@ -203,7 +208,8 @@ class OutboxRelay:
         acks = []
         for r in rows:
             msg_id = str(r["id"]) if not republish else f"{r['id']}:r{stamp}"
-            headers = {HEADER_MSG_ID: msg_id, HEADER_SEQ: str(r["seq"]), HEADER_PRODUCER: self.producer}
+            headers = {**(r["headers"] or {}), HEADER_MSG_ID: msg_id, HEADER_SEQ: str(r["seq"]),
+                       HEADER_PRODUCER: self.producer}
             acks.append(await self._js.publish_async(
                 self.ns.subject(r["subject"]), r["envelope"].encode(),  # jsonb text as stored: no re-encode
                 headers=headers, stream=self.ns.stream(self.producer), wait_stall=PUBLISH_STALL_SECONDS,
@@ -218,7 +224,7 @@ class OutboxRelay:
             hi = min(hi, lo + REPUBLISH_MAX_ROWS - 1)
             async with self.pool.acquire() as conn:
                 rows = await conn.fetch(
-                    "SELECT id, subject, seq, envelope::text AS envelope FROM outbox WHERE subject = $1 AND seq BETWEEN $2 AND $3 "
+                    "SELECT id, subject, seq, envelope::text AS envelope, headers FROM outbox WHERE subject = $1 AND seq BETWEEN $2 AND $3 "
                     "AND sent_at IS NOT NULL ORDER BY seq",
                     subject, lo, hi,
                 )

@@ -21,6 +21,7 @@ from faststream.specification import AsyncAPI
 
 from ..clock import Clock
 from ..logging import get_logger
+from ..telemetry import CONSUMER_LAG
 from .envelope import Envelope, Event
 from .inbox import Decision, Delivery, EventProcessor, Handler, Outcome, Tx
 from .outbox import OutboxRelay
@@ -33,6 +34,7 @@ PULL_BATCH_SIZE = 64
 PULL_TIMEOUT_SECONDS = 1.0
 PULL_ERROR_PAUSE_SECONDS = 0.5
 ACK_WAIT_SECONDS = 30
+LAG_SAMPLE_SECONDS = 15.0
 log = get_logger("ruralfund.messaging")
 
 
@@ -153,6 +155,18 @@ class Messaging:
                 continue
             await self._handle_batch(processor, msgs)
 
+    async def _sample_lag(self) -> None:
+        """Consumer lag for /metrics: pending + unacknowledged messages per durable."""
+        js = self._nc.jetstream()
+        while not self._stopping:
+            for subject, _model, _handler, consumer in self._handlers:
+                try:
+                    info = await js.consumer_info(self.ns.stream(owner_of(subject)), self.ns.durable(consumer))
+                    CONSUMER_LAG.labels(self.service, consumer).set(info.num_pending + info.num_ack_pending)
+                except Exception:  # not created yet, or NATS reconnecting: try next round
+                    pass
+            await asyncio.sleep(LAG_SAMPLE_SECONDS)
+
     async def _handle_batch(self, processor: EventProcessor, msgs: list[Any]) -> None:
         held_back: float | None = None
         for raw in msgs:
@@ -190,6 +204,8 @@ class Messaging:
         self._nc = self.relay.nc
         for subject, model, handler, consumer in self._handlers:
             self._tasks.append(asyncio.create_task(self._consume(consumer, subject), name=consumer))
+        if self._handlers:
+            self._tasks.append(asyncio.create_task(self._sample_lag(), name=f"{self.service}-lag"))
         log.info("messaging_started", consumers=sorted(self._processors), namespace=self.ns.prefix)
 
     async def stop(self) -> None:

@@ -1,0 +1,153 @@
+"""Traces and metrics for every service.
+
+Traces: OpenTelemetry. An HTTP request has a server span (FastAPI's built-in instrumentation,
+continuing a caller's ``traceparent``); an event written to the outbox carries the current trace context in its row,
+the relay sends it as the ``traceparent`` header, and the consumer continues the trace, so a
+claim approval, the reservation, the publicity notice and the window are one trace. Spans are
+exported by OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set;
+otherwise they exist only to put trace ids into the logs.
+
+Metrics: Prometheus (``/metrics``): messages handled and failed by subject and outcome, handling
+time, consumer lag, HTTP requests and latency, outbox throughput and backlog, plus whatever a
+service registers (funds: ledger totals).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = [
+    "setup_tracing", "tracer", "inject_context", "extract_context", "TracingMiddleware",
+    "MESSAGES_HANDLED", "MESSAGE_SECONDS", "CONSUMER_LAG", "HTTP_REQUESTS", "HTTP_SECONDS",
+    "OUTBOX_PUBLISHED", "OUTBOX_BACKLOG", "register_gauges", "metrics_response", "log_trace_ids",
+]
+
+_provider_ready = False
+
+
+def setup_tracing(service: str) -> None:
+    """Install the process's tracer provider once (several in-process services share it)."""
+    global _provider_ready
+    if _provider_ready or isinstance(trace.get_tracer_provider(), TracerProvider):
+        _provider_ready = True
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": f"ruralfund-{service}",
+                                                       "service.namespace": "ruralfund"}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _provider_ready = True
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("ruralfund")
+
+
+def inject_context() -> dict[str, str]:
+    """The current trace context as W3C headers (``traceparent``), for an outbox row."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def extract_context(headers: Mapping[str, str] | None) -> otel_context.Context:
+    return propagate.extract(dict(headers or {}))
+
+
+def log_trace_ids(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: every log line carries the current trace and span ids."""
+    span = trace.get_current_span()
+    ctx = span.get_span_context()
+    if ctx.is_valid:
+        event.setdefault("trace_id", format(ctx.trace_id, "032x"))
+        event.setdefault("span_id", format(ctx.span_id, "016x"))
+    return event
+
+
+# -- metrics ----------------------------------------------------------------------------------
+MESSAGES_HANDLED = Counter("ruralfund_messages_handled_total", "Messages handled by consumers",
+                           ["service", "subject", "outcome"])
+MESSAGE_SECONDS = Histogram("ruralfund_message_handle_seconds", "Time to handle one message",
+                            ["service", "subject"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+CONSUMER_LAG = Gauge("ruralfund_consumer_lag_messages", "Messages not yet acknowledged by a durable consumer",
+                     ["service", "consumer"])
+HTTP_REQUESTS = Counter("ruralfund_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+HTTP_SECONDS = Histogram("ruralfund_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+                         buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+OUTBOX_PUBLISHED = Counter("ruralfund_outbox_published_total", "Outbox rows published to JetStream", ["service"])
+OUTBOX_BACKLOG = Gauge("ruralfund_outbox_backlog_rows", "Outbox rows not yet published", ["service"])
+
+
+class _CallbackGauges(Collector):
+    def __init__(self, name: str, doc: str, labels: list[str], read: Callable[[], Iterable[tuple[list[str], float]]]):
+        self.name, self.doc, self.labels, self.read = name, doc, labels, read
+
+    def collect(self):
+        family = GaugeMetricFamily(self.name, self.doc, labels=self.labels)
+        for label_values, value in self.read():
+            family.add_metric(label_values, value)
+        yield family
+
+
+_registered: dict[str, _CallbackGauges] = {}
+
+
+def register_gauges(name: str, doc: str, labels: list[str],
+                    read: Callable[[], Iterable[tuple[list[str], float]]]) -> None:
+    """A gauge family computed at scrape time from a snapshot the service keeps up to date
+    (scrapes must not query the database synchronously). Re-registering replaces the reader."""
+    if name in _registered:
+        _registered[name].read = read
+        return
+    collector = _CallbackGauges(name, doc, labels, read)
+    REGISTRY.register(collector)
+    _registered[name] = collector
+
+
+def metrics_response() -> tuple[bytes, str]:
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class TracingMiddleware:
+    """Pure ASGI: request counters and latency labelled by the route template (not the raw
+    path). The HTTP server span itself comes from FastAPI's built-in OpenTelemetry support
+    (it continues a caller's ``traceparent`` and is the current span in the endpoint, so the
+    outbox rows written by the request carry its trace)."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_status(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            method = scope.get("method", "GET")
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if route not in ("/metrics", "/healthz", "/readyz"):
+                HTTP_REQUESTS.labels(self.service, method, route, str(status["code"])).inc()
+                HTTP_SECONDS.labels(self.service, method, route).observe(time.perf_counter() - started)
