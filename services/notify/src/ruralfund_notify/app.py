@@ -12,6 +12,7 @@ from ruralfund_common.settings import ServiceSettings
 from .adapters.smtp import SmtpMailer
 from .entrypoints.api import admin_router, public_router
 from .entrypoints.mail_worker import MailWorker
+from .entrypoints.open_data import open_data_router
 from .entrypoints.subscribers import events
 from .service import EXTRAS_KEY, NotifyService
 from .settings import NotifySettings
@@ -43,7 +44,7 @@ def create_app(
         description="Publicity notices (公示) of approved awards on the county portal's public page, "
         "and mail to enterprises about approvals, rejections and payments.",
         events=events,
-        routers=[public_router, admin_router],
+        routers=[public_router, open_data_router, admin_router],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
         on_start=on_start,

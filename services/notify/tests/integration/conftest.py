@@ -35,6 +35,7 @@ from ruralfund_common.contracts import (
     PaymentExecuted,
     ProgramActivated,
 )
+from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.payment_executed import BankInstruction, PaymentApproval
 from ruralfund_common.db.migrate import migrate
 from ruralfund_common.db.pool import create_pool
@@ -59,7 +60,7 @@ NOTIFY_CONSUMERS = {
         "on_claim_approved",
         "on_claim_rejected",
     ],
-    "funds": ["on_payment_executed"],
+    "funds": ["on_payment_executed", "on_award_revoked"],
 }
 
 
@@ -387,12 +388,30 @@ class Samples:
         )
 
     @staticmethod
-    def payment(award_id: str = "award-1") -> PaymentExecuted:
+    def revocation(award_id: str = "award-1") -> AwardRevoked:
+        return AwardRevoked(
+            award_id=award_id,
+            claim_id=f"claim-of-{award_id}",
+            program_code="xinping-2021",
+            item_code="brand-packaging",
+            amount_fen=BOXES_AWARD_FEN,
+            code="OBJECTION_UPHELD",
+            reason="异议人反映包装箱实际使用量不足，经核查属实",
+            revoked_at=datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
+        )
+
+    @staticmethod
+    def payment(
+        award_id: str = "award-1",
+        *,
+        credit_code: str = COMPANY_CODE,
+        payee_name: str = "新平礼好农业科技有限公司",
+    ) -> PaymentExecuted:
         bank = BankInstruction(
             from_account="2502 0000 1111",
             to_account="6228480123456789012",
             to_bank_name="中国农业银行新平县支行",
-            to_name="新平礼好农业科技有限公司",
+            to_name=payee_name,
             amount_fen=BOXES_AWARD_FEN,
             reference=f"pay-of-{award_id}",
         )
@@ -415,8 +434,8 @@ class Samples:
             claim_id=f"claim-of-{award_id}",
             program_code="xinping-2021",
             item_code="brand-packaging",
-            payee_credit_code=COMPANY_CODE,
-            payee_name="新平礼好农业科技有限公司",
+            payee_credit_code=credit_code,
+            payee_name=payee_name,
             amount_fen=BOXES_AWARD_FEN,
             content_sha256="ab" * 32,
             approvals=approvals,

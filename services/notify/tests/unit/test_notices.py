@@ -7,11 +7,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 from ruralfund_notify.domain.notices import (
+    REVOCATION_NOTE_ZH,
     Notice,
     NoticeAlreadyPublished,
     NoticeStatus,
     PublicityPhase,
+    Revocation,
     notice_url,
+    publicity_ends_at,
 )
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -146,3 +149,36 @@ def test_notice_url_is_under_the_public_page() -> None:
         notice_url("https://portal.example.cn/rf/", "n-1")
         == "https://portal.example.cn/rf/publicity/notices/n-1"
     )
+
+
+def published_notice() -> Notice:
+    return draft().publish(
+        MONDAY_10_SHANGHAI,
+        published_on=date(2026, 3, 2),
+        starts_on=date(2026, 3, 2),
+        ends_on=date(2026, 3, 6),
+    )
+
+
+def test_a_revoked_award_shows_revoked_whatever_the_day() -> None:
+    revoked = Revocation(
+        award_id="award-1",
+        code="OBJECTION_UPHELD",
+        reason="异议人张某反映包装箱数量不实，经核查属实",
+        revoked_at=datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
+    )
+    for today in (date(2026, 3, 3), date(2026, 3, 9)):
+        assert published_notice().phase(today, revoked) is PublicityPhase.REVOKED
+    # the public reads a fixed text, never the staff's free-text reason (it may name people)
+    assert revoked.public_note == REVOCATION_NOTE_ZH["OBJECTION_UPHELD"]
+    assert "张某" not in revoked.public_note
+    other = replace(revoked, code="CLAWBACK")
+    assert other.public_note == "该项奖补已撤销，不予拨付。"
+
+
+def test_objections_close_at_midnight_after_the_last_day_in_shanghai() -> None:
+    closes = published_notice().objections_close_at
+    assert closes == datetime(2026, 3, 6, 16, 0, tzinfo=UTC)  # 2026-03-07 00:00 +08:00
+    assert publicity_ends_at(date(2026, 3, 6)) == closes
+    with pytest.raises(ValueError, match="not published"):
+        _ = draft().objections_close_at

@@ -11,23 +11,28 @@ import asyncpg
 
 from ..domain.contacts import Contact
 from ..domain.emails import MAX_ERROR_CHARS, EmailErrorCode, EmailStatus, OutgoingEmail
-from ..domain.notices import Notice, NoticeStatus
+from ..domain.notices import Notice, NoticeStatus, Revocation
+from ..domain.open_data import PaidAward
 
 __all__ = [
     "MAIL_CHANNEL",
     "ClaimedEmail",
     "NoticeRow",
+    "PaidAwardRow",
     "admin_notices",
     "claim_due_emails",
     "get_contact",
     "get_notice",
     "insert_notice",
+    "insert_paid_award",
+    "insert_revocation",
     "lock_contact",
     "mark_failed",
     "mark_retry",
     "mark_sent",
     "names_for",
     "notice_for_award",
+    "paid_awards",
     "public_notices",
     "queue_email",
     "requeue_waiting_for_contact",
@@ -139,6 +144,7 @@ _NOTICE_COLUMNS: Final = (
 class NoticeRow:
     notice: Notice
     program_name: str | None
+    revocation: Revocation | None = None
 
 
 def _notice(row: asyncpg.Record) -> Notice:
@@ -163,7 +169,15 @@ def _notice(row: asyncpg.Record) -> Notice:
 
 
 def _notice_row(row: asyncpg.Record) -> NoticeRow:
-    return NoticeRow(_notice(row), row["program_name"])
+    revocation = None
+    if row["revoked_at"] is not None:
+        revocation = Revocation(
+            award_id=row["award_id"],
+            code=row["revocation_code"],
+            reason=row["revocation_reason"],
+            revoked_at=row["revoked_at"],
+        )
+    return NoticeRow(_notice(row), row["program_name"], revocation)
 
 
 async def insert_notice(conn: asyncpg.Connection, n: Notice) -> bool:
@@ -232,8 +246,10 @@ async def public_notices(
 ) -> list[NoticeRow]:
     """Published notices, newest publication first; ``after`` is the last (published_at, id) seen."""
     rows = await conn.fetch(
-        f"""SELECT {_NOTICE_COLUMNS}, p.name AS program_name
+        f"""SELECT {_NOTICE_COLUMNS}, p.name AS program_name, r.revoked_at,
+                   r.code AS revocation_code, r.reason AS revocation_reason
             FROM notices n LEFT JOIN programs p ON p.code = n.program_code
+            LEFT JOIN award_revocations r ON r.award_id = n.award_id
             WHERE n.status = 'published'
               AND ($2::timestamptz IS NULL OR (n.published_at, n.id) < ($2, $3::uuid))
               AND ($4::uuid IS NULL OR n.id = $4)
@@ -263,6 +279,87 @@ async def admin_notices(
         status.value if status else None,
     )
     return [_notice(r) for r in rows]
+
+
+# ------------------------------------------------------------------------------ revocations
+
+
+async def insert_revocation(conn: asyncpg.Connection, r: Revocation, event_id: str) -> bool:
+    """False when the award was already revoked (a re-sent event): the first one stands."""
+    inserted = await conn.fetchval(
+        """INSERT INTO award_revocations (award_id, code, reason, revoked_at, event_id)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (award_id) DO NOTHING RETURNING 1""",
+        r.award_id,
+        r.code,
+        r.reason,
+        r.revoked_at,
+        event_id,
+    )
+    return inserted is not None
+
+
+# ------------------------------------------------------------------------------ paid awards
+
+
+@dataclass(frozen=True, slots=True)
+class PaidAwardRow:
+    paid: PaidAward
+    program_name: str | None
+    item_name: str | None
+    notice_id: str | None
+
+
+async def insert_paid_award(conn: asyncpg.Connection, p: PaidAward) -> bool:
+    inserted = await conn.fetchval(
+        """INSERT INTO paid_awards (payment_id, award_id, claim_id, program_code, item_code,
+               credit_code, payee_name, amount_fen, executed_at, paid_on)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (payment_id) DO NOTHING RETURNING 1""",
+        p.payment_id,
+        p.award_id,
+        p.claim_id,
+        p.program_code,
+        p.item_code,
+        p.credit_code,
+        p.payee_name,
+        p.amount_fen,
+        p.executed_at,
+        p.paid_on,
+    )
+    return inserted is not None
+
+
+async def paid_awards(
+    conn: asyncpg.Connection, *, limit: int, after: tuple[datetime, str] | None = None
+) -> list[PaidAwardRow]:
+    """Paid awards in payment order; ``after`` is the last (executed_at, payment_id) seen.
+
+    Names are joined at read time: the program's activation may be seen after its payments.
+    """
+    rows = await conn.fetch(
+        """SELECT a.*, p.name AS program_name,
+                  COALESCE(n.item_name, i.item_name) AS item_name, n.id::text AS notice_id
+           FROM paid_awards a
+           LEFT JOIN programs p ON p.code = a.program_code
+           LEFT JOIN program_items i ON i.program_code = a.program_code AND i.item_code = a.item_code
+           LEFT JOIN notices n ON n.award_id = a.award_id AND n.status = 'published'
+           WHERE ($2::timestamptz IS NULL OR (a.executed_at, a.payment_id) > ($2, $3::text))
+           ORDER BY a.executed_at, a.payment_id LIMIT $1""",
+        limit,
+        after[0] if after else None,
+        after[1] if after else None,
+    )
+    return [
+        PaidAwardRow(
+            PaidAward(
+                **{k: r[k] for k in PaidAward.__dataclass_fields__}  # type: ignore[attr-defined]
+            ),
+            r["program_name"],
+            r["item_name"],
+            r["notice_id"],
+        )
+        for r in rows
+    ]
 
 
 # ------------------------------------------------------------------------------ emails

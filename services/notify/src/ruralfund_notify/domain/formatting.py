@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from ruralfund_common.calendar import COUNTY_TZ
 from ruralfund_common.money import format_yuan
 
-__all__ = ["cn_date", "cn_datetime", "yuan"]
+__all__ = ["cn_date", "cn_datetime", "rfc3339", "yuan"]
 
 
 def yuan(amount_fen: int) -> str:
@@ -28,3 +28,10 @@ def cn_datetime(instant: datetime) -> str:
         raise ValueError("instant must be timezone-aware")
     local = instant.astimezone(COUNTY_TZ)
     return f"{cn_date(local.date())} {local:%H:%M}"
+
+
+def rfc3339(instant: datetime) -> str:
+    """2026-03-02T02:00:00Z: the timestamp form Atom (RFC 4287 §3.3) requires."""
+    if instant.tzinfo is None:
+        raise ValueError("instant must be timezone-aware")
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

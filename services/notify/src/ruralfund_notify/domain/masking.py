@@ -29,6 +29,7 @@ __all__ = [
     "mask_phone",
     "mask_tail",
     "public_awardee_name",
+    "public_credit_code",
     "redact_text",
 ]
 
@@ -151,3 +152,12 @@ def public_awardee_name(name: str, credit_code: str | None) -> str:
     """The awardee's name as the public page shows it."""
     shown = mask_person_name(name) if is_natural_person(name, credit_code) else name.strip()
     return redact_text(shown)
+
+
+def public_credit_code(name: str, credit_code: str) -> str:
+    """The awardee's credit code as open data shows it.
+
+    An organisation's code is on its public business licence; an individual business named
+    after its operator is a person, and its code would tie the masked name back to them.
+    """
+    return mask_tail(credit_code) if is_natural_person(name, credit_code) else credit_code

@@ -10,18 +10,22 @@ could release money early.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
+from ruralfund_common.calendar import COUNTY_TZ
 from ruralfund_common.errors import Conflict
 
 __all__ = [
+    "REVOCATION_NOTE_ZH",
     "Notice",
     "NoticeAlreadyPublished",
     "NoticeStatus",
     "PublicityPhase",
+    "Revocation",
     "notice_url",
+    "publicity_ends_at",
 ]
 
 MAX_TEXT_CHARS: Final = 500
@@ -38,6 +42,37 @@ class PublicityPhase(StrEnum):
     NOT_STARTED = "not_started"  # published on a weekend or holiday: day 1 is still ahead
     OPEN = "open"
     ENDED = "ended"
+    REVOKED = "revoked"  # funds revoked the award (e.g. an objection was upheld): withdrawn
+
+
+# What the public reads about a withdrawn award, by funds' revocation code. The free-text
+# reason stays with staff: it may name the objector or other people.
+REVOCATION_NOTE_ZH: Final = {
+    "OBJECTION_UPHELD": "经核查，公示期内收到的异议成立，该项奖补已撤销，不予拨付。",
+}
+DEFAULT_REVOCATION_NOTE_ZH: Final = "该项奖补已撤销，不予拨付。"
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """funds revoked an award (``funds.evt.award_revoked.v1``); its notice is withdrawn.
+
+    Kept by award, not on the notice: the revocation may arrive before notify has seen the
+    approval (different streams), and the notice must still show it once it exists.
+    """
+
+    award_id: str
+    code: str
+    reason: str
+    revoked_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.revoked_at.tzinfo is None:
+            raise ValueError("revoked_at must be timezone-aware")
+
+    @property
+    def public_note(self) -> str:
+        return REVOCATION_NOTE_ZH.get(self.code, DEFAULT_REVOCATION_NOTE_ZH)
 
 
 class NoticeAlreadyPublished(Conflict):
@@ -134,16 +169,31 @@ class Notice:
             ends_on=ends_on,
         )
 
-    def phase(self, today: date) -> PublicityPhase:
-        """Not started, open or ended on the county day ``today``."""
+    def phase(self, today: date, revocation: Revocation | None = None) -> PublicityPhase:
+        """Not started, open, ended (or revoked) on the county day ``today``."""
         if not self.is_published:
             raise ValueError(f"notice {self.id} is not published")
         assert self.starts_on is not None and self.ends_on is not None
+        if revocation is not None:
+            return PublicityPhase.REVOKED
         if today < self.starts_on:
             return PublicityPhase.NOT_STARTED
         return PublicityPhase.OPEN if today <= self.ends_on else PublicityPhase.ENDED
+
+    @property
+    def objections_close_at(self) -> datetime:
+        """The instant the objection period ends: the end of ``ends_on`` in Asia/Shanghai."""
+        if self.ends_on is None:
+            raise ValueError(f"notice {self.id} is not published")
+        return publicity_ends_at(self.ends_on)
 
 
 def notice_url(public_base_url: str, notice_id: str) -> str:
     """Where the public reads a notice; carried in PublicityPublished and in mails."""
     return f"{public_base_url.rstrip('/')}/publicity/notices/{notice_id}"
+
+
+def publicity_ends_at(ends_on: date) -> datetime:
+    """24:00 of the last publicity day in the county (= 00:00 Asia/Shanghai of the next day):
+    an objection handed in at 23:59 on day 5 is in time."""
+    return datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=COUNTY_TZ)

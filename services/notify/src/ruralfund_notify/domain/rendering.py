@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from .emails import EmailTemplate, RenderedEmail
-from .formatting import cn_date, cn_datetime, yuan
+from .formatting import cn_date, cn_datetime, rfc3339, yuan
 from .masking import mask_bank_account
 
 __all__ = [
@@ -91,7 +91,11 @@ def jinja_environment(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        yuan=yuan, cn_date=cn_date, cn_datetime=cn_datetime, mask_account=mask_bank_account
+        yuan=yuan,
+        cn_date=cn_date,
+        cn_datetime=cn_datetime,
+        mask_account=mask_bank_account,
+        rfc3339=rfc3339,
     )
     return env
 

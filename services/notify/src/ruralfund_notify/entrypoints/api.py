@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from ruralfund_common.auth import Principal, Role, public_endpoint, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
@@ -26,10 +26,12 @@ from ..service import NotifyService, notify_service
 __all__ = ["AdminNotice", "PublicNotice", "admin_router", "public_router"]
 
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
+ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 PHASE_ZH = {
     PublicityPhase.NOT_STARTED: "即将开始",
     PublicityPhase.OPEN: "公示中",
     PublicityPhase.ENDED: "公示期满",
+    PublicityPhase.REVOKED: "已撤销",
 }
 
 public_router = APIRouter(tags=["publicity (public)"], dependencies=[Depends(public_endpoint)])
@@ -52,12 +54,15 @@ class PublicNotice(BaseModel):
     published_at: datetime
     starts_on: date
     ends_on: date
+    objections_close_at: datetime
     phase: PublicityPhase
     url: str
+    revoked_at: datetime | None = None
+    revocation_note: str | None = None
 
     @classmethod
     def of(cls, row: NoticeRow, *, today: date, service: NotifyService) -> PublicNotice:
-        n = row.notice
+        n, revocation = row.notice, row.revocation
         assert n.published_at is not None and n.starts_on is not None and n.ends_on is not None
         return cls(
             id=n.id,
@@ -71,8 +76,11 @@ class PublicNotice(BaseModel):
             published_at=n.published_at,
             starts_on=n.starts_on,
             ends_on=n.ends_on,
-            phase=n.phase(today),
+            objections_close_at=n.objections_close_at,
+            phase=n.phase(today, revocation),
             url=service.url_of(n.id),
+            revoked_at=revocation.revoked_at if revocation else None,
+            revocation_note=revocation.public_note if revocation else None,
         )
 
 
@@ -163,6 +171,31 @@ async def publicity_json(
     ctx: CtxDep, params: Annotated[PageParams, Depends()]
 ) -> Page[PublicNotice]:
     return await _public_page(ctx, params)
+
+
+@public_router.get(
+    "/publicity/feed.atom",
+    response_class=Response,
+    summary="Publicity notices (公示), Atom feed (RFC 4287): the same notices as the JSON page",
+    responses={200: {"content": {"application/atom+xml": {}}}},
+)
+async def publicity_feed(ctx: CtxDep, params: Annotated[PageParams, Depends()]) -> Response:
+    page = await _public_page(ctx, params)
+    s = notify_service(ctx).settings
+    # A feed's <updated> is its newest change; an empty feed changes when it is read.
+    changes = [n.revoked_at or n.published_at for n in page.items]
+    feed = (
+        jinja_environment(True)
+        .get_template("public/feed.atom.xml")
+        .render(
+            page=page,
+            updated=max(changes, default=ctx.clock.now()),
+            feed_id=f"{s.public_base_url}/publicity",
+            self_url=f"{s.public_base_url}/publicity/feed.atom",
+            **_page_values(ctx),
+        )
+    )
+    return Response(feed, media_type=ATOM_MEDIA_TYPE)
 
 
 @public_router.get(

@@ -11,6 +11,7 @@ from ruralfund_common.contracts import (
     ProgramActivated,
     PublicityPublished,
 )
+from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
 from ..service import notify_service
@@ -47,5 +48,11 @@ async def on_claim_rejected(tx: Tx, env: Envelope[ClaimRejected]) -> None:
 
 @events.subscribe(PaymentExecuted)
 async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
-    """Mail the payee that the award was paid."""
+    """Record the paid award for open data and mail the payee."""
     await notify_service(tx.ctx).payment_executed(tx, env.id, env.data)
+
+
+@events.subscribe(AwardRevoked)
+async def on_award_revoked(tx: Tx, env: Envelope[AwardRevoked]) -> None:
+    """Show the award's notice as withdrawn (已撤销) on the public page."""
+    await notify_service(tx.ctx).award_revoked(tx, env.id, env.data)

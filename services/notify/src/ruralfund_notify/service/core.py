@@ -6,6 +6,7 @@ commit together.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -28,15 +29,16 @@ from ruralfund_common.contracts import (
     ProgramActivated,
     PublicityPublished,
 )
+from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.errors import DomainError, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.logging import get_logger
 from ruralfund_common.messaging import Tx
 
-from .adapters import repository as repo
-from .adapters.smtp import MailDeliveryError, OutgoingMessage, SmtpMailer, build_message
-from .domain.contacts import Contact
-from .domain.emails import (
+from ..adapters import repository as repo
+from ..adapters.smtp import MailDeliveryError, OutgoingMessage, SmtpMailer, build_message
+from ..domain.contacts import Contact
+from ..domain.emails import (
     EmailErrorCode,
     EmailTemplate,
     OutgoingEmail,
@@ -44,8 +46,9 @@ from .domain.emails import (
     retry_delay_seconds,
     should_give_up,
 )
-from .domain.notices import Notice, NoticeStatus, notice_url
-from .domain.rendering import (
+from ..domain.notices import Notice, NoticeStatus, Revocation, notice_url
+from ..domain.open_data import PaidAward, PublicPaidAward
+from ..domain.rendering import (
     ApprovalMail,
     PaymentMail,
     PublicityDates,
@@ -55,11 +58,13 @@ from .domain.rendering import (
     render_claim_rejected,
     render_payment_executed,
 )
-from .settings import NotifySettings
+from ..settings import NotifySettings
 
 __all__ = ["EXTRAS_KEY", "CalendarFileInvalid", "NotifyService", "notify_service"]
 
 EXTRAS_KEY: Final = "notify.service"
+# Rows per query of the open-data export: the response streams, memory stays flat.
+EXPORT_CHUNK_ROWS: Final = 500
 # A claimed mail is someone else's to retry only after this long: covers connect, STARTTLS,
 # login and DATA, each bounded by the SMTP timeout.
 LEASE_TIMEOUTS: Final = 4
@@ -198,6 +203,20 @@ class NotifyService:
         )
 
     async def payment_executed(self, tx: Tx, event_id: str, e: PaymentExecuted) -> None:
+        """Record the paid award for open data and mail the payee."""
+        paid = PaidAward(
+            payment_id=e.payment_id,
+            award_id=e.award_id,
+            claim_id=e.claim_id,
+            program_code=e.program_code,
+            item_code=e.item_code,
+            credit_code=e.payee_credit_code,
+            payee_name=e.payee_name,
+            amount_fen=e.amount_fen,
+            executed_at=e.executed_at,
+            paid_on=local_date(e.executed_at),
+        )
+        await repo.insert_paid_award(tx.conn, paid)
         program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
         notice = await repo.notice_for_award(tx.conn, e.award_id)
         mail = PaymentMail(
@@ -217,6 +236,22 @@ class NotifyService:
             EmailTemplate.PAYMENT_EXECUTED,
             e.payee_credit_code,
             render_payment_executed(mail, self.sender),
+        )
+
+    # -- funds ------------------------------------------------------------------------------
+    async def award_revoked(self, tx: Tx, event_id: str, e: AwardRevoked) -> None:
+        """Withdraw the award's notice on the public page (shown as revoked, never deleted)."""
+        revocation = Revocation(
+            award_id=e.award_id, code=e.code, reason=e.reason, revoked_at=e.revoked_at
+        )
+        first = await repo.insert_revocation(tx.conn, revocation, event_id)
+        notice = await repo.notice_for_award(tx.conn, e.award_id)
+        log.info(
+            "award_revoked",
+            award_id=e.award_id,
+            code=e.code,
+            notice_id=notice.id if notice else None,
+            first=first,
         )
 
     # -- notices ----------------------------------------------------------------------------
@@ -329,6 +364,21 @@ class NotifyService:
         if not rows:  # unknown, or not published yet: both are "not found" to the public
             raise NotFound("NOTICE_NOT_FOUND", f"no published notice {notice_id}")
         return rows[0]
+
+    async def public_paid_awards(self, pool: asyncpg.Pool) -> AsyncIterator[PublicPaidAward]:
+        """Every paid award, masked, in payment order; read in chunks as the export streams."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            async with pool.acquire() as conn:
+                rows = await repo.paid_awards(conn, limit=EXPORT_CHUNK_ROWS, after=after)
+            for row in rows:
+                url = self.url_of(row.notice_id) if row.notice_id else None
+                yield PublicPaidAward.of(
+                    row.paid, program_name=row.program_name, item_name=row.item_name, notice_url=url
+                )
+            if len(rows) < EXPORT_CHUNK_ROWS:
+                return
+            after = (rows[-1].paid.executed_at, rows[-1].paid.payment_id)
 
     async def admin_notices(
         self, pool: asyncpg.Pool, *, limit: int, before_id: str | None, status: NoticeStatus | None
