@@ -15,9 +15,9 @@ import httpx
 import pytest_asyncio
 from nats.js.errors import NotFoundError
 from ruralfund_claims.app import create_app
-from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.auth import Role
 from ruralfund_common.clock import SystemClock
+from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.db.migrate import migrate
 from ruralfund_common.db.pool import create_pool
 from ruralfund_common.messaging import Event, OutboxRelay, Tx

@@ -16,13 +16,13 @@ from ruralfund_claims.domain.claim import (
     require_no_conflict_of_interest,
     transition,
 )
-from ruralfund_common.credit_code import with_check_character
 from ruralfund_claims.domain.enterprise import (
     Enterprise,
     EnterpriseChange,
     check_registered_in_county,
 )
 from ruralfund_claims.domain.program import Program, check_program
+from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.errors import Conflict, DomainError, Forbidden, InvalidInput
 
 S, A = ClaimStatus, ClaimAction

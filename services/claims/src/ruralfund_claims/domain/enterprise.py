@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from ruralfund_common.errors import InvalidInput
-
 from ruralfund_common.credit_code import division_code, validate_credit_code
+from ruralfund_common.errors import InvalidInput
 
 __all__ = [
     "ENTERPRISE_KINDS",

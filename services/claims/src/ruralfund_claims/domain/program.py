@@ -19,15 +19,43 @@ from typing import Annotated, Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ruralfund_common.credit_code import division_code, is_valid_credit_code
 from ruralfund_common.errors import InvalidInput, NotFound
 from ruralfund_common.money import format_yuan, parse_yuan
 
-from ruralfund_common.credit_code import division_code, is_valid_credit_code
-from .rules import Rule, RuleInvalid, parse_rule
+from .milestones import (
+    MAX_MILESTONES,
+    MAX_UNITS,
+    Milestone,
+    MilestoneDoc,
+    UnitDoc,
+    due_date,
+    responsible_units,
+)
+from .ratios import (
+    MAX_HISTORY_PHASES,
+    MAX_RATIO_RULES,
+    HistoryPhaseDoc,
+    PhaseFigures,
+    RatioResult,
+    RatioRuleDoc,
+    evaluate_ratio,
+)
+from .rules import PerUnitParams, Rule, RuleInvalid, parse_rule
+from .targets import (
+    MAX_DELIVERABLES,
+    Deliverable,
+    DeliverableDoc,
+    Target,
+    TargetDoc,
+    deliverable_from_doc,
+    target_value,
+)
 
 __all__ = [
     "MAX_ITEMS_PER_LINE",
     "MAX_LINES",
+    "MAX_MILESTONES",
     "MAX_PROGRAM_DOCUMENT_BYTES",
     "MAX_TARGETS",
     "PHASE_NAMES_ZH",
@@ -48,7 +76,6 @@ MAX_PROGRAM_DOCUMENT_BYTES: Final = 256 * 1024
 MAX_LINES: Final = 32
 MAX_ITEMS_PER_LINE: Final = 64
 MAX_TARGETS: Final = 128
-MAX_MILESTONES: Final = 64
 PUBLICITY_WORKING_DAYS: Final = 5  # Xinping §四: publicised 5 working days before payment
 PHASE_NAMES_ZH: Final[Mapping[str, str]] = {"first": "首期", "second": "二期", "follow_up": "后续"}
 
@@ -98,6 +125,12 @@ class ItemDoc(_Doc):
     rule: dict[str, Any] | None = None
     criteria: LongText | None = None
     procurement: Text | None = None
+    # Figures this file supplies because the original does not print them (a warning).
+    estimated: list[Literal["budget", "rule"]] = Field(default_factory=list, max_length=2)
+    # Parts of the budget that ratio rules measure, e.g. {hardware: "400,000.00"}.
+    measures: dict[Code, str] = Field(default_factory=dict, max_length=8)
+    # Service items: what the contracted provider must deliver.
+    deliverables: list[DeliverableDoc] = Field(default_factory=list, max_length=MAX_DELIVERABLES)
 
 
 class LineDoc(_Doc):
@@ -106,25 +139,6 @@ class LineDoc(_Doc):
     name_en: Text | None = None
     budget_yuan: str
     items: list[ItemDoc] = Field(min_length=1, max_length=MAX_ITEMS_PER_LINE)
-
-
-class TargetDoc(_Doc):
-    """A performance target (绩效目标): an indicator, a minimum value and its unit."""
-
-    code: Code
-    name: Text
-    min_value: int = Field(ge=0)
-    unit: Text
-    item_codes: list[Code] = Field(default_factory=list, max_length=16)
-    band_min_yuan: str | None = None  # e.g. stations with a volume in [band_min, band_below)
-    band_below_yuan: str | None = None
-
-
-class MilestoneDoc(_Doc):
-    code: Code
-    name: Text
-    due: Annotated[str, Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
-    responsible: Text | None = None
 
 
 class ProgramDocument(_Doc):
@@ -141,7 +155,10 @@ class ProgramDocument(_Doc):
     joint_account: JointAccountDoc | None = None
     lines: list[LineDoc] = Field(min_length=1, max_length=MAX_LINES)
     targets: list[TargetDoc] = Field(default_factory=list, max_length=MAX_TARGETS)
+    units: list[UnitDoc] = Field(default_factory=list, max_length=MAX_UNITS)
     milestones: list[MilestoneDoc] = Field(default_factory=list, max_length=MAX_MILESTONES)
+    history: list[HistoryPhaseDoc] = Field(default_factory=list, max_length=MAX_HISTORY_PHASES)
+    ratio_rules: list[RatioRuleDoc] = Field(default_factory=list, max_length=MAX_RATIO_RULES)
     notes: list[LongText] = Field(default_factory=list, max_length=32)
 
 
@@ -174,6 +191,8 @@ class Item:
     budget_fen: int
     mode: Literal["reward", "service"]
     rule: Rule | None
+    deliverables: tuple[Deliverable, ...] = ()
+    measures: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def requires_publicity(self) -> bool:
@@ -204,6 +223,8 @@ class Program:
     contractor_name: str | None = None
     joint_account_bank: str | None = None
     joint_account_no: str | None = None
+    targets: tuple[Target, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
 
     def items(self) -> list[Item]:
         return [item for line in self.lines for item in line.items]
@@ -221,6 +242,7 @@ class Program:
 class ProgramCheck:
     program: Program | None
     issues: list[Issue]
+    ratios: list[RatioResult] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Issue]:
@@ -240,6 +262,7 @@ class ProgramCheck:
             "can_activate": self.can_activate,
             "errors": [i.to_dict() for i in self.errors],
             "warnings": [i.to_dict() for i in self.warnings],
+            "ratios": [r.to_dict() for r in self.ratios],
         }
 
 
@@ -320,8 +343,11 @@ def check_program(raw: object) -> ProgramCheck:
     total_fen = _amount(issues, doc.total_yuan, "total_yuan")
     _check_unique_codes(issues, doc)
     _check_total(issues, doc, lines, total_fen)
-    _check_targets(issues, doc)
+    targets = _check_targets(issues, doc, lines)
     _check_parties(issues, doc)
+    _check_estimates(issues, doc)
+    milestones = _check_milestones(issues, doc)
+    ratios = _check_ratios(issues, doc, lines, total_fen)
     program = Program(
         code=doc.code,
         name=doc.name,
@@ -336,8 +362,10 @@ def check_program(raw: object) -> ProgramCheck:
         contractor_name=doc.contractor.name if doc.contractor else None,
         joint_account_bank=doc.joint_account.bank if doc.joint_account else None,
         joint_account_no=doc.joint_account.account_no if doc.joint_account else None,
+        targets=targets,
+        milestones=milestones,
     )
-    return ProgramCheck(program, list(issues))
+    return ProgramCheck(program, list(issues), ratios)
 
 
 def _line(issues: _Issues, doc: ProgramDocument, index: int) -> Line:
@@ -388,7 +416,53 @@ def _item(issues: _Issues, line_doc: LineDoc, path: str, index: int) -> Item:
             award_yuan=format_yuan(largest),
             item_budget_yuan=format_yuan(budget_fen),
         )
-    return Item(doc.code, doc.name, line_doc.code, budget_fen or 0, doc.mode, rule)
+    deliverables = _deliverables(issues, doc, path)
+    measures = _measures(issues, doc, path, budget_fen)
+    return Item(
+        doc.code, doc.name, line_doc.code, budget_fen or 0, doc.mode, rule, deliverables, measures
+    )
+
+
+def _deliverables(issues: _Issues, doc: ItemDoc, path: str) -> tuple[Deliverable, ...]:
+    if doc.deliverables and doc.mode != "service":
+        issues.error(
+            "DELIVERABLES_NOT_ALLOWED",
+            f"{path}.deliverables",
+            f"item {doc.code} is a reward (以奖代补): its conditions are the rule, not deliverables",
+        )
+        return ()
+    codes = [d.code for d in doc.deliverables]
+    for j, d in enumerate(doc.deliverables):
+        where = f"{path}.deliverables[{j}]"
+        if codes.count(d.code) > 1:
+            issues.error(
+                "DUPLICATE_CODE", f"{where}.code", f"deliverable {d.code!r} is listed twice"
+            )
+        if d.alternative_to is not None and d.alternative_to not in codes:
+            issues.error(
+                "UNKNOWN_DELIVERABLE",
+                f"{where}.alternative_to",
+                f"deliverable {d.code} is an alternative to {d.alternative_to!r}, which item {doc.code} does not list",
+            )
+        if d.min_yuan is not None and _amount(issues, d.min_yuan, f"{where}.min_yuan") is None:
+            return ()
+    return tuple(deliverable_from_doc(d) for d in doc.deliverables)
+
+
+def _measures(issues: _Issues, doc: ItemDoc, path: str, budget_fen: int | None) -> dict[str, int]:
+    measures: dict[str, int] = {}
+    for name, text in doc.measures.items():
+        fen = _amount(issues, text, f"{path}.measures.{name}")
+        if fen is None:
+            continue
+        if budget_fen is not None and fen > budget_fen:
+            issues.error(
+                "MEASURE_EXCEEDS_BUDGET",
+                f"{path}.measures.{name}",
+                f"item {doc.code}: {name} {format_yuan(fen)} yuan is more than its budget of {format_yuan(budget_fen)} yuan",
+            )
+        measures[name] = fen
+    return measures
 
 
 def _rule(issues: _Issues, doc: ItemDoc, path: str) -> Rule | None:
@@ -447,20 +521,255 @@ def _check_total(
         )
 
 
-def _check_targets(issues: _Issues, doc: ProgramDocument) -> None:
-    items = {it.code for line in doc.lines for it in line.items}
+def _check_targets(
+    issues: _Issues, doc: ProgramDocument, lines: tuple[Line, ...]
+) -> tuple[Target, ...]:
+    items: dict[str, Item] = {}
+    for it in (it for line in lines for it in line.items):
+        items.setdefault(it.code, it)  # a duplicate code is reported once, as DUPLICATE_CODE
+    targets = []
     for i, target in enumerate(doc.targets):
+        path = f"targets[{i}]"
         for code in target.item_codes:
             if code not in items:
                 issues.error(
                     "UNKNOWN_ITEM",
-                    f"targets[{i}].item_codes",
+                    f"{path}.item_codes",
                     f"target {target.code} refers to no item {code!r}",
                 )
-        for name in ("band_min_yuan", "band_below_yuan"):
-            text = getattr(target, name)
-            if text is not None:
-                _amount(issues, text, f"targets[{i}].{name}")
+        band = [
+            _amount(issues, text, f"{path}.{name}") if text is not None else None
+            for name, text in (
+                ("band_min_yuan", target.band_min_yuan),
+                ("band_below_yuan", target.band_below_yuan),
+            )
+        ]
+        if all(c in items for c in target.item_codes):  # else UNKNOWN_ITEM says it all
+            _check_measure(issues, target, path, [items[c] for c in target.item_codes])
+        targets.append(
+            Target(
+                code=target.code,
+                name=target.name,
+                unit=target.unit,
+                bound=target_value(target.min_value, target.max_value),
+                measure=target.measure,
+                item_codes=tuple(target.item_codes),
+                deliverables=tuple(target.deliverables),
+                band_min_fen=band[0],
+                band_below_fen=band[1],
+            )
+        )
+    return tuple(targets)
+
+
+def _check_measure(issues: _Issues, target: TargetDoc, path: str, items: list[Item]) -> None:
+    """The measure must be computable from the target's items: a target the system claims to
+    measure but cannot would report a silent zero."""
+    measure = target.measure
+    if target.deliverables and measure != "contract_deliverables":
+        issues.error(
+            "MEASURE_INVALID",
+            f"{path}.deliverables",
+            "deliverables need measure: contract_deliverables",
+        )
+    if measure == "contract_deliverables":
+        known = {d.code for item in items for d in item.deliverables}
+        missing = [d for d in target.deliverables if d not in known]
+        if not target.deliverables or missing:
+            issues.error(
+                "UNKNOWN_DELIVERABLE",
+                f"{path}.deliverables",
+                f"target {target.code}: name deliverables of its items (unknown: {', '.join(missing) or 'none given'})",
+            )
+    elif measure.startswith("approved_claim"):
+        if not items or any(item.mode != "reward" for item in items):
+            issues.error(
+                "MEASURE_INVALID",
+                f"{path}.measure",
+                f"target {target.code}: {measure} needs reward items",
+            )
+        elif measure == "approved_claim_units" and not all(
+            item.rule is not None and isinstance(item.rule.params, PerUnitParams) for item in items
+        ):
+            issues.error(
+                "MEASURE_INVALID",
+                f"{path}.measure",
+                f"target {target.code}: units are counted for per_unit rules only",
+            )
+    elif measure == "stations_in_band" and target.band_min_yuan is None:
+        issues.error(
+            "MEASURE_INVALID",
+            f"{path}.band_min_yuan",
+            f"target {target.code}: stations_in_band needs band_min_yuan",
+        )
+
+
+def _check_estimates(issues: _Issues, doc: ProgramDocument) -> None:
+    estimated = [
+        f"{it.code} ({'+'.join(it.estimated)})"
+        for line in doc.lines
+        for it in line.items
+        if it.estimated
+    ]
+    if estimated:
+        issues.warning(
+            "ESTIMATED_FIGURES",
+            "lines",
+            "the original does not print these figures; this file estimates them: "
+            + ", ".join(estimated),
+            items=", ".join(estimated),
+        )
+
+
+def _check_milestones(issues: _Issues, doc: ProgramDocument) -> tuple[Milestone, ...]:
+    emails = {u.name: u.email for u in doc.units}
+    if any(u.demo for u in doc.units):
+        names = ", ".join(u.name for u in doc.units if u.demo)
+        issues.warning(
+            "DEMO_DATA", "units", f"contacts of these units are demo placeholders: {names}"
+        )
+    milestones = []
+    seen: set[str] = set()
+    for i, m in enumerate(doc.milestones):
+        path = f"milestones[{i}]"
+        if m.code in seen:
+            issues.error("DUPLICATE_CODE", f"{path}.code", f"milestone {m.code!r} is listed twice")
+        seen.add(m.code)
+        try:
+            due_on = due_date(m.due)
+            starts_on = due_date(m.starts) if m.starts else None
+        except ValueError as exc:
+            issues.error("DATE_INVALID", path, f"milestone {m.code}: {exc}")
+            continue
+        if starts_on is not None and starts_on > due_on:
+            issues.error(
+                "DATE_INVALID", f"{path}.starts", f"milestone {m.code} starts after it is due"
+            )
+        units = responsible_units(m)
+        unknown = [u for u in units if doc.units and u not in emails]
+        if unknown:
+            issues.error(
+                "UNKNOWN_UNIT",
+                f"{path}.responsible",
+                f"milestone {m.code}: {', '.join(unknown)} is not among the program's units",
+            )
+        lead_email = emails.get(units[0]) if units else None
+        milestones.append(Milestone(m.code, m.name, due_on, units, lead_email, m.stage))
+    return tuple(milestones)
+
+
+def _check_ratios(
+    issues: _Issues, doc: ProgramDocument, lines: tuple[Line, ...], total_fen: int | None
+) -> list[RatioResult]:
+    history = _check_history(issues, doc)
+    if total_fen is None or not doc.ratio_rules:
+        return []
+    results = []
+    for i, rule in enumerate(doc.ratio_rules):
+        path = f"ratio_rules[{i}]"
+        unknown = [c for c in rule.lines or [] if c not in {line.code for line in lines}]
+        if unknown:
+            issues.error(
+                "UNKNOWN_LINE",
+                f"{path}.lines",
+                f"ratio rule {rule.code}: no line {', '.join(unknown)}",
+            )
+            continue
+        label = f"{PHASE_NAMES_ZH[doc.phase]} {doc.phase} (this program)"
+        current = PhaseFigures(label, total_fen, _numerator(rule, lines))
+        phases = [current] + (history if rule.scope == "cumulative" else [])
+        result = evaluate_ratio(rule, [_phase_figures(rule, h) for h in phases])
+        results.append(result)
+        _report_ratio(issues, path, rule, result)
+    return results
+
+
+def _numerator(rule: RatioRuleDoc, lines: tuple[Line, ...]) -> int:
+    if rule.lines is not None:
+        return sum(line.budget_fen for line in lines if line.code in rule.lines)
+    return sum(item.measures.get(rule.measure or "", 0) for line in lines for item in line.items)
+
+
+@dataclass(frozen=True)
+class _History:
+    label: str
+    total_fen: int
+    lines: Mapping[str, int]
+    measures: Mapping[str, int]
+
+
+def _phase_figures(rule: RatioRuleDoc, phase: PhaseFigures | _History) -> PhaseFigures:
+    if isinstance(phase, PhaseFigures):
+        return phase
+    if rule.lines is not None:
+        known = [phase.lines.get(code) for code in rule.lines]
+        numerator = None if None in known else sum(v for v in known if v is not None)
+    else:
+        numerator = phase.measures.get(rule.measure or "")
+    return PhaseFigures(phase.label, phase.total_fen, numerator)
+
+
+def _check_history(issues: _Issues, doc: ProgramDocument) -> list[_History]:
+    """Earlier phases must add up too: a cumulative share on a wrong total is wrong."""
+    line_codes = {line.code for line in doc.lines}
+    phases = []
+    for i, h in enumerate(doc.history):
+        path = f"history[{i}]"
+        total = _amount(issues, h.total_yuan, f"{path}.total_yuan")
+        lines = {c: _amount(issues, t, f"{path}.lines.{c}") for c, t in h.lines.items()}
+        measures = {c: _amount(issues, t, f"{path}.measures.{c}") for c, t in h.measures.items()}
+        for code in sorted(set(lines) - line_codes):
+            issues.error(
+                "UNKNOWN_LINE", f"{path}.lines.{code}", f"this program has no line {code!r}"
+            )
+        if total is None or None in lines.values() or None in measures.values():
+            continue
+        lines_sum = sum(v for v in lines.values() if v is not None)
+        if lines_sum != total:
+            issues.error(
+                "HISTORY_SUM_MISMATCH",
+                path,
+                f"{h.phase}: the lines add up to {format_yuan(lines_sum)} yuan but the phase total is {format_yuan(total)} yuan",
+                lines_sum_yuan=format_yuan(lines_sum),
+                total_yuan=format_yuan(total),
+            )
+        phases.append(
+            _History(
+                f"{PHASE_NAMES_ZH[h.phase]} {h.phase}",
+                total,
+                {c: v for c, v in lines.items() if v is not None},
+                {c: v for c, v in measures.items() if v is not None},
+            )
+        )
+    return phases
+
+
+def _report_ratio(issues: _Issues, path: str, rule: RatioRuleDoc, r: RatioResult) -> None:
+    figures = {
+        "share_percent": r.share_percent,
+        "limit_percent": r.limit_percent,
+        "numerator_yuan": format_yuan(r.numerator_fen),
+        "denominator_yuan": format_yuan(r.denominator_fen),
+    }
+    relation = "at most" if r.bound == "max" else "at least"
+    what = f"{rule.name}: {r.share_percent}% ({figures['numerator_yuan']} of {figures['denominator_yuan']} yuan)"
+    if r.status == "breached":
+        code = "RATIO_ABOVE_MAX" if r.bound == "max" else "RATIO_BELOW_MIN"
+        principle = " (in principle: 原则上)" if rule.on_breach == "warning" else ""
+        message = f"{what}; the rule says {relation} {r.limit_percent}%{principle}"
+        if rule.on_breach == "error":
+            issues.error(code, path, message, **figures)
+        else:
+            issues.warning(code, path, message, **figures)
+    elif r.status == "unverified":
+        issues.warning(
+            "RATIO_UNVERIFIED",
+            path,
+            f"{what} from the known figures; not recorded for: {'; '.join(r.missing)} "
+            f"— cannot confirm {relation} {r.limit_percent}%",
+            missing=", ".join(r.missing),
+            **figures,
+        )
 
 
 def _check_parties(issues: _Issues, doc: ProgramDocument) -> None:

@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
+from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import DomainError, InvalidInput
 from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
 
 from .. import service
 from ..domain.claim import MAX_NOTE_CHARS, ClaimStatus
-from ruralfund_common.credit_code import validate_credit_code
 from ..domain.enterprise import BankAccount, Contact, Enterprise, EnterpriseChange, EnterpriseKind
 from ..domain.program import (
     MAX_PROGRAM_DOCUMENT_BYTES,
