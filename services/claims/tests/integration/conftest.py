@@ -128,6 +128,14 @@ class Claims:
         assert response.status_code == 201, response.text
         return response.json()
 
+    async def load_program_file(self, relative: str) -> dict[str, Any]:
+        """Activate ``programs/<relative>`` as the bureau."""
+        response = await self.http.post(
+            "/programs", content=(PROGRAMS / relative).read_bytes(), headers={**ADMIN, **YAML}
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
     async def register(self, code: str = LOCAL, **kwargs: Any) -> dict[str, Any]:
         response = await self.http.post(
             "/enterprises", json=enterprise_body(code, **kwargs), headers=ADMIN

@@ -35,6 +35,7 @@ __all__ = [
     "MAX_TIERS",
     "MAX_UNITS",
     "AwardComputation",
+    "CategoryCap",
     "FixedIfAllEvidence",
     "FixedIfAllParams",
     "MonthSales",
@@ -451,20 +452,62 @@ def _tiers(p: TiersParams, e: TiersEvidence) -> tuple[list[Reason], int, str]:
 # --------------------------------------------------------------------------- percent_of_investment_capped
 
 
+class CategoryCap(_Strict):
+    """The cap for one category of claim, e.g. 50,000 yuan per town station."""
+
+    category: Key
+    label: Text | None = None
+    cap_yuan: YuanText
+
+
 class PercentOfInvestmentCappedParams(_Strict):
-    """A percentage of the eligible investment, capped (e.g. a station's fit-out)."""
+    """A percentage of the eligible investment, capped (e.g. a station's fit-out: 80 %, at
+    most 50,000 yuan per town station and 20,000 per village station). One cap for all
+    (``cap_yuan``) or one per category (``caps``); ``per: station`` pays once per station."""
 
     kind: Literal["percent_of_investment_capped"]
     percent: PercentText
-    cap_yuan: YuanText
+    cap_yuan: YuanText | None = None
+    caps: list[CategoryCap] | None = Field(default=None, min_length=1, max_length=MAX_TIERS)
     min_investment_yuan: YuanText = "0.00"
-    per: Literal["year", "product"] = "year"
+    per: Literal["year", "product", "station"] = "year"
+
+    @model_validator(mode="after")
+    def _one_cap(self) -> PercentOfInvestmentCappedParams:
+        if (self.cap_yuan is None) == (self.caps is None):
+            raise ValueError("give exactly one of cap_yuan (one cap) or caps (one per category)")
+        categories = [c.category for c in self.caps or []]
+        if len(categories) != len(set(categories)):
+            raise ValueError(f"cap categories must be unique: {categories}")
+        return self
+
+    def cap_fen(self, category: str | None) -> int:
+        if self.cap_yuan is not None:
+            return _fen(self.cap_yuan)
+        cap = next(c for c in self.caps or [] if c.category == category)
+        return _fen(cap.cap_yuan)
 
 
 class PercentOfInvestmentEvidence(_Strict):
     year: Year
     product: Text | None = None
+    station_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    category: Key | None = None
     investment_yuan: YuanText
+
+
+def _check_investment_evidence(
+    p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence
+) -> list[str]:
+    problems = []
+    categories = [c.category for c in p.caps or []]
+    if categories and e.category not in categories:
+        problems.append(f"category: one of {', '.join(categories)} (each has its own cap)")
+    if p.per == "station" and e.station_id is None:
+        problems.append("station_id: required by this rule (one award per station)")
+    if p.per == "product" and e.product is None:
+        problems.append("product: required by this rule (one award per product)")
+    return problems
 
 
 def _percent_of_investment(
@@ -482,8 +525,12 @@ def _percent_of_investment(
         )
     ]
     share_fen = percent_of(investment_fen, p.percent)
-    amount_fen = min(share_fen, _fen(p.cap_yuan))
-    calculation = f"min({p.percent}% x {e.investment_yuan} = {format_yuan(share_fen)}, cap {p.cap_yuan}) = {format_yuan(amount_fen)}"
+    cap_fen = p.cap_fen(e.category)
+    amount_fen = min(share_fen, cap_fen)
+    cap = (
+        f"cap for {e.category} {format_yuan(cap_fen)}" if p.caps else f"cap {format_yuan(cap_fen)}"
+    )
+    calculation = f"min({p.percent}% x {e.investment_yuan} = {format_yuan(share_fen)}, {cap}) = {format_yuan(amount_fen)}"
     return reasons, amount_fen, calculation
 
 
@@ -528,6 +575,8 @@ def _period_of_fixed(p: FixedIfAllParams, e: FixedIfAllEvidence) -> str:
 def _period_of_investment(
     p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence
 ) -> str:
+    if p.per == "station":
+        return f"station:{e.station_id}"  # once per station, whatever the year
     return f"{e.year}/product:{e.product}" if p.per == "product" else str(e.year)
 
 
@@ -556,6 +605,7 @@ _KINDS: Final[Mapping[str, _Kind]] = {
         PercentOfInvestmentEvidence,
         _percent_of_investment,
         _period_of_investment,
+        _check_investment_evidence,
     ),
 }
 assert set(_KINDS) == set(KIND_VERSIONS)
@@ -632,7 +682,7 @@ class Rule:
         if isinstance(p, TiersParams):
             return _fen(p.tiers[0].award_yuan)
         if isinstance(p, PercentOfInvestmentCappedParams):
-            return _fen(p.cap_yuan)
+            return max(p.cap_fen(c.category) for c in p.caps) if p.caps else p.cap_fen(None)
         return None
 
 
