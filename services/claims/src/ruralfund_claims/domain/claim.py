@@ -26,7 +26,7 @@ from ruralfund_common.errors import Conflict, Forbidden, InvalidInput
 
 from .enterprise import Enterprise
 from .program import Item, Program
-from .rules import AwardComputation, Reason
+from .rules import AwardComputation, Evidence, Reason
 
 __all__ = [
     "MAX_EVIDENCE_BYTES",
@@ -35,6 +35,7 @@ __all__ = [
     "ClaimStatus",
     "allowed_actions",
     "assess_claim",
+    "compute_award",
     "require_no_conflict_of_interest",
     "transition",
 ]
@@ -145,18 +146,13 @@ def require_no_conflict_of_interest(
         )
 
 
-def assess_claim(
-    *,
-    program: Program,
-    item: Item,
-    enterprise: Enterprise,
-    raw_evidence: Any,
-    declared_period: str | None,
-) -> tuple[dict[str, Any], AwardComputation]:
-    """Check the evidence and compute the award: (canonical evidence, computation).
+def compute_award(
+    *, program: Program, item: Item, raw_evidence: Any, claimant_county: str | None
+) -> tuple[Evidence, AwardComputation]:
+    """The typed evidence and the rule's computation, eligible or not (what an auditor
+    recomputes). With ``claimant_county`` the county registration is the first reason.
 
-    Refuses with 422 when the item takes no claims, the evidence is invalid or too large,
-    the declared period is not the evidence's, or the claim is not eligible (with the reasons).
+    Refuses with 422 when the item takes no claims or the evidence is invalid or too large.
     """
     if item.mode != "reward" or item.rule is None:
         raise InvalidInput(
@@ -172,6 +168,27 @@ def assess_claim(
         )
     evidence = item.rule.parse_evidence(raw_evidence)
     computation = item.rule.compute(evidence)
+    if claimant_county is not None:
+        computation = _with_county_check(computation, program.county_code, claimant_county)
+    return evidence, computation
+
+
+def assess_claim(
+    *,
+    program: Program,
+    item: Item,
+    enterprise: Enterprise,
+    raw_evidence: Any,
+    declared_period: str | None,
+) -> tuple[dict[str, Any], AwardComputation]:
+    """Check the evidence and compute the award: (canonical evidence, computation).
+
+    Refuses with 422 when the item takes no claims, the evidence is invalid or too large,
+    the declared period is not the evidence's, or the claim is not eligible (with the reasons).
+    """
+    evidence, computation = compute_award(
+        program=program, item=item, raw_evidence=raw_evidence, claimant_county=None
+    )
     if declared_period is not None and declared_period != computation.period:
         raise InvalidInput(
             "PERIOD_MISMATCH",
