@@ -1,0 +1,337 @@
+"""nats-server configuration with one user per service, each allowed only what it needs.
+
+Pure: no I/O, no NATS client. ``ruralfund deploy nats-config`` writes the text this module
+renders; docker compose mounts it and the Kubernetes values embed the same permissions.
+
+Why per-service users: without them any service (or anyone holding the one shared password)
+can publish ``claims.evt.claim_approved.v1`` and make funds reserve money for a claim nobody
+approved. With them a service can publish only its own events, dead-letter only as itself,
+read only the streams of the owners it consumes from, and delete no stream.
+
+What each service does on NATS (``ruralfund_common.messaging``), hence its permissions:
+
+- outbox relay: ensures its own stream (``$JS.API.STREAM.INFO|CREATE|UPDATE.<stream>``),
+  publishes ``<owner>.evt.>`` with PubAcks coming back on ``_INBOX.>``, answers re-publish
+  requests on ``_rf.republish.<owner>`` (core NATS; the answer goes to the requester's inbox,
+  allowed by ``allow_responses``);
+- consumers: ensure the streams of the owners they read and the DLQ stream, create or look up
+  their durable pull consumers (``$JS.API.CONSUMER.INFO|CREATE.<stream>.<durable>[.<filter>]``),
+  pull (``$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>``), ack/nak (``$JS.ACK.<stream>.>``),
+  ask a producer to re-publish (``_rf.republish.<producer>``), dead-letter on
+  ``dlq.<service>.>`` into the DLQ stream.
+
+Durable names are scoped per stream with a wildcard, not listed one by one: a new handler on
+an owner the service already reads then needs no new server config (a stale config would
+otherwise stop the service at start-up, a deploy-ordering trap). The filter-subject token of
+``CONSUMER.CREATE`` is scoped, so a consumer can only be made on events (or, on the service's
+own stream, on its commands).
+
+Secrets: by default the config holds no password at all, only ``$VARIABLE`` references that
+nats-server resolves from its own environment at start (and refuses to start when one is
+missing). Literal passwords (tests) and public nkeys (not secret) are also supported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CONSUMES",
+    "SERVICES",
+    "Credential",
+    "JetStreamOptions",
+    "Permissions",
+    "ServerOptions",
+    "command_sender_permissions",
+    "new_password",
+    "password_env_var",
+    "password_is_safe",
+    "render_config",
+    "service_permissions",
+    "stream_name",
+    "subject",
+    "user_name",
+]
+
+SERVICES = ("claims", "funds", "logistics", "notify")
+
+# Which owners' events each service consumes (see each service's entrypoints/subscribers.py;
+# tests/deploy/test_nats_authz.py checks this table against the code). Every service may also
+# consume commands on its own stream (``<owner>.cmd.>``, e.g. logistics.cmd.record_scans.v1).
+CONSUMES: Mapping[str, tuple[str, ...]] = {
+    "claims": ("funds", "logistics"),
+    "funds": ("claims", "notify"),
+    "logistics": (),
+    "notify": ("claims", "funds"),
+}
+
+OPS_USER = "ops"
+JS_API = "$JS.API"
+INBOX = "_INBOX.>"
+
+
+# --------------------------------------------------------------------------- names
+
+
+def subject(namespace: str, logical: str) -> str:
+    """Physical subject, as ``Namespace.subject`` builds it (kept in step by a test)."""
+    return f"{namespace}.{logical}" if namespace else logical
+
+
+def stream_name(namespace: str, owner: str) -> str:
+    """Stream name, as ``Namespace.stream`` builds it: RURALFUND_CLAIMS or <NS>_CLAIMS."""
+    return f"{namespace.upper()}_{owner.upper()}" if namespace else f"RURALFUND_{owner.upper()}"
+
+
+def user_name(namespace: str, who: str) -> str:
+    """NATS user of a service (or ops) in a namespace: ``claims`` or ``xinping_claims``."""
+    return f"{namespace}_{who}" if namespace else who
+
+
+def password_env_var(namespace: str, who: str) -> str:
+    """Environment variable nats-server reads the user's password from."""
+    middle = f"{namespace.upper()}_" if namespace else ""
+    return f"RURALFUND_NATS_{middle}{who.upper()}_PASSWORD"
+
+
+# nats-server parses a substituted environment variable as a config value, not as a string:
+# "-Wx..." fails ("Expected a digit"), "1234" becomes a number, "true" a boolean. Passwords
+# that start with a letter and hold only letters and digits always parse as strings, and are
+# also safe in a nats://user:password@host URL without escaping.
+_SAFE_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]{23,127}$")
+_PASSWORD_BYTES = 24
+
+
+def password_is_safe(password: str) -> bool:
+    """True if ``password`` survives nats-server's variable substitution and a URL as-is."""
+    return bool(_SAFE_PASSWORD.match(password)) and password.lower() not in {"true", "false"}
+
+
+def new_password() -> str:
+    """A random password that is safe for nats-server variables and URLs (192 bits)."""
+    return "rf" + secrets.token_hex(_PASSWORD_BYTES)
+
+
+def _check_namespace(namespace: str) -> str:
+    # Same rule as ServiceSettings.namespace: letters, digits, underscores; lower case.
+    if namespace and not namespace.replace("_", "").isalnum():
+        raise ValueError(f"namespace must be letters, digits and underscores: {namespace!r}")
+    return namespace.lower()
+
+
+# --------------------------------------------------------------------------- permissions
+
+
+@dataclass(frozen=True)
+class Permissions:
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    # Lets a user answer a request it received (re-publish) without a publish grant on _INBOX.
+    allow_responses: bool = False
+
+
+def _stream_admin(stream: str) -> list[str]:
+    # ensure_stream: info, create if missing (every service may start first), update on drift.
+    return [f"{JS_API}.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "UPDATE")]
+
+
+def _consumer_rights(stream: str, filters: Iterable[str]) -> list[str]:
+    rights = [f"{JS_API}.CONSUMER.INFO.{stream}.*"]
+    # nats-py >= 2.x on a server >= 2.9 creates with ...CREATE.<stream>.<name>.<filter subject>
+    rights += [f"{JS_API}.CONSUMER.CREATE.{stream}.*.{f}" for f in filters]
+    # Acks are also replies to a delivered message (allow_responses), but a service that sends
+    # "+WPI" (still working) answers more than once, which that grant does not cover.
+    rights += [f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.*", f"$JS.ACK.{stream}.>"]
+    return rights
+
+
+def service_permissions(
+    service: str, namespace: str = "", consumes: Mapping[str, Sequence[str]] = CONSUMES
+) -> Permissions:
+    """What ``service`` may publish and subscribe to (see the module docstring for why)."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}")
+    ns = _check_namespace(namespace)
+    own, dlq = stream_name(ns, service), stream_name(ns, "dlq")
+    publish = [
+        subject(ns, f"{service}.evt.>"),
+        subject(ns, f"dlq.{service}.>"),
+        *_stream_admin(own),
+        *_stream_admin(dlq),
+        *_consumer_rights(own, [subject(ns, f"{service}.cmd.>")]),
+    ]
+    for owner in consumes.get(service, ()):
+        stream = stream_name(ns, owner)
+        publish += _stream_admin(stream)
+        publish += _consumer_rights(stream, [subject(ns, f"{owner}.evt.>")])
+        publish.append(subject(ns, f"_rf.republish.{owner}"))
+    subscribe = [INBOX, subject(ns, f"_rf.republish.{service}")]
+    return Permissions(tuple(dict.fromkeys(publish)), tuple(subscribe), allow_responses=True)
+
+
+def command_sender_permissions(owner: str, namespace: str = "") -> Permissions:
+    """An outside system (a sorting line) that sends commands to ``owner``, with PubAcks."""
+    if owner not in SERVICES:
+        raise ValueError(f"unknown owner {owner!r}")
+    ns = _check_namespace(namespace)
+    return Permissions((subject(ns, f"{owner}.cmd.>"),), (INBOX,))
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How a user proves who it is. Exactly one of the three."""
+
+    env: str | None = None  # nats-server resolves $ENV at start: nothing secret in the file
+    password: str | None = None  # literal: tests and throw-away set-ups only
+    nkey: str | None = None  # public nkey (U...): not a secret; the client holds the seed
+
+    def __post_init__(self) -> None:
+        given = [v for v in (self.env, self.password, self.nkey) if v]
+        assert len(given) == 1, "a credential is exactly one of env, password, nkey"
+        if self.env is not None and not self.env.replace("_", "").isalnum():
+            raise ValueError(f"bad environment variable name {self.env!r}")
+        if self.nkey is not None and not (self.nkey.startswith("U") and len(self.nkey) == 56):
+            raise ValueError("a user nkey is the 56-character public key starting with U")
+
+    def render(self, user: str) -> str:
+        if self.nkey:
+            return f"nkey: {self.nkey}"
+        if self.env:
+            # Unquoted: nats-server substitutes the variable (quoted it would be a literal).
+            return f"user: {_q(user)}, password: ${self.env}"
+        return f"user: {_q(user)}, password: {_q(self.password or '')}"
+
+
+@dataclass(frozen=True)
+class JetStreamOptions:
+    store_dir: str = "/data"
+    max_memory_store: str = "256MB"
+    max_file_store: str = "10GB"
+    sync_always: bool = True  # False only to measure what fsync costs (deploy/measure_fsync.py)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    server_name: str = "ruralfund-nats"
+    listen: str | None = "0.0.0.0:4222"
+    http: str | None = "0.0.0.0:8222"  # monitoring; compose's health check asks /healthz
+    max_payload: str = "1MB"
+    jetstream: JetStreamOptions = field(default_factory=JetStreamOptions)
+
+
+@dataclass(frozen=True)
+class _User:
+    name: str
+    credential: Credential
+    permissions: Permissions | None  # None: everything (ops)
+    comment: str
+
+
+def _q(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _render_permissions(p: Permissions, indent: str) -> list[str]:
+    lines = [f"{indent}permissions: {{"]
+    lines.append(f"{indent}  publish: {{ allow: [")
+    lines += [f"{indent}    {_q(s)}," for s in p.publish]
+    lines.append(f"{indent}  ] }}")
+    lines.append(f"{indent}  subscribe: {{ allow: [{', '.join(_q(s) for s in p.subscribe)}] }}")
+    if p.allow_responses:
+        lines.append(f"{indent}  allow_responses: true")
+    lines.append(f"{indent}}}")
+    return lines
+
+
+def _render_user(user: _User) -> list[str]:
+    lines = [f"    # {user.comment}", f"    {{ {user.credential.render(user.name)}"]
+    if user.permissions is not None:
+        lines += _render_permissions(user.permissions, "      ")
+    lines.append("    }")
+    return lines
+
+
+def _default_credential(namespace: str, who: str) -> Credential:
+    return Credential(env=password_env_var(namespace, who))
+
+
+def _users(
+    namespaces: Sequence[str],
+    credentials: Mapping[str, Credential],
+    command_senders: Mapping[str, str],
+) -> list[_User]:
+    users = [_User(OPS_USER, credentials.get(OPS_USER) or _default_credential("", "ops"), None,
+                   "operators: streams, consumers, DLQ draining (ruralfund deploy, nats CLI)")]
+    for ns in namespaces:
+        for svc in SERVICES:
+            name = user_name(ns, svc)
+            cred = credentials.get(name) or _default_credential(ns, svc)
+            users.append(_User(name, cred, service_permissions(svc, ns),
+                               f"{svc}{f' of {ns}' if ns else ''}"))
+        for sender, owner in command_senders.items():
+            name = user_name(ns, sender)
+            cred = credentials.get(name) or _default_credential(ns, sender)
+            users.append(_User(name, cred, command_sender_permissions(owner, ns),
+                               f"outside system sending {owner} commands"))
+    names = [u.name for u in users]
+    if len(names) != len(set(names)):
+        raise ValueError(f"user names collide: {names}")
+    return users
+
+
+def _render_server(o: ServerOptions) -> list[str]:
+    lines = [f"server_name: {_q(o.server_name)}"]
+    if o.listen:
+        lines.append(f"listen: {_q(o.listen)}")
+    if o.http:
+        lines.append(f"http: {_q(o.http)}")
+    lines.append(f"max_payload: {o.max_payload}")
+    js = o.jetstream
+    lines += ["", "jetstream {", f"  store_dir: {_q(js.store_dir)}"]
+    if js.sync_always:
+        lines += [
+            "  # fsync after every write before the PubAck. The default (sync every 2 min) lets",
+            "  # a power cut lose messages JetStream already acknowledged (Jepsen, NATS 2.12.1);",
+            "  # PostgreSQL's outbox can re-publish, but only while its retention lasts.",
+            "  sync_interval: always",
+        ]
+    lines += [f"  max_memory_store: {js.max_memory_store}",
+              f"  max_file_store: {js.max_file_store}", "}"]
+    return lines
+
+
+def render_config(
+    namespaces: Sequence[str] = ("",),
+    *,
+    credentials: Mapping[str, Credential] | None = None,
+    command_senders: Mapping[str, str] | None = None,
+    server: ServerOptions | None = None,
+) -> str:
+    """The whole nats-server config: server, JetStream, one user per service (and namespace).
+
+    ``credentials`` maps a user name (``claims``, ``xinping_funds``, ``ops``) to how it logs in;
+    users not named there read their password from ``password_env_var(ns, who)``.
+    ``command_senders`` maps an outside system's user name to the owner it sends commands to.
+    """
+    spaces = list(dict.fromkeys(_check_namespace(ns) for ns in namespaces)) or [""]
+    users = _users(spaces, credentials or {}, command_senders or {})
+    lines = [
+        "# Generated by `ruralfund deploy nats-config`; edit the generator, not this file.",
+        f"# Namespaces: {', '.join(ns or '(none)' for ns in spaces)}.",
+        *_render_server(server or ServerOptions()),
+        "",
+        "authorization {",
+        "  # Everything not allowed below is denied; a denied publish gets no PubAck.",
+        "  users: [",
+    ]
+    for user in users:
+        lines += _render_user(user)
+    lines += ["  ]", "}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""``ruralfund deploy`` (mounted by the main CLI; tested here on its own Typer app)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import subprocess
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ruralfund import natsauth
+from ruralfund.cli_deploy import app
+
+from .conftest import nats_server_binary
+
+runner = CliRunner()
+
+
+def _user_nkey(fill: int) -> str:
+    """A well-formed public user nkey (prefix U, CRC16/XMODEM), as `nk -gen user` prints."""
+    raw = bytes([20 << 3]) + bytes([fill]) * 32  # 20 << 3: the nkeys "user" prefix byte
+    crc = binascii.crc_hqx(raw, 0).to_bytes(2, "little")
+    return base64.b32encode(raw + crc).decode().rstrip("=")
+
+
+def test_nats_config_writes_the_generated_config(tmp_path: Path) -> None:
+    out = tmp_path / "nats.conf"
+    result = runner.invoke(app, ["nats-config", "--namespace", "xinping", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == natsauth.render_config(["xinping"])
+    text = out.read_text(encoding="utf-8")
+    assert 'user: "xinping_funds", password: $RURALFUND_NATS_XINPING_FUNDS_PASSWORD' in text
+    assert "sync_interval: always" in text
+
+
+def test_nats_config_to_stdout_names_no_secret() -> None:
+    result = runner.invoke(app, ["nats-config"])
+    assert result.exit_code == 0, result.output
+    assert re.findall(r"password: (\S+)", result.output) == [
+        f"${natsauth.password_env_var('', who)}" for who in ("ops", *natsauth.SERVICES)
+    ]
+
+
+def test_nats_config_with_literal_password_nkey_and_sender_is_valid_for_nats_server(
+    tmp_path: Path,
+) -> None:
+    nkey = _user_nkey(1)
+    pw = natsauth.new_password()
+    out = tmp_path / "nats.conf"
+    result = runner.invoke(app, [
+        "nats-config", "--out", str(out), "--store-dir", str(tmp_path / "js"), "--http", "",
+        "--password", f"ops={pw}", "--password", f"claims={pw}", "--nkey", f"funds={nkey}",
+        "--nkey", f"logistics={_user_nkey(2)}", "--nkey", f"notify={_user_nkey(3)}",
+        "--password", f"sorting_line={pw}", "--command-sender", "sorting_line=logistics",
+    ])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert f'password: "{pw}"' in text and f"nkey: {nkey}" in text
+    assert '"logistics.cmd.>"' in text and "http:" not in text
+    check = subprocess.run([str(nats_server_binary()), "-c", str(out), "-t"],
+                           capture_output=True, text=True, timeout=30, check=False)
+    assert check.returncode == 0, check.stderr + check.stdout
+
+
+def test_nats_config_refuses_bad_input() -> None:
+    cases = [
+        ["--namespace", "no-dashes"],
+        ["--password", "claims=short"],
+        ["--password", "claims=-StartsWithDash0000000000000000"],
+        ["--nkey", "funds=not-a-key"],
+        ["--command-sender", "sorting_line=warehouse"],
+        ["--command-sender", "claims=logistics"],  # collides with the claims service user
+        ["--password", "no-equals-sign"],
+    ]
+    for args in cases:
+        result = runner.invoke(app, ["nats-config", *args])
+        assert result.exit_code == 2, (args, result.output)
+
+
+def test_secrets_prints_fresh_safe_values_for_every_setting() -> None:
+    first = runner.invoke(app, ["secrets", "-n", "xinping"])
+    second = runner.invoke(app, ["secrets", "-n", "xinping"])
+    assert first.exit_code == 0 and second.exit_code == 0
+    values = dict(line.split("=", 1) for line in first.output.splitlines())
+    assert "RURALFUND_NATS_XINPING_CLAIMS_PASSWORD" in values
+    assert {"POSTGRES_FUNDS_PASSWORD", "POSTGRES_PASSWORD", "RURALFUND_AUTH_JWT_SECRET"} <= set(values)
+    for name, value in values.items():
+        if name.endswith("_PASSWORD"):
+            assert natsauth.password_is_safe(value), name
+    assert len(values["RURALFUND_AUTH_JWT_SECRET"]) >= 43  # >= 32 bytes
+    assert first.output != second.output

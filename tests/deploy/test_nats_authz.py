@@ -1,0 +1,327 @@
+"""The generated NATS authorization, enforced by a real nats-server.
+
+Shows what each service may and may not do with its own user, and that the project's real
+messaging stack (outbox relay, consumer, re-publish on a sequence gap, dead letters) works
+under exactly those permissions. A denied publish is dropped by the server with a
+"Permissions Violation" error to the client, so a JetStream publish gets no PubAck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import asyncpg
+import nats.errors
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js.api import ConsumerConfig
+from ruralfund_common.clock import SystemClock
+from ruralfund_common.db.migrate import migrate
+from ruralfund_common.db.pool import create_pool
+from ruralfund_common.errors import DomainError
+from ruralfund_common.messaging import Event, Messaging, OutboxRelay, Tx
+from ruralfund_common.messaging.envelope import HEADER_SEQ
+from ruralfund_common.messaging.streams import ensure_stream
+from ruralfund_common.messaging.subjects import Namespace
+from ruralfund_common.testing.infra import connect_nats
+from ruralfund_common.testing.wait import eventually
+
+from ruralfund.natsauth import CONSUMES, SERVICES, stream_name, subject, user_name
+
+from .conftest import COUNTY, SENDER, LockedNats
+
+pytestmark = pytest.mark.integration
+
+#: A denied request never gets an answer; this is how long we wait to be sure of it.
+DENIED_TIMEOUT_SECONDS: Final = 0.5
+OK_TIMEOUT_SECONDS: Final = 5.0
+
+
+@asynccontextmanager
+async def login(server: LockedNats, user: str) -> AsyncIterator[tuple[NatsClient, list[str]]]:
+    """Connected as ``user``; the list collects the server's asynchronous errors."""
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    nc = await connect_nats(server.url_for(user), error_cb=on_error)
+    try:
+        yield nc, errors
+    finally:
+        await nc.close()
+
+
+async def _streams_exist(server: LockedNats, namespace: str = "") -> None:
+    """The operators' provisioning: every owner's stream and the DLQ (idempotent)."""
+    ns = Namespace(namespace)
+    async with login(server, "ops") as (nc, _):
+        js = nc.jetstream()
+        for owner in SERVICES:
+            await ensure_stream(js, ns.stream(owner), ns.stream_subjects(owner))
+        await ensure_stream(js, ns.dlq_stream, [ns.subject("dlq.>")])
+
+
+async def _message_count(server: LockedNats, stream: str) -> int:
+    async with login(server, "ops") as (nc, _):
+        return (await nc.jetstream().stream_info(stream)).state.messages
+
+
+def _denied(errors: list[str], what: str) -> bool:
+    # nats-py lower-cases the server's "-ERR 'Permissions Violation for Publish to ...'"
+    return any("permissions violation" in e.lower() and what.lower() in e.lower() for e in errors)
+
+
+# --------------------------------------------------------------------------- the table is true
+
+
+def test_naming_matches_the_messaging_package() -> None:
+    for ns in ("", COUNTY):
+        names = Namespace(ns)
+        for owner in (*SERVICES, "dlq"):
+            assert stream_name(ns, owner) == names.stream(owner)
+        assert subject(ns, "claims.evt.x.v1") == names.subject("claims.evt.x.v1")
+        assert subject(ns, "_rf.republish.funds") == names.republish_subject("funds")
+
+
+def test_consumes_table_covers_what_each_service_subscribes_to() -> None:
+    """A service that starts consuming another owner's events needs a new NATS grant."""
+    from ruralfund_claims.entrypoints.subscribers import events as claims
+    from ruralfund_funds.entrypoints.subscribers import events as funds
+    from ruralfund_logistics.entrypoints.subscribers import events as logistics
+    from ruralfund_notify.entrypoints.subscribers import events as notify
+
+    routers = {"claims": claims, "funds": funds, "logistics": logistics, "notify": notify}
+    for service, router in routers.items():
+        owners = {model.SUBJECT.split(".", 1)[0] for model, _, _ in router.subscriptions}
+        allowed = set(CONSUMES[service]) | {service}
+        assert owners <= allowed, f"{service} consumes {owners - allowed}: extend CONSUMES"
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+async def test_funds_publishes_its_own_event_into_its_stream_and_gets_a_puback(
+    locked_nats: LockedNats,
+) -> None:
+    async with login(locked_nats, "funds") as (nc, errors):
+        js = nc.jetstream(timeout=OK_TIMEOUT_SECONDS)
+        await ensure_stream(js, stream_name("", "funds"), [subject("", "funds.>")])
+        ack = await js.publish("funds.evt.x.v1", b"{}", stream=stream_name("", "funds"))
+        assert ack.stream == "RURALFUND_FUNDS" and ack.seq >= 1
+        assert errors == []
+
+
+async def test_funds_cannot_publish_a_claims_event(locked_nats: LockedNats) -> None:
+    await _streams_exist(locked_nats)
+    before = await _message_count(locked_nats, "RURALFUND_CLAIMS")
+    async with login(locked_nats, "funds") as (nc, errors):
+        with pytest.raises(nats.errors.TimeoutError):  # no PubAck: the server dropped it
+            await nc.jetstream().publish(
+                "claims.evt.claim_approved.v1", b"{}", timeout=DENIED_TIMEOUT_SECONDS
+            )
+        await eventually(lambda: _denied(errors, '"claims.evt.claim_approved.v1"'))
+    assert await _message_count(locked_nats, "RURALFUND_CLAIMS") == before
+
+
+@pytest.mark.parametrize("namespace", ["", COUNTY])
+async def test_no_service_publishes_another_owners_events_or_dead_letters(
+    locked_nats: LockedNats, namespace: str
+) -> None:
+    await _streams_exist(locked_nats, namespace)
+    ns = Namespace(namespace)
+    counts = {o: await _message_count(locked_nats, ns.stream(o)) for o in (*SERVICES, "dlq")}
+    for service in SERVICES:
+        async with login(locked_nats, user_name(namespace, service)) as (nc, errors):
+            forbidden = [ns.subject(f"{o}.evt.forged.v1") for o in SERVICES if o != service]
+            forbidden += [ns.subject(f"{o}.cmd.forged.v1") for o in SERVICES]
+            forbidden += [ns.dlq_subject(o, "x.evt.y.v1") for o in SERVICES if o != service]
+            for target in forbidden:
+                await nc.publish(target, b"{}")
+            await nc.flush()
+            for target in forbidden:
+                await eventually(lambda t=target: _denied(errors, f'"{t}"'),
+                                 description=f"{service} denied {target}")
+    for owner, count in counts.items():
+        assert await _message_count(locked_nats, ns.stream(owner)) == count, owner
+
+
+async def test_a_county_user_cannot_reach_the_plain_deployment(locked_nats: LockedNats) -> None:
+    """One NATS for several counties: xinping's funds is not the province's funds."""
+    await _streams_exist(locked_nats)
+    async with login(locked_nats, user_name(COUNTY, "funds")) as (nc, errors):
+        js = nc.jetstream(timeout=DENIED_TIMEOUT_SECONDS)
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.publish("funds.evt.x.v1", b"{}", timeout=DENIED_TIMEOUT_SECONDS)
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.stream_info("RURALFUND_CLAIMS")
+        await eventually(lambda: _denied(errors, '"funds.evt.x.v1"'))
+
+
+async def test_a_command_sender_may_send_only_its_owners_commands(locked_nats: LockedNats) -> None:
+    await _streams_exist(locked_nats)
+    async with login(locked_nats, SENDER) as (nc, errors):
+        js = nc.jetstream(timeout=OK_TIMEOUT_SECONDS)
+        ack = await js.publish("logistics.cmd.record_scans.v1", b"{}")
+        assert ack.stream == "RURALFUND_LOGISTICS"
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.publish("logistics.evt.station_registered.v1", b"{}",
+                             timeout=DENIED_TIMEOUT_SECONDS)
+        await eventually(lambda: _denied(errors, '"logistics.evt.station_registered.v1"'))
+
+
+# --------------------------------------------------------------------------- consuming, admin
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_each_service_creates_durable_consumers_on_the_streams_it_reads(
+    locked_nats: LockedNats, service: str
+) -> None:
+    await _streams_exist(locked_nats)
+    async with login(locked_nats, service) as (nc, errors):
+        js = nc.jetstream(timeout=OK_TIMEOUT_SECONDS)
+        reads = {owner: f"{owner}.evt.some_event.v1" for owner in CONSUMES[service]}
+        reads[service] = f"{service}.cmd.some_command.v1"  # its own commands
+        for owner, filter_subject in reads.items():
+            sub = await js.pull_subscribe(
+                filter_subject, durable=f"{service}__authz_test", stream=stream_name("", owner),
+                config=ConsumerConfig(max_deliver=3, ack_wait=30),
+            )
+            info = await js.consumer_info(stream_name("", owner), f"{service}__authz_test")
+            assert info.config.filter_subject == filter_subject
+            with pytest.raises(nats.errors.TimeoutError):  # allowed to pull; nothing there
+                await sub.fetch(1, timeout=0.2)
+        assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("service", "stranger"), [("logistics", "funds"), ("claims", "notify"), ("funds", "logistics")]
+)
+async def test_a_service_cannot_read_a_stream_it_does_not_consume(
+    locked_nats: LockedNats, service: str, stranger: str
+) -> None:
+    await _streams_exist(locked_nats)
+    async with login(locked_nats, service) as (nc, errors):
+        with pytest.raises(nats.errors.TimeoutError):
+            await nc.jetstream(timeout=DENIED_TIMEOUT_SECONDS).add_consumer(
+                stream_name("", stranger), durable_name=f"{service}__snoop",
+                name=f"{service}__snoop", filter_subject=f"{stranger}.evt.>",
+            )
+        await eventually(lambda: _denied(errors, f"CONSUMER.CREATE.{stream_name('', stranger)}"))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_a_service_cannot_delete_or_purge_a_stream(locked_nats: LockedNats, service: str) -> None:
+    await _streams_exist(locked_nats)
+    victim = stream_name("", "claims" if service != "claims" else "funds")
+    async with login(locked_nats, service) as (nc, errors):
+        js = nc.jetstream(timeout=DENIED_TIMEOUT_SECONDS)
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.delete_stream(victim)
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.purge_stream(victim)
+        with pytest.raises(nats.errors.TimeoutError):  # not even its own
+            await js.delete_stream(stream_name("", service))
+        for verb in ("DELETE", "PURGE"):
+            await eventually(lambda v=verb: _denied(errors, f"$JS.API.STREAM.{v}.{victim}"))
+    async with login(locked_nats, "ops") as (nc, _):
+        assert (await nc.jetstream().stream_info(victim)).config.name == victim
+
+
+# --------------------------------------------------------------------------- the real stack
+
+
+class ThingHappened(Event):
+    """A test event owned by claims."""
+
+    SUBJECT = "claims.evt.authz_thing_happened.v1"
+    n: int
+    poison: bool = False
+
+
+async def _pool(database_url: str, schema: str) -> asyncpg.Pool:
+    await migrate(database_url, schema, None)
+    pool = await create_pool(database_url, schema)
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE IF NOT EXISTS effects (n int PRIMARY KEY, "
+                           "handled_order serial)")
+    return pool
+
+
+async def _emit(pool: asyncpg.Pool, things: list[ThingHappened]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        for thing in things:
+            await Tx(conn, "claims", SystemClock()).emit(thing, aggregate_id=f"t{thing.n}")
+
+
+def _funds_consumer(url: str) -> Messaging:
+    m = Messaging(service="funds", nats_url=url, namespace="", clock=SystemClock(), max_deliver=5)
+
+    @m.subscribe(ThingHappened)
+    async def on_thing(tx: Tx, env: Any) -> None:
+        if env.data.poison:
+            raise DomainError("THING_REFUSED", "refused by the domain")
+        await tx.conn.execute("INSERT INTO effects (n) VALUES ($1)", env.data.n)
+
+    return m
+
+
+async def _drop_stored(server: LockedNats, producer_seq: str) -> None:
+    """Lose one acknowledged message, as a JetStream power cut can (ops may delete)."""
+    async with login(server, "ops") as (nc, _):
+        js = nc.jetstream()
+        info = await js.stream_info("RURALFUND_CLAIMS")
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg("RURALFUND_CLAIMS", seq)
+            if msg.subject == ThingHappened.SUBJECT and (msg.headers or {}).get(HEADER_SEQ) == producer_seq:
+                await js.delete_msg("RURALFUND_CLAIMS", seq)
+                return
+    raise AssertionError(f"no stored message with producer seq {producer_seq}")
+
+
+async def _effects(pool: asyncpg.Pool) -> list[int]:
+    async with pool.acquire() as conn:
+        return [r["n"] for r in await conn.fetch("SELECT n FROM effects ORDER BY handled_order")]
+
+
+async def _dead_letters(server: LockedNats) -> int:
+    async with login(server, "ops") as (nc, _):
+        info = await nc.jetstream().stream_info("RURALFUND_DLQ")
+        return info.state.messages
+
+
+async def test_outbox_relay_and_consumer_work_with_their_own_users(
+    locked_nats: LockedNats, database_url: str
+) -> None:
+    """claims' relay and funds' consumer, each as itself: publish, consume, ack, re-publish
+    after a lost message (request/reply across users), dead-letter a refused event."""
+    producer, consumer_pool = await _pool(database_url, "claims"), await _pool(database_url, "funds")
+    relay = OutboxRelay(producer, locked_nats.url_for("claims"), producer="claims",
+                        namespace=Namespace(""))
+    funds = _funds_consumer(locked_nats.url_for("funds"))
+    log_before = len(locked_nats.log)
+    await relay.start()
+    try:
+        await _emit(producer, [ThingHappened(n=n) for n in (1, 2, 3)] + [ThingHappened(n=4, poison=True)])
+        await eventually(relay.relay_once, expect=4)
+        await _drop_stored(locked_nats, "2")
+        await funds.start(consumer_pool)  # on a fresh server: creates its streams itself
+        await eventually(lambda: _effects(consumer_pool), expect=[1, 2, 3], timeout=20)
+        await eventually(lambda: _dead_letters(locked_nats), expect=1)
+        # the server logs "Publish Violation" / "Subscription Violation" for every denial
+        assert "Violation" not in locked_nats.log[log_before:]
+    finally:
+        await funds.stop()
+        await relay.stop()
+        await producer.close()
+        await consumer_pool.close()
+
+
+async def test_wrong_password_is_refused(locked_nats: LockedNats) -> None:
+    url = f"nats://funds:not-the-password@127.0.0.1:{locked_nats.port}"
+    with pytest.raises((nats.errors.NoServersError, nats.errors.Error, asyncio.TimeoutError)):
+        nc = await connect_nats(url, allow_reconnect=False)
+        await nc.close()
