@@ -12,6 +12,7 @@ from ruralfund_common.settings import ServiceSettings
 from .adapters.smtp import SmtpMailer
 from .entrypoints.api import admin_router, public_router
 from .entrypoints.mail_worker import MailWorker
+from .entrypoints.objections_api import objection_admin_router, objection_form_router
 from .entrypoints.open_data import open_data_router
 from .entrypoints.subscribers import events
 from .service import EXTRAS_KEY, NotifyService
@@ -44,13 +45,20 @@ def create_app(
         description="Publicity notices (公示) of approved awards on the county portal's public page, "
         "and mail to enterprises about approvals, rejections and payments.",
         events=events,
-        routers=[public_router, open_data_router, admin_router],
+        routers=[
+            public_router,
+            objection_form_router,
+            open_data_router,
+            admin_router,
+            objection_admin_router,
+        ],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
         on_start=on_start,
         on_stop=on_stop,
     )
     ctx: ServiceContext = app.state.ctx
+    notify_settings.check_for(ctx.settings.env)
     # Handlers run before on_start returns, so the service must exist before the lifespan.
     ctx.extras[EXTRAS_KEY] = NotifyService(settings=notify_settings, calendar=ctx.calendar)
     return app

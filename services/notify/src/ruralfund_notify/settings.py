@@ -7,14 +7,25 @@ The settings every service shares (NATS, database, clock, calendar) are
 from __future__ import annotations
 
 from email.utils import parseaddr
+from typing import Final
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["MAX_MAIL_ATTEMPTS_LIMIT", "NotifySettings"]
+from .domain.form_tokens import MIN_SECRET_BYTES
+from .domain.rate_limit import IPNetwork, parse_networks
+
+__all__ = ["DEV_FORM_SECRET", "MAX_MAIL_ATTEMPTS_LIMIT", "NotifySettings", "UnsafeSettings"]
 
 # More attempts than this only delays the "failed" an operator has to act on.
 MAX_MAIL_ATTEMPTS_LIMIT = 50
+# Signs the public form's tokens on a developer's machine; refused in production, where
+# anyone who read this file could forge tokens.
+DEV_FORM_SECRET: Final = "ruralfund-dev-only-form-secret-do-not-use-in-production"
+
+
+class UnsafeSettings(RuntimeError):
+    """A development-only setting in production: the service refuses to start."""
 
 
 class NotifySettings(BaseSettings):
@@ -38,6 +49,14 @@ class NotifySettings(BaseSettings):
     objection_address: str | None = None
     objection_phone: str | None = None
 
+    # The public objection form: posts per client address per fixed window; the reverse
+    # proxies (CIDRs) whose X-Forwarded-For is believed; the token's secret and lifetime.
+    objection_rate_limit: int = Field(default=5, ge=1, le=10_000)
+    objection_rate_window_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    form_secret: SecretStr | None = None
+    form_token_max_age_seconds: int = Field(default=2 * 3600, ge=60, le=7 * 86400)
+
     mail_max_attempts: int = Field(default=8, ge=1, le=MAX_MAIL_ATTEMPTS_LIMIT)
     mail_retry_base_seconds: float = Field(default=30.0, gt=0)
     mail_retry_max_seconds: float = Field(default=3600.0, gt=0)
@@ -50,6 +69,19 @@ class NotifySettings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("public_base_url must start with http:// or https://")
         return v.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        parse_networks(v)  # a typo must stop the start, not silently trust nobody
+        return v
+
+    @field_validator("form_secret")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"form_secret must be at least {MIN_SECRET_BYTES} bytes")
+        return v
 
     @field_validator("mail_from")
     @classmethod
@@ -71,3 +103,22 @@ class NotifySettings(BaseSettings):
     @property
     def mail_from_address(self) -> str:
         return parseaddr(self.mail_from)[1]
+
+    @property
+    def form_secret_bytes(self) -> bytes:
+        secret = self.form_secret.get_secret_value() if self.form_secret else DEV_FORM_SECRET
+        return secret.encode()
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPNetwork]:
+        return parse_networks(self.trusted_proxies)
+
+    def check_for(self, env: str) -> None:
+        """Refuse development-only settings in production (called before the service starts)."""
+        if env != "production":
+            return
+        if self.form_secret is None:
+            raise UnsafeSettings(
+                "RURALFUND_NOTIFY_FORM_SECRET must be set in production "
+                f"(at least {MIN_SECRET_BYTES} random bytes): the development secret is public"
+            )

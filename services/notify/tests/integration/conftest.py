@@ -212,18 +212,28 @@ class Harness:
 
     async def published_events(self, count: int) -> list[dict[str, Any]]:
         """``count`` PublicityPublished envelopes from notify's stream, read by a fresh consumer."""
+        return await self.notify_events("notify.evt.publicity_published.v1", count)
+
+    async def notify_events(self, subject: str, count: int) -> list[dict[str, Any]]:
+        """``count`` envelopes of ``subject`` from notify's stream, read by a fresh consumer."""
         import json
 
         js = self.nc.jetstream()
         sub = await js.pull_subscribe(
-            f"{self.namespace}.notify.evt.publicity_published.v1",
-            stream=f"{self.namespace.upper()}_NOTIFY",
+            f"{self.namespace}.{subject}", stream=f"{self.namespace.upper()}_NOTIFY"
         )
         try:
             msgs = await sub.fetch(count, timeout=10)
             return [json.loads(m.data) for m in msgs]
         finally:
             await sub.unsubscribe()
+
+    async def notify_event_count(self, subject: str) -> int:
+        """How many ``subject`` messages notify's stream holds."""
+        info = await self.nc.jetstream().stream_info(
+            f"{self.namespace.upper()}_NOTIFY", subjects_filter=f"{self.namespace}.{subject}"
+        )
+        return (info.state.subjects or {}).get(f"{self.namespace}.{subject}", 0)
 
     async def stream_messages(self, owner: str) -> int:
         info = await self.nc.jetstream().stream_info(f"{self.namespace.upper()}_{owner.upper()}")

@@ -44,3 +44,18 @@ def test_message_id_is_derived_from_the_row_and_the_sender_domain() -> None:
     assert msg["Message-ID"] == "<0195f0@ruralfund.local>"
     assert msg["Subject"] == "奖补资金已拨付"
     assert msg.get_content() == "正文\n"
+
+
+def test_production_refuses_the_development_form_secret() -> None:
+    from ruralfund_notify.settings import UnsafeSettings
+
+    production = load_settings(
+        "notify", environ={}, env="production", clock="system", calendar_dir=None
+    )
+    with pytest.raises(UnsafeSettings, match="FORM_SECRET"):
+        NotifySettings().check_for(production.env)
+    NotifySettings(form_secret="x" * 32).check_for("production")
+    with pytest.raises(ValidationError, match="at least 32 bytes"):
+        NotifySettings(form_secret="short")
+    with pytest.raises(ValidationError):
+        NotifySettings(trusted_proxies=["10.0.0.0/33"])

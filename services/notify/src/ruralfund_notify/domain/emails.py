@@ -28,9 +28,14 @@ MAX_ERROR_CHARS: Final = 2000
 
 
 class EmailTemplate(StrEnum):
+    CLAIM_RECEIVED = "claim_received"
+    CLAIM_RETURNED = "claim_returned"
     CLAIM_APPROVED = "claim_approved"
     CLAIM_REJECTED = "claim_rejected"
     PAYMENT_EXECUTED = "payment_executed"
+    OBJECTION_RECEIVED = "objection_received"
+    MILESTONE_OVERDUE = "milestone_overdue"
+    SLA_BREACH_SUMMARY = "sla_breach_summary"
 
 
 class EmailStatus(StrEnum):
@@ -41,6 +46,7 @@ class EmailStatus(StrEnum):
 
 class EmailErrorCode(StrEnum):
     NO_CONTACT_EMAIL = "NO_CONTACT_EMAIL"  # re-queued when the enterprise's contact arrives
+    NO_RECIPIENT_EMAIL = "NO_RECIPIENT_EMAIL"  # a unit or office without a (valid) address
     SMTP_REJECTED = "SMTP_REJECTED"  # permanent (5xx): retrying would not help
     MAX_ATTEMPTS = "MAX_ATTEMPTS"
 
@@ -62,7 +68,7 @@ class OutgoingEmail:
     id: str
     event_id: str
     template: EmailTemplate
-    credit_code: str
+    credit_code: str | None  # None: not to an enterprise (an objector, a unit, the bureau)
     subject: str
     body: str
     status: EmailStatus
@@ -121,6 +127,49 @@ class OutgoingEmail:
             status=EmailStatus.PENDING,
             to_address=address,
             to_name=to_name,
+        )
+
+    @classmethod
+    def queue_to(
+        cls,
+        *,
+        id: str,
+        event_id: str,
+        template: EmailTemplate,
+        address: str | None,
+        name: str | None,
+        mail: RenderedEmail,
+        missing_hint: str,
+    ) -> OutgoingEmail:
+        """Pending for ``address``, or failed (recorded, not dropped) when there is none.
+
+        ``missing_hint`` tells the operator how the address would become known.
+        """
+        address = (address or "").strip() or None
+        if address is None or not is_deliverable_address(address):
+            problem = "no e-mail address" if address is None else f"{address!r} is not valid"
+            return cls(
+                id=id,
+                event_id=event_id,
+                template=template,
+                credit_code=None,
+                subject=mail.subject,
+                body=mail.body,
+                status=EmailStatus.FAILED,
+                to_name=name,
+                error_code=EmailErrorCode.NO_RECIPIENT_EMAIL,
+                last_error=f"{EmailErrorCode.NO_RECIPIENT_EMAIL.value}: {problem}; {missing_hint}",
+            )
+        return cls(
+            id=id,
+            event_id=event_id,
+            template=template,
+            credit_code=None,
+            subject=mail.subject,
+            body=mail.body,
+            status=EmailStatus.PENDING,
+            to_address=address,
+            to_name=name,
         )
 
 

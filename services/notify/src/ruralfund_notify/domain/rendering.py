@@ -7,7 +7,7 @@ defines two blocks, ``subject`` (one line) and ``body``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -19,6 +19,7 @@ from .masking import mask_bank_account
 
 __all__ = [
     "ApprovalMail",
+    "ObjectionReceivedMail",
     "PaymentMail",
     "PublicityDates",
     "RejectionMail",
@@ -26,6 +27,7 @@ __all__ = [
     "jinja_environment",
     "render_claim_approved",
     "render_claim_rejected",
+    "render_objection_received",
     "render_payment_executed",
 ]
 
@@ -79,6 +81,22 @@ class PaymentMail:
     bank_account: str  # shown masked
 
 
+@dataclass(frozen=True, slots=True)
+class ObjectionReceivedMail:
+    """To the objector: the receipt, with what they objected to as the public saw it."""
+
+    objector_name: str
+    objection_id: str
+    notice_id: str
+    program_name: str
+    item_name: str
+    awardee: str  # masked as on the public page
+    amount_fen: int
+    filed_at: datetime
+    url: str
+    phone: str | None
+
+
 @cache
 def jinja_environment(autoescape: bool) -> jinja2.Environment:
     """One environment per escaping mode: HTML pages escape, plain-text mails must not."""
@@ -118,3 +136,7 @@ def render_claim_rejected(mail: RejectionMail, sender: Sender) -> RenderedEmail:
 
 def render_payment_executed(mail: PaymentMail, sender: Sender) -> RenderedEmail:
     return _render(EmailTemplate.PAYMENT_EXECUTED, mail=mail, sender=sender)
+
+
+def render_objection_received(mail: ObjectionReceivedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.OBJECTION_RECEIVED, mail=mail, sender=sender)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -20,10 +23,21 @@ from ruralfund_common.money import format_yuan
 from ..adapters.repository import NoticeRow
 from ..domain.masking import public_awardee_name, redact_text
 from ..domain.notices import Notice, NoticeStatus, PublicityPhase
+from ..domain.objections import PublicRefusal, check_objection_window
 from ..domain.rendering import jinja_environment
 from ..service import NotifyService, notify_service
 
-__all__ = ["AdminNotice", "PublicNotice", "admin_router", "public_router"]
+__all__ = [
+    "AdminNotice",
+    "FormState",
+    "PublicNotice",
+    "admin_router",
+    "html_page",
+    "notice_page",
+    "page_values",
+    "public_router",
+    "wall_clock_s",
+]
 
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
@@ -148,14 +162,59 @@ def _public_position(cursor: str | None) -> tuple[datetime, str] | None:
         raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
 
 
-def _html(template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+def html_page(template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     page = jinja_environment(True).get_template(f"public/{template}").render(**values)
     return HTMLResponse(page, status_code=status_code, media_type=HTML_MEDIA_TYPE)
 
 
-def _page_values(ctx: ServiceContext) -> dict[str, Any]:
+def page_values(ctx: ServiceContext) -> dict[str, Any]:
     s = notify_service(ctx).settings
     return {"settings": s, "phase_zh": PHASE_ZH, "working_days": PUBLICITY_WORKING_DAYS}
+
+
+def wall_clock_s() -> int:
+    """Real seconds since the epoch, for the form token's age. Not the injected business
+    clock: a developer moving the dev clock by days must not expire every open form."""
+    return int(time.time())
+
+
+@dataclass(frozen=True)
+class FormState:
+    """The objection form on a notice page: its token, what was typed, what to correct."""
+
+    token: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    closed_zh: str | None = None  # why no form is offered (window closed, award revoked)
+
+
+def notice_page(
+    ctx: ServiceContext,
+    row: NoticeRow,
+    *,
+    status_code: int = 200,
+    form: FormState | None = None,
+) -> HTMLResponse:
+    """A notice with its objection form (fresh token) while objections are accepted."""
+    service = notify_service(ctx)
+    now = ctx.clock.now()
+    notice = PublicNotice.of(row, today=local_date(now), service=service)
+    form = form or FormState()
+    try:
+        check_objection_window(row.notice, row.revocation, now, service.settings.objection_office)
+        token = form.token or service.objections.form_token(notice.id, wall_clock_s())
+        form = FormState(token, form.values, form.errors, None)
+    except PublicRefusal as refusal:
+        form = FormState(None, {}, {}, refusal.message_zh)
+    response = html_page(
+        "publicity_notice.html",
+        status_code,
+        notice=notice,
+        form=form,
+        **page_values(ctx),
+    )
+    response.headers["Cache-Control"] = "no-store"  # the token is for this view only
+    return response
 
 
 @public_router.get(
@@ -163,7 +222,7 @@ def _page_values(ctx: ServiceContext) -> dict[str, Any]:
 )
 async def publicity_page(ctx: CtxDep, params: Annotated[PageParams, Depends()]) -> HTMLResponse:
     page = await _public_page(ctx, params)
-    return _html("publicity_list.html", page=page, **_page_values(ctx))
+    return html_page("publicity_list.html", page=page, **page_values(ctx))
 
 
 @public_router.get("/publicity/notices.json", summary="Publicity notices (公示), JSON")
@@ -192,7 +251,7 @@ async def publicity_feed(ctx: CtxDep, params: Annotated[PageParams, Depends()]) 
             updated=max(changes, default=ctx.clock.now()),
             feed_id=f"{s.public_base_url}/publicity",
             self_url=f"{s.public_base_url}/publicity/feed.atom",
-            **_page_values(ctx),
+            **page_values(ctx),
         )
     )
     return Response(feed, media_type=ATOM_MEDIA_TYPE)
@@ -207,9 +266,8 @@ async def publicity_notice_page(notice_id: str, ctx: CtxDep) -> HTMLResponse:
     try:
         row = await service.public_notice(ctx.pool, str(UUID(notice_id)))
     except (ValueError, NotFound):  # a mistyped link and an unknown notice look the same
-        return _html("not_found.html", status_code=404, **_page_values(ctx))
-    notice = PublicNotice.of(row, today=local_date(ctx.clock.now()), service=service)
-    return _html("publicity_notice.html", notice=notice, **_page_values(ctx))
+        return html_page("not_found.html", status_code=404, **page_values(ctx))
+    return notice_page(ctx, row)
 
 
 # ------------------------------------------------------------------------------ admin

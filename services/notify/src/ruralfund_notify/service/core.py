@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import asyncpg
 from ruralfund_common.bootstrap import ServiceContext
@@ -33,7 +33,7 @@ from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.errors import DomainError, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.logging import get_logger
-from ruralfund_common.messaging import Tx
+from ruralfund_common.messaging import Event, Tx
 
 from ..adapters import repository as repo
 from ..adapters.smtp import MailDeliveryError, OutgoingMessage, SmtpMailer, build_message
@@ -59,6 +59,9 @@ from ..domain.rendering import (
     render_payment_executed,
 )
 from ..settings import NotifySettings
+
+if TYPE_CHECKING:
+    from .objections import ObjectionDesk
 
 __all__ = ["EXTRAS_KEY", "CalendarFileInvalid", "NotifyService", "notify_service"]
 
@@ -91,6 +94,12 @@ def notify_service(ctx: ServiceContext) -> NotifyService:
 class NotifyService:
     settings: NotifySettings
     calendar: WorkingCalendar
+
+    @property
+    def objections(self) -> ObjectionDesk:
+        from .objections import ObjectionDesk  # the desk uses this class: import when asked
+
+        return ObjectionDesk(self)
 
     @property
     def sender(self) -> Sender:
@@ -281,7 +290,8 @@ class NotifyService:
         )
         await repo.save_publication(tx.conn, published)
         url = self.url_of(published.id)
-        await tx.emit(
+        await self.emit(
+            tx,
             PublicityPublished(
                 notice_id=published.id,
                 award_id=published.award_id,
@@ -326,6 +336,45 @@ class NotifyService:
             n.credit_code,
             render_claim_approved(mail, self.sender),
         )
+
+    # -- shared by the use cases --------------------------------------------------------------
+    async def emit(self, tx: Tx, event: Event, *, aggregate_id: str) -> dict[str, Any]:
+        """Every event notify emits goes through here (outbox, in the use case's transaction)."""
+        return await tx.emit(event, aggregate_id=aggregate_id)
+
+    async def queue_to(
+        self,
+        tx: Tx,
+        event_id: str,
+        template: EmailTemplate,
+        to: tuple[str | None, str | None],
+        mail: RenderedEmail,
+        *,
+        missing_hint: str,
+    ) -> OutgoingEmail | None:
+        """Queue a mail to someone who is not an enterprise: ``to`` = (address, name).
+
+        None when this event already queued this template (a redelivery)."""
+        email = OutgoingEmail.queue_to(
+            id=new_id(),
+            event_id=event_id,
+            template=template,
+            address=to[0],
+            name=to[1],
+            mail=mail,
+            missing_hint=missing_hint,
+        )
+        if not await repo.queue_email(tx.conn, email):
+            return None
+        if email.error_code is not None:
+            log.warning(
+                "mail_not_deliverable",
+                email_id=email.id,
+                template=template.value,
+                code=email.error_code.value,
+                error=email.last_error,
+            )
+        return email
 
     async def _queue(
         self, tx: Tx, event_id: str, template: EmailTemplate, credit_code: str, mail: RenderedEmail
