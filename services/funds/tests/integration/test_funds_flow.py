@@ -136,7 +136,7 @@ async def test_award_is_paid_only_after_publicity_and_two_different_approvers(na
         assert by["bank:joint"] == 1_000_000_00 - 246_900
         assert by[f"payee:{CC_ENTERPRISE}"] == 246_900
         assert by["spent:brand/brand-packaging"] == 246_900
-        assert by["reserved:brand/brand-packaging"] == 0
+        assert by["reserved:brand/brand-packaging/award-1"] == 0
 
         executed = await _read_events(funds, namespace, "funds.evt.payment_executed.v1")
         assert len(executed) == 1 and executed[0]["data"]["amount_fen"] == 246_900
@@ -185,7 +185,7 @@ async def test_over_reservation_is_refused_with_reason_event(nats_url, database_
         await eventually(lambda: _count_inbox(funds), expect=4)
         bal = await _get(funds, "/programs/xinping-2021/balances")
         assert {a["account"]: a["balance_fen"] for a in bal["accounts"]} == by
-        assert by["reserved:brand/new-product"] == 100_00 and by["budget:brand/new-product"] == 0
+        assert by["reserved:brand/new-product/a-ok"] == 100_00 and by["budget:brand/new-product"] == 0
 
 
 async def _count_inbox(client):

@@ -1,8 +1,11 @@
-"""SQL for the funds schema (asyncpg). Called only from service.py inside one transaction."""
+"""SQL for the funds schema (asyncpg). Called only from the service layer inside one transaction.
+
+Writes are set-based (unnest arrays) so a batch of payments costs a handful of round trips,
+not a handful per payment: the ledger benchmark depends on it.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,21 +15,30 @@ import asyncpg
 
 from ruralfund_common.ids import new_id
 
+from ..domain.audit import GENESIS_HASH, audit_hash, canonical
+from ..domain.awards import (
+    Award, AwardStatus, ItemInfo, Objection, Payee, PaymentOrder, PaymentStatus, ProgramView, Window,
+)
 from ..domain.ledger import Balance, Entry, normal_side
+from ..domain.payments import Approval, PaymentContent
 
-__all__ = ["lock_balances", "write_entry", "append_audit", "GENESIS_HASH"]
+__all__ = [
+    "lock_balances", "write_entries", "append_audit", "load_program", "load_awards", "insert_awards",
+    "save_awards", "save_objections", "load_objections_for", "GENESIS_HASH",
+]
 
-GENESIS_HASH = "0" * 64
+AUDIT_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('ruralfund.funds.audit'))"
 
 
+# -- balances and journal ----------------------------------------------------------------------
 async def lock_balances(conn: asyncpg.Connection, program_code: str, accounts: Iterable[str]) -> dict[str, int]:
     """Current balances of ``accounts``, row-locked until commit so checks cannot race.
 
     Locked in account order, so two transactions touching the same accounts cannot deadlock."""
     names = sorted(set(accounts))
     await conn.execute(
-        "INSERT INTO balances (program_code, account, normal_side) SELECT $1, a, s FROM unnest($2::text[], $3::text[]) AS t(a, s) "
-        "ON CONFLICT DO NOTHING",
+        "INSERT INTO balances (program_code, account, normal_side) "
+        "SELECT $1, a, s FROM unnest($2::text[], $3::text[]) AS t(a, s) ORDER BY a ON CONFLICT DO NOTHING",
         program_code, names, [normal_side(a).value for a in names],
     )
     rows = await conn.fetch(
@@ -37,40 +49,201 @@ async def lock_balances(conn: asyncpg.Connection, program_code: str, accounts: I
     return {r["account"]: Balance(r["account"], r["debits_fen"], r["credits_fen"]).balance_fen for r in rows}
 
 
-async def write_entry(conn: asyncpg.Connection, program_code: str, entry: Entry, *, reference: str,
-                      posted_at: datetime) -> str:
-    entry_id = new_id()
+async def write_entries(conn: asyncpg.Connection, program_code: str, entries: list[Entry], posted_at: datetime) -> None:
+    """Journal entries + postings + kept balances + audit records, in the caller's transaction."""
+    if not entries:
+        return
+    ids = [new_id() for _ in entries]
     await conn.execute(
-        "INSERT INTO entries (entry_id, program_code, kind, reference, memo, posted_at) VALUES ($1,$2,$3,$4,$5,$6)",
-        entry_id, program_code, entry.kind, reference, entry.memo, posted_at,
+        "INSERT INTO entries (entry_id, program_code, kind, reference, memo, posted_at) "
+        "SELECT i, $1, k, r, m, $6 FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(i, k, r, m)",
+        program_code, ids, [e.kind for e in entries], [e.reference for e in entries], [e.memo for e in entries],
+        posted_at,
     )
-    await conn.executemany(
-        "INSERT INTO postings (entry_id, program_code, account, debit_fen, credit_fen) VALUES ($1,$2,$3,$4,$5)",
-        [(entry_id, program_code, l.account, l.debit_fen, l.credit_fen) for l in entry.lines],
+    lines = [(eid, ln) for eid, e in zip(ids, entries) for ln in e.lines]
+    await conn.execute(
+        "INSERT INTO postings (entry_id, program_code, account, debit_fen, credit_fen) "
+        "SELECT i, $1, a, d, c FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::bigint[]) AS t(i, a, d, c)",
+        program_code, [eid for eid, _ in lines], [ln.account for _, ln in lines],
+        [ln.debit_fen for _, ln in lines], [ln.credit_fen for _, ln in lines],
     )
-    await conn.executemany(
-        "UPDATE balances SET debits_fen = debits_fen + $3, credits_fen = credits_fen + $4 "
-        "WHERE program_code=$1 AND account=$2",
-        [(program_code, l.account, l.debit_fen, l.credit_fen) for l in entry.lines],
+    sums: dict[str, list[int]] = {}
+    for _, ln in lines:
+        s = sums.setdefault(ln.account, [0, 0])
+        s[0] += ln.debit_fen
+        s[1] += ln.credit_fen
+    accounts = sorted(sums)
+    await conn.execute(
+        "UPDATE balances b SET debits_fen = b.debits_fen + t.d, credits_fen = b.credits_fen + t.c "
+        "FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS t(a, d, c) WHERE b.program_code=$1 AND b.account=t.a",
+        program_code, accounts, [sums[a][0] for a in accounts], [sums[a][1] for a in accounts],
     )
-    await append_audit(conn, "entry", {
-        "entry_id": entry_id, "program_code": program_code, "kind": entry.kind, "reference": reference,
-        "posted_at": posted_at.isoformat(),
-        "lines": [[l.account, l.debit_fen, l.credit_fen] for l in entry.lines],
-    }, posted_at)
-    return entry_id
+    await append_audit(conn, [("entry", entry_audit_payload(eid, program_code, e, posted_at))
+                              for eid, e in zip(ids, entries)], posted_at)
 
 
-def audit_hash(prev_hash: str, kind: str, payload: dict[str, Any]) -> str:
-    body = json.dumps({"kind": kind, "payload": payload}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+def entry_audit_payload(entry_id: str, program_code: str, e: Entry, posted_at: datetime) -> dict[str, Any]:
+    return {"entry_id": str(entry_id), "program_code": program_code, "kind": e.kind, "reference": e.reference,
+            "posted_at": posted_at.isoformat(), "lines": [[ln.account, ln.debit_fen, ln.credit_fen] for ln in e.lines]}
 
 
-async def append_audit(conn: asyncpg.Connection, kind: str, payload: dict[str, Any], at: datetime) -> None:
-    # One writer at a time extends the chain; the lock is released at commit.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ruralfund.funds.audit'))")
+async def append_audit(conn: asyncpg.Connection, records: list[tuple[str, dict[str, Any]]], at: datetime) -> None:
+    """Extend the hash chain. One writer at a time (advisory lock held to commit), so the chain
+    order is the commit order and ``seq`` order."""
+    if not records:
+        return
+    await conn.execute(AUDIT_LOCK_SQL)
     prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1") or GENESIS_HASH
+    kinds, payloads, prevs, hashes = [], [], [], []
+    for kind, payload in records:
+        h = audit_hash(prev, kind, payload)
+        kinds.append(kind)
+        payloads.append(canonical(payload))
+        prevs.append(prev)
+        hashes.append(h)
+        prev = h
     await conn.execute(
-        "INSERT INTO audit_log (kind, payload, prev_hash, hash, recorded_at) VALUES ($1,$2,$3,$4,$5)",
-        kind, payload, prev, audit_hash(prev, kind, payload), at,
+        "INSERT INTO audit_log (kind, payload, prev_hash, hash, recorded_at) "
+        "SELECT k, p::jsonb, ph, h, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+        "WITH ORDINALITY AS t(k, p, ph, h, n) ORDER BY n",
+        kinds, payloads, prevs, hashes, at,
     )
+
+
+# -- program -----------------------------------------------------------------------------------
+async def load_program(conn: asyncpg.Connection, program_code: str) -> tuple[asyncpg.Record, ProgramView] | None:
+    row = await conn.fetchrow("SELECT * FROM programs WHERE program_code=$1", program_code)
+    if row is None:
+        return None
+    items = await conn.fetch("SELECT line_code, item_code, mode FROM items WHERE program_code=$1", program_code)
+    defaulted = await conn.fetch("SELECT credit_code FROM defaults WHERE program_code=$1", program_code)
+    view = ProgramView(program_code, {r["item_code"]: ItemInfo(r["line_code"], r["item_code"], r["mode"]) for r in items},
+                       {r["credit_code"] for r in defaulted}, row["joint_account_no"] or "")
+    return row, view
+
+
+# -- awards ------------------------------------------------------------------------------------
+def _award(r: asyncpg.Record) -> Award:
+    window = Window(r["starts_on"], r["ends_on"], r["payable_from"]) if r["payable_from"] else None
+    return Award(
+        r["award_id"], r["claim_id"], r["program_code"], r["line_code"], r["item_code"],
+        Payee(r["payee_credit_code"], r["payee_name"], r["payee_bank_name"], r["payee_bank_account"]),
+        r["amount_fen"], r["reserved_at"], kind=r["kind"], requires_publicity=r["requires_publicity"],
+        status=AwardStatus(r["status"]), refusal_code=r["refusal_code"], published_at=r["published_at"],
+        window=window, window_error=r["window_error"], contract_reference=r["contract_reference"],
+    )
+
+
+def _objection(r: asyncpg.Record) -> Objection:
+    return Objection(r["objection_id"], r["award_id"], r["status"], r["filed_at"], r["resolved_at"], r["reason"],
+                     r["after_payment"])
+
+
+def _order(r: asyncpg.Record, approvals: list[Approval]) -> PaymentOrder:
+    c = r["content"]
+    return PaymentOrder(
+        str(r["payment_id"]), r["award_id"], PaymentContent(**c), r["requested_by"], r["requested_at"],
+        PaymentStatus(r["status"]), approvals, r["executed_at"], r["executed_on"], r["from_payable"],
+        r["settled_at"], r["failed_at"], r["outcome_code"], r["bank_txn_id"],
+    )
+
+
+async def load_awards(conn: asyncpg.Connection, award_ids: list[str], *, for_update: bool = True) -> dict[str, Award]:
+    """Awards with their objections and payment orders, locked in id order (no deadlocks)."""
+    ids = sorted(set(award_ids))
+    lock = " FOR UPDATE" if for_update else ""
+    rows = await conn.fetch(f"SELECT * FROM awards WHERE award_id = ANY($1::text[]) ORDER BY award_id{lock}", ids)
+    awards = {r["award_id"]: _award(r) for r in rows}
+    if not awards:
+        return awards
+    for r in await conn.fetch("SELECT * FROM objections WHERE award_id = ANY($1::text[])", list(awards)):
+        awards[r["award_id"]].objections[r["objection_id"]] = _objection(r)
+    pays = await conn.fetch("SELECT * FROM payments WHERE award_id = ANY($1::text[]) ORDER BY requested_at", list(awards))
+    approvals: dict[str, list[Approval]] = {}
+    if pays:
+        for r in await conn.fetch("SELECT * FROM approvals WHERE payment_id = ANY($1::uuid[]) ORDER BY approved_at",
+                                  [p["payment_id"] for p in pays]):
+            approvals.setdefault(str(r["payment_id"]), []).append(
+                Approval(r["person"], r["name"], r["role"], r["content_sha256"], r["approved_at"]))
+    for p in pays:
+        order = _order(p, approvals.get(str(p["payment_id"]), []))
+        award = awards[p["award_id"]]
+        if order.status in (PaymentStatus.AWAITING_APPROVAL, PaymentStatus.EXECUTED, PaymentStatus.SETTLED):
+            award.payment = order
+        else:
+            award.closed_payments.append(order)
+    return awards
+
+
+_AWARD_COLUMNS = ("award_id", "claim_id", "program_code", "line_code", "item_code", "payee_credit_code", "payee_name",
+                  "payee_bank_name", "payee_bank_account", "amount_fen", "requires_publicity", "status",
+                  "refusal_code", "reserved_at", "kind", "contract_reference")
+
+
+async def insert_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
+    await conn.executemany(
+        f"INSERT INTO awards ({', '.join(_AWARD_COLUMNS)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(_AWARD_COLUMNS)))})",
+        [(a.award_id, a.claim_id, a.program_code, a.line_code, a.item_code, a.payee.credit_code, a.payee.name,
+          a.payee.bank_name, a.payee.bank_account, a.amount_fen, a.requires_publicity, a.status.value, a.refusal_code,
+          a.reserved_at, a.kind, a.contract_reference) for a in awards],
+    )
+    await save_awards(conn, awards)
+
+
+async def save_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
+    """Write back what an operation may have changed: award state, orders, new approvals, objections."""
+    if not awards:
+        return
+    await conn.executemany(
+        "UPDATE awards SET status=$2, refusal_code=$3, published_at=$4, starts_on=$5, ends_on=$6, payable_from=$7, "
+        "window_error=$8, payee_bank_name=$9, payee_bank_account=$10 WHERE award_id=$1",
+        [(a.award_id, a.status.value, a.refusal_code, a.published_at, a.window and a.window.starts_on,
+          a.window and a.window.ends_on, a.window and a.window.payable_from, a.window_error, a.payee.bank_name,
+          a.payee.bank_account) for a in awards],
+    )
+    orders = [o for a in awards for o in ([a.payment] if a.payment else []) + a.closed_payments]
+    if orders:
+        await conn.executemany(
+            "INSERT INTO payments (payment_id, award_id, content, content_sha256, status, requested_by, requested_at, "
+            "executed_at, executed_on, from_payable, settled_at, failed_at, outcome_code, bank_txn_id, bank_reference) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (payment_id) DO UPDATE SET "
+            "content=$3, content_sha256=$4, status=$5, executed_at=$8, executed_on=$9, settled_at=$11, failed_at=$12, "
+            "outcome_code=$13, bank_txn_id=$14",
+            [(o.payment_id, o.award_id, o.content.as_dict(), o.content_sha256, o.status.value, o.requested_by,
+              o.requested_at, o.executed_at, o.executed_on, o.from_payable, o.settled_at, o.failed_at, o.outcome_code,
+              o.bank_txn_id, o.bank_reference) for o in orders],
+        )
+    new = [(o.payment_id, a) for o in orders for a in o.new_approvals]
+    if new:
+        await conn.executemany(
+            "INSERT INTO approvals (payment_id, person, name, role, content_sha256, approved_at) VALUES ($1,$2,$3,$4,$5,$6)",
+            [(pid, a.person, a.name, a.role, a.content_sha256, a.approved_at) for pid, a in new],
+        )
+        await append_audit(conn, [("approval", {"payment_id": pid, "person": a.person, "role": a.role,
+                                                "content_sha256": a.content_sha256, "at": a.approved_at.isoformat()})
+                                  for pid, a in new], new[-1][1].approved_at)
+        for o in orders:
+            o.new_approvals.clear()
+    await save_objections(conn, [o for a in awards for o in a.objections.values()])
+
+
+async def save_objections(conn: asyncpg.Connection, objections: list[Objection], notice_id: str | None = None) -> None:
+    if not objections:
+        return
+    await conn.executemany(
+        "INSERT INTO objections (objection_id, award_id, notice_id, status, filed_at, resolved_at, reason, after_payment) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (objection_id) DO UPDATE SET status=$4, "
+        "filed_at=coalesce(objections.filed_at, $5), resolved_at=$6, reason=$7, after_payment=$8, "
+        "notice_id=coalesce(objections.notice_id, $3)",
+        [(o.objection_id, o.award_id, notice_id, o.status, o.filed_at, o.resolved_at, o.reason, o.after_payment)
+         for o in objections],
+    )
+
+
+async def load_objections_for(conn: asyncpg.Connection, award_id: str) -> dict[str, Objection]:
+    rows = await conn.fetch("SELECT * FROM objections WHERE award_id=$1 FOR UPDATE", award_id)
+    return {r["objection_id"]: _objection(r) for r in rows}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)

@@ -3,27 +3,33 @@
 Two books share one journal:
 - cash: the allocation (fund:allocation) is receivable (fund:receivable) until the finance
   bureau releases it into the joint account (bank:joint); payments leave bank:joint to the
-  payee (payee:<credit code>);
+  payee (payee:<credit code>); when the leading group declares a contractor in default, what
+  was paid to it becomes a clawback receivable (clawback:<credit code>) that repayments reduce;
 - budget: each item's budget (budget:<line>/<item>) is appropriated from budget:control;
-  an approved award moves from budget to reserved (pending, two-phase); a payment posts the
-  reservation to spent; a revocation voids it back to budget.
+  an approved award moves from budget to its own reservation (reserved:<line>/<item>/<award>,
+  pending, two-phase); a payment posts the reservation to spent (spent:<line>/<item>); a
+  revocation voids it back to budget. A payment the bank fails moves spent back to what is
+  owed to the payee (payable:<line>/<item>/<credit code>) until it is paid again.
 Every account has a normal side and may never go below zero on it: that single invariant
-makes "no over-reservation", "never release above the total" and "never pay below zero" hold.
+makes "no over-reservation", "never release above the total", "never pay below zero" and
+"a reservation resolves exactly once" hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ruralfund_common.errors import Conflict
 
 __all__ = [
-    "Side", "Line", "Entry", "Balance", "normal_side", "account_budget", "account_reserved",
-    "account_spent", "account_payee", "FUND_ALLOCATION", "FUND_RECEIVABLE", "BANK_JOINT",
-    "BUDGET_CONTROL", "open_program_entry", "release_entry", "reserve_entry", "void_entry",
-    "payment_entries", "check_balances", "InsufficientBalance", "MAX_ENTRY_LINES",
+    "Side", "Line", "Entry", "Balance", "Books", "normal_side", "account_budget", "account_reserved",
+    "account_spent", "account_payee", "account_payable", "account_clawback", "FUND_ALLOCATION",
+    "FUND_RECEIVABLE", "BANK_JOINT", "BUDGET_CONTROL", "open_program_entry", "release_entry",
+    "reserve_entry", "void_entry", "payment_entry", "reversal_entry", "adjustment_entry",
+    "default_entry", "repayment_entry", "check_balances", "InsufficientBalance", "MAX_ENTRY_LINES",
+    "item_of", "payee_of", "line_of",
 ]
 
 MAX_ENTRY_LINES = 64
@@ -42,19 +48,53 @@ def account_budget(line: str, item: str) -> str:
     return f"budget:{line}/{item}"
 
 
-def account_reserved(line: str, item: str) -> str:
-    return f"reserved:{line}/{item}"
+def account_reserved(line: str, item: str, award_id: str) -> str:
+    # one reservation account per award: "resolves exactly once" is then a balance going to zero
+    return f"reserved:{line}/{item}/{award_id}"
 
 
 def account_spent(line: str, item: str) -> str:
     return f"spent:{line}/{item}"
 
 
+def account_payable(line: str, item: str, credit_code: str) -> str:
+    return f"payable:{line}/{item}/{credit_code}"
+
+
 def account_payee(credit_code: str) -> str:
     return f"payee:{credit_code}"
 
 
-_CREDIT_NORMAL_PREFIXES = ("fund:allocation", "budget:", "reserved:", "spent:")
+def account_clawback(credit_code: str) -> str:
+    return f"clawback:{credit_code}"
+
+
+def line_of(account: str) -> str | None:
+    """The budget line an account belongs to (budget, reserved, spent, payable accounts)."""
+    family, _, rest = account.partition(":")
+    if family in ("budget", "reserved", "spent", "payable") and "/" in rest:
+        return rest.split("/")[0]
+    return None
+
+
+def item_of(account: str) -> tuple[str, str] | None:
+    family, _, rest = account.partition(":")
+    if family in ("budget", "reserved", "spent", "payable") and "/" in rest:
+        parts = rest.split("/")
+        return parts[0], parts[1]
+    return None
+
+
+def payee_of(account: str) -> str | None:
+    family, _, rest = account.partition(":")
+    if family in ("payee", "clawback"):
+        return rest
+    if family == "payable":
+        return rest.split("/")[-1]
+    return None
+
+
+_CREDIT_NORMAL_PREFIXES = ("fund:allocation", "budget:", "reserved:", "spent:", "payable:")
 
 
 def normal_side(account: str) -> Side:
@@ -83,11 +123,16 @@ class Line:
 class Entry:
     kind: str
     lines: tuple[Line, ...]
+    reference: str = ""  # the command or aggregate it belongs to; one entry per (kind, reference)
     memo: str = ""
 
     def __post_init__(self) -> None:
         assert 2 <= len(self.lines) <= MAX_ENTRY_LINES
-        assert sum(l.debit_fen for l in self.lines) == sum(l.credit_fen for l in self.lines), "unbalanced entry"
+        assert sum(ln.debit_fen for ln in self.lines) == sum(ln.credit_fen for ln in self.lines), "unbalanced entry"
+
+    @property
+    def total_fen(self) -> int:
+        return sum(ln.debit_fen for ln in self.lines)
 
     def deltas(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -117,7 +162,7 @@ def _transfer(debit: str, credit: str, amount_fen: int) -> tuple[Line, Line]:
     return Line(debit, debit_fen=amount_fen), Line(credit, credit_fen=amount_fen)
 
 
-def open_program_entry(total_fen: int, item_budgets: Mapping[tuple[str, str], int]) -> Entry:
+def open_program_entry(total_fen: int, item_budgets: Mapping[tuple[str, str], int], reference: str = "") -> Entry:
     """Allocation receivable + appropriation of every item budget; budgets must add up."""
     if sum(item_budgets.values()) != total_fen:
         raise Conflict("PROGRAM_BUDGET_MISMATCH", "item budgets do not add up to the program total",
@@ -127,26 +172,54 @@ def open_program_entry(total_fen: int, item_budgets: Mapping[tuple[str, str], in
     for (line_code, item_code), budget_fen in item_budgets.items():
         if budget_fen > 0:
             lines.append(Line(account_budget(line_code, item_code), credit_fen=budget_fen))
-    return Entry("program_opened", tuple(lines))
+    return Entry("program_opened", tuple(lines), reference)
 
 
-def release_entry(amount_fen: int) -> Entry:
-    return Entry("funds_released", _transfer(BANK_JOINT, FUND_RECEIVABLE, amount_fen))
+def release_entry(amount_fen: int, reference: str = "") -> Entry:
+    return Entry("funds_released", _transfer(BANK_JOINT, FUND_RECEIVABLE, amount_fen), reference)
 
 
-def reserve_entry(line: str, item: str, amount_fen: int) -> Entry:
-    return Entry("award_reserved", _transfer(account_budget(line, item), account_reserved(line, item), amount_fen))
+def reserve_entry(line: str, item: str, award_id: str, amount_fen: int) -> Entry:
+    return Entry("award_reserved", _transfer(account_budget(line, item), account_reserved(line, item, award_id),
+                                             amount_fen), award_id)
 
 
-def void_entry(line: str, item: str, amount_fen: int) -> Entry:
-    return Entry("reservation_voided", _transfer(account_reserved(line, item), account_budget(line, item), amount_fen))
+def void_entry(line: str, item: str, award_id: str, amount_fen: int) -> Entry:
+    return Entry("reservation_voided", _transfer(account_reserved(line, item, award_id),
+                                                 account_budget(line, item), amount_fen), award_id)
 
 
-def payment_entries(line: str, item: str, payee_credit_code: str, amount_fen: int) -> Entry:
-    """Post the reservation (budget book) and pay out of the joint account (cash book)."""
-    budget = _transfer(account_reserved(line, item), account_spent(line, item), amount_fen)
+def payment_entry(line: str, item: str, award_id: str, payee_credit_code: str, amount_fen: int, *,
+                  from_payable: bool, payment_id: str) -> Entry:
+    """Post the reservation (or what was owed after a failed payment) to spent, and pay out of
+    the joint account to the payee, in one entry."""
+    owed = account_payable(line, item, payee_credit_code) if from_payable else account_reserved(line, item, award_id)
+    budget = _transfer(owed, account_spent(line, item), amount_fen)
     cash = _transfer(account_payee(payee_credit_code), BANK_JOINT, amount_fen)
-    return Entry("payment_executed", budget + cash)
+    return Entry("payment_executed", budget + cash, payment_id)
+
+
+def reversal_entry(line: str, item: str, payee_credit_code: str, amount_fen: int, *, payment_id: str) -> Entry:
+    """Compensating postings for a payment the bank failed: cash back in the joint account, the
+    amount owed to the payee again (never un-spends a reservation: it resolved once)."""
+    budget = _transfer(account_spent(line, item), account_payable(line, item, payee_credit_code), amount_fen)
+    cash = _transfer(BANK_JOINT, account_payee(payee_credit_code), amount_fen)
+    return Entry("payment_reversed", budget + cash, payment_id)
+
+
+def adjustment_entry(from_item: tuple[str, str], to_item: tuple[str, str], amount_fen: int, reference: str) -> Entry:
+    return Entry("budget_adjusted", _transfer(account_budget(*from_item), account_budget(*to_item), amount_fen),
+                 reference)
+
+
+def default_entry(credit_code: str, amount_fen: int, reference: str) -> Entry:
+    """Everything paid to a contractor in default becomes a receivable."""
+    return Entry("contractor_defaulted", _transfer(account_clawback(credit_code), account_payee(credit_code),
+                                                   amount_fen), reference)
+
+
+def repayment_entry(credit_code: str, amount_fen: int, reference: str) -> Entry:
+    return Entry("clawback_repaid", _transfer(BANK_JOINT, account_clawback(credit_code), amount_fen), reference)
 
 
 # Refusal codes for an account that would go below zero, by account family.
@@ -155,6 +228,8 @@ _REFUSALS = {
     "bank:": "INSUFFICIENT_FUNDS",
     "fund:receivable": "RELEASE_EXCEEDS_PROGRAM_TOTAL",
     "reserved:": "RESERVATION_NOT_FOUND",
+    "clawback:": "REPAYMENT_EXCEEDS_RECEIVABLE",
+    "payable:": "NOTHING_PAYABLE",
 }
 
 
@@ -171,3 +246,36 @@ def check_balances(entry: Entry, current: Mapping[str, int]) -> dict[str, int]:
             )
         after[account] = new
     return after
+
+
+@dataclass
+class Books:
+    """Balances of the accounts one command may touch, and the entries it posted.
+
+    The service layer locks those accounts' rows and builds this; tests build it with every
+    account (``complete=True``). Posting an account that was not loaded is a programming error
+    (its row would not be locked), so it is asserted rather than silently read as zero.
+    """
+
+    balances: dict[str, int] = field(default_factory=dict)
+    complete: bool = False
+    posted: list[Entry] = field(default_factory=list)
+
+    def balance(self, account: str) -> int:
+        assert self.complete or account in self.balances, f"account {account} was not loaded"
+        return self.balances.get(account, 0)
+
+    def post(self, entry: Entry) -> dict[str, int]:
+        for account in entry.deltas():
+            self.balance(account)
+        after = check_balances(entry, self.balances)
+        self.balances.update(after)
+        self.posted.append(entry)
+        return after
+
+    def sum_prefix(self, prefix: str) -> int:
+        return sum(v for k, v in self.balances.items() if k.startswith(prefix))
+
+    @staticmethod
+    def accounts(entries: Iterable[Entry]) -> set[str]:
+        return {ln.account for e in entries for ln in e.lines}

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from ruralfund_common.errors import Conflict, Forbidden
 
 __all__ = ["PaymentContent", "Approval", "APPROVER_ROLES", "check_can_approve", "is_fully_approved",
-           "check_payable", "award_payable_from"]
+           "valid_approvals", "check_payable", "bank_reference"]
 
 APPROVER_ROLES = ("leading_group", "contractor_signatory")
 
@@ -37,6 +37,9 @@ class PaymentContent:
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class Approval:
@@ -47,48 +50,61 @@ class Approval:
     approved_at: datetime
 
 
+def bank_reference(payment_id: str) -> str:
+    """The reference the bank echoes on its statement. The whole id: a prefix of a uuid7 is a
+    timestamp, so two payments in the same minute would share it."""
+    return "RF" + payment_id.replace("-", "").upper()
+
+
+def valid_approvals(content: PaymentContent, approvals: list[Approval]) -> list[Approval]:
+    sha = content.sha256()
+    return [a for a in approvals if a.content_sha256 == sha]
+
+
 def check_can_approve(content: PaymentContent, existing: list[Approval], *, person: str,
                       roles: frozenset[str], signed_sha256: str) -> str:
     """Returns the role this person approves in; refuses with a stable code otherwise."""
+    if not any(r in roles for r in APPROVER_ROLES):
+        raise Forbidden("ROLE_REQUIRED", "payments are approved by a leading group member and the contractor's signatory")
     if signed_sha256 != content.sha256():
         raise Conflict("APPROVAL_CONTENT_CHANGED", "the signed content hash does not match the payment's content",
                        field="content_sha256", details={"expected": content.sha256()})
-    valid = [a for a in existing if a.content_sha256 == content.sha256()]
+    valid = valid_approvals(content, existing)
     if any(a.person == person for a in valid):
         raise Conflict("SAME_PERSON_BOTH_APPROVALS", "one person cannot give both approvals of a payment")
     taken = {a.role for a in valid}
     for role in APPROVER_ROLES:
         if role in roles and role not in taken:
             return role
-    if not any(r in roles for r in APPROVER_ROLES):
-        raise Forbidden("ROLE_REQUIRED", "payments are approved by a leading group member and the contractor's signatory")
     raise Conflict("APPROVAL_ALREADY_GIVEN", "this side of the payment is already approved")
 
 
 def is_fully_approved(content: PaymentContent, approvals: list[Approval]) -> bool:
-    valid = [a for a in approvals if a.content_sha256 == content.sha256()]
+    valid = valid_approvals(content, approvals)
     roles = {a.role for a in valid}
     people = {a.person for a in valid}
     return set(APPROVER_ROLES) <= roles and len(people) >= 2
 
 
-def award_payable_from(payable_from: date | None) -> date | None:
-    return payable_from
-
-
 def check_payable(*, status: str, requires_publicity: bool, payable_from: date | None,
-                  today_local: date, objections_open: int = 0, already_paid: bool = False) -> None:
+                  today_local: date, objections_open: int = 0, objections_upheld: int = 0,
+                  window_error: str | None = None, payee_in_default: bool = False) -> None:
     """The disbursement rules that depend on the award's state and the county's date."""
-    if already_paid or status == "paid":
+    if status == "paid":
         raise Conflict("ALREADY_PAID", "this award has already been paid")
-    if status == "revoked":
+    if status == "revoked" or objections_upheld:
         raise Conflict("AWARD_REVOKED", "this award was revoked")
-    if status not in ("reserved", "in_publicity"):
+    if status not in ("reserved", "in_publicity", "payable"):
         raise Conflict("AWARD_NOT_RESERVED", f"award is {status}, not reserved")
+    if payee_in_default:
+        raise Conflict("CONTRACTOR_IN_DEFAULT", "the leading group declared this payee in default: no more payments")
     if objections_open:
         raise Conflict("OBJECTION_PENDING", "an objection to this award is pending")
     if requires_publicity:
         if payable_from is None:
+            if window_error:
+                raise Conflict(window_error, "the publicity window could not be computed: the working-day "
+                               "calendar does not cover the publication date; load the year and retry")
             raise Conflict("PUBLICITY_NOT_STARTED", "the award has not been publicised yet")
         if today_local < payable_from:
             raise Conflict("PUBLICITY_NOT_ENDED", f"publicity runs until the day before {payable_from.isoformat()}",

@@ -1,45 +1,144 @@
-"""Admin HTTP API of the funds service."""
+"""Admin HTTP API of the funds service.
+
+Every write is a command with a client-supplied id (``command_id`` in the body, else the
+``Idempotency-Key`` header): a replay returns the first outcome, accepted or refused. Refusals
+are problem+json with a stable ``code`` and are also emitted as ``funds.evt.command_refused.v1``.
+"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from typing import Annotated
+import json
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import CtxDep, idempotent
-from ruralfund_common.errors import NotFound
-from ruralfund_common.money import format_yuan, parse_yuan
+from ruralfund_common.calendar import local_date
+from ruralfund_common.errors import DomainError, Forbidden, InvalidInput
+from ruralfund_common.http import problem_response
+from ruralfund_common.ids import new_id
+from ruralfund_common.messaging import Tx
+from ruralfund_common.money import parse_yuan
 
 from .. import service
+from ..domain.awards import Payee
+from ..domain.bank_statement import MAX_STATEMENT_BYTES, parse_statement
 
 router = APIRouter()
 READERS = (Role.BUREAU_ADMIN, Role.LEADING_GROUP, Role.CONTRACTOR_SIGNATORY, Role.FINANCE_BUREAU, Role.AUDITOR)
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
+PayeeReader = Annotated[Principal, Depends(require_roles(*READERS, Role.ENTERPRISE))]
 FinanceBureau = Annotated[Principal, Depends(require_write(Role.FINANCE_BUREAU))]
 PaymentRequester = Annotated[Principal, Depends(require_write(Role.BUREAU_ADMIN, Role.LEADING_GROUP))]
 Approver = Annotated[Principal, Depends(require_write(Role.LEADING_GROUP, Role.CONTRACTOR_SIGNATORY))]
+BankReporter = Annotated[Principal, Depends(require_write(Role.SYSTEM, Role.CONTRACTOR_SIGNATORY))]
+StatementImporter = Annotated[Principal, Depends(require_write(Role.SYSTEM, Role.CONTRACTOR_SIGNATORY,
+                                                                Role.FINANCE_BUREAU))]
+LeadingGroup = Annotated[Principal, Depends(require_write(Role.LEADING_GROUP))]
+BureauAdmin = Annotated[Principal, Depends(require_write(Role.BUREAU_ADMIN))]
+Repayments = Annotated[Principal, Depends(require_write(Role.FINANCE_BUREAU, Role.SYSTEM))]
+
+CommandId = Field(default=None, min_length=1, max_length=200,
+                  description="client-supplied command id: a replay returns the first outcome")
+Id = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+Yuan = Field(description='amount in yuan, e.g. "1,000,000.00"', max_length=32)
+Sha = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the canonical payment content you approve")
 
 
 class ReleaseRequest(BaseModel):
-    amount_yuan: str = Field(description='amount in yuan, e.g. "1,000,000.00"', max_length=32)
+    command_id: str | None = CommandId
+    release_id: str | None = Id
+    amount_yuan: str = Yuan
     approval_reference: str = Field(min_length=1, max_length=200, description="the leading group's approval reference")
 
 
 class PaymentRequest(BaseModel):
+    command_id: str | None = CommandId
+    payment_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{32,36}$", description="a uuid, if you pick it")
     award_id: str = Field(min_length=1, max_length=64)
 
 
 class ApprovalRequest(BaseModel):
-    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the canonical payment content you approve")
+    command_id: str | None = CommandId
+    content_sha256: str = Sha
+
+
+class BatchApproval(BaseModel):
+    payment_id: str = Field(min_length=1, max_length=64)
+    content_sha256: str = Sha
+
+
+class BatchApprovalRequest(BaseModel):
+    command_id: str | None = CommandId
+    approvals: list[BatchApproval] = Field(min_length=1, max_length=service.MAX_BATCH_APPROVALS)
+
+
+class SettlementRequest(BaseModel):
+    command_id: str | None = CommandId
+    bank_txn_id: str = Field(min_length=1, max_length=100)
+
+
+class FailureRequest(BaseModel):
+    command_id: str | None = CommandId
+    code: str = Field(default="BANK_REJECTED", pattern=r"^[A-Z][A-Z0-9_]{1,63}$")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PayeeBankRequest(BaseModel):
+    command_id: str | None = CommandId
+    bank_name: str = Field(min_length=1, max_length=200)
+    bank_account: str = Field(min_length=4, max_length=64)
+
+
+class ResolutionFields(BaseModel):
+    resolution_number: str | None = Field(default=None, max_length=200, description="领导小组决议 number")
+    resolution_date: date | None = None
+
+
+class AdjustmentRequest(ResolutionFields):
+    command_id: str | None = CommandId
+    adjustment_id: str | None = Id
+    from_item: str = Field(min_length=1, max_length=64)
+    to_item: str = Field(min_length=1, max_length=64)
+    amount_yuan: str = Yuan
+    override: bool = Field(default=False, description="explicitly override the no-adjustment rule of service items")
+    reason: str = Field(default="", max_length=500)
+
+
+class PreallocationRequest(BaseModel):
+    command_id: str | None = CommandId
+    preallocation_id: str | None = Id
+    item_code: str = Field(min_length=1, max_length=64)
+    provider_credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+    provider_name: str = Field(min_length=1, max_length=200)
+    bank_name: str = Field(min_length=1, max_length=200)
+    bank_account: str = Field(min_length=4, max_length=64)
+    amount_yuan: str = Yuan
+    contract_reference: str = Field(min_length=1, max_length=200)
+
+
+class DefaultRequest(ResolutionFields):
+    command_id: str | None = CommandId
+    credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+
+
+class RepaymentRequest(BaseModel):
+    command_id: str | None = CommandId
+    repayment_id: str | None = Id
+    credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+    amount_yuan: str = Yuan
+    bank_reference: str = Field(default="", max_length=200)
 
 
 def _amount_fen(text: str) -> int:
-    from ruralfund_common.errors import InvalidInput
     try:
         fen = parse_yuan(text)
     except (ValueError, TypeError) as exc:
@@ -49,77 +148,217 @@ def _amount_fen(text: str) -> int:
     return fen
 
 
+def _resolution(body: ResolutionFields):
+    if bool(body.resolution_number) != bool(body.resolution_date):
+        raise InvalidInput("RESOLUTION_REQUIRED", "give both the resolution's number and date", field="resolution_date")
+    return service.resolution_of(body.resolution_number, body.resolution_date)
+
+
+async def _command(request: Request, who: Principal, kind: str, body: BaseModel | dict[str, Any],
+                   run: Callable[[Tx], Awaitable[dict[str, Any]]], *, ok_status: int = 200,
+                   command_id: str | None = None, refs: dict[str, str | None] | None = None) -> Response:
+    """Run a use case as a command: its id, its first outcome kept, its refusal a problem+json."""
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    command_id = command_id or data.get("command_id") or request.headers.get("Idempotency-Key")
+    request_hash = hashlib.sha256(json.dumps({"p": request.url.path, "b": data}, sort_keys=True,
+                                             default=str).encode()).hexdigest()
+
+    async def use_case(tx: Tx) -> tuple[int, Any]:
+        return await service.run_command(tx, command_id=command_id, kind=kind, by=who, request_hash=request_hash,
+                                         run=lambda: run(tx), ok_status=ok_status, refs=refs)
+
+    response = await idempotent(request, who, data, use_case)
+    if response.status_code < 400:
+        return response
+    refusal = json.loads(response.body)
+    return problem_response(request, status=response.status_code, code=refusal["code"], detail=refusal["message"],
+                            field=refusal.get("field"), details=refusal.get("details"),
+                            headers={k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"})
+
+
 @router.post("/programs/{program_code}/releases", status_code=201, tags=["ledger"],
              summary="Release (预拨) central funds into the joint account")
 async def release(program_code: str, body: ReleaseRequest, request: Request, who: FinanceBureau):
     amount_fen = _amount_fen(body.amount_yuan)
-
-    async def use_case(tx):
-        return 201, await service.release_funds(tx, program_code, amount_fen, body.approval_reference, who)
-
-    return await idempotent(request, who, {"program": program_code, **body.model_dump()}, use_case)
+    release_id = body.release_id or body.command_id or new_id()
+    return await _command(request, who, "release", body, lambda tx: service.release_funds(
+        tx, program_code, release_id, amount_fen, body.approval_reference, who), ok_status=201,
+        refs={"program_code": program_code})
 
 
 @router.post("/payments", status_code=201, tags=["payments"], summary="Request a payment order for a reserved award")
 async def request_payment(body: PaymentRequest, request: Request, who: PaymentRequester):
-    async def use_case(tx):
-        return 201, await service.request_payment(tx, body.award_id, who)
-
-    return await idempotent(request, who, body, use_case)
+    return await _command(request, who, "request_payment", body, lambda tx: service.request_payment(
+        tx, body.award_id, who, body.payment_id), ok_status=201, refs={"award_id": body.award_id})
 
 
 @router.post("/payments/{payment_id}/approvals", tags=["payments"],
              summary="Approve a payment (leading group member or contractor signatory; two different people)")
 async def approve_payment(payment_id: str, body: ApprovalRequest, request: Request, who: Approver):
-    async def use_case(tx):
-        return 200, await service.approve_payment(tx, payment_id, who, body.content_sha256)
+    async def run(tx: Tx) -> dict[str, Any]:
+        items = [service.ApprovalItem(payment_id, body.content_sha256)]
+        (item,) = await service.approve_payments(tx, items, who, command_id=body.command_id)
+        if item.outcome["status"] == "refused":
+            raise _refusal(item.outcome)
+        return await service.payment_view(tx.conn, payment_id)
 
-    return await idempotent(request, who, {"payment": payment_id, **body.model_dump()}, use_case)
+    return await _command(request, who, "approve_payment", {"payment": payment_id, **body.model_dump()}, run,
+                          refs={"payment_id": payment_id})
 
 
+def _refusal(outcome: dict[str, Any]) -> DomainError:
+    cls = Forbidden if outcome["code"] == "ROLE_REQUIRED" else DomainError
+    return cls(outcome["code"], outcome["message"], field=outcome.get("field"), details=outcome.get("details"))
+
+
+@router.post("/payment-approvals", tags=["payments"],
+             summary="Approve many payment orders at once (a payment run); each is decided on its own")
+async def approve_payments(body: BatchApprovalRequest, request: Request, who: Approver):
+    async def run(tx: Tx) -> dict[str, Any]:
+        items = [service.ApprovalItem(a.payment_id, a.content_sha256) for a in body.approvals]
+        done = await service.approve_payments(tx, items, who, command_id=body.command_id)
+        return {"results": [{"payment_id": i.payment_id, **i.outcome} for i in done]}
+
+    return await _command(request, who, "approve_payments", body, run)
+
+
+@router.post("/payments/{payment_id}/settlement", tags=["bank"], summary="The bank confirmed an executed payment")
+async def settle(payment_id: str, body: SettlementRequest, request: Request, who: BankReporter):
+    return await _command(request, who, "settle_payment", {"payment": payment_id, **body.model_dump()},
+                          lambda tx: service.settle_payment(tx, payment_id, body.bank_txn_id),
+                          refs={"payment_id": payment_id})
+
+
+@router.post("/payments/{payment_id}/failure", tags=["bank"],
+             summary="The bank failed or returned an executed payment: reverse it")
+async def fail(payment_id: str, body: FailureRequest, request: Request, who: BankReporter):
+    return await _command(request, who, "fail_payment", {"payment": payment_id, **body.model_dump()},
+                          lambda tx: service.fail_payment(tx, payment_id, body.code, body.reason),
+                          refs={"payment_id": payment_id})
+
+
+@router.post("/programs/{program_code}/bank-statements", tags=["bank"],
+             summary="Import the joint account's bank statement (CSV): settles or reverses the payments on it",
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}})
+async def import_statement(program_code: str, request: Request, who: StatementImporter):
+    raw = await request.body()
+    if len(raw) > MAX_STATEMENT_BYTES:
+        raise InvalidInput("STATEMENT_TOO_LARGE", f"a statement is at most {MAX_STATEMENT_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("STATEMENT_ENCODING", "the statement must be UTF-8 CSV") from None
+    lines = parse_statement(text)
+    file_sha = hashlib.sha256(raw).hexdigest()
+    # the same file twice is the same command: it replays the first import's outcome
+    return await _command(request, who, "import_statement", {"program": program_code, "sha256": file_sha},
+                          lambda tx: service.import_statement(tx, program_code, lines, who), ok_status=201,
+                          command_id=request.headers.get("Idempotency-Key") or f"statement:{program_code}:{file_sha}",
+                          refs={"program_code": program_code})
+
+
+@router.put("/awards/{award_id}/payee-bank", tags=["awards"],
+            summary="Correct the payee's bank account (changes the payment content: earlier approvals lapse)")
+async def change_payee_bank(award_id: str, body: PayeeBankRequest, request: Request, who: BureauAdmin):
+    return await _command(request, who, "change_payee_bank", {"award": award_id, **body.model_dump()},
+                          lambda tx: service.change_payee_bank(tx, award_id, body.bank_name, body.bank_account, who),
+                          refs={"award_id": award_id})
+
+
+@router.post("/programs/{program_code}/adjustments", status_code=201, tags=["budget"],
+             summary="Move budget between items under a leading group resolution")
+async def adjust(program_code: str, body: AdjustmentRequest, request: Request, who: LeadingGroup):
+    amount_fen, resolution = _amount_fen(body.amount_yuan), _resolution(body)
+    adjustment_id = body.adjustment_id or body.command_id or new_id()
+    return await _command(request, who, "adjust_budget", body, lambda tx: service.adjust_budget(
+        tx, program_code, adjustment_id, body.from_item, body.to_item, amount_fen, resolution, body.override,
+        body.reason, who), ok_status=201, refs={"program_code": program_code})
+
+
+@router.post("/programs/{program_code}/preallocations", status_code=201, tags=["budget"],
+             summary="Pre-allocate (预拨) part of a purchase-of-service item to its contracted provider")
+async def preallocate(program_code: str, body: PreallocationRequest, request: Request, who: LeadingGroup):
+    amount_fen = _amount_fen(body.amount_yuan)
+    pre_id = body.preallocation_id or body.command_id or f"pre-{new_id()}"
+    provider = Payee(body.provider_credit_code, body.provider_name, body.bank_name, body.bank_account)
+    return await _command(request, who, "preallocate", body, lambda tx: service.preallocate(
+        tx, program_code, pre_id, body.item_code, provider, amount_fen, body.contract_reference, who),
+        ok_status=201, refs={"program_code": program_code})
+
+
+@router.post("/programs/{program_code}/defaults", status_code=201, tags=["clawback"],
+             summary="Declare a contractor in default: everything paid to it becomes a receivable")
+async def declare_default(program_code: str, body: DefaultRequest, request: Request, who: LeadingGroup):
+    resolution = _resolution(body)
+    if resolution is None:
+        raise InvalidInput("RESOLUTION_REQUIRED", "a default needs the leading group resolution", field="resolution_number")
+    return await _command(request, who, "declare_default", body, lambda tx: service.declare_default(
+        tx, program_code, body.credit_code, resolution, who), ok_status=201, refs={"program_code": program_code})
+
+
+@router.post("/programs/{program_code}/repayments", status_code=201, tags=["clawback"],
+             summary="Record a defaulted contractor's repayment into the joint account")
+async def repay(program_code: str, body: RepaymentRequest, request: Request, who: Repayments):
+    amount_fen = _amount_fen(body.amount_yuan)
+    repayment_id = body.repayment_id or body.command_id or new_id()
+    return await _command(request, who, "record_repayment", body, lambda tx: service.record_repayment(
+        tx, program_code, repayment_id, body.credit_code, amount_fen, body.bank_reference, who), ok_status=201,
+        refs={"program_code": program_code})
+
+
+# -- reads -------------------------------------------------------------------------------------
 @router.get("/payments/{payment_id}", tags=["payments"])
 async def get_payment(payment_id: str, ctx: CtxDep, who: Reader):
-    async with ctx.transaction() as tx:
-        if not await tx.conn.fetchval("SELECT 1 FROM payments WHERE payment_id::text=$1", payment_id):
-            raise NotFound("PAYMENT_NOT_FOUND", f"no payment {payment_id}")
-        return await service.payment_view(tx, payment_id)
+    async with ctx.db.acquire() as conn:
+        return await service.payment_view(conn, payment_id)
 
 
 @router.get("/awards/{award_id}", tags=["awards"])
 async def get_award(award_id: str, ctx: CtxDep, who: Reader):
-    async with ctx.pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM awards WHERE award_id=$1", award_id)
-    if row is None:
-        raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}")
-    out = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(row).items()}
-    out["amount_yuan"] = format_yuan(row["amount_fen"])
-    return out
+    async with ctx.db.acquire() as conn:
+        return await service.award_view(conn, award_id)
 
 
-@router.get("/programs/{program_code}/balances", tags=["ledger"], summary="Balances and trial balance of a program")
+@router.get("/programs/{program_code}/balances", tags=["ledger"],
+            summary="Balances per account, item, line and payee, and the trial balance")
 async def balances(program_code: str, ctx: CtxDep, who: Reader):
-    async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch("SELECT account, normal_side, debits_fen, credits_fen FROM balances "
-                                "WHERE program_code=$1 ORDER BY account", program_code)
-        totals = await conn.fetchrow("SELECT coalesce(sum(debit_fen),0)::bigint AS d, coalesce(sum(credit_fen),0)::bigint AS c "
-                                     "FROM postings WHERE program_code=$1", program_code)
-    if not rows:
-        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}")
-    accounts = []
-    for r in rows:
-        bal = r["debits_fen"] - r["credits_fen"] if r["normal_side"] == "debit" else r["credits_fen"] - r["debits_fen"]
-        accounts.append({"account": r["account"], "normal_side": r["normal_side"], "balance_fen": bal,
-                         "balance_yuan": format_yuan(bal)})
-    return {"program_code": program_code, "accounts": accounts,
-            "trial_balance": {"debits_fen": totals["d"], "credits_fen": totals["c"], "balanced": totals["d"] == totals["c"]}}
+    async with ctx.db.acquire() as conn:
+        return await service.balances(conn, program_code)
+
+
+@router.get("/programs/{program_code}/trial-balance", tags=["ledger"], summary="Debits = credits for the program")
+async def trial_balance(program_code: str, ctx: CtxDep, who: Reader):
+    async with ctx.db.acquire() as conn:
+        return (await service.balances(conn, program_code))["trial_balance"]
+
+
+@router.get("/programs/{program_code}/payees/{credit_code}/statement", tags=["ledger"],
+            summary="Statement of one payee: paid, owed again after a failure, clawback receivable")
+async def payee_statement(program_code: str, credit_code: str, ctx: CtxDep, who: PayeeReader):
+    if not (set(who.roles) & set(READERS)) and who.credit_code != credit_code:
+        raise Forbidden("NOT_YOUR_DATA", "an enterprise sees only its own statement")
+    async with ctx.db.acquire() as conn:
+        return await service.payee_statement(conn, program_code, credit_code)
+
+
+@router.get("/programs/{program_code}/adjustments", tags=["budget"],
+            summary="Adjustments (service-item overrides flagged) and pre-allocations")
+async def adjustments(program_code: str, ctx: CtxDep, who: Reader):
+    async with ctx.db.acquire() as conn:
+        return await service.adjustments_report(conn, program_code)
+
+
+@router.get("/programs/{program_code}/reconciliation", tags=["bank"],
+            summary="Three-way reconciliation: bank statement ↔ ledger ↔ approved awards")
+async def reconciliation(program_code: str, ctx: CtxDep, who: Reader):
+    async with ctx.db.acquire() as conn:
+        return await service.reconciliation(conn, program_code, local_date(ctx.clock.now()))
 
 
 @router.get("/programs/{program_code}/postings.csv", tags=["ledger"], summary="CSV export of every posting")
 async def postings_csv(program_code: str, ctx: CtxDep, who: Reader):
-    async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT p.posting_id, e.posted_at, e.kind, e.reference, p.account, p.debit_fen, p.credit_fen "
-            "FROM postings p JOIN entries e USING (entry_id) WHERE p.program_code=$1 ORDER BY p.posting_id", program_code)
+    async with ctx.db.acquire() as conn:
+        rows = await service.postings(conn, program_code)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["posting_id", "posted_at", "kind", "reference", "account", "debit_fen", "credit_fen"])
@@ -128,3 +367,6 @@ async def postings_csv(program_code: str, ctx: CtxDep, who: Reader):
                     r["debit_fen"], r["credit_fen"]])
     return StreamingResponse(iter([buf.getvalue()]), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{program_code}-postings.csv"'})
+
+
+__all__ = ["router", "JSONResponse"]

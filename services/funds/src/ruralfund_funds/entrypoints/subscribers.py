@@ -6,12 +6,24 @@ from ruralfund_common.contracts import (
     AwardReserved, ClaimApproved, FundsReleased, PaymentExecuted, ProgramActivated, PublicityPublished,
     PublicityWindowOpened, ReservationRefused,
 )
+from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.budget_adjusted import BudgetAdjusted
+from ruralfund_common.contracts.funds.clawback_repaid import ClawbackRepaid
+from ruralfund_common.contracts.funds.command_refused import CommandRefused
+from ruralfund_common.contracts.funds.contractor_defaulted import ContractorDefaulted
+from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
+from ruralfund_common.contracts.funds.payment_settled import PaymentSettled
+from ruralfund_common.contracts.funds.preallocation_executed import PreallocationExecuted
+from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
+from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
 from .. import service
 
 events = EventRouter()
-events.emits(AwardReserved, ReservationRefused, PublicityWindowOpened, PaymentExecuted, FundsReleased)
+events.emits(AwardReserved, ReservationRefused, PublicityWindowOpened, PaymentExecuted, FundsReleased, AwardRevoked,
+             PaymentSettled, PaymentFailed, CommandRefused, BudgetAdjusted, ContractorDefaulted, ClawbackRepaid,
+             PreallocationExecuted)
 
 
 @events.subscribe(ProgramActivated)
@@ -22,7 +34,7 @@ async def open_program_accounts(tx: Tx, env: Envelope[ProgramActivated]) -> None
 
 @events.subscribe(ClaimApproved)
 async def reserve_approved_award(tx: Tx, env: Envelope[ClaimApproved]) -> None:
-    """Reserve the award on its item budget, or refuse it (ITEM_BUDGET_EXCEEDED)."""
+    """Reserve the award on its item budget, or refuse it (ITEM_BUDGET_EXCEEDED, ITEM_NOT_FOUND)."""
     await service.reserve_award(tx, env.data)
 
 
@@ -30,3 +42,15 @@ async def reserve_approved_award(tx: Tx, env: Envelope[ClaimApproved]) -> None:
 async def open_publicity_window(tx: Tx, env: Envelope[PublicityPublished]) -> None:
     """Open the 5-working-day publicity window from the notice's publication time."""
     await service.record_publication(tx, env.data)
+
+
+@events.subscribe(ObjectionFiled)
+async def hold_award_on_objection(tx: Tx, env: Envelope[ObjectionFiled]) -> None:
+    """An objection during publicity holds the award: no payment until it is resolved."""
+    await service.objection_filed(tx, env.data)
+
+
+@events.subscribe(ObjectionResolved)
+async def apply_objection_outcome(tx: Tx, env: Envelope[ObjectionResolved]) -> None:
+    """Upheld: void the reservation and tell claims (award_revoked). Dismissed: release the hold."""
+    await service.objection_resolved(tx, env.data)

@@ -1,0 +1,339 @@
+"""The award aggregate: one approved award (or a service pre-allocation) from reservation to
+payment, with its publicity window, objections and payment orders.
+
+Every operation either refuses with a stable code *before changing anything*, or changes the
+award, posts its entries to the given ``Books`` and returns the facts that happened (the
+service layer turns facts into events). Nothing here does I/O: the service loads the award,
+locks the accounts the operation may touch, calls one method and saves the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from ruralfund_common.errors import Conflict, DomainError, NotFound
+
+from . import ledger as L
+from .payments import (
+    Approval, PaymentContent, bank_reference, check_can_approve, check_payable, is_fully_approved,
+    valid_approvals,
+)
+
+__all__ = [
+    "AwardStatus", "PaymentStatus", "Payee", "Window", "Objection", "PaymentOrder", "Award", "ProgramView",
+    "ItemInfo", "Fact", "LIVE_PAYMENT_STATUSES",
+]
+
+
+class AwardStatus(StrEnum):
+    REFUSED = "refused"  # the reservation was refused (e.g. ITEM_BUDGET_EXCEEDED)
+    RESERVED = "reserved"  # pending on its item budget; no window yet
+    IN_PUBLICITY = "in_publicity"  # window opened (payable once it ended with no objection)
+    PAID = "paid"  # a payment was executed (the bank may still confirm or fail it)
+    PAYABLE = "payable"  # a payment failed: owed to the payee again
+    REVOKED = "revoked"  # reservation voided (objection upheld)
+
+
+class PaymentStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    EXECUTED = "executed"
+    SETTLED = "settled"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+LIVE_PAYMENT_STATUSES = frozenset({PaymentStatus.AWAITING_APPROVAL, PaymentStatus.EXECUTED, PaymentStatus.SETTLED})
+
+
+@dataclass(frozen=True)
+class Payee:
+    credit_code: str
+    name: str
+    bank_name: str
+    bank_account: str
+
+
+@dataclass(frozen=True)
+class Window:
+    starts_on: date
+    ends_on: date
+    payable_from: date
+
+
+@dataclass
+class Objection:
+    objection_id: str
+    award_id: str
+    status: str = "open"  # open | upheld | dismissed
+    filed_at: datetime | None = None
+    resolved_at: datetime | None = None
+    reason: str = ""
+    after_payment: bool = False  # arrived when the award was already paid: flagged for the auditors
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    line_code: str
+    item_code: str
+    mode: str  # reward | service
+
+
+@dataclass
+class ProgramView:
+    """What an award's rules need from its program."""
+
+    program_code: str
+    items: dict[str, ItemInfo]
+    defaulted: set[str] = field(default_factory=set)
+    joint_account_no: str = ""
+
+
+@dataclass
+class PaymentOrder:
+    payment_id: str
+    award_id: str
+    content: PaymentContent
+    requested_by: str
+    requested_at: datetime
+    status: PaymentStatus = PaymentStatus.AWAITING_APPROVAL
+    approvals: list[Approval] = field(default_factory=list)
+    executed_at: datetime | None = None
+    executed_on: date | None = None  # county day of execution (checked against the window)
+    from_payable: bool = False  # pays what a failed payment left owed, not the reservation
+    settled_at: datetime | None = None
+    failed_at: datetime | None = None
+    outcome_code: str | None = None
+    bank_txn_id: str | None = None
+    new_approvals: list[Approval] = field(default_factory=list)  # not yet saved
+
+    @property
+    def bank_reference(self) -> str:
+        return bank_reference(self.payment_id)
+
+    @property
+    def content_sha256(self) -> str:
+        return self.content.sha256()
+
+    def executed_approvals(self) -> list[Approval]:
+        return valid_approvals(self.content, self.approvals)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something that happened to an award; ``kind`` names the event the service emits."""
+
+    kind: str  # reserved | reservation_refused | window_opened | revoked | executed | settled | failed | ...
+    award_id: str
+    code: str = ""
+    reason: str = ""
+    payment_id: str = ""
+    source: str = ""
+
+
+@dataclass
+class Award:
+    award_id: str
+    claim_id: str | None
+    program_code: str
+    line_code: str
+    item_code: str
+    payee: Payee
+    amount_fen: int
+    reserved_at: datetime
+    kind: str = "award"  # award | preallocation
+    requires_publicity: bool = True
+    contract_reference: str | None = None  # a pre-allocation's service contract
+    status: AwardStatus = AwardStatus.RESERVED
+    refusal_code: str | None = None
+    published_at: datetime | None = None
+    window: Window | None = None
+    window_error: str | None = None
+    objections: dict[str, Objection] = field(default_factory=dict)
+    payment: PaymentOrder | None = None  # the live order (awaiting, executed or settled), if any
+    closed_payments: list[PaymentOrder] = field(default_factory=list)  # failed/cancelled ones touched now
+
+    def __post_init__(self) -> None:
+        assert isinstance(self.amount_fen, int) and self.amount_fen > 0, "an award is a positive number of fen"
+
+    # -- derived -----------------------------------------------------------------------------
+    @property
+    def reserved_account(self) -> str:
+        return L.account_reserved(self.line_code, self.item_code, self.award_id)
+
+    def content(self) -> PaymentContent:
+        p = self.payee
+        return PaymentContent(self.program_code, self.award_id, p.credit_code, p.name, p.bank_name,
+                              p.bank_account, self.amount_fen)
+
+    def open_objections(self) -> int:
+        return sum(1 for o in self.objections.values() if o.status == "open" and not o.after_payment)
+
+    def upheld_objections(self) -> int:
+        return sum(1 for o in self.objections.values() if o.status == "upheld" and not o.after_payment)
+
+    def accounts(self, *, payment_only: bool = False) -> set[str]:
+        """Every account an operation on this award may post to (locked before deciding).
+        Payments never touch the item's available budget: leaving it unlocked keeps
+        reservations and payments of one item from queueing behind each other."""
+        li = (self.line_code, self.item_code)
+        out = {self.reserved_account, L.account_spent(*li), L.account_payable(*li, self.payee.credit_code),
+               L.account_payee(self.payee.credit_code), L.BANK_JOINT}
+        return out if payment_only else out | {L.account_budget(*li)}
+
+    # -- reservation -------------------------------------------------------------------------
+    def reserve(self, program: ProgramView, books: L.Books) -> list[Fact]:
+        """Reserve on the item budget, or record the refusal (a value: the award exists, refused)."""
+        assert self.status is AwardStatus.RESERVED and self.refusal_code is None
+        item = program.items.get(self.item_code)
+        try:
+            if item is None or item.line_code != self.line_code:
+                raise Conflict("ITEM_NOT_FOUND", f"{self.program_code} has no item {self.line_code}/{self.item_code}")
+            books.post(L.reserve_entry(self.line_code, self.item_code, self.award_id, self.amount_fen))
+        except DomainError as refused:
+            self.status, self.refusal_code = AwardStatus.REFUSED, refused.code
+            return [Fact("reservation_refused", self.award_id, refused.code, refused.message)]
+        facts = [Fact("reserved", self.award_id)]
+        if self.upheld_objections():  # the objection was upheld before the approval reached us
+            facts += self._revoke(books, "OBJECTION_UPHELD", "an objection to this award was upheld")
+        return facts
+
+    # -- publicity ---------------------------------------------------------------------------
+    def record_publication(self, published_at: datetime) -> None:
+        if self.published_at is None:
+            self.published_at = published_at
+
+    def open_window(self, window: Window | None, error_code: str | None = None) -> list[Fact]:
+        """Open the window computed by the caller from the working-day calendar, or remember
+        that the calendar could not say (``CALENDAR_YEAR_UNKNOWN``): never guess a deadline."""
+        if self.status is not AwardStatus.RESERVED or self.window is not None or self.published_at is None:
+            return []
+        if window is None:
+            assert error_code
+            first_time = self.window_error != error_code
+            self.window_error = error_code
+            return [Fact("window_refused", self.award_id, error_code, "publicity window not computable")] if first_time else []
+        assert window.starts_on <= window.ends_on < window.payable_from
+        self.window, self.window_error, self.status = window, None, AwardStatus.IN_PUBLICITY
+        return [Fact("window_opened", self.award_id)]
+
+    # -- objections --------------------------------------------------------------------------
+    def file_objection(self, objection_id: str, filed_at: datetime) -> list[Fact]:
+        known = self.objections.get(objection_id)
+        if known is not None:
+            if known.filed_at is None:
+                known.filed_at = filed_at  # the resolution overtook the filing: keep its outcome
+            return []
+        late = self.status in (AwardStatus.PAID, AwardStatus.PAYABLE)
+        self.objections[objection_id] = Objection(objection_id, self.award_id, "open", filed_at, after_payment=late)
+        return [Fact("objection_after_payment", self.award_id, "OBJECTION_AFTER_PAYMENT")] if late else [
+            Fact("held", self.award_id, "OBJECTION_PENDING")]
+
+    def resolve_objection(self, objection_id: str, outcome: str, at: datetime, reason: str,
+                          books: L.Books) -> list[Fact]:
+        assert outcome in ("upheld", "dismissed")
+        obj = self.objections.get(objection_id)
+        if obj is None:
+            obj = self.objections[objection_id] = Objection(objection_id, self.award_id, "open")
+            obj.after_payment = self.status in (AwardStatus.PAID, AwardStatus.PAYABLE)
+        if obj.status != "open":
+            return []  # resolved once; a repeated resolution changes nothing
+        obj.status, obj.resolved_at, obj.reason = outcome, at, reason
+        if outcome == "dismissed":
+            return [Fact("released", self.award_id)] if not self.open_objections() else []
+        if obj.after_payment:
+            return [Fact("objection_after_payment", self.award_id, "OBJECTION_UPHELD_AFTER_PAYMENT", reason)]
+        if self.status in (AwardStatus.RESERVED, AwardStatus.IN_PUBLICITY):
+            return self._revoke(books, "OBJECTION_UPHELD", reason or "an objection to this award was upheld")
+        return []
+
+    def _revoke(self, books: L.Books, code: str, reason: str) -> list[Fact]:
+        books.post(L.void_entry(self.line_code, self.item_code, self.award_id, self.amount_fen))
+        self.status = AwardStatus.REVOKED
+        if self.payment is not None and self.payment.status is PaymentStatus.AWAITING_APPROVAL:
+            self.payment.status, self.payment.outcome_code = PaymentStatus.CANCELLED, code
+            self.closed_payments.append(self.payment)
+            self.payment = None
+        return [Fact("revoked", self.award_id, code, reason)]
+
+    # -- payment -----------------------------------------------------------------------------
+    def check_payable(self, program: ProgramView, today: date) -> None:
+        check_payable(status=self.status.value, requires_publicity=self.requires_publicity,
+                      payable_from=self.window.payable_from if self.window else None, today_local=today,
+                      objections_open=self.open_objections(), objections_upheld=self.upheld_objections(),
+                      window_error=self.window_error, payee_in_default=self.payee.credit_code in program.defaulted)
+
+    def request_payment(self, program: ProgramView, payment_id: str, by: str, now: datetime, today: date) -> PaymentOrder:
+        if self.payment is not None:
+            code = "PAYMENT_ALREADY_REQUESTED" if self.payment.status is PaymentStatus.AWAITING_APPROVAL else "ALREADY_PAID"
+            raise Conflict(code, "a payment for this award already exists", details={"payment_id": self.payment.payment_id})
+        self.check_payable(program, today)
+        self.payment = PaymentOrder(payment_id, self.award_id, self.content(), by, now,
+                                    from_payable=self.status is AwardStatus.PAYABLE)
+        return self.payment
+
+    def change_payee_bank(self, bank_name: str, bank_account: str) -> None:
+        """A corrected bank account changes the payment content: approvals given so far no
+        longer count (they signed the old hash)."""
+        if self.status in (AwardStatus.PAID, AwardStatus.REVOKED, AwardStatus.REFUSED):
+            raise Conflict("AWARD_NOT_CHANGEABLE", f"award is {self.status.value}")
+        self.payee = Payee(self.payee.credit_code, self.payee.name, bank_name, bank_account)
+        if self.payment is not None:
+            self.payment.content = self.content()
+
+    def approve(self, program: ProgramView, payment_id: str, *, person: str, name: str, roles: frozenset[str],
+                signed_sha256: str, now: datetime, today: date, books: L.Books) -> list[Fact]:
+        """Record one approval; the second valid one executes the payment. A refusal at
+        execution (e.g. INSUFFICIENT_FUNDS) refuses this approval too: nothing changes."""
+        order = self._order(payment_id)
+        if order.status in (PaymentStatus.EXECUTED, PaymentStatus.SETTLED):
+            raise Conflict("ALREADY_PAID", "this payment was already executed")
+        content = self.content()  # the current content: a change since the request invalidates approvals
+        role = check_can_approve(content, order.approvals, person=person, roles=roles, signed_sha256=signed_sha256)
+        approval = Approval(person, name, role, signed_sha256, now)
+        if not is_fully_approved(content, order.approvals + [approval]):
+            self.check_payable(program, today)  # no point collecting signatures for an unpayable award
+            order.approvals.append(approval)
+            order.new_approvals.append(approval)
+            return [Fact("approved", self.award_id, payment_id=payment_id)]
+        self.check_payable(program, today)  # re-checked at execution: window, objections, default
+        books.post(L.payment_entry(self.line_code, self.item_code, self.award_id, self.payee.credit_code,
+                                   self.amount_fen, from_payable=order.from_payable, payment_id=payment_id))
+        order.approvals.append(approval)
+        order.new_approvals.append(approval)
+        order.content, order.status, order.executed_at, order.executed_on = content, PaymentStatus.EXECUTED, now, today
+        self.status = AwardStatus.PAID
+        return [Fact("executed", self.award_id, payment_id=payment_id)]
+
+    def settle(self, payment_id: str, bank_txn_id: str, now: datetime, source: str) -> list[Fact]:
+        order = self._order(payment_id)
+        if order.status is PaymentStatus.SETTLED:
+            raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment")
+        if order.status is not PaymentStatus.EXECUTED:
+            raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}")
+        order.status, order.settled_at, order.bank_txn_id = PaymentStatus.SETTLED, now, bank_txn_id
+        return [Fact("settled", self.award_id, payment_id=payment_id, source=source)]
+
+    def fail(self, payment_id: str, code: str, reason: str, now: datetime, source: str, books: L.Books) -> list[Fact]:
+        """The bank failed (or returned) an executed payment: compensating postings put the cash
+        back in the joint account and the amount back to payable to the payee."""
+        order = self._order(payment_id)
+        if order.status is PaymentStatus.SETTLED:
+            raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment")
+        if order.status is not PaymentStatus.EXECUTED:
+            raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}")
+        books.post(L.reversal_entry(self.line_code, self.item_code, self.payee.credit_code, self.amount_fen,
+                                    payment_id=payment_id))
+        order.status, order.failed_at, order.outcome_code = PaymentStatus.FAILED, now, code
+        self.closed_payments.append(order)
+        self.payment, self.status = None, AwardStatus.PAYABLE
+        return [Fact("failed", self.award_id, code, reason, payment_id=payment_id, source=source)]
+
+    def _order(self, payment_id: str) -> PaymentOrder:
+        if self.payment is not None and self.payment.payment_id == payment_id:
+            return self.payment
+        for closed in self.closed_payments:
+            if closed.payment_id == payment_id:
+                raise Conflict("PAYMENT_" + closed.status.value.upper(), f"payment is {closed.status.value}")
+        raise NotFound("PAYMENT_NOT_FOUND", f"no live payment {payment_id} for award {self.award_id}")

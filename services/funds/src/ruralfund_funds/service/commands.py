@@ -1,0 +1,54 @@
+"""Client commands: each carries a client-supplied id; the first outcome, accepted or refused,
+is kept under it and returned to every replay. A refusal is a value: it is recorded, emitted
+as ``funds.evt.command_refused.v1`` and answered as problem+json, and it changes nothing else
+(the use case ran in a savepoint that is rolled back)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ruralfund_common.auth import Principal
+from ruralfund_common.errors import Conflict, DomainError
+from ruralfund_common.messaging import Tx
+
+from ._base import refusal_event
+
+__all__ = ["run_command", "Outcome"]
+
+Outcome = tuple[int, dict[str, Any]]
+
+
+async def run_command(tx: Tx, *, command_id: str | None, kind: str, by: Principal, request_hash: str,
+                      run: Callable[[], Awaitable[dict[str, Any]]], ok_status: int = 200,
+                      refs: dict[str, str | None] | None = None) -> Outcome:
+    """Returns (HTTP status, body); a refusal's body is ``{"code", "message", ...}``."""
+    now = tx.clock.now()
+    if command_id is not None:
+        claimed = await tx.conn.fetchval(
+            "INSERT INTO commands (command_id, kind, principal, request_hash, outcome, recorded_at) "
+            "VALUES ($1,$2,$3,$4,'running',$5) ON CONFLICT DO NOTHING RETURNING 1",
+            command_id, kind, by.subject, request_hash, now)
+        if claimed is None:  # seen before (a concurrent first attempt has committed by now)
+            return await _replay(tx, command_id, kind, request_hash)
+    try:
+        async with tx.conn.transaction():  # savepoint: a refusal undoes the use case's writes
+            status, body = ok_status, await run()
+    except DomainError as refused:
+        status, body = refused.status, refused.to_dict()
+        await tx.emit(refusal_event(kind, refused.code, refused.message, now, command_id=command_id,
+                                    requested_by=by.subject, details=refused.details, **(refs or {})),
+                      aggregate_id=command_id or kind)
+    if command_id is not None:
+        await tx.conn.execute(
+            "UPDATE commands SET outcome=$2, http_status=$3, response=$4 WHERE command_id=$1",
+            command_id, "refused" if status >= 400 else "accepted", status, body)
+    return status, body
+
+
+async def _replay(tx: Tx, command_id: str, kind: str, request_hash: str) -> Outcome:
+    row = await tx.conn.fetchrow("SELECT kind, request_hash, http_status, response FROM commands WHERE command_id=$1",
+                                 command_id)
+    if row["kind"] != kind or row["request_hash"] != request_hash:
+        raise Conflict("COMMAND_ID_REUSED", "this command id was used for a different command", field="command_id")
+    return row["http_status"], row["response"]

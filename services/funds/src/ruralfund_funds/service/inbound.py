@@ -1,0 +1,121 @@
+"""Use cases driven by other services' events. Events of different subjects arrive in any order
+(an objection or a publication may come before the approval it is about), so each fact is
+stored under its own key and applied to the award whenever both are known; duplicates of a
+fact (same award, same objection) change nothing the second time.
+
+Expected refusals become state and events, never exceptions: a DomainError here would
+dead-letter the message."""
+
+from __future__ import annotations
+
+from ruralfund_common.contracts import ClaimApproved, ProgramActivated, PublicityPublished
+from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
+from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
+from ruralfund_common.messaging import Tx
+
+from ..adapters import repository as repo
+from ..domain import ledger as L
+from ..domain.awards import Award, AwardStatus, Objection, Payee
+from ._base import compute_window, emit_facts, lock_books, write_books
+
+__all__ = ["open_program", "reserve_award", "record_publication", "objection_filed", "objection_resolved",
+           "ProgramNotOpenYet"]
+
+
+class ProgramNotOpenYet(Exception):
+    """An award arrived before its program's activation (different streams): retry later."""
+
+
+async def open_program(tx: Tx, ev: ProgramActivated) -> None:
+    if await tx.conn.fetchval("SELECT 1 FROM programs WHERE program_code=$1", ev.program_code):
+        return  # re-activation of the same program is a no-op; budgets change only by adjustment
+    now = tx.clock.now()
+    await tx.conn.execute(
+        "INSERT INTO programs (program_code, name, county_code, total_fen, contractor_credit_code, contractor_name, "
+        "joint_account_bank, joint_account_no, opened_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        ev.program_code, ev.name, ev.county_code, ev.total_fen, ev.contractor_credit_code, ev.contractor_name,
+        ev.joint_account_bank, ev.joint_account_no, now,
+    )
+    budgets = {(line.code, item.code): item.budget_fen for line in ev.lines for item in line.items}
+    await tx.conn.executemany(
+        "INSERT INTO items (program_code, line_code, line_name, item_code, item_name, mode, budget_fen) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        [(ev.program_code, line.code, line.name, item.code, item.name, item.mode, item.budget_fen)
+         for line in ev.lines for item in line.items],
+    )
+    entry = L.open_program_entry(ev.total_fen, budgets, ev.program_code)
+    books = await lock_books(tx, ev.program_code, L.Books.accounts([entry]))
+    books.post(entry)
+    await write_books(tx, ev.program_code, books, now)
+
+
+async def reserve_award(tx: Tx, ev: ClaimApproved) -> None:
+    if await tx.conn.fetchval("SELECT 1 FROM awards WHERE award_id=$1", ev.award_id):
+        return  # the same approval twice
+    found = await repo.load_program(tx.conn, ev.program_code)
+    if found is None:
+        raise ProgramNotOpenYet(ev.program_code)
+    _, program = found
+    now = tx.clock.now()
+    award = Award(ev.award_id, ev.claim_id, ev.program_code, ev.line_code, ev.item_code,
+                  Payee(ev.credit_code, ev.enterprise_name, ev.payee_bank_name, ev.payee_bank_account),
+                  ev.amount_fen, now, requires_publicity=ev.requires_publicity)
+    award.objections = await repo.load_objections_for(tx.conn, ev.award_id)  # filed before we knew the award
+    books = await lock_books(tx, ev.program_code, award.accounts())
+    facts = award.reserve(program, books)
+    published = await tx.conn.fetchval("SELECT published_at FROM publications WHERE award_id=$1", ev.award_id)
+    if published is not None and award.status is AwardStatus.RESERVED:
+        award.record_publication(published)
+        facts += award.open_window(*compute_window(tx, published))
+    await repo.insert_awards(tx.conn, [award])
+    await write_books(tx, ev.program_code, books, now)
+    await emit_facts(tx, award, facts, books, program, now)
+
+
+async def record_publication(tx: Tx, ev: PublicityPublished) -> None:
+    await tx.conn.execute(
+        "INSERT INTO publications (award_id, notice_id, published_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+        ev.award_id, ev.notice_id, ev.published_at,
+    )
+    awards = await repo.load_awards(tx.conn, [ev.award_id])
+    award = awards.get(ev.award_id)
+    if award is None:
+        return  # applied when the approval arrives
+    published = await tx.conn.fetchval("SELECT published_at FROM publications WHERE award_id=$1", ev.award_id)
+    award.record_publication(published)
+    facts = award.open_window(*compute_window(tx, published))
+    await repo.save_awards(tx.conn, [award])
+    await emit_facts(tx, award, facts, None, None, tx.clock.now())
+
+
+async def objection_filed(tx: Tx, ev: ObjectionFiled) -> None:
+    award = (await repo.load_awards(tx.conn, [ev.award_id])).get(ev.award_id)
+    if award is None:
+        # the objection came first: keep it; it holds the award from the moment it arrives
+        existing = await tx.conn.fetchrow("SELECT 1 FROM objections WHERE objection_id=$1", ev.objection_id)
+        if existing is None:
+            await repo.save_objections(tx.conn, [Objection(ev.objection_id, ev.award_id, "open", ev.filed_at)],
+                                       ev.notice_id)
+        else:
+            await tx.conn.execute("UPDATE objections SET filed_at=coalesce(filed_at, $2) WHERE objection_id=$1",
+                                  ev.objection_id, ev.filed_at)
+        return
+    award.file_objection(ev.objection_id, ev.filed_at)
+    await repo.save_awards(tx.conn, [award])
+
+
+async def objection_resolved(tx: Tx, ev: ObjectionResolved) -> None:
+    award = (await repo.load_awards(tx.conn, [ev.award_id])).get(ev.award_id)
+    if award is None:
+        obj = (await repo.load_objections_for(tx.conn, ev.award_id)).get(ev.objection_id) or \
+            Objection(ev.objection_id, ev.award_id)
+        if obj.status == "open":
+            obj.status, obj.resolved_at, obj.reason = ev.outcome, ev.resolved_at, ev.reason
+            await repo.save_objections(tx.conn, [obj], ev.notice_id)
+        return
+    books = await lock_books(tx, award.program_code, award.accounts())
+    facts = award.resolve_objection(ev.objection_id, ev.outcome, ev.resolved_at, ev.reason, books)
+    now = tx.clock.now()
+    await write_books(tx, award.program_code, books, now)
+    await repo.save_awards(tx.conn, [award])
+    await emit_facts(tx, award, facts, books, None, now)

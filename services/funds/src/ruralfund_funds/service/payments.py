@@ -1,0 +1,199 @@
+"""Payment orders: request, approvals (the second executes), payee bank corrections, and the
+bank's confirmation or failure by API or bank statement import."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruralfund_common.auth import Principal
+from ruralfund_common.errors import DomainError, NotFound
+from ruralfund_common.ids import new_id
+from ruralfund_common.messaging import Tx
+
+from ..adapters import repository as repo
+from ..domain.awards import Award, AwardStatus
+from ..domain.bank_statement import StatementLine
+from ._base import compute_window, emit_facts, lock_books, program_or_404, refusal_event, today, write_books
+from .reads import payment_view
+
+__all__ = ["request_payment", "approve_payments", "ApprovalItem", "change_payee_bank", "settle_payment",
+           "fail_payment", "import_statement", "MAX_BATCH_APPROVALS"]
+
+MAX_BATCH_APPROVALS = 500
+
+
+async def _award_or_404(tx: Tx, award_id: str) -> Award:
+    award = (await repo.load_awards(tx.conn, [award_id])).get(award_id)
+    if award is None:
+        raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}", field="award_id")
+    return award
+
+
+async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str | None = None) -> dict:
+    award = await _award_or_404(tx, award_id)
+    _, program = await program_or_404(tx, award.program_code)
+    now = tx.clock.now()
+    facts = []
+    if award.window_error and award.published_at is not None:
+        facts = award.open_window(*compute_window(tx, award.published_at))  # the year may be loaded by now
+    order = award.request_payment(program, payment_id or new_id(), by.subject, now, today(tx))
+    await repo.save_awards(tx.conn, [award])
+    await emit_facts(tx, award, facts, None, program, now)
+    return await payment_view(tx.conn, order.payment_id)
+
+
+@dataclass
+class ApprovalItem:
+    payment_id: str
+    content_sha256: str
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+
+async def _awards_of_payments(tx: Tx, items: list[ApprovalItem]) -> dict[str, str]:
+    ids = []
+    for it in items:
+        try:
+            ids.append(str(uuid.UUID(it.payment_id)))
+        except ValueError:
+            continue
+    rows = await tx.conn.fetch("SELECT payment_id::text AS p, award_id FROM payments WHERE payment_id = ANY($1::uuid[])",
+                               ids)
+    return {r["p"]: r["award_id"] for r in rows}
+
+
+async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, command_id: str | None) -> list[ApprovalItem]:
+    """Approve one or many payment orders (a payment run). Each is decided on its own: a refused
+    one (its code is its outcome, and an event) does not stop the others. The second valid
+    approval of an order executes it."""
+    assert 1 <= len(items) <= MAX_BATCH_APPROVALS
+    award_of = await _awards_of_payments(tx, items)
+    awards = await repo.load_awards(tx.conn, list(set(award_of.values())))
+    now, day = tx.clock.now(), today(tx)
+    by_program: dict[str, list[Award]] = {}
+    for a in awards.values():
+        by_program.setdefault(a.program_code, []).append(a)
+    for program_code, group in sorted(by_program.items()):
+        _, program = await program_or_404(tx, program_code)
+        books = await lock_books(tx, program_code, set().union(*(a.accounts(payment_only=True) for a in group)))
+        for it in items:
+            award = awards.get(award_of.get(it.payment_id, ""))
+            if award is None or award.program_code != program_code:
+                continue
+            try:
+                facts = award.approve(program, it.payment_id, person=by.subject, name=by.name,
+                                      roles=frozenset(r.value for r in by.roles), signed_sha256=it.content_sha256,
+                                      now=now, today=day, books=books)
+            except DomainError as refused:
+                it.outcome = {"status": "refused", **refused.to_dict()}
+                continue
+            it.outcome = {"status": award.payment.status.value if award.payment else award.status.value}
+            await emit_facts(tx, award, facts, books, program, now)
+        await write_books(tx, program_code, books, now)
+    await repo.save_awards(tx.conn, list(awards.values()))
+    for it in items:
+        if not it.outcome:
+            it.outcome = {"status": "refused", "code": "PAYMENT_NOT_FOUND", "message": f"no payment {it.payment_id}"}
+        if it.outcome["status"] == "refused":
+            await tx.emit(refusal_event("approve_payment", it.outcome["code"], it.outcome["message"], now,
+                                        command_id=command_id, payment_id=it.payment_id, requested_by=by.subject,
+                                        award_id=award_of.get(it.payment_id)), aggregate_id=it.payment_id)
+    return items
+
+
+async def change_payee_bank(tx: Tx, award_id: str, bank_name: str, bank_account: str, by: Principal) -> dict:
+    award = await _award_or_404(tx, award_id)
+    award.change_payee_bank(bank_name, bank_account)
+    await repo.save_awards(tx.conn, [award])
+    await repo.append_audit(tx.conn, [("payee_bank_changed", {"award_id": award_id, "bank_name": bank_name,
+                                                             "bank_account": bank_account, "by": by.subject})],
+                            tx.clock.now())
+    return {"award_id": award_id, "content_sha256": award.content().sha256(), "status": award.status.value}
+
+
+async def _payment_award(tx: Tx, payment_id: str) -> Award:
+    items = [ApprovalItem(payment_id, "")]
+    award_id = (await _awards_of_payments(tx, items)).get(payment_id)
+    if award_id is None:
+        raise NotFound("PAYMENT_NOT_FOUND", f"no payment {payment_id}")
+    return await _award_or_404(tx, award_id)
+
+
+async def settle_payment(tx: Tx, payment_id: str, bank_txn_id: str, source: str = "api") -> dict:
+    award = await _payment_award(tx, payment_id)
+    now = tx.clock.now()
+    facts = award.settle(payment_id, bank_txn_id, now, source)
+    await repo.save_awards(tx.conn, [award])
+    await repo.append_audit(tx.conn, [("payment_settled", {"payment_id": payment_id, "bank_txn_id": bank_txn_id,
+                                                          "source": source})], now)
+    await emit_facts(tx, award, facts, None, None, now)
+    return await payment_view(tx.conn, payment_id)
+
+
+async def fail_payment(tx: Tx, payment_id: str, code: str, reason: str, source: str = "api") -> dict:
+    award = await _payment_award(tx, payment_id)
+    books = await lock_books(tx, award.program_code, award.accounts(payment_only=True))
+    now = tx.clock.now()
+    facts = award.fail(payment_id, code, reason, now, source, books)
+    await write_books(tx, award.program_code, books, now)
+    await repo.save_awards(tx.conn, [award])
+    await emit_facts(tx, award, facts, books, None, now)
+    return await payment_view(tx.conn, payment_id)
+
+
+async def import_statement(tx: Tx, program_code: str, lines: list[StatementLine], by: Principal) -> dict:
+    """Record each new statement line and apply what it says to its payment: ok → settled,
+    failed/returned → reversed. A line seen before (same account and bank transaction id)
+    changes nothing, so re-importing a statement is harmless."""
+    await program_or_404(tx, program_code)
+    import_id, now = new_id(), tx.clock.now()
+    counts: dict[str, int] = {}
+    for line in lines:
+        match = await _apply_line(tx, program_code, import_id, line, now)
+        counts[match] = counts.get(match, 0) + 1
+    return {"import_id": import_id, "lines": len(lines), "matches": counts}
+
+
+async def _apply_line(tx: Tx, program_code: str, import_id: str, line: StatementLine, now) -> str:
+    seen = await tx.conn.fetchval(
+        "SELECT 1 FROM bank_statement_lines WHERE program_code=$1 AND account_no=$2 AND bank_txn_id=$3",
+        program_code, line.account_no, line.bank_txn_id)
+    if seen:
+        return "duplicate"
+    pay = None
+    if line.direction == "debit" and line.reference:
+        pay = await tx.conn.fetchrow("SELECT payment_id::text AS p, status, (content->>'amount_fen')::bigint AS amount "
+                                     "FROM payments WHERE bank_reference=$1", line.reference)
+    match = _match(line, pay)
+    if match in ("settled", "failed"):
+        try:
+            if match == "settled":
+                await settle_payment(tx, pay["p"], line.bank_txn_id, "statement")
+            else:
+                await fail_payment(tx, pay["p"], "BANK_" + line.status.upper(), f"statement {line.bank_txn_id}",
+                                   "statement")
+        except DomainError as refused:  # e.g. the API already settled it: record, do not fail the import
+            match = refused.code.lower()
+    await tx.conn.execute(
+        "INSERT INTO bank_statement_lines (program_code, import_id, account_no, bank_txn_id, value_date, direction, "
+        "amount_fen, status, reference, counterparty_account, counterparty_name, payment_id, match, imported_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+        program_code, import_id, line.account_no, line.bank_txn_id, line.value_date, line.direction, line.amount_fen,
+        line.status, line.reference, line.counterparty_account, line.counterparty_name,
+        uuid.UUID(pay["p"]) if pay else None, match, now)
+    return match
+
+
+def _match(line: StatementLine, pay) -> str:
+    if line.direction == "credit":
+        return "credit"
+    if pay is None:
+        return "unmatched"
+    if pay["amount"] != line.amount_fen:
+        return "amount_differs"
+    return "settled" if line.status == "ok" else "failed"
+
+
+def award_is_open(award: Award) -> bool:
+    return award.status in (AwardStatus.RESERVED, AwardStatus.IN_PUBLICITY, AwardStatus.PAYABLE)

@@ -1,0 +1,129 @@
+"""Program-level commands: release, adjustment, pre-allocation, default (clawback), repayment."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ruralfund_common.auth import Principal
+from ruralfund_common.contracts import FundsReleased
+from ruralfund_common.contracts.funds.budget_adjusted import BudgetAdjusted
+from ruralfund_common.contracts.funds.clawback_repaid import ClawbackRepaid
+from ruralfund_common.contracts.funds.contractor_defaulted import ContractorDefaulted
+from ruralfund_common.errors import Conflict
+from ruralfund_common.messaging import Tx
+
+from ..adapters import repository as repo
+from ..domain import ledger as L
+from ..domain import program as P
+from ..domain.awards import Payee
+from ._base import lock_books, program_or_404, write_books
+
+__all__ = ["release_funds", "adjust_budget", "preallocate", "declare_default", "record_repayment"]
+
+
+async def _unused(tx: Tx, table: str, column: str, value: str) -> None:
+    # client-supplied ids name the thing they create: reusing one for something else is refused
+    if await tx.conn.fetchval(f"SELECT 1 FROM {table} WHERE {column}=$1", value):
+        raise Conflict("DUPLICATE_ID", f"{column} {value} is already used", field=column)
+
+
+async def release_funds(tx: Tx, program_code: str, release_id: str, amount_fen: int, approval_reference: str,
+                        by: Principal) -> dict:
+    await program_or_404(tx, program_code)
+    await _unused(tx, "releases", "release_id", release_id)
+    now = tx.clock.now()
+    books = await lock_books(tx, program_code, [L.BANK_JOINT, L.FUND_RECEIVABLE])
+    P.release(books, release_id, amount_fen)
+    await write_books(tx, program_code, books, now)
+    await tx.conn.execute(
+        "INSERT INTO releases (release_id, program_code, amount_fen, approval_reference, released_by, released_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6)", release_id, program_code, amount_fen, approval_reference, by.subject, now)
+    total = await tx.conn.fetchval("SELECT coalesce(sum(amount_fen),0)::bigint FROM releases WHERE program_code=$1",
+                                   program_code)
+    await tx.emit(FundsReleased(release_id=release_id, program_code=program_code, amount_fen=amount_fen,
+                                released_total_fen=total, approval_reference=approval_reference,
+                                released_by=by.subject, released_at=now), aggregate_id=program_code)
+    return {"release_id": release_id, "amount_fen": amount_fen, "released_total_fen": total}
+
+
+async def adjust_budget(tx: Tx, program_code: str, adjustment_id: str, from_item: str, to_item: str, amount_fen: int,
+                        resolution: P.Resolution | None, override: bool, reason: str, by: Principal) -> dict:
+    _, program = await program_or_404(tx, program_code)
+    await _unused(tx, "adjustments", "adjustment_id", adjustment_id)
+    accounts = [L.account_budget(i.line_code, i.item_code) for c, i in program.items.items() if c in (from_item, to_item)]
+    books = await lock_books(tx, program_code, accounts)
+    adj = P.adjust(program, books, adjustment_id, from_item, to_item, amount_fen, resolution, override)
+    assert resolution is not None
+    now = tx.clock.now()
+    await write_books(tx, program_code, books, now)
+    await tx.conn.execute(
+        "INSERT INTO adjustments (adjustment_id, program_code, from_item, to_item, amount_fen, resolution_no, "
+        "resolution_date, override, reason, adjusted_by, adjusted_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        adjustment_id, program_code, from_item, to_item, amount_fen, resolution.number, resolution.dated,
+        adj.override, reason, by.subject, now)
+    await tx.emit(BudgetAdjusted(adjustment_id=adjustment_id, program_code=program_code, from_item=from_item,
+                                 to_item=to_item, amount_fen=amount_fen, resolution_no=resolution.number,
+                                 resolution_date=resolution.dated, override=adj.override, adjusted_by=by.subject,
+                                 adjusted_at=now), aggregate_id=program_code)
+    src, dst = program.items[from_item], program.items[to_item]
+    return {"adjustment_id": adjustment_id, "override": adj.override,
+            "from_available_fen": books.balance(L.account_budget(src.line_code, src.item_code)),
+            "to_available_fen": books.balance(L.account_budget(dst.line_code, dst.item_code))}
+
+
+async def preallocate(tx: Tx, program_code: str, preallocation_id: str, item_code: str, provider: Payee,
+                      amount_fen: int, contract_reference: str, by: Principal) -> dict:
+    _, program = await program_or_404(tx, program_code)
+    await _unused(tx, "awards", "award_id", preallocation_id)
+    item = program.items.get(item_code)
+    accounts = [L.account_budget(item.line_code, item_code),
+                L.account_reserved(item.line_code, item_code, preallocation_id)] if item else []
+    books = await lock_books(tx, program_code, accounts)
+    now = tx.clock.now()
+    award = P.preallocate(program, books, preallocation_id, item_code, provider, amount_fen, now, contract_reference)
+    await repo.insert_awards(tx.conn, [award])
+    await write_books(tx, program_code, books, now)
+    return {"preallocation_id": preallocation_id, "award_id": award.award_id, "status": award.status.value,
+            "amount_fen": amount_fen}
+
+
+async def declare_default(tx: Tx, program_code: str, credit_code: str, resolution: P.Resolution, by: Principal) -> dict:
+    _, program = await program_or_404(tx, program_code)
+    ids = [r["award_id"] for r in await tx.conn.fetch(
+        "SELECT award_id FROM awards WHERE program_code=$1 AND payee_credit_code=$2", program_code, credit_code)]
+    theirs = list((await repo.load_awards(tx.conn, ids)).values())
+    books = await lock_books(tx, program_code, [L.account_payee(credit_code), L.account_clawback(credit_code)])
+    d = P.declare_default(program, books, credit_code, resolution, theirs)
+    now = tx.clock.now()
+    await write_books(tx, program_code, books, now)
+    await tx.conn.execute(
+        "INSERT INTO defaults (program_code, credit_code, resolution_no, resolution_date, receivable_fen, declared_by, "
+        "declared_at) VALUES ($1,$2,$3,$4,$5,$6,$7)", program_code, credit_code, resolution.number, resolution.dated,
+        d.receivable_fen, by.subject, now)
+    await tx.emit(ContractorDefaulted(program_code=program_code, credit_code=credit_code,
+                                      receivable_fen=d.receivable_fen, resolution_no=resolution.number,
+                                      resolution_date=resolution.dated, declared_by=by.subject, declared_at=now),
+                  aggregate_id=program_code)
+    return {"program_code": program_code, "credit_code": credit_code, "receivable_fen": d.receivable_fen}
+
+
+async def record_repayment(tx: Tx, program_code: str, repayment_id: str, credit_code: str, amount_fen: int,
+                           bank_reference: str, by: Principal) -> dict:
+    _, program = await program_or_404(tx, program_code)
+    await _unused(tx, "repayments", "repayment_id", repayment_id)
+    books = await lock_books(tx, program_code, [L.BANK_JOINT, L.account_clawback(credit_code)])
+    outstanding = P.repay(program, books, repayment_id, credit_code, amount_fen)
+    now = tx.clock.now()
+    await write_books(tx, program_code, books, now)
+    await tx.conn.execute(
+        "INSERT INTO repayments (repayment_id, program_code, credit_code, amount_fen, bank_reference, recorded_by, "
+        "recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7)", repayment_id, program_code, credit_code, amount_fen,
+        bank_reference, by.subject, now)
+    await tx.emit(ClawbackRepaid(repayment_id=repayment_id, program_code=program_code, credit_code=credit_code,
+                                 amount_fen=amount_fen, outstanding_fen=outstanding, recorded_at=now),
+                  aggregate_id=program_code)
+    return {"repayment_id": repayment_id, "outstanding_fen": outstanding}
+
+
+def resolution_of(number: str | None, dated: date | None) -> P.Resolution | None:
+    return P.Resolution(number, dated) if number and dated else None

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...messaging.envelope import Event
+from .._types import Code, CreditCode, Fen, PositiveFen
+
+
+class ClawbackRepaid(Event):
+    """A defaulted contractor repaid part of its clawback receivable into the joint account."""
+
+    SUBJECT = "funds.evt.clawback_repaid.v1"
+    repayment_id: str
+    program_code: Code
+    credit_code: CreditCode
+    amount_fen: PositiveFen
+    outstanding_fen: Fen
+    recorded_at: datetime
