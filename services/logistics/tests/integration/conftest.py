@@ -7,9 +7,12 @@ the test a small client that can also read the service's events back from JetStr
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,10 +20,13 @@ import pytest_asyncio
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 from ruralfund_common.auth import Principal, Role
+from ruralfund_common.contracts.logistics.record_scans import RecordScans, ScanRecord
 from ruralfund_common.db.pool import connect
+from ruralfund_common.messaging.envelope import encode, make_envelope
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
 from ruralfund_common.testing.wait import eventually
 from ruralfund_logistics.app import create_app
+from ruralfund_logistics.settings import LogisticsSettings
 
 XINPING = "530427"
 OPERATOR = "91530427MA6K7QXR3Y"
@@ -31,6 +37,9 @@ BUREAU = person("Bureau Li", Role.BUREAU_ADMIN)
 AUDITOR = person("Auditor Wang", Role.AUDITOR)
 OPERATOR_ZHANG = person("Operator Zhang", Role.ENTERPRISE, credit_code=OPERATOR)
 OTHER_ENTERPRISE = person("Other Zhao", Role.ENTERPRISE, credit_code=OTHER_OPERATOR)
+SORTING_LINE = person("Sorting Line", Role.SYSTEM)
+# The background sweep runs once at start, then never during a test: tests sweep on purpose.
+QUIET_SWEEP = LogisticsSettings(sla_sweep_seconds=3600)
 
 
 class Logistics:
@@ -47,6 +56,7 @@ class Logistics:
     AUDITOR = AUDITOR
     OPERATOR_ZHANG = OPERATOR_ZHANG
     OTHER_ENTERPRISE = OTHER_ENTERPRISE
+    SORTING_LINE = SORTING_LINE
 
     def __init__(
         self, client: httpx.AsyncClient, nc: NatsClient, namespace: str, database_url: str
@@ -152,21 +162,111 @@ class Logistics:
         return body
 
     async def count(self, sql: str, *args: Any) -> int:
+        return int(await self.fetchval(sql, *args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
         conn = await connect(self.database_url, "logistics")
         try:
-            return int(await conn.fetchval(sql, *args))
+            return await conn.fetchval(sql, *args)
         finally:
             await conn.close()
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        conn = await connect(self.database_url, "logistics")
+        try:
+            return [dict(r) for r in await conn.fetch(sql, *args)]
+        finally:
+            await conn.close()
+
+    # -- scans and the clock ---------------------------------------------------------------
+    async def set_clock(self, iso: str) -> None:
+        r = await self.http.post("/admin/clock", json={"set_to": iso}, headers=bearer(BUREAU))
+        assert r.status_code == 200, r.text
+
+    async def post_scans(
+        self, scans: list[dict[str, Any]], *, who: Principal | None = None, key: str | None = None
+    ) -> httpx.Response:
+        return await self.post(
+            who or SORTING_LINE, "/scans", {"source": "test", "scans": scans}, key=key
+        )
+
+    async def publish_scans(
+        self,
+        scans: list[dict[str, Any]],
+        *,
+        envelope_id: str | None = None,
+        msg_id: str | None = None,
+        source: str = "sorting-line",
+    ) -> str:
+        """Publish a RecordScans command as an outside system would: straight to JetStream,
+        a Nats-Msg-Id, no producer sequence. Returns the envelope id."""
+        command = RecordScans(source=source, scans=[ScanRecord(**s) for s in scans])
+        env = make_envelope(
+            command,
+            source="sorting-line",
+            aggregate_id=source,
+            time=datetime.now(UTC),
+            message_id=envelope_id or str(uuid.uuid4()),
+        )
+        await self.publish_raw(encode(env), msg_id=msg_id or env["id"])
+        return env["id"]
+
+    async def publish_raw(self, data: bytes, *, msg_id: str) -> None:
+        js = self.nc.jetstream()
+        ack = await js.publish(
+            f"{self.namespace}.logistics.cmd.record_scans.v1",
+            data,
+            stream=f"{self.namespace.upper()}_LOGISTICS",
+            headers={"Nats-Msg-Id": msg_id},
+        )
+        assert ack.stream == f"{self.namespace.upper()}_LOGISTICS"
+
+    async def sweep(self) -> int:
+        r = await self.post(BUREAU, "/admin/sla/sweep", {})
+        assert r.status_code == 200, r.text
+        return int(r.json()["breaches_reported"])
+
+    async def parcel(self, parcel_id: str) -> dict[str, Any]:
+        r = await self.get(AUDITOR, f"/parcels/{parcel_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@asynccontextmanager
+async def logistics_service(
+    nats_url: str,
+    database_url: str,
+    namespace: str,
+    nc: NatsClient,
+    *,
+    own: LogisticsSettings = QUIET_SWEEP,
+    now: str = COUNTY_NOW,
+) -> AsyncIterator[Logistics]:
+    """The service on its own database and namespace (a test may run two side by side)."""
+    settings = service_settings(
+        "logistics", nats_url=nats_url, database_url=database_url, namespace=namespace
+    )
+    make: Callable[..., Any] = functools.partial(create_app, logistics_settings=own)
+    async with running_service(make, settings) as client:
+        lx = Logistics(client, nc, namespace, database_url)
+        await lx.set_clock(now)
+        yield lx
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def logistics(
     nats_url: str, database_url: str, namespace: str, nats_client: NatsClient
 ) -> AsyncIterator[Logistics]:
-    settings = service_settings(
-        "logistics", nats_url=nats_url, database_url=database_url, namespace=namespace
-    )
-    async with running_service(create_app, settings) as client:
-        r = await client.post("/admin/clock", json={"set_to": COUNTY_NOW}, headers=bearer(BUREAU))
-        assert r.status_code == 200, r.text
-        yield Logistics(client, nats_client, namespace, database_url)
+    async with logistics_service(nats_url, database_url, namespace, nats_client) as lx:
+        yield lx
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def start_logistics(nats_url: str, nats_client: NatsClient) -> Callable[..., Any]:
+    """``async with start_logistics(database_url, namespace, ...)`` for a second instance or
+    other settings."""
+
+    def start(database_url: str, namespace: str, **kw: Any) -> Any:
+        return logistics_service(nats_url, database_url, namespace, nats_client, **kw)
+
+    return start

@@ -217,6 +217,8 @@ async def test_openapi_and_asyncapi_describe_the_service(logistics) -> None:  # 
     assert addresses == {
         f"{lx.namespace}.logistics.evt.station_registered.v1",
         f"{lx.namespace}.logistics.evt.station_volume_reported.v1",
+        f"{lx.namespace}.logistics.evt.delivery_sla_breached.v1",
+        f"{lx.namespace}.logistics.cmd.record_scans.v1",  # consumed: scans from sorting lines
     }
     openapi = lx.http.app.openapi()
     report = openapi["paths"]["/stations/{station_id}/volumes"]["post"]

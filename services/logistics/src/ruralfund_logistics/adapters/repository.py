@@ -156,6 +156,15 @@ class Repository:
         )
         return _station(row) if row else None
 
+    async def stations_by_id(self, station_ids: set[str]) -> dict[str, Station]:
+        """The stations among ``station_ids`` that exist (one query for a whole batch)."""
+        if not station_ids:
+            return {}
+        rows = await self.conn.fetch(
+            "SELECT * FROM stations WHERE id = ANY($1::uuid[])", [_uuid(i) for i in station_ids]
+        )
+        return {str(r["id"]): _station(r) for r in rows}
+
     async def active_center(self, county_code: str) -> Station | None:
         row = await self.conn.fetchrow(
             "SELECT * FROM stations WHERE county_code = $1 AND tier = 'county_center' AND status = 'active'",

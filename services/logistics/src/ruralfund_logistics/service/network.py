@@ -1,4 +1,5 @@
-"""Logistics use cases: load -> domain decision -> save + outbox, in the caller's transaction.
+"""Network and volume use cases: load -> domain decision -> save + outbox, in the caller's
+transaction.
 
 Write use cases take the ``Tx`` that :func:`ruralfund_common.bootstrap.idempotent` opened, so
 the state change, the outbox row and the stored Idempotency-Key answer commit together.
@@ -18,9 +19,9 @@ from ruralfund_common.errors import NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
 
-from . import domain
-from .adapters.repository import Lock, Repository, StationFilter
-from .domain import (
+from .. import domain
+from ..adapters.repository import Lock, Repository, StationFilter
+from ..domain import (
     Actor,
     AnnualTotal,
     CarrierKind,
