@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from ruralfund_common.bootstrap import build_service_app
 from ruralfund_common.settings import ServiceSettings
 
-from .entrypoints import api
+from .entrypoints import api, contracts_api
 from .entrypoints.subscribers import events
 
 __all__ = ["MIGRATIONS_DIR", "create_app"]
@@ -26,7 +26,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             "leading group decision, then funds' reservation, publicity and payment."
         ),
         events=events,
-        routers=[api.router],
+        routers=[api.router, contracts_api.router],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
     )

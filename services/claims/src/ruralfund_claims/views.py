@@ -18,9 +18,12 @@ from .domain.claim import allowed_actions
 __all__ = [
     "ClaimHistoryOut",
     "ClaimOut",
+    "ContractOut",
+    "DeliverableOut",
     "EnterpriseOut",
     "ProgramOut",
     "claim_out",
+    "contract_out",
     "enterprise_out",
     "history_out",
     "program_out",
@@ -233,4 +236,86 @@ def claim_out(
         allowed_actions=allowed_actions(row["status"]),
         history=[history_out(h) for h in history] if history is not None else None,
         **values,
+    )
+
+
+# --------------------------------------------------------------------------- service contracts
+
+
+class DeliverableOut(BaseModel):
+    code: str
+    name: str
+    unit: str
+    comparison: str | None
+    target_value: int | None
+    target: str  # ">= 100" or ">= 5,000,000.00" for money
+    money: bool
+    alternative_to: str | None
+    actual_value: int | None
+    met: bool | None
+    reported_by: str | None
+    reported_at: datetime | None
+    report_note: str | None
+
+
+class ContractMilestoneOut(BaseModel):
+    code: str
+    name: str
+    due_on: date
+    status: str
+    accepted_by: str | None
+    accepted_at: datetime | None
+    note: str | None
+
+
+class ContractOut(BaseModel):
+    id: str
+    program_code: str
+    item_code: str
+    item_name: str
+    contract_no: str
+    provider_credit_code: str
+    provider_name: str
+    amount_fen: int
+    amount_yuan: str
+    signed_on: date
+    ends_on: date
+    procurement: str | None
+    status: str
+    deliverables: list[DeliverableOut]
+    milestones: list[ContractMilestoneOut]
+    acceptance_gaps: list[str]
+    acceptance_note: str | None
+    accepted_by: str | None
+    accepted_at: datetime | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+_CONTRACT_COLUMNS = (
+    "program_code", "item_code", "item_name", "contract_no", "provider_credit_code",
+    "provider_name", "amount_fen", "signed_on", "ends_on", "procurement", "status",
+    "acceptance_note", "accepted_by", "accepted_at", "created_by", "created_at", "updated_at",
+    "version",
+)  # fmt: skip
+
+
+def contract_out(
+    row: Mapping[str, Any],
+    deliverables: Sequence[DeliverableOut],
+    milestones: Sequence[Mapping[str, Any]],
+    gaps: Sequence[str],
+) -> ContractOut:
+    return ContractOut(
+        id=str(row["id"]),
+        amount_yuan=format_yuan(row["amount_fen"]),
+        deliverables=list(deliverables),
+        milestones=[
+            ContractMilestoneOut(**{k: m[k] for k in ContractMilestoneOut.model_fields})
+            for m in milestones
+        ],
+        acceptance_gaps=list(gaps),
+        **{name: row[name] for name in _CONTRACT_COLUMNS},
     )

@@ -65,7 +65,11 @@ def _months(*sales: str) -> list[dict[str, str]]:
         (_months("50,000.00", "50,000.00", "49,999.99"), False, 0),  # 149,999.99
         (_months("50,000.00", "50,000.00", "50,000.00"), True, 750_000),  # 150,000.00 x 5%
         (_months("100,000.00", "60,000.00"), False, 0),  # 2 months only
-        (_months("50,000.00", "50,000.00", "50,000.10"), True, 750_001),  # 7,500.005 -> 7,500.01 half up
+        (
+            _months("50,000.00", "50,000.00", "50,000.10"),
+            True,
+            750_001,
+        ),  # 7,500.005 -> 7,500.01 half up
     ],
 )
 def test_sales_reward(tmp_path: Path, months: list, eligible: bool, amount_fen: int) -> None:

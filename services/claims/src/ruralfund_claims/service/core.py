@@ -37,19 +37,19 @@ from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
 from ruralfund_common.money import format_yuan
 
-from .adapters import repository as repo
-from .adapters.repository import ClaimFilter, HistoryEntry
-from .domain.claim import (
+from ..adapters import repository as repo
+from ..adapters.repository import ClaimFilter, HistoryEntry
+from ..domain.claim import (
     ClaimAction,
     ClaimStatus,
     assess_claim,
     require_no_conflict_of_interest,
     transition,
 )
-from .domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
-from .domain.program import Item, Program, ProgramCheck, check_program, require_activatable
-from .domain.rules import AwardComputation
-from .views import ClaimOut, EnterpriseOut, ProgramOut, claim_out, enterprise_out, program_out
+from ..domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
+from ..domain.program import Item, Program, ProgramCheck, check_program, require_activatable
+from ..domain.rules import AwardComputation
+from ..views import ClaimOut, EnterpriseOut, ProgramOut, claim_out, enterprise_out, program_out
 
 __all__ = [
     "READ_ALL_ROLES",
@@ -61,6 +61,7 @@ __all__ = [
     "get_claim",
     "get_enterprise",
     "get_program",
+    "is_uuid",
     "list_claims",
     "list_enterprises",
     "load_program",
@@ -534,16 +535,14 @@ async def _claim_row(
     for_update: bool = False,
 ) -> asyncpg.Record:
     """The claim, or 404 — also when an enterprise asks for another enterprise's claim."""
-    row = (
-        await repo.get_claim(conn, claim_id, for_update=for_update) if _is_uuid(claim_id) else None
-    )
+    row = await repo.get_claim(conn, claim_id, for_update=for_update) if is_uuid(claim_id) else None
     own = own_credit_code_only(principal) if principal is not None else None
     if row is None or (own is not None and row["credit_code"] != own):
         raise NotFound("CLAIM_NOT_FOUND", f"no claim {claim_id!r}")
     return row
 
 
-def _is_uuid(text: str) -> bool:
+def is_uuid(text: str) -> bool:
     try:
         uuid.UUID(text)
     except ValueError:

@@ -1,0 +1,189 @@
+"""Purchase-of-service items (购买服务) are contracts, not claims.
+
+The bureau records the contract signed with the provider chosen by tender or competitive
+consultation: its amount (never more than what is left of the item's budget), the deliverables
+the program file promises for the item (anchor training: at least 100 trainee-times …) plus any
+the contract adds, and its milestones. The provider reports actual figures; the bureau accepts
+milestones; acceptance (验收) of the contract passes only when every deliverable is met and
+every milestone accepted, or is recorded as failed with its reason (Xinping §六: a contractor
+that fails so that acceptance is affected has its funds recovered — a later issue pays and
+claws back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from ruralfund_common.errors import Conflict, InvalidInput
+from ruralfund_common.money import format_yuan
+
+from .program import Item
+from .targets import Deliverable, DeliverableDoc, TargetValue, deliverable_from_doc, is_met
+
+__all__ = [
+    "MAX_CONTRACT_MILESTONES",
+    "ContractIn",
+    "ContractMilestoneIn",
+    "ContractStatus",
+    "DeliverableState",
+    "acceptance_gaps",
+    "contract_deliverables",
+    "require_active",
+    "require_service_item",
+    "require_within_budget",
+]
+
+MAX_CONTRACT_MILESTONES: Final = 32
+MAX_EXTRA_DELIVERABLES: Final = 16
+
+Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ContractStatus(StrEnum):
+    ACTIVE = "active"
+    ACCEPTED = "accepted"  # 验收合格
+    FAILED = "failed"  # 验收不合格: funds to be recovered
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ContractMilestoneIn(_In):
+    code: Code
+    name: Text
+    due_on: date
+
+
+class ContractIn(_In):
+    """The contract as signed (合同): who, how much, until when, what and by when."""
+
+    contract_no: Annotated[str, Field(min_length=1, max_length=100, description="合同编号")]
+    provider_credit_code: Annotated[str, Field(min_length=18, max_length=18)]
+    amount_yuan: Annotated[str, Field(max_length=40, description='e.g. "480,000.00"')]
+    signed_on: date
+    ends_on: date
+    procurement: Text | None = Field(default=None, description="e.g. 竞争性磋商, 公开招标")
+    milestones: list[ContractMilestoneIn] = Field(
+        default_factory=list, max_length=MAX_CONTRACT_MILESTONES
+    )
+    # Deliverables beyond those the program file promises for the item.
+    extra_deliverables: list[DeliverableDoc] = Field(
+        default_factory=list, max_length=MAX_EXTRA_DELIVERABLES
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContractIn:
+        if self.ends_on < self.signed_on:
+            raise ValueError("ends_on is before signed_on")
+        codes = [m.code for m in self.milestones]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"milestone codes must be unique: {codes}")
+        return self
+
+
+def require_service_item(item: Item) -> None:
+    if item.mode != "service":
+        raise InvalidInput(
+            "ITEM_NOT_SERVICE",
+            f"item {item.code} is a reward (以奖代补): enterprises claim it, nobody is contracted",
+            field="item_code",
+        )
+
+
+def require_within_budget(item: Item, amount_fen: int, contracted_fen: int) -> None:
+    """The item's live contracts together never exceed its budget."""
+    if amount_fen <= 0:
+        raise InvalidInput(
+            "AMOUNT_INVALID", "a contract amount must be positive", field="amount_yuan"
+        )
+    left = item.budget_fen - contracted_fen
+    if amount_fen > left:
+        raise Conflict(
+            "CONTRACT_EXCEEDS_BUDGET",
+            f"item {item.code} has {format_yuan(left)} yuan left of {format_yuan(item.budget_fen)}; "
+            f"the contract is {format_yuan(amount_fen)}",
+            field="amount_yuan",
+            details={
+                "left_fen": left,
+                "item_budget_fen": item.budget_fen,
+                "amount_fen": amount_fen,
+            },
+        )
+
+
+def contract_deliverables(item: Item, extra: list[DeliverableDoc]) -> list[Deliverable]:
+    """The program's deliverables for the item, then the contract's own (codes unique)."""
+    known = {d.code for d in item.deliverables}
+    for d in extra:
+        if d.code in known:
+            raise InvalidInput(
+                "DUPLICATE_CODE",
+                f"deliverable {d.code} is already promised by the program for {item.code}",
+                field="extra_deliverables",
+            )
+        known.add(d.code)
+    try:
+        return [*item.deliverables, *(deliverable_from_doc(d) for d in extra)]
+    except ValueError as exc:  # a min_yuan that is not an amount
+        raise InvalidInput("AMOUNT_INVALID", str(exc), field="extra_deliverables") from None
+
+
+def require_active(status: str) -> None:
+    if status != ContractStatus.ACTIVE:
+        raise Conflict(
+            "CONTRACT_CLOSED",
+            f"the contract is {status}: its acceptance is recorded, nothing more can change",
+        )
+
+
+@dataclass(frozen=True)
+class DeliverableState:
+    code: str
+    name: str
+    bound: TargetValue
+    actual: int | None
+    alternative_to: str | None = None
+
+    @property
+    def met(self) -> bool | None:
+        return is_met(self.bound, self.actual)
+
+
+def acceptance_gaps(
+    deliverables: list[DeliverableState],
+    milestones: list[tuple[str, Literal["pending", "accepted"]]],
+) -> list[str]:
+    """What stands between the contract and a passed acceptance (empty when nothing does)."""
+    met = {d.code: d.met is True for d in deliverables}
+    by_code = {d.code: d for d in deliverables}
+    gaps: list[str] = []
+    reported: set[str] = set()
+    for d in deliverables:
+        alternative = by_code.get(d.alternative_to or "")
+        if met[d.code] or (alternative and met[alternative.code]) or d.code in reported:
+            continue
+        gap = _gap(d)
+        if alternative is not None:  # a pair: either suffices, so one gap names both
+            gap += " — or " + _gap(alternative).removeprefix("deliverable ")
+            reported.add(alternative.code)
+        gaps.append(gap)
+    gaps += [
+        f"milestone {code} is not accepted" for code, status in milestones if status != "accepted"
+    ]
+    return gaps
+
+
+def _gap(d: DeliverableState) -> str:
+    return f"deliverable {d.code} ({d.name}): {_actual(d)}, required {d.bound.text()}"
+
+
+def _actual(d: DeliverableState) -> str:
+    if d.actual is None:
+        return "not reported"
+    return format_yuan(d.actual) if d.bound.money else f"{d.actual:,}"

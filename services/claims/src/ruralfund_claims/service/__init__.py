@@ -1,0 +1,64 @@
+"""Use cases: load -> domain decision -> save + outbox, inside the caller's transaction.
+
+``core`` holds programs, enterprises, claims and the consumed funds/logistics events; the other
+modules hold service contracts, milestones, performance targets and evidence files. The HTTP
+and event entrypoints import this package only.
+"""
+
+from .contracts import (
+    accept_contract,
+    accept_contract_milestone,
+    create_contract,
+    get_contract,
+    list_contracts,
+    report_deliverable,
+)
+from .core import (
+    READ_ALL_ROLES,
+    activate_program,
+    apply_funds_event,
+    change_enterprise,
+    check_stored_program,
+    decide_claim,
+    get_claim,
+    get_enterprise,
+    get_program,
+    list_claims,
+    list_enterprises,
+    load_program,
+    own_credit_code_only,
+    record_station_volume,
+    register_enterprise,
+    resubmit_claim,
+    review_claim,
+    submit_claim,
+    withdraw_claim,
+)
+
+__all__ = [
+    "READ_ALL_ROLES",
+    "accept_contract",
+    "accept_contract_milestone",
+    "activate_program",
+    "apply_funds_event",
+    "change_enterprise",
+    "check_stored_program",
+    "create_contract",
+    "decide_claim",
+    "get_claim",
+    "get_contract",
+    "get_enterprise",
+    "get_program",
+    "list_claims",
+    "list_contracts",
+    "list_enterprises",
+    "load_program",
+    "own_credit_code_only",
+    "record_station_volume",
+    "register_enterprise",
+    "report_deliverable",
+    "resubmit_claim",
+    "review_claim",
+    "submit_claim",
+    "withdraw_claim",
+]
