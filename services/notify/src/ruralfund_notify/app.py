@@ -11,17 +11,17 @@ from ruralfund_common.settings import ServiceSettings
 
 from .adapters.smtp import SmtpMailer
 from .entrypoints.api import admin_router, public_router
-from .entrypoints.mail_worker import MailWorker
 from .entrypoints.objections_api import objection_admin_router, objection_form_router
 from .entrypoints.open_data import open_data_router
 from .entrypoints.subscribers import events
+from .entrypoints.workers import BackgroundLoop, mail_sender, sla_summariser
 from .service import EXTRAS_KEY, NotifyService
 from .settings import NotifySettings
 
 __all__ = ["create_app"]
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
-_WORKER_KEY: Final = "notify.mail_worker"
+_LOOPS_KEY: Final = "notify.background_loops"
 
 
 def create_app(
@@ -30,14 +30,19 @@ def create_app(
     notify_settings = notify_settings or NotifySettings()
 
     async def on_start(ctx: ServiceContext) -> None:
-        worker = MailWorker(ctx, ctx.extras[EXTRAS_KEY], SmtpMailer(notify_settings))
-        ctx.extras[_WORKER_KEY] = worker
-        await worker.start()
+        service: NotifyService = ctx.extras[EXTRAS_KEY]
+        loops = [
+            mail_sender(ctx, service, SmtpMailer(notify_settings)),
+            sla_summariser(ctx, service),
+        ]
+        ctx.extras[_LOOPS_KEY] = loops
+        for loop in loops:
+            await loop.start()
 
     async def on_stop(ctx: ServiceContext) -> None:
-        worker: MailWorker | None = ctx.extras.pop(_WORKER_KEY, None)
-        if worker is not None:
-            await worker.stop()
+        loops: list[BackgroundLoop] = ctx.extras.pop(_LOOPS_KEY, [])
+        for loop in loops:
+            await loop.stop()
 
     app = build_service_app(
         service="notify",

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain.form_tokens import MIN_SECRET_BYTES
 from .domain.rate_limit import IPNetwork, parse_networks
+from .domain.sla import PERIOD_HOURS
 
 __all__ = ["DEV_FORM_SECRET", "MAX_MAIL_ATTEMPTS_LIMIT", "NotifySettings", "UnsafeSettings"]
 
@@ -57,6 +58,13 @@ class NotifySettings(BaseSettings):
     form_secret: SecretStr | None = None
     form_token_max_age_seconds: int = Field(default=2 * 3600, ge=60, le=7 * 86400)
 
+    # The competent bureau's mailbox: the delivery-SLA summary, and milestone reminders for a
+    # responsible unit without an address. Unset: those mails are recorded failed, not sent.
+    bureau_email: str | None = None
+    sla_summary_hours: int = 24
+    # How often the summariser looks for ended periods (it reads the injected clock).
+    sla_summary_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+
     mail_max_attempts: int = Field(default=8, ge=1, le=MAX_MAIL_ATTEMPTS_LIMIT)
     mail_retry_base_seconds: float = Field(default=30.0, gt=0)
     mail_retry_max_seconds: float = Field(default=3600.0, gt=0)
@@ -81,6 +89,13 @@ class NotifySettings(BaseSettings):
     def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and len(v.get_secret_value().encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"form_secret must be at least {MIN_SECRET_BYTES} bytes")
+        return v
+
+    @field_validator("sla_summary_hours")
+    @classmethod
+    def _divides_the_day(cls, v: int) -> int:
+        if v not in PERIOD_HOURS:
+            raise ValueError(f"sla_summary_hours must be one of {PERIOD_HOURS}")
         return v
 
     @field_validator("mail_from")

@@ -29,14 +29,18 @@ from ruralfund_common.clock import SystemClock
 from ruralfund_common.contracts import (
     ClaimApproved,
     ClaimRejected,
+    ClaimSubmitted,
     EnterpriseRegistered,
     ItemBudget,
     LineBudget,
     PaymentExecuted,
     ProgramActivated,
 )
+from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
+from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.payment_executed import BankInstruction, PaymentApproval
+from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
 from ruralfund_common.db.migrate import migrate
 from ruralfund_common.db.pool import create_pool
 from ruralfund_common.messaging import Event, Namespace, OutboxRelay, Tx
@@ -59,9 +63,14 @@ NOTIFY_CONSUMERS = {
         "on_program_activated",
         "on_claim_approved",
         "on_claim_rejected",
+        "on_claim_submitted",
+        "on_claim_returned",
+        "on_milestone_overdue",
     ],
     "funds": ["on_payment_executed", "on_award_revoked"],
+    "logistics": ["on_delivery_sla_breached"],
 }
+BUREAU_EMAIL = "shangwu@xinping.gov.cn"
 
 
 # ------------------------------------------------------------------------------ SMTP
@@ -173,6 +182,7 @@ class Harness:
     client: httpx.AsyncClient
     claims: Producer
     funds: Producer
+    logistics: Producer
     smtp: RecordingSmtp
     db: asyncpg.Pool  # notify's own schema, for assertions
     nc: NatsClient
@@ -274,6 +284,8 @@ async def make_harness(
             "mail_retry_max_seconds": 0.2,
             "mail_poll_seconds": 0.1,
             "smtp_timeout_seconds": 5,
+            "bureau_email": BUREAU_EMAIL,
+            "sla_summary_poll_seconds": 0.1,
         }
         values.update(overrides)
         notify_settings = NotifySettings(**values)
@@ -285,9 +297,18 @@ async def make_harness(
                 async with (
                     producer("claims", database_url, nats_url, namespace) as claims,
                     producer("funds", database_url, nats_url, namespace) as funds,
+                    producer("logistics", database_url, nats_url, namespace) as logistics,
                 ):
                     yield Harness(
-                        client, claims, funds, smtp, db, nats_client, namespace, calendar_dir
+                        client,
+                        claims,
+                        funds,
+                        logistics,
+                        smtp,
+                        db,
+                        nats_client,
+                        namespace,
+                        calendar_dir,
                     )
             finally:
                 await db.close()
@@ -314,6 +335,64 @@ class Samples:
     PUBLIC_BASE_URL = PUBLIC_BASE_URL
     ADMIN = ADMIN
     AUDITOR = AUDITOR
+    BUREAU_EMAIL = BUREAU_EMAIL
+
+    @staticmethod
+    def submission(*, eligible: bool = True) -> ClaimSubmitted:
+        return ClaimSubmitted(
+            claim_id="claim-1",
+            program_code="xinping-2021",
+            item_code="brand-packaging",
+            credit_code=COMPANY_CODE,
+            enterprise_name="新平礼好农业科技有限公司",
+            period="2026Q1",
+            amount_fen=BOXES_AWARD_FEN if eligible else 0,
+            eligible=eligible,
+            rule_version="brand-packaging/v1",
+            submitted_at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC),
+        )
+
+    @staticmethod
+    def returned() -> ClaimReturned:
+        return ClaimReturned(
+            claim_id="claim-1",
+            program_code="xinping-2021",
+            item_code="brand-packaging",
+            credit_code=COMPANY_CODE,
+            enterprise_name="新平礼好农业科技有限公司",
+            note="请补充2026年第一季度带标识包装箱的采购发票和出库单",
+            returned_by="u-admin",
+            returned_at=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+        )
+
+    @staticmethod
+    def milestone(email: str | None = "jsb@xinping-logistics.cn") -> MilestoneOverdue:
+        return MilestoneOverdue(
+            program_code="xinping-2021",
+            milestone_code="logistics-center",
+            name="县物流仓储配送中心建成运营",
+            due_on=datetime(2026, 2, 27).date(),
+            responsible_unit="新平县邮政分公司",
+            responsible_email=email,
+            detected_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
+        )
+
+    @staticmethod
+    def breach(
+        parcel_id: str, deadline: datetime, station: str | None = "st-gasa"
+    ) -> DeliverySlaBreached:
+        from datetime import timedelta
+
+        return DeliverySlaBreached(
+            parcel_id=parcel_id,
+            county_code="530427",
+            destination_station_id=station,
+            town_station_id="town-gasa",
+            left_center_at=deadline - timedelta(hours=24),
+            deadline_at=deadline,
+            detected_at=deadline + timedelta(minutes=5),
+            last_scan_kind="town_arrival",
+        )
 
     @staticmethod
     def enterprise(

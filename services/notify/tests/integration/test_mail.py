@@ -109,3 +109,96 @@ async def test_sender_wakes_when_mail_is_committed_not_on_its_next_poll(
         await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
         await h.funds.emit(samples.payment(), "pay-of-award-1")
         await eventually(lambda: len(h.smtp.received), expect=1, timeout=10)
+
+
+async def test_claim_received_and_returned_mails_go_to_the_enterprise(harness, samples) -> None:
+    h = harness
+    await h.claims.emit(samples.program(), "xinping-2021")
+    await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
+    # separate consumers: names are used when known, so let the program arrive first
+    await eventually(lambda: h.fetchval("SELECT count(*) FROM program_items"), expect=1)
+    await h.claims.emit(samples.submission(), "claim-1")
+    received = await eventually(lambda: _with_subject(h, "奖补申报已受理"))
+    assert received.rcpt_tos == ["wang@xinping-lihao.cn"]
+    assert received.message["Subject"] == (
+        "【电子商务进农村综合示范】奖补申报已受理：“新平礼好”公共品牌升级打造"
+    )
+    assert "奖补金额为 2,469.00 元" in received.body and "申报期 2026Q1" in received.body
+
+    await h.claims.emit(samples.returned(), "claim-1")
+    returned = await eventually(lambda: _with_subject(h, "退回补充材料"))
+    assert "需补充的材料：请补充2026年第一季度带标识包装箱的采购发票和出库单" in returned.body
+    await h.settled()
+    assert len(h.smtp.received) == 2
+
+
+def _with_subject(h, text: str):
+    return next((m for m in h.smtp.received if text in m.message["Subject"]), None)
+
+
+async def test_milestone_overdue_goes_to_the_unit_or_else_to_the_bureau(harness, samples) -> None:
+    h = harness
+    await h.claims.emit(samples.milestone(), "logistics-center")
+    to_unit = await eventually(lambda: _with_subject(h, "实施节点逾期提醒"))
+    assert to_unit.rcpt_tos == ["jsb@xinping-logistics.cn"]
+    assert "新平县邮政分公司" in to_unit.message["To"]
+    assert "应于2026年2月27日前完成，截至2026年3月2日尚未完成验收，已逾期 3 天" in to_unit.body
+
+    await h.claims.emit(samples.milestone(email=None), "logistics-center")
+    to_bureau = await eventually(
+        lambda: next((m for m in h.smtp.received if m.rcpt_tos == [samples.BUREAU_EMAIL]), None)
+    )
+    assert "本单位尚未登记电子邮箱" in to_bureau.body
+
+
+async def test_milestone_without_any_address_is_recorded_failed(make_harness, samples) -> None:
+    async with make_harness(bureau_email=None) as h:
+        await h.claims.emit(samples.milestone(email=None), "logistics-center")
+        row = await eventually(lambda: h.fetch("SELECT * FROM emails WHERE status = 'failed'"))
+        assert row[0]["error_code"] == "NO_RECIPIENT_EMAIL" and row[0]["credit_code"] is None
+        assert "RURALFUND_NOTIFY_BUREAU_EMAIL" in row[0]["last_error"]
+        await h.settled()
+        assert h.smtp.received == []
+
+
+async def test_missed_deliveries_are_summarised_to_the_bureau_once_per_ended_period(
+    harness, samples
+) -> None:
+    from datetime import UTC, datetime
+
+    h = harness
+    await h.set_clock("2026-03-02T12:00:00Z")  # 20:00 on 2 March: that day is not over yet
+    day_2 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 on 2 March, Shanghai
+    day_3 = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
+    first = await h.logistics.emit(samples.breach("p-1", day_2), "p-1")
+    await h.logistics.emit(samples.breach("p-2", day_2.replace(hour=3)), "p-2")
+    await h.logistics.emit(samples.breach("p-3", day_2, station=None), "p-3")
+    await h.logistics.emit(samples.breach("p-4", day_3), "p-4")
+    await h.logistics.republish(first["id"])  # redelivered: still one parcel
+    await eventually(lambda: h.fetchval("SELECT count(*) FROM sla_breaches"), expect=4)
+    await h.settled()
+    assert h.smtp.received == []  # no period has ended: nothing to report yet
+
+    await h.set_clock("2026-03-02T16:00:00Z")  # 00:00 on 3 March: the 2 March period ended
+    summary = await eventually(lambda: _with_subject(h, "县乡村配送超时汇总"))
+    assert summary.rcpt_tos == [samples.BUREAU_EMAIL]
+    assert summary.message["Subject"] == (
+        "【电子商务进农村综合示范】县乡村配送超时汇总：2026年3月2日 00:00起共 3 件"
+    )
+    for text in (
+        "2026年3月2日 00:00至2026年3月3日 00:00（北京时间）",
+        "共 3 件未在 24 小时承诺时限内送达",
+        "530427：3 件",
+        "st-gasa：2 件",
+        "（未指定站点）：1 件",
+        "1. 包裹 p-1，目的站点 st-gasa，2026年3月1日 09:00离开县中心，应于2026年3月2日 09:00前送达",
+    ):
+        assert text in summary.body, text
+    assert "p-4" not in summary.body
+
+    await h.set_clock("2026-03-03T16:00:00Z")
+    await eventually(lambda: len(h.smtp.received), expect=2)
+    assert "包裹 p-4" in h.smtp.received[1].body and "共 1 件" in h.smtp.received[1].body
+    await h.settled()
+    assert await h.fetchval("SELECT count(*) FROM sla_summaries") == 2
+    assert await h.fetchval("SELECT count(*) FROM sla_breaches WHERE summary_id IS NULL") == 0

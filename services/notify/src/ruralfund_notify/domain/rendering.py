@@ -16,9 +16,13 @@ import jinja2
 from .emails import EmailTemplate, RenderedEmail
 from .formatting import cn_date, cn_datetime, rfc3339, yuan
 from .masking import mask_bank_account
+from .sla import SlaSummary
 
 __all__ = [
     "ApprovalMail",
+    "ClaimReceivedMail",
+    "ClaimReturnedMail",
+    "MilestoneMail",
     "ObjectionReceivedMail",
     "PaymentMail",
     "PublicityDates",
@@ -26,9 +30,13 @@ __all__ = [
     "Sender",
     "jinja_environment",
     "render_claim_approved",
+    "render_claim_received",
     "render_claim_rejected",
+    "render_claim_returned",
+    "render_milestone_overdue",
     "render_objection_received",
     "render_payment_executed",
+    "render_sla_breach_summary",
 ]
 
 
@@ -79,6 +87,42 @@ class PaymentMail:
     paid_on: date
     bank_name: str
     bank_account: str  # shown masked
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReceivedMail:
+    enterprise_name: str
+    claim_id: str
+    program_name: str
+    item_name: str
+    period: str
+    amount_fen: int  # what the rule computed from the declared figures
+    eligible: bool  # whether the declared figures meet the rule
+    submitted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReturnedMail:
+    enterprise_name: str
+    claim_id: str
+    program_name: str
+    item_name: str
+    note: str  # what evidence is missing, in the bureau's words
+    returned_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneMail:
+    responsible_unit: str
+    program_name: str
+    milestone_name: str
+    due_on: date
+    detected_on: date
+    addressed_to_bureau: bool  # the unit has no address: the bureau is asked to pass it on
+
+    @property
+    def days_overdue(self) -> int:
+        return max((self.detected_on - self.due_on).days, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +184,19 @@ def render_payment_executed(mail: PaymentMail, sender: Sender) -> RenderedEmail:
 
 def render_objection_received(mail: ObjectionReceivedMail, sender: Sender) -> RenderedEmail:
     return _render(EmailTemplate.OBJECTION_RECEIVED, mail=mail, sender=sender)
+
+
+def render_claim_received(mail: ClaimReceivedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.CLAIM_RECEIVED, mail=mail, sender=sender)
+
+
+def render_claim_returned(mail: ClaimReturnedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.CLAIM_RETURNED, mail=mail, sender=sender)
+
+
+def render_milestone_overdue(mail: MilestoneMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.MILESTONE_OVERDUE, mail=mail, sender=sender)
+
+
+def render_sla_breach_summary(summary: SlaSummary, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.SLA_BREACH_SUMMARY, summary=summary, sender=sender)

@@ -6,12 +6,16 @@ from __future__ import annotations
 from ruralfund_common.contracts import (
     ClaimApproved,
     ClaimRejected,
+    ClaimSubmitted,
     EnterpriseRegistered,
     PaymentExecuted,
     ProgramActivated,
     PublicityPublished,
 )
+from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
+from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
 from ..service import notify_service
@@ -56,3 +60,27 @@ async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
 async def on_award_revoked(tx: Tx, env: Envelope[AwardRevoked]) -> None:
     """Show the award's notice as withdrawn (已撤销) on the public page."""
     await notify_service(tx.ctx).award_revoked(tx, env.id, env.data)
+
+
+@events.subscribe(ClaimSubmitted)
+async def on_claim_submitted(tx: Tx, env: Envelope[ClaimSubmitted]) -> None:
+    """Mail the enterprise that its claim was received, with the computed amount."""
+    await notify_service(tx.ctx).claim_submitted(tx, env.id, env.data)
+
+
+@events.subscribe(ClaimReturned)
+async def on_claim_returned(tx: Tx, env: Envelope[ClaimReturned]) -> None:
+    """Mail the enterprise which evidence it must add."""
+    await notify_service(tx.ctx).claim_returned(tx, env.id, env.data)
+
+
+@events.subscribe(MilestoneOverdue)
+async def on_milestone_overdue(tx: Tx, env: Envelope[MilestoneOverdue]) -> None:
+    """Remind the responsible unit of an overdue milestone."""
+    await notify_service(tx.ctx).reports.milestone_overdue(tx, env.id, env.data)
+
+
+@events.subscribe(DeliverySlaBreached)
+async def on_delivery_sla_breached(tx: Tx, env: Envelope[DeliverySlaBreached]) -> None:
+    """Keep the missed deadline for the bureau's periodic summary."""
+    await notify_service(tx.ctx).reports.delivery_sla_breached(tx, env.id, env.data)

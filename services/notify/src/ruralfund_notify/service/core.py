@@ -24,11 +24,13 @@ from ruralfund_common.clock import Clock
 from ruralfund_common.contracts import (
     ClaimApproved,
     ClaimRejected,
+    ClaimSubmitted,
     EnterpriseRegistered,
     PaymentExecuted,
     ProgramActivated,
     PublicityPublished,
 )
+from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.errors import DomainError, NotFound
 from ruralfund_common.ids import new_id
@@ -50,18 +52,23 @@ from ..domain.notices import Notice, NoticeStatus, Revocation, notice_url
 from ..domain.open_data import PaidAward, PublicPaidAward
 from ..domain.rendering import (
     ApprovalMail,
+    ClaimReceivedMail,
+    ClaimReturnedMail,
     PaymentMail,
     PublicityDates,
     RejectionMail,
     Sender,
     render_claim_approved,
+    render_claim_received,
     render_claim_rejected,
+    render_claim_returned,
     render_payment_executed,
 )
 from ..settings import NotifySettings
 
 if TYPE_CHECKING:
     from .objections import ObjectionDesk
+    from .reports import ReportDesk
 
 __all__ = ["EXTRAS_KEY", "CalendarFileInvalid", "NotifyService", "notify_service"]
 
@@ -100,6 +107,12 @@ class NotifyService:
         from .objections import ObjectionDesk  # the desk uses this class: import when asked
 
         return ObjectionDesk(self)
+
+    @property
+    def reports(self) -> ReportDesk:
+        from .reports import ReportDesk
+
+        return ReportDesk(self)
 
     @property
     def sender(self) -> Sender:
@@ -143,6 +156,46 @@ class NotifyService:
         )
 
     # -- claims -----------------------------------------------------------------------------
+    async def claim_submitted(self, tx: Tx, event_id: str, e: ClaimSubmitted) -> None:
+        """Tell the enterprise its claim arrived and what the rule computed."""
+        program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
+        mail = ClaimReceivedMail(
+            enterprise_name=e.enterprise_name,
+            claim_id=e.claim_id,
+            program_name=program_name or e.program_code,
+            item_name=item_name or e.item_code,
+            period=e.period,
+            amount_fen=e.amount_fen,
+            eligible=e.eligible,
+            submitted_at=e.submitted_at,
+        )
+        await self._queue(
+            tx,
+            event_id,
+            EmailTemplate.CLAIM_RECEIVED,
+            e.credit_code,
+            render_claim_received(mail, self.sender),
+        )
+
+    async def claim_returned(self, tx: Tx, event_id: str, e: ClaimReturned) -> None:
+        """Tell the enterprise which evidence the bureau is missing."""
+        program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
+        mail = ClaimReturnedMail(
+            enterprise_name=e.enterprise_name,
+            claim_id=e.claim_id,
+            program_name=program_name or e.program_code,
+            item_name=item_name or e.item_code,
+            note=e.note,
+            returned_at=e.returned_at,
+        )
+        await self._queue(
+            tx,
+            event_id,
+            EmailTemplate.CLAIM_RETURNED,
+            e.credit_code,
+            render_claim_returned(mail, self.sender),
+        )
+
     async def claim_approved(self, tx: Tx, event_id: str, e: ClaimApproved) -> None:
         """Publicise the award (公示) when required, and tell the enterprise."""
         if not e.requires_publicity:
