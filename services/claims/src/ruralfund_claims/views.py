@@ -22,6 +22,8 @@ __all__ = [
     "DeliverableOut",
     "EnterpriseOut",
     "ProgramOut",
+    "ProgramTargetsOut",
+    "TargetOut",
     "claim_out",
     "contract_out",
     "enterprise_out",
@@ -319,3 +321,27 @@ def contract_out(
         acceptance_gaps=list(gaps),
         **{name: row[name] for name in _CONTRACT_COLUMNS},
     )
+
+
+# --------------------------------------------------------------------------- performance targets
+
+
+class TargetOut(BaseModel):
+    code: str
+    name: str
+    unit: str
+    comparison: str | None
+    target_value: int | None
+    target: str  # ">= 4,500,000" or "<= 24"
+    measure: str
+    source: str  # where the actual value comes from, in words
+    actual_value: int | None  # None: not measured by this system, or nothing reported yet
+    met: bool | None
+    item_codes: list[str]
+    deliverables: list[str]
+
+
+class ProgramTargetsOut(BaseModel):
+    program_code: str
+    measured_at: datetime
+    targets: list[TargetOut]

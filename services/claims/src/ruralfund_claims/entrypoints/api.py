@@ -23,7 +23,7 @@ from ..domain.program import (
     check_program,
     decode_program_document,
 )
-from ..views import ClaimOut, EnterpriseOut, ProgramOut
+from ..views import ClaimOut, EnterpriseOut, ProgramOut, ProgramTargetsOut
 
 __all__ = ["router"]
 
@@ -135,6 +135,18 @@ async def get_program(
 async def check_stored_program(code: CodePath, ctx: Ctx, principal: Reader) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
         return await service.check_stored_program(conn, code)
+
+
+@router.get(
+    "/programs/{code}/targets",
+    tags=["programs"],
+    response_model=ProgramTargetsOut,
+    summary="Each performance target (绩效目标) with its actual value: approved claims, "
+    "logistics' station volumes, service contracts' reported deliverables",
+)
+async def program_targets(code: CodePath, ctx: Ctx, principal: Reader) -> ProgramTargetsOut:
+    async with ctx.db.acquire() as conn:
+        return await service.program_targets(conn, code, ctx.clock)
 
 
 # --------------------------------------------------------------------------- enterprises

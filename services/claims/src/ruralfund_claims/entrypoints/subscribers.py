@@ -13,6 +13,7 @@ from ruralfund_common.contracts import (
     ProgramActivated,
     PublicityWindowOpened,
     ReservationRefused,
+    StationRegistered,
     StationVolumeReported,
 )
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
@@ -53,3 +54,9 @@ async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
 async def on_station_volume_reported(tx: Tx, env: Envelope[StationVolumeReported]) -> None:
     """Keep the station's annual volume to pre-fill its station-upgrade claim."""
     await service.record_station_volume(tx, env.data)
+
+
+@events.subscribe(StationRegistered)
+async def on_station_registered(tx: Tx, env: Envelope[StationRegistered]) -> None:
+    """Keep the station's county, so a program's targets count its own county's stations."""
+    await service.record_station(tx, env.data)

@@ -34,6 +34,7 @@ from .core import (
     submit_claim,
     withdraw_claim,
 )
+from .targets import program_targets, record_station
 
 __all__ = [
     "READ_ALL_ROLES",
@@ -54,6 +55,8 @@ __all__ = [
     "list_enterprises",
     "load_program",
     "own_credit_code_only",
+    "program_targets",
+    "record_station",
     "record_station_volume",
     "register_enterprise",
     "report_deliverable",
