@@ -1,0 +1,145 @@
+"""``ruralfund ledger``: check the funds ledger from outside the service.
+
+``verify`` recomputes the audit log's hash chain, every program's trial balance, every kept
+balance against its postings and every entry against its audit record, and exits non-zero on
+any break (for cron and for auditors). ``reconcile`` prints the three-way reconciliation
+(bank statement ↔ ledger ↔ approved awards) of one program, optionally with a statement file
+that has not been imported. The database comes from ``--database-url``,
+``RURALFUND_FUNDS_DATABASE_URL`` or ``DATABASE_URL``; the schema is ``funds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["app"]
+
+app = typer.Typer(name="ledger", help="Verify and reconcile the joint-account ledger.", no_args_is_help=True)
+_out = Console()
+_err = Console(stderr=True)
+
+DatabaseUrl = Annotated[str | None, typer.Option(
+    "--database-url", envvar=["RURALFUND_FUNDS_DATABASE_URL", "DATABASE_URL"],
+    help="PostgreSQL URL [default: RURALFUND_FUNDS_DATABASE_URL, DATABASE_URL]")]
+Schema = Annotated[str, typer.Option("--schema", help="the funds service's schema")]
+AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _dsn(database_url: str | None) -> str:
+    if database_url:
+        return database_url
+    from ruralfund_common.settings import load_settings
+
+    return load_settings("funds").database_url
+
+
+async def _connect(dsn: str, schema: str):
+    from ruralfund_common.db.pool import connect
+
+    try:
+        return await connect(dsn, schema)
+    except (OSError, Exception) as exc:  # noqa: BLE001 - any connection failure is a usage error here
+        _fail(f"cannot connect to PostgreSQL: {exc}")
+
+
+@app.command()
+def verify(database_url: DatabaseUrl = None, schema: Schema = "funds", as_json: AsJson = False) -> None:
+    """Recompute the hash chain and the books; exit 1 on any break."""
+    from ruralfund_funds.adapters.verify import verify_ledger
+
+    async def run():
+        conn = await _connect(_dsn(database_url), schema)
+        try:
+            return await verify_ledger(conn)
+        finally:
+            await conn.close()
+
+    report = asyncio.run(run())
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_verify(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_verify(report) -> None:
+    _out.print(f"audit records: {report.audit_records}   entries: {report.entries}   postings: {report.postings}")
+    t = Table(title="trial balance per program")
+    for col in ("program", "debits_fen", "credits_fen", "balanced"):
+        t.add_column(col)
+    for program, tb in sorted(report.programs.items()):
+        t.add_row(program, f"{tb['debits_fen']:,}", f"{tb['credits_fen']:,}",
+                  "yes" if tb["debits_fen"] == tb["credits_fen"] else "[red]NO[/]")
+    _out.print(t)
+    if report.ok:
+        _out.print("[green]OK[/]: hash chain intact, books balanced, kept balances match the postings")
+        return
+    for p in report.problems:
+        _out.print(f"[red]BROKEN[/] {p.check}: {p.where}: {p.detail}", highlight=False)
+
+
+@app.command()
+def reconcile(
+    program: Annotated[str, typer.Argument(help="program code, e.g. xinping-2021")],
+    statement: Annotated[Path | None, typer.Option("--statement", exists=True, dir_okay=False,
+                                                    help="a bank statement CSV not (yet) imported")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the county day (YYYY-MM-DD) [default: today]")] = None,
+    database_url: DatabaseUrl = None, schema: Schema = "funds", as_json: AsJson = False,
+) -> None:
+    """Three-way reconciliation of one program; exit 1 when there are mismatches."""
+    from ruralfund_common.calendar import local_date
+    from ruralfund_common.clock import SystemClock
+    from ruralfund_common.errors import DomainError
+    from ruralfund_funds.domain.bank_statement import parse_statement
+    from ruralfund_funds.domain.reconcile import StatementRow
+    from ruralfund_funds.service.reads import reconciliation
+
+    day = date.fromisoformat(as_of) if as_of else local_date(SystemClock().now())
+    extra: list[StatementRow] = []
+    if statement is not None:
+        try:
+            lines = parse_statement(statement.read_text(encoding="utf-8"))
+        except DomainError as bad:
+            _fail(f"{bad.code}: {bad.message}")
+        extra = [StatementRow(ln.bank_txn_id, ln.direction, ln.status, ln.amount_fen, ln.reference, None)
+                 for ln in lines]
+
+    async def run():
+        conn = await _connect(_dsn(database_url), schema)
+        try:
+            if extra:  # match the file's references to payment orders, as an import would
+                refs = {r["bank_reference"]: r["p"] for r in await conn.fetch(
+                    "SELECT bank_reference, payment_id::text AS p FROM payments WHERE bank_reference = ANY($1::text[])",
+                    [s.reference for s in extra])}
+                extra[:] = [StatementRow(s.bank_txn_id, s.direction, s.status, s.amount_fen, s.reference,
+                                         refs.get(s.reference)) for s in extra]
+            return await reconciliation(conn, program, day, extra)
+        except DomainError as bad:
+            _fail(f"{bad.code}: {bad.message}")
+        finally:
+            await conn.close()
+
+    report = asyncio.run(run())
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        _out.print(f"{program} as of {report['as_of']}: {report['statement_lines']} statement lines, "
+                   f"{report['payments']} payments, {report['awards']} awards")
+        for m in report["mismatches"]:
+            _out.print(f"[yellow]{m['kind']}[/] " + ", ".join(f"{k}={v}" for k, v in m.items() if k != "kind"),
+                       highlight=False)
+        _out.print("[green]clean[/]" if report["clean"] else "[red]mismatches found[/]")
+    raise typer.Exit(0 if report["clean"] else 1)
