@@ -14,6 +14,7 @@ from ruralfund_common.settings import ServiceSettings
 from .entrypoints.api import router
 from .entrypoints.parcels_api import SWEEPER_KEY
 from .entrypoints.parcels_api import router as parcels_router
+from .entrypoints.prices_api import router as prices_router
 from .entrypoints.sla_sweeper import SlaSweeper
 from .entrypoints.subscribers import events
 from .settings import LogisticsSettings
@@ -49,7 +50,7 @@ def create_app(
             "carriers' published price ranges (区间价) against the price target."
         ),
         events=events,
-        routers=[router, parcels_router],
+        routers=[router, parcels_router, prices_router],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
         on_start=on_start,

@@ -55,6 +55,8 @@ STAFF_READ = {
 }
 STATION_READ = STAFF_READ | {"own_operator": OK, "other_enterprise": NOT_OWN}
 PUBLIC = dict.fromkeys(CALLERS, OK)
+# enterprises pass the gate; the use case then admits only the carrier itself (NOT_THE_CARRIER)
+PRICE_WRITE = ADMIN_WRITE | {"own_operator": OK, "other_enterprise": OK}
 
 
 def outcome(status: int, body: dict[str, Any]) -> str:
@@ -103,6 +105,62 @@ async def test_role_matrix(logistics) -> None:  # type: ignore[no-untyped-def]
         ("POST", f"{c}/retail-partnerships/{zero}/end", {"ended_on": "2021-12-31"}, ADMIN_WRITE),
         ("GET", "/network/stations", None, PUBLIC),
         ("GET", f"/network/coverage?county_code={lx.XINPING}", None, STAFF_READ),
+        (
+            "POST",
+            "/scans",
+            {
+                "scans": [
+                    {
+                        "scan_id": "x",
+                        "parcel_id": "p",
+                        "station_id": zero,
+                        "kind": "delivered",
+                        "scanned_at": "2021-07-03T08:00:00Z",
+                    }
+                ]
+            },
+            ADMIN_WRITE,
+        ),
+        ("GET", "/parcels/SF1", None, STAFF_READ),
+        ("GET", "/scans/rejected", None, STAFF_READ),
+        ("POST", "/admin/sla/sweep", {}, ADMIN_WRITE),
+        ("GET", f"/sla/on-time?county_code={lx.XINPING}", None, STAFF_READ),
+        (
+            "POST",
+            f"{c}/carriers/{zero}/prices",
+            {
+                "effective_from": "2022-01-10",
+                "bands": [{"up_to_g": 1000, "min_price": "3.00", "max_price": "4.00"}],
+            },
+            PRICE_WRITE,
+        ),
+        ("GET", f"/prices?county_code={lx.XINPING}", None, PUBLIC),
+        ("GET", f"/prices/history?county_code={lx.XINPING}", None, PUBLIC),
+        ("GET", f"/prices/target?county_code={lx.XINPING}", None, PUBLIC),
+        (
+            "POST",
+            "/prices/baseline",
+            {
+                "county_code": lx.XINPING,
+                "target": "xinping-2021",
+                "reference_weight_g": 3000,
+                "price": "8.00",
+                "measured": "2020",
+            },
+            ADMIN_WRITE,
+        ),
+        (
+            "POST",
+            f"{c}/certified-enterprises",
+            {"credit_code": "91530427MA6N0B1X2L", "name": "x", "certified_on": "2021-09-01"},
+            ADMIN_WRITE,
+        ),
+        (
+            "POST",
+            f"{c}/certified-enterprises/{zero}/revoke",
+            {"revoked_on": "2021-12-31", "reason": "x"},
+            ADMIN_WRITE,
+        ),
     ]
     expected: dict[str, str] = {}
     actual: dict[str, str] = {}

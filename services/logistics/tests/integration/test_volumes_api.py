@@ -192,3 +192,38 @@ async def test_bad_reports_are_refused_with_the_field(logistics, body, status, c
     r = await lx.post(lx.OPERATOR_ZHANG, f"/stations/{village['id']}/volumes", body)
     lx.assert_problem(r, status, code, field=field)
     assert await lx.count("SELECT count(*) FROM station_volume_reports") == 0
+
+
+async def test_concurrent_reports_of_one_station_each_carry_every_month_before_them(
+    logistics,
+) -> None:  # type: ignore[no-untyped-def]
+    """Claims pre-fills the station-upgrade claim from the latest event, so the last event of a
+    year must carry the true total even when months are reported at the same moment."""
+    import asyncio
+
+    lx = logistics
+    _center, _town, village = await lx.tree()
+    path = f"/stations/{village['id']}/volumes"
+    months = range(6, 13)
+    answers = await asyncio.gather(
+        *(
+            lx.post(lx.OPERATOR_ZHANG, path, month(m, volume_fen=m * 1_000_000, parcels=m))
+            for m in months
+        )
+    )
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers]
+    events = await lx.wait_for_events(EVENT, len(months))
+    totals = [e["data"]["annual_volume_fen"] for e in events]
+    assert totals == sorted(totals) and len(set(totals)) == len(totals)  # each adds one month
+    assert totals[-1] == sum(m * 1_000_000 for m in months) == 63_000_000
+    assert events[-1]["data"]["annual_parcels"] == sum(months)
+    r = await lx.post(
+        lx.OPERATOR_ZHANG, path, month(6, volume_fen=0, parcels=0, correction_reason="6 月尚未营业")
+    )
+    assert r.json()["annual"]["volume_fen"] == 57_000_000, r.text
+    last = (await lx.wait_for_events(EVENT, len(months) + 1))[-1]["data"]
+    assert (last["month"], last["annual_volume_fen"], last["correction_reason"]) == (
+        6,
+        57_000_000,
+        "6 月尚未营业",
+    )
