@@ -24,7 +24,8 @@ from ..domain.payments import Approval, PaymentContent
 
 __all__ = [
     "lock_balances", "write_entries", "append_audit", "load_program", "load_awards", "insert_awards",
-    "save_awards", "save_objections", "load_objections_for", "GENESIS_HASH",
+    "save_awards", "save_objections", "load_objections_for", "GENESIS_HASH", "lock_award_key",
+    "file_unknown_objection",
 ]
 
 AUDIT_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('ruralfund.funds.audit'))"
@@ -108,6 +109,21 @@ async def append_audit(conn: asyncpg.Connection, records: list[tuple[str, dict[s
         "WITH ORDINALITY AS t(k, p, ph, h, n) ORDER BY n",
         kinds, payloads, prevs, hashes, at,
     )
+
+
+async def lock_award_key(conn: asyncpg.Connection, award_id: str) -> None:
+    """Serialise everything that concerns one award id, including facts that arrive before the
+    award exists (publication, objections): without it an objection committed while the
+    approval is being reserved would be missed by both."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ruralfund.funds.award'), hashtext($1))", award_id)
+
+
+async def file_unknown_objection(conn: asyncpg.Connection, objection: Objection, notice_id: str | None) -> None:
+    """An objection for an award we do not know yet; never reopens one already resolved."""
+    await conn.execute(
+        "INSERT INTO objections (objection_id, award_id, notice_id, status, filed_at) VALUES ($1,$2,$3,'open',$4) "
+        "ON CONFLICT (objection_id) DO UPDATE SET filed_at = coalesce(objections.filed_at, excluded.filed_at)",
+        objection.objection_id, objection.award_id, notice_id, objection.filed_at)
 
 
 # -- program -----------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ async def open_program(tx: Tx, ev: ProgramActivated) -> None:
 
 
 async def reserve_award(tx: Tx, ev: ClaimApproved) -> None:
+    await repo.lock_award_key(tx.conn, ev.award_id)
     if await tx.conn.fetchval("SELECT 1 FROM awards WHERE award_id=$1", ev.award_id):
         return  # the same approval twice
     found = await repo.load_program(tx.conn, ev.program_code)
@@ -73,6 +74,7 @@ async def reserve_award(tx: Tx, ev: ClaimApproved) -> None:
 
 
 async def record_publication(tx: Tx, ev: PublicityPublished) -> None:
+    await repo.lock_award_key(tx.conn, ev.award_id)
     await tx.conn.execute(
         "INSERT INTO publications (award_id, notice_id, published_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
         ev.award_id, ev.notice_id, ev.published_at,
@@ -89,22 +91,19 @@ async def record_publication(tx: Tx, ev: PublicityPublished) -> None:
 
 
 async def objection_filed(tx: Tx, ev: ObjectionFiled) -> None:
+    await repo.lock_award_key(tx.conn, ev.award_id)
     award = (await repo.load_awards(tx.conn, [ev.award_id])).get(ev.award_id)
     if award is None:
         # the objection came first: keep it; it holds the award from the moment it arrives
-        existing = await tx.conn.fetchrow("SELECT 1 FROM objections WHERE objection_id=$1", ev.objection_id)
-        if existing is None:
-            await repo.save_objections(tx.conn, [Objection(ev.objection_id, ev.award_id, "open", ev.filed_at)],
-                                       ev.notice_id)
-        else:
-            await tx.conn.execute("UPDATE objections SET filed_at=coalesce(filed_at, $2) WHERE objection_id=$1",
-                                  ev.objection_id, ev.filed_at)
+        await repo.file_unknown_objection(tx.conn, Objection(ev.objection_id, ev.award_id, "open", ev.filed_at),
+                                          ev.notice_id)
         return
     award.file_objection(ev.objection_id, ev.filed_at)
     await repo.save_awards(tx.conn, [award])
 
 
 async def objection_resolved(tx: Tx, ev: ObjectionResolved) -> None:
+    await repo.lock_award_key(tx.conn, ev.award_id)
     award = (await repo.load_awards(tx.conn, [ev.award_id])).get(ev.award_id)
     if award is None:
         obj = (await repo.load_objections_for(tx.conn, ev.award_id)).get(ev.objection_id) or \
