@@ -53,7 +53,10 @@ ENV SERVICE=${SERVICE} \
 # Fixed uid/gid so volume permissions and Kubernetes runAsUser are predictable.
 RUN groupadd --system --gid 10001 ruralfund \
  && useradd --system --uid 10001 --gid ruralfund --home-dir /app --no-create-home \
-        --shell /usr/sbin/nologin ruralfund
+        --shell /usr/sbin/nologin ruralfund \
+ && install -d -o ruralfund -g ruralfund -m 0755 /var/lib/ruralfund/calendar
+# ^ compose mounts a named volume there; a new volume copies this owner, so
+#   `ruralfund calendar load` (run in a service container) can write the year files.
 
 # Owned by root and read-only to the service user: a compromised process cannot
 # rewrite its own code.

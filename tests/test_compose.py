@@ -6,6 +6,8 @@ broken healthcheck, a port clash or an undocumented variable fails here, not at 
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -84,16 +86,33 @@ def test_service_builds_from_the_dockerfile_with_its_service(
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
-def test_service_environment_reaches_nats_and_postgres(services: dict[str, Any], name: str) -> None:
+def test_service_environment_reaches_nats_and_postgres_as_itself(
+    services: dict[str, Any], name: str
+) -> None:
     env = services[name]["environment"]
-    assert env["NATS_URL"].startswith("nats://nats:")
-    assert re.match(r"^postgres(ql)?://.+@postgres:5432/", env["DATABASE_URL"])
+    # Its own NATS user and PostgreSQL role, passwords from .env (never written here).
+    nats_url = re.fullmatch(r"nats://(\w+):(\$\{[^}]+\})@nats:4222", env["NATS_URL"])
+    assert nats_url and nats_url[1] == name, env["NATS_URL"]
+    assert _VAR_RE.fullmatch(nats_url[2])[1] == f"RURALFUND_NATS_{name.upper()}_PASSWORD"
+    db_url = re.fullmatch(r"postgresql://(\w+):(\$\{[^}]+\})@postgres:5432/\S+", env["DATABASE_URL"])
+    assert db_url and db_url[1] == name, env["DATABASE_URL"]
+    assert _VAR_RE.fullmatch(db_url[2])[1] == f"POSTGRES_{name.upper()}_PASSWORD"
     assert "RURALFUND_ENV" in env
     assert "RURALFUND_AUTH_JWT_SECRET" in env
     # Inside a container 127.0.0.1 is unreachable from the published port.
     assert (env["RURALFUND_HTTP_HOST"], str(env["RURALFUND_HTTP_PORT"])) == ("0.0.0.0", "8000")
     # The secret must come from .env, never be written into the compose file.
     assert _VAR_RE.fullmatch(env["RURALFUND_AUTH_JWT_SECRET"])
+    assert "calendar:/var/lib/ruralfund/calendar" in services[name]["volumes"]
+    assert env["RURALFUND_CALENDAR_DIR"] == "/var/lib/ruralfund/calendar"
+
+
+def test_a_service_sees_no_other_services_secrets(services: dict[str, Any]) -> None:
+    for name in SERVICES:
+        text = " ".join(str(v) for v in services[name]["environment"].values())
+        for other in set(SERVICES) - {name}:
+            assert f"_{other.upper()}_PASSWORD" not in text, (name, other)
+        assert "RURALFUND_NATS_OPS_PASSWORD" not in text and "${POSTGRES_PASSWORD" not in text
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -121,25 +140,43 @@ def test_service_ports_are_the_agreed_ones_and_unique(services: dict[str, Any]) 
         assert services[name].get("ports"), f"{name} publishes no port"
 
 
+def _nats_config_path(compose: dict[str, Any]) -> Path:
+    ref = compose["services"]["nats"]["configs"][0]
+    source = ref["source"] if isinstance(ref, dict) else ref
+    return ROOT / compose["configs"][source]["file"]
+
+
 def _nats_config(compose: dict[str, Any]) -> str:
-    nats = compose["services"]["nats"]
-    args = _as_list(nats.get("command", []))
-    config_text = " ".join(args)
-    for ref in nats.get("configs", []):
-        source = ref["source"] if isinstance(ref, dict) else ref
-        config_text += "\n" + compose["configs"][source]["content"]
-    return config_text
+    return _nats_config_path(compose).read_text(encoding="utf-8")
+
+
+def test_nats_config_is_the_generators_output(compose: dict[str, Any]) -> None:
+    """Regenerate with `ruralfund deploy nats-config --out deploy/compose/nats.conf`."""
+    from ruralfund.natsauth import render_config
+
+    assert _nats_config(compose) == render_config()
 
 
 def test_nats_runs_jetstream_with_always_sync(compose: dict[str, Any]) -> None:
     nats = compose["services"]["nats"]
     assert nats["image"].startswith("nats:2.11")
+    assert _as_list(nats["command"]) == ["--config", nats["configs"][0]["target"]]
     config = _nats_config(compose)
-    assert "-js" in config.split() or re.search(r"^\s*jetstream\s*[{:]", config, re.MULTILINE)
+    assert re.search(r"^\s*jetstream\s*[{:]", config, re.MULTILINE)
     assert re.search(r"^\s*sync_interval\s*[:=]\s*always\s*$", config, re.MULTILINE)
-    assert "/data" in " ".join(nats.get("volumes", []))
+    assert re.search(r'^\s*store_dir:\s*"/data"', config, re.MULTILINE)
+    assert "natsdata:/data" in nats["volumes"]
     check = _healthcheck_text(nats)
     assert ":8222/healthz?js-enabled-only=true" in check
+
+
+def test_nats_gets_every_password_its_config_names(compose: dict[str, Any]) -> None:
+    named = set(re.findall(r"password: \$(\w+)", _nats_config(compose)))
+    assert named == {f"RURALFUND_NATS_{u}_PASSWORD" for u in ("OPS", *map(str.upper, SERVICES))}
+    env = compose["services"]["nats"]["environment"]
+    assert set(env) == named
+    for var in named:  # required: compose refuses to start without them
+        assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", env[var]), env[var]
 
 
 def _nats_server_binary() -> str | None:
@@ -158,19 +195,29 @@ def _nats_server_binary() -> str | None:
     return None
 
 
-def test_nats_config_is_accepted_by_nats_server(compose: dict[str, Any], tmp_path: Path) -> None:
+def _check_nats_config(text: str, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     binary = _nats_server_binary()
     if binary is None:
         pytest.skip("no nats-server >= 2.10 installed (sync_interval needs 2.10)")
-    nats = compose["services"]["nats"]
-    source = nats["configs"][0]["source"]
-    text = compose["configs"][source]["content"].replace("/data", str(tmp_path / "js"))
     conf = tmp_path / "nats.conf"
-    conf.write_text(text, encoding="utf-8")
-    result = subprocess.run(
-        [binary, "-c", str(conf), "-t"], check=False, capture_output=True, text=True, timeout=30
-    )
+    conf.write_text(text.replace('"/data"', json.dumps(str(tmp_path / "js"))), encoding="utf-8")
+    return subprocess.run([binary, "-c", str(conf), "-t"], check=False, capture_output=True,
+                          text=True, timeout=30, env=env)
+
+
+def test_nats_config_is_accepted_by_nats_server(compose: dict[str, Any], tmp_path: Path) -> None:
+    env = _dotenv_with_secrets()
+    result = _check_nats_config(_nats_config(compose), tmp_path, env)
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_nats_server_refuses_to_start_without_a_password(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    env = {k: v for k, v in _dotenv_with_secrets().items() if k != "RURALFUND_NATS_FUNDS_PASSWORD"}
+    result = _check_nats_config(_nats_config(compose), tmp_path, env)
+    assert result.returncode != 0
+    assert "RURALFUND_NATS_FUNDS_PASSWORD" in result.stderr + result.stdout
 
 
 def test_postgres_is_17_with_healthcheck_and_volume(services: dict[str, Any]) -> None:
@@ -178,6 +225,36 @@ def test_postgres_is_17_with_healthcheck_and_volume(services: dict[str, Any]) ->
     assert pg["image"] == "postgres:17"
     assert "pg_isready" in _healthcheck_text(pg)
     assert any(v.endswith(":/var/lib/postgresql/data") for v in pg["volumes"])
+
+
+def test_postgres_creates_one_role_per_service_on_first_start(services: dict[str, Any]) -> None:
+    pg = services["postgres"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in pg["volumes"] if v.startswith("./")}
+    script = mounts["/docker-entrypoint-initdb.d/10-ruralfund-roles.sh"]
+    assert (ROOT / script).stat().st_mode & 0o111, "init script must be executable"
+    text = (ROOT / script).read_text(encoding="utf-8")
+    sql_target = re.search(r"-f (\S+)", text)[1]
+    assert (ROOT / mounts[sql_target]).name == "roles.sql"
+    for name in SERVICES:
+        var = f"POSTGRES_{name.upper()}_PASSWORD"
+        assert f'{name}_password="${var}"' in text
+        assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", pg["environment"][var])
+
+
+def test_postgres_archives_wal_for_point_in_time_recovery(services: dict[str, Any]) -> None:
+    pg = services["postgres"]
+    args = _as_list(pg["command"])
+    settings = dict(a.split("=", 1) for a in args if "=" in a)
+    assert args[0] == "postgres"
+    assert settings["wal_level"] in {"replica", "logical"}
+    assert settings["archive_mode"] == "on"
+    assert "/backup/wal/%f" in settings["archive_command"]
+    assert "test ! -f" in settings["archive_command"]  # never overwrite an archived segment
+    assert 0 < int(settings["archive_timeout"]) <= 900
+    assert "pgbackup:/backup" in pg["volumes"]
+    entry = " ".join(_as_list(pg["entrypoint"]))
+    assert "install -d -o postgres" in entry and "/backup/wal" in entry
+    assert 'exec docker-entrypoint.sh "$$@"' in entry
 
 
 def _env_example() -> dict[str, int]:
@@ -209,12 +286,168 @@ def test_every_env_example_variable_has_a_comment() -> None:
         assert above >= 0 and lines[above].lstrip().startswith("#"), f"{name} has no comment"
 
 
+_SECRET = re.compile(r"(PASSWORD|SECRET)$")
+
+
 def test_env_example_ships_no_secrets() -> None:
     text = (ROOT / ".env.example").read_text(encoding="utf-8")
-    for secret in ("RURALFUND_AUTH_JWT_SECRET", "POSTGRES_PASSWORD"):
+    secrets = [n for n in _env_example() if _SECRET.search(n) and n != "POSTGRES_USER"]
+    assert len(secrets) >= 12
+    for secret in secrets:
         assert re.search(rf"^{secret}=[ \t]*$", text, re.MULTILINE), (
             f"{secret} must be empty in the example"
         )
+
+
+def _dotenv(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        match = re.match(r"^([A-Z_][A-Z0-9_]*)=(.*)$", line.strip())
+        if match:
+            found[match[1]] = match[2]  # later lines win, as in docker compose
+    return found
+
+
+def _dotenv_with_secrets() -> dict[str, str]:
+    """.env made as the compose file's header says: the example plus `deploy secrets`."""
+    from typer.testing import CliRunner
+
+    from ruralfund.cli_deploy import app
+
+    generated = CliRunner().invoke(app, ["secrets"])
+    assert generated.exit_code == 0, generated.output
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    return _dotenv(example + "\n" + generated.output)
+
+
+def _interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR:?error} and $$, enough for our file."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match[1], match[2], match[3]
+        value = env.get(name, "")
+        if op == ":?" and not value:
+            raise AssertionError(f"compose would refuse to start: {name} unset ({arg})")
+        return value if value or op is None else (arg or "")
+
+    text = re.sub(r"(?<!\$)\$\{([A-Za-z_]\w*)(?:(:[-?])([^}]*))?\}", one, text)
+    return text.replace("$$", "$")
+
+
+def test_a_fresh_env_from_the_example_and_deploy_secrets_starts_the_stack(
+    compose_text: str,
+) -> None:
+    """Every required variable is filled, and every password fits a URL and nats-server."""
+    from ruralfund.natsauth import password_is_safe
+
+    env = _dotenv_with_secrets()
+    rendered = yaml.safe_load(_interpolate(compose_text, env))
+    for name in SERVICES:
+        svc_env = rendered["services"][name]["environment"]
+        for key in ("NATS_URL", "DATABASE_URL"):
+            password = re.match(r"^\w+://\w+:([^@]+)@", svc_env[key])[1]
+            assert password_is_safe(password), (name, key)
+    for var, value in env.items():
+        if var.endswith("_PASSWORD") and value and "SMTP" not in var:
+            assert password_is_safe(value), var
+
+
+async def test_compose_users_work_on_a_real_server_with_the_generated_env(
+    compose: dict[str, Any], compose_text: str, tmp_path: Path
+) -> None:
+    """nats-server with deploy/compose/nats.conf and the .env's passwords; each service logs
+    in with the NATS_URL compose gives it and publishes its own event into its stream."""
+    import nats
+    from ruralfund_common.messaging.streams import ensure_stream
+
+    env = _dotenv_with_secrets()
+    rendered = yaml.safe_load(_interpolate(compose_text, env))
+    binary = _nats_server_binary()
+    if binary is None:
+        pytest.skip("no nats-server >= 2.10 installed")
+    conf = tmp_path / "nats.conf"
+    # Loopback only: the command line moves clients to 127.0.0.1; monitoring is left out.
+    text = re.sub(r"(?m)^http: .*$", "", _nats_config(compose))
+    conf.write_text(text.replace('"/data"', json.dumps(str(tmp_path / "js"))))
+    ports = tmp_path / "ports"
+    ports.mkdir()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; readiness is polled below
+        [binary, "-c", str(conf), "-a", "127.0.0.1", "-p", "-1",
+         "--ports_file_dir", str(ports)],
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        port = await _nats_port(proc, ports)
+        for name in SERVICES:
+            url = rendered["services"][name]["environment"]["NATS_URL"]
+            url = url.replace("@nats:4222", f"@127.0.0.1:{port}")
+            nc = await nats.connect(url, max_reconnect_attempts=1, connect_timeout=2)
+            try:
+                js = nc.jetstream(timeout=5)
+                stream = f"RURALFUND_{name.upper()}"
+                await ensure_stream(js, stream, [f"{name}.>"])
+                ack = await js.publish(f"{name}.evt.compose_check.v1", b"{}", stream=stream)
+                assert ack.stream == stream
+            finally:
+                await nc.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def _nats_port(proc: subprocess.Popen[bytes], ports: Path) -> int:
+    from ruralfund_common.testing.wait import eventually
+
+    def ready() -> int:
+        assert proc.poll() is None, f"nats-server exited rc={proc.returncode}"
+        files = list(ports.glob("*.ports"))
+        assert files
+        return int(json.loads(files[0].read_text())["nats"][0].rsplit(":", 1)[1])
+
+    return await eventually(ready, timeout=10)
+
+
+# Settings each model reads, and who sets them instead of .env (so no line in .env.example).
+_SET_BY_COMPOSE = {"nats_url", "database_url", "http_host", "http_port", "calendar_dir"}
+# Development-only (refused or pointless in a container) or per-deployment namespace: the
+# compose NATS config is for the plain deployment (deploy/README.md explains namespaces).
+_NOT_FOR_COMPOSE = {"clock", "dev_clock_file", "namespace", "public_base_url"}
+
+
+def _settings_variables() -> dict[str, set[str]]:
+    """Variable name -> the services whose settings read it."""
+    import dataclasses
+
+    from ruralfund_common.auth import AuthSettings
+    from ruralfund_common.settings import ServiceSettings
+    from ruralfund_logistics.settings import LogisticsSettings
+    from ruralfund_notify.settings import NotifySettings
+
+    every = set(SERVICES)
+    found: dict[str, set[str]] = {}
+    for name in ServiceSettings.model_fields:
+        if name not in {"service", "env"} | _SET_BY_COMPOSE | _NOT_FOR_COMPOSE:
+            found[f"RURALFUND_{name.upper()}"] = every
+    found["RURALFUND_ENV"] = every
+    for name in AuthSettings.model_fields:
+        if name != "environment":
+            found[f"RURALFUND_AUTH_{name.upper()}"] = every
+    for name in NotifySettings.model_fields:
+        found[f"RURALFUND_NOTIFY_{name.upper()}"] = {"notify"}
+    for f in dataclasses.fields(LogisticsSettings):
+        found[f"RURALFUND_LOGISTICS_{f.name.upper()}"] = {"logistics"}
+    return found
+
+
+def test_every_setting_is_documented_and_reaches_its_service(services: dict[str, Any]) -> None:
+    """A new setting needs a commented line in .env.example and a line in docker-compose.yml."""
+    documented = _env_example()
+    for var, readers in _settings_variables().items():
+        assert var in documented, f"add {var} (with a comment) to .env.example"
+        for name in readers:
+            value = services[name]["environment"].get(var)
+            assert value is not None, f"pass {var} to {name} in docker-compose.yml"
+            assert re.search(rf"\$\{{{var}[:}}]", str(value)), f"{name}.{var} must come from .env"
 
 
 def _stages(dockerfile: str) -> list[str]:

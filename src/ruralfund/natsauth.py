@@ -47,6 +47,7 @@ __all__ = [
     "Permissions",
     "ServerOptions",
     "command_sender_permissions",
+    "helm_values",
     "new_password",
     "password_env_var",
     "password_is_safe",
@@ -66,7 +67,7 @@ CONSUMES: Mapping[str, tuple[str, ...]] = {
     "claims": ("funds", "logistics"),
     "funds": ("claims", "notify"),
     "logistics": (),
-    "notify": ("claims", "funds"),
+    "notify": ("claims", "funds", "logistics"),
 }
 
 OPS_USER = "ops"
@@ -335,3 +336,61 @@ def render_config(
         lines += _render_user(user)
     lines += ["  ]", "}", ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+#: Secret (in the NATS release's namespace) holding RURALFUND_NATS_<...>_PASSWORD keys.
+NATS_USERS_SECRET = "ruralfund-nats-users"
+
+
+def _helm_user(user: _User) -> dict[str, object]:
+    # The official chart unquotes "<< ... >>": nats-server then substitutes the variable.
+    entry: dict[str, object] = {"user": user.name, "password": f"<< ${user.credential.env} >>"}
+    if user.permissions is not None:
+        p = user.permissions
+        perms: dict[str, object] = {"publish": {"allow": list(p.publish)},
+                                    "subscribe": {"allow": list(p.subscribe)}}
+        if p.allow_responses:
+            perms["allow_responses"] = True
+        entry["permissions"] = perms
+    return entry
+
+
+def helm_values(
+    namespaces: Sequence[str] = ("",),
+    *,
+    secret_name: str = NATS_USERS_SECRET,
+    replicas: int = 3,
+    pvc_size: str = "20Gi",
+    command_senders: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """Values for the official NATS Helm chart: a JetStream cluster with the same users.
+
+    Same permissions as ``render_config``; the passwords reach nats-server as environment
+    variables from ``secret_name`` (one key per variable), never through the values.
+    """
+    assert replicas >= 3 and replicas % 2 == 1, "JetStream's RAFT wants an odd quorum >= 3"
+    spaces = list(dict.fromkeys(_check_namespace(ns) for ns in namespaces)) or [""]
+    users = _users(spaces, {}, command_senders or {})
+    env_vars = [u.credential.env for u in users if u.credential.env]
+    return {
+        "config": {
+            "cluster": {"enabled": True, "replicas": replicas},
+            "jetstream": {
+                "enabled": True,
+                "fileStore": {"pvc": {"size": pvc_size}},
+                # fsync before the PubAck: see render_config (Jepsen, NATS 2.12.1).
+                "merge": {"sync_interval": "<< always >>"},
+            },
+            "merge": {
+                "max_payload": "<< 1MB >>",
+                "authorization": {"users": [_helm_user(u) for u in users]},
+            },
+        },
+        "container": {
+            "env": {var: {"valueFrom": {"secretKeyRef": {"name": secret_name, "key": var}}}
+                    for var in env_vars},
+        },
+        "podDisruptionBudget": {"enabled": True},
+    }
