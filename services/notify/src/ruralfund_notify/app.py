@@ -10,11 +10,13 @@ from ruralfund_common.bootstrap import ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
 from .adapters.smtp import SmtpMailer
+from .adapters.webhook_http import WebhookHttp
 from .entrypoints.api import admin_router, public_router
 from .entrypoints.objections_api import objection_admin_router, objection_form_router
 from .entrypoints.open_data import open_data_router
-from .entrypoints.subscribers import events
-from .entrypoints.workers import BackgroundLoop, mail_sender, sla_summariser
+from .entrypoints.subscribers import events, webhook_event_types
+from .entrypoints.webhooks_api import webhook_router
+from .entrypoints.workers import BackgroundLoop, mail_sender, sla_summariser, webhook_sender
 from .service import EXTRAS_KEY, NotifyService
 from .settings import NotifySettings
 
@@ -22,6 +24,7 @@ __all__ = ["create_app"]
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _LOOPS_KEY: Final = "notify.background_loops"
+_HTTP_KEY: Final = "notify.webhook_http"
 
 
 def create_app(
@@ -31,9 +34,11 @@ def create_app(
 
     async def on_start(ctx: ServiceContext) -> None:
         service: NotifyService = ctx.extras[EXTRAS_KEY]
+        http = ctx.extras[_HTTP_KEY] = WebhookHttp(notify_settings.webhook_timeout_seconds)
         loops = [
             mail_sender(ctx, service, SmtpMailer(notify_settings)),
             sla_summariser(ctx, service),
+            webhook_sender(ctx, service, http),
         ]
         ctx.extras[_LOOPS_KEY] = loops
         for loop in loops:
@@ -43,12 +48,16 @@ def create_app(
         loops: list[BackgroundLoop] = ctx.extras.pop(_LOOPS_KEY, [])
         for loop in loops:
             await loop.stop()
+        http: WebhookHttp | None = ctx.extras.pop(_HTTP_KEY, None)
+        if http is not None:
+            await http.close()
 
     app = build_service_app(
         service="notify",
         title="ruralfund notify",
-        description="Publicity notices (公示) of approved awards on the county portal's public page, "
-        "and mail to enterprises about approvals, rejections and payments.",
+        description="Publicity notices (公示) of approved awards on the county portal's public page "
+        "(HTML, Atom, JSON, open data) with the objection form; mail to enterprises, objectors, "
+        "responsible units and the bureau; signed webhooks for other systems.",
         events=events,
         routers=[
             public_router,
@@ -56,6 +65,7 @@ def create_app(
             open_data_router,
             admin_router,
             objection_admin_router,
+            webhook_router,
         ],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
@@ -65,5 +75,7 @@ def create_app(
     ctx: ServiceContext = app.state.ctx
     notify_settings.check_for(ctx.settings.env)
     # Handlers run before on_start returns, so the service must exist before the lifespan.
-    ctx.extras[EXTRAS_KEY] = NotifyService(settings=notify_settings, calendar=ctx.calendar)
+    ctx.extras[EXTRAS_KEY] = NotifyService(
+        settings=notify_settings, calendar=ctx.calendar, webhook_event_types=webhook_event_types()
+    )
     return app

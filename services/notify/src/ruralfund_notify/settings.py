@@ -65,6 +65,16 @@ class NotifySettings(BaseSettings):
     # How often the summariser looks for ended periods (it reads the injected clock).
     sla_summary_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
 
+    # Webhooks: attempts before a delivery is dead-lettered, exponential backoff between them
+    # (10 s, 20 s, 40 s, … ≤ 6 h), the receiver's time to answer, and the development-only
+    # acceptance of http and loopback receivers (refused in production: SSRF).
+    webhook_max_attempts: int = Field(default=12, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_allow_loopback: bool = False
+
     mail_max_attempts: int = Field(default=8, ge=1, le=MAX_MAIL_ATTEMPTS_LIMIT)
     mail_retry_base_seconds: float = Field(default=30.0, gt=0)
     mail_retry_max_seconds: float = Field(default=3600.0, gt=0)
@@ -113,6 +123,10 @@ class NotifySettings(BaseSettings):
             raise ValueError("set both smtp_user and smtp_password, or neither")
         if self.mail_retry_max_seconds < self.mail_retry_base_seconds:
             raise ValueError("mail_retry_max_seconds must be at least mail_retry_base_seconds")
+        if self.webhook_retry_max_seconds < self.webhook_retry_base_seconds:
+            raise ValueError(
+                "webhook_retry_max_seconds must be at least webhook_retry_base_seconds"
+            )
         return self
 
     @property
@@ -132,6 +146,11 @@ class NotifySettings(BaseSettings):
         """Refuse development-only settings in production (called before the service starts)."""
         if env != "production":
             return
+        if self.webhook_allow_loopback:
+            raise UnsafeSettings(
+                "RURALFUND_NOTIFY_WEBHOOK_ALLOW_LOOPBACK is for development and tests only: in "
+                "production webhooks go to https URLs on public addresses"
+            )
         if self.form_secret is None:
             raise UnsafeSettings(
                 "RURALFUND_NOTIFY_FORM_SECRET must be set in production "

@@ -116,6 +116,76 @@ def smtp() -> Any:
         controller.stop()
 
 
+# ------------------------------------------------------------------------------ webhook receiver
+
+
+@dataclass
+class Hook:
+    """One request the receiver got: what a real receiving system would see."""
+
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    status: int  # what the receiver answered
+
+
+@dataclass
+class WebhookReceiver:
+    """A minimal HTTP/1.1 server on 127.0.0.1 (asyncio streams, no framework): answers each
+    request with the next status from ``answers`` (then 200) and records it."""
+
+    port: int = 0
+    hooks: list[Hook] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)
+    fail_first_per_id: int = 0  # answer 500 to the first N attempts of each webhook-id
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/ruralfund/hooks"
+
+    def _status_for(self, headers: dict[str, str]) -> int:
+        if self.answers:
+            return self.answers.pop(0)
+        seen = sum(
+            1 for h in self.hooks if h.headers.get("webhook-id") == headers.get("webhook-id")
+        )
+        return 500 if seen < self.fail_first_per_id else 200
+
+    async def handle(self, reader: Any, writer: Any) -> None:
+        try:
+            request_line = (await reader.readline()).decode("latin-1").split()
+            headers: dict[str, str] = {}
+            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            status = self._status_for(headers)
+            self.hooks.append(Hook(request_line[1], headers, body, status))
+            answer = b"accepted" if status < 300 else b"not now"
+            writer.write(
+                f"HTTP/1.1 {status} X\r\nContent-Length: {len(answer)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + answer
+            )
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    import asyncio
+
+    hooks = WebhookReceiver()
+    server = await asyncio.start_server(hooks.handle, "127.0.0.1", 0)
+    hooks.port = server.sockets[0].getsockname()[1]
+    try:
+        yield hooks
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 # ------------------------------------------------------------------------------ upstream outboxes
 
 
@@ -286,6 +356,11 @@ async def make_harness(
             "smtp_timeout_seconds": 5,
             "bureau_email": BUREAU_EMAIL,
             "sla_summary_poll_seconds": 0.1,
+            # the development setting: the test receiver is http on 127.0.0.1
+            "webhook_allow_loopback": True,
+            "webhook_retry_base_seconds": 0.05,
+            "webhook_retry_max_seconds": 0.2,
+            "webhook_poll_seconds": 0.1,
         }
         values.update(overrides)
         notify_settings = NotifySettings(**values)

@@ -1,7 +1,11 @@
 """Events in: each handler only hands the event to its use case (in the handler's
-transaction; the framework owns dedup, ordering, retries and dead letters)."""
+transaction; the framework owns dedup, ordering, retries and dead letters). Every consumed
+event is also offered to webhook subscribers, in the same transaction (``consumes``)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ruralfund_common.contracts import (
     ClaimApproved,
@@ -16,71 +20,97 @@ from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
-from ruralfund_common.messaging import Envelope, EventRouter, Tx
+from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
+from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
+from ruralfund_common.messaging import Envelope, Event, EventRouter, Tx
 
 from ..service import notify_service
 
-__all__ = ["events"]
+__all__ = ["events", "webhook_event_types"]
 
 events = EventRouter()
-events.emits(PublicityPublished)
+events.emits(PublicityPublished, ObjectionFiled, ObjectionResolved)
+
+Handler = Callable[[Tx, Envelope[Any]], Awaitable[None]]
 
 
-@events.subscribe(EnterpriseRegistered)
+def consumes(model: type[Event]) -> Callable[[Handler], Handler]:
+    """Subscribe ``handler`` (durable consumer ``notify__<handler name>``) and, after it, write
+    the event's webhook deliveries: same transaction, so exactly once per message."""
+
+    def register(handler: Handler) -> Handler:
+        async def handle(tx: Tx, env: Envelope[Any]) -> None:
+            await handler(tx, env)
+            await notify_service(tx.ctx).webhooks.fanout(tx, env.model_dump(mode="json"))
+
+        handle.__doc__ = handler.__doc__
+        events.subscribe(model, name=handler.__name__)(handle)
+        return handler
+
+    return register
+
+
+def webhook_event_types() -> frozenset[str]:
+    """What other systems may subscribe to: every event notify consumes or emits."""
+    consumed = {model.SUBJECT for model, _, _ in events.subscriptions}
+    return frozenset(consumed | {model.SUBJECT for model in events.emitted})
+
+
+@consumes(EnterpriseRegistered)
 async def on_enterprise_registered(tx: Tx, env: Envelope[EnterpriseRegistered]) -> None:
     """Keep the enterprise's contact; send mails that were waiting for its address."""
     await notify_service(tx.ctx).register_contact(tx, env.data)
 
 
-@events.subscribe(ProgramActivated)
+@consumes(ProgramActivated)
 async def on_program_activated(tx: Tx, env: Envelope[ProgramActivated]) -> None:
     """Keep program and item names for the public page and the mails."""
     await notify_service(tx.ctx).register_program(tx, env.data)
 
 
-@events.subscribe(ClaimApproved)
+@consumes(ClaimApproved)
 async def on_claim_approved(tx: Tx, env: Envelope[ClaimApproved]) -> None:
     """Publish the award's publicity notice (公示) and mail the enterprise the dates."""
     await notify_service(tx.ctx).claim_approved(tx, env.id, env.data)
 
 
-@events.subscribe(ClaimRejected)
+@consumes(ClaimRejected)
 async def on_claim_rejected(tx: Tx, env: Envelope[ClaimRejected]) -> None:
     """Mail the enterprise the rejection and its reason."""
     await notify_service(tx.ctx).claim_rejected(tx, env.id, env.data)
 
 
-@events.subscribe(PaymentExecuted)
+@consumes(PaymentExecuted)
 async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
     """Record the paid award for open data and mail the payee."""
     await notify_service(tx.ctx).payment_executed(tx, env.id, env.data)
 
 
-@events.subscribe(AwardRevoked)
+@consumes(AwardRevoked)
 async def on_award_revoked(tx: Tx, env: Envelope[AwardRevoked]) -> None:
     """Show the award's notice as withdrawn (已撤销) on the public page."""
     await notify_service(tx.ctx).award_revoked(tx, env.id, env.data)
 
 
-@events.subscribe(ClaimSubmitted)
+@consumes(ClaimSubmitted)
 async def on_claim_submitted(tx: Tx, env: Envelope[ClaimSubmitted]) -> None:
     """Mail the enterprise that its claim was received, with the computed amount."""
     await notify_service(tx.ctx).claim_submitted(tx, env.id, env.data)
 
 
-@events.subscribe(ClaimReturned)
+@consumes(ClaimReturned)
 async def on_claim_returned(tx: Tx, env: Envelope[ClaimReturned]) -> None:
     """Mail the enterprise which evidence it must add."""
     await notify_service(tx.ctx).claim_returned(tx, env.id, env.data)
 
 
-@events.subscribe(MilestoneOverdue)
+@consumes(MilestoneOverdue)
 async def on_milestone_overdue(tx: Tx, env: Envelope[MilestoneOverdue]) -> None:
     """Remind the responsible unit of an overdue milestone."""
     await notify_service(tx.ctx).reports.milestone_overdue(tx, env.id, env.data)
 
 
-@events.subscribe(DeliverySlaBreached)
+@consumes(DeliverySlaBreached)
 async def on_delivery_sla_breached(tx: Tx, env: Envelope[DeliverySlaBreached]) -> None:
     """Keep the missed deadline for the bureau's periodic summary."""
     await notify_service(tx.ctx).reports.delivery_sla_breached(tx, env.id, env.data)

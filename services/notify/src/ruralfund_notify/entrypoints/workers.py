@@ -21,9 +21,11 @@ from ruralfund_common.logging import get_logger
 
 from ..adapters.repository import MAIL_CHANNEL
 from ..adapters.smtp import SmtpMailer
+from ..adapters.webhook_http import WebhookHttp
+from ..adapters.webhooks_repo import WEBHOOK_CHANNEL
 from ..service import NotifyService
 
-__all__ = ["BackgroundLoop", "mail_sender", "sla_summariser"]
+__all__ = ["BackgroundLoop", "mail_sender", "sla_summariser", "webhook_sender"]
 
 ERROR_PAUSE_SECONDS: Final = 1.0
 # On shutdown a step in progress may finish within this margin beyond its own bound; after
@@ -139,4 +141,23 @@ def sla_summariser(ctx: ServiceContext, service: NotifyService) -> BackgroundLoo
         "notify-sla-summariser",
         summarise_once,
         poll_seconds=service.settings.sla_summary_poll_seconds,
+    )
+
+
+def webhook_sender(
+    ctx: ServiceContext, service: NotifyService, http: WebhookHttp
+) -> BackgroundLoop:
+    """Delivers due webhook deliveries in small concurrent batches."""
+
+    async def deliver_batch() -> bool:
+        return await service.webhooks.deliver_due(ctx.db, http)
+
+    s = service.settings
+    return BackgroundLoop(
+        ctx,
+        "notify-webhook-sender",
+        deliver_batch,
+        poll_seconds=s.webhook_poll_seconds,
+        channel=WEBHOOK_CHANNEL,
+        step_timeout_seconds=s.webhook_timeout_seconds,
     )

@@ -69,6 +69,7 @@ from ..settings import NotifySettings
 if TYPE_CHECKING:
     from .objections import ObjectionDesk
     from .reports import ReportDesk
+    from .webhooks import WebhookDesk
 
 __all__ = ["EXTRAS_KEY", "CalendarFileInvalid", "NotifyService", "notify_service"]
 
@@ -101,12 +102,20 @@ def notify_service(ctx: ServiceContext) -> NotifyService:
 class NotifyService:
     settings: NotifySettings
     calendar: WorkingCalendar
+    # What other systems may subscribe to: every event notify consumes or emits.
+    webhook_event_types: frozenset[str] = frozenset()
 
     @property
     def objections(self) -> ObjectionDesk:
         from .objections import ObjectionDesk  # the desk uses this class: import when asked
 
         return ObjectionDesk(self)
+
+    @property
+    def webhooks(self) -> WebhookDesk:
+        from .webhooks import WebhookDesk
+
+        return WebhookDesk(self)
 
     @property
     def reports(self) -> ReportDesk:
@@ -392,8 +401,11 @@ class NotifyService:
 
     # -- shared by the use cases --------------------------------------------------------------
     async def emit(self, tx: Tx, event: Event, *, aggregate_id: str) -> dict[str, Any]:
-        """Every event notify emits goes through here (outbox, in the use case's transaction)."""
-        return await tx.emit(event, aggregate_id=aggregate_id)
+        """Every event notify emits goes through here: the outbox and the webhook deliveries
+        for it, both in the use case's transaction."""
+        envelope = await tx.emit(event, aggregate_id=aggregate_id)
+        await self.webhooks.fanout(tx, envelope)
+        return envelope
 
     async def queue_to(
         self,
