@@ -37,6 +37,7 @@ STOP_TIMEOUT_SECONDS: Final = 10.0
 POLL_SECONDS: Final = 0.01
 #: The namespaced county shares the server: its users must not reach the plain deployment.
 COUNTY: Final = "xinping"
+OTHER_COUNTY: Final = "ruyuan"
 SENDER: Final = "sorting_line"
 
 
@@ -67,7 +68,7 @@ class LockedNats:
 def _passwords() -> dict[str, tuple[str, str]]:
     """user -> (environment variable, random password) for every user in the config."""
     found = {"ops": (password_env_var("", "ops"), new_password())}
-    for ns in ("", COUNTY):
+    for ns in ("", COUNTY, OTHER_COUNTY):
         for who in (*SERVICES, SENDER):
             found[user_name(ns, who)] = (password_env_var(ns, who), new_password())
     return found
@@ -106,7 +107,7 @@ def locked_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockedNats
     store, ports = work / "js", work / "ports"
     ports.mkdir()
     options = ServerOptions(listen=None, http=None, jetstream=JetStreamOptions(store_dir=str(store)))
-    text = render_config(["", COUNTY], command_senders={SENDER: "logistics"}, server=options)
+    text = render_config(["", COUNTY, OTHER_COUNTY], command_senders={SENDER: "logistics"}, server=options)
     config = work / "nats.conf"
     config.write_text(text, encoding="utf-8")
     creds = _passwords()

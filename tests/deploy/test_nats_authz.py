@@ -31,7 +31,7 @@ from ruralfund_common.testing.wait import eventually
 
 from ruralfund.natsauth import CONSUMES, SERVICES, stream_name, subject, user_name
 
-from .conftest import COUNTY, SENDER, LockedNats
+from .conftest import COUNTY, OTHER_COUNTY, SENDER, LockedNats
 
 pytestmark = pytest.mark.integration
 
@@ -149,16 +149,30 @@ async def test_no_service_publishes_another_owners_events_or_dead_letters(
         assert await _message_count(locked_nats, ns.stream(owner)) == count, owner
 
 
-async def test_a_county_user_cannot_reach_the_plain_deployment(locked_nats: LockedNats) -> None:
-    """One NATS for several counties: xinping's funds is not the province's funds."""
-    await _streams_exist(locked_nats)
+async def test_a_county_user_cannot_reach_the_plain_deployment_or_another_county(
+    locked_nats: LockedNats,
+) -> None:
+    """One NATS for several counties: xinping's funds is neither the plain nor ruyuan's."""
+    for namespace in ("", COUNTY, OTHER_COUNTY):
+        await _streams_exist(locked_nats, namespace)
+    other = Namespace(OTHER_COUNTY)
     async with login(locked_nats, user_name(COUNTY, "funds")) as (nc, errors):
         js = nc.jetstream(timeout=DENIED_TIMEOUT_SECONDS)
+        for target in ("funds.evt.x.v1", other.subject("funds.evt.x.v1")):
+            with pytest.raises(nats.errors.TimeoutError):
+                await js.publish(target, b"{}")
+            await eventually(lambda t=target: _denied(errors, f'"{t}"'))
+        for stream in ("RURALFUND_CLAIMS", other.stream("claims")):
+            with pytest.raises(nats.errors.TimeoutError):
+                await js.stream_info(stream)
         with pytest.raises(nats.errors.TimeoutError):
-            await js.publish("funds.evt.x.v1", b"{}", timeout=DENIED_TIMEOUT_SECONDS)
-        with pytest.raises(nats.errors.TimeoutError):
-            await js.stream_info("RURALFUND_CLAIMS")
-        await eventually(lambda: _denied(errors, '"funds.evt.x.v1"'))
+            await js.add_consumer(other.stream("claims"), durable_name="snoop", name="snoop",
+                                  filter_subject=other.subject("claims.evt.>"))
+        # ... while its own county works
+        ack = await nc.jetstream(timeout=OK_TIMEOUT_SECONDS).publish(
+            Namespace(COUNTY).subject("funds.evt.x.v1"), b"{}")
+        assert ack.stream == Namespace(COUNTY).stream("funds")
+    assert await _message_count(locked_nats, other.stream("funds")) == 0
 
 
 async def test_a_command_sender_may_send_only_its_owners_commands(locked_nats: LockedNats) -> None:

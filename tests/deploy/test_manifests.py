@@ -1,0 +1,295 @@
+"""The Helm chart, rendered by Helm's own engine, validated against Kubernetes' schemas.
+
+Rendering: helm-python-sdk (Helm v4's Go SDK as a shared library, from PyPI; no helm binary,
+no cluster). Validation: kubernetes-validate's JSON schemas of pinned Kubernetes versions, in
+strict mode (an unknown field is an error, as kubectl's server-side validation would say).
+CloudNativePG's Cluster / ScheduledBackup and the Barman Cloud plugin's ObjectStore are
+CRDs that kubernetes-validate has no schema for: they are parsed and their key fields checked
+here instead (see ``_check_cnpg``), never silently passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+import yaml
+
+from ruralfund import natsauth
+
+helm = pytest.importorskip("helm_python", reason="helm-python-sdk (dev dependency) renders charts")
+kubernetes_validate = pytest.importorskip("kubernetes_validate")
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+CHART: Final = ROOT / "deploy" / "helm" / "ruralfund"
+OVERLAYS: Final = ROOT / "deploy" / "helm" / "values"
+NATS_VALUES: Final = ROOT / "deploy" / "helm" / "nats"
+#: The oldest Kubernetes the chart accepts (Chart.yaml kubeVersion) and the pinned current one.
+KUBERNETES_VERSIONS: Final = ("1.29.0", "1.33.0")
+SERVICES: Final = natsauth.SERVICES
+CRD_GROUPS: Final = ("postgresql.cnpg.io/", "barmancloud.cnpg.io/")
+
+#: overlay file -> (release name, Kubernetes namespace) it is installed with (its header says so)
+RELEASES: Final = {
+    "(defaults)": ("ruralfund", "ruralfund"),
+    "dev.yaml": ("dev", "ruralfund-dev"),
+    "county-xinping.yaml": ("xinping", "ruralfund-xinping"),
+    "shared-ruyuan.yaml": ("ruyuan", "ruralfund"),
+}
+
+
+def _values(overlay: str) -> dict[str, Any]:
+    if overlay == "(defaults)":
+        return {}
+    return yaml.safe_load((OVERLAYS / overlay).read_text(encoding="utf-8")) or {}
+
+
+def render(overlay: str) -> list[dict[str, Any]]:
+    release, namespace = RELEASES[overlay]
+    with helm.Chart.load(str(CHART)) as chart:
+        files = chart.render(_values(overlay), name=release, namespace=namespace, is_install=True)
+    docs = [doc for path, text in sorted(files.items()) if not path.endswith("NOTES.txt")
+            for doc in yaml.safe_load_all(text) if doc]
+    assert docs, f"{overlay} rendered nothing"
+    return docs
+
+
+def _of(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+@pytest.fixture(scope="module", params=sorted(RELEASES))
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
+    return request.param, render(request.param)
+
+
+# --------------------------------------------------------------------------- the chart itself
+
+
+def test_every_overlay_is_rendered_by_these_tests() -> None:
+    assert {p.name for p in OVERLAYS.glob("*.yaml")} == set(RELEASES) - {"(defaults)"}
+
+
+def test_helm_lint_finds_no_error() -> None:
+    report = helm.lint(str(CHART))
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] > 1] == [], report["messages"]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_object_validates_against_kubernetes_schemas(
+    rendered: tuple[str, list[dict[str, Any]]], version: str
+) -> None:
+    overlay, docs = rendered
+    checked = 0
+    for doc in docs:
+        if doc["apiVersion"].startswith(CRD_GROUPS):
+            continue  # no upstream schema: checked by test_cloudnativepg_objects_are_well_formed
+        kubernetes_validate.validate(doc, version, strict=True)
+        checked += 1
+    assert checked >= 3 * len(SERVICES) + 1, overlay  # Deployment, Service, PDB each; ConfigMap
+
+
+def test_a_broken_manifest_is_caught_by_the_validator() -> None:
+    """The validator is really strict: a misspelt field or a wrong type fails."""
+    deployment = next(iter(_of(render("dev.yaml"), "Deployment").values()))
+    misspelt = yaml.safe_load(yaml.safe_dump(deployment))
+    misspelt["spec"]["template"]["spec"]["containers"][0]["readynessProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(misspelt, KUBERNETES_VERSIONS[-1], strict=True)
+    wrong_type = yaml.safe_load(yaml.safe_dump(deployment))
+    wrong_type["spec"]["replicas"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(wrong_type, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+# --------------------------------------------------------------------------- what we promise
+
+
+def _containers(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for dep in _of(docs, "Deployment").values():
+        svc = dep["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+        yield svc, dep, dep["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_four_deployments_with_probes_resources_and_non_root(rendered) -> None:
+    overlay, docs = rendered
+    seen = set()
+    for svc, dep, c in _containers(docs):
+        seen.add(svc)
+        assert c["args"] == ["serve", svc]
+        assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert {"cpu", "memory"} <= set(c["resources"]["requests"]) & set(c["resources"]["limits"])
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == 10001  # the Dockerfile's user
+        assert pod["automountServiceAccountToken"] is False
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert seen == set(SERVICES), overlay
+
+
+def test_settings_come_from_the_configmap_and_credentials_from_secrets(rendered) -> None:
+    overlay, docs = rendered
+    release, _ = RELEASES[overlay]
+    values = _values(overlay)
+    ns = values.get("natsNamespace", "")
+    prefix = values.get("postgres", {}).get("rolePrefix", "")
+    config = _of(docs, "ConfigMap")[f"{release}-config"]["data"]
+    assert config["RURALFUND_NAMESPACE"] == ns
+    assert config["RURALFUND_HTTP_HOST"] == "0.0.0.0"
+    for svc, _dep, c in _containers(docs):
+        assert c["envFrom"] == [{"configMapRef": {"name": f"{release}-config"}}]
+        env = _env(c)
+        secret_of = {k: e["valueFrom"]["secretKeyRef"]["name"] for k, e in env.items()
+                     if "valueFrom" in e}
+        assert secret_of["NATS_PASSWORD"] == f"{release}-{svc}-nats"
+        assert secret_of["PGPASSWORD"] == f"{release}-{svc}-postgres"
+        assert secret_of["RURALFUND_AUTH_JWT_SECRET"] == f"{release}-app"
+        user = natsauth.user_name(ns, svc)
+        assert re.fullmatch(rf"nats://{user}:\$\(NATS_PASSWORD\)@[\w.-]+:4222", env["NATS_URL"]["value"])
+        assert re.fullmatch(rf"postgresql://{prefix}{svc}:\$\(PGPASSWORD\)@[\w.-]+:5432/\w+(\?.*)?",
+                            env["DATABASE_URL"]["value"])
+        # $(VAR) expands only variables defined earlier in the list.
+        names = list(env)
+        assert names.index("NATS_PASSWORD") < names.index("NATS_URL")
+        assert names.index("PGPASSWORD") < names.index("DATABASE_URL")
+        for e in env.values():
+            assert "value" not in e or not re.search(r"(?i)password=|secret=", str(e["value"]))
+
+
+def test_services_and_disruption_budgets_select_each_deployments_pods(rendered) -> None:
+    _overlay, docs = rendered
+    services, pdbs = _of(docs, "Service"), _of(docs, "PodDisruptionBudget")
+    for name, dep in _of(docs, "Deployment").items():
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert services[name]["spec"]["selector"].items() <= labels.items()
+        assert services[name]["spec"]["ports"][0]["targetPort"] == "http"
+        assert pdbs[name]["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
+        assert pdbs[name]["spec"]["maxUnavailable"] == 1
+
+
+def test_logistics_scales_with_an_hpa_and_the_others_do_not(rendered) -> None:
+    overlay, docs = rendered
+    release, _ = RELEASES[overlay]
+    hpas, deployments = _of(docs, "HorizontalPodAutoscaler"), _of(docs, "Deployment")
+    if overlay == "dev.yaml":
+        assert hpas == {}
+        return
+    assert set(hpas) == {f"{release}-logistics"}
+    hpa = hpas[f"{release}-logistics"]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                     "name": f"{release}-logistics"}
+    assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    # Helm must not fight the HPA over the replica count on every upgrade.
+    assert "replicas" not in deployments[f"{release}-logistics"]["spec"]
+    for svc in ("claims", "funds", "notify"):
+        assert deployments[f"{release}-{svc}"]["spec"]["replicas"] >= 2
+
+
+# --------------------------------------------------------------------------- CloudNativePG
+
+
+def _check_cnpg(docs: list[dict[str, Any]], release: str, values: dict[str, Any]) -> None:
+    """Structural checks of the CRD objects kubernetes-validate cannot validate."""
+    clusters = _of(docs, "Cluster")
+    assert set(clusters) == {f"{release}-pg"}
+    cluster = clusters[f"{release}-pg"]
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    spec = cluster["spec"]
+    cnpg = values.get("postgres", {}).get("cnpg", {})
+    assert spec["instances"] == cnpg.get("instances", 3)
+    assert spec["enableSuperuserAccess"] is False
+    assert spec["storage"]["size"] and spec["walStorage"]["size"]
+    assert re.fullmatch(r"ghcr\.io/cloudnative-pg/postgresql:\d+(\.\d+)?", spec["imageName"])
+    roles = {r["name"]: r for r in spec["managed"]["roles"]}
+    assert set(roles) == set(SERVICES)
+    deployments = _of(docs, "Deployment")
+    for svc, role in roles.items():
+        assert role["login"] is True and role["superuser"] is False and role["ensure"] == "present"
+        # the Secret CloudNativePG sets the password from is the one the pods read
+        pod_env = _env(deployments[f"{release}-{svc}"]["spec"]["template"]["spec"]["containers"][0])
+        assert role["passwordSecret"]["name"] == pod_env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+    sql = spec["bootstrap"]["initdb"]["postInitApplicationSQL"]
+    for svc in SERVICES:
+        assert f"CREATE SCHEMA {svc} AUTHORIZATION {svc}" in sql
+    backups = cnpg.get("backup", {}).get("enabled", True)
+    assert ("plugins" in spec) == backups
+    if backups:
+        plugin = spec["plugins"][0]
+        assert plugin["name"] == "barman-cloud.cloudnative-pg.io" and plugin["isWALArchiver"] is True
+        scheduled = _of(docs, "ScheduledBackup")[f"{release}-pg-daily"]["spec"]
+        assert scheduled["cluster"]["name"] == f"{release}-pg" and scheduled["method"] == "plugin"
+        assert len(scheduled["schedule"].split()) == 6  # CloudNativePG's cron has seconds
+        stores = _of(docs, "ObjectStore")
+        if cnpg.get("backup", {}).get("objectStore", {}).get("destinationPath"):
+            store = stores[plugin["parameters"]["barmanObjectName"]]
+            assert store["apiVersion"] == "barmancloud.cnpg.io/v1"
+            assert store["spec"]["configuration"]["destinationPath"].startswith("s3://")
+
+
+def test_cloudnativepg_objects_are_well_formed(rendered) -> None:
+    overlay, docs = rendered
+    release, _ = RELEASES[overlay]
+    values = _values(overlay)
+    if values.get("postgres", {}).get("cnpg", {}).get("enabled", True) is False:
+        assert not [d for d in docs if d["apiVersion"].startswith(CRD_GROUPS)]
+        assert not _of(docs, "Cluster")
+        return
+    _check_cnpg(docs, release, values)
+
+
+def test_the_structural_check_catches_a_broken_cluster() -> None:
+    docs = render("county-xinping.yaml")
+    values = _values("county-xinping.yaml")
+    _check_cnpg(docs, "xinping", values)
+    cluster = _of(docs, "Cluster")["xinping-pg"]
+    cluster["spec"]["managed"]["roles"][0]["passwordSecret"]["name"] = "someone-else"
+    with pytest.raises(AssertionError):
+        _check_cnpg(docs, "xinping", values)
+
+
+# --------------------------------------------------------------------------- NATS values
+
+
+@pytest.mark.parametrize(("path", "namespaces"), [
+    ("values.yaml", [""]),
+    ("values-province.yaml", ["xinping", "ruyuan"]),
+])
+def test_nats_chart_values_are_the_generators_output(path: str, namespaces: list[str]) -> None:
+    """Regenerate: ruralfund deploy nats-helm-values [-n NS ...] --out deploy/helm/nats/<file>."""
+    values = yaml.safe_load((NATS_VALUES / path).read_text(encoding="utf-8"))
+    assert values == natsauth.helm_values(namespaces)
+    config = values["config"]
+    assert config["cluster"] == {"enabled": True, "replicas": 3}
+    assert config["jetstream"]["enabled"] is True
+    assert config["jetstream"]["merge"]["sync_interval"] == "<< always >>"
+    users = {u["user"]: u for u in config["merge"]["authorization"]["users"]}
+    env = values["container"]["env"]
+    for user in users.values():
+        var = re.fullmatch(r"<< \$(\w+) >>", user["password"])[1]
+        assert env[var]["valueFrom"]["secretKeyRef"]["key"] == var
+
+
+def test_every_overlays_nats_users_exist_in_the_nats_values() -> None:
+    """A county's pods log in as <ns>_<service>: the province NATS must know those users."""
+    files = {"": "values.yaml", "xinping": "values-province.yaml", "ruyuan": "values-province.yaml"}
+    for overlay in RELEASES:
+        ns = _values(overlay).get("natsNamespace", "")
+        values = yaml.safe_load((NATS_VALUES / files[ns]).read_text(encoding="utf-8"))
+        users = {u["user"]: u for u in values["config"]["merge"]["authorization"]["users"]}
+        for svc in SERVICES:
+            perms = users[natsauth.user_name(ns, svc)]["permissions"]
+            assert natsauth.subject(ns, f"{svc}.evt.>") in perms["publish"]["allow"]
