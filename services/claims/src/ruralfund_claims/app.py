@@ -1,32 +1,55 @@
-"""The claims service: programs as data, enterprises, claims and their award rules."""
+"""The claims service: programs as data, enterprises, claims and their award rules, service
+contracts, performance targets, milestones and evidence files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
-from ruralfund_common.bootstrap import build_service_app
+from ruralfund_common.bootstrap import ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
-from .entrypoints import api, contracts_api
+from .entrypoints import api, contracts_api, milestones_api
+from .entrypoints.milestone_checker import CHECKER_KEY, MilestoneChecker
 from .entrypoints.subscribers import events
+from .settings import ClaimsSettings
 
-__all__ = ["MIGRATIONS_DIR", "create_app"]
+__all__ = ["MIGRATIONS_DIR", "SETTINGS_KEY", "create_app"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SETTINGS_KEY = "claims.settings"
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings | None = None, claims_settings: ClaimsSettings | None = None
+) -> FastAPI:
+    own = claims_settings or ClaimsSettings.from_env()
+
+    async def on_start(ctx: ServiceContext) -> None:
+        ctx.extras[SETTINGS_KEY] = own
+        checker = MilestoneChecker(ctx, own)
+        ctx.extras[CHECKER_KEY] = checker
+        await checker.start()
+
+    async def on_stop(ctx: ServiceContext) -> None:
+        checker: MilestoneChecker | None = ctx.extras.pop(CHECKER_KEY, None)
+        if checker is not None:
+            await checker.stop()
+
     return build_service_app(
         service="claims",
         title="ruralfund claims",
         description=(
-            "Programs (示范项目) as data with their budget check, enterprises (统一社会信用代码), "
-            "and claims under reward items (以奖代补): rule-computed awards, bureau review, "
-            "leading group decision, then funds' reservation, publicity and payment."
+            "Programs (示范项目) as data with their budget and share checks, enterprises "
+            "(统一社会信用代码), claims under reward items (以奖代补): rule-computed awards, bureau "
+            "review, leading group decision, then funds' reservation, publicity and payment; "
+            "purchase-of-service contracts (购买服务) with deliverables and acceptance, performance "
+            "targets (绩效目标) with actual values, milestones (实施计划) with overdue notices."
         ),
         events=events,
-        routers=[api.router, contracts_api.router],
+        routers=[api.router, contracts_api.router, milestones_api.router],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
+        on_start=on_start,
+        on_stop=on_stop,
     )

@@ -21,6 +21,7 @@ __all__ = [
     "ContractOut",
     "DeliverableOut",
     "EnterpriseOut",
+    "MilestoneOut",
     "ProgramOut",
     "ProgramTargetsOut",
     "TargetOut",
@@ -28,6 +29,7 @@ __all__ = [
     "contract_out",
     "enterprise_out",
     "history_out",
+    "milestone_out",
     "program_out",
 ]
 
@@ -345,3 +347,29 @@ class ProgramTargetsOut(BaseModel):
     program_code: str
     measured_at: datetime
     targets: list[TargetOut]
+
+
+# --------------------------------------------------------------------------- program milestones
+
+
+class MilestoneOut(BaseModel):
+    code: str
+    name: str
+    stage: str | None
+    due_on: date
+    responsible: list[str]
+    lead_email: str | None
+    status: str  # pending | accepted
+    overdue: bool  # pending and past its due day (Asia/Shanghai), by the service clock
+    overdue_notified_at: datetime | None
+    accepted_by: str | None
+    accepted_at: datetime | None
+    acceptance_note: str | None
+
+
+def milestone_out(row: Mapping[str, Any], overdue: bool) -> MilestoneOut:
+    return MilestoneOut(
+        overdue=overdue,
+        responsible=list(row["responsible"]),
+        **{k: row[k] for k in MilestoneOut.model_fields if k not in {"overdue", "responsible"}},
+    )

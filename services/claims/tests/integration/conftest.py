@@ -190,6 +190,14 @@ async def claims(
         yield Claims(http, database_url, namespace, nats_client.jetstream())
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def claims_factory(
+    database_url: str, namespace: str, nats_client: Any
+) -> Callable[[httpx.AsyncClient], Claims]:
+    """For tests that run the service themselves (other settings): wraps their client."""
+    return lambda http: Claims(http, database_url, namespace, nats_client.jetstream())
+
+
 Emit = Callable[[Event, str], Awaitable[None]]
 
 

@@ -16,6 +16,7 @@ from ruralfund_common.contracts import (
     StationRegistered,
     StationVolumeReported,
 )
+from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
 from .. import service
@@ -23,7 +24,14 @@ from .. import service
 __all__ = ["events"]
 
 events = EventRouter()
-events.emits(ProgramActivated, EnterpriseRegistered, ClaimSubmitted, ClaimApproved, ClaimRejected)
+events.emits(
+    ProgramActivated,
+    EnterpriseRegistered,
+    ClaimSubmitted,
+    ClaimApproved,
+    ClaimRejected,
+    MilestoneOverdue,
+)
 
 
 @events.subscribe(AwardReserved)

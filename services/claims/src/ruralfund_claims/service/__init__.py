@@ -34,18 +34,21 @@ from .core import (
     submit_claim,
     withdraw_claim,
 )
+from .milestones import accept_program_milestone, emit_overdue_milestones, list_program_milestones
 from .targets import program_targets, record_station
 
 __all__ = [
     "READ_ALL_ROLES",
     "accept_contract",
     "accept_contract_milestone",
+    "accept_program_milestone",
     "activate_program",
     "apply_funds_event",
     "change_enterprise",
     "check_stored_program",
     "create_contract",
     "decide_claim",
+    "emit_overdue_milestones",
     "get_claim",
     "get_contract",
     "get_enterprise",
@@ -53,6 +56,7 @@ __all__ = [
     "list_claims",
     "list_contracts",
     "list_enterprises",
+    "list_program_milestones",
     "load_program",
     "own_credit_code_only",
     "program_targets",

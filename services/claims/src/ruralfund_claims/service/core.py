@@ -37,6 +37,7 @@ from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
 from ruralfund_common.money import format_yuan
 
+from ..adapters import milestones as milestones_repo
 from ..adapters import repository as repo
 from ..adapters.repository import ClaimFilter, HistoryEntry
 from ..domain.claim import (
@@ -132,6 +133,7 @@ async def activate_program(tx: Tx, principal: Principal, document: Any) -> Progr
     ):
         row = _program_row(program, document, check, principal, now)
         await repo.insert_program(tx.conn, row, _item_rows(program))
+    await milestones_repo.insert_milestones(tx.conn, program.code, program.milestones)
     await tx.emit(_program_activated(program, now), aggregate_id=program.code)
     return await get_program(tx.conn, program.code, with_document=False)
 
