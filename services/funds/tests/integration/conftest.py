@@ -145,7 +145,7 @@ class World:
 @pytest_asyncio.fixture(loop_scope="session")
 async def world(nats_url: str, database_url: str, namespace: str, tmp_path) -> AsyncIterator[World]:
     settings = service_settings("funds", nats_url=nats_url, database_url=database_url, namespace=namespace,
-                                dev_clock_file=tmp_path / "clock.json")
+                                dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
     async with running_service(create_app, settings) as funds, \
             Upstream("claims", database_url, nats_url, namespace) as claims, \
             Upstream("notify", database_url, nats_url, namespace) as notify:

@@ -18,9 +18,9 @@ from .conftest import ADMIN, CC, FINANCE, LEADER, MONDAY, PROVIDER, SIGNATORY, S
 pytestmark = pytest.mark.integration
 
 
-def published(award_id: str, notice: str = "n-1") -> PublicityPublished:
+def published(award_id: str, notice: str = "n-1", at: datetime = MONDAY) -> PublicityPublished:
     return PublicityPublished(notice_id=notice, award_id=award_id, claim_id=f"claim-{award_id}",
-                              program_code="xinping-2021", item_code="brand-packaging", published_at=MONDAY,
+                              program_code="xinping-2021", item_code="brand-packaging", published_at=at,
                               starts_on="2026-03-02", ends_on="2026-03-06", url=f"http://notify/publicity/{notice}")
 
 
@@ -218,3 +218,23 @@ async def test_adjustments_preallocation_default_and_clawback(world: World):
     by = await w.balances()
     assert by["bank:joint"] == 500_000_00 - 180_000_00 + 100_000_00
     assert [e["data"]["receivable_fen"] for e in await w.events("funds.evt.contractor_defaulted.v1")] == [180_000_00]
+
+
+async def test_a_window_the_calendar_cannot_compute_is_refused_not_guessed(world: World):
+    w = world
+    new_years_eve = datetime(2026, 12, 31, 2, tzinfo=timezone.utc)  # day 2..5 fall in 2027: not loaded
+    await w.claims.emit(approved("late-1"), "late-1")
+    await w.notify.emit(published("late-1", "n-9", at=new_years_eve), "late-1")
+    await eventually(lambda: _window_error(w, "late-1"), expect="CALENDAR_YEAR_UNKNOWN")
+    assert await w.status("late-1") == "reserved"
+    refused = [e["data"] for e in await w.events("funds.evt.command_refused.v1")]
+    assert [(r["command"], r["code"], r["award_id"]) for r in refused] == \
+        [("open_publicity_window", "CALENDAR_YEAR_UNKNOWN", "late-1")]
+    await w.clock("2027-02-01T02:00:00Z")
+    r = await w.post("/payments", {"award_id": "late-1"}, ADMIN)
+    assert r.status_code == 409 and r.json()["code"] == "CALENDAR_YEAR_UNKNOWN", r.text
+
+
+async def _window_error(w: World, award_id: str) -> str | None:
+    award = await w.get(f"/awards/{award_id}")
+    return award and award["window_error"]

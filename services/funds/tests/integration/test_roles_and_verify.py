@@ -98,7 +98,7 @@ def _verify(database_url: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-async def test_ledger_verify_passes_then_catches_tampering(world: World):
+async def test_ledger_verify_passes_then_catches_tampering(world: World, tmp_path):
     w = world
     await w.claims.emit(approved("v-1", publicity=False), "v-1")
     await eventually(lambda: w.status("v-1"), expect="reserved")
@@ -108,6 +108,13 @@ async def test_ledger_verify_passes_then_catches_tampering(world: World):
     code, out = await asyncio.to_thread(_verify, w.database_url)
     assert code == 0, out
     assert '"ok": true' in out
+    args = ["reconcile", "xinping-2021", "--as-of", "2026-03-09", "--json", "--database-url", w.database_url]
+    reconcile = await asyncio.to_thread(CliRunner().invoke, ledger_cli, args)
+    assert reconcile.exit_code == 0 and "EXECUTED_NOT_ON_STATEMENT" in reconcile.output, reconcile.output  # in transit
+    unknown = tmp_path / "statement.csv"
+    unknown.write_text(STATEMENT.format(n=1).replace("credit,1.00", "debit,99.00"), encoding="utf-8")
+    reconcile = await asyncio.to_thread(CliRunner().invoke, ledger_cli, [*args, "--statement", str(unknown)])
+    assert reconcile.exit_code == 1 and "PAID_NOT_APPROVED" in reconcile.output, reconcile.output
 
     conn = await asyncpg.connect(w.database_url, server_settings={"search_path": "funds"})
     try:
