@@ -1,15 +1,21 @@
-"""``ruralfund deploy``: generate what an operator deploys (NATS config, fresh secrets).
+"""``ruralfund deploy``: what an operator deploys (NATS config, secrets) and operates (DLQ).
 
 The generated files hold no secret unless asked to: the NATS config names environment
 variables that nats-server reads at start, and ``secrets`` prints fresh values for a ``.env``
 (or a Kubernetes Secret) that never enters the repository.
+
+The operating commands (``dlq-list``, ``dlq-redrive``, ``republish``) talk to NATS as the
+``ops`` user (``--nats-url`` or ``RURALFUND_OPS_NATS_URL``); docs/runbook.md says when to use them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets as _secrets
+import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -20,7 +26,7 @@ __all__ = ["app"]
 
 app = typer.Typer(
     name="deploy",
-    help="Deployment files: NATS authorization config, fresh secrets.",
+    help="Deployment files (NATS authorization, secrets) and operations (dead letters, re-publish).",
     no_args_is_help=True,
 )
 
@@ -157,3 +163,169 @@ def secrets(namespace: NamespaceOption = None) -> None:
     lines.append(f"RURALFUND_AUTH_JWT_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
     lines.append(f"RURALFUND_NOTIFY_FORM_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
     typer.echo("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- operating
+
+#: How long one NATS request may take before the command gives up (bounded: no hang).
+OPS_TIMEOUT_SECONDS = 10.0
+#: The relay answers at most this many rows per re-publish request (outbox.REPUBLISH_MAX_ROWS).
+REPUBLISH_CHUNK = 10_000
+MAX_DLQ_LIST = 10_000
+_DLQ_HEADERS = ("Ruralfund-Dlq-Reason", "Ruralfund-Dlq-Consumer", "Ruralfund-Dlq-Subject",
+                "Ruralfund-Dlq-Deliveries")
+
+NatsUrlOption = Annotated[str, typer.Option(
+    "--nats-url", envvar="RURALFUND_OPS_NATS_URL",
+    help="NATS as the ops user, e.g. nats://ops:PASSWORD@127.0.0.1:4222")]
+OneNamespaceOption = Annotated[str, typer.Option(
+    "--namespace", "-n", help="RURALFUND_NAMESPACE of the deployment (empty: none)")]
+
+
+async def _connect(url: str) -> Any:
+    import nats
+
+    # Fail fast: an operator's typo must not hang for the client's default two minutes.
+    return await nats.connect(url, connect_timeout=OPS_TIMEOUT_SECONDS, max_reconnect_attempts=1,
+                              reconnect_time_wait=0.2, allow_reconnect=False)
+
+
+async def _dead_letters(url: str, namespace: str, limit: int) -> list[dict[str, Any]]:
+    from nats.js.errors import NotFoundError
+    from ruralfund_common.messaging.subjects import Namespace
+
+    nc = await _connect(url)
+    try:
+        js = nc.jetstream(timeout=OPS_TIMEOUT_SECONDS)
+        stream = Namespace(namespace).dlq_stream
+        state = (await js.stream_info(stream)).state
+        found: list[dict[str, Any]] = []
+        seq = state.last_seq
+        while seq >= state.first_seq and len(found) < limit and state.messages:
+            try:
+                msg = await js.get_msg(stream, seq)
+            except NotFoundError:  # deleted (drained) message: a hole in the sequence
+                seq -= 1
+                continue
+            headers = msg.headers or {}
+            # "subject": the original subject (header); "dlq_subject": where it was parked
+            found.append({"seq": seq, "dlq_subject": msg.subject,
+                          **{h.removeprefix("Ruralfund-Dlq-").lower(): headers.get(h)
+                             for h in _DLQ_HEADERS}})
+            seq -= 1
+        return found
+    finally:
+        await nc.close()
+
+
+@app.command("dlq-list")
+def dlq_list(
+    nats_url: NatsUrlOption,
+    namespace: OneNamespaceOption = "",
+    limit: Annotated[int, typer.Option(min=1, max=MAX_DLQ_LIST)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Dead letters, newest first: stream sequence, consumer, original subject, reason."""
+    letters = asyncio.run(_dead_letters(nats_url, namespace, limit))
+    if as_json:
+        typer.echo(json.dumps(letters, ensure_ascii=False))
+        return
+    for d in letters:
+        typer.echo(f"{d['seq']:>8}  {d['consumer']}  {d['subject']}  deliveries={d['deliveries']}"
+                   f"\n          {d['reason']}")
+    typer.echo(f"{len(letters)} dead letter(s)", err=True)
+
+
+async def _redrive(url: str, namespace: str, seq: int, delete: bool) -> dict[str, Any]:
+    from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_SEQ
+    from ruralfund_common.messaging.subjects import Namespace, owner_of
+
+    ns = Namespace(namespace)
+    nc = await _connect(url)
+    try:
+        js = nc.jetstream(timeout=OPS_TIMEOUT_SECONDS)
+        msg = await js.get_msg(ns.dlq_stream, seq)
+        headers = dict(msg.headers or {})
+        logical = headers.get("Ruralfund-Dlq-Subject")
+        if not logical:
+            raise ValueError(f"DLQ message {seq} has no Ruralfund-Dlq-Subject header")
+        # Without Ruralfund-Seq the consumer applies it outside the sequence check (its cursor
+        # is already past it); a fresh Nats-Msg-Id keeps JetStream's dedup from dropping it.
+        out = {k: v for k, v in headers.items() if k not in _DLQ_HEADERS and k != HEADER_SEQ}
+        out[HEADER_MSG_ID] = f"redrive:{seq}:{time.time_ns()}"
+        out["Ruralfund-Redriven-From"] = f"{ns.dlq_stream}:{seq}"
+        ack = await js.publish(ns.subject(logical), msg.data or b"", headers=out,
+                               stream=ns.stream(owner_of(logical)))
+        if delete:
+            await js.delete_msg(ns.dlq_stream, seq)
+        envelope_id = json.loads(msg.data or b"{}").get("id") if msg.data else None
+        return {"subject": ns.subject(logical), "stream": ack.stream, "stream_seq": ack.seq,
+                "consumer": headers.get("Ruralfund-Dlq-Consumer"), "message_id": envelope_id}
+    finally:
+        await nc.close()
+
+
+@app.command("dlq-redrive")
+def dlq_redrive(
+    seq: Annotated[int, typer.Argument(min=1, help="the DLQ stream sequence (dlq-list)")],
+    nats_url: NatsUrlOption,
+    namespace: OneNamespaceOption = "",
+    delete: Annotated[bool, typer.Option(help="remove it from the DLQ once re-published")] = False,
+) -> None:
+    """Publish a dead letter again on its original subject, after its cause was fixed.
+
+    The consumer that dead-lettered it recorded it in its inbox: delete that row first
+    (the SQL is printed), or the consumer will see a duplicate and do nothing.
+    """
+    try:
+        done = asyncio.run(_redrive(nats_url, namespace, seq, delete))
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(done, ensure_ascii=False))
+    schema = (done["consumer"] or "").split("__", 1)[0]
+    typer.echo(f"-- before this, in the consumer's schema:\nDELETE FROM {schema}.inbox WHERE "
+               f"consumer = '{done['consumer']}' AND message_id = '{done['message_id']}' "
+               "AND outcome = 'dead_lettered';", err=True)
+
+
+async def _republish(url: str, namespace: str, owner: str, subject: str, lo: int,
+                     hi: int) -> list[dict[str, Any]]:
+    from ruralfund_common.messaging.subjects import Namespace
+
+    nc = await _connect(url)
+    answers = []
+    try:
+        for start in range(lo, hi + 1, REPUBLISH_CHUNK):
+            body = {"subject": subject, "from_seq": start,
+                    "to_seq": min(start + REPUBLISH_CHUNK - 1, hi)}
+            reply = await nc.request(Namespace(namespace).republish_subject(owner),
+                                     json.dumps(body).encode(), timeout=OPS_TIMEOUT_SECONDS * 3)
+            answers.append({**body, **json.loads(reply.data)})
+        return answers
+    finally:
+        await nc.close()
+
+
+@app.command("republish")
+def republish(
+    owner: Annotated[str, typer.Argument(help="the producing service")],
+    subject: Annotated[str, typer.Argument(help="logical subject, e.g. claims.evt.claim_approved.v1")],
+    nats_url: NatsUrlOption,
+    from_seq: Annotated[int, typer.Option(min=1)] = 1,
+    to_seq: Annotated[int, typer.Option(min=1)] = 1,
+    namespace: OneNamespaceOption = "",
+) -> None:
+    """Ask a producer to re-publish a range of its retained outbox (consumers skip what they
+    already applied), e.g. after a stream was lost or re-created."""
+    if owner not in natsauth.SERVICES or not subject.startswith(f"{owner}."):
+        _fail(f"{subject!r} is not a subject of a service named {owner!r}")
+    if to_seq < from_seq:
+        _fail("--to-seq must not be below --from-seq")
+    import nats.errors
+
+    try:
+        answers = asyncio.run(_republish(nats_url, namespace, owner, subject, from_seq, to_seq))
+    except (TimeoutError, nats.errors.Error, OSError) as exc:  # producer not running
+        _fail(f"no answer from {owner}'s outbox relay: {exc!r}")
+    for answer in answers:
+        typer.echo(json.dumps(answer))
