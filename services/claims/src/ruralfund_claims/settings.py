@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ClaimsSettings"]
+__all__ = ["SETTINGS_KEY", "ClaimsSettings"]
+
+SETTINGS_KEY: Final = "claims.settings"  # where the running service keeps them (ctx.extras)
 
 MIN_CHECK_SECONDS: Final = 0.05
 MAX_CHECK_SECONDS: Final = 86_400.0

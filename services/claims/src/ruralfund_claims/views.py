@@ -21,6 +21,7 @@ __all__ = [
     "ContractOut",
     "DeliverableOut",
     "EnterpriseOut",
+    "EvidenceFileOut",
     "MilestoneOut",
     "ProgramOut",
     "ProgramTargetsOut",
@@ -28,6 +29,7 @@ __all__ = [
     "claim_out",
     "contract_out",
     "enterprise_out",
+    "evidence_file_out",
     "history_out",
     "milestone_out",
     "program_out",
@@ -372,4 +374,26 @@ def milestone_out(row: Mapping[str, Any], overdue: bool) -> MilestoneOut:
         overdue=overdue,
         responsible=list(row["responsible"]),
         **{k: row[k] for k in MilestoneOut.model_fields if k not in {"overdue", "responsible"}},
+    )
+
+
+# --------------------------------------------------------------------------- evidence files
+
+
+class EvidenceFileOut(BaseModel):
+    id: str
+    claim_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+def evidence_file_out(row: Mapping[str, Any]) -> EvidenceFileOut:
+    return EvidenceFileOut(
+        id=str(row["id"]),
+        claim_id=str(row["claim_id"]),
+        **{k: row[k] for k in EvidenceFileOut.model_fields if k not in {"id", "claim_id"}},
     )

@@ -34,6 +34,7 @@ from .core import (
     submit_claim,
     withdraw_claim,
 )
+from .files import add_evidence_file, evidence_file, list_evidence_files
 from .milestones import accept_program_milestone, emit_overdue_milestones, list_program_milestones
 from .targets import program_targets, record_station
 
@@ -43,12 +44,14 @@ __all__ = [
     "accept_contract_milestone",
     "accept_program_milestone",
     "activate_program",
+    "add_evidence_file",
     "apply_funds_event",
     "change_enterprise",
     "check_stored_program",
     "create_contract",
     "decide_claim",
     "emit_overdue_milestones",
+    "evidence_file",
     "get_claim",
     "get_contract",
     "get_enterprise",
@@ -56,6 +59,7 @@ __all__ = [
     "list_claims",
     "list_contracts",
     "list_enterprises",
+    "list_evidence_files",
     "list_program_milestones",
     "load_program",
     "own_credit_code_only",

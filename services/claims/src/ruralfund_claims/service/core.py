@@ -58,6 +58,7 @@ __all__ = [
     "apply_funds_event",
     "change_enterprise",
     "check_stored_program",
+    "claim_row",
     "decide_claim",
     "get_claim",
     "get_enterprise",
@@ -529,7 +530,7 @@ def _claim_submitted(claim_id: str, a: _Assessed, now: datetime) -> ClaimSubmitt
     )  # fmt: skip
 
 
-async def _claim_row(
+async def claim_row(
     conn: asyncpg.Connection,
     principal: Principal | None,
     claim_id: str,
@@ -555,7 +556,7 @@ def is_uuid(text: str) -> bool:
 async def get_claim(
     conn: asyncpg.Connection, principal: Principal, claim_id: str, *, with_history: bool = True
 ) -> ClaimOut:
-    row = await _claim_row(conn, principal, claim_id)
+    row = await claim_row(conn, principal, claim_id)
     history = await repo.list_claim_history(conn, claim_id) if with_history else None
     return claim_out(row, history)
 
@@ -584,7 +585,7 @@ async def resubmit_claim(
     tx: Tx, principal: Principal, claim_id: str, *, period: str | None, evidence: Any
 ) -> ClaimOut:
     """A returned claim, corrected by its enterprise, goes back to review with a new assessment."""
-    row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
+    row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     after = transition(row["status"], ClaimAction.RESUBMIT)
     a = await _assess(
         tx.conn, row["program_code"], row["item_code"], row["credit_code"], evidence, period,
@@ -610,7 +611,7 @@ async def review_claim(
     note: str | None,
 ) -> ClaimOut:
     """The bureau's review: complete (to the leading group) or return to the enterprise."""
-    row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
+    row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     if outcome == "return" and not (note and note.strip()):
         raise InvalidInput("NOTE_REQUIRED", "say what the enterprise must correct", field="note")
     action = ClaimAction.COMPLETE_REVIEW if outcome == "complete" else ClaimAction.RETURN
@@ -640,7 +641,7 @@ async def decide_claim(
     reason: str | None,
 ) -> ClaimOut:
     """A leading group member's decision; approval creates the award that funds reserves."""
-    row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
+    row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     require_no_conflict_of_interest(
         decider_credit_code=principal.credit_code,
         decider_linked_codes=principal.linked_credit_codes,
@@ -712,7 +713,7 @@ async def _claim_approved(
 async def withdraw_claim(
     tx: Tx, principal: Principal, claim_id: str, *, note: str | None
 ) -> ClaimOut:
-    row = await _claim_row(tx.conn, principal, claim_id, for_update=True)
+    row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     if row["credit_code"] != principal.credit_code:
         # Only the claimant withdraws; the bureau returns or the leading group rejects instead.
         raise NotFound("CLAIM_NOT_FOUND", f"no claim {claim_id!r} of yours")
@@ -754,7 +755,7 @@ def _funds_fact(event: FundsEvent) -> tuple[ClaimAction, dict[str, Any]]:
 async def apply_funds_event(tx: Tx, env: Envelope[Any]) -> None:
     """Mirror funds' progress on the claim. A DomainError here dead-letters the message."""
     event: FundsEvent = env.data
-    row = await _claim_row(tx.conn, None, event.claim_id, for_update=True)
+    row = await claim_row(tx.conn, None, event.claim_id, for_update=True)
     if row["award_id"] is None or str(row["award_id"]) != event.award_id:
         raise Conflict(
             "AWARD_MISMATCH",

@@ -1,0 +1,145 @@
+"""Evidence files of a claim (invoices, photos, spreadsheets): what is accepted, judged by the
+bytes themselves, never by the name or the declared type alone.
+
+Accepted: PDF, PNG, JPEG, WebP, XLSX (a ZIP whose directory holds ``xl/workbook.xml``), XLS
+(an OLE2 compound file named ``.xls``) and CSV (text without NUL bytes, UTF-8 or GB 18030 as
+Excel in China writes it, named ``.csv``). A declared Content-Type that disagrees with the
+bytes is refused: a PDF uploaded as ``image/png`` is a mistake or a trick either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from typing import Final
+
+from ruralfund_common.errors import DomainError, InvalidInput
+
+__all__ = [
+    "ACCEPTED_TYPES",
+    "MAX_FILENAME_CHARS",
+    "CheckedFile",
+    "check_evidence_file",
+    "clean_filename",
+    "detect_content_type",
+]
+
+MAX_FILENAME_CHARS: Final = 200
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS: Final = "application/vnd.ms-excel"
+ACCEPTED_TYPES: Final = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    XLSX,
+    XLS,
+    "text/csv",
+)
+_OLE2: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CSV_SAMPLE_BYTES: Final = 64 * 1024
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+def detect_content_type(content: bytes, filename: str) -> str | None:
+    """The type the bytes are, or None when they are none of the accepted ones."""
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    if content.startswith(b"PK\x03\x04") and _is_xlsx(content):
+        return XLSX
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if content.startswith(_OLE2) and suffix == "xls":
+        return XLS  # OLE2 is also .doc/.msg: only a name that says spreadsheet is accepted
+    if suffix == "csv" and _is_text(content):
+        return "text/csv"
+    return None
+
+
+def _is_xlsx(content: bytes) -> bool:
+    # Reads only the ZIP's central directory: nothing is decompressed (no zip bomb).
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, ValueError):
+        return False
+
+
+def _is_text(content: bytes) -> bool:
+    sample = content[:_CSV_SAMPLE_BYTES]
+    if not sample or b"\x00" in sample:
+        return False
+    # A multi-byte character may be cut at the sample's end: allow up to 3 bytes of it off.
+    cuts = range(4) if len(content) > len(sample) else range(1)
+    for encoding in ("utf-8", "gb18030"):
+        for cut in cuts:
+            try:
+                sample[: len(sample) - cut].decode(encoding)
+                return True
+            except UnicodeDecodeError:
+                continue
+    return False
+
+
+def clean_filename(name: str) -> str:
+    """The last path component, without control characters, at most MAX_FILENAME_CHARS."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = _CONTROL.sub("", base)
+    if not base or base in {".", ".."}:
+        raise InvalidInput("FILENAME_INVALID", "give the file's name", field="filename")
+    if len(base) > MAX_FILENAME_CHARS:
+        raise InvalidInput(
+            "FILENAME_INVALID",
+            f"a file name has at most {MAX_FILENAME_CHARS} characters",
+            field="filename",
+        )
+    return base
+
+
+def check_evidence_file(
+    content: bytes, filename: str, declared_type: str | None, *, max_bytes: int
+) -> CheckedFile:
+    """The file's name, true type, size and SHA-256, or a refusal naming what is wrong."""
+    name = clean_filename(filename)
+    if len(content) > max_bytes:
+        raise InvalidInput(
+            "EVIDENCE_FILE_TOO_LARGE", f"an evidence file has at most {max_bytes} bytes", status=413
+        )
+    if not content:
+        raise InvalidInput("EVIDENCE_FILE_EMPTY", "the file is empty")
+    detected = detect_content_type(content, name)
+    if detected is None:
+        raise UnsupportedMediaType(
+            "EVIDENCE_TYPE_UNSUPPORTED",
+            "send a PDF, an image (PNG, JPEG, WebP) or a spreadsheet (XLSX, XLS, CSV)",
+            details={"accepted": list(ACCEPTED_TYPES)},
+        )
+    declared = (declared_type or "").split(";")[0].strip().lower()
+    if declared not in {"", "application/octet-stream", detected}:
+        raise UnsupportedMediaType(
+            "EVIDENCE_TYPE_MISMATCH",
+            f"the file was sent as {declared} but its content is {detected}",
+            details={"declared": declared, "detected": detected},
+        )
+    return CheckedFile(name, detected, len(content), hashlib.sha256(content).hexdigest())

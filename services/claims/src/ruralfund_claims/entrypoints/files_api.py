@@ -1,0 +1,118 @@
+"""HTTP in: evidence files of a claim — upload (raw body, type checked by its bytes), list,
+download by the claimant and staff."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Final
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from ruralfund_common.auth import Principal, Role, require_roles, require_write
+from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
+from ruralfund_common.errors import InvalidInput
+
+from .. import service
+from ..domain.evidence_files import MAX_FILENAME_CHARS
+from ..settings import SETTINGS_KEY, ClaimsSettings
+from ..views import EvidenceFileOut
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["evidence files"])
+Ctx = Annotated[ServiceContext, Depends(get_ctx)]
+Reader = Annotated[Principal, Depends(require_roles(*Role))]
+Uploader = Annotated[Principal, Depends(require_write(Role.ENTERPRISE, Role.BUREAU_ADMIN))]
+IdPath = Annotated[str, Path(min_length=1, max_length=64)]
+_UPLOAD_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in (
+            "application/pdf", "image/png", "image/jpeg", "image/webp", "text/csv",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/octet-stream",
+        )},
+    }
+}  # fmt: skip
+
+
+def _settings(ctx: ServiceContext) -> ClaimsSettings:
+    return ctx.extras.get(SETTINGS_KEY) or ClaimsSettings()
+
+
+async def _read_limited(request: Request, max_bytes: int) -> bytes:
+    """The body, refused (413) as soon as it is larger than allowed: never held whole."""
+    declared = request.headers.get("content-length")
+    too_large = InvalidInput(
+        "EVIDENCE_FILE_TOO_LARGE", f"an evidence file has at most {max_bytes} bytes", status=413
+    )
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large
+    return bytes(body)
+
+
+@router.post(
+    "/claims/{claim_id}/files",
+    status_code=201,
+    openapi_extra=_UPLOAD_BODY,
+    responses={201: {"model": EvidenceFileOut}},
+    summary="Attach an evidence file (PDF, image, spreadsheet) to a claim under review",
+)
+async def upload(
+    claim_id: IdPath,
+    request: Request,
+    ctx: Ctx,
+    principal: Uploader,
+    filename: Annotated[str, Query(min_length=1, max_length=MAX_FILENAME_CHARS * 2)],
+) -> JSONResponse:
+    settings = _settings(ctx)
+    content = await _read_limited(request, settings.evidence_max_file_bytes)
+    declared = request.headers.get("content-type")
+    payload = {"filename": filename, "sha256": hashlib.sha256(content).hexdigest()}
+
+    async def use_case(tx: Any) -> tuple[int, EvidenceFileOut]:
+        return 201, await service.add_evidence_file(
+            tx, principal, claim_id, filename=filename, declared_type=declared, content=content,
+            max_bytes=settings.evidence_max_file_bytes,
+            max_files=settings.evidence_max_files_per_claim,
+        )  # fmt: skip
+
+    return await idempotent(request, principal, payload, use_case)
+
+
+@router.get(
+    "/claims/{claim_id}/files",
+    response_model=list[EvidenceFileOut],
+    summary="A claim's evidence files (name, type, size, SHA-256)",
+)
+async def list_files(claim_id: IdPath, ctx: Ctx, principal: Reader) -> list[EvidenceFileOut]:
+    async with ctx.db.acquire() as conn:
+        return await service.list_evidence_files(conn, principal, claim_id)
+
+
+@router.get(
+    "/claims/{claim_id}/files/{file_id}",
+    response_class=Response,
+    summary="Download an evidence file (the claimant and staff)",
+)
+async def download(claim_id: IdPath, file_id: IdPath, ctx: Ctx, principal: Reader) -> Response:
+    async with ctx.db.acquire() as conn:
+        row = await service.evidence_file(conn, principal, claim_id, file_id)
+    return Response(
+        content=bytes(row["content"]),
+        media_type=row["content_type"],
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['filename'])}",
+            "X-Content-Type-Options": "nosniff",  # the stored type, never a browser's guess
+            "Cache-Control": "private, no-store",
+            "ETag": f'"{row["sha256"]}"',
+            "X-Content-SHA256": row["sha256"],
+        },
+    )
