@@ -59,3 +59,11 @@ def test_production_refuses_the_development_form_secret() -> None:
         NotifySettings(form_secret="short")
     with pytest.raises(ValidationError):
         NotifySettings(trusted_proxies=["10.0.0.0/33"])
+
+
+def test_production_refuses_loopback_webhooks() -> None:
+    from ruralfund_notify.settings import UnsafeSettings
+
+    with pytest.raises(UnsafeSettings, match="WEBHOOK_ALLOW_LOOPBACK"):
+        NotifySettings(form_secret="x" * 32, webhook_allow_loopback=True).check_for("production")
+    NotifySettings(webhook_allow_loopback=True).check_for("test")

@@ -1,0 +1,140 @@
+"""A person with a real browser: opens the publicity page of a running notify, sees the notice
+that a real ClaimApproved put there, files an objection and sees it acknowledged."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import async_playwright, expect
+from ruralfund_common.auth import Role
+from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
+from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.wait import eventually
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[4]
+SCREENSHOT_DIR = REPO / "test-output"  # gitignored; CI keeps it as an artifact
+ADMIN = bearer(person("Admin", Role.BUREAU_ADMIN))
+MONDAY_10_SHANGHAI = "2026-03-02T02:00:00Z"
+REASON = "该企业实际使用带“新平礼好”标识的包装箱不足1万个，申报数量不实，请核查。"
+
+
+def program() -> ProgramActivated:
+    item = ItemBudget(
+        code="brand-packaging",
+        name="“新平礼好”公共品牌升级打造",
+        budget_fen=100_000_000,
+        mode="reward",
+    )
+    line = LineBudget(
+        code="brand-promotion", name="农产品品牌推广建设体系", budget_fen=314_000_000, items=[item]
+    )
+    return ProgramActivated(
+        program_code="xinping-2021",
+        name="新平县2021年电子商务进农村综合示范项目后续",
+        county_code="530427",
+        county_name="新平县",
+        year=2021,
+        phase="后续",
+        total_fen=500_000_000,
+        lines=[line],
+        activated_at=datetime(2026, 1, 5, tzinfo=UTC),
+    )
+
+
+def approval() -> ClaimApproved:
+    return ClaimApproved(
+        claim_id="claim-1",
+        award_id="award-1",
+        program_code="xinping-2021",
+        line_code="brand-promotion",
+        item_code="brand-packaging",
+        item_name="“新平礼好”公共品牌升级打造",
+        credit_code="91530427MA6K123456",
+        enterprise_name="新平礼好农业科技有限公司",
+        payee_bank_account="6228480123456789012",
+        payee_bank_name="中国农业银行新平县支行",
+        amount_fen=246_900,  # 12,345 boxes x 0.20 yuan
+        rule_version="brand-packaging/v1",
+        period="2026Q1",
+        approved_by="u-leader",
+        approved_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
+    )
+
+
+async def _published_notice(notify: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=notify.url, timeout=5) as client:
+        r = await client.post("/admin/clock", json={"set_to": MONDAY_10_SHANGHAI}, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        await notify.claims.emit(program(), "xinping-2021")
+        await notify.claims.emit(approval(), "claim-1")
+
+        async def first() -> dict[str, Any] | None:
+            items = (await client.get("/publicity/notices.json")).json()["items"]
+            return items[0] if items else None
+
+        return await eventually(first, timeout=20, description="the notice was published")
+
+
+async def test_a_person_files_an_objection_in_chromium(
+    notify_process: Any, chromium: Any, tmp_path: Path
+) -> None:
+    notify = notify_process
+    notice = await _published_notice(notify)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
+        try:
+            page = await browser.new_page(locale="zh-CN")
+            await page.goto(f"{notify.url}/publicity")
+            await expect(page.locator("h1")).to_have_text("电子商务进农村综合示范项目奖补资金公示")
+            row = page.locator(f"#notice-{notice['id']}")
+            await expect(row).to_contain_text("新平礼好农业科技有限公司")
+            await expect(row).to_contain_text("2,469.00")
+            await expect(row).to_contain_text("公示中")
+
+            await row.get_by_role("link", name="详情").click()
+            await expect(page).to_have_url(f"{notify.url}/publicity/notices/{notice['id']}")
+            await page.get_by_label("异议人姓名或单位名称").fill("李四")
+            await page.get_by_label("联系电话或电子邮箱").fill("13987654321")
+            await page.get_by_label("电子邮箱（选填，用于接收受理回执）").fill("lisi@example.cn")
+            await page.get_by_label("异议事项和理由").fill(REASON)
+            await page.screenshot(
+                path=str(tmp_path / "notice-with-objection-form.png"), full_page=True
+            )
+            await page.get_by_role("button", name="提交异议").click()
+
+            await expect(page.locator("h1")).to_have_text("异议已收到")
+            received = page.locator("#objection-received")
+            await expect(received).to_contain_text("李四，您对公示编号")
+            await expect(received).to_contain_text("l***@example.cn")
+            objection_id = await page.locator("#objection-id").inner_text()
+            shot = tmp_path / "objection-acknowledged.png"
+            await page.screenshot(path=str(shot), full_page=True)
+        finally:
+            await browser.close()
+
+    assert shot.stat().st_size > 10_000, "the screenshot is empty"
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    for png in tmp_path.glob("*.png"):
+        shutil.copy(png, SCREENSHOT_DIR / png.name)
+
+    async with notify.db.acquire() as conn:
+        row = await conn.fetchrow("SELECT id::text, notice_id::text, name, reason FROM objections")
+    assert (row["id"], row["notice_id"], row["name"], row["reason"]) == (
+        objection_id,
+        notice["id"],
+        "李四",
+        REASON,
+    )
+    receipt = await eventually(
+        lambda: next((m for m in notify.mail.messages if "lisi@example.cn" in m["To"]), None),
+        description="the objector's receipt mail",
+    )
+    assert objection_id in receipt["Subject"]
