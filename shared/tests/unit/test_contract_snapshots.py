@@ -30,8 +30,8 @@ def test_contract_schema_matches_snapshot(subject: str) -> None:
 @pytest.mark.parametrize("subject", sorted(ALL_EVENTS))
 def test_contract_subject_is_well_formed_and_versioned(subject: str) -> None:
     assert _LOGICAL.match(subject)
-    assert ".evt." in subject and subject.rsplit(".", 1)[1].startswith("v")
-    assert ALL_EVENTS[subject].__doc__, "every event says what happened"
+    assert (".evt." in subject or ".cmd." in subject) and subject.rsplit(".", 1)[1].startswith("v")
+    assert ALL_EVENTS[subject].__doc__, "every event or command says what it means"
 
 
 def test_every_snapshot_has_a_contract() -> None:
