@@ -191,6 +191,9 @@ class ClaimOut(BaseModel):
     payable_from: date | None
     payment_id: str | None
     paid_at: datetime | None
+    revoked_at: datetime | None = None
+    revocation_code: str | None = None
+    revocation_reason: str | None = None
     updated_at: datetime
     version: int
     history: list[ClaimHistoryOut] | None = None
@@ -226,6 +229,9 @@ _CLAIM_COLUMNS = (
     "payable_from",
     "payment_id",
     "paid_at",
+    "revoked_at",
+    "revocation_code",
+    "revocation_reason",
     "updated_at",
     "version",
 )

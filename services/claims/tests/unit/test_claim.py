@@ -55,6 +55,14 @@ LEGAL = {
     (S.PAID, A.RESERVE): S.PAID,
     (S.PAID, A.OPEN_PUBLICITY): S.PAID,
     (S.PAID, A.PAY): S.PAID,
+    # an upheld objection revokes before payment; late stage reports leave it revoked
+    (S.APPROVED, A.REVOKE): S.REVOKED,
+    (S.RESERVED, A.REVOKE): S.REVOKED,
+    (S.IN_PUBLICITY, A.REVOKE): S.REVOKED,
+    (S.RESERVATION_REFUSED, A.REVOKE): S.REVOKED,
+    (S.REVOKED, A.REVOKE): S.REVOKED,
+    (S.REVOKED, A.RESERVE): S.REVOKED,
+    (S.REVOKED, A.OPEN_PUBLICITY): S.REVOKED,
 }
 
 
@@ -93,6 +101,9 @@ def test_examples_of_refusals() -> None:
         (S.RESERVED, A.REFUSE_RESERVATION),
         (S.REJECTED, A.PAY),
         (S.WITHDRAWN, A.RESUBMIT),
+        (S.PAID, A.REVOKE),  # funds never revokes a paid award: a contradiction
+        (S.REVOKED, A.PAY),
+        (S.SUBMITTED, A.REVOKE),
     }
     assert illegal <= set(ILLEGAL)
 

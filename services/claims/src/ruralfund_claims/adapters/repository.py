@@ -250,7 +250,9 @@ async def record_funds_fact(
                refusal_code = coalesce(refusal_code, $6), refusal_reason = coalesce(refusal_reason, $7),
                publicity_starts_on = coalesce(publicity_starts_on, $8), publicity_ends_on = coalesce(publicity_ends_on, $9),
                payable_from = coalesce(payable_from, $10), payment_id = coalesce(payment_id, $11),
-               paid_at = coalesce(paid_at, $12)
+               paid_at = coalesce(paid_at, $12), revoked_at = coalesce(revoked_at, $13),
+               revocation_code = coalesce(revocation_code, $14),
+               revocation_reason = coalesce(revocation_reason, $15)
            WHERE id = $1::uuid""",
         claim_id,
         status,
@@ -264,6 +266,9 @@ async def record_funds_fact(
         facts.get("payable_from"),
         facts.get("payment_id"),
         facts.get("paid_at"),
+        facts.get("revoked_at"),
+        facts.get("revocation_code"),
+        facts.get("revocation_reason"),
     )
 
 

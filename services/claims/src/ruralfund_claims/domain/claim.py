@@ -13,6 +13,11 @@ After approval the claim only mirrors what funds reports. Funds' events travel o
 subjects, so they can arrive out of order (a consumer restarts, one subject lags): a later
 stage may arrive first and an earlier one afterwards. The funds stages are therefore
 monotonic facts — the claim moves to the furthest stage reported and never back.
+
+An objection upheld during publicity revokes the award (funds voids its reservation and
+reports ``award_revoked``): the claim is ``revoked`` for good. A reservation or publicity
+report arriving after that is late news and leaves it revoked; a payment after a revocation
+is a contradiction and is refused (the event dead-letters for a person to look at).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class ClaimStatus(StrEnum):
     RESERVATION_REFUSED = "reservation_refused"
     IN_PUBLICITY = "in_publicity"
     PAID = "paid"
+    REVOKED = "revoked"
 
 
 class ClaimAction(StrEnum):
@@ -68,6 +74,7 @@ class ClaimAction(StrEnum):
     REFUSE_RESERVATION = "refuse_reservation"
     OPEN_PUBLICITY = "open_publicity"
     PAY = "pay"
+    REVOKE = "revoke"
 
 
 S, A = ClaimStatus, ClaimAction
@@ -82,6 +89,15 @@ _TRANSITIONS: Final[Mapping[tuple[ClaimStatus, ClaimAction], ClaimStatus]] = {
     (S.AWAITING_DECISION, A.WITHDRAW): S.WITHDRAWN,
     (S.APPROVED, A.REFUSE_RESERVATION): S.RESERVATION_REFUSED,
     (S.RESERVATION_REFUSED, A.REFUSE_RESERVATION): S.RESERVATION_REFUSED,  # repeated report
+    # An upheld objection revokes the award at any stage before payment.
+    (S.APPROVED, A.REVOKE): S.REVOKED,
+    (S.RESERVED, A.REVOKE): S.REVOKED,
+    (S.IN_PUBLICITY, A.REVOKE): S.REVOKED,
+    (S.RESERVATION_REFUSED, A.REVOKE): S.REVOKED,
+    (S.REVOKED, A.REVOKE): S.REVOKED,  # repeated report
+    # Late news of earlier stages leaves a revoked claim revoked (see the module docstring).
+    (S.REVOKED, A.RESERVE): S.REVOKED,
+    (S.REVOKED, A.OPEN_PUBLICITY): S.REVOKED,
 }
 # Funds' progress after approval, in order; see the module docstring.
 _FUNDS_STAGES: Final = (S.APPROVED, S.RESERVED, S.IN_PUBLICITY, S.PAID)
@@ -132,6 +148,7 @@ def _past(action: ClaimAction) -> str:
         A.REFUSE_RESERVATION: "refused a reservation",
         A.OPEN_PUBLICITY: "put in publicity",
         A.PAY: "paid",
+        A.REVOKE: "revoked",
     }[action]
 
 

@@ -16,7 +16,9 @@ from ruralfund_common.contracts import (
     StationRegistered,
     StationVolumeReported,
 )
+from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
+from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
 from .. import service
@@ -30,6 +32,7 @@ events.emits(
     ClaimSubmitted,
     ClaimApproved,
     ClaimRejected,
+    ClaimReturned,
     MilestoneOverdue,
 )
 
@@ -55,6 +58,12 @@ async def on_publicity_window_opened(tx: Tx, env: Envelope[PublicityWindowOpened
 @events.subscribe(PaymentExecuted)
 async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
     """The award was paid out of the joint account: the claim is paid."""
+    await service.apply_funds_event(tx, env)
+
+
+@events.subscribe(AwardRevoked)
+async def on_award_revoked(tx: Tx, env: Envelope[AwardRevoked]) -> None:
+    """An upheld objection revoked the award (funds voided its reservation): revoked."""
     await service.apply_funds_event(tx, env)
 
 

@@ -32,6 +32,8 @@ from ruralfund_common.contracts import (
     ReservationRefused,
     StationVolumeReported,
 )
+from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
+from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
@@ -629,7 +631,19 @@ async def review_claim(
     await repo.add_history(
         tx.conn, _history(claim_id, now, principal, action.value, row["status"], after, note)
     )
+    if action is ClaimAction.RETURN:
+        await tx.emit(_claim_returned(row, note or "", principal, now), aggregate_id=claim_id)
     return await get_claim(tx.conn, principal, claim_id)
+
+
+def _claim_returned(
+    row: asyncpg.Record, note: str, principal: Principal, now: datetime
+) -> ClaimReturned:
+    return ClaimReturned(
+        claim_id=str(row["id"]), program_code=row["program_code"], item_code=row["item_code"],
+        credit_code=row["credit_code"], enterprise_name=row["enterprise_name"], note=note,
+        returned_by=principal.subject, returned_at=now,
+    )  # fmt: skip
 
 
 async def decide_claim(
@@ -729,7 +743,9 @@ async def withdraw_claim(
 # --------------------------------------------------------------------------- consumed events
 
 
-FundsEvent = AwardReserved | ReservationRefused | PublicityWindowOpened | PaymentExecuted
+FundsEvent = (
+    AwardReserved | ReservationRefused | PublicityWindowOpened | PaymentExecuted | AwardRevoked
+)
 
 
 def _funds_fact(event: FundsEvent) -> tuple[ClaimAction, dict[str, Any]]:
@@ -748,6 +764,12 @@ def _funds_fact(event: FundsEvent) -> tuple[ClaimAction, dict[str, Any]]:
             "publicity_starts_on": event.starts_on,
             "publicity_ends_on": event.ends_on,
             "payable_from": event.payable_from,
+        }
+    if isinstance(event, AwardRevoked):
+        return ClaimAction.REVOKE, {
+            "revoked_at": event.revoked_at,
+            "revocation_code": event.code,
+            "revocation_reason": event.reason,
         }
     return ClaimAction.PAY, {"payment_id": event.payment_id, "paid_at": event.executed_at}
 
