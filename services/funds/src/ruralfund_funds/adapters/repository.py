@@ -6,7 +6,6 @@ not a handful per payment: the ledger benchmark depends on it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -50,8 +49,14 @@ async def lock_balances(conn: asyncpg.Connection, program_code: str, accounts: I
     return {r["account"]: Balance(r["account"], r["debits_fen"], r["credits_fen"]).balance_fen for r in rows}
 
 
-async def write_entries(conn: asyncpg.Connection, program_code: str, entries: list[Entry], posted_at: datetime) -> None:
-    """Journal entries + postings + kept balances + audit records, in the caller's transaction."""
+AuditRecords = list[tuple[str, dict[str, Any]]]
+
+
+async def write_entries(conn: asyncpg.Connection, program_code: str, entries: list[Entry], posted_at: datetime,
+                        audit: AuditRecords | None = None) -> None:
+    """Journal entries + postings + kept balances + audit records, in the caller's transaction.
+    With ``audit`` the audit records are collected there for one ``append_audit`` at the end
+    (one chain extension per transaction instead of one per step)."""
     if not entries:
         return
     ids = [new_id() for _ in entries]
@@ -61,7 +66,7 @@ async def write_entries(conn: asyncpg.Connection, program_code: str, entries: li
         program_code, ids, [e.kind for e in entries], [e.reference for e in entries], [e.memo for e in entries],
         posted_at,
     )
-    lines = [(eid, ln) for eid, e in zip(ids, entries) for ln in e.lines]
+    lines = [(eid, ln) for eid, e in zip(ids, entries, strict=True) for ln in e.lines]
     await conn.execute(
         "INSERT INTO postings (entry_id, program_code, account, debit_fen, credit_fen) "
         "SELECT i, $1, a, d, c FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::bigint[]) AS t(i, a, d, c)",
@@ -79,8 +84,11 @@ async def write_entries(conn: asyncpg.Connection, program_code: str, entries: li
         "FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS t(a, d, c) WHERE b.program_code=$1 AND b.account=t.a",
         program_code, accounts, [sums[a][0] for a in accounts], [sums[a][1] for a in accounts],
     )
-    await append_audit(conn, [("entry", entry_audit_payload(eid, program_code, e, posted_at))
-                              for eid, e in zip(ids, entries)], posted_at)
+    records = [("entry", entry_audit_payload(eid, program_code, e, posted_at)) for eid, e in zip(ids, entries, strict=True)]
+    if audit is not None:
+        audit.extend(records)
+    else:
+        await append_audit(conn, records, posted_at)
 
 
 def entry_audit_payload(entry_id: str, program_code: str, e: Entry, posted_at: datetime) -> dict[str, Any]:
@@ -206,7 +214,7 @@ async def insert_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
     await save_awards(conn, awards)
 
 
-async def save_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
+async def save_awards(conn: asyncpg.Connection, awards: list[Award], audit: AuditRecords | None = None) -> None:
     """Write back what an operation may have changed: award state, orders, new approvals, objections."""
     if not awards:
         return
@@ -235,9 +243,12 @@ async def save_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
             "INSERT INTO approvals (payment_id, person, name, role, content_sha256, approved_at) VALUES ($1,$2,$3,$4,$5,$6)",
             [(pid, a.person, a.name, a.role, a.content_sha256, a.approved_at) for pid, a in new],
         )
-        await append_audit(conn, [("approval", {"payment_id": pid, "person": a.person, "role": a.role,
-                                                "content_sha256": a.content_sha256, "at": a.approved_at.isoformat()})
-                                  for pid, a in new], new[-1][1].approved_at)
+        records = [("approval", {"payment_id": pid, "person": a.person, "role": a.role,
+                                 "content_sha256": a.content_sha256, "at": a.approved_at.isoformat()}) for pid, a in new]
+        if audit is not None:
+            audit.extend(records)
+        else:
+            await append_audit(conn, records, new[-1][1].approved_at)
         for o in orders:
             o.new_approvals.clear()
     await save_objections(conn, [o for a in awards for o in a.objections.values()])
@@ -260,6 +271,3 @@ async def load_objections_for(conn: asyncpg.Connection, award_id: str) -> dict[s
     rows = await conn.fetch("SELECT * FROM objections WHERE award_id=$1 FOR UPDATE", award_id)
     return {r["objection_id"]: _objection(r) for r in rows}
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)

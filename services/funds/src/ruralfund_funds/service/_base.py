@@ -42,8 +42,9 @@ async def lock_books(tx: Tx, program_code: str, accounts: Iterable[str]) -> L.Bo
     return L.Books(await repo.lock_balances(tx.conn, program_code, accounts))
 
 
-async def write_books(tx: Tx, program_code: str, books: L.Books, now: datetime) -> None:
-    await repo.write_entries(tx.conn, program_code, books.posted, now)
+async def write_books(tx: Tx, program_code: str, books: L.Books, now: datetime,
+                      audit: repo.AuditRecords | None = None) -> None:
+    await repo.write_entries(tx.conn, program_code, books.posted, now, audit)
     books.posted.clear()
 
 

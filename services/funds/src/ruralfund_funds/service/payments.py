@@ -13,7 +13,7 @@ from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
 
 from ..adapters import repository as repo
-from ..domain.awards import Award, AwardStatus
+from ..domain.awards import Award
 from ..domain.bank_statement import StatementLine
 from ._base import compute_window, emit_facts, lock_books, program_or_404, refusal_event, today, write_books
 from .reads import payment_view
@@ -71,6 +71,7 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
     award_of = await _awards_of_payments(tx, items)
     awards = await repo.load_awards(tx.conn, list(set(award_of.values())))
     now, day = tx.clock.now(), today(tx)
+    audit: repo.AuditRecords = []  # one extension of the hash chain for the whole run
     by_program: dict[str, list[Award]] = {}
     for a in awards.values():
         by_program.setdefault(a.program_code, []).append(a)
@@ -90,8 +91,9 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
                 continue
             it.outcome = {"status": award.payment.status.value if award.payment else award.status.value}
             await emit_facts(tx, award, facts, books, program, now)
-        await write_books(tx, program_code, books, now)
-    await repo.save_awards(tx.conn, list(awards.values()))
+        await write_books(tx, program_code, books, now, audit)
+    await repo.save_awards(tx.conn, list(awards.values()), audit)
+    await repo.append_audit(tx.conn, audit, now)
     for it in items:
         if not it.outcome:
             it.outcome = {"status": "refused", "code": "PAYMENT_NOT_FOUND", "message": f"no payment {it.payment_id}"}
@@ -194,6 +196,3 @@ def _match(line: StatementLine, pay) -> str:
         return "amount_differs"
     return "settled" if line.status == "ok" else "failed"
 
-
-def award_is_open(award: Award) -> bool:
-    return award.status in (AwardStatus.RESERVED, AwardStatus.IN_PUBLICITY, AwardStatus.PAYABLE)
