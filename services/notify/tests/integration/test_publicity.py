@@ -260,6 +260,13 @@ async def test_health_readiness_and_asyncapi_answer(harness) -> None:
         "claims.evt.claim_rejected.v1",
         "claims.evt.enterprise_registered.v1",
         "funds.evt.payment_executed.v1",
+        "funds.evt.award_revoked.v1",
+        "claims.evt.claim_submitted.v1",
+        "claims.evt.claim_returned.v1",
+        "claims.evt.milestone_overdue.v1",
+        "logistics.evt.delivery_sla_breached.v1",
+        "notify.evt.objection_filed.v1",
+        "notify.evt.objection_resolved.v1",
     ):
         assert subject in channels, subject
 
