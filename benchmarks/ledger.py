@@ -53,7 +53,7 @@ from ruralfund_funds.adapters.verify import verify_ledger  # noqa: E402
 from ruralfund_funds.app import MIGRATIONS  # noqa: E402
 
 MAX_PAYMENTS: Final = 200_000
-DEFAULT_PAYMENTS: Final = 20_000
+DEFAULT_PAYMENTS: Final = 10_000
 POSTINGS_PER_PAYMENT: Final = 4
 SETUP_CHUNK: Final = 500
 NOW: Final = datetime(2026, 3, 9, 2, tzinfo=timezone.utc)

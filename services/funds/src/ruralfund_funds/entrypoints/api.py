@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
@@ -62,7 +63,7 @@ class ReleaseRequest(BaseModel):
 
 class PaymentRequest(BaseModel):
     command_id: str | None = CommandId
-    payment_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{32,36}$", description="a uuid, if you pick it")
+    payment_id: uuid.UUID | None = Field(default=None, description="the order's id (a uuid), if the client picks it")
     award_id: str = Field(min_length=1, max_length=64)
 
 
@@ -188,8 +189,9 @@ async def release(program_code: str, body: ReleaseRequest, request: Request, who
 
 @router.post("/payments", status_code=201, tags=["payments"], summary="Request a payment order for a reserved award")
 async def request_payment(body: PaymentRequest, request: Request, who: PaymentRequester):
+    payment_id = str(body.payment_id) if body.payment_id else None
     return await _command(request, who, "request_payment", body, lambda tx: service.request_payment(
-        tx, body.award_id, who, body.payment_id), ok_status=201, refs={"award_id": body.award_id})
+        tx, body.award_id, who, payment_id), ok_status=201, refs={"award_id": body.award_id})
 
 
 @router.post("/payments/{payment_id}/approvals", tags=["payments"],
