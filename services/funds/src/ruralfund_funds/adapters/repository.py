@@ -136,13 +136,17 @@ async def file_unknown_objection(conn: asyncpg.Connection, objection: Objection,
 
 # -- program -----------------------------------------------------------------------------------
 async def load_program(conn: asyncpg.Connection, program_code: str) -> tuple[asyncpg.Record, ProgramView] | None:
-    row = await conn.fetchrow("SELECT * FROM programs WHERE program_code=$1", program_code)
+    """The program with its items and defaulted contractors, in one round trip."""
+    row = await conn.fetchrow(
+        "SELECT p.*, (SELECT coalesce(array_agg(i.line_code || '/' || i.item_code || '/' || i.mode), '{}') "
+        "FROM items i WHERE i.program_code = p.program_code) AS item_list, "
+        "(SELECT coalesce(array_agg(d.credit_code), '{}') FROM defaults d WHERE d.program_code = p.program_code) "
+        "AS defaulted FROM programs p WHERE p.program_code=$1", program_code)
     if row is None:
         return None
-    items = await conn.fetch("SELECT line_code, item_code, mode FROM items WHERE program_code=$1", program_code)
-    defaulted = await conn.fetch("SELECT credit_code FROM defaults WHERE program_code=$1", program_code)
-    view = ProgramView(program_code, {r["item_code"]: ItemInfo(r["line_code"], r["item_code"], r["mode"]) for r in items},
-                       {r["credit_code"] for r in defaulted}, row["joint_account_no"] or "")
+    items = [entry.split("/") for entry in row["item_list"]]  # codes never contain "/" (contract pattern)
+    view = ProgramView(program_code, {item: ItemInfo(line, item, mode) for line, item, mode in items},
+                       set(row["defaulted"]), row["joint_account_no"] or "")
     return row, view
 
 

@@ -182,6 +182,11 @@ class Award:
                L.account_payee(self.payee.credit_code), L.BANK_JOINT}
         return out if payment_only else out | {L.account_budget(*li)}
 
+    def reservation_accounts(self) -> set[str]:
+        """What reserving or voiding touches: the item's budget and the award's reservation
+        (not the joint account, so reservations never queue behind payments)."""
+        return {L.account_budget(self.line_code, self.item_code), self.reserved_account}
+
     # -- reservation -------------------------------------------------------------------------
     def reserve(self, program: ProgramView, books: L.Books) -> list[Fact]:
         """Reserve on the item budget, or record the refusal (a value: the award exists, refused)."""

@@ -62,7 +62,7 @@ async def reserve_award(tx: Tx, ev: ClaimApproved) -> None:
                   Payee(ev.credit_code, ev.enterprise_name, ev.payee_bank_name, ev.payee_bank_account),
                   ev.amount_fen, now, requires_publicity=ev.requires_publicity)
     award.objections = await repo.load_objections_for(tx.conn, ev.award_id)  # filed before we knew the award
-    books = await lock_books(tx, ev.program_code, award.accounts())
+    books = await lock_books(tx, ev.program_code, award.reservation_accounts())
     facts = award.reserve(program, books)
     published = await tx.conn.fetchval("SELECT published_at FROM publications WHERE award_id=$1", ev.award_id)
     if published is not None and award.status is AwardStatus.RESERVED:
@@ -112,7 +112,7 @@ async def objection_resolved(tx: Tx, ev: ObjectionResolved) -> None:
             obj.status, obj.resolved_at, obj.reason = ev.outcome, ev.resolved_at, ev.reason
             await repo.save_objections(tx.conn, [obj], ev.notice_id)
         return
-    books = await lock_books(tx, award.program_code, award.accounts())
+    books = await lock_books(tx, award.program_code, award.reservation_accounts())
     facts = award.resolve_objection(ev.objection_id, ev.outcome, ev.resolved_at, ev.reason, books)
     now = tx.clock.now()
     await write_books(tx, award.program_code, books, now)
