@@ -21,11 +21,12 @@ run: sync
 	$(UV) run --frozen --no-sync ruralfund dev
 
 # The publicity page's browser test drives Debian's Chromium (playwright cannot download its
-# own browser here). Installed from Debian's packages when missing and we may (root + apt).
+# own browser here), with a CJK font so screenshots of the Chinese page are readable.
+# Installed from Debian's packages when missing and we may (root + apt).
 browser:
 	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$${RURALFUND_CHROMIUM:-}" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian chromium for the browser test"; \
-	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; fi
 
 # pytest exits 5 when it collected no test; that is not a failure of the code under test.
 test: sync browser

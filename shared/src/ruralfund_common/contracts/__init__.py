@@ -5,17 +5,23 @@ from __future__ import annotations
 
 from ..messaging.envelope import Event
 from .claims.claim_approved import ClaimApproved
+from .claims.claim_returned import ClaimReturned
+from .claims.milestone_overdue import MilestoneOverdue
 from .claims.claim_rejected import ClaimRejected
 from .claims.claim_submitted import ClaimSubmitted
 from .claims.enterprise_registered import EnterpriseRegistered
 from .claims.program_activated import ItemBudget, LineBudget, ProgramActivated
 from .funds.award_reserved import AwardReserved
+from .funds.award_revoked import AwardRevoked
 from .funds.funds_released import FundsReleased
 from .funds.payment_executed import BankInstruction, PaymentApproval, PaymentExecuted
 from .funds.publicity_window_opened import PublicityWindowOpened
 from .funds.reservation_refused import ReservationRefused
+from .logistics.delivery_sla_breached import DeliverySlaBreached
 from .logistics.station_registered import StationRegistered
 from .logistics.station_volume_reported import StationVolumeReported
+from .notify.objection_filed import ObjectionFiled
+from .notify.objection_resolved import ObjectionResolved
 from .notify.publicity_published import PublicityPublished
 
 
@@ -45,4 +51,6 @@ __all__ = [
     "ClaimSubmitted", "ClaimApproved", "ClaimRejected", "AwardReserved", "ReservationRefused",
     "PublicityWindowOpened", "PaymentExecuted", "PaymentApproval", "BankInstruction",
     "FundsReleased", "PublicityPublished", "StationRegistered", "StationVolumeReported",
+    "AwardRevoked", "ClaimReturned", "MilestoneOverdue", "DeliverySlaBreached", "ObjectionFiled",
+    "ObjectionResolved",
 ]
