@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
+import helm_python as helm  # dev dependency: a missing renderer is an error, never a skip
+import kubernetes_validate
 import pytest
 import yaml
 
 from ruralfund import natsauth
-
-helm = pytest.importorskip("helm_python", reason="helm-python-sdk (dev dependency) renders charts")
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 CHART: Final = ROOT / "deploy" / "helm" / "ruralfund"
