@@ -25,7 +25,6 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from nats.aio.client import Client as NatsClient
 from ruralfund_common.auth import Role
-from ruralfund_common.clock import SystemClock
 from ruralfund_common.contracts import (
     ClaimApproved,
     ClaimRejected,
@@ -41,12 +40,10 @@ from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.payment_executed import BankInstruction, PaymentApproval
 from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
-from ruralfund_common.db.migrate import migrate
 from ruralfund_common.db.pool import create_pool
-from ruralfund_common.messaging import Event, Namespace, OutboxRelay, Tx
-from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, encode
 from ruralfund_common.testing.infra import free_port
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
+from ruralfund_common.testing.upstream import Producer, producer
 from ruralfund_common.testing.wait import eventually
 from ruralfund_notify.app import create_app
 from ruralfund_notify.settings import NotifySettings
@@ -185,63 +182,6 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
         server.close()
         await server.wait_closed()
 
-
-# ------------------------------------------------------------------------------ upstream outboxes
-
-
-@dataclass
-class Producer:
-    """Another service's outbox in the test database, relayed to JetStream."""
-
-    name: str
-    pool: asyncpg.Pool
-    relay: OutboxRelay
-
-    async def emit(self, event: Event, aggregate_id: str) -> dict[str, Any]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            envelope = await Tx(conn, self.name, SystemClock()).emit(
-                event, aggregate_id=aggregate_id
-            )
-        self.relay.notify()
-        return envelope
-
-    async def republish(self, envelope_id: str) -> None:
-        """The same stored message again under a new Nats-Msg-Id (JetStream dedup bypassed)."""
-
-        async def sent() -> asyncpg.Record | None:
-            async with self.pool.acquire() as conn:
-                return await conn.fetchrow(
-                    "SELECT id, subject, seq, envelope FROM outbox WHERE id = $1 AND sent_at IS NOT NULL",
-                    envelope_id,
-                )
-
-        row = await eventually(sent, description=f"{self.name} outbox row {envelope_id} relayed")
-        await self.relay.nc.jetstream().publish(
-            self.relay.ns.subject(row["subject"]),
-            encode(row["envelope"]),
-            headers={
-                HEADER_MSG_ID: f"again-{row['id']}",
-                HEADER_SEQ: str(row["seq"]),
-                HEADER_PRODUCER: self.name,
-            },
-        )
-
-
-@asynccontextmanager
-async def producer(
-    name: str, database_url: str, nats_url: str, namespace: str
-) -> AsyncIterator[Producer]:
-    await migrate(database_url, name, None)
-    pool = await create_pool(database_url, name)
-    relay = OutboxRelay(
-        pool, nats_url, producer=name, namespace=Namespace(namespace), poll_seconds=0.05
-    )
-    await relay.start()
-    try:
-        yield Producer(name, pool, relay)
-    finally:
-        await relay.stop()
-        await pool.close()
 
 
 # ------------------------------------------------------------------------------ the harness
