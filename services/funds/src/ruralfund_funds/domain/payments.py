@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from functools import cached_property
 
 from ruralfund_common.errors import Conflict, Forbidden
 
@@ -32,13 +33,18 @@ class PaymentContent:
     amount_fen: int
 
     def canonical(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def sha256(self) -> str:
+    @cached_property
+    def _digest(self) -> str:
+        # computed once per (immutable) content: every approval check compares against it
         return hashlib.sha256(self.canonical()).hexdigest()
 
+    def sha256(self) -> str:
+        return self._digest
+
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

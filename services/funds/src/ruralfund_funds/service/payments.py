@@ -15,7 +15,7 @@ from ruralfund_common.messaging import Tx
 from ..adapters import repository as repo
 from ..domain.awards import Award
 from ..domain.bank_statement import StatementLine
-from ._base import compute_window, emit_facts, lock_books, program_or_404, refusal_event, today, write_books
+from ._base import compute_window, emit_all, emit_facts, lock_books, program_or_404, refusal_event, today, write_books
 from .reads import payment_view
 
 __all__ = ["request_payment", "approve_payments", "ApprovalItem", "change_payee_bank", "settle_payment",
@@ -72,6 +72,7 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
     awards = await repo.load_awards(tx.conn, list(set(award_of.values())))
     now, day = tx.clock.now(), today(tx)
     audit: repo.AuditRecords = []  # one extension of the hash chain for the whole run
+    pending: list = []  # and one pipelined write of its events
     by_program: dict[str, list[Award]] = {}
     for a in awards.values():
         by_program.setdefault(a.program_code, []).append(a)
@@ -90,7 +91,7 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
                 it.outcome = {"status": "refused", **refused.to_dict()}
                 continue
             it.outcome = {"status": award.payment.status.value if award.payment else award.status.value}
-            await emit_facts(tx, award, facts, books, program, now)
+            await emit_facts(tx, award, facts, books, program, now, pending)
         await write_books(tx, program_code, books, now, audit)
     await repo.save_awards(tx.conn, list(awards.values()), audit)
     await repo.append_audit(tx.conn, audit, now)
@@ -98,9 +99,10 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
         if not it.outcome:
             it.outcome = {"status": "refused", "code": "PAYMENT_NOT_FOUND", "message": f"no payment {it.payment_id}"}
         if it.outcome["status"] == "refused":
-            await tx.emit(refusal_event("approve_payment", it.outcome["code"], it.outcome["message"], now,
-                                        command_id=command_id, payment_id=it.payment_id, requested_by=by.subject,
-                                        award_id=award_of.get(it.payment_id)), aggregate_id=it.payment_id)
+            pending.append((refusal_event("approve_payment", it.outcome["code"], it.outcome["message"], now,
+                                          command_id=command_id, payment_id=it.payment_id, requested_by=by.subject,
+                                          award_id=award_of.get(it.payment_id)), it.payment_id))
+    await emit_all(tx, pending)
     return items
 
 
