@@ -164,7 +164,9 @@ async def _state(lx, ids: dict[str, str]) -> dict[str, Any]:  # type: ignore[no-
     names = {v: k for k, v in ids.items()}
 
     def plain(row: dict[str, Any]) -> dict[str, Any]:
-        out = {k: names.get(str(v), v) for k, v in row.items() if k not in ("updated_at",)}
+        # updated_at and merged_from_count (the optimistic-write token) depend on the batching
+        skip = ("updated_at", "merged_from_count")
+        out = {k: names.get(str(v), v) for k, v in row.items() if k not in skip}
         out["breach_emitted_at"] = row["breach_emitted_at"] is not None
         return out
 

@@ -219,3 +219,35 @@ async def test_a_malformed_command_is_dead_lettered_with_the_reason(logistics) -
         assert msg.subject == f"{lx.namespace}.dlq.logistics.logistics.cmd.record_scans.v1"
         reasons.append(msg.headers["Ruralfund-Dlq-Reason"])
     assert sorted(r.split(":")[0] for r in reasons) == ["INVALID_CONTRACT", "INVALID_JSON"]
+
+
+async def test_concurrent_batches_touching_the_same_parcels_lose_no_scan(logistics) -> None:  # type: ignore[no-untyped-def]
+    """Tracks are merged optimistically (no row locks): a parcel another batch changed in
+    the meantime goes round again, so every scan ends up in its parcel's track."""
+    import asyncio
+    import random
+
+    lx = logistics
+    await lx.set_clock(NOW)
+    center, town, village = await lx.tree()
+    parcels = [f"CC{n}" for n in range(30)]
+    scans = [s for p in parcels for s in journey(p, center["id"], town["id"], village["id"])]
+    random.Random(7).shuffle(scans)
+    batches = [scans[i::10] for i in range(10)]  # each batch touches most parcels
+    answers = await asyncio.gather(*(lx.post_scans(b) for b in batches))
+    assert [a.status_code for a in answers] == [200] * 10, [a.text for a in answers]
+    assert sum(a.json()["recorded"] for a in answers) == len(scans)
+    rows = await lx.fetch(
+        "SELECT parcel_id, scan_count, last_scan_kind, sla_outcome, received_at IS NOT NULL AS got "
+        "FROM parcels ORDER BY parcel_id"
+    )
+    assert rows == [
+        {
+            "parcel_id": p,
+            "scan_count": 5,
+            "last_scan_kind": "delivered",
+            "sla_outcome": "on_time",
+            "got": True,
+        }
+        for p in sorted(parcels)
+    ]

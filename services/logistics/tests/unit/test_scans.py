@@ -177,8 +177,9 @@ def test_same_time_scans_are_ordered_along_the_path() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=6))
+@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=30))
 def test_any_order_and_any_batching_give_the_same_tracks(rnd: random.Random, batches: int) -> None:
+    # up to one scan a batch: the one-pass fold equals merging one-scan tracks
     scans = (
         journey("A")
         + journey("B", start=10)[:3]

@@ -64,14 +64,17 @@ _TRACK_COLUMNS: Final[list[tuple[str, str]]] = [
 ]
 _NAMES: Final = ", ".join(c for c, _ in _TRACK_COLUMNS)
 _UNNEST: Final = ", ".join(f"${n}::{t}[]" for n, (_, t) in enumerate(_TRACK_COLUMNS, start=1))
-_INSERT_TRACKS: Final = (
-    f"INSERT INTO parcels ({_NAMES}) SELECT * FROM unnest({_UNNEST}) "
-    "ON CONFLICT (parcel_id) DO NOTHING RETURNING parcel_id"
-)
-_UPDATE_TRACKS: Final = (
-    "UPDATE parcels p SET "
-    + ", ".join(f"{c} = u.{c}" for c, _ in _TRACK_COLUMNS[1:])
-    + f" FROM unnest({_UNNEST}) AS u({_NAMES}) WHERE p.parcel_id = u.parcel_id"
+# One statement for new and stored parcels, so every writer locks rows in parcel order (no
+# deadlock between two batches). Optimistic: a stored row is overwritten only if its scan
+# count is still the one the merge started from (carried in merged_from_count); every merge
+# adds scans, so an unchanged count means nobody merged in between. New parcels start at 0.
+_UPSERT_TRACKS: Final = (
+    f"INSERT INTO parcels AS p ({_NAMES}, merged_from_count) "
+    f"SELECT * FROM unnest({_UNNEST}, ${len(_TRACK_COLUMNS) + 1}::int[]) "
+    "ON CONFLICT (parcel_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c, _ in _TRACK_COLUMNS[1:])
+    + ", merged_from_count = excluded.merged_from_count"
+    " WHERE p.scan_count = excluded.merged_from_count RETURNING p.parcel_id"
 )
 _INSERT_SCANS: Final = (
     "INSERT INTO scans (scan_id, parcel_id, station_id, kind, scanned_at, destination_station_id, "
@@ -109,28 +112,31 @@ def _columns(tracks: Sequence[ParcelTrack], now: datetime) -> list[list[Any]]:
     return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in _TRACK_COLUMNS]
 
 
+# The columns a track is built from, uuids as text: reading a thousand tracks back for a
+# batch is hot, and text needs no conversion on either side.
+_TRACK_SELECT: Final = ", ".join(
+    f"p.{c}::text AS {c}" if t == "uuid" else f"p.{c}"
+    for c, t in _TRACK_COLUMNS
+    if c not in ("destination_station_id", "deadline_at", "sla_outcome", "updated_at")
+)
+_KINDS: Final = {k.value: k for k in ScanKind}
+
+
 def _track(r: Mapping[str, Any]) -> ParcelTrack:
+    """A track from a row whose uuid columns are text (see _TRACK_SELECT)."""
     first = {
-        kind: Mark(r[at], str(r[st]))
-        for kind, (at, st) in _MARK_COLUMNS.items()
-        if r[at] is not None
+        kind: Mark(r[at], r[st]) for kind, (at, st) in _MARK_COLUMNS.items() if r[at] is not None
     }
-    declared = (
-        Declared(r["declared_at"], r["declared_scan_id"], str(r["declared_destination_id"]))
-        if r["declared_destination_id"] is not None
-        else None
+    dest = r["declared_destination_id"]
+    last = LastScan(
+        r["last_scan_at"], _KINDS[r["last_scan_kind"]], r["last_scan_id"], r["last_station_id"]
     )
     return ParcelTrack(
         parcel_id=r["parcel_id"],
         county_code=r["county_code"],
-        last=LastScan(
-            r["last_scan_at"],
-            ScanKind(r["last_scan_kind"]),
-            r["last_scan_id"],
-            str(r["last_station_id"]),
-        ),
+        last=last,
         first=first,
-        declared=declared,
+        declared=Declared(r["declared_at"], r["declared_scan_id"], dest) if dest else None,
         scan_count=r["scan_count"],
     )
 
@@ -195,6 +201,7 @@ class ParcelStore:
         """Store the scans not stored yet; returns the ids this call inserted."""
         if not scans:
             return set()
+        scans = sorted(scans, key=lambda s: s.scan_id)  # one lock order for all writers
         rows = await self.conn.fetch(
             _INSERT_SCANS,
             [s.scan_id for s in scans],
@@ -221,30 +228,32 @@ class ParcelStore:
         return sorted((_scan(r) for r in rows), key=lambda s: s.order_key)
 
     # -- tracks ----------------------------------------------------------------------------
-    async def insert_tracks(self, tracks: Sequence[ParcelTrack], now: datetime) -> set[str]:
-        """Insert the tracks of parcels not stored yet (sorted, so concurrent batches take
-        row locks in one order); returns the ids inserted. An insert racing another waits
-        for it and then skips the row, which the caller then merges like any stored one."""
-        ordered = sorted(tracks, key=lambda t: t.parcel_id)
-        rows = await self.conn.fetch(_INSERT_TRACKS, *_columns(ordered, now))
-        return {r["parcel_id"] for r in rows}
-
-    async def lock_tracks(self, parcel_ids: Iterable[str]) -> dict[str, ParcelTrack]:
+    async def tracks(self, parcel_ids: Iterable[str]) -> dict[str, ParcelTrack]:
+        """The stored tracks among ``parcel_ids``, read without locks (see upsert_tracks)."""
         rows = await self.conn.fetch(
-            "SELECT * FROM parcels WHERE parcel_id = ANY($1::text[]) ORDER BY parcel_id FOR UPDATE",
-            sorted(parcel_ids),
+            f"SELECT {_TRACK_SELECT} FROM parcels p WHERE p.parcel_id = ANY($1::text[])",
+            list(parcel_ids),
         )
         return {r["parcel_id"]: _track(r) for r in rows}
 
-    async def update_tracks(self, tracks: Sequence[ParcelTrack], now: datetime) -> None:
-        # Sets only what the scans decide: breach_emitted_at belongs to the sweep.
+    async def upsert_tracks(
+        self, tracks: Sequence[ParcelTrack], read_counts: Mapping[str, int], now: datetime
+    ) -> set[str]:
+        """Write tracks merged from stored ones whose scan count was ``read_counts`` (0: not
+        stored); returns the ids written. The others changed meanwhile: re-read and merge
+        again. Sets only what the scans decide: breach_emitted_at belongs to the sweep."""
+        if not tracks:
+            return set()
         ordered = sorted(tracks, key=lambda t: t.parcel_id)
-        await self.conn.execute(_UPDATE_TRACKS, *_columns(ordered, now))
+        counts = [read_counts.get(t.parcel_id, 0) for t in ordered]
+        rows = await self.conn.fetch(_UPSERT_TRACKS, *_columns(ordered, now), counts)
+        return {r["parcel_id"] for r in rows}
 
     async def parcel(self, parcel_id: str) -> StoredParcel | None:
         row = await self.conn.fetchrow(
-            f"SELECT p.*, {_TOWN_OF} AS town_id FROM parcels p "
-            "LEFT JOIN stations d ON d.id = p.destination_station_id WHERE p.parcel_id = $1",
+            f"SELECT {_TRACK_SELECT}, p.breach_emitted_at, {_TOWN_OF}::text AS town_id "
+            "FROM parcels p LEFT JOIN stations d ON d.id = p.destination_station_id "
+            "WHERE p.parcel_id = $1",
             parcel_id,
         )
         if row is None:

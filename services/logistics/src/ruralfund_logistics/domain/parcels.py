@@ -146,30 +146,45 @@ def merge(a: ParcelTrack, b: ParcelTrack) -> ParcelTrack:
     )
 
 
-def _single(scan: Scan, county_code: str) -> ParcelTrack:
-    declared = (
-        Declared(scan.scanned_at, scan.scan_id, scan.destination_station_id)
-        if scan.destination_station_id
-        else None
-    )
-    return ParcelTrack(
-        parcel_id=scan.parcel_id,
-        county_code=county_code,
-        last=LastScan(scan.scanned_at, scan.kind, scan.scan_id, scan.station_id),
-        first={scan.kind: Mark(scan.scanned_at, scan.station_id)},
-        declared=declared,
-        scan_count=1,
-    )
-
-
 def track_of(scans: Iterable[Scan], county_of: Mapping[str, str]) -> ParcelTrack:
-    """The track of one parcel's (non-empty) scans; ``county_of`` maps station id -> county."""
-    track: ParcelTrack | None = None
-    for scan in scans:
-        one = _single(scan, county_of[scan.station_id])
-        track = one if track is None else merge(track, one)
-    assert track is not None, "a track needs at least one scan"
-    return track
+    """The track of one parcel's (non-empty) scans; ``county_of`` maps station id -> county.
+
+    The same join as merging one-scan tracks (see ``merge``; a property test holds them
+    equal), in one pass: this runs for every scan of every batch.
+    """
+    it = iter(scans)
+    head = next(it, None)
+    assert head is not None, "a track needs at least one scan"
+    first = {head.kind: Mark(head.scanned_at, head.station_id)}
+    last, last_key = head, head.order_key
+    declared, count = _declared(head), 1
+    county = county_of[head.station_id]
+    for scan in it:
+        assert scan.parcel_id == head.parcel_id, "scans of different parcels"
+        mark = first.get(scan.kind)
+        if mark is None or (scan.scanned_at, scan.station_id) < (mark.at, mark.station_id):
+            first[scan.kind] = Mark(scan.scanned_at, scan.station_id)
+        key = scan.order_key
+        if key > last_key:
+            last, last_key = scan, key
+        if scan.destination_station_id is not None:
+            declared = _max_declared(declared, _declared(scan))
+        county = min(county, county_of[scan.station_id])
+        count += 1
+    return ParcelTrack(
+        parcel_id=head.parcel_id,
+        county_code=county,
+        last=LastScan(last.scanned_at, last.kind, last.scan_id, last.station_id),
+        first=first,
+        declared=declared,
+        scan_count=count,
+    )
+
+
+def _declared(scan: Scan) -> Declared | None:
+    if scan.destination_station_id is None:
+        return None
+    return Declared(scan.scanned_at, scan.scan_id, scan.destination_station_id)
 
 
 def tracks_of(scans: Iterable[Scan], county_of: Mapping[str, str]) -> dict[str, ParcelTrack]:

@@ -28,7 +28,12 @@ events.emits(StationRegistered, StationVolumeReported, DeliverySlaBreached)
 async def record_scans(tx: Tx, env: Envelope[RecordScans]) -> None:
     """Record a batch of parcel scans (idempotent by scan id, any order)."""
     command = env.data
-    raws = [RawScan(**scan.model_dump()) for scan in command.scans]
+    raws = [
+        RawScan(
+            s.scan_id, s.parcel_id, s.station_id, s.kind, s.scanned_at, s.destination_station_id
+        )
+        for s in command.scans
+    ]
     result = await service.record_scans(
         tx, raws, batch_id=env.id, source=command.source, keep_rejections=True
     )

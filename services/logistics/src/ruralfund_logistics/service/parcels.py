@@ -52,6 +52,7 @@ __all__ = [
 SCAN_WRITER_ROLES: Final = NETWORK_ADMIN_ROLES
 SCAN_READER_ROLES: Final = NETWORK_READER_ROLES
 MAX_RATE_DAYS: Final = 366
+MAX_MERGE_ROUNDS: Final = 5
 MAX_RATE_MONTHS: Final = 120
 
 
@@ -108,13 +109,23 @@ async def _reused_ids(store: ParcelStore, not_inserted: list[Scan]) -> list[str]
 
 
 async def _save_tracks(store: ParcelStore, tracks: dict[str, ParcelTrack], now: datetime) -> None:
-    inserted = await store.insert_tracks(list(tracks.values()), now)
-    rest = {pid: t for pid, t in tracks.items() if pid not in inserted}
-    if not rest:
-        return
-    stored = await store.lock_tracks(rest)
-    assert stored.keys() == rest.keys(), "a parcel that was not inserted must exist"
-    await store.update_tracks(list(domain.merge_into(stored, rest).values()), now)
+    """Join each track with the stored one, optimistically.
+
+    No row is locked before writing (locking a thousand rows costs as much as writing them):
+    the write skips a row whose scan count is no longer the one read, and the few parcels
+    another transaction changed or created meanwhile go round again.
+    """
+    pending = dict(tracks)
+    for _round in range(MAX_MERGE_ROUNDS):
+        stored = await store.tracks(pending)
+        merged = domain.merge_into(stored, pending)
+        read_counts = {pid: t.scan_count for pid, t in stored.items()}
+        written = await store.upsert_tracks(list(merged.values()), read_counts, now)
+        pending = {pid: t for pid, t in pending.items() if pid not in written}
+        if not pending:
+            return
+    # Only a storm of writers on the same parcels gets here; the message is retried later.
+    raise RuntimeError(f"{len(pending)} parcels kept changing under {MAX_MERGE_ROUNDS} merges")
 
 
 # -- the 24-hour promise -------------------------------------------------------------------
