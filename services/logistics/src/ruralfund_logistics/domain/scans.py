@@ -3,8 +3,8 @@
 A batch is never refused as a whole for one bad scan: each scan is accepted or rejected with
 a code and the field at fault, so the good ones are applied. Every check here depends only on
 the scan itself, the station registry and the clock, never on which scans came before: a
-replayed or shuffled batch is judged exactly the same way (the one exception, a scan id reused
-for a different scan, is decided by the store, see ``ScanId reuse`` in the service).
+replayed or shuffled batch is judged exactly the same way. The one exception: a scan id reused
+for a different scan; the first one stored wins (service.parcels._reused_ids).
 """
 
 from __future__ import annotations
