@@ -17,7 +17,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
@@ -371,4 +371,4 @@ async def postings_csv(program_code: str, ctx: CtxDep, who: Reader):
                              headers={"Content-Disposition": f'attachment; filename="{program_code}-postings.csv"'})
 
 
-__all__ = ["router", "JSONResponse"]
+__all__ = ["router"]

@@ -3,8 +3,9 @@ payee statement, postings export, adjustments report, three-way reconciliation."
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -19,8 +20,9 @@ __all__ = ["award_view", "payment_view", "balances", "payee_statement", "posting
 
 
 def _plain(row: asyncpg.Record | dict) -> dict[str, Any]:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k.endswith("_id") and v is not None and
-                not isinstance(v, str) else v) for k, v in dict(row).items()}
+    """JSON-ready values: dates and instants as ISO text, uuids as text."""
+    return {k: v.isoformat() if isinstance(v, (date, datetime)) else str(v) if isinstance(v, UUID) else v
+            for k, v in dict(row).items()}
 
 
 async def award_view(conn: asyncpg.Connection, award_id: str) -> dict[str, Any]:
