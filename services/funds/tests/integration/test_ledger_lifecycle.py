@@ -4,6 +4,7 @@ clawback, reconciliation."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 import pytest
@@ -238,3 +239,46 @@ async def test_a_window_the_calendar_cannot_compute_is_refused_not_guessed(world
 async def _window_error(w: World, award_id: str) -> str | None:
     award = await w.get(f"/awards/{award_id}")
     return award and award["window_error"]
+
+
+async def _ordered_and_led(w: World, award_id: str, amount: int) -> tuple[str, str]:
+    await w.claims.emit(approved(award_id, amount, publicity=False), award_id)
+    await eventually(lambda: w.status(award_id), expect="reserved")
+    order = (await w.post("/payments", {"award_id": award_id}, ADMIN)).json()
+    r = await w.post(f"/payments/{order['payment_id']}/approvals", {"content_sha256": order["content_sha256"]}, LEADER)
+    assert r.status_code == 200, r.text
+    return order["payment_id"], order["content_sha256"]
+
+
+async def test_a_payment_run_decides_each_order_on_its_own(world: World):
+    w = world
+    orders = [await _ordered_and_led(w, f"run-{n}", 100_00) for n in range(3)]
+    await w.notify.emit(filed("run-1", "o-run"), "run-1")  # run-1 is held by an objection
+    await eventually(lambda: w.get("/awards/run-1"), description="objection applied")
+    await eventually(lambda: _held(w, "run-1"))
+    await w.post("/programs/xinping-2021/releases", {"amount_yuan": "1,000.00", "approval_reference": "r"}, FINANCE)
+    body = {"command_id": "run-2026-03-02", "approvals": [{"payment_id": p, "content_sha256": s} for p, s in orders]}
+    r = await w.post("/payment-approvals", body, SIGNATORY)
+    assert r.status_code == 200, r.text
+    outcome = {x["payment_id"]: (x["status"], x.get("code")) for x in r.json()["results"]}
+    assert [outcome[p] for p, _ in orders] == [("executed", None), ("refused", "OBJECTION_PENDING"), ("executed", None)]
+    assert (await w.post("/payment-approvals", body, SIGNATORY)).json() == r.json()  # replayed, not re-run
+    assert (await w.balances())["bank:joint"] == 1_000_00 - 2 * 100_00
+    refused = [e["data"] for e in await w.events("funds.evt.command_refused.v1")]
+    assert [(x["payment_id"], x["code"]) for x in refused] == [(orders[1][0], "OBJECTION_PENDING")]
+
+
+async def _held(w: World, award_id: str) -> bool:
+    return (await w.get(f"/awards/{award_id}"))["held"]
+
+
+async def test_concurrent_executions_never_overdraw_the_joint_account(world: World):
+    w = world
+    orders = [await _ordered_and_led(w, f"race-{n}", 300_00) for n in range(4)]
+    await w.post("/programs/xinping-2021/releases", {"amount_yuan": "700.00", "approval_reference": "r"}, FINANCE)
+    results = await asyncio.gather(*(w.post(f"/payments/{p}/approvals", {"content_sha256": s}, SIGNATORY)
+                                     for p, s in orders))
+    codes = sorted(r.json()["code"] if r.status_code >= 400 else r.json()["status"] for r in results)
+    assert codes == ["INSUFFICIENT_FUNDS", "INSUFFICIENT_FUNDS", "executed", "executed"], codes
+    by = await w.balances()
+    assert by["bank:joint"] == 100_00 and by[f"payee:{CC}"] == 600_00
