@@ -71,3 +71,19 @@ async def test_ruyuan_phase_2_activates_with_its_warnings(claims) -> None:  # ty
         "retail-upgrade": 235_000_000,
         "entrepreneur-training": 55_000_000,
     }
+
+
+async def test_a_stored_program_document_cannot_be_changed_in_place(claims) -> None:  # type: ignore[no-untyped-def]
+    """Checked programs are cached by document hash: the database refuses an edit under them."""
+    import asyncpg
+
+    await claims.load_xinping()
+    conn = await asyncpg.connect(claims.database_url, server_settings={"search_path": "claims"})
+    try:
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immutable"):
+            await conn.execute(
+                "UPDATE programs SET document = jsonb_set(document, '{total_yuan}', '\"1.00\"')"
+            )
+        await conn.execute("UPDATE programs SET warnings = '[]'")  # other columns may change
+    finally:
+        await conn.close()

@@ -17,14 +17,17 @@ __all__ = [
     "find_station_volumes",
     "get_claim",
     "get_enterprise",
+    "get_enterprise_only",
     "get_program",
-    "insert_claim",
+    "insert_claim_with_history",
     "insert_enterprise",
     "insert_program",
     "link_enterprise_program",
     "list_claim_history",
     "list_claims",
     "list_enterprises",
+    "program_sha256",
+    "program_sha256_and_enterprise",
     "record_funds_fact",
     "set_claim_status",
     "update_claim_assessment",
@@ -88,6 +91,12 @@ async def get_program(conn: Conn, code: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM programs WHERE code = $1", code)
 
 
+async def program_sha256(conn: Conn, code: str) -> str | None:
+    """The stored document's hash: enough to find an already checked program (documents are
+    immutable, see migration 0007)."""
+    return await conn.fetchval("SELECT document_sha256 FROM programs WHERE code = $1", code)
+
+
 # --------------------------------------------------------------------------- enterprises
 
 
@@ -106,6 +115,25 @@ async def insert_enterprise(conn: Conn, row: dict[str, Any]) -> None:
         row["by"],
         row["at"],
     )
+
+
+async def program_sha256_and_enterprise(
+    conn: Conn, program_code: str, credit_code: str
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The program's document hash and the enterprise row, in one round trip."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT document_sha256 FROM programs WHERE code = $1) AS program_sha256,
+                  (SELECT to_jsonb(e.*) FROM enterprises e WHERE e.credit_code = $2) AS enterprise""",
+        program_code,
+        credit_code,
+    )
+    assert row is not None  # a SELECT without FROM yields one row
+    return row["program_sha256"], row["enterprise"]
+
+
+async def get_enterprise_only(conn: Conn, credit_code: str) -> asyncpg.Record | None:
+    """The enterprise without its program list (the hot path of a claim does not need it)."""
+    return await conn.fetchrow("SELECT * FROM enterprises WHERE credit_code = $1", credit_code)
 
 
 async def update_enterprise(conn: Conn, row: dict[str, Any]) -> None:
@@ -162,27 +190,35 @@ async def link_enterprise_program(
 # --------------------------------------------------------------------------- claims
 
 
-async def insert_claim(conn: Conn, row: dict[str, Any]) -> None:
-    await conn.execute(
-        """INSERT INTO claims (id, program_code, line_code, item_code, item_name, credit_code,
-               enterprise_name, period, evidence, amount_fen, rule_version, reasons, calculation,
-               status, submitted_by, submitted_at, updated_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'submitted',$14,$15,$15)""",
-        row["id"],
-        row["program_code"],
-        row["line_code"],
-        row["item_code"],
-        row["item_name"],
-        row["credit_code"],
-        row["enterprise_name"],
-        row["period"],
-        row["evidence"],
-        row["amount_fen"],
-        row["rule_version"],
-        row["reasons"],
-        row["calculation"],
-        row["submitted_by"],
+async def insert_claim_with_history(
+    conn: Conn, row: dict[str, Any], e: HistoryEntry
+) -> asyncpg.Record | None:
+    """The stored claim with its first history row written in the same statement, or None
+    (and nothing written) when a live claim holds the same period (claims_one_per_period)."""
+    return await conn.fetchrow(
+        """WITH c AS (
+               INSERT INTO claims (id, program_code, line_code, item_code, item_name, credit_code,
+                   enterprise_name, period, evidence, amount_fen, rule_version, reasons, calculation,
+                   status, submitted_by, submitted_at, updated_at)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'submitted',$14,$15,$15)
+               ON CONFLICT (program_code, item_code, credit_code, period)
+                   WHERE status NOT IN ('withdrawn', 'rejected') DO NOTHING
+               RETURNING *
+           ), h AS (
+               INSERT INTO claim_history (claim_id, at, actor, actor_name, action, from_status,
+                   to_status, note, data)
+               SELECT id, $15, $16, $17, $18, NULL, status, $19, $20 FROM c
+           )
+           SELECT * FROM c""",
+        *(row[k] for k in ("id", "program_code", "line_code", "item_code", "item_name")),
+        *(row[k] for k in ("credit_code", "enterprise_name", "period", "evidence", "amount_fen")),
+        *(row[k] for k in ("rule_version", "reasons", "calculation", "submitted_by")),
         row["submitted_at"],
+        e.actor,
+        e.actor_name,
+        e.action,
+        e.note,
+        e.data or {},
     )
 
 
@@ -311,10 +347,10 @@ class HistoryEntry:
     data: dict[str, Any] | None = None
 
 
-async def add_history(conn: Conn, e: HistoryEntry) -> None:
-    await conn.execute(
+async def add_history(conn: Conn, e: HistoryEntry) -> asyncpg.Record:
+    return await conn.fetchrow(
         """INSERT INTO claim_history (claim_id, at, actor, actor_name, action, from_status, to_status, note, data)
-           VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9)""",
+           VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING *""",
         e.claim_id,
         e.at,
         e.actor,

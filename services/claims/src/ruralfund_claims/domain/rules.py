@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from itertools import pairwise
 from typing import Annotated, Any, Final, Literal
 
@@ -629,7 +630,7 @@ class Rule:
     def kind(self) -> str:
         return self.params.kind
 
-    @property
+    @cached_property  # hashed once per rule: the parameters are frozen
     def version(self) -> str:
         canonical = json.dumps(
             self.params.model_dump(mode="json"),

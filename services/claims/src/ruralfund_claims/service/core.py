@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -218,8 +218,22 @@ async def _program_row_or_404(conn: asyncpg.Connection, code: str) -> asyncpg.Re
     return row
 
 
-async def load_program(conn: asyncpg.Connection, code: str) -> Program:
-    """The active program, rebuilt from its stored document (the document is the truth)."""
+# Checked programs by document hash. A stored document never changes (migration 0007 refuses
+# it), so its check never changes either; re-checking it on every claim cost more than the
+# claim itself. Bounded, oldest out first.
+MAX_CACHED_PROGRAMS: Final = 64
+_checked_programs: dict[str, Program] = {}
+
+
+async def load_program(
+    conn: asyncpg.Connection, code: str, *, sha256: str | None = None
+) -> Program:
+    """The active program, rebuilt from its stored document (the document is the truth).
+    ``sha256``: the stored document's hash when the caller already fetched it."""
+    sha256 = sha256 or await repo.program_sha256(conn, code)
+    cached = _checked_programs.get(sha256) if sha256 else None
+    if cached is not None and cached.code == code:
+        return cached
     row = await _program_row_or_404(conn, code)
     check = check_program(row["document"])
     # A stored program passed this check when it was activated; failing now means the
@@ -227,6 +241,9 @@ async def load_program(conn: asyncpg.Connection, code: str) -> Program:
     assert check.program is not None and check.can_activate, (
         f"stored program {code} no longer checks"
     )
+    if len(_checked_programs) >= MAX_CACHED_PROGRAMS:
+        _checked_programs.pop(next(iter(_checked_programs)))
+    _checked_programs[row["document_sha256"]] = check.program
     return check.program
 
 
@@ -427,7 +444,10 @@ async def _prefilled_evidence(
 
 
 async def _enterprise_for_claims(conn: asyncpg.Connection, credit_code: str) -> Enterprise:
-    row = await repo.get_enterprise(conn, credit_code)
+    return _registered_enterprise(await repo.get_enterprise_only(conn, credit_code), credit_code)
+
+
+def _registered_enterprise(row: Mapping[str, Any] | None, credit_code: str) -> Enterprise:
     if row is None:
         raise InvalidInput(
             "ENTERPRISE_NOT_REGISTERED",
@@ -485,18 +505,23 @@ class _Assessed:
 
 async def _assess(
     conn: asyncpg.Connection, program_code: str, item_code: str, credit_code: str, evidence: Any,
-    period: str | None, *, other_than: str | None = None,
+    period: str | None, *, other_than: str | None = None, check_duplicate: bool = True,
 ) -> _Assessed:  # fmt: skip
-    program = await load_program(conn, program_code)
+    # One round trip for both: this runs for every claim.
+    sha256, enterprise_row = await repo.program_sha256_and_enterprise(
+        conn, program_code, credit_code
+    )
+    program = await load_program(conn, program_code, sha256=sha256)
     item = program.item(item_code)
-    enterprise = await _enterprise_for_claims(conn, credit_code)
+    enterprise = _registered_enterprise(enterprise_row, credit_code)
     raw, prefill = await _prefilled_evidence(conn, program, item_code, credit_code, evidence)
     canonical, computation = assess_claim(
         program=program, item=item, enterprise=enterprise, raw_evidence=raw, declared_period=period
     )
-    await _refuse_duplicate(
-        conn, program.code, item.code, credit_code, computation.period, other_than=other_than
-    )
+    if check_duplicate:
+        await _refuse_duplicate(
+            conn, program.code, item.code, credit_code, computation.period, other_than=other_than
+        )
     return _Assessed(program, item, enterprise, canonical, computation, prefill)
 
 
@@ -506,21 +531,30 @@ async def submit_claim(
 ) -> ClaimOut:  # fmt: skip
     """An enterprise claims an award: the rule computes it; ineligible claims are refused."""
     assert principal.credit_code is not None  # role enterprise guarantees it
-    a = await _assess(tx.conn, program_code, item_code, principal.credit_code, evidence, period)
+    # The duplicate check is the insert itself (ON CONFLICT on claims_one_per_period): one
+    # round trip instead of two on the path every claim takes.
+    a = await _assess(
+        tx.conn, program_code, item_code, principal.credit_code, evidence, period,
+        check_duplicate=False,
+    )  # fmt: skip
     claim_id, now = new_id(), tx.clock.now()
     row = {
         "id": claim_id, "program_code": a.program.code, "line_code": a.item.line_code,
         "item_code": a.item.code, "item_name": a.item.name, "credit_code": a.enterprise.credit_code,
         "submitted_by": principal.subject, "submitted_at": now, **a.columns(),
     }  # fmt: skip
-    message = f"you already claimed {a.item.code} for {a.computation.period}"
-    async with _conflict_on_duplicate("DUPLICATE_CLAIM", message):
-        await repo.insert_claim(tx.conn, row)
     data = {"amount_fen": a.computation.amount_fen, **a.prefill}
     entry = _history(claim_id, now, principal, "submit", None, ClaimStatus.SUBMITTED, data=data)
-    await repo.add_history(tx.conn, entry)
+    stored = await repo.insert_claim_with_history(tx.conn, row, entry)
+    if stored is None:
+        await _refuse_duplicate(
+            tx.conn, a.program.code, a.item.code, a.enterprise.credit_code, a.computation.period
+        )  # raises DUPLICATE_CLAIM naming the claim that holds the period
+        raise Conflict(
+            "DUPLICATE_CLAIM", f"you already claimed {a.item.code} for {a.computation.period}"
+        )
     await tx.emit(_claim_submitted(claim_id, a, now), aggregate_id=claim_id)
-    return await get_claim(tx.conn, principal, claim_id)
+    return claim_out(stored, [asdict(entry) | {"data": entry.data or {}}])
 
 
 def _claim_submitted(claim_id: str, a: _Assessed, now: datetime) -> ClaimSubmitted:
