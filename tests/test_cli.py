@@ -15,7 +15,7 @@ runner = CliRunner()
 
 def test_every_subcommand_is_mounted():
     out = runner.invoke(app, ["--help"]).output
-    for name in ("dev", "serve", "calendar", "users", "program", "award", "deploy"):
+    for name in ("dev", "serve", "calendar", "users", "program", "award", "ledger", "deploy"):
         assert name in out
 
 

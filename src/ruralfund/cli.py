@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from . import cli_award, cli_calendar, cli_deploy, cli_program, cli_users
+from . import cli_award, cli_calendar, cli_deploy, cli_ledger, cli_program, cli_users
 from .devrun import dev_command
 
 __all__ = ["app", "main", "SERVICES", "DEFAULT_PORTS"]
@@ -25,7 +25,9 @@ app.add_typer(cli_calendar.app, name="calendar", help="China's working-day calen
 app.add_typer(cli_users.app, name="users", help="Development people and tokens.")
 app.add_typer(cli_program.app, name="program", help="Check a program definition (sums, modes, rules, ratio rules).")
 app.add_typer(cli_award.app, name="award", help="Recompute an award from a program's rule and the evidence.")
-app.add_typer(cli_deploy.app, name="deploy", help="Deployment helpers: NATS authorization config, secrets.")
+app.add_typer(cli_ledger.app, name="ledger", help="Verify and reconcile the joint-account ledger.")
+app.add_typer(cli_deploy.app, name="deploy",
+              help="Operations: NATS authorization config, secrets, dead letters (list, redrive), re-publish.")
 app.command("dev", help="Run the whole system on this machine (embedded NATS + PostgreSQL when no URLs are set).")(dev_command)
 
 

@@ -36,6 +36,7 @@ from .telemetry import TracingMiddleware, metrics_response, setup_tracing
 __all__ = ["ServiceContext", "build_service_app", "idempotent", "get_ctx", "CtxDep", "MAX_IDEMPOTENCY_KEY_CHARS"]
 
 MAX_IDEMPOTENCY_KEY_CHARS = 200
+MAX_WRITE_ATTEMPTS = 3
 log = get_logger("ruralfund.bootstrap")
 
 
@@ -204,7 +205,7 @@ async def idempotent(
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS):
         raise InvalidInput("INVALID_IDEMPOTENCY_KEY", f"Idempotency-Key must be 1..{MAX_IDEMPOTENCY_KEY_CHARS} characters", field="Idempotency-Key")
     correlation_id = request.headers.get("X-Request-Id")
-    for _attempt in range(2):
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
         try:
             async with ctx.transaction(correlation_id=correlation_id) as tx:
                 if key is not None:
@@ -223,6 +224,11 @@ async def idempotent(
                         principal.subject, key, request.method, request.url.path, request_hash, status, content,
                     )
             return JSONResponse(content, status_code=status)
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+            # Two writers crossed: the transaction was rolled back whole, so running the use
+            # case again is safe.
+            log.warning("write_retried_after_conflict", path=request.url.path)
+            continue
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != "idempotency_keys_pkey":
                 # The use case hit a uniqueness rule it did not check itself (e.g. a race

@@ -232,3 +232,29 @@ async def test_lost_message_is_detected_by_sequence_gap_and_republished(nats_url
 async def _orders(pool) -> list[int]:
     async with pool.acquire() as c:
         return [r["n"] for r in await c.fetch("SELECT n FROM effects ORDER BY handled_order")]
+
+
+async def test_consumer_comes_back_after_its_durable_is_deleted(nats_url, database_url, namespace):
+    producer = await _schema(database_url, "claims")
+    consumer_pool = await _schema(database_url, "funds")
+    m = _consumer(nats_url, namespace)
+    await m.start(consumer_pool)
+    relay = OutboxRelay(producer, nats_url, producer="claims", namespace=m.ns)
+    await relay.start()
+    try:
+        await _emit(producer, 0, 2)
+        while await relay.relay_once():
+            pass
+        await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects"), expect=2)
+        # an operator deletes the durable (e.g. to reset it): the service must recover by itself
+        await relay.nc.jetstream().delete_consumer(m.ns.stream("claims"), m.ns.durable("funds__on_thing"))
+        await _emit(producer, 0, 2, start=3)
+        while await relay.relay_once():
+            pass
+        await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects"), expect=4, timeout=20)
+        assert await _count(consumer_pool, "SELECT max(handled_count) FROM effects") == 1
+    finally:
+        await relay.stop()
+        await m.stop()
+        await producer.close()
+        await consumer_pool.close()

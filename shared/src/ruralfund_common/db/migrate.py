@@ -76,7 +76,10 @@ async def migrate(dsn: str, schema: str, service_dir: Path | None) -> list[str]:
 
 
 async def _apply(conn: asyncpg.Connection, schema: str, plan: list[Migration]) -> list[str]:
-    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    # Only create when missing: a service role that owns its schema need not hold CREATE on the
+    # database (deploy/compose/postgres/roles.sql).
+    if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
     await conn.execute(
         f"""CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations (
               track text NOT NULL, version int NOT NULL, name text NOT NULL,

@@ -35,6 +35,7 @@ PULL_TIMEOUT_SECONDS = 1.0
 PULL_ERROR_PAUSE_SECONDS = 0.5
 ACK_WAIT_SECONDS = 30
 LAG_SAMPLE_SECONDS = 15.0
+RESUBSCRIBE_AFTER_FAILURES = 3
 log = get_logger("ruralfund.messaging")
 
 
@@ -134,26 +135,48 @@ class Messaging:
 
     async def _consume(self, consumer: str, subject: str) -> None:
         """Pull, then handle each message of a batch in stream order, until stopped."""
-        js = self._nc.jetstream()
         processor = self._processors[consumer]
-        sub = await js.pull_subscribe(
+        sub = await self._pull_subscription(consumer, subject)
+        failures = 0
+        while not self._stopping:
+            try:
+                msgs = await sub.fetch(PULL_BATCH_SIZE, timeout=PULL_TIMEOUT_SECONDS)
+                failures = 0
+            except (asyncio.TimeoutError, nats.errors.TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS reconnecting, or the durable was deleted by an operator
+                failures += 1
+                log.warning("consumer_fetch_error", consumer=consumer, error=repr(exc), failures=failures)
+                await asyncio.sleep(PULL_ERROR_PAUSE_SECONDS)
+                if failures >= RESUBSCRIBE_AFTER_FAILURES:
+                    sub = await self._resubscribe(sub, consumer, subject)
+                continue
+            await self._handle_batch(processor, msgs)
+
+    async def _pull_subscription(self, consumer: str, subject: str) -> Any:
+        return await self._nc.jetstream().pull_subscribe(
             self.ns.subject(subject), durable=self.ns.durable(consumer),
             stream=self.ns.stream(owner_of(subject)),
             config=ConsumerConfig(max_deliver=self.max_deliver, ack_wait=ACK_WAIT_SECONDS,
                                   max_ack_pending=PULL_BATCH_SIZE * 4),
         )
-        while not self._stopping:
-            try:
-                msgs = await sub.fetch(PULL_BATCH_SIZE, timeout=PULL_TIMEOUT_SECONDS)
-            except (asyncio.TimeoutError, nats.errors.TimeoutError):
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # NATS reconnecting: try again shortly
-                log.warning("consumer_fetch_error", consumer=consumer, error=repr(exc))
-                await asyncio.sleep(PULL_ERROR_PAUSE_SECONDS)
-                continue
-            await self._handle_batch(processor, msgs)
+
+    async def _resubscribe(self, sub: Any, consumer: str, subject: str) -> Any:
+        """Re-create the durable (idempotent when it exists): a consumer deleted while the
+        service runs comes back and, with the inbox, re-applies nothing twice."""
+        try:
+            await sub.unsubscribe()
+        except Exception:
+            pass
+        try:
+            new = await self._pull_subscription(consumer, subject)
+            log.warning("consumer_resubscribed", consumer=consumer)
+            return new
+        except Exception as exc:
+            log.warning("consumer_resubscribe_failed", consumer=consumer, error=repr(exc))
+            return sub
 
     async def _sample_lag(self) -> None:
         """Consumer lag for /metrics: pending + unacknowledged messages per durable."""
