@@ -1,5 +1,6 @@
 """One trace follows an approval through the services: HTTP approval in claims → reservation in
-funds → publicity notice in notify → publicity window in funds (→ payment), and /metrics counts it."""
+funds → publicity notice in notify → publicity window in funds → payment (claims and notify
+consume it), and /metrics counts it."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def spans():
     processor.shutdown()
 
 
-async def test_one_trace_spans_approval_reservation_publicity_and_window(spans, nats_url, database_url, namespace, tmp_path):
+async def test_one_trace_spans_claim_approval_to_payment(spans, nats_url, database_url, namespace, tmp_path):
     kw = dict(nats_url=nats_url, database_url=database_url, namespace=namespace,
               dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
     async with running_service(claims_app, service_settings("claims", **kw)) as claims, \
@@ -76,6 +77,20 @@ async def test_one_trace_spans_approval_reservation_publicity_and_window(spans, 
         for hop in ("consume claims.evt.claim_approved.v1", "consume notify.evt.publicity_published.v1",
                     "consume funds.evt.publicity_window_opened.v1"):
             assert trace_id in await eventually(lambda: trace_of(hop), timeout=10), f"{hop} is not in the approval's trace"
+
+        # the payment, days later and by other people, still belongs to the award's trace
+        r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),
+                             json={"amount_yuan": "1,000,000.00", "approval_reference": "新电商领〔2026〕1号"})
+        assert r.status_code == 201, r.text
+        await funds.post("/admin/clock", json={"set_to": "2026-03-06T16:00:00Z"}, headers=bearer(ADMIN))
+        r = await funds.post("/payments", json={"award_id": award_id}, headers=bearer(ADMIN))
+        assert r.status_code == 201, r.text
+        pid, sha = r.json()["payment_id"], r.json()["content_sha256"]
+        for who in (LEADER, SIGNATORY):
+            r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": sha}, headers=bearer(who))
+            assert r.status_code == 200, r.text
+        assert trace_id in await eventually(lambda: trace_of("consume funds.evt.payment_executed.v1"), timeout=20), \
+            "the payment is not in the approval's trace"
 
         metrics = (await funds.get("/metrics")).text
         assert 'ruralfund_messages_handled_total{outcome="processed",service="funds",subject="claims.evt.claim_approved.v1"}' in metrics

@@ -56,13 +56,24 @@ class Tx:
     emitted: list[dict[str, Any]] = field(default_factory=list)
     ctx: Any = None  # the service's own dependencies (calendar, settings, ...)
 
-    async def emit(self, event: Event, *, aggregate_id: str) -> dict[str, Any]:
+    async def emit(self, event: Event, *, aggregate_id: str, trace_headers: dict[str, str] | None = None) -> dict[str, Any]:
         env = await outbox.append(
             self.conn, event, source=self.service, aggregate_id=aggregate_id, time=self.clock.now(),
-            correlation_id=self.correlation_id, causation_id=self.causation_id,
+            correlation_id=self.correlation_id, causation_id=self.causation_id, trace_headers=trace_headers,
         )
         self.emitted.append(env)
         return env
+
+    async def emit_many(self, events: list[tuple[Event, str, dict[str, str] | None]]) -> list[dict[str, Any]]:
+        """Many (event, aggregate id, trace headers or None) in one round trip (a payment run)."""
+        if not events:
+            return []
+        envs = await outbox.append_many(
+            self.conn, events, source=self.service, time=self.clock.now(),
+            correlation_id=self.correlation_id, causation_id=self.causation_id,
+        )
+        self.emitted.extend(envs)
+        return envs
 
 
 Handler = Callable[[Tx, Envelope[Any]], Awaitable[None]]

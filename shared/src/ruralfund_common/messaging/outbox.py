@@ -31,7 +31,7 @@ from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
 from .streams import ensure_stream
 from .subjects import Namespace
 
-__all__ = ["append", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT"]
+__all__ = ["append", "append_many", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT"]
 
 MAX_PUBLISH_IN_FLIGHT = 4000
 PUBLISH_STALL_SECONDS = 5.0
@@ -51,8 +51,12 @@ async def append(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     message_id: str | None = None,
+    trace_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Add one event to the outbox in the caller's transaction; returns the envelope."""
+    """Add one event to the outbox in the caller's transaction; returns the envelope.
+
+    The row keeps the current trace context (or ``trace_headers``, e.g. the context stored with
+    an aggregate so its whole life is one trace) for the relay to send as NATS headers."""
     assert conn.is_in_transaction(), "outbox rows must be written in the state change's transaction"
     env = make_envelope(
         event, source=source, aggregate_id=aggregate_id, time=time,
@@ -60,9 +64,30 @@ async def append(
     )
     await conn.execute(
         "INSERT INTO outbox (id, subject, envelope, headers) VALUES ($1, $2, $3, $4)",
-        env["id"], event.SUBJECT, env, inject_context(),
+        env["id"], event.SUBJECT, env, trace_headers or inject_context(),
     )
     return env
+
+
+async def append_many(
+    conn: asyncpg.Connection,
+    events: list[tuple[Event, str, dict[str, str] | None]],
+    *,
+    source: str,
+    time: datetime,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """``append`` for many (event, aggregate id, trace headers) in one pipelined statement."""
+    assert conn.is_in_transaction(), "outbox rows must be written in the state change's transaction"
+    current = inject_context()
+    envelopes = [make_envelope(e, source=source, aggregate_id=agg, time=time, correlation_id=correlation_id,
+                               causation_id=causation_id) for e, agg, _ in events]
+    await conn.executemany(
+        "INSERT INTO outbox (id, subject, envelope, headers) VALUES ($1, $2, $3, $4)",
+        [(env["id"], e.SUBJECT, env, headers or current) for env, (e, _, headers) in zip(envelopes, events, strict=True)],
+    )
+    return envelopes
 
 
 _SEQUENCE_SQL = """

@@ -12,6 +12,7 @@ from ruralfund_common.contracts import ClaimApproved, ProgramActivated, Publicit
 from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
 from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
 from ruralfund_common.messaging import Tx
+from ruralfund_common.telemetry import inject_context
 
 from ..adapters import repository as repo
 from ..domain import ledger as L
@@ -69,6 +70,7 @@ async def reserve_award(tx: Tx, ev: ClaimApproved) -> None:
         award.record_publication(published)
         facts += award.open_window(*compute_window(tx, published))
     await repo.insert_awards(tx.conn, [award])
+    await tx.conn.execute("UPDATE awards SET trace_context=$2 WHERE award_id=$1", ev.award_id, inject_context())
     await write_books(tx, ev.program_code, books, now)
     await emit_facts(tx, award, facts, books, program, now)
 

@@ -101,7 +101,7 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
         if it.outcome["status"] == "refused":
             pending.append((refusal_event("approve_payment", it.outcome["code"], it.outcome["message"], now,
                                           command_id=command_id, payment_id=it.payment_id, requested_by=by.subject,
-                                          award_id=award_of.get(it.payment_id)), it.payment_id))
+                                          award_id=award_of.get(it.payment_id)), it.payment_id, None))
     await emit_all(tx, pending)
     return items
 
