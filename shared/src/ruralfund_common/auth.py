@@ -513,10 +513,21 @@ def unguarded_routes(app: FastAPI) -> list[str]:
     from fastapi.routing import APIRoute  # local: only needed by this check
 
     found: list[str] = []
-    for route in app.routes:
+    for route in _api_routes(app.routes):
         if isinstance(route, APIRoute) and not _declares_auth(route.dependant):
             found.extend(f"{method} {route.path}" for method in sorted(route.methods))
     return found
+
+
+def _api_routes(routes: Iterable[Any]) -> Iterable[Any]:
+    """Every route, including those of included routers (newer FastAPI wraps each included
+    router instead of copying its routes into the app)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes)
+        else:
+            yield route
 
 
 def _declares_auth(dependant: Any) -> bool:

@@ -538,3 +538,27 @@ def test_user_directory_reports_a_corrupt_file(tmp_path: Any) -> None:
     with pytest.raises(DomainError) as caught:
         UserDirectory(path).list()
     assert caught.value.code == "USERS_FILE_INVALID" and str(path) in caught.value.message
+
+
+def test_unguarded_routes_sees_routes_of_included_routers_in_every_service():
+    from ruralfund_common.auth import unguarded_routes
+    from ruralfund_claims.app import create_app as claims_app
+    from ruralfund_funds.app import create_app as funds_app
+    from ruralfund_logistics.app import create_app as logistics_app
+    from ruralfund_notify.app import create_app as notify_app
+
+    for create in (claims_app, funds_app, logistics_app, notify_app):
+        app = create()
+        assert unguarded_routes(app) == [], f"{app.title}: routes without declared auth"
+
+    from fastapi import APIRouter, FastAPI
+
+    naked = FastAPI()
+    router = APIRouter()
+
+    @router.get("/open")
+    async def open_route() -> dict:
+        return {}
+
+    naked.include_router(router)
+    assert unguarded_routes(naked) == ["GET /open"]
