@@ -562,3 +562,23 @@ def test_unguarded_routes_sees_routes_of_included_routers_in_every_service():
 
     naked.include_router(router)
     assert unguarded_routes(naked) == ["GET /open"]
+
+
+def test_verified_tokens_are_cached_but_never_past_their_expiry(monkeypatch):
+    import time as _time
+
+    import ruralfund_common.auth as auth_mod
+
+    settings = AuthSettings()
+    p = Principal(subject="u-cache", name="Cache", roles=frozenset({Role.AUDITOR}))
+    token = issue_token(p, settings, ttl=60)
+    calls = []
+    real = auth_mod.verify_token
+    monkeypatch.setattr(auth_mod, "verify_token", lambda t, s: calls.append(t) or real(t, s))
+    assert auth_mod.verify_token_cached(token, settings) == p
+    assert auth_mod.verify_token_cached(token, settings) == p
+    assert len(calls) == 1
+    later = _time.time() + 61  # past the token's exp: the cache must not answer any more
+    monkeypatch.setattr(auth_mod.time, "time", lambda: later)
+    auth_mod.verify_token_cached(token, settings)
+    assert len(calls) == 2, "an expired cache entry must be verified again"
