@@ -95,6 +95,15 @@ async def test_one_trace_spans_claim_approval_to_payment(spans, nats_url, databa
         metrics = (await funds.get("/metrics")).text
         assert 'ruralfund_messages_handled_total{outcome="processed",service="funds",subject="claims.evt.claim_approved.v1"}' in metrics
         assert "ruralfund_http_request_seconds_bucket" in metrics
+        from ruralfund_funds.entrypoints.metrics import refresh
+
+        await refresh(funds.app.state.ctx)
+        metrics = (await funds.get("/metrics")).text
+        assert any(line.startswith("ruralfund_ledger_balance_fen{") and "bank" in line for line in metrics.splitlines()), \
+            [line for line in metrics.splitlines() if "ledger" in line][:20]
+        debit = next(line for line in metrics.splitlines() if line.startswith('ruralfund_ledger_postings_fen{program="xinping-2021",side="debit"}'))
+        credit = next(line for line in metrics.splitlines() if line.startswith('ruralfund_ledger_postings_fen{program="xinping-2021",side="credit"}'))
+        assert debit.split()[-1] == credit.split()[-1], "the trial balance shows in the metrics"
 
 
 async def _window_opened(funds, award_id):

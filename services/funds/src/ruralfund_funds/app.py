@@ -10,6 +10,7 @@ from ruralfund_common.bootstrap import build_service_app
 from ruralfund_common.settings import ServiceSettings
 
 from .entrypoints.api import router
+from .entrypoints.metrics import start_ledger_metrics, stop_ledger_metrics
 from .entrypoints.subscribers import events
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,4 +26,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         routers=[router],
         migrations_dir=MIGRATIONS,
         settings=settings,
+        on_start=start_ledger_metrics,
+        on_stop=stop_ledger_metrics,
     )
