@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.contracts import (
     AwardReserved,
     BankInstruction,
@@ -403,3 +404,45 @@ async def test_service_items_cannot_be_claimed(claims) -> None:  # type: ignore[
     body = {"program_code": "xinping-2021", "item_code": "trade-fairs", "evidence": {}}
     response = await claims.http.post("/claims", json=body, headers=claims.ENTERPRISE)
     assert (response.status_code, response.json()["code"]) == (422, "ITEM_NOT_CLAIMABLE")
+
+
+def _failure(common: dict, payee: str, payment_id: str) -> PaymentFailed:
+    return PaymentFailed(**common, payment_id=payment_id, payee_credit_code=payee, amount_fen=246_900,
+                         bank_reference="RF-1", code="ACCOUNT_CLOSED", reason="收款账户已销户", source="statement",
+                         failed_at=NOW)
+
+
+async def test_failed_payment_makes_the_claim_payable_again_and_a_new_payment_pays_it(claims, funds) -> None:  # type: ignore[no-untyped-def]
+    claim = await claims.approved_claim()
+    await _pay(claims, funds, claim["id"], claim["award_id"])
+    common = {"award_id": claim["award_id"], "claim_id": claim["id"], "program_code": "xinping-2021"}
+    await funds(_failure(common, claims.LOCAL, "pay-1"), claim["award_id"])
+    await eventually(lambda: claims.status_of(claim["id"]), expect="in_publicity")
+    again = (await claims.http.get(f"/claims/{claim['id']}", headers=claims.ADMIN)).json()
+    assert again["payment_id"] is None and again["payable_from"] == "2021-11-08"
+    second = _payment(common, claims.LOCAL).model_copy(update={"payment_id": "pay-2"})
+    await funds(second, claim["award_id"])
+    await eventually(lambda: claims.status_of(claim["id"]), expect="paid")
+    paid = (await claims.http.get(f"/claims/{claim['id']}", headers=claims.ADMIN)).json()
+    assert paid["payment_id"] == "pay-2"
+
+
+async def test_failure_of_an_old_payment_does_not_unpay_a_newer_one(claims, funds) -> None:  # type: ignore[no-untyped-def]
+    claim = await claims.approved_claim()
+    common = {"award_id": claim["award_id"], "claim_id": claim["id"], "program_code": "xinping-2021"}
+    second = _payment(common, claims.LOCAL).model_copy(update={"payment_id": "pay-2"})
+    await funds(second, claim["award_id"])  # the retry's success arrives first (another subject)
+    await eventually(lambda: claims.status_of(claim["id"]), expect="paid")
+    await funds(_failure(common, claims.LOCAL, "pay-1"), claim["award_id"])
+    history = await eventually(lambda: _history_actions(claims, claim["id"], "payment_failed"))
+    assert history and await claims.status_of(claim["id"]) == "paid"
+    late = _payment(common, claims.LOCAL)  # pay-1's own execution report, now stale
+    await funds(late, claim["award_id"])
+    await eventually(lambda: _history_actions(claims, claim["id"], "late_payment_report"))
+    stored = (await claims.http.get(f"/claims/{claim['id']}", headers=claims.ADMIN)).json()
+    assert (stored["status"], stored["payment_id"]) == ("paid", "pay-2")
+
+
+async def _history_actions(claims, claim_id: str, action: str):  # type: ignore[no-untyped-def]
+    body = (await claims.http.get(f"/claims/{claim_id}", headers=claims.ADMIN)).json()
+    return [h for h in body.get("history", []) if h.get("action") == action]

@@ -19,6 +19,7 @@ from ruralfund_common.contracts import (
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
 from .. import service
@@ -65,6 +66,12 @@ async def on_payment_executed(tx: Tx, env: Envelope[PaymentExecuted]) -> None:
 async def on_award_revoked(tx: Tx, env: Envelope[AwardRevoked]) -> None:
     """An upheld objection revoked the award (funds voided its reservation): revoked."""
     await service.apply_funds_event(tx, env)
+
+
+@events.subscribe(PaymentFailed)
+async def on_payment_failed(tx: Tx, env: Envelope[PaymentFailed]) -> None:
+    """The bank failed or returned the payment: the claim is payable again."""
+    await service.apply_payment_failed(tx, env)
 
 
 @events.subscribe(StationVolumeReported)

@@ -34,6 +34,7 @@ from ruralfund_common.contracts import (
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
@@ -818,6 +819,12 @@ async def apply_funds_event(tx: Tx, env: Envelope[Any]) -> None:
             f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}",
         )
     action, facts = _funds_fact(event)
+    if isinstance(event, PaymentExecuted) and event.payment_id in (row["failed_payment_ids"] or []):
+        # the execution report of a payment the bank already failed: history only
+        await repo.add_history(tx.conn, _history(event.claim_id, tx.clock.now(), None, "late_payment_report",
+                                                 row["status"], row["status"], "payment already failed",
+                                                 {"payment_id": event.payment_id, "message_id": env.id}))
+        return
     after = transition(row["status"], action)
     note = None
     if isinstance(event, PaymentExecuted) and event.amount_fen != row["amount_fen"]:
@@ -838,6 +845,32 @@ async def apply_funds_event(tx: Tx, env: Envelope[Any]) -> None:
             {**data, "message_id": env.id},
         ),
     )
+
+
+async def apply_payment_failed(tx: Tx, env: Envelope[PaymentFailed]) -> None:
+    """The bank failed or returned a payment: funds made the award payable again. The claim
+    leaves ``paid`` only if that payment is the one it records (a later payment may already have
+    succeeded: subjects arrive in any order), and the failed id is kept so its own late
+    execution report cannot mark the claim paid."""
+    event = env.data
+    row = await claim_row(tx.conn, None, event.claim_id, for_update=True) if event.claim_id else None
+    if row is None:
+        return  # a contract payment, not a claim's
+    if row["award_id"] is None or str(row["award_id"]) != event.award_id:
+        raise Conflict("AWARD_MISMATCH", f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}")
+    current = row["status"] == ClaimStatus.PAID and str(row["payment_id"]) == event.payment_id
+    after = ClaimStatus.IN_PUBLICITY if current else ClaimStatus(row["status"])
+    now = tx.clock.now()
+    await tx.conn.execute(
+        "UPDATE claims SET failed_payment_ids = array_append(failed_payment_ids, $2), status = $3, "
+        "payment_id = CASE WHEN $4 THEN NULL ELSE payment_id END, paid_at = CASE WHEN $4 THEN NULL ELSE paid_at END, "
+        "updated_at = $5, version = version + 1 WHERE id = $1::uuid",
+        event.claim_id, event.payment_id, after.value, current, now,
+    )
+    await repo.add_history(tx.conn, _history(
+        event.claim_id, now, None, "payment_failed", row["status"], after,
+        f"{event.code}: {event.reason}", {"payment_id": event.payment_id, "message_id": env.id},
+    ))
 
 
 async def record_station_volume(tx: Tx, event: StationVolumeReported) -> None:
