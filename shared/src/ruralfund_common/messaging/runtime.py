@@ -17,6 +17,7 @@ import asyncpg
 import nats.errors
 from faststream.nats import JStream, NatsBroker, PullSub
 from nats.js.api import ConsumerConfig
+from nats.js.errors import NotFoundError
 from faststream.specification import AsyncAPI
 
 from ..clock import Clock
@@ -36,6 +37,7 @@ PULL_ERROR_PAUSE_SECONDS = 0.5
 ACK_WAIT_SECONDS = 30
 LAG_SAMPLE_SECONDS = 15.0
 RESUBSCRIBE_AFTER_FAILURES = 3
+IDLE_FETCHES_BEFORE_CHECK = 3
 log = get_logger("ruralfund.messaging")
 
 
@@ -137,12 +139,17 @@ class Messaging:
         """Pull, then handle each message of a batch in stream order, until stopped."""
         processor = self._processors[consumer]
         sub = await self._pull_subscription(consumer, subject)
-        failures = 0
+        failures = idle = 0
         while not self._stopping:
             try:
                 msgs = await sub.fetch(PULL_BATCH_SIZE, timeout=PULL_TIMEOUT_SECONDS)
-                failures = 0
+                failures = idle = 0
             except (asyncio.TimeoutError, nats.errors.TimeoutError):
+                # Older servers answer a fetch on a deleted durable with silence, not an error:
+                # when idle, check now and then that the durable still exists.
+                idle += 1
+                if idle % IDLE_FETCHES_BEFORE_CHECK == 0 and not await self._durable_exists(consumer, subject):
+                    sub = await self._resubscribe(sub, consumer, subject)
                 continue
             except asyncio.CancelledError:
                 raise
@@ -154,6 +161,15 @@ class Messaging:
                     sub = await self._resubscribe(sub, consumer, subject)
                 continue
             await self._handle_batch(processor, msgs)
+
+    async def _durable_exists(self, consumer: str, subject: str) -> bool:
+        try:
+            await self._nc.jetstream().consumer_info(self.ns.stream(owner_of(subject)), self.ns.durable(consumer))
+            return True
+        except NotFoundError:
+            return False
+        except Exception:  # cannot tell (reconnecting): assume it is there
+            return True
 
     async def _pull_subscription(self, consumer: str, subject: str) -> Any:
         return await self._nc.jetstream().pull_subscribe(
