@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,20 +91,19 @@ async def system(nats_url, database_url, namespace, mailbox, tmp_path) -> Iterat
 
 
 async def _wait_ready(system: System) -> None:
-    import asyncio
+    from ruralfund_common.testing.wait import eventually
 
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    pending = set(SERVICES)
     async with httpx.AsyncClient(timeout=1) as client:
-        while pending:
-            for svc in sorted(pending):
+
+        async def all_ready() -> bool:
+            for svc in SERVICES:
                 if system.procs[svc].poll() is not None:
-                    raise AssertionError(f"{svc} exited during start-up:\n{system.log_tail(svc)}")
+                    raise RuntimeError(f"{svc} exited during start-up:\n{system.log_tail(svc)}")
                 try:
-                    if (await client.get(system.urls[svc] + "/readyz")).status_code == 200:
-                        pending.discard(svc)
+                    if (await client.get(system.urls[svc] + "/readyz")).status_code != 200:
+                        return False
                 except httpx.HTTPError:
-                    pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not ready: {pending}\n" + "\n".join(system.log_tail(s) for s in pending))
-            await asyncio.sleep(0.1)
+                    return False
+            return True
+
+        await eventually(all_ready, timeout=READY_TIMEOUT_SECONDS, interval=0.1, description="all services ready")

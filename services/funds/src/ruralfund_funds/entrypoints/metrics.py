@@ -16,7 +16,7 @@ __all__ = ["start_ledger_metrics", "stop_ledger_metrics", "LEDGER_METRICS_REFRES
 
 LEDGER_METRICS_REFRESH_SECONDS = 15.0
 log = get_logger("ruralfund.funds.metrics")
-_snapshot: dict[str, list[tuple[list[str], float]]] = {"balances": [], "trial": []}
+_snapshot: dict[str, list[tuple[list[str], int]]] = {"balances": [], "trial": []}
 
 
 async def refresh(ctx: ServiceContext) -> None:
@@ -26,8 +26,9 @@ async def refresh(ctx: ServiceContext) -> None:
             "ELSE credits_fen - debits_fen END AS balance_fen FROM balances ORDER BY program_code, account")
         trial = await conn.fetch(
             "SELECT program_code, sum(debit_fen)::bigint AS d, sum(credit_fen)::bigint AS c FROM postings GROUP BY program_code")
-    _snapshot["balances"] = [([r["program_code"], r["account"]], float(r["balance_fen"])) for r in rows]
-    _snapshot["trial"] = [([r["program_code"], side], float(r[key])) for r in trial for side, key in (("debit", "d"), ("credit", "c"))]
+    # integer fen; the exposition format prints them as numbers (exact below 2**53 fen)
+    _snapshot["balances"] = [([r["program_code"], r["account"]], r["balance_fen"]) for r in rows]
+    _snapshot["trial"] = [([r["program_code"], side], r[key]) for r in trial for side, key in (("debit", "d"), ("credit", "c"))]
 
 
 async def _loop(ctx: ServiceContext) -> None:
