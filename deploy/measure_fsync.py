@@ -33,7 +33,6 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -44,6 +43,7 @@ ROOT: Final = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmarks/ is a directory of the repository, not a package
 
 from benchmarks.limits import measure_nats_publish_rate
+from ruralfund_common.testing.infra import wait_for_nats_url
 
 MODES: Final = ("always", "default")
 MAX_SECONDS: Final = 60.0
@@ -51,7 +51,6 @@ MAX_ROUNDS: Final = 10
 IN_FLIGHT: Final = (1, 100)
 START_TIMEOUT_SECONDS: Final = 10.0
 STOP_TIMEOUT_SECONDS: Final = 10.0
-POLL_SECONDS: Final = 0.01
 
 
 def nats_config(store_dir: Path, mode: str) -> str:
@@ -68,19 +67,6 @@ def _binary() -> Path:
     return path
 
 
-def _wait_for_url(proc: subprocess.Popen[bytes], ports_dir: Path) -> str:
-    ports_file = ports_dir / f"nats-server_{proc.pid}.ports"
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nats-server exited with rc={proc.returncode}")
-        try:
-            return str(json.loads(ports_file.read_text())["nats"][0])
-        except (OSError, ValueError, KeyError, IndexError):
-            time.sleep(POLL_SECONDS)  # the server writes the file ~10 ms after start
-    raise TimeoutError(f"nats-server did not start within {START_TIMEOUT_SECONDS} s")
-
-
 @contextmanager
 def nats_server(mode: str, parent: Path) -> Iterator[str]:
     """A nats-server in ``mode`` on 127.0.0.1 and a random port; yields its URL."""
@@ -93,7 +79,7 @@ def nats_server(mode: str, parent: Path) -> Iterator[str]:
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        yield _wait_for_url(proc, work / "ports")
+        yield wait_for_nats_url(proc, work / "ports", timeout=START_TIMEOUT_SECONDS)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

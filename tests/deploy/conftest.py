@@ -9,18 +9,18 @@ port the server picks itself; the monitoring port is left out.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sysconfig
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import pytest
+
+from ruralfund_common.testing.infra import wait_for_nats_url
 
 from ruralfund.natsauth import (
     SERVICES,
@@ -34,7 +34,6 @@ from ruralfund.natsauth import (
 
 START_TIMEOUT_SECONDS: Final = 10.0
 STOP_TIMEOUT_SECONDS: Final = 10.0
-POLL_SECONDS: Final = 0.01
 #: The namespaced county shares the server: its users must not reach the plain deployment.
 COUNTY: Final = "xinping"
 OTHER_COUNTY: Final = "ruyuan"
@@ -74,23 +73,6 @@ def _passwords() -> dict[str, tuple[str, str]]:
     return found
 
 
-def _wait_for_port(proc: subprocess.Popen[bytes], ports_dir: Path, log: Path) -> int:
-    ports_file = ports_dir / f"nats-server_{proc.pid}.ports"
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nats-server exited rc={proc.returncode}:\n{log.read_text()}")
-        if ports_file.exists():
-            try:
-                url = json.loads(ports_file.read_text())["nats"][0]
-                return int(url.rsplit(":", 1)[1])
-            except (ValueError, KeyError, IndexError):
-                pass  # written but not complete yet
-        time.sleep(POLL_SECONDS)  # polling a file another process writes, within a deadline
-    proc.kill()
-    raise TimeoutError(f"nats-server wrote no ports file in {START_TIMEOUT_SECONDS} s")
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -119,7 +101,7 @@ def locked_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockedNats
         proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)
     try:
-        port = _wait_for_port(proc, ports, log)
+        port = int(wait_for_nats_url(proc, ports, timeout=START_TIMEOUT_SECONDS, log_path=log).rsplit(":", 1)[1])
         yield LockedNats(port, {u: pw for u, (_, pw) in creds.items()}, config, log, proc)
     finally:
         _stop(proc)

@@ -70,6 +70,7 @@ __all__ = [
     "postgres_container",
     "postgres_dsn_from_env_or_start",
     "reap_orphans",
+    "wait_for_nats_url",
     "redact_url",
 ]
 
@@ -285,6 +286,26 @@ def nats_server_binary() -> Path:
     )
 
 
+def wait_for_nats_url(proc: subprocess.Popen[bytes], ports_dir: Path, *, timeout: float = NATS_START_TIMEOUT_S,
+                      log_path: Path | None = None) -> str:
+    """The client URL a nats-server started with ``--ports_file_dir ports_dir`` wrote, once it
+    accepts clients. Polls the file (written ~10 ms after start) within ``timeout``; raises
+    RuntimeError if the server exits first, TimeoutError if it never writes the file."""
+    ports_file = ports_dir / f"nats-server_{proc.pid}.ports"
+    deadline = time.monotonic() + timeout
+    while True:
+        rc = proc.poll()
+        if rc is not None:
+            detail = _tail(log_path) if log_path else ""
+            raise RuntimeError(f"nats-server exited with rc={rc} during start:\n{detail}")
+        with contextlib.suppress(OSError, ValueError, KeyError, IndexError):
+            return str(json.loads(ports_file.read_text())["nats"][0])
+        if time.monotonic() > deadline:
+            detail = _tail(log_path) if log_path else ""
+            raise TimeoutError(f"nats-server wrote no ports file within {timeout} s:\n{detail}")
+        time.sleep(_POLL_S)
+
+
 class EmbeddedNats:
     """A nats-server process with JetStream, owned by this Python process.
 
@@ -354,27 +375,16 @@ class EmbeddedNats:
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
             )
         _write_owner(self._run_dir, "nats", self._proc.pid)
-        ports_file = self._ports_dir / f"nats-server_{self._proc.pid}.ports"
-        deadline = t0 + NATS_START_TIMEOUT_S
-        while True:
-            rc = self._proc.poll()
-            if rc is not None:
-                self._proc = None
-                raise RuntimeError(
-                    f"nats-server exited with rc={rc} during start ({' '.join(cmd)}):\n"
-                    + _tail(self._log_path)
-                )
-            with contextlib.suppress(OSError, ValueError, KeyError, IndexError):
-                urls = json.loads(ports_file.read_text())["nats"]
-                self.port = urlsplit(urls[0]).port
-                break
-            if time.monotonic() > deadline:
-                self._terminate(signal.SIGKILL)
-                raise TimeoutError(
-                    f"nats-server wrote no ports file within {NATS_START_TIMEOUT_S} s:\n"
-                    + _tail(self._log_path)
-                )
-            time.sleep(_POLL_S)
+        try:
+            url = wait_for_nats_url(self._proc, self._ports_dir, timeout=NATS_START_TIMEOUT_S,
+                                    log_path=self._log_path)
+        except RuntimeError:  # exited during start: nothing left to stop
+            self._proc = None
+            raise
+        except TimeoutError:
+            self._terminate(signal.SIGKILL)
+            raise
+        self.port = urlsplit(url).port
         self.start_seconds = time.monotonic() - t0
         _log.info("embedded nats-server pid %s at %s (%.3f s)", self.pid, self.url,
                   self.start_seconds)

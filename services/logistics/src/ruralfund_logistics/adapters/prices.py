@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
-from ruralfund_common.errors import Conflict
 
 from ..domain import (
     PRICE_TARGETS,
@@ -18,6 +17,7 @@ from ..domain import (
     PriceTarget,
     WeightBand,
 )
+from .repository import execute_refusing_duplicates
 
 __all__ = ["PriceStore"]
 
@@ -79,13 +79,7 @@ class PriceStore:
         self.conn = conn
 
     async def _execute(self, sql: str, *args: Any) -> None:
-        try:
-            await self.conn.execute(sql, *args)
-        except asyncpg.UniqueViolationError as exc:
-            refusal = _UNIQUE_REFUSALS.get(exc.constraint_name or "")
-            if refusal is None:
-                raise
-            raise Conflict(*refusal) from exc
+        await execute_refusing_duplicates(self.conn, _UNIQUE_REFUSALS, sql, *args)
 
     # -- schedules -------------------------------------------------------------------------
     async def schedules(self, carrier_ids: list[str]) -> dict[str, list[PriceSchedule]]:

@@ -135,19 +135,27 @@ def _partnership(r: Mapping[str, Any]) -> RetailPartnership:
     )
 
 
+async def execute_refusing_duplicates(
+    conn: asyncpg.Connection, refusals: Mapping[str, tuple[str, ...]], sql: str, *args: Any
+) -> None:
+    """Run ``sql``; a unique violation of a constraint named in ``refusals`` becomes a 409 with
+    its (code, message[, field]); any other violation is a bug and propagates."""
+    try:
+        await conn.execute(sql, *args)
+    except asyncpg.UniqueViolationError as exc:
+        refusal = refusals.get(exc.constraint_name or "")
+        if refusal is None:
+            raise
+        code, message, *field = refusal
+        raise Conflict(code, message, field=field[0] if field else None) from exc
+
+
 class Repository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
     async def _insert(self, sql: str, *args: Any) -> None:
-        try:
-            await self.conn.execute(sql, *args)
-        except asyncpg.UniqueViolationError as exc:
-            refusal = _UNIQUE_REFUSALS.get(exc.constraint_name or "")
-            if refusal is None:
-                raise
-            code, message, field = refusal
-            raise Conflict(code, message, field=field) from exc
+        await execute_refusing_duplicates(self.conn, _UNIQUE_REFUSALS, sql, *args)
 
     # -- stations --------------------------------------------------------------------------
     async def station(self, station_id: str, *, lock: Lock = None) -> Station | None:
