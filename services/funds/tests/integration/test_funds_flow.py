@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from ruralfund_common.auth import Role
-from ruralfund_common.clock import SystemClock
-from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated, PublicityPublished
-from ruralfund_common.db.migrate import migrate
-from ruralfund_common.db.pool import create_pool
-from ruralfund_common.messaging import Namespace, OutboxRelay, Tx
+from ruralfund_common.contracts import (
+    ClaimApproved,
+    ItemBudget,
+    LineBudget,
+    ProgramActivated,
+    PublicityPublished,
+)
+from ruralfund_common.messaging import Namespace
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
+from ruralfund_common.testing.upstream import producer
 from ruralfund_common.testing.wait import eventually
 from ruralfund_funds.app import create_app
 
@@ -47,28 +50,8 @@ def approved(award_id: str, amount_fen: int, item: str = "brand-packaging") -> C
     )
 
 
-class Upstream:
-    """Another service's outbox, relayed over real JetStream (as claims or notify would)."""
-
-    def __init__(self, producer: str, database_url: str, nats_url: str, namespace: str) -> None:
-        self.producer, self.database_url, self.nats_url, self.ns = producer, database_url, nats_url, Namespace(namespace)
-
-    async def __aenter__(self):
-        await migrate(self.database_url, self.producer, None)
-        self.pool = await create_pool(self.database_url, self.producer)
-        self.relay = OutboxRelay(self.pool, self.nats_url, producer=self.producer, namespace=self.ns, poll_seconds=0.05)
-        await self.relay.start()
-        return self
-
-    async def emit(self, event, aggregate_id: str) -> None:
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                await Tx(conn, self.producer, SystemClock()).emit(event, aggregate_id=aggregate_id)
-        self.relay.notify()
-
-    async def __aexit__(self, *exc):
-        await self.relay.stop()
-        await self.pool.close()
+# Another service's outbox relayed over real JetStream (as claims or notify would).
+Upstream = producer
 
 
 async def _get(client, path, who=ADMIN):

@@ -8,13 +8,23 @@ import asyncio
 from datetime import datetime, timezone
 
 import pytest
-
 from ruralfund_common.contracts import PublicityPublished
 from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
 from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
 from ruralfund_common.testing.wait import eventually
 
-from .conftest import ADMIN, CC, FINANCE, LEADER, MONDAY, PROVIDER, SIGNATORY, SYSTEM, World, approved
+from .conftest import (
+    ADMIN,
+    CC,
+    FINANCE,
+    LEADER,
+    MONDAY,
+    PROVIDER,
+    SIGNATORY,
+    SYSTEM,
+    World,
+    approved,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -7,12 +7,12 @@ import asyncio
 
 import asyncpg
 import pytest
-from typer.testing import CliRunner
-
-from ruralfund.cli_ledger import app as ledger_cli
 from ruralfund_common.auth import Role, unguarded_routes
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
+from typer.testing import CliRunner
+
+from ruralfund.cli_ledger import app as ledger_cli
 
 from .conftest import ADMIN, CC, FINANCE, World, approved
 
