@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from ...messaging.envelope import Event
@@ -14,6 +16,9 @@ class ItemBudget(BaseModel):
     name: str
     budget_fen: Fen
     mode: ItemMode
+    # The spending category of the item's money on actual spend (e.g. ``hardware``), when the
+    # whole item is one; contract tranches may classify their own part differently.
+    spending_category: Code | None = None
 
 
 class LineBudget(BaseModel):
@@ -22,6 +27,34 @@ class LineBudget(BaseModel):
     name: str
     budget_fen: Fen
     items: list[ItemBudget]
+
+
+class RatioRuleSpec(BaseModel):
+    """A share rule on the cumulative fund (e.g. hardware ≤ 10 %), for checks on actual spend.
+
+    Its numerator is the money of the given ``lines`` or of the spending category ``measure``;
+    its denominator the fund of every phase together (history totals + this program's total)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    code: Code
+    name: str
+    bound: Literal["min", "max"]
+    limit_percent: str  # decimal text, e.g. "10" or "12.5"; compared exactly, never as float
+    on_breach: Literal["error", "warning"]  # error: refused; warning: "in principle" (原则上)
+    lines: list[Code] | None = None
+    measure: Code | None = None
+
+
+class HistoryPhaseSpec(BaseModel):
+    """An earlier phase of the same program: its total and what it spent by line and by measure
+    (a measure missing from ``measures`` is unknown, never zero)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    phase: str
+    label: str
+    total_fen: Fen
+    lines: dict[str, Fen]
+    measures: dict[str, Fen] = {}
 
 
 class ProgramActivated(Event):
@@ -42,3 +75,7 @@ class ProgramActivated(Event):
     joint_account_bank: str | None = None
     joint_account_no: str | None = None
     activated_at: datetime
+    ratio_rules: list[RatioRuleSpec] = []
+    history: list[HistoryPhaseSpec] = []
+    # Service contract payments are publicised only when the program says so.
+    contract_payments_require_publicity: bool = False
