@@ -183,3 +183,29 @@ def test_a_minimum_met_by_known_figures_is_met_even_with_a_phase_missing() -> No
     assert evaluate_ratio(_rule(min_percent="31"), phases).status == "unverified"
     assert evaluate_ratio(_rule(max_percent="29"), phases).status == "breached"
     assert evaluate_ratio(_rule(max_percent="30"), phases).status == "unverified"
+
+
+def test_program_activated_carries_share_rules_history_and_spending_categories(ruyuan: dict) -> None:
+    from datetime import UTC, datetime
+
+    from ruralfund_claims.service.core import _program_activated
+
+    program = require_activatable(check_program(ruyuan))
+    event = _program_activated(program, datetime(2023, 3, 15, tzinfo=UTC))
+    rules = {r.code: (r.bound, r.limit_percent, r.on_breach, r.lines, r.measure) for r in event.ratio_rules}
+    assert rules == {
+        "hardware-decoration-max": ("max", "10", "error", None, "hardware"),
+        "logistics-min": ("min", "50", "warning", ["three-tier-logistics"], None),
+        "training-max": ("max", "15", "error", ["entrepreneur-training"], None),
+    }
+    (first,) = event.history
+    assert (first.phase, first.total_fen, first.lines["three-tier-logistics"], first.measures) == (
+        "first", 1000 * WAN, 355 * WAN, {},  # hardware not recorded: unknown, not zero
+    )  # fmt: skip
+    categories = {i.code: i.spending_category for line in event.lines for i in line.items}
+    assert categories["smart-logistics-center"] == "logistics"
+    assert categories["talent-incubation-center"] == "training"
+    assert event.contract_payments_require_publicity is False
+    ruyuan["contract_payments_require_publicity"] = True
+    again = _program_activated(require_activatable(check_program(ruyuan)), event.activated_at)
+    assert again.contract_payments_require_publicity is True

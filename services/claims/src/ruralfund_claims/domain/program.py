@@ -60,6 +60,7 @@ __all__ = [
     "MAX_TARGETS",
     "PHASE_NAMES_ZH",
     "PROGRAM_FORMAT",
+    "HistoryPhase",
     "Issue",
     "Item",
     "Line",
@@ -131,6 +132,9 @@ class ItemDoc(_Doc):
     measures: dict[Code, str] = Field(default_factory=dict, max_length=8)
     # Service items: what the contracted provider must deliver.
     deliverables: list[DeliverableDoc] = Field(default_factory=list, max_length=MAX_DELIVERABLES)
+    # What the item's money is on actual spend (e.g. training, logistics, hardware), for the
+    # share rules funds checks on payments; a contract tranche may classify its part otherwise.
+    spending_category: Code | None = None
 
 
 class LineDoc(_Doc):
@@ -159,6 +163,8 @@ class ProgramDocument(_Doc):
     milestones: list[MilestoneDoc] = Field(default_factory=list, max_length=MAX_MILESTONES)
     history: list[HistoryPhaseDoc] = Field(default_factory=list, max_length=MAX_HISTORY_PHASES)
     ratio_rules: list[RatioRuleDoc] = Field(default_factory=list, max_length=MAX_RATIO_RULES)
+    # Service contract payments (tranches) are publicised like awards only when this says so.
+    contract_payments_require_publicity: bool = False
     notes: list[LongText] = Field(default_factory=list, max_length=32)
 
 
@@ -193,6 +199,7 @@ class Item:
     rule: Rule | None
     deliverables: tuple[Deliverable, ...] = ()
     measures: Mapping[str, int] = field(default_factory=dict)
+    spending_category: str | None = None
 
     @property
     def requires_publicity(self) -> bool:
@@ -225,6 +232,9 @@ class Program:
     joint_account_no: str | None = None
     targets: tuple[Target, ...] = ()
     milestones: tuple[Milestone, ...] = ()
+    ratio_rules: tuple[RatioRuleDoc, ...] = ()
+    history: tuple[HistoryPhase, ...] = ()
+    contract_payments_require_publicity: bool = False
 
     def items(self) -> list[Item]:
         return [item for line in self.lines for item in line.items]
@@ -347,7 +357,8 @@ def check_program(raw: object) -> ProgramCheck:
     _check_parties(issues, doc)
     _check_estimates(issues, doc)
     milestones = _check_milestones(issues, doc)
-    ratios = _check_ratios(issues, doc, lines, total_fen)
+    history = _check_history(issues, doc)
+    ratios = _check_ratios(issues, doc, lines, total_fen, history)
     program = Program(
         code=doc.code,
         name=doc.name,
@@ -364,6 +375,9 @@ def check_program(raw: object) -> ProgramCheck:
         joint_account_no=doc.joint_account.account_no if doc.joint_account else None,
         targets=targets,
         milestones=milestones,
+        ratio_rules=tuple(doc.ratio_rules),
+        history=tuple(history),
+        contract_payments_require_publicity=doc.contract_payments_require_publicity,
     )
     return ProgramCheck(program, list(issues), ratios)
 
@@ -419,8 +433,9 @@ def _item(issues: _Issues, line_doc: LineDoc, path: str, index: int) -> Item:
     deliverables = _deliverables(issues, doc, path)
     measures = _measures(issues, doc, path, budget_fen)
     return Item(
-        doc.code, doc.name, line_doc.code, budget_fen or 0, doc.mode, rule, deliverables, measures
-    )
+        doc.code, doc.name, line_doc.code, budget_fen or 0, doc.mode, rule, deliverables, measures,
+        doc.spending_category,
+    )  # fmt: skip
 
 
 def _deliverables(issues: _Issues, doc: ItemDoc, path: str) -> tuple[Deliverable, ...]:
@@ -659,9 +674,12 @@ def _check_milestones(issues: _Issues, doc: ProgramDocument) -> tuple[Milestone,
 
 
 def _check_ratios(
-    issues: _Issues, doc: ProgramDocument, lines: tuple[Line, ...], total_fen: int | None
+    issues: _Issues,
+    doc: ProgramDocument,
+    lines: tuple[Line, ...],
+    total_fen: int | None,
+    history: list[HistoryPhase],
 ) -> list[RatioResult]:
-    history = _check_history(issues, doc)
     if total_fen is None or not doc.ratio_rules:
         return []
     results = []
@@ -691,14 +709,18 @@ def _numerator(rule: RatioRuleDoc, lines: tuple[Line, ...]) -> int:
 
 
 @dataclass(frozen=True)
-class _History:
+class HistoryPhase:
+    """An earlier phase as the plan records it: its total, line budgets (taken as its spend)
+    and the measures it records (a measure missing is unknown, never zero)."""
+
+    phase: str
     label: str
     total_fen: int
     lines: Mapping[str, int]
     measures: Mapping[str, int]
 
 
-def _phase_figures(rule: RatioRuleDoc, phase: PhaseFigures | _History) -> PhaseFigures:
+def _phase_figures(rule: RatioRuleDoc, phase: PhaseFigures | HistoryPhase) -> PhaseFigures:
     if isinstance(phase, PhaseFigures):
         return phase
     if rule.lines is not None:
@@ -709,7 +731,7 @@ def _phase_figures(rule: RatioRuleDoc, phase: PhaseFigures | _History) -> PhaseF
     return PhaseFigures(phase.label, phase.total_fen, numerator)
 
 
-def _check_history(issues: _Issues, doc: ProgramDocument) -> list[_History]:
+def _check_history(issues: _Issues, doc: ProgramDocument) -> list[HistoryPhase]:
     """Earlier phases must add up too: a cumulative share on a wrong total is wrong."""
     line_codes = {line.code for line in doc.lines}
     phases = []
@@ -734,7 +756,8 @@ def _check_history(issues: _Issues, doc: ProgramDocument) -> list[_History]:
                 total_yuan=format_yuan(total),
             )
         phases.append(
-            _History(
+            HistoryPhase(
+                h.phase,
                 f"{PHASE_NAMES_ZH[h.phase]} {h.phase}",
                 total,
                 {c: v for c, v in lines.items() if v is not None},

@@ -33,6 +33,7 @@ from ruralfund_common.contracts import (
     StationVolumeReported,
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
+from ruralfund_common.contracts.claims.program_activated import HistoryPhaseSpec, RatioRuleSpec
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -52,6 +53,7 @@ from ..domain.claim import (
 )
 from ..domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
 from ..domain.program import Item, Program, ProgramCheck, check_program, require_activatable
+from ..domain.ratios import RatioRuleDoc
 from ..domain.rules import AwardComputation
 from ..views import ClaimOut, EnterpriseOut, ProgramOut, claim_out, enterprise_out, program_out
 
@@ -198,7 +200,13 @@ def _program_activated(program: Program, now: Any) -> ProgramActivated:
                 name=line.name,
                 budget_fen=line.budget_fen,
                 items=[
-                    ItemBudget(code=i.code, name=i.name, budget_fen=i.budget_fen, mode=i.mode)
+                    ItemBudget(
+                        code=i.code,
+                        name=i.name,
+                        budget_fen=i.budget_fen,
+                        mode=i.mode,
+                        spending_category=i.spending_category,
+                    )
                     for i in line.items
                 ],
             )
@@ -209,6 +217,33 @@ def _program_activated(program: Program, now: Any) -> ProgramActivated:
         joint_account_bank=program.joint_account_bank,
         joint_account_no=program.joint_account_no,
         activated_at=now,
+        ratio_rules=[_ratio_rule_spec(r) for r in program.ratio_rules],
+        history=[
+            HistoryPhaseSpec(
+                phase=h.phase,
+                label=h.label,
+                total_fen=h.total_fen,
+                lines=dict(h.lines),
+                measures=dict(h.measures),
+            )
+            for h in program.history
+        ],
+        contract_payments_require_publicity=program.contract_payments_require_publicity,
+    )
+
+
+def _ratio_rule_spec(rule: RatioRuleDoc) -> RatioRuleSpec:
+    bound: Literal["min", "max"] = "max" if rule.max_percent is not None else "min"
+    limit = rule.max_percent if rule.max_percent is not None else rule.min_percent
+    assert limit is not None  # the document model requires exactly one
+    return RatioRuleSpec(
+        code=rule.code,
+        name=rule.name,
+        bound=bound,
+        limit_percent=limit,
+        on_breach=rule.on_breach,
+        lines=list(rule.lines) if rule.lines is not None else None,
+        measure=rule.measure,
     )
 
 
