@@ -20,11 +20,14 @@ from .payments import (
     Approval, PaymentContent, bank_reference, check_can_approve, check_payable, is_fully_approved,
     valid_approvals,
 )
+from .ratios import Justification, ShareBook
 
 __all__ = [
     "AwardStatus", "PaymentStatus", "Payee", "Window", "Objection", "PaymentOrder", "Award", "ProgramView",
-    "ItemInfo", "Fact", "LIVE_PAYMENT_STATUSES",
+    "ItemInfo", "Fact", "LIVE_PAYMENT_STATUSES", "Tranche", "AWARD_KINDS",
 ]
+
+AWARD_KINDS = ("award", "preallocation", "contract_payment")
 
 
 class AwardStatus(StrEnum):
@@ -78,6 +81,19 @@ class ItemInfo:
     line_code: str
     item_code: str
     mode: str  # reward | service
+    spending_category: str | None = None  # the whole item's category on actual spend (e.g. hardware)
+
+
+@dataclass(frozen=True)
+class Tranche:
+    """The service contract tranche a ``contract_payment`` award pays (advance, instalment, balance)."""
+
+    contract_id: str
+    contract_no: str
+    tranche_code: str
+    tranche_kind: str
+    package_code: str | None = None
+    milestone_code: str | None = None
 
 
 @dataclass
@@ -107,6 +123,9 @@ class PaymentOrder:
     outcome_code: str | None = None
     bank_txn_id: str | None = None
     new_approvals: list[Approval] = field(default_factory=list)  # not yet saved
+    # reasons for departing from "in principle" share rules, and the share rules' last verdict
+    justifications: list[Justification] = field(default_factory=list)
+    ratio_checks: list[dict] = field(default_factory=list)
 
     @property
     def bank_reference(self) -> str:
@@ -142,9 +161,11 @@ class Award:
     payee: Payee
     amount_fen: int
     reserved_at: datetime
-    kind: str = "award"  # award | preallocation
+    kind: str = "award"  # award | preallocation | contract_payment
     requires_publicity: bool = True
-    contract_reference: str | None = None  # a pre-allocation's service contract
+    contract_reference: str | None = None  # a pre-allocation's service contract (a tranche's contract no)
+    spending_category: str | None = None  # with line_code: the money's classification for share rules
+    tranche: Tranche | None = None  # what a contract_payment pays
     status: AwardStatus = AwardStatus.RESERVED
     refusal_code: str | None = None
     published_at: datetime | None = None
@@ -156,6 +177,8 @@ class Award:
 
     def __post_init__(self) -> None:
         assert isinstance(self.amount_fen, int) and self.amount_fen > 0, "an award is a positive number of fen"
+        assert self.kind in AWARD_KINDS
+        assert (self.kind == "contract_payment") == (self.tranche is not None), "a contract payment pays a tranche"
 
     # -- derived -----------------------------------------------------------------------------
     @property
@@ -195,6 +218,8 @@ class Award:
         try:
             if item is None or item.line_code != self.line_code:
                 raise Conflict("ITEM_NOT_FOUND", f"{self.program_code} has no item {self.line_code}/{self.item_code}")
+            if self.kind == "contract_payment":
+                self._check_contract_payment(program, item)
             books.post(L.reserve_entry(self.line_code, self.item_code, self.award_id, self.amount_fen))
         except DomainError as refused:
             self.status, self.refusal_code = AwardStatus.REFUSED, refused.code
@@ -203,6 +228,12 @@ class Award:
         if self.upheld_objections():  # the objection was upheld before the approval reached us
             facts += self._revoke(books, "OBJECTION_UPHELD", "an objection to this award was upheld")
         return facts
+
+    def _check_contract_payment(self, program: ProgramView, item: ItemInfo) -> None:
+        if item.mode != "service":
+            raise Conflict("NOT_A_SERVICE_ITEM", "contract tranches pay purchase-of-service items only")
+        if self.payee.credit_code in program.defaulted:
+            raise Conflict("CONTRACTOR_IN_DEFAULT", "the leading group declared this provider in default")
 
     # -- publicity ---------------------------------------------------------------------------
     def record_publication(self, published_at: datetime) -> None:
@@ -269,14 +300,28 @@ class Award:
                       objections_open=self.open_objections(), objections_upheld=self.upheld_objections(),
                       window_error=self.window_error, payee_in_default=self.payee.credit_code in program.defaulted)
 
-    def request_payment(self, program: ProgramView, payment_id: str, by: str, now: datetime, today: date) -> PaymentOrder:
+    def request_payment(self, program: ProgramView, payment_id: str, by: str, now: datetime, today: date,
+                        shares: ShareBook | None = None, justifications: list[Justification] | None = None,
+                        ) -> PaymentOrder:
+        """Open a payment order. With ``shares`` the program's share rules are checked on actual
+        spend as if this payment were made (and again at execution)."""
         if self.payment is not None:
             code = "PAYMENT_ALREADY_REQUESTED" if self.payment.status is PaymentStatus.AWAITING_APPROVAL else "ALREADY_PAID"
             raise Conflict(code, "a payment for this award already exists", details={"payment_id": self.payment.payment_id})
         self.check_payable(program, today)
+        justifications = list(justifications or [])
+        checks = self._check_shares(shares, justifications)
         self.payment = PaymentOrder(payment_id, self.award_id, self.content(), by, now,
-                                    from_payable=self.status is AwardStatus.PAYABLE)
+                                    from_payable=self.status is AwardStatus.PAYABLE,
+                                    justifications=justifications, ratio_checks=checks)
         return self.payment
+
+    def _check_shares(self, shares: ShareBook | None, justifications: list[Justification]) -> list[dict]:
+        if shares is None:
+            return []
+        statuses = shares.check(self.line_code, self.spending_category, self.amount_fen,
+                                {j.rule_code for j in justifications})
+        return [s.as_dict() for s in statuses if s.affected or s.status == "unverified"]
 
     def change_payee_bank(self, bank_name: str, bank_account: str) -> None:
         """A corrected bank account changes the payment content: approvals given so far no
@@ -288,23 +333,32 @@ class Award:
             self.payment.content = self.content()
 
     def approve(self, program: ProgramView, payment_id: str, *, person: str, name: str, roles: frozenset[str],
-                signed_sha256: str, now: datetime, today: date, books: L.Books) -> list[Fact]:
+                signed_sha256: str, now: datetime, today: date, books: L.Books, shares: ShareBook | None = None,
+                justifications: list[Justification] | None = None) -> list[Fact]:
         """Record one approval; the second valid one executes the payment. A refusal at
-        execution (e.g. INSUFFICIENT_FUNDS) refuses this approval too: nothing changes."""
+        execution (e.g. INSUFFICIENT_FUNDS, RATIO_LIMIT_EXCEEDED: another payment may have been
+        made since the request) refuses this approval too: nothing changes."""
         order = self._order(payment_id)
         if order.status in (PaymentStatus.EXECUTED, PaymentStatus.SETTLED):
             raise Conflict("ALREADY_PAID", "this payment was already executed")
         content = self.content()  # the current content: a change since the request invalidates approvals
         role = check_can_approve(content, order.approvals, person=person, roles=roles, signed_sha256=signed_sha256)
         approval = Approval(person, name, role, signed_sha256, now)
+        justified = order.justifications + list(justifications or [])
         if not is_fully_approved(content, order.approvals + [approval]):
             self.check_payable(program, today)  # no point collecting signatures for an unpayable award
             order.approvals.append(approval)
             order.new_approvals.append(approval)
+            order.justifications = justified
             return [Fact("approved", self.award_id, payment_id=payment_id)]
         self.check_payable(program, today)  # re-checked at execution: window, objections, default
+        checks = self._check_shares(shares, justified)  # and the share rules on the spend of now
         books.post(L.payment_entry(self.line_code, self.item_code, self.award_id, self.payee.credit_code,
                                    self.amount_fen, from_payable=order.from_payable, payment_id=payment_id))
+        if shares is not None:
+            shares.record(self.line_code, self.spending_category, self.amount_fen)
+            order.ratio_checks = checks
+        order.justifications = justified
         order.approvals.append(approval)
         order.new_approvals.append(approval)
         order.content, order.status, order.executed_at, order.executed_on = content, PaymentStatus.EXECUTED, now, today

@@ -16,6 +16,7 @@ from ruralfund_common.errors import DomainError
 from . import ledger as L
 from . import program as P
 from .awards import Award, Fact, ItemInfo, Payee, ProgramView, Window
+from .ratios import Justification, ShareBook
 
 __all__ = ["ProgramBook"]
 
@@ -29,13 +30,15 @@ class ProgramBook:
     adjustments: list[P.Adjustment] = field(default_factory=list)
     defaults: dict[str, P.Default] = field(default_factory=dict)
     facts: list[Fact] = field(default_factory=list)
+    shares: ShareBook | None = None  # the program's share rules on actual spend, if it has any
 
     @classmethod
-    def open(cls, program_code: str, items: Mapping[str, tuple[str, str, int]]) -> ProgramBook:
+    def open(cls, program_code: str, items: Mapping[str, tuple[str, str, int]],
+             shares: ShareBook | None = None) -> ProgramBook:
         """``items``: item code → (line code, mode, budget fen)."""
         view = ProgramView(program_code, {c: ItemInfo(line, c, mode) for c, (line, mode, _) in items.items()})
         total = sum(b for _, _, b in items.values())
-        book = cls(view, total)
+        book = cls(view, total, shares=shares)
         book.books.post(L.open_program_entry(total, {(ln, c): b for c, (ln, _, b) in items.items()}, program_code))
         return book
 
@@ -47,7 +50,7 @@ class ProgramBook:
         P.release(self.books, release_id, amount_fen)
 
     def approve_claim(self, award: Award) -> list[Fact]:
-        """claims.evt.claim_approved: reserve (duplicates change nothing)."""
+        """claims.evt.claim_approved (or contract_payment_due): reserve (duplicates change nothing)."""
         if award.award_id in self.awards:
             return []
         facts = award.reserve(self.program, self.books)
@@ -65,20 +68,27 @@ class ProgramBook:
     def resolve_objection(self, award_id: str, objection_id: str, outcome: str, at: datetime) -> list[Fact]:
         return self._keep(self.awards[award_id].resolve_objection(objection_id, outcome, at, "", self.books))
 
-    def request_payment(self, award_id: str, payment_id: str, by: str, now: datetime, today: date) -> str:
-        return self.awards[award_id].request_payment(self.program, payment_id, by, now, today).payment_id
+    def request_payment(self, award_id: str, payment_id: str, by: str, now: datetime, today: date,
+                        justifications: list[Justification] | None = None) -> str:
+        return self.awards[award_id].request_payment(self.program, payment_id, by, now, today, self.shares,
+                                                     justifications).payment_id
 
     def approve(self, award_id: str, payment_id: str, person: str, roles: frozenset[str], sha: str,
-                now: datetime, today: date) -> list[Fact]:
+                now: datetime, today: date, justifications: list[Justification] | None = None) -> list[Fact]:
         award = self.awards[award_id]
         return self._keep(award.approve(self.program, payment_id, person=person, name=person, roles=roles,
-                                        signed_sha256=sha, now=now, today=today, books=self.books))
+                                        signed_sha256=sha, now=now, today=today, books=self.books,
+                                        shares=self.shares, justifications=justifications))
 
     def settle(self, award_id: str, payment_id: str, now: datetime) -> list[Fact]:
         return self._keep(self.awards[award_id].settle(payment_id, f"bank-{payment_id}", now, "api"))
 
     def fail(self, award_id: str, payment_id: str, now: datetime) -> list[Fact]:
-        return self._keep(self.awards[award_id].fail(payment_id, "BANK_REJECTED", "", now, "api", self.books))
+        award = self.awards[award_id]
+        facts = self._keep(award.fail(payment_id, "BANK_REJECTED", "", now, "api", self.books))
+        if self.shares is not None:
+            self.shares.reverse(award.line_code, award.spending_category, award.amount_fen)
+        return facts
 
     def adjust(self, adjustment_id: str, from_item: str, to_item: str, amount_fen: int,
                resolution: P.Resolution | None, override: bool) -> P.Adjustment:

@@ -255,6 +255,10 @@ class ShareBook:
         """A payment was executed: later decisions in the same transaction see it."""
         self.spend.add(line_code, category, amount_fen)
 
+    def reverse(self, line_code: str, category: str | None, amount_fen: int) -> None:
+        """An executed payment failed at the bank: it is no longer spent."""
+        self.spend.add(line_code, category, -amount_fen)
+
     def plan(self, budget_by_line: Mapping[str, int], budget_by_category: Mapping[str, int]) -> list[dict[str, Any]]:
         """Every rule on the plan: earlier phases + this program's budgets (a minimum is judged
         directly: the plan is the intended end state)."""
