@@ -1,0 +1,656 @@
+"""The execution report as data: built from plain inputs, rendered by ``xlsx`` and ``pdf``.
+
+Pure (no I/O): :func:`build_report` takes the checked :class:`Program` and what claims knows
+of its money, contracts, milestones and target actuals, and returns an
+:class:`ExecutionReport` whose money figures add up exactly in fen (asserted: an item row, its
+line and the program total can never disagree in a report handed to an acceptance review).
+
+Definitions (they are printed in the report's notes too):
+
+* committed (承诺) = signed service contracts + approved awards (approved, reserved, in
+  publicity or paid) of reward items;
+* paid (已支付) = awards paid (funds' PaymentExecuted per claim) + contract tranches paid;
+* remaining (剩余) = budget − paid; uncommitted (未承诺) = budget − committed.
+
+Share rules (资金使用比例) are shown on the plan (``domain.ratios`` on the budgets) and on
+actual spend: the earlier phases' plan figures taken as their spend plus what this phase has
+paid, over the cumulative fund of all phases (the denominator the plan's rule uses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date
+from typing import Any, Final, Literal
+
+from ruralfund_common.money import format_yuan
+
+from ..domain.program import PHASE_NAMES_ZH, Item, Program
+from ..domain.ratios import PhaseFigures, RatioResult, evaluate_ratio
+from ..domain.targets import TargetValue, is_met
+
+__all__ = [
+    "CONTRACT_STATUS_ZH",
+    "MILESTONE_STATUS_ZH",
+    "RATIO_STATUS_ZH",
+    "REPORT_TITLE_SUFFIX",
+    "STATUS_ZH",
+    "ContractFacts",
+    "ContractRow",
+    "DeliverableFacts",
+    "DeliverableRow",
+    "ExecutionReport",
+    "Figures",
+    "Header",
+    "ItemRow",
+    "ItemSpend",
+    "LineRow",
+    "MilestoneFacts",
+    "MilestoneRow",
+    "RatioFigures",
+    "RatioRow",
+    "TargetRow",
+    "build_report",
+    "jsonable",
+    "milestone_status",
+]
+
+REPORT_TITLE_SUFFIX: Final = "电子商务进农村综合示范项目执行情况报告"
+MAX_NOTES: Final = 32
+
+Status = Literal["met", "not_met", "not_reported", "not_measured", "tracked"]
+STATUS_ZH: Final[Mapping[str, str]] = {
+    "met": "已达成",
+    "not_met": "未达成",
+    "not_reported": "未报告",
+    "not_measured": "不由本系统计量",
+    "tracked": "仅跟踪（无指标值）",
+}
+MilestoneStatus = Literal["on_time", "late", "overdue", "pending"]
+MILESTONE_STATUS_ZH: Final[Mapping[str, str]] = {
+    "on_time": "按时完成",
+    "late": "逾期完成",
+    "overdue": "已逾期未完成",
+    "pending": "未到期",
+}
+RATIO_STATUS_ZH: Final[Mapping[str, str]] = {
+    "met": "符合",
+    "breached_max": "超过上限",
+    "breached_min": "低于下限",
+    "unverified": "无法核实（缺少数据）",
+}
+CONTRACT_STATUS_ZH: Final[Mapping[str, str]] = {
+    "active": "执行中",
+    "accepted": "验收合格",
+    "failed": "验收不合格（资金应追回）",
+}
+MODE_ZH: Final[Mapping[str, str]] = {"reward": "以奖代补", "service": "购买服务"}
+STAGE_ZH: Final[Mapping[str, str]] = {
+    "preparation": "项目筹备阶段",
+    "implementation": "项目实施阶段",
+    "acceptance": "项目验收阶段",
+    "operation": "项目持续运营",
+}
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class ItemSpend:
+    """What claims knows of one item's money, in fen."""
+
+    awards_approved_fen: int = 0  # approved awards: approved, reserved, in publicity, paid
+    awards_paid_fen: int = 0
+    contracts_fen: int = 0  # signed service contracts
+    tranches_paid_fen: int = 0  # contract tranches paid
+    # Tranche money paid under a spending category other than the item's own (e.g. a studio
+    # fit-out classified as hardware); the rest of the item's paid money is the item's category.
+    tranches_paid_by_category: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliverableFacts:
+    code: str
+    name: str
+    unit: str
+    bound: TargetValue
+    actual: int | None
+    alternative_to: str | None = None
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    code: str
+    name: str
+    due_on: date
+    accepted_on: date | None  # the county day of the acceptance
+    responsible: str = ""
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class ContractFacts:
+    contract_no: str
+    item_code: str
+    provider_name: str
+    provider_credit_code: str
+    amount_fen: int
+    signed_on: date
+    ends_on: date
+    procurement: str | None
+    status: str
+    paid_fen: int = 0
+    deliverables: tuple[DeliverableFacts, ...] = ()
+    milestones: tuple[MilestoneFacts, ...] = ()
+    package_code: str | None = None
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class Figures:
+    budget_fen: int
+    committed_fen: int
+    paid_awards_fen: int
+    paid_contracts_fen: int
+    paid_fen: int
+    remaining_fen: int  # budget - paid
+    uncommitted_fen: int  # budget - committed
+
+    @staticmethod
+    def of(budget: int, committed: int, paid_awards: int, paid_contracts: int) -> Figures:
+        paid = paid_awards + paid_contracts
+        return Figures(
+            budget, committed, paid_awards, paid_contracts, paid, budget - paid, budget - committed
+        )
+
+    @staticmethod
+    def total(parts: Sequence[Figures]) -> Figures:
+        return Figures.of(
+            sum(p.budget_fen for p in parts),
+            sum(p.committed_fen for p in parts),
+            sum(p.paid_awards_fen for p in parts),
+            sum(p.paid_contracts_fen for p in parts),
+        )
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    code: str
+    name: str
+    mode: str
+    mode_zh: str
+    spending_category: str | None
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class LineRow:
+    code: str
+    name: str
+    figures: Figures
+    items: tuple[ItemRow, ...]
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    program_code: str
+    program_name: str
+    county_code: str
+    county_name: str
+    year: int
+    phase: str
+    phase_zh: str
+    document: str | None
+    as_of: date
+    generated_by: str
+    total_fen: int
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    code: str
+    name: str
+    unit: str
+    target: str
+    actual: str
+    status: Status
+    status_zh: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DeliverableRow:
+    contract_no: str
+    item_code: str
+    provider_name: str
+    code: str
+    name: str
+    unit: str
+    target: str
+    actual: str
+    status: Status
+    status_zh: str
+    alternative_to: str | None
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    contract_no: str
+    package_code: str | None
+    item_code: str
+    item_name: str
+    provider_name: str
+    provider_credit_code: str
+    procurement: str | None
+    signed_on: date
+    ends_on: date
+    amount_fen: int
+    paid_fen: int
+    unpaid_fen: int
+    status: str
+    status_zh: str
+    deliverables_met: int
+    deliverables_total: int
+    milestones_accepted: int
+    milestones_total: int
+
+
+@dataclass(frozen=True)
+class MilestoneRow:
+    plan: str  # "实施计划" or the contract number
+    code: str
+    name: str
+    stage_zh: str
+    responsible: str
+    due_on: date
+    accepted_on: date | None
+    status: MilestoneStatus
+    status_zh: str
+    days_late: int  # accepted late: days after due; overdue: days since due; else 0
+
+
+@dataclass(frozen=True)
+class RatioFigures:
+    numerator_fen: int
+    denominator_fen: int
+    share_percent: str
+    status: str  # met | breached_max | breached_min | unverified
+    status_zh: str
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RatioRow:
+    code: str
+    name: str
+    wording: str | None
+    bound: Literal["min", "max"]
+    limit_percent: str
+    limit_text: str  # "≤ 10%"
+    on_breach: str
+    plan: RatioFigures
+    actual: RatioFigures
+    paid_this_phase_fen: int
+
+
+@dataclass(frozen=True)
+class ExecutionReport:
+    header: Header
+    lines: tuple[LineRow, ...]
+    totals: Figures
+    targets: tuple[TargetRow, ...]
+    contracts: tuple[ContractRow, ...]
+    deliverables: tuple[DeliverableRow, ...]
+    milestones: tuple[MilestoneRow, ...]
+    ratios: tuple[RatioRow, ...]
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = jsonable(self)
+        return out
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses as dicts, dates as ISO text, every ``*_fen`` also as ``*_yuan`` text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in fields(value):
+            v = getattr(value, f.name)
+            out[f.name] = jsonable(v)
+            if f.name.endswith("_fen") and isinstance(v, int):
+                out[f.name.removesuffix("_fen") + "_yuan"] = format_yuan(v)
+        return out
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_report(
+    program: Program,
+    *,
+    plan_ratios: Sequence[RatioResult],
+    spend: Mapping[str, ItemSpend],
+    contracts: Sequence[ContractFacts],
+    milestones: Sequence[MilestoneFacts],
+    target_actuals: Mapping[str, int | None],
+    as_of: date,
+    generated_by: str,
+    document: str | None = None,
+    notes: Sequence[str] = (),
+) -> ExecutionReport:
+    """The report of ``program`` as of the county day ``as_of``."""
+    unknown = sorted(set(spend) - {item.code for item in program.items()})
+    assert not unknown, f"spend for items the program does not have: {unknown}"
+    lines = tuple(_line_row(program, i, spend) for i in range(len(program.lines)))
+    totals = Figures.total([line.figures for line in lines])
+    _assert_adds_up(program, lines, totals)
+    items = {item.code: item for item in program.items()}
+    return ExecutionReport(
+        header=_header(program, as_of, generated_by, document),
+        lines=lines,
+        totals=totals,
+        targets=_target_rows(program, target_actuals),
+        contracts=tuple(_contract_row(c, items) for c in contracts),
+        deliverables=tuple(_deliverable_row(c, d) for c in contracts for d in c.deliverables),
+        milestones=_milestone_rows(milestones, contracts, as_of),
+        ratios=_ratio_rows(program, plan_ratios, lines, spend),
+        notes=_notes(program, notes),
+    )
+
+
+def _header(program: Program, as_of: date, generated_by: str, document: str | None) -> Header:
+    return Header(
+        title=f"{program.county_name}{REPORT_TITLE_SUFFIX}",
+        program_code=program.code,
+        program_name=program.name,
+        county_code=program.county_code,
+        county_name=program.county_name,
+        year=program.year,
+        phase=program.phase,
+        phase_zh=PHASE_NAMES_ZH.get(program.phase, program.phase),
+        document=document,
+        as_of=as_of,
+        generated_by=generated_by,
+        total_fen=program.total_fen,
+    )
+
+
+def _item_figures(item: Item, s: ItemSpend) -> Figures:
+    committed = s.contracts_fen + s.awards_approved_fen
+    return Figures.of(item.budget_fen, committed, s.awards_paid_fen, s.tranches_paid_fen)
+
+
+def _line_row(program: Program, index: int, spend: Mapping[str, ItemSpend]) -> LineRow:
+    line = program.lines[index]
+    items = tuple(
+        ItemRow(
+            code=item.code,
+            name=item.name,
+            mode=item.mode,
+            mode_zh=MODE_ZH[item.mode],
+            spending_category=item.spending_category,
+            figures=_item_figures(item, spend.get(item.code, ItemSpend())),
+        )
+        for item in line.items
+    )
+    return LineRow(line.code, line.name, Figures.total([i.figures for i in items]), items)
+
+
+def _assert_adds_up(program: Program, lines: tuple[LineRow, ...], totals: Figures) -> None:
+    """Items add up to their line, lines to the total, budgets to the program: exactly."""
+    for line, budget_line in zip(lines, program.lines, strict=True):
+        assert line.figures == Figures.total([i.figures for i in line.items]), line.code
+        assert line.figures.budget_fen == budget_line.budget_fen, (
+            f"line {line.code}: items add up to {line.figures.budget_fen} fen, "
+            f"the line is {budget_line.budget_fen}"
+        )
+    assert totals == Figures.total([line.figures for line in lines])
+    assert totals.budget_fen == program.total_fen, (
+        f"lines add up to {totals.budget_fen} fen, the program total is {program.total_fen}"
+    )
+    assert totals.paid_fen == totals.paid_awards_fen + totals.paid_contracts_fen
+    assert totals.remaining_fen == totals.budget_fen - totals.paid_fen
+
+
+def _status(bound: TargetValue, actual: int | None) -> Status:
+    if bound.comparison is None:
+        return "tracked"
+    met = is_met(bound, actual)
+    return "not_reported" if met is None else ("met" if met else "not_met")
+
+
+def _value_text(value: int | None, money: bool = False) -> str:
+    if value is None:
+        return "—"
+    return format_yuan(value) if money else f"{value:,}"
+
+
+_SOURCES_ZH: Final[Mapping[str, str]] = {
+    "none": "统计数据，不由本系统计量",
+    "approved_claims": "已批准的申报数：{items}",
+    "approved_claim_units": "已批准申报的数量：{items}",
+    "approved_claim_enterprises": "获批企业数：{items}",
+    "stations_in_band": "物流服务报送的本县站点年交易额",
+    "contract_deliverables": "服务商报告的合同交付物：{items}",
+}
+
+
+def _target_rows(program: Program, actuals: Mapping[str, int | None]) -> tuple[TargetRow, ...]:
+    names = {item.code: item.name for item in program.items()}
+    rows = []
+    for t in program.targets:
+        actual = actuals.get(t.code)
+        status: Status = "not_measured" if t.measure == "none" else _status(t.bound, actual)
+        rows.append(
+            TargetRow(
+                code=t.code,
+                name=t.name,
+                unit=t.unit,
+                target=_bound_text(t.bound),
+                actual=_value_text(actual, t.bound.money),
+                status=status,
+                status_zh=STATUS_ZH[status],
+                source=_SOURCES_ZH.get(t.measure, t.measure).format(
+                    items="、".join(names.get(c, c) for c in t.item_codes)
+                ),
+            )
+        )
+    return tuple(rows)
+
+
+def _bound_text(bound: TargetValue) -> str:
+    if bound.comparison is None or bound.value is None:
+        return "—"
+    sign = "≥" if bound.comparison == "at_least" else "≤"
+    return f"{sign} {_value_text(bound.value, bound.money)}"
+
+
+def _deliverable_row(c: ContractFacts, d: DeliverableFacts) -> DeliverableRow:
+    status = _status(d.bound, d.actual)
+    return DeliverableRow(
+        contract_no=c.contract_no,
+        item_code=c.item_code,
+        provider_name=c.provider_name,
+        code=d.code,
+        name=d.name,
+        unit=d.unit,
+        target=_bound_text(d.bound),
+        actual=_value_text(d.actual, d.bound.money),
+        status=status,
+        status_zh=STATUS_ZH[status],
+        alternative_to=d.alternative_to,
+    )
+
+
+def _contract_row(c: ContractFacts, items: Mapping[str, Item]) -> ContractRow:
+    item = items.get(c.item_code)
+    assert item is not None, f"contract {c.contract_no} is for no item of the program"
+    met = sum(1 for d in c.deliverables if _status(d.bound, d.actual) in ("met", "tracked"))
+    return ContractRow(
+        contract_no=c.contract_no,
+        package_code=c.package_code,
+        item_code=c.item_code,
+        item_name=item.name,
+        provider_name=c.provider_name,
+        provider_credit_code=c.provider_credit_code,
+        procurement=c.procurement,
+        signed_on=c.signed_on,
+        ends_on=c.ends_on,
+        amount_fen=c.amount_fen,
+        paid_fen=c.paid_fen,
+        unpaid_fen=c.amount_fen - c.paid_fen,
+        status=c.status,
+        status_zh=CONTRACT_STATUS_ZH.get(c.status, c.status),
+        deliverables_met=met,
+        deliverables_total=len(c.deliverables),
+        milestones_accepted=sum(1 for m in c.milestones if m.accepted_on is not None),
+        milestones_total=len(c.milestones),
+    )
+
+
+def milestone_status(due_on: date, accepted_on: date | None, as_of: date) -> tuple[str, int]:
+    """On time / late (accepted after the due day) / overdue (not accepted, due day passed) /
+    pending, with the days late."""
+    if accepted_on is not None:
+        late = (accepted_on - due_on).days
+        return ("late", late) if late > 0 else ("on_time", 0)
+    if as_of > due_on:
+        return "overdue", (as_of - due_on).days
+    return "pending", 0
+
+
+def _milestone_row(plan: str, m: MilestoneFacts, as_of: date) -> MilestoneRow:
+    status, days = milestone_status(m.due_on, m.accepted_on, as_of)
+    return MilestoneRow(
+        plan=plan,
+        code=m.code,
+        name=m.name,
+        stage_zh=STAGE_ZH.get(m.stage or "", m.stage or ""),
+        responsible=m.responsible,
+        due_on=m.due_on,
+        accepted_on=m.accepted_on,
+        status=status,  # type: ignore[arg-type]
+        status_zh=MILESTONE_STATUS_ZH[status],
+        days_late=days,
+    )
+
+
+def _milestone_rows(
+    milestones: Sequence[MilestoneFacts], contracts: Sequence[ContractFacts], as_of: date
+) -> tuple[MilestoneRow, ...]:
+    rows = [_milestone_row("实施计划", m, as_of) for m in milestones]
+    for c in contracts:
+        rows += [_milestone_row(f"合同 {c.contract_no}", m, as_of) for m in c.milestones]
+    return tuple(rows)
+
+
+# --------------------------------------------------------------------------- share rules
+
+
+def _ratio_figures(r: RatioResult) -> RatioFigures:
+    status = r.status if r.status != "breached" else f"breached_{r.bound}"
+    return RatioFigures(
+        r.numerator_fen,
+        r.denominator_fen,
+        r.share_percent,
+        status,
+        RATIO_STATUS_ZH[status],
+        r.missing,
+    )
+
+
+def _paid_by_category(program: Program, spend: Mapping[str, ItemSpend]) -> dict[str, int]:
+    paid: dict[str, int] = {}
+    for item in program.items():
+        s = spend.get(item.code, ItemSpend())
+        elsewhere = sum(s.tranches_paid_by_category.values())
+        assert 0 <= elsewhere <= s.tranches_paid_fen, f"item {item.code}: tranche categories"
+        for category, fen in s.tranches_paid_by_category.items():
+            paid[category] = paid.get(category, 0) + fen
+        own = s.awards_paid_fen + s.tranches_paid_fen - elsewhere
+        if item.spending_category is not None:
+            paid[item.spending_category] = paid.get(item.spending_category, 0) + own
+    return paid
+
+
+def _ratio_rows(
+    program: Program,
+    plan_ratios: Sequence[RatioResult],
+    lines: tuple[LineRow, ...],
+    spend: Mapping[str, ItemSpend],
+) -> tuple[RatioRow, ...]:
+    plans = {r.code: r for r in plan_ratios}
+    paid_by_line = {line.code: line.figures.paid_fen for line in lines}
+    paid_by_category = _paid_by_category(program, spend)
+    rows = []
+    for rule in program.ratio_rules:
+        plan = plans.get(rule.code)
+        if plan is None:
+            continue  # the program check evaluates every rule it can; nothing to show otherwise
+        if rule.lines is not None:
+            paid = sum(paid_by_line.get(code, 0) for code in rule.lines)
+        else:
+            paid = paid_by_category.get(rule.measure or "", 0)
+        current = PhaseFigures(
+            f"{PHASE_NAMES_ZH[program.phase]}（本期已支付）", program.total_fen, paid
+        )
+        phases = [current]
+        if rule.scope == "cumulative":
+            for h in program.history:
+                if rule.lines is not None:
+                    known = [h.lines.get(code) for code in rule.lines]
+                    numerator = None if None in known else sum(v or 0 for v in known)
+                else:
+                    numerator = h.measures.get(rule.measure or "")
+                label = PHASE_NAMES_ZH.get(h.phase, h.phase)
+                phases.append(PhaseFigures(label, h.total_fen, numerator))
+        actual = evaluate_ratio(rule, phases)
+        bound = "max" if rule.max_percent is not None else "min"
+        rows.append(
+            RatioRow(
+                code=rule.code,
+                name=rule.name,
+                wording=rule.wording,
+                bound=bound,
+                limit_percent=plan.limit_percent,
+                limit_text=("≤ " if bound == "max" else "≥ ") + f"{plan.limit_percent}%",
+                on_breach=rule.on_breach,
+                plan=_ratio_figures(plan),
+                actual=_ratio_figures(actual),
+                paid_this_phase_fen=paid,
+            )
+        )
+    return tuple(rows)
+
+
+def _notes(program: Program, extra: Sequence[str]) -> tuple[str, ...]:
+    notes = [
+        "金额单位：元，由整数“分”精确换算，保留两位小数。",
+        (
+            "承诺金额 = 已签订购买服务合同金额 + 已批准的以奖代补奖补金额（含公示中、已支付）；"
+            "已支付 = 已支付奖补 + 已支付合同款；剩余 = 预算 − 已支付；未承诺 = 预算 − 承诺金额。"
+        ),
+        (
+            "向服务商预拨（预拨资金）的款项只记录在资金服务（共管账户台账）中，本服务无从得知，"
+            "未计入本报告的已支付金额；请与资金服务的共管账户流水核对。"
+        ),
+    ]
+    if program.ratio_rules:
+        notes.append(
+            "资金使用比例按各期累计资金计算：计划占比按预算；实际占比 = 以往各期资金安排（视为已使用）"
+            "+ 本期已支付，分母为各期资金合计。以往各期未记录的数据不按零计，相关规则显示为无法核实。"
+        )
+    notes += list(extra)
+    return tuple(notes[:MAX_NOTES])

@@ -1,0 +1,256 @@
+"""The execution report as a PDF in Chinese (reportlab): title, header, tables, page numbers.
+
+Font: reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1, encoding UniGB-UCS2-H). It
+needs no font file on the server and no system install, so the service renders the same PDF
+on any machine; the glyphs are not embedded, and every PDF reader with Chinese support
+(Acrobat, WPS, Foxit, pdf.js, poppler with a CJK font) supplies its own Song/Ming face for
+this standard Adobe-GB1 font — what county and provincial reviewers open it with. Embedding
+a TTF would need a CJK font file shipped with the service (none is on PyPI as a dependency we
+could rely on, and system fonts differ per machine), and would make each PDF megabytes larger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from io import BytesIO
+from typing import Any, Final
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from ruralfund_common.money import format_yuan
+
+from .model import ExecutionReport, Figures
+
+__all__ = ["FONT", "PDF_MEDIA_TYPE", "render_pdf"]
+
+PDF_MEDIA_TYPE: Final = "application/pdf"
+FONT: Final = "STSong-Light"
+PAGE: Final = landscape(A4)
+MARGIN: Final = 12 * mm
+WIDTH: Final = PAGE[0] - 2 * MARGIN
+
+pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+_BODY = ParagraphStyle("body", fontName=FONT, fontSize=8, leading=10.5, wordWrap="CJK")
+_NUM = ParagraphStyle("num", parent=_BODY, alignment=TA_RIGHT)
+_HEAD = ParagraphStyle("head", parent=_BODY, fontSize=8)
+_TITLE = ParagraphStyle(
+    "title", fontName=FONT, fontSize=16, leading=22, alignment=TA_CENTER, wordWrap="CJK"
+)
+_SUBTITLE = ParagraphStyle("subtitle", parent=_TITLE, fontSize=10, leading=14)
+_SECTION = ParagraphStyle(
+    "section", fontName=FONT, fontSize=11, leading=15, spaceBefore=8, spaceAfter=4
+)
+_NOTE = ParagraphStyle("note", parent=_BODY, fontSize=8.5, leading=12)
+
+
+class _NumberedCanvas(Canvas):
+    """Draws "第 n 页 / 共 m 页" once the page count is known (pages are kept until save)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self.setFont(FONT, 8)
+            self.drawCentredString(PAGE[0] / 2, 7 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
+            super().showPage()
+        super().save()
+
+
+def _p(text: object, style: ParagraphStyle = _BODY) -> Paragraph:
+    shown = "—" if text is None or text == "" else str(text)
+    escaped = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Paragraph(escaped, style)
+
+
+def _y(fen: int) -> Paragraph:
+    return _p(format_yuan(fen), _NUM)
+
+
+def _table(
+    headings: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    *,
+    bold_rows: Sequence[int] = (),
+) -> Table:
+    assert abs(sum(widths) - 1) < 1e-9, "column widths are fractions of the page width"
+    data = [[_p(h, _HEAD) for h in headings]]
+    data += [[c if isinstance(c, Paragraph) else _p(c) for c in row] for row in rows]
+    table = Table(data, colWidths=[w * WIDTH for w in widths], repeatRows=1)
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    style += [("BACKGROUND", (0, r), (-1, r), colors.HexColor("#F2F2F2")) for r in bold_rows]
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _figures(f: Figures) -> list[Paragraph]:
+    return [
+        _y(f.budget_fen),
+        _y(f.committed_fen),
+        _y(f.paid_fen),
+        _y(f.remaining_fen),
+        _y(f.uncommitted_fen),
+    ]
+
+
+_FIGURES = ("预算（元）", "承诺（元）", "已支付（元）", "剩余（元）", "未承诺（元）")
+
+
+def _header(report: ExecutionReport) -> list[Any]:
+    h = report.header
+    rows = [
+        ["项目名称", h.program_name, "县（区划代码）", f"{h.county_name}（{h.county_code}）"],
+        ["年度 / 期次", f"{h.year}年 {h.phase_zh}", "中央财政资金（元）", format_yuan(h.total_fen)],
+        ["依据文件", h.document or "—", "统计截至", _date(h.as_of)],
+        ["项目编码", h.program_code, "生成人", h.generated_by],
+    ]
+    table = Table(
+        [[_p(c) for c in row] for row in rows],
+        colWidths=[w * WIDTH for w in (0.12, 0.48, 0.14, 0.26)],
+    )
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                               ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#F2F2F2")),
+                               ("BACKGROUND", (2, 0), (2, -1), colors.HexColor("#F2F2F2"))]))  # fmt: skip
+    return [Paragraph(h.title, _TITLE), Paragraph(h.program_name, _SUBTITLE), Spacer(1, 4), table]
+
+
+def _date(d: date | None) -> str:
+    return d.isoformat() if d else "—"
+
+
+def _money(report: ExecutionReport) -> list[Any]:
+    by_line = [[line.name, *_figures(line.figures)] for line in report.lines]
+    by_line.append(["合计", *_figures(report.totals)])
+    rows: list[list[Any]] = []
+    subtotals: list[int] = []
+    for line in report.lines:
+        subtotals.append(len(rows) + 1)
+        rows.append([f"{line.name}（小计）", "", *_figures(line.figures)])
+        rows += [[f"　{i.name}", i.mode_zh, *_figures(i.figures)] for i in line.items]
+    rows.append(["合计", "", *_figures(report.totals)])
+    return [
+        Paragraph("一、资金执行情况（按方向）", _SECTION),
+        _table(["方向", *_FIGURES], by_line, (0.30, 0.14, 0.14, 0.14, 0.14, 0.14),
+               bold_rows=[len(by_line)]),
+        Paragraph("二、资金执行情况（按项目）", _SECTION),
+        _table(["方向 / 项目", "实施方式", *_FIGURES], rows,
+               (0.30, 0.08, 0.124, 0.124, 0.124, 0.124, 0.124),
+               bold_rows=[*subtotals, len(rows)]),
+    ]  # fmt: skip
+
+
+def _targets(report: ExecutionReport) -> list[Any]:
+    targets = [[t.name, t.unit, t.target, t.actual, t.status_zh, t.source] for t in report.targets]
+    out: list[Any] = [Paragraph("三、绩效目标完成情况", _SECTION)]
+    out.append(_table(["绩效目标", "单位", "指标值", "实际值", "完成情况", "数据来源"], targets,
+                      (0.30, 0.07, 0.12, 0.12, 0.11, 0.28)))  # fmt: skip
+    return out
+
+
+def _contracts(report: ExecutionReport) -> list[Any]:
+    contracts = [
+        [c.contract_no, c.item_name, c.provider_name, c.procurement, f"{_date(c.signed_on)}至{_date(c.ends_on)}",
+         _y(c.amount_fen), _y(c.paid_fen), c.status_zh,
+         f"{c.deliverables_met}/{c.deliverables_total}", f"{c.milestones_accepted}/{c.milestones_total}"]
+        for c in report.contracts
+    ]  # fmt: skip
+    deliverables = [
+        [d.contract_no, d.name, d.unit, d.target, d.actual, d.status_zh]
+        for d in report.deliverables
+    ]
+    out: list[Any] = [Paragraph("四、购买服务合同及交付物", _SECTION)]
+    if not contracts:
+        return [*out, _p("尚无已签订的购买服务合同。", _NOTE)]
+    out.append(_table(
+        ["合同编号", "项目", "服务商", "采购方式", "合同期限", "合同金额（元）", "已支付（元）", "状态",
+         "交付物达成", "节点验收"], contracts,
+        (0.10, 0.16, 0.16, 0.09, 0.12, 0.09, 0.09, 0.07, 0.06, 0.06)))  # fmt: skip
+    out.append(Spacer(1, 6))
+    out.append(_table(["合同编号", "交付物", "单位", "指标值", "实际值", "完成情况"], deliverables,
+                      (0.14, 0.36, 0.08, 0.14, 0.14, 0.14)))  # fmt: skip
+    return out
+
+
+def _milestones(report: ExecutionReport) -> list[Any]:
+    rows = [
+        [m.plan, m.stage_zh, m.name, m.responsible, _date(m.due_on), _date(m.accepted_on),
+         m.status_zh, m.days_late or ""]
+        for m in report.milestones
+    ]  # fmt: skip
+    return [
+        Paragraph("五、实施进度", _SECTION),
+        _table(["计划", "阶段", "工作名称", "责任单位", "时间节点", "完成日期", "完成情况", "逾期天数"],
+               rows, (0.12, 0.11, 0.24, 0.20, 0.08, 0.08, 0.10, 0.07)),
+    ]  # fmt: skip
+
+
+def _ratios(report: ExecutionReport) -> list[Any]:
+    rows = [
+        [r.name, r.limit_text, f"{r.plan.share_percent}%", r.plan.status_zh,
+         _y(r.paid_this_phase_fen), _y(r.actual.numerator_fen), _y(r.actual.denominator_fen),
+         f"{r.actual.share_percent}%", r.actual.status_zh, "；".join(r.actual.missing)]
+        for r in report.ratios
+    ]  # fmt: skip
+    out: list[Any] = [Paragraph("六、资金使用比例", _SECTION)]
+    if not rows:
+        return [*out, _p("本项目未规定资金使用比例。", _NOTE)]
+    out.append(_table(
+        ["规则", "限值", "计划占比", "计划情况", "本期已支付（元）", "累计实际（元）", "累计资金（元）",
+         "实际占比", "实际情况", "未记录数据的期次"], rows,
+        (0.22, 0.06, 0.07, 0.08, 0.10, 0.10, 0.10, 0.07, 0.10, 0.10)))  # fmt: skip
+    return out
+
+
+def _notes(report: ExecutionReport) -> list[Any]:
+    out: list[Any] = [Paragraph("七、说明", _SECTION)]
+    out += [_p(f"{i}. {note}", _NOTE) for i, note in enumerate(report.notes, start=1)]
+    return out
+
+
+def render_pdf(report: ExecutionReport) -> bytes:
+    out = BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=14 * mm,
+        title=report.header.title,
+        author=report.header.generated_by,
+        subject=report.header.program_name,
+    )
+    story = [
+        *_header(report),
+        *_money(report),
+        *_targets(report),
+        *_contracts(report),
+        *_milestones(report),
+        *_ratios(report),
+        *_notes(report),
+    ]
+    doc.build(story, canvasmaker=_NumberedCanvas)
+    return out.getvalue()

@@ -1,0 +1,227 @@
+"""The execution report as a spreadsheet (openpyxl): sheets 总表, 资金, 绩效目标, 合同, 进度, 比例.
+
+Yuan cells are numbers (so a reviewer can sum and check them), written as ``Decimal`` made
+from integer fen by moving the decimal point (``Decimal(fen).scaleb(-2)``): exact, never a
+float computed from money. They are formatted ``#,##0.00``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from typing import Any, Final
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .model import ExecutionReport, Figures
+
+__all__ = ["SHEETS", "XLSX_MEDIA_TYPE", "render_xlsx", "yuan"]
+
+XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEETS: Final = ("总表", "资金", "绩效目标", "合同", "进度", "比例")
+YUAN_FORMAT: Final = "#,##0.00"
+PERCENT_FORMAT: Final = "0.00%"
+DATE_FORMAT: Final = "yyyy-mm-dd"
+_BOLD: Final = Font(bold=True)
+_TITLE: Final = Font(bold=True, size=14)
+_HEAD_FILL: Final = PatternFill("solid", fgColor="DDEBF7")
+_TOTAL_FILL: Final = PatternFill("solid", fgColor="F2F2F2")
+_THIN: Final = Side(style="thin", color="999999")
+_BORDER: Final = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_FIGURE_HEADINGS: Final = ("预算（元）", "承诺（元）", "已支付奖补（元）", "已支付合同款（元）",
+                           "已支付合计（元）", "剩余（预算−已支付，元）", "未承诺（元）")  # fmt: skip
+
+
+class Yuan(Decimal):
+    """Marks a cell as money (formatted as yuan)."""
+
+
+class Percent(Decimal):
+    """Marks a cell as a share (formatted as percent)."""
+
+
+def yuan(fen: int) -> Yuan:
+    """Integer fen as exact yuan: 246900 -> Decimal('2469.00')."""
+    return Yuan(Decimal(fen).scaleb(-2))
+
+
+def _percent(text: str) -> Percent:
+    return Percent(Decimal(text).scaleb(-2))
+
+
+def _figures(f: Figures) -> list[Any]:
+    return [
+        yuan(f.budget_fen),
+        yuan(f.committed_fen),
+        yuan(f.paid_awards_fen),
+        yuan(f.paid_contracts_fen),
+        yuan(f.paid_fen),
+        yuan(f.remaining_fen),
+        yuan(f.uncommitted_fen),
+    ]
+
+
+def _write_row(ws: Worksheet, values: Sequence[Any], *, style: str = "") -> int:
+    ws.append(list(values))
+    row = ws.max_row
+    for col, value in enumerate(values, start=1):
+        cell = ws.cell(row=row, column=col)
+        if isinstance(value, Yuan):
+            cell.number_format = YUAN_FORMAT
+        elif isinstance(value, Percent):
+            cell.number_format = PERCENT_FORMAT
+        elif isinstance(value, date):
+            cell.number_format = DATE_FORMAT
+        if style in ("head", "total"):
+            cell.font = _BOLD
+            cell.fill = _HEAD_FILL if style == "head" else _TOTAL_FILL
+        if style != "plain":
+            cell.border = _BORDER
+            cell.alignment = Alignment(vertical="top", wrap_text=isinstance(value, str))
+    return row
+
+
+def _table(ws: Worksheet, headings: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    row = _write_row(ws, headings, style="head")
+    ws.freeze_panes = f"A{row + 1}"  # a text reference: ws.cell() would create an empty row
+    for values in rows:
+        _write_row(ws, values)
+
+
+def _widths(ws: Worksheet, widths: Sequence[int]) -> None:
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+
+
+def _summary(ws: Worksheet, report: ExecutionReport) -> None:
+    h = report.header
+    ws.append([h.title])
+    ws.cell(row=1, column=1).font = _TITLE
+    for label, value in (
+        ("项目名称", h.program_name),
+        ("项目编码", h.program_code),
+        ("县（区划代码）", f"{h.county_name}（{h.county_code}）"),
+        ("年度 / 期次", f"{h.year}年 {h.phase_zh}"),
+        ("依据文件", h.document or "—"),
+        ("统计截至", h.as_of),
+        ("生成人", h.generated_by),
+        ("中央财政资金（元）", yuan(h.total_fen)),
+    ):
+        row = _write_row(ws, [label, value], style="plain")
+        ws.cell(row=row, column=1).font = _BOLD
+    ws.append([])
+    _write_row(ws, ["方向", *_FIGURE_HEADINGS], style="head")
+    for line in report.lines:
+        _write_row(ws, [line.name, *_figures(line.figures)])
+    _write_row(ws, ["合计", *_figures(report.totals)], style="total")
+    ws.append([])
+    counts = (
+        ("绩效目标已达成", _count(report.targets, "met"), len(report.targets)),
+        ("合同交付物已达成", _count(report.deliverables, "met"), len(report.deliverables)),
+        ("进度节点已完成", sum(1 for m in report.milestones if m.accepted_on), len(report.milestones)),
+        ("进度节点已逾期未完成", sum(1 for m in report.milestones if m.status == "overdue"), len(report.milestones)),
+    )  # fmt: skip
+    _write_row(ws, ["事项", "数量", "总数"], style="head")
+    for label, n, total in counts:
+        _write_row(ws, [label, n, total])
+    ws.append([])
+    _write_row(ws, ["说明"], style="head")
+    for i, note in enumerate(report.notes, start=1):
+        _write_row(ws, [f"{i}. {note}"], style="plain")
+    _widths(ws, [28, 22, 18, 18, 18, 18, 22, 18])
+
+
+def _count(rows: Sequence[Any], status: str) -> int:
+    return sum(1 for r in rows if r.status == status)
+
+
+def _money(ws: Worksheet, report: ExecutionReport) -> None:
+    rows: list[list[Any]] = []
+    for line in report.lines:
+        rows.append([line.name, "（方向小计）", "", *_figures(line.figures)])
+        rows += [
+            [line.name, item.name, item.mode_zh, *_figures(item.figures)] for item in line.items
+        ]
+    _table(ws, ["方向", "项目", "实施方式", *_FIGURE_HEADINGS], rows)
+    _write_row(ws, ["合计", "", "", *_figures(report.totals)], style="total")
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(row=r, column=2).value == "（方向小计）":
+            for c in range(1, 11):
+                ws.cell(row=r, column=c).font = _BOLD
+    _widths(ws, [26, 34, 10, 16, 16, 16, 16, 16, 18, 16])
+
+
+def _targets(ws: Worksheet, report: ExecutionReport) -> None:
+    _table(
+        ws,
+        ["指标编码", "绩效目标", "单位", "指标值", "实际值", "完成情况", "数据来源"],
+        [[t.code, t.name, t.unit, t.target, t.actual, t.status_zh, t.source] for t in report.targets],
+    )  # fmt: skip
+    ws.append([])
+    _write_row(ws, ["合同交付物"], style="plain")
+    ws.cell(row=ws.max_row, column=1).font = _BOLD
+    _write_row(ws, ["合同编号", "服务商", "交付物", "单位", "指标值", "实际值", "完成情况", "可替代"], style="head")  # fmt: skip
+    for d in report.deliverables:
+        _write_row(ws, [d.contract_no, d.provider_name, d.name, d.unit, d.target, d.actual,
+                        d.status_zh, d.alternative_to or ""])  # fmt: skip
+    _widths(ws, [22, 36, 10, 16, 14, 16, 40, 14])
+
+
+def _contracts(ws: Worksheet, report: ExecutionReport) -> None:
+    _table(
+        ws,
+        ["合同编号", "包组", "项目", "服务商", "统一社会信用代码", "采购方式", "签订日期", "截止日期",
+         "合同金额（元）", "已支付（元）", "未支付（元）", "状态", "交付物达成", "节点验收"],
+        [[c.contract_no, c.package_code or "", c.item_name, c.provider_name, c.provider_credit_code,
+          c.procurement or "", c.signed_on, c.ends_on, yuan(c.amount_fen), yuan(c.paid_fen),
+          yuan(c.unpaid_fen), c.status_zh, f"{c.deliverables_met}/{c.deliverables_total}",
+          f"{c.milestones_accepted}/{c.milestones_total}"] for c in report.contracts],
+    )  # fmt: skip
+    _widths(ws, [18, 12, 30, 30, 22, 14, 12, 12, 16, 16, 16, 16, 10, 10])
+
+
+def _milestones(ws: Worksheet, report: ExecutionReport) -> None:
+    _table(
+        ws,
+        ["计划", "阶段", "工作名称", "责任单位", "时间节点", "完成（验收）日期", "完成情况", "逾期天数"],
+        [[m.plan, m.stage_zh, m.name, m.responsible, m.due_on, m.accepted_on or "", m.status_zh,
+          m.days_late or ""] for m in report.milestones],
+    )  # fmt: skip
+    _widths(ws, [20, 14, 32, 30, 12, 16, 14, 10])
+
+
+def _ratios(ws: Worksheet, report: ExecutionReport) -> None:
+    _table(
+        ws,
+        ["规则", "原文", "限值", "计划占比", "计划情况", "本期已支付（元）", "累计实际金额（元）",
+         "累计资金（元）", "实际占比", "实际情况", "未记录数据的期次"],
+        [[r.name, r.wording or "", r.limit_text, _percent(r.plan.share_percent), r.plan.status_zh,
+          yuan(r.paid_this_phase_fen), yuan(r.actual.numerator_fen), yuan(r.actual.denominator_fen),
+          _percent(r.actual.share_percent), r.actual.status_zh, "；".join(r.actual.missing)]
+         for r in report.ratios],
+    )  # fmt: skip
+    _widths(ws, [36, 40, 10, 10, 14, 16, 18, 16, 10, 16, 20])
+
+
+def render_xlsx(report: ExecutionReport) -> bytes:
+    wb = Workbook()
+    sheets = [wb.active] + [wb.create_sheet() for _ in SHEETS[1:]]
+    for ws, title in zip(sheets, SHEETS, strict=True):
+        assert ws is not None
+        ws.title = title
+    _summary(sheets[0], report)  # type: ignore[arg-type]
+    _money(sheets[1], report)  # type: ignore[arg-type]
+    _targets(sheets[2], report)  # type: ignore[arg-type]
+    _contracts(sheets[3], report)  # type: ignore[arg-type]
+    _milestones(sheets[4], report)  # type: ignore[arg-type]
+    _ratios(sheets[5], report)  # type: ignore[arg-type]
+    wb.properties.title = report.header.title
+    wb.properties.creator = report.header.generated_by
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()

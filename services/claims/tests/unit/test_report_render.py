@@ -1,0 +1,166 @@
+"""The execution report rendered: the xlsx opened with openpyxl (sheets, Chinese headings, yuan
+as numbers with 2 decimals from fen), the PDF read back with pypdf (Chinese title and headings,
+a yuan figure, page numbers)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+from pypdf import PdfReader
+from ruralfund_claims.domain.program import check_program
+from ruralfund_claims.domain.targets import TargetValue
+from ruralfund_claims.reports.model import (
+    ContractFacts,
+    DeliverableFacts,
+    ExecutionReport,
+    ItemSpend,
+    MilestoneFacts,
+    build_report,
+)
+from ruralfund_claims.reports.pdf import render_pdf
+from ruralfund_claims.reports.xlsx import SHEETS, render_xlsx, yuan
+
+PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
+WAN = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def report() -> ExecutionReport:
+    doc = yaml.safe_load((PROGRAMS / "ruyuan-2021-p2.yaml").read_text(encoding="utf-8"))
+    check = check_program(doc)
+    assert check.program is not None
+    contract = ContractFacts(
+        contract_no="RY-2023-WL-01",
+        item_code="smart-logistics-center",
+        provider_name="乳源县智慧物流有限公司",
+        provider_credit_code="91440232MA4W000011",
+        amount_fen=148 * WAN,
+        signed_on=date(2023, 6, 10),
+        ends_on=date(2023, 11, 30),
+        procurement="公开招标",
+        status="active",
+        paid_fen=444_000_00,
+        deliverables=(
+            DeliverableFacts(
+                "county-to-village-hours", "县到村配送时限", "小时", TargetValue("at_most", 24), 20
+            ),
+        ),
+        milestones=(MilestoneFacts("sorting-line", "智能分拣线投用", date(2023, 9, 30), None),),
+    )
+    return build_report(
+        check.program,
+        plan_ratios=check.ratios,
+        spend={
+            "smart-logistics-center": ItemSpend(
+                contracts_fen=148 * WAN, tranches_paid_fen=444_000_00
+            ),
+            "station-operation-reward": ItemSpend(
+                awards_approved_fen=1_234_56, awards_paid_fen=1_234_56
+            ),
+        },
+        contracts=[contract],
+        milestones=[
+            MilestoneFacts(m.code, m.name, m.due_on, None, m.responsible_text, m.stage)
+            for m in check.program.milestones
+        ],
+        target_actuals={"county-to-village-hours": 20},
+        as_of=date(2023, 10, 8),
+        generated_by="王工（bureau_admin）",
+        document="乳府办〔2023〕19号",
+    )
+
+
+def dec(value: object) -> Decimal:
+    """A cell's number as openpyxl reads it back (int or float) as the decimal it was written
+    as: the file stores the text "1234.56", openpyxl parses it into a float; its shortest repr
+    is that text again."""
+    assert isinstance(value, int | float) and not isinstance(value, bool), value
+    return Decimal(str(value))
+
+
+def test_yuan_cells_are_exact_decimals_from_fen() -> None:
+    assert yuan(246_900) == Decimal("2469.00")
+    assert str(yuan(1)) == "0.01"
+    assert str(yuan(1_000_000_000)) == "10000000.00"
+
+
+def test_xlsx_has_the_six_sheets_with_chinese_headings_and_yuan_numbers(
+    report: ExecutionReport,
+) -> None:
+    wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
+    assert tuple(wb.sheetnames) == SHEETS == ("总表", "资金", "绩效目标", "合同", "进度", "比例")
+    summary = wb["总表"]
+    assert summary["A1"].value == "乳源瑶族自治县电子商务进农村综合示范项目执行情况报告"
+    labels = {row[0]: row[1] for row in summary.iter_rows(max_col=2, values_only=True) if row[0]}
+    assert labels["统计截至"].date() == date(2023, 10, 8)
+    assert labels["中央财政资金（元）"] == 10_000_000
+    money = wb["资金"]
+    assert [c.value for c in money[1]][:4] == ["方向", "项目", "实施方式", "预算（元）"]
+    rows = {(r[0].value, r[1].value): r for r in money.iter_rows(min_row=2)}
+    reward = rows[("完善农村电子商务公共服务体系", "农村电商站点可持续运营以奖代补")]
+    # budget, committed, paid awards, paid contracts, paid, remaining, uncommitted
+    assert [dec(c.value) for c in reward[3:10]] == [
+        200_000, Decimal("1234.56"), Decimal("1234.56"), 0, Decimal("1234.56"),
+        Decimal("198765.44"), Decimal("198765.44"),
+    ]  # fmt: skip
+    assert all(c.number_format == "#,##0.00" for c in reward[3:10])
+    logistics = rows[("健全县镇村三级物流配送体系", "（方向小计）")]
+    budget, committed, paid, remaining = (logistics[i].value for i in (3, 4, 7, 8))
+    assert (budget, committed, paid, remaining) == (2_200_000, 1_480_000, 444_000, 1_756_000)
+    total = rows[("合计", None)]  # an empty text cell reads back as None
+    assert total[3].value == 10_000_000
+    assert dec(total[8].value) == Decimal(10_000_000) - Decimal(444_000) - Decimal("1234.56")
+
+
+def test_xlsx_targets_contracts_progress_and_ratios(report: ExecutionReport) -> None:
+    wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
+    targets = {r[0]: r for r in wb["绩效目标"].iter_rows(values_only=True)}
+    assert targets["county-to-village-hours"][3:6] == ("≤ 24", "20", "已达成")
+    contract = next(wb["合同"].iter_rows(min_row=2, values_only=True))
+    assert contract[0] == "RY-2023-WL-01"
+    assert contract[8:11] == (1_480_000, 444_000, 1_036_000)
+    progress = {r[2]: r for r in wb["进度"].iter_rows(min_row=2, values_only=True)}
+    assert progress["智能分拣线投用"][6:8] == ("已逾期未完成", 8)
+    assert progress["组织项目最终验收"][6] == "未到期"
+    ratios = {r[0].value: r for r in wb["比例"].iter_rows(min_row=2)}
+    logistics = ratios["健全县镇村三级物流配送体系累计占比"]
+    assert (logistics[2].value, dec(logistics[3].value), logistics[4].value) == (
+        "≥ 50%", Decimal("0.2875"), "低于下限",
+    )  # fmt: skip
+    assert logistics[3].number_format == "0.00%"
+    # actual: phase 1's 355万 + 44.4万 paid, of 2000万
+    assert (logistics[6].value, dec(logistics[8].value)) == (3_994_000, Decimal("0.1997"))
+
+
+def test_pdf_in_chinese_with_title_headings_figures_and_page_numbers(
+    report: ExecutionReport,
+) -> None:
+    pdf = render_pdf(report)
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(BytesIO(pdf))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "乳源瑶族自治县电子商务进农村综合示范项目执行情况报告"
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for heading in (
+        "乳源瑶族自治县电子商务进农村综合示范项目执行情况报告",
+        "一、资金执行情况（按方向）",
+        "三、绩效目标完成情况",
+        "五、实施进度",
+        "六、资金使用比例",
+        "健全县镇村三级物流配送体系",
+        "县到村配送时限",
+    ):
+        assert heading in text, heading
+    assert "1,756,000.00" in text  # logistics remaining: 2,200,000.00 − 444,000.00
+    assert "198,765.44" in text
+    pages = len(reader.pages)
+    assert pages >= 2
+    assert f"第 1 页 / 共 {pages} 页" in reader.pages[0].extract_text()
+    fonts = reader.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
+    assert any(f.get_object()["/BaseFont"] == "/STSong-Light" for f in fonts.values())
