@@ -41,5 +41,11 @@ lint: sync
 bench: sync
 	$(UV) run --frozen --no-sync python benchmarks/limits.py
 
+# Faults under load and the JetStream loss drill (issue #10): several rounds of SIGKILLed services
+# and restarted/killed nats-server and PostgreSQL under a steady load (minutes). A short variant
+# of the same tests runs in `make test`. Failed runs keep the service logs (RURALFUND_CHAOS_LOGS).
+chaos: sync
+	RURALFUND_CHAOS=full $(UV) run --frozen --no-sync python -m pytest tests/chaos -q -p no:cacheprovider
+
 clean:
 	rm -rf .venv .tools var .pytest_cache
