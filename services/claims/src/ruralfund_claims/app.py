@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from ruralfund_common.bootstrap import ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
-from .entrypoints import api, contracts_api, files_api, milestones_api
+from .entrypoints import api, contracts_api, files_api, milestones_api, packages_api, reports_api
 from .entrypoints.milestone_checker import CHECKER_KEY, MilestoneChecker
 from .entrypoints.subscribers import events
 from .settings import SETTINGS_KEY, ClaimsSettings
@@ -46,7 +46,14 @@ def create_app(
             "targets (绩效目标) with actual values, milestones (实施计划) with overdue notices."
         ),
         events=events,
-        routers=[api.router, contracts_api.router, milestones_api.router, files_api.router],
+        routers=[
+            api.router,
+            contracts_api.router,
+            packages_api.router,
+            milestones_api.router,
+            files_api.router,
+            reports_api.router,
+        ],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
         on_start=on_start,

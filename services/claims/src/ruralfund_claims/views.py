@@ -18,20 +18,24 @@ from .domain.claim import allowed_actions
 __all__ = [
     "ClaimHistoryOut",
     "ClaimOut",
+    "ContractFileOut",
     "ContractOut",
     "DeliverableOut",
     "EnterpriseOut",
     "EvidenceFileOut",
     "MilestoneOut",
+    "PackageOut",
     "ProgramOut",
     "ProgramTargetsOut",
     "TargetOut",
     "claim_out",
+    "contract_file_out",
     "contract_out",
     "enterprise_out",
     "evidence_file_out",
     "history_out",
     "milestone_out",
+    "package_out",
     "program_out",
 ]
 
@@ -275,9 +279,31 @@ class ContractMilestoneOut(BaseModel):
     name: str
     due_on: date
     status: str
-    accepted_by: str | None
+    accepted_by: str | None  # who recorded the acceptance
     accepted_at: datetime | None
+    accepted_on: date | None  # the acceptance day
+    acceptors: list[str] | None  # the accepting people (验收人员)
+    evidence_file_ids: list[str]
+    overdue_notified_at: datetime | None
     note: str | None
+
+
+class TrancheOut(BaseModel):
+    code: str
+    kind: str
+    amount_fen: int
+    amount_yuan: str
+    milestone_code: str | None
+    spending_category: str | None
+    payment_due_id: str
+    status: str  # scheduled | due | paid | refused
+    due_at: datetime | None
+    paid_fen: int | None
+    payment_id: str | None
+    paid_at: datetime | None
+    refusal_code: str | None
+    refusal_reason: str | None
+    failed_payment_ids: list[str]
 
 
 class ContractOut(BaseModel):
@@ -293,9 +319,15 @@ class ContractOut(BaseModel):
     signed_on: date
     ends_on: date
     procurement: str | None
+    package_code: str | None
     status: str
     deliverables: list[DeliverableOut]
     milestones: list[ContractMilestoneOut]
+    payment_schedule: list[TrancheOut] | None  # None: the contract has no schedule
+    paid_fen: int
+    paid_yuan: str
+    remaining_fen: int  # the contract amount not paid yet
+    remaining_yuan: str
     acceptance_gaps: list[str]
     acceptance_note: str | None
     accepted_by: str | None
@@ -308,7 +340,7 @@ class ContractOut(BaseModel):
 
 _CONTRACT_COLUMNS = (
     "program_code", "item_code", "item_name", "contract_no", "provider_credit_code",
-    "provider_name", "amount_fen", "signed_on", "ends_on", "procurement", "status",
+    "provider_name", "amount_fen", "signed_on", "ends_on", "procurement", "package_code", "status",
     "acceptance_note", "accepted_by", "accepted_at", "created_by", "created_at", "updated_at",
     "version",
 )  # fmt: skip
@@ -319,18 +351,85 @@ def contract_out(
     deliverables: Sequence[DeliverableOut],
     milestones: Sequence[Mapping[str, Any]],
     gaps: Sequence[str],
+    tranches: Sequence[Mapping[str, Any]] = (),
 ) -> ContractOut:
+    paid = sum(t["paid_fen"] or 0 for t in tranches if t["status"] == "paid")
     return ContractOut(
         id=str(row["id"]),
         amount_yuan=format_yuan(row["amount_fen"]),
         deliverables=list(deliverables),
-        milestones=[
-            ContractMilestoneOut(**{k: m[k] for k in ContractMilestoneOut.model_fields})
-            for m in milestones
-        ],
+        milestones=[_contract_milestone_out(m) for m in milestones],
         acceptance_gaps=list(gaps),
+        payment_schedule=[_tranche_out(t) for t in tranches] if tranches else None,
+        paid_fen=paid,
+        paid_yuan=format_yuan(paid),
+        remaining_fen=row["amount_fen"] - paid,
+        remaining_yuan=format_yuan(row["amount_fen"] - paid),
         **{name: row[name] for name in _CONTRACT_COLUMNS},
     )
+
+
+def _contract_milestone_out(m: Mapping[str, Any]) -> ContractMilestoneOut:
+    return ContractMilestoneOut(
+        acceptors=list(m["acceptors"]) if m["acceptors"] is not None else None,
+        evidence_file_ids=[str(f) for f in m["evidence_file_ids"]],
+        **{
+            k: m[k]
+            for k in ContractMilestoneOut.model_fields
+            if k not in {"acceptors", "evidence_file_ids"}
+        },
+    )
+
+
+def _tranche_out(t: Mapping[str, Any]) -> TrancheOut:
+    return TrancheOut(
+        amount_yuan=format_yuan(t["amount_fen"]),
+        payment_due_id=str(t["payment_due_id"]),
+        failed_payment_ids=list(t["failed_payment_ids"]),
+        **{
+            k: t[k]
+            for k in TrancheOut.model_fields
+            if k not in {"amount_yuan", "payment_due_id", "failed_payment_ids"}
+        },
+    )
+
+
+# --------------------------------------------------------------------------- procurement packages
+
+
+class PackageOut(BaseModel):
+    program_code: str
+    code: str
+    name: str
+    line_code: str
+    item_codes: list[str]
+    budget_fen: int
+    budget_yuan: str
+    method: str
+    renews: str | None
+    winner_credit_code: str
+    winner_name: str
+    awarded_on: date
+    tender_ref: str | None
+    contracted_fen: int  # the package's contracts together
+    contracted_yuan: str
+    left_fen: int
+    left_yuan: str
+    created_by: str
+    created_at: datetime
+
+
+def package_out(row: Mapping[str, Any]) -> PackageOut:
+    left = row["budget_fen"] - row["contracted_fen"]
+    return PackageOut(
+        item_codes=list(row["item_codes"]),
+        budget_yuan=format_yuan(row["budget_fen"]),
+        contracted_yuan=format_yuan(row["contracted_fen"]),
+        left_fen=left,
+        left_yuan=format_yuan(left),
+        **{k: row[k] for k in PackageOut.model_fields if k not in {
+            "item_codes", "budget_yuan", "contracted_yuan", "left_fen", "left_yuan"}},
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- performance targets
@@ -395,6 +494,25 @@ class EvidenceFileOut(BaseModel):
     sha256: str
     uploaded_by: str
     uploaded_at: datetime
+
+
+class ContractFileOut(BaseModel):
+    id: str
+    contract_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+def contract_file_out(row: Mapping[str, Any]) -> ContractFileOut:
+    return ContractFileOut(
+        id=str(row["id"]),
+        contract_id=str(row["contract_id"]),
+        **{k: row[k] for k in ContractFileOut.model_fields if k not in {"id", "contract_id"}},
+    )
 
 
 def evidence_file_out(row: Mapping[str, Any]) -> EvidenceFileOut:

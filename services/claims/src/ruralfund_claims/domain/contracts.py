@@ -22,6 +22,7 @@ from ruralfund_common.errors import Conflict, InvalidInput
 from ruralfund_common.money import format_yuan
 
 from .program import Item
+from .schedule import MAX_TRANCHES, TrancheIn
 from .targets import Deliverable, DeliverableDoc, TargetValue, deliverable_from_doc, is_met
 
 __all__ = [
@@ -30,7 +31,9 @@ __all__ = [
     "ContractMilestoneIn",
     "ContractStatus",
     "DeliverableState",
+    "MilestoneAcceptanceIn",
     "acceptance_gaps",
+    "acceptance_record",
     "contract_deliverables",
     "require_active",
     "require_service_item",
@@ -39,6 +42,8 @@ __all__ = [
 
 MAX_CONTRACT_MILESTONES: Final = 32
 MAX_EXTRA_DELIVERABLES: Final = 16
+MAX_ACCEPTORS: Final = 16
+MAX_ACCEPTANCE_FILES: Final = 20
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
@@ -76,6 +81,9 @@ class ContractIn(_In):
     extra_deliverables: list[DeliverableDoc] = Field(
         default_factory=list, max_length=MAX_EXTRA_DELIVERABLES
     )
+    package_code: Code | None = Field(default=None, description="the procurement package (包组)")
+    # Optional: a contract without one is paid outside this system's schedule.
+    payment_schedule: list[TrancheIn] | None = Field(default=None, max_length=MAX_TRANCHES)
 
     @model_validator(mode="after")
     def _consistent(self) -> ContractIn:
@@ -85,6 +93,47 @@ class ContractIn(_In):
         if len(codes) != len(set(codes)):
             raise ValueError(f"milestone codes must be unique: {codes}")
         return self
+
+
+class MilestoneAcceptanceIn(_In):
+    """验收 of a contract milestone: when, by whom, on what evidence."""
+
+    accepted_on: date | None = Field(default=None, description="default: today (Asia/Shanghai)")
+    accepted_by: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=MAX_ACCEPTORS,
+        description="the accepting people (验收人员); default: the person recording it",
+    )
+    evidence_file_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=MAX_ACCEPTANCE_FILES,
+        description="files attached to the contract (POST /contracts/{id}/files)",
+    )  # fmt: skip
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+def acceptance_record(
+    accepted_on: date | None,
+    names: list[str],
+    *,
+    recorder_name: str,
+    today: date,
+    signed_on: date,
+) -> tuple[date, tuple[str, ...]]:
+    """The acceptance day (not in the future, not before signing) and the accepting people
+    (at least one: the recorder when none is named; each name once, in the given order)."""
+    day = accepted_on or today
+    if day > today:
+        raise InvalidInput(
+            "ACCEPTED_ON_IN_FUTURE", f"{day} is after today ({today})", field="accepted_on"
+        )
+    if day < signed_on:
+        raise InvalidInput(
+            "ACCEPTED_ON_BEFORE_SIGNING",
+            f"{day} is before the contract was signed ({signed_on})",
+            field="accepted_on",
+        )
+    people = tuple(dict.fromkeys(n.strip() for n in names if n.strip())) or (recorder_name,)
+    return day, people
 
 
 def require_service_item(item: Item) -> None:

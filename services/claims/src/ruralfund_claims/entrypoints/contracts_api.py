@@ -15,7 +15,7 @@ from ruralfund_common.money import parse_yuan
 
 from .. import service
 from ..domain.claim import MAX_NOTE_CHARS
-from ..domain.contracts import ContractIn
+from ..domain.contracts import ContractIn, MilestoneAcceptanceIn
 from ..views import ContractOut
 
 __all__ = ["router"]
@@ -58,10 +58,6 @@ class ReportIn(_In):
             raise InvalidInput("AMOUNT_INVALID", str(exc), field="actual_yuan") from None
 
 
-class MilestoneAcceptanceIn(_In):
-    note: Note | None = None
-
-
 class ContractAcceptanceIn(_In):
     outcome: Literal["passed", "failed"]
     note: Note | None = None
@@ -75,7 +71,8 @@ def _ok(status: int, out: ContractOut) -> tuple[int, ContractOut]:
     "/programs/{code}/contracts",
     status_code=201,
     responses={201: {"model": ContractOut}},
-    summary="Record a signed service contract for a purchase-of-service item",
+    summary="Record a signed service contract for a purchase-of-service item (optionally under "
+    "a procurement package, with a payment schedule; the advance becomes payable at once)",
 )
 async def create_contract(
     code: CodePath, body: ContractCreateIn, request: Request, principal: BureauAdmin
@@ -131,7 +128,8 @@ async def report_deliverable(
 @router.post(
     "/contracts/{contract_id}/milestones/{milestone}/acceptance",
     responses={200: {"model": ContractOut}},
-    summary="The bureau accepts a contract milestone",
+    summary="The bureau accepts a contract milestone (验收: day, accepting people, evidence); "
+    "its instalment becomes payable",
 )
 async def accept_contract_milestone(
     contract_id: IdPath,
@@ -140,9 +138,11 @@ async def accept_contract_milestone(
     principal: BureauAdmin,
     body: MilestoneAcceptanceIn | None = None,
 ) -> JSONResponse:
+    acceptance = body or MilestoneAcceptanceIn()
+
     async def use_case(tx: Any) -> tuple[int, ContractOut]:
         return _ok(200, await service.accept_contract_milestone(
-            tx, principal, contract_id, milestone, note=body.note if body else None
+            tx, principal, contract_id, milestone, acceptance
         ))  # fmt: skip
 
     return await idempotent(request, principal, body, use_case)

@@ -1,4 +1,4 @@
-"""HTTP in: evidence files of a claim — upload (raw body, type checked by its bytes), list,
+"""HTTP in: evidence files of a claim (and of a service contract) — upload (raw body, type checked by its bytes), list,
 download by the claimant and staff."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ruralfund_common.errors import InvalidInput
 from .. import service
 from ..domain.evidence_files import MAX_FILENAME_CHARS
 from ..settings import SETTINGS_KEY, ClaimsSettings
-from ..views import EvidenceFileOut
+from ..views import ContractFileOut, EvidenceFileOut
 
 __all__ = ["router"]
 
@@ -105,6 +105,10 @@ async def list_files(claim_id: IdPath, ctx: Ctx, principal: Reader) -> list[Evid
 async def download(claim_id: IdPath, file_id: IdPath, ctx: Ctx, principal: Reader) -> Response:
     async with ctx.db.acquire() as conn:
         row = await service.evidence_file(conn, principal, claim_id, file_id)
+    return _download(row)
+
+
+def _download(row: Any) -> Response:
     return Response(
         content=bytes(row["content"]),
         media_type=row["content_type"],
@@ -116,3 +120,60 @@ async def download(claim_id: IdPath, file_id: IdPath, ctx: Ctx, principal: Reade
             "X-Content-SHA256": row["sha256"],
         },
     )
+
+
+# --------------------------------------------------------------------------- contract evidence
+
+
+@router.post(
+    "/contracts/{contract_id}/files",
+    status_code=201,
+    openapi_extra=_UPLOAD_BODY,
+    responses={201: {"model": ContractFileOut}},
+    summary="Attach an evidence file to an active service contract (named by milestone acceptance)",
+)
+async def upload_contract_file(
+    contract_id: IdPath,
+    request: Request,
+    ctx: Ctx,
+    principal: Uploader,
+    filename: Annotated[str, Query(min_length=1, max_length=MAX_FILENAME_CHARS * 2)],
+) -> JSONResponse:
+    settings = _settings(ctx)
+    content = await _read_limited(request, settings.evidence_max_file_bytes)
+    declared = request.headers.get("content-type")
+    payload = {"filename": filename, "sha256": hashlib.sha256(content).hexdigest()}
+
+    async def use_case(tx: Any) -> tuple[int, ContractFileOut]:
+        return 201, await service.add_contract_file(
+            tx, principal, contract_id, filename=filename, declared_type=declared, content=content,
+            max_bytes=settings.evidence_max_file_bytes,
+            max_files=settings.evidence_max_files_per_claim,
+        )  # fmt: skip
+
+    return await idempotent(request, principal, payload, use_case)
+
+
+@router.get(
+    "/contracts/{contract_id}/files",
+    response_model=list[ContractFileOut],
+    summary="A contract's evidence files (name, type, size, SHA-256)",
+)
+async def list_contract_files(
+    contract_id: IdPath, ctx: Ctx, principal: Reader
+) -> list[ContractFileOut]:
+    async with ctx.db.acquire() as conn:
+        return await service.list_contract_files(conn, principal, contract_id)
+
+
+@router.get(
+    "/contracts/{contract_id}/files/{file_id}",
+    response_class=Response,
+    summary="Download a contract's evidence file (the provider and staff)",
+)
+async def download_contract_file(
+    contract_id: IdPath, file_id: IdPath, ctx: Ctx, principal: Reader
+) -> Response:
+    async with ctx.db.acquire() as conn:
+        row = await service.contract_file(conn, principal, contract_id, file_id)
+    return _download(row)

@@ -17,8 +17,13 @@ from ruralfund_common.contracts import (
     StationVolumeReported,
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
+from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.contract_payment_executed import (
+    ContractPaymentExecuted,
+    ContractPaymentRefused,
+)
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
@@ -35,6 +40,7 @@ events.emits(
     ClaimRejected,
     ClaimReturned,
     MilestoneOverdue,
+    ContractPaymentDue,
 )
 
 
@@ -70,8 +76,24 @@ async def on_award_revoked(tx: Tx, env: Envelope[AwardRevoked]) -> None:
 
 @events.subscribe(PaymentFailed)
 async def on_payment_failed(tx: Tx, env: Envelope[PaymentFailed]) -> None:
-    """The bank failed or returned the payment: the claim is payable again."""
-    await service.apply_payment_failed(tx, env)
+    """The bank failed or returned the payment: the claim, or the contract tranche (no claim;
+    award_id is the tranche's payment_due_id), is payable again."""
+    if env.data.claim_id is None:
+        await service.apply_tranche_payment_failed(tx, env.data)
+    else:
+        await service.apply_payment_failed(tx, env)
+
+
+@events.subscribe(ContractPaymentExecuted)
+async def on_contract_payment_executed(tx: Tx, env: Envelope[ContractPaymentExecuted]) -> None:
+    """Funds paid a contract tranche out of the joint account: the tranche is paid."""
+    await service.apply_contract_payment_executed(tx, env)
+
+
+@events.subscribe(ContractPaymentRefused)
+async def on_contract_payment_refused(tx: Tx, env: Envelope[ContractPaymentRefused]) -> None:
+    """Funds could not reserve a due tranche: the tranche is refused, with funds' code."""
+    await service.apply_contract_payment_refused(tx, env)
 
 
 @events.subscribe(StationVolumeReported)

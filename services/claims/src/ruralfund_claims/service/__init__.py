@@ -5,9 +5,13 @@ modules hold service contracts, milestones, performance targets and evidence fil
 and event entrypoints import this package only.
 """
 
+from .contract_files import add_contract_file, contract_file, list_contract_files
 from .contracts import (
     accept_contract,
     accept_contract_milestone,
+    apply_contract_payment_executed,
+    apply_contract_payment_refused,
+    apply_tranche_payment_failed,
     create_contract,
     get_contract,
     list_contracts,
@@ -37,6 +41,7 @@ from .core import (
 )
 from .files import add_evidence_file, evidence_file, list_evidence_files
 from .milestones import accept_program_milestone, emit_overdue_milestones, list_program_milestones
+from .packages import create_package, get_package, list_packages
 from .targets import program_targets, record_station
 
 __all__ = [
@@ -45,23 +50,32 @@ __all__ = [
     "accept_contract_milestone",
     "accept_program_milestone",
     "activate_program",
+    "add_contract_file",
     "add_evidence_file",
+    "apply_contract_payment_executed",
+    "apply_contract_payment_refused",
     "apply_funds_event",
     "apply_payment_failed",
+    "apply_tranche_payment_failed",
     "change_enterprise",
     "check_stored_program",
+    "contract_file",
     "create_contract",
+    "create_package",
     "decide_claim",
     "emit_overdue_milestones",
     "evidence_file",
     "get_claim",
     "get_contract",
     "get_enterprise",
+    "get_package",
     "get_program",
     "list_claims",
+    "list_contract_files",
     "list_contracts",
     "list_enterprises",
     "list_evidence_files",
+    "list_packages",
     "list_program_milestones",
     "load_program",
     "own_credit_code_only",

@@ -890,7 +890,7 @@ async def apply_payment_failed(tx: Tx, env: Envelope[PaymentFailed]) -> None:
     event = env.data
     row = await claim_row(tx.conn, None, event.claim_id, for_update=True) if event.claim_id else None
     if row is None:
-        return  # a contract payment, not a claim's
+        return  # a contract tranche's payment: see contracts.apply_tranche_payment_failed
     if row["award_id"] is None or str(row["award_id"]) != event.award_id:
         raise Conflict("AWARD_MISMATCH", f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}")
     current = row["status"] == ClaimStatus.PAID and str(row["payment_id"]) == event.payment_id

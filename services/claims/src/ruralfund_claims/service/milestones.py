@@ -15,6 +15,7 @@ from ruralfund_common.messaging import Tx
 from ..adapters import milestones as repo
 from ..domain.milestones import is_overdue
 from ..views import MilestoneOut, milestone_out
+from .contracts import emit_overdue_contract_milestones
 from .core import load_program
 
 __all__ = ["accept_program_milestone", "emit_overdue_milestones", "list_program_milestones"]
@@ -47,13 +48,16 @@ async def accept_program_milestone(
 
 async def emit_overdue_milestones(tx: Tx, *, limit: int) -> int:
     """Announce each pending milestone whose due day has passed, once: the mark and the
-    event commit together. Returns how many were announced in this batch."""
+    event commit together. Program milestones first, then contract milestones, at most
+    ``limit`` in all. Returns how many were announced in this batch."""
     now = tx.clock.now()
     due = await repo.claim_overdue(tx.conn, local_date(now), limit)
     for row in due:
         await tx.emit(_overdue(row, now), aggregate_id=f"{row['program_code']}/{row['code']}")
         await repo.mark_notified(tx.conn, row["program_code"], row["code"], now)
-    return len(due)
+    if len(due) >= limit:
+        return len(due)
+    return len(due) + await emit_overdue_contract_milestones(tx, limit=limit - len(due))
 
 
 def _overdue(row: asyncpg.Record, now: object) -> MilestoneOverdue:

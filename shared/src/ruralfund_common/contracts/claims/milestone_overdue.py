@@ -8,7 +8,8 @@ from .._types import Code
 
 class MilestoneOverdue(Event):
     """A program milestone (实施计划 / 时间节点) passed its due date without acceptance; notify
-    writes to the responsible unit."""
+    writes to the responsible unit. For a service contract's milestone, ``contract_id`` and
+    ``contract_no`` name the contract and the responsible unit is its provider."""
 
     SUBJECT = "claims.evt.milestone_overdue.v1"
     program_code: Code
@@ -18,3 +19,5 @@ class MilestoneOverdue(Event):
     responsible_unit: str
     responsible_email: str | None = None
     detected_at: datetime
+    contract_id: str | None = None
+    contract_no: str | None = None
