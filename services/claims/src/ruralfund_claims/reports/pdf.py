@@ -73,8 +73,13 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
+# Symbols STSong-Light (GB 2312 repertoire) has no glyph for, as the nearest one it has: a
+# reader shows a missing glyph as a box or "?", which looked like a defect in the figures.
+_GB_SAFE: Final = str.maketrans({"−": "-", "‐": "-", "‑": "-", "–": "-", "•": "·", "\u00a0": " "})
+
+
 def _p(text: object, style: ParagraphStyle = _BODY) -> Paragraph:
-    shown = "—" if text is None or text == "" else str(text)
+    shown = "—" if text is None or text == "" else str(text).translate(_GB_SAFE)
     escaped = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return Paragraph(escaped, style)
 

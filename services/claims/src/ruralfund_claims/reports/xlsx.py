@@ -34,7 +34,7 @@ _TOTAL_FILL: Final = PatternFill("solid", fgColor="F2F2F2")
 _THIN: Final = Side(style="thin", color="999999")
 _BORDER: Final = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _FIGURE_HEADINGS: Final = ("预算（元）", "承诺（元）", "已支付奖补（元）", "已支付合同款（元）",
-                           "已支付合计（元）", "剩余（预算−已支付，元）", "未承诺（元）")  # fmt: skip
+                           "已支付合计（元）", "剩余（预算-已支付，元）", "未承诺（元）")  # fmt: skip
 
 
 class Yuan(Decimal):
