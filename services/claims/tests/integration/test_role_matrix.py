@@ -155,11 +155,31 @@ async def _world(claims) -> dict[str, str]:  # type: ignore[no-untyped-def]
         headers=claims.ADMIN,
     )
     assert contract.status_code == 201, contract.text
-    return {"claim": claim_id, "file": upload.json()["id"], "contract": contract.json()["id"]}
+    package = await claims.http.post(
+        "/programs/xinping-2021/packages",
+        json={"code": "p1", "name": "主播培训", "line_code": "brand-promotion",
+              "item_codes": ["anchor-training"], "budget_yuan": "1.00",
+              "method": "competitive_consultation", "winner_credit_code": PROVIDER,
+              "awarded_on": "2023-05-01"},
+        headers=claims.ADMIN,
+    )  # fmt: skip
+    assert package.status_code == 201, package.text
+    contract_file = await claims.http.post(
+        f"/contracts/{contract.json()['id']}/files", params={"filename": "c.pdf"},
+        content=b"%PDF-1.7\n%%EOF\n",
+        headers={**bearer(CALLERS["provider"]), "Content-Type": "application/pdf"},  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert contract_file.status_code == 201, contract_file.text
+    return {
+        "claim": claim_id,
+        "file": upload.json()["id"],
+        "contract": contract.json()["id"],
+        "contract_file": contract_file.json()["id"],
+    }
 
 
 def _endpoints(ids: dict[str, str]) -> list[tuple[str, str, Any, dict[str, str]]]:
-    c, f, k = ids["claim"], ids["file"], ids["contract"]
+    c, f, k, cf = ids["claim"], ids["file"], ids["contract"], ids["contract_file"]
     not_provider = {
         "own_enterprise": "404 CONTRACT_NOT_FOUND",
         "other_enterprise": "404 CONTRACT_NOT_FOUND",
@@ -193,6 +213,14 @@ def _endpoints(ids: dict[str, str]) -> list[tuple[str, str, Any, dict[str, str]]
         ("POST", f"/contracts/{k}/deliverables/trainee-times/report", BAD, rule(("bureau_admin", *ENTERPRISES), write=True)),
         ("POST", f"/contracts/{k}/milestones/m/acceptance", BAD, BUREAU_WRITE),
         ("POST", f"/contracts/{k}/acceptance", BAD, rule(("bureau_admin", "leading_group"), write=True)),
+        ("POST", f"/contracts/{k}/files", "no-filename", rule(("bureau_admin", *ENTERPRISES), write=True)),
+        ("GET", f"/contracts/{k}/files", None, EVERYONE | not_provider),
+        ("GET", f"/contracts/{k}/files/{cf}", None, EVERYONE | not_provider),
+        ("POST", "/programs/xinping-2021/packages", BAD, BUREAU_WRITE),
+        ("GET", "/programs/xinping-2021/packages", None, EVERYONE),
+        ("GET", "/programs/xinping-2021/packages/p1", None, EVERYONE),
+        ("GET", "/programs/xinping-2021/execution-report", None,
+         rule(("bureau_admin", "leading_group", "contractor_signatory", "finance_bureau", "auditor"), write=False)),
     ]  # fmt: skip
 
 
@@ -212,12 +240,14 @@ async def test_the_matrix_names_every_route_and_every_route_declares_roles(claim
     listed = {
         f"{m} {p}"
         for m, p, _, _ in _endpoints(
-            {"claim": "{claim_id}", "file": "{file_id}", "contract": "{contract_id}"}
+            {"claim": "{claim_id}", "file": "{file_id}", "contract": "{contract_id}",
+             "contract_file": "{file_id}"}  # fmt: skip
         )
     }
     normalised = {
         r.replace("xinping-2021", "{code}").replace(LOCAL, "{credit_code}")
         .replace("/m/acceptance", "/{milestone}/acceptance").replace("trainee-times", "{deliverable}")
+        .replace("/packages/p1", "/packages/{package}")
         for r in listed
     }  # fmt: skip
     assert routes == normalised

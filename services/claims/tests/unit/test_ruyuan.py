@@ -185,14 +185,19 @@ def test_a_minimum_met_by_known_figures_is_met_even_with_a_phase_missing() -> No
     assert evaluate_ratio(_rule(max_percent="30"), phases).status == "unverified"
 
 
-def test_program_activated_carries_share_rules_history_and_spending_categories(ruyuan: dict) -> None:
+def test_program_activated_carries_share_rules_history_and_spending_categories(
+    ruyuan: dict,
+) -> None:
     from datetime import UTC, datetime
 
     from ruralfund_claims.service.core import _program_activated
 
     program = require_activatable(check_program(ruyuan))
     event = _program_activated(program, datetime(2023, 3, 15, tzinfo=UTC))
-    rules = {r.code: (r.bound, r.limit_percent, r.on_breach, r.lines, r.measure) for r in event.ratio_rules}
+    rules = {
+        r.code: (r.bound, r.limit_percent, r.on_breach, r.lines, r.measure)
+        for r in event.ratio_rules
+    }
     assert rules == {
         "hardware-decoration-max": ("max", "10", "error", None, "hardware"),
         "logistics-min": ("min", "50", "warning", ["three-tier-logistics"], None),
