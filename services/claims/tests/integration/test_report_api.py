@@ -1,0 +1,208 @@
+"""The execution report over HTTP: Ruyuan phase 2 loaded, a signed contract with a reported
+deliverable and an accepted milestone, a station award paid through funds' event; the report as
+JSON, xlsx and PDF with their content types, file names and figures; who may read it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+from ruralfund_common.auth import Role
+from ruralfund_common.contracts import BankInstruction, PaymentApproval, PaymentExecuted
+from ruralfund_common.credit_code import with_check_character
+from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.wait import eventually
+
+pytestmark = pytest.mark.integration
+
+PROGRAM = "ruyuan-2021-p2"
+REPORT = f"/programs/{PROGRAM}/execution-report"
+PROVIDER = with_check_character("91440232MA4W00011")  # a livestream company in Ruyuan
+OPERATOR = with_check_character("92440232MA4X00021")  # a village station operator in Ruyuan
+OPERATOR_USER = bearer(person("Pan Operator", Role.ENTERPRISE, credit_code=OPERATOR))
+# 01:30 on 15 December in Asia/Shanghai: the report's day is the county's, not UTC's 14th.
+NOW = "2023-12-14T17:30:00Z"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:  # type: ignore[no-untyped-def]
+    http, admin = claims.http, claims.ADMIN
+    await _ok(await http.post("/admin/clock", json={"set_to": NOW}, headers=admin))
+    await claims.load_program_file("ruyuan-2021-p2.yaml")
+    await claims.register(PROVIDER, name="乳源瑶族自治县直播科技有限公司", kind="service_provider",
+                          program_code=PROGRAM)  # fmt: skip
+    await claims.register(OPERATOR, name="乳源县大桥镇电商服务站", kind="station_operator",
+                          program_code=PROGRAM)  # fmt: skip
+    contract = await _ok(
+        await http.post(
+            f"/programs/{PROGRAM}/contracts",
+            json={
+                "item_code": "livestream-center",
+                "contract_no": "RY-2023-ZB-03",
+                "provider_credit_code": PROVIDER,
+                "amount_yuan": "880,000.00",
+                "signed_on": "2023-06-01",
+                "ends_on": "2023-11-30",
+                "procurement": "公开招标",
+                "milestones": [
+                    {"code": "studio-built", "name": "固定直播间建成", "due_on": "2023-08-31"},
+                    {"code": "shared-built", "name": "共享直播间建成", "due_on": "2023-10-31"},
+                ],
+            },
+            headers=admin,
+        ),
+        201,
+    )
+    cid = contract["id"]
+    await _ok(await http.post(f"/contracts/{cid}/deliverables/fixed-studio-area/report",
+                              json={"actual_value": 25}, headers=admin))  # fmt: skip
+    await _ok(
+        await http.post(f"/contracts/{cid}/milestones/studio-built/acceptance", headers=admin)
+    )
+    await _ok(
+        await http.post(f"/programs/{PROGRAM}/milestones/prep-tendering/acceptance", headers=admin)
+    )
+    claim = await _ok(
+        await http.post(
+            "/claims",
+            json={
+                "program_code": PROGRAM,
+                "item_code": "station-operation-reward",
+                "evidence": {
+                    "year": 2023,
+                    "figures": {
+                        "operated_full_year": True,
+                        "annual_parcels": 3_500,
+                        "quality_check_passed": True,
+                    },
+                },
+            },
+            headers=OPERATOR_USER,
+        ),
+        201,
+    )
+    assert claim["amount_fen"] == 1_000_000, claim
+    await _ok(await http.post(f"/claims/{claim['id']}/review", json={"outcome": "complete"},
+                              headers=admin))  # fmt: skip
+    approved = await _ok(await http.post(f"/claims/{claim['id']}/decision",
+                                         json={"decision": "approve"}, headers=claims.MEMBER))  # fmt: skip
+    await funds(_payment(claim["id"], approved["award_id"]), approved["award_id"])
+    await eventually(lambda: claims.status_of(claim["id"]), expect="paid")
+
+
+def _payment(claim_id: str, award_id: str) -> PaymentExecuted:
+    at = datetime(2023, 12, 10, 2, 0, tzinfo=UTC)
+    approvals = [
+        PaymentApproval(person=p, name=p, role=r, content_sha256="0" * 64, approved_at=at)
+        for p, r in (("u-zhao", "leading_group"), ("u-sig", "contractor_signatory"))
+    ]
+    instruction = BankInstruction(
+        from_account="0000", to_account="6228 4800 0000 0000 017", to_bank_name="乳源农商银行",
+        to_name="乳源县大桥镇电商服务站", amount_fen=1_000_000, reference="pay-ry-1",
+    )  # fmt: skip
+    return PaymentExecuted(
+        award_id=award_id, claim_id=claim_id, program_code=PROGRAM, payment_id="pay-ry-1",
+        item_code="station-operation-reward", payee_credit_code=OPERATOR,
+        payee_name="乳源县大桥镇电商服务站", amount_fen=1_000_000, content_sha256="0" * 64,
+        approvals=approvals, bank_instruction=instruction, executed_at=at,
+    )  # fmt: skip
+
+
+async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    await _ruyuan_with_a_contract_and_a_paid_award(claims, funds)
+
+    response = await claims.http.get(REPORT, headers=claims.AUDITOR)
+    assert response.headers["content-type"] == "application/json"
+    report = await _ok(response)
+    header = report["header"]
+    assert (header["title"], header["as_of"], header["generated_by"]) == (
+        "乳源瑶族自治县电子商务进农村综合示范项目执行情况报告", "2023-12-15", "Zhou Auditor",
+    )  # fmt: skip
+    public = report["lines"][0]["figures"]
+    # committed: the 880,000.00 contract + the 10,000.00 award; paid: the award
+    assert (public["budget_yuan"], public["committed_yuan"], public["paid_yuan"]) == (
+        "4,900,000.00", "890,000.00", "10,000.00",
+    )  # fmt: skip
+    assert public["remaining_yuan"] == "4,890,000.00"
+    assert (report["totals"]["paid_fen"], report["totals"]["remaining_fen"]) == (
+        1_000_000, 999_000_000,
+    )  # fmt: skip
+    targets = {t["code"]: t for t in report["targets"]}
+    assert (targets["fixed-studio-area"]["status"], targets["fixed-studio-area"]["actual"]) == (
+        "met", "25",
+    )  # fmt: skip
+    assert targets["cloud-supermarkets"]["status"] == "not_reported"
+    milestones = {(m["plan"], m["code"]): m for m in report["milestones"]}
+    tendering = milestones[("实施计划", "prep-tendering")]  # due 2023-04-30
+    assert (tendering["status"], tendering["accepted_on"], tendering["days_late"]) == (
+        "late", "2023-12-15", 229,
+    )  # fmt: skip
+    assert milestones[("实施计划", "accept-final")]["status"] == "pending"
+    assert milestones[("合同 RY-2023-ZB-03", "shared-built")]["status"] == "overdue"
+    (contract,) = report["contracts"]
+    assert (contract["amount_yuan"], contract["milestones_accepted"]) == ("880,000.00", 1)
+    ratios = {r["code"]: r for r in report["ratios"]}
+    assert ratios["logistics-min"]["plan"]["share_percent"] == "28.75"
+
+    xlsx = await claims.http.get(REPORT, params={"format": "xlsx"}, headers=claims.ADMIN)
+    assert xlsx.status_code == 200, xlsx.text
+    assert xlsx.headers["content-type"] == XLSX
+    disposition = xlsx.headers["content-disposition"]
+    assert 'filename="execution-report-ruyuan-2021-p2-2023-12-15.xlsx"' in disposition
+    assert (
+        "filename*=UTF-8''" + quote("乳源瑶族自治县执行情况报告-ruyuan-2021-p2-2023-12-15.xlsx")
+        in disposition
+    )
+    wb = openpyxl.load_workbook(BytesIO(xlsx.content))
+    assert wb.sheetnames == ["总表", "资金", "绩效目标", "合同", "进度", "比例"]
+    lines = {r[0]: r for r in wb["总表"].iter_rows(values_only=True) if r[0]}
+    assert lines["完善农村电子商务公共服务体系"][1:3] == (4_900_000, 890_000)
+    assert lines["完善农村电子商务公共服务体系"][6] == 4_890_000  # remaining
+    assert next(wb["合同"].iter_rows(min_row=2, values_only=True))[0] == "RY-2023-ZB-03"
+
+    pdf = await claims.http.get(REPORT, params={"format": "pdf"}, headers=claims.MEMBER)
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert (
+        'filename="execution-report-ruyuan-2021-p2-2023-12-15.pdf"'
+        in pdf.headers["content-disposition"]
+    )
+    (tmp_path / "report.pdf").write_bytes(pdf.content)  # kept by pytest for a look at the pages
+    text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf.content)).pages)
+    for expected in ("乳源瑶族自治县电子商务进农村综合示范项目执行情况报告", "四、购买服务合同及交付物",
+                     "RY-2023-ZB-03", "4,890,000.00", "已逾期未完成", "统计截至"):  # fmt: skip
+        assert expected in text, expected
+
+
+async def test_who_may_read_the_report(claims) -> None:  # type: ignore[no-untyped-def]
+    await claims.load_program_file("ruyuan-2021-p2.yaml")
+    for who, expected in (
+        (claims.ADMIN, 200),
+        (claims.AUDITOR, 200),
+        (claims.MEMBER, 200),
+        (bearer(person("Lu Finance", Role.FINANCE_BUREAU)), 200),
+        (bearer(person("Ma Signatory", Role.CONTRACTOR_SIGNATORY)), 200),
+        (OPERATOR_USER, 403),
+        (bearer(person("Xu System", Role.SYSTEM)), 403),
+        ({}, 401),
+    ):
+        response = await claims.http.get(REPORT, headers=who)
+        assert response.status_code == expected, (who, response.text)
+    refused = (await claims.http.get(REPORT, headers=OPERATOR_USER)).json()
+    assert refused["code"] == "ROLE_REQUIRED"
+    missing = await claims.http.get("/programs/no-such/execution-report", headers=claims.ADMIN)
+    assert (missing.status_code, missing.json()["code"]) == (404, "PROGRAM_NOT_FOUND")
+    wrong = await claims.http.get(REPORT, params={"format": "docx"}, headers=claims.ADMIN)
+    assert wrong.status_code == 422
+    assert "format" in wrong.text
