@@ -116,3 +116,22 @@ def test_limits_are_exact_decimals_never_floats():
 
 def test_a_justification_has_text():
     assert refusal(lambda: Justification("logistics-min", "  ", "u", NOW)).code == "JUSTIFICATION_TEXT_INVALID"
+
+
+def test_final_accounts_replace_plan_figures_one_by_one():
+    phase1 = ruyuan().history[0]
+    actual = phase1.with_final_accounts({LOGISTICS: 3_400_000 * YUAN}, {"hardware": 1_500_000 * YUAN})
+    assert actual.lines[LOGISTICS] == 3_400_000 * YUAN and actual.lines[PUBLIC] == 3_500_000 * YUAN
+    assert actual.measures == {"hardware": 1_500_000 * YUAN}
+    assert refusal(lambda: phase1.with_final_accounts({"nope": 1}, {})).field == "lines.nope"
+    assert refusal(lambda: phase1.with_final_accounts({PUBLIC: 5_000_000 * YUAN}, {})).code == "HISTORY_EXCEEDS_TOTAL"
+    assert refusal(lambda: phase1.with_final_accounts({}, {"hardware": -1})).code == "FIGURE_OUT_OF_RANGE"
+
+
+def test_report_shows_actual_status_with_the_plan():
+    book = ruyuan({"hardware": 1_500_000 * YUAN})
+    report = {r["rule"]: r for r in book.report(PHASE2_LINES, {"hardware": 500_000 * YUAN})}
+    assert report["logistics-min"]["status"] == "at_risk" and report["logistics-min"]["plan"]["share"] == "28.75"
+    assert report["hardware-decoration-max"]["status"] == "met" and report["hardware-decoration-max"]["share"] == "7.50"
+    report = {r["rule"]: r for r in book.report(PHASE2_LINES, {"hardware": 500_000 * YUAN + 1})}
+    assert report["hardware-decoration-max"]["status"] == "at_risk"  # the plan goes past 10 %

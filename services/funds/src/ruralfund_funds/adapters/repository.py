@@ -16,15 +16,16 @@ from ruralfund_common.ids import new_id
 
 from ..domain.audit import GENESIS_HASH, audit_hash, canonical
 from ..domain.awards import (
-    Award, AwardStatus, ItemInfo, Objection, Payee, PaymentOrder, PaymentStatus, ProgramView, Window,
+    Award, AwardStatus, ItemInfo, Objection, Payee, PaymentOrder, PaymentStatus, ProgramView, Tranche, Window,
 )
 from ..domain.ledger import Balance, Entry, normal_side
 from ..domain.payments import Approval, PaymentContent
+from ..domain.ratios import Justification, Phase, Rule, ShareBook, Spend
 
 __all__ = [
     "lock_balances", "write_entries", "append_audit", "load_program", "load_awards", "insert_awards",
     "save_awards", "save_objections", "load_objections_for", "GENESIS_HASH", "lock_award_key",
-    "file_unknown_objection",
+    "file_unknown_objection", "load_shares", "load_spend", "rule_of", "phase_of",
 ]
 
 AUDIT_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('ruralfund.funds.audit'))"
@@ -138,20 +139,56 @@ async def file_unknown_objection(conn: asyncpg.Connection, objection: Objection,
 async def load_program(conn: asyncpg.Connection, program_code: str) -> tuple[asyncpg.Record, ProgramView] | None:
     """The program with its items and defaulted contractors, in one round trip."""
     row = await conn.fetchrow(
-        "SELECT p.*, (SELECT coalesce(array_agg(i.line_code || '/' || i.item_code || '/' || i.mode), '{}') "
+        "SELECT p.*, (SELECT coalesce(array_agg(i.line_code || '/' || i.item_code || '/' || i.mode || '/' || "
+        "coalesce(i.spending_category, '')), '{}') "
         "FROM items i WHERE i.program_code = p.program_code) AS item_list, "
         "(SELECT coalesce(array_agg(d.credit_code), '{}') FROM defaults d WHERE d.program_code = p.program_code) "
         "AS defaulted FROM programs p WHERE p.program_code=$1", program_code)
     if row is None:
         return None
     items = [entry.split("/") for entry in row["item_list"]]  # codes never contain "/" (contract pattern)
-    view = ProgramView(program_code, {item: ItemInfo(line, item, mode) for line, item, mode in items},
+    view = ProgramView(program_code, {item: ItemInfo(line, item, mode, cat or None) for line, item, mode, cat in items},
                        set(row["defaulted"]), row["joint_account_no"] or "")
     return row, view
 
 
 # -- awards ------------------------------------------------------------------------------------
-def _award(r: asyncpg.Record) -> Award:
+def rule_of(spec: dict[str, Any]) -> Rule:
+    """A stored RatioRuleSpec (as the activation carried it) as a domain rule."""
+    return Rule.of(spec["code"], spec["name"], spec["bound"], spec["limit_percent"], spec["on_breach"],
+                   spec.get("lines"), spec.get("measure"))
+
+
+def phase_of(r: asyncpg.Record) -> Phase:
+    """An earlier phase: imported final-account figures replace the plan's, figure by figure."""
+    return Phase(r["phase"], r["label"], r["total_fen"], {**r["plan_lines"], **r["actual_lines"]},
+                 {**r["plan_measures"], **r["actual_measures"]})
+
+
+async def load_spend(conn: asyncpg.Connection, program_code: str) -> Spend:
+    """This program's executed (not failed, not reversed) payments: awards whose live payment
+    was executed are ``paid``; a failed one is ``payable`` again."""
+    spend = Spend()
+    for r in await conn.fetch("SELECT line_code, spending_category, sum(amount_fen)::bigint AS s FROM awards "
+                              "WHERE program_code=$1 AND status='paid' GROUP BY 1, 2", program_code):
+        spend.add(r["line_code"], r["spending_category"], r["s"])
+    return spend
+
+
+async def load_shares(conn: asyncpg.Connection, program_code: str) -> ShareBook | None:
+    """The program's share rules with its history and spend, or None when it has no rules.
+    Callers deciding a payment hold the joint account's balance row (every execution and
+    reversal locks it), so the spend read here is the spend at commit."""
+    row = await conn.fetchrow("SELECT total_fen, ratio_rules FROM programs WHERE program_code=$1", program_code)
+    if row is None or not row["ratio_rules"]:
+        return None
+    history = [phase_of(r) for r in await conn.fetch(
+        "SELECT * FROM program_history WHERE program_code=$1 ORDER BY position", program_code)]
+    return ShareBook([rule_of(s) for s in row["ratio_rules"]], history, row["total_fen"],
+                     await load_spend(conn, program_code))
+
+
+def _award(r: asyncpg.Record, tranche: Tranche | None = None) -> Award:
     window = Window(r["starts_on"], r["ends_on"], r["payable_from"]) if r["payable_from"] else None
     return Award(
         r["award_id"], r["claim_id"], r["program_code"], r["line_code"], r["item_code"],
@@ -159,7 +196,13 @@ def _award(r: asyncpg.Record) -> Award:
         r["amount_fen"], r["reserved_at"], kind=r["kind"], requires_publicity=r["requires_publicity"],
         status=AwardStatus(r["status"]), refusal_code=r["refusal_code"], published_at=r["published_at"],
         window=window, window_error=r["window_error"], contract_reference=r["contract_reference"],
+        spending_category=r["spending_category"], tranche=tranche,
     )
+
+
+def _tranche(r: asyncpg.Record) -> Tranche:
+    return Tranche(r["contract_id"], r["contract_no"], r["tranche_code"], r["tranche_kind"], r["package_code"],
+                   r["milestone_code"])
 
 
 def _objection(r: asyncpg.Record) -> Objection:
@@ -169,10 +212,13 @@ def _objection(r: asyncpg.Record) -> Objection:
 
 def _order(r: asyncpg.Record, approvals: list[Approval]) -> PaymentOrder:
     c = r["content"]
+    justifications = [Justification(j["rule_code"], j["text"], j["recorded_by"], datetime.fromisoformat(j["recorded_at"]))
+                      for j in r["ratio_justifications"]]
     return PaymentOrder(
         str(r["payment_id"]), r["award_id"], PaymentContent(**c), r["requested_by"], r["requested_at"],
         PaymentStatus(r["status"]), approvals, r["executed_at"], r["executed_on"], r["from_payable"],
         r["settled_at"], r["failed_at"], r["outcome_code"], r["bank_txn_id"],
+        justifications=justifications, ratio_checks=list(r["ratio_checks"]),
     )
 
 
@@ -181,7 +227,11 @@ async def load_awards(conn: asyncpg.Connection, award_ids: list[str], *, for_upd
     ids = sorted(set(award_ids))
     lock = " FOR UPDATE" if for_update else ""
     rows = await conn.fetch(f"SELECT * FROM awards WHERE award_id = ANY($1::text[]) ORDER BY award_id{lock}", ids)
-    awards = {r["award_id"]: _award(r) for r in rows}
+    tranches: dict[str, Tranche] = {}
+    if any(r["kind"] == "contract_payment" for r in rows):
+        tranches = {t["award_id"]: _tranche(t) for t in await conn.fetch(
+            "SELECT * FROM contract_tranches WHERE award_id = ANY($1::text[])", ids)}
+    awards = {r["award_id"]: _award(r, tranches.get(r["award_id"])) for r in rows}
     if not awards:
         return awards
     for r in await conn.fetch("SELECT * FROM objections WHERE award_id = ANY($1::text[])", list(awards)):
@@ -205,7 +255,7 @@ async def load_awards(conn: asyncpg.Connection, award_ids: list[str], *, for_upd
 
 _AWARD_COLUMNS = ("award_id", "claim_id", "program_code", "line_code", "item_code", "payee_credit_code", "payee_name",
                   "payee_bank_name", "payee_bank_account", "amount_fen", "requires_publicity", "status",
-                  "refusal_code", "reserved_at", "kind", "contract_reference")
+                  "refusal_code", "reserved_at", "kind", "contract_reference", "spending_category")
 
 
 async def insert_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
@@ -213,7 +263,7 @@ async def insert_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
         f"INSERT INTO awards ({', '.join(_AWARD_COLUMNS)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(_AWARD_COLUMNS)))})",
         [(a.award_id, a.claim_id, a.program_code, a.line_code, a.item_code, a.payee.credit_code, a.payee.name,
           a.payee.bank_name, a.payee.bank_account, a.amount_fen, a.requires_publicity, a.status.value, a.refusal_code,
-          a.reserved_at, a.kind, a.contract_reference) for a in awards],
+          a.reserved_at, a.kind, a.contract_reference, a.spending_category) for a in awards],
     )
     await save_awards(conn, awards)
 
@@ -233,13 +283,15 @@ async def save_awards(conn: asyncpg.Connection, awards: list[Award], audit: Audi
     if orders:
         await conn.executemany(
             "INSERT INTO payments (payment_id, award_id, content, content_sha256, status, requested_by, requested_at, "
-            "executed_at, executed_on, from_payable, settled_at, failed_at, outcome_code, bank_txn_id, bank_reference) "
-            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (payment_id) DO UPDATE SET "
+            "executed_at, executed_on, from_payable, settled_at, failed_at, outcome_code, bank_txn_id, bank_reference, "
+            "ratio_justifications, ratio_checks) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) ON CONFLICT (payment_id) DO UPDATE SET "
             "content=$3, content_sha256=$4, status=$5, executed_at=$8, executed_on=$9, settled_at=$11, failed_at=$12, "
-            "outcome_code=$13, bank_txn_id=$14",
+            "outcome_code=$13, bank_txn_id=$14, ratio_justifications=$16, ratio_checks=$17",
             [(o.payment_id, o.award_id, o.content.as_dict(), o.content_sha256, o.status.value, o.requested_by,
               o.requested_at, o.executed_at, o.executed_on, o.from_payable, o.settled_at, o.failed_at, o.outcome_code,
-              o.bank_txn_id, o.bank_reference) for o in orders],
+              o.bank_txn_id, o.bank_reference, [j.as_dict() for j in o.justifications], o.ratio_checks)
+             for o in orders],
         )
     new = [(o.payment_id, a) for o in orders for a in o.new_approvals]
     if new:

@@ -94,6 +94,24 @@ class Phase:
         assert rule.measure is not None
         return self.measures.get(rule.measure)
 
+    def with_final_accounts(self, lines: Mapping[str, int], measures: Mapping[str, int]) -> Phase:
+        """This phase with figures from its final accounts (决算) replacing the plan's, figure by
+        figure; refused before anything changes if a figure cannot be right."""
+        unknown = sorted(set(lines) - set(self.lines))
+        if unknown:
+            raise InvalidInput("LINE_NOT_IN_PHASE", f"phase {self.phase} has no line {unknown[0]}",
+                               field=f"lines.{unknown[0]}")
+        for name, figures in (("lines", lines), ("measures", measures)):
+            for code, fen in figures.items():
+                if fen < 0 or fen > self.total_fen:
+                    raise InvalidInput("FIGURE_OUT_OF_RANGE", f"{code} must be between 0 and the phase total",
+                                       field=f"{name}.{code}")
+        merged = {**self.lines, **lines}
+        if sum(merged.values()) > self.total_fen:
+            raise InvalidInput("HISTORY_EXCEEDS_TOTAL", f"phase {self.phase} would spend more than its total",
+                               field="lines", details={"total_fen": self.total_fen, "lines_fen": sum(merged.values())})
+        return Phase(self.phase, self.label, self.total_fen, merged, {**self.measures, **measures})
+
     def not_counted(self, rule: Rule) -> int | None:
         """This phase's spend outside the rule's numerator; None when unknown."""
         if rule.lines is not None:
@@ -258,6 +276,21 @@ class ShareBook:
     def reverse(self, line_code: str, category: str | None, amount_fen: int) -> None:
         """An executed payment failed at the bank: it is no longer spent."""
         self.spend.add(line_code, category, -amount_fen)
+
+    def report(self, budget_by_line: Mapping[str, int], budget_by_category: Mapping[str, int]) -> list[dict[str, Any]]:
+        """Each rule's status on actual spend (met / breached / unverified / at_risk) with its
+        plan figures; a ceiling still kept on actual spend whose plan exceeds it is at risk."""
+        out = []
+        for status, plan in zip(self.judge(), self.plan(budget_by_line, budget_by_category), strict=True):
+            row = status.as_dict()
+            for k in ("share_before", "affected"):
+                row.pop(k)
+            row["share"] = row.pop("share_after")
+            if status.rule.bound == "max" and status.status == "met" and plan["status"] == "breached":
+                row["status"] = "at_risk"
+            row["plan"] = plan
+            out.append(row)
+        return out
 
     def plan(self, budget_by_line: Mapping[str, int], budget_by_category: Mapping[str, int]) -> list[dict[str, Any]]:
         """Every rule on the plan: earlier phases + this program's budgets (a minimum is judged

@@ -32,6 +32,7 @@ from ruralfund_common.money import parse_yuan
 from .. import service
 from ..domain.awards import Payee
 from ..domain.bank_statement import MAX_STATEMENT_BYTES, parse_statement
+from ..domain.ratios import MAX_JUSTIFICATION_CHARS, MAX_JUSTIFICATIONS
 
 router = APIRouter()
 READERS = (Role.BUREAU_ADMIN, Role.LEADING_GROUP, Role.CONTRACTOR_SIGNATORY, Role.FINANCE_BUREAU, Role.AUDITOR)
@@ -61,15 +62,37 @@ class ReleaseRequest(BaseModel):
     approval_reference: str = Field(min_length=1, max_length=200, description="the leading group's approval reference")
 
 
+class RatioJustificationIn(BaseModel):
+    rule_code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="an 'in principle' share rule's code")
+    text: str = Field(min_length=1, max_length=MAX_JUSTIFICATION_CHARS, description="why the payment departs from it")
+
+
+Justifications = Field(default_factory=list, max_length=MAX_JUSTIFICATIONS,
+                       description="reasons for departing from 'in principle' share rules (recorded with who and when)")
+
+
 class PaymentRequest(BaseModel):
     command_id: str | None = CommandId
     payment_id: uuid.UUID | None = Field(default=None, description="the order's id (a uuid), if the client picks it")
     award_id: str = Field(min_length=1, max_length=64)
+    ratio_justifications: list[RatioJustificationIn] = Justifications
 
 
 class ApprovalRequest(BaseModel):
     command_id: str | None = CommandId
     content_sha256: str = Sha
+    ratio_justifications: list[RatioJustificationIn] = Justifications
+
+
+class HistoryImportRequest(BaseModel):
+    command_id: str | None = CommandId
+    import_id: str | None = Id
+    phase: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="the earlier phase, e.g. first")
+    document: str = Field(min_length=1, max_length=500, description="the final accounts (决算) the figures come from")
+    lines: dict[str, str] = Field(default_factory=dict, max_length=64,
+                                  description='actual spend by line code, in yuan, e.g. {"three-tier-logistics": "3,550,000.00"}')
+    measures: dict[str, str] = Field(default_factory=dict, max_length=64,
+                                     description='actual spend by measure, in yuan, e.g. {"hardware": "1,500,000.00"}')
 
 
 class BatchApproval(BaseModel):
@@ -190,15 +213,17 @@ async def release(program_code: str, body: ReleaseRequest, request: Request, who
 @router.post("/payments", status_code=201, tags=["payments"], summary="Request a payment order for a reserved award")
 async def request_payment(body: PaymentRequest, request: Request, who: PaymentRequester):
     payment_id = str(body.payment_id) if body.payment_id else None
+    why = [(j.rule_code, j.text) for j in body.ratio_justifications]
     return await _command(request, who, "request_payment", body, lambda tx: service.request_payment(
-        tx, body.award_id, who, payment_id), ok_status=201, refs={"award_id": body.award_id})
+        tx, body.award_id, who, payment_id, why), ok_status=201, refs={"award_id": body.award_id})
 
 
 @router.post("/payments/{payment_id}/approvals", tags=["payments"],
              summary="Approve a payment (leading group member or contractor signatory; two different people)")
 async def approve_payment(payment_id: str, body: ApprovalRequest, request: Request, who: Approver):
     async def run(tx: Tx) -> dict[str, Any]:
-        items = [service.ApprovalItem(payment_id, body.content_sha256)]
+        why = [(j.rule_code, j.text) for j in body.ratio_justifications]
+        items = [service.ApprovalItem(payment_id, body.content_sha256, justifications=why)]
         (item,) = await service.approve_payments(tx, items, who, command_id=body.command_id)
         if item.outcome["status"] == "refused":
             raise _refusal(item.outcome)
@@ -308,7 +333,39 @@ async def repay(program_code: str, body: RepaymentRequest, request: Request, who
         refs={"program_code": program_code})
 
 
+def _figures(figures: dict[str, str], name: str) -> dict[str, int]:
+    out = {}
+    for code, text in figures.items():
+        try:
+            fen = parse_yuan(text)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput("INVALID_AMOUNT", str(exc), field=f"{name}.{code}") from None
+        if fen < 0:
+            raise InvalidInput("INVALID_AMOUNT", "a spend figure is not negative", field=f"{name}.{code}")
+        out[code] = fen
+    return out
+
+
+@router.post("/programs/{program_code}/history", status_code=201, tags=["shares"],
+             summary="Record an earlier phase's actual spend by line and measure from its final accounts (决算)")
+async def import_history(program_code: str, body: HistoryImportRequest, request: Request, who: BureauAdmin):
+    lines, measures = _figures(body.lines, "lines"), _figures(body.measures, "measures")
+    if not lines and not measures:
+        raise InvalidInput("NO_FIGURES", "give at least one line or measure figure", field="lines")
+    import_id = body.import_id or body.command_id or new_id()
+    return await _command(request, who, "import_history", body, lambda tx: service.import_history(
+        tx, program_code, import_id, body.phase, body.document, lines, measures, who), ok_status=201,
+        refs={"program_code": program_code})
+
+
 # -- reads -------------------------------------------------------------------------------------
+@router.get("/programs/{program_code}/spending", tags=["shares"],
+            summary="Actual spend by line and category, and each share rule's status on it")
+async def spending(program_code: str, ctx: CtxDep, who: Reader):
+    async with ctx.db.acquire() as conn:
+        return await service.spending(conn, program_code)
+
+
 @router.get("/payments/{payment_id}", tags=["payments"])
 async def get_payment(payment_id: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:

@@ -9,7 +9,9 @@ from ruralfund_common.contracts import (
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.budget_adjusted import BudgetAdjusted
 from ruralfund_common.contracts.funds.clawback_repaid import ClawbackRepaid
+from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.contracts.funds.command_refused import CommandRefused
+from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentExecuted, ContractPaymentRefused
 from ruralfund_common.contracts.funds.contractor_defaulted import ContractorDefaulted
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.contracts.funds.payment_settled import PaymentSettled
@@ -23,7 +25,7 @@ from .. import service
 events = EventRouter()
 events.emits(AwardReserved, ReservationRefused, PublicityWindowOpened, PaymentExecuted, FundsReleased, AwardRevoked,
              PaymentSettled, PaymentFailed, CommandRefused, BudgetAdjusted, ContractorDefaulted, ClawbackRepaid,
-             PreallocationExecuted)
+             PreallocationExecuted, ContractPaymentExecuted, ContractPaymentRefused)
 
 
 @events.subscribe(ProgramActivated)
@@ -36,6 +38,13 @@ async def open_program_accounts(tx: Tx, env: Envelope[ProgramActivated]) -> None
 async def reserve_approved_award(tx: Tx, env: Envelope[ClaimApproved]) -> None:
     """Reserve the award on its item budget, or refuse it (ITEM_BUDGET_EXCEEDED, ITEM_NOT_FOUND)."""
     await service.reserve_award(tx, env.data)
+
+
+@events.subscribe(ContractPaymentDue)
+async def reserve_contract_tranche(tx: Tx, env: Envelope[ContractPaymentDue]) -> None:
+    """Reserve a due contract tranche on its item budget (payable with two approvals), or refuse
+    it (contract_payment_refused: ITEM_BUDGET_EXCEEDED, CONTRACTOR_IN_DEFAULT, ...)."""
+    await service.reserve_contract_payment(tx, env.data)
 
 
 @events.subscribe(PublicityPublished)

@@ -3,12 +3,14 @@
 from .commands import run_command
 from .inbound import (
     ProgramNotOpenYet, objection_filed, objection_resolved, open_program, record_publication, reserve_award,
+    reserve_contract_payment,
 )
 from .payments import (
     MAX_BATCH_APPROVALS, ApprovalItem, approve_payments, change_payee_bank, fail_payment, import_statement,
     request_payment, settle_payment,
 )
 from .program import adjust_budget, declare_default, preallocate, record_repayment, release_funds, resolution_of
+from .shares import import_history, spending
 from .reads import (
     adjustments_report, award_view, balances, payee_statement, payment_view, postings, reconciliation,
 )
@@ -19,4 +21,5 @@ __all__ = [
     "change_payee_bank", "fail_payment", "import_statement", "request_payment", "settle_payment", "adjust_budget",
     "declare_default", "preallocate", "record_repayment", "release_funds", "resolution_of", "adjustments_report",
     "award_view", "balances", "payee_statement", "payment_view", "postings", "reconciliation",
+    "reserve_contract_payment", "import_history", "spending",
 ]

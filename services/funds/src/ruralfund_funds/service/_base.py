@@ -14,6 +14,9 @@ from ruralfund_common.contracts import (
 )
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.command_refused import CommandRefused
+from ruralfund_common.contracts.funds.contract_payment_executed import (
+    ContractPaymentExecuted, ContractPaymentRefused, RatioJustification,
+)
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.contracts.funds.payment_settled import PaymentSettled
 from ruralfund_common.contracts.funds.preallocation_executed import PreallocationExecuted
@@ -98,6 +101,12 @@ def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | 
         available = books.balance(L.account_budget(a.line_code, a.item_code))
         return AwardReserved(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
                              item_code=a.item_code, amount_fen=a.amount_fen, item_available_fen=available, reserved_at=now)
+    if f.kind == "reservation_refused" and a.kind == "contract_payment":
+        assert a.tranche is not None
+        return ContractPaymentRefused(payment_due_id=a.award_id, contract_id=a.tranche.contract_id,
+                                      tranche_code=a.tranche.tranche_code, program_code=a.program_code,
+                                      item_code=a.item_code, amount_fen=a.amount_fen, code=f.code, reason=f.reason,
+                                      refused_at=now)
     if f.kind == "reservation_refused" and is_award:
         return ReservationRefused(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
                                   item_code=a.item_code, amount_fen=a.amount_fen, code=f.code, reason=f.reason,
@@ -129,6 +138,15 @@ def _executed(a: Award, program: ProgramView, now: datetime):
     instruction = BankInstruction(from_account=program.joint_account_no, to_account=a.payee.bank_account,
                                   to_bank_name=a.payee.bank_name, to_name=a.payee.name, amount_fen=a.amount_fen,
                                   reference=order.bank_reference)
+    if a.kind == "contract_payment":
+        assert a.tranche is not None
+        return ContractPaymentExecuted(
+            payment_id=order.payment_id, payment_due_id=a.award_id, contract_id=a.tranche.contract_id,
+            tranche_code=a.tranche.tranche_code, program_code=a.program_code, line_code=a.line_code,
+            item_code=a.item_code, provider_credit_code=a.payee.credit_code, provider_name=a.payee.name,
+            amount_fen=a.amount_fen, spending_category=a.spending_category, content_sha256=order.content_sha256,
+            approvals=approvals, ratio_justifications=[RatioJustification(**j.as_dict()) for j in order.justifications],
+            bank_instruction=instruction, executed_at=now)
     if a.kind == "preallocation":
         return PreallocationExecuted(
             payment_id=order.payment_id, preallocation_id=a.award_id, program_code=a.program_code,

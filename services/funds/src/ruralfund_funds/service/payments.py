@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruralfund_common.auth import Principal
-from ruralfund_common.errors import DomainError, NotFound
+from ruralfund_common.errors import DomainError, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
 
 from ..adapters import repository as repo
 from ..domain.awards import Award
 from ..domain.bank_statement import StatementLine
+from ..domain.ratios import MAX_JUSTIFICATIONS, Justification, ShareBook
 from ._base import compute_window, emit_all, emit_facts, lock_books, program_or_404, refusal_event, today, write_books
 from .reads import payment_view
 
@@ -31,14 +32,34 @@ async def _award_or_404(tx: Tx, award_id: str) -> Award:
     return award
 
 
-async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str | None = None) -> dict:
+def justifications_of(shares: ShareBook | None, given: list[tuple[str, str]], by: Principal,
+                      now) -> list[Justification]:
+    """Reasons given for departing from "in principle" rules: each must name one of the
+    program's warning rules; recorded with who gave it and when."""
+    if len(given) > MAX_JUSTIFICATIONS:
+        raise InvalidInput("TOO_MANY_JUSTIFICATIONS", f"at most {MAX_JUSTIFICATIONS}", field="ratio_justifications")
+    out = []
+    for rule_code, text in given:
+        rule = shares.rule(rule_code) if shares is not None else None
+        if rule is None or rule.on_breach != "warning":
+            raise InvalidInput("UNKNOWN_RATIO_RULE", f"{rule_code} is not an 'in principle' share rule of this program",
+                               field="ratio_justifications")
+        out.append(Justification(rule_code, text, by.subject, now))
+    return out
+
+
+async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str | None = None,
+                          justifications: list[tuple[str, str]] | None = None) -> dict:
     award = await _award_or_404(tx, award_id)
     _, program = await program_or_404(tx, award.program_code)
     now = tx.clock.now()
     facts = []
     if award.window_error and award.published_at is not None:
         facts = award.open_window(*compute_window(tx, award.published_at))  # the year may be loaded by now
-    order = award.request_payment(program, payment_id or new_id(), by.subject, now, today(tx))
+    # a first look at the share rules; decided again under the joint account's lock at execution
+    shares = await repo.load_shares(tx.conn, award.program_code)
+    why = justifications_of(shares, justifications or [], by, now)
+    order = award.request_payment(program, payment_id or new_id(), by.subject, now, today(tx), shares, why)
     await repo.save_awards(tx.conn, [award])
     await emit_facts(tx, award, facts, None, program, now)
     return await payment_view(tx.conn, order.payment_id)
@@ -49,6 +70,7 @@ class ApprovalItem:
     payment_id: str
     content_sha256: str
     outcome: dict[str, Any] = field(default_factory=dict)
+    justifications: list[tuple[str, str]] = field(default_factory=list)  # (rule code, text)
 
 
 async def _awards_of_payments(tx: Tx, items: list[ApprovalItem]) -> dict[str, str]:
@@ -79,18 +101,25 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
     for program_code, group in sorted(by_program.items()):
         _, program = await program_or_404(tx, program_code)
         books = await lock_books(tx, program_code, set().union(*(a.accounts(payment_only=True) for a in group)))
+        # read under the joint account's row lock: no other payment or reversal can change the spend now
+        shares = await repo.load_shares(tx.conn, program_code)
         for it in items:
             award = awards.get(award_of.get(it.payment_id, ""))
             if award is None or award.program_code != program_code:
                 continue
             try:
+                why = justifications_of(shares, it.justifications, by, now)
                 facts = award.approve(program, it.payment_id, person=by.subject, name=by.name,
                                       roles=frozenset(r.value for r in by.roles), signed_sha256=it.content_sha256,
-                                      now=now, today=day, books=books)
+                                      now=now, today=day, books=books, shares=shares, justifications=why)
             except DomainError as refused:
                 it.outcome = {"status": "refused", **refused.to_dict()}
                 continue
             it.outcome = {"status": award.payment.status.value if award.payment else award.status.value}
+            if award.payment is not None and award.payment.status.value == "executed" and shares is not None:
+                audit.append(("ratio_check", {"payment_id": it.payment_id, "award_id": award.award_id,
+                                              "checks": award.payment.ratio_checks,
+                                              "justifications": [j.as_dict() for j in award.payment.justifications]}))
             await emit_facts(tx, award, facts, books, program, now, pending)
         await write_books(tx, program_code, books, now, audit)
     await repo.save_awards(tx.conn, list(awards.values()), audit)

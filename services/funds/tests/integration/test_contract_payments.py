@@ -1,0 +1,233 @@
+"""Ruyuan phase 2 over real NATS JetStream + PostgreSQL: contract tranches from claims reserved,
+paid with two approvals and reported; share rules on actual spend refuse a hardware payment
+past 10 % over HTTP and ask a justification for the logistics minimum."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from ruralfund_common.auth import Role
+from ruralfund_common.contracts import ItemBudget, LineBudget, ProgramActivated
+from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
+from ruralfund_common.contracts.claims.program_activated import HistoryPhaseSpec, RatioRuleSpec
+from ruralfund_common.testing.services import bearer, person, running_service, service_settings
+from ruralfund_common.testing.upstream import Producer, producer, read_events
+from ruralfund_common.testing.wait import eventually
+from ruralfund_funds.app import create_app
+
+pytestmark = pytest.mark.integration
+
+YUAN = 100
+PROGRAM = "ruyuan-2021-p2"
+PROVIDER = "91440232MA4W000001"
+OTHER_PROVIDER = "91440232MA4W000002"
+ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
+FINANCE = person("Finance Li", Role.FINANCE_BUREAU)
+LEADER = person("Leader Zhao", Role.LEADING_GROUP)
+SIGNATORY = person("Signatory Chen", Role.CONTRACTOR_SIGNATORY)
+AUDITOR = person("Auditor Zhou", Role.AUDITOR)
+MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+PUBLIC, LOGISTICS, RETAIL, TRAINING = "public-service-system", "three-tier-logistics", "retail-upgrade", "entrepreneur-training"
+
+
+def ruyuan() -> ProgramActivated:
+    def line(code: str, name: str, items: list[ItemBudget]) -> LineBudget:
+        return LineBudget(code=code, name=name, budget_fen=sum(i.budget_fen for i in items), items=items)
+
+    return ProgramActivated(
+        program_code=PROGRAM, name="乳源瑶族自治县2021年国家级电子商务进农村综合示范项目二期", county_code="440232",
+        county_name="乳源瑶族自治县", year=2021, phase="second", total_fen=10_000_000 * YUAN,
+        lines=[
+            line(PUBLIC, "完善农村电子商务公共服务体系", [
+                ItemBudget(code="livestream-center", name="直播中心", budget_fen=900_000 * YUAN, mode="service",
+                           spending_category="hardware"),
+                ItemBudget(code="online-product-center", name="网销产品中心", budget_fen=4_000_000 * YUAN,
+                           mode="service")]),
+            line(LOGISTICS, "健全县镇村三级物流配送体系", [
+                ItemBudget(code="smart-logistics-center", name="智慧物流中心", budget_fen=2_200_000 * YUAN,
+                           mode="service")]),
+            line(RETAIL, "推动农村商贸流通企业转型升级", [
+                ItemBudget(code="cloud-supermarket", name="下沉供应链云超市", budget_fen=2_350_000 * YUAN,
+                           mode="service")]),
+            line(TRAINING, "培育农村电商创业带头人", [
+                ItemBudget(code="talent-incubation-center", name="电商人才孵化中心", budget_fen=550_000 * YUAN,
+                           mode="service")]),
+        ],
+        contractor_credit_code=PROVIDER, contractor_name="乳源某电商服务有限公司",
+        joint_account_bank="中国银行乳源支行", joint_account_no="6216600000000000000", activated_at=MONDAY,
+        ratio_rules=[
+            RatioRuleSpec(code="hardware-decoration-max", name="硬件设备购置和装修费用合计占比", bound="max",
+                          limit_percent="10", on_breach="error", measure="hardware"),
+            RatioRuleSpec(code="logistics-min", name="三级物流配送体系累计占比", bound="min", limit_percent="50",
+                          on_breach="warning", lines=[LOGISTICS]),
+            RatioRuleSpec(code="training-max", name="培育农村电商创业带头人累计占比", bound="max", limit_percent="15",
+                          on_breach="error", lines=[TRAINING]),
+        ],
+        history=[HistoryPhaseSpec(phase="first", label="首期", total_fen=10_000_000 * YUAN, lines={
+            PUBLIC: 3_500_000 * YUAN, LOGISTICS: 3_550_000 * YUAN, RETAIL: 2_000_000 * YUAN, TRAINING: 950_000 * YUAN})],
+    )
+
+
+def due(due_id: str, amount_fen: int, item: str = "livestream-center", line: str = PUBLIC, *,
+        category: str | None = None, provider: str = PROVIDER, kind: str = "instalment") -> ContractPaymentDue:
+    return ContractPaymentDue(
+        payment_due_id=due_id, contract_id="contract-1", contract_no="RY-2023-ZB-01", package_code="package-1",
+        tranche_code=f"t-{due_id}", tranche_kind=kind, milestone_code="impl-public-service", program_code=PROGRAM,
+        line_code=line, item_code=item, item_name="直播中心", provider_credit_code=provider,
+        provider_name="乳源某电商服务有限公司", payee_bank_account="6216600000000000001", payee_bank_name="中国银行乳源支行",
+        amount_fen=amount_fen, spending_category=category, accepted_by=["u-leader"], became_due_at=MONDAY)
+
+
+@dataclass
+class Ruyuan:
+    funds: httpx.AsyncClient
+    claims: Producer
+    namespace: str
+
+    async def get(self, path: str, who=ADMIN) -> Any:
+        r = await self.funds.get(path, headers=bearer(who))
+        return r.json() if r.status_code == 200 else None
+
+    async def post(self, path: str, body: Any, who, **kw: Any) -> httpx.Response:
+        return await self.funds.post(path, json=body, headers={**bearer(who), **kw.pop("headers", {})}, **kw)
+
+    async def status(self, award_id: str) -> str | None:
+        award = await self.get(f"/awards/{award_id}")
+        return award and award["status"]
+
+    async def events(self, subject: str) -> list[dict[str, Any]]:
+        return await read_events(self.funds.app.state.ctx.messaging.relay.nc, self.namespace, subject)
+
+    async def reserved(self, event: ContractPaymentDue) -> None:
+        await self.claims.emit(event, event.payment_due_id)
+        await eventually(lambda: self.status(event.payment_due_id), expect="reserved")
+
+    async def pay(self, award_id: str, justifications: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        r = await self.post("/payments", {"award_id": award_id, "ratio_justifications": justifications or []}, ADMIN)
+        assert r.status_code == 201, r.text
+        pid, sha = r.json()["payment_id"], r.json()["content_sha256"]
+        for who in (LEADER, SIGNATORY):
+            r = await self.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, who)
+            assert r.status_code == 200, r.text
+        assert r.json()["status"] == "executed", r.text
+        return r.json()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def world(nats_url: str, database_url: str, namespace: str, tmp_path) -> AsyncIterator[Ruyuan]:
+    settings = service_settings("funds", nats_url=nats_url, database_url=database_url, namespace=namespace,
+                                dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
+    async with running_service(create_app, settings) as funds, \
+            producer("claims", database_url, nats_url, namespace) as claims:
+        w = Ruyuan(funds, claims, namespace)
+        r = await w.post("/admin/clock", {"set_to": "2026-03-02T02:00:00Z"}, ADMIN)
+        assert r.status_code == 200, r.text
+        await claims.emit(ruyuan(), PROGRAM)
+        await eventually(lambda: w.get(f"/programs/{PROGRAM}/balances"), description="program opened")
+        r = await w.post(f"/programs/{PROGRAM}/releases", {"amount_yuan": "10,000,000.00",
+                                                           "approval_reference": "乳电商领〔2023〕1号"}, FINANCE)
+        assert r.status_code == 201, r.text
+        yield w
+
+
+async def test_contract_tranche_is_reserved_paid_with_two_approvals_and_reported(world: Ruyuan):
+    await world.reserved(due("due-advance", 270_000 * YUAN, kind="advance"))
+    # re-delivered: nothing changes (one reservation)
+    await world.claims.emit(due("due-advance", 270_000 * YUAN, kind="advance"), "due-advance")
+    award = await world.get("/awards/due-advance")
+    assert award["kind"] == "contract_payment" and award["requires_publicity"] is False
+    assert award["spending_category"] == "hardware"  # the item's, the tranche gave none
+
+    paid = await world.pay("due-advance")
+    assert {a["role"] for a in paid["approvals"]} == {"leading_group", "contractor_signatory"}
+    executed = await eventually(lambda: world.events("funds.evt.contract_payment_executed.v1"),
+                                description="contract_payment_executed")
+    data = executed[0]["data"]
+    assert (data["payment_due_id"], data["contract_id"], data["tranche_code"]) == ("due-advance", "contract-1",
+                                                                                  "t-due-advance")
+    assert data["amount_fen"] == 270_000 * YUAN and data["spending_category"] == "hardware"
+    assert data["bank_instruction"]["amount_fen"] == 270_000 * YUAN
+    assert await world.events("funds.evt.payment_executed.v1") == []  # not an award's payment
+
+    r = await world.post(f"/payments/{paid['payment_id']}/settlement", {"bank_txn_id": "BOC-1"}, SIGNATORY)
+    assert r.status_code == 200, r.text
+    settled = await eventually(lambda: world.events("funds.evt.payment_settled.v1"))
+    assert settled[0]["data"]["award_id"] == "due-advance" and settled[0]["data"]["claim_id"] is None
+
+    # over the item budget: refused as a value, with its event
+    await world.claims.emit(due("due-over", 900_000 * YUAN), "due-over")
+    await eventually(lambda: world.status("due-over"), expect="refused")
+    refused = await eventually(lambda: world.events("funds.evt.contract_payment_refused.v1"))
+    assert refused[0]["data"]["code"] == "ITEM_BUDGET_EXCEEDED" and refused[0]["data"]["payment_due_id"] == "due-over"
+
+
+async def test_hardware_past_10_percent_is_refused_over_http(world: Ruyuan):
+    # phase 1's hardware from its final accounts (决算): the plan never recorded it
+    spending = await world.get(f"/programs/{PROGRAM}/spending", AUDITOR)
+    hw = {r["rule"]: r for r in spending["rules"]}["hardware-decoration-max"]
+    assert hw["status"] == "unverified" and hw["unverified_phases"] == ["first"]
+    body = {"phase": "first", "document": "乳源首期项目决算报告", "measures": {"hardware": "1,500,000.00"}}
+    r = await world.post(f"/programs/{PROGRAM}/history", body, FINANCE, headers={"Idempotency-Key": "hist-1"})
+    assert r.status_code == 403
+    r = await world.post(f"/programs/{PROGRAM}/history", body, ADMIN, headers={"Idempotency-Key": "hist-1"})
+    assert r.status_code == 201, r.text
+    r = await world.post(f"/programs/{PROGRAM}/history", {**body, "lines": {"nope": "1.00"}}, ADMIN)
+    assert r.status_code == 422 and r.json()["field"] == "lines.nope", r.text
+
+    await world.reserved(due("hw-1", 400_000 * YUAN, category="hardware"))
+    await world.pay("hw-1")  # 1,900,000 = 9.5 %
+    await world.reserved(due("hw-2", 200_000 * YUAN, category="hardware"))
+    r = await world.post("/payments", {"award_id": "hw-2"}, ADMIN)
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    problem = r.json()
+    assert problem["code"] == "RATIO_LIMIT_EXCEEDED"
+    assert problem["details"]["rule"] == "hardware-decoration-max"
+    assert (problem["details"]["share_before"], problem["details"]["share_after"]) == ("9.50", "10.50")
+    assert problem["details"]["limit_percent"] == "10"
+
+    await world.reserved(due("hw-3", 100_000 * YUAN, category="hardware"))
+    await world.pay("hw-3")  # exactly 10 %: allowed
+    spending = await world.get(f"/programs/{PROGRAM}/spending", AUDITOR)
+    hw = {r["rule"]: r for r in spending["rules"]}["hardware-decoration-max"]
+    # kept on actual spend, but the livestream item's whole budget is hardware: its plan would pass 10 %
+    assert (hw["share"], hw["status"], hw["plan"]["share"]) == ("10.00", "at_risk", "12.00")
+    cats = {c["category"]: c for c in spending["categories"]}
+    assert cats["hardware"]["spent"]["fen"] == 500_000 * YUAN and cats["hardware"]["history"]["fen"] == 1_500_000 * YUAN
+    assert spending["cumulative_fund"]["fen"] == 20_000_000 * YUAN
+    assert spending["history"][0]["measures"]["hardware"]["source"] == "final_accounts"
+
+
+async def test_logistics_minimum_needs_a_recorded_justification(world: Ruyuan):
+    spending = await world.get(f"/programs/{PROGRAM}/spending", AUDITOR)
+    logistics = {r["rule"]: r for r in spending["rules"]}["logistics-min"]
+    assert logistics["status"] == "at_risk" and logistics["plan"]["share"] == "28.75"
+    assert logistics["plan"]["status"] == "breached"
+    # outside logistics: phase 1 6,450,000 + 3,550,000 now = 50 % exactly, still reachable
+    await world.reserved(due("retail-1", 2_350_000 * YUAN, item="cloud-supermarket", line=RETAIL))
+    await world.pay("retail-1")
+    await world.reserved(due("online-1", 1_200_000 * YUAN, item="online-product-center"))
+    await world.pay("online-1")
+    await world.reserved(due("online-2", 100_000 * YUAN, item="online-product-center"))
+    r = await world.post("/payments", {"award_id": "online-2"}, ADMIN)
+    assert r.status_code == 409 and r.json()["code"] == "RATIO_JUSTIFICATION_REQUIRED", r.text
+    assert [w["rule"] for w in r.json()["details"]["warnings"]] == ["logistics-min"]
+    why = [{"rule_code": "logistics-min", "text": "首期已建成覆盖全县行政村的物流站点，二期按实施方案安排"}]
+    await world.pay("online-2", why)
+    executed = await eventually(lambda: _executed(world, "online-2"))
+    (recorded,) = executed["ratio_justifications"]
+    assert recorded["rule_code"] == "logistics-min" and recorded["recorded_by"] == ADMIN.subject
+    spending = await world.get(f"/programs/{PROGRAM}/spending", AUDITOR)
+    assert {r["rule"]: r for r in spending["rules"]}["logistics-min"]["status"] == "breached"
+
+
+async def _executed(world: Ruyuan, due_id: str) -> dict[str, Any] | None:
+    for e in await world.events("funds.evt.contract_payment_executed.v1"):
+        if e["data"]["payment_due_id"] == due_id:
+            return e["data"]
+    return None
