@@ -143,6 +143,7 @@ async def test_contract_tranche_is_reserved_paid_with_two_approvals_and_reported
     award = await world.get("/awards/due-advance")
     assert award["kind"] == "contract_payment" and award["requires_publicity"] is False
     assert award["spending_category"] == "hardware"  # the item's, the tranche gave none
+    assert award["tranche"]["tranche_kind"] == "advance" and award["tranche"]["contract_no"] == "RY-2023-ZB-01"
 
     paid = await world.pay("due-advance")
     assert {a["role"] for a in paid["approvals"]} == {"leading_group", "contractor_signatory"}
@@ -218,7 +219,9 @@ async def test_logistics_minimum_needs_a_recorded_justification(world: Ruyuan):
     assert r.status_code == 409 and r.json()["code"] == "RATIO_JUSTIFICATION_REQUIRED", r.text
     assert [w["rule"] for w in r.json()["details"]["warnings"]] == ["logistics-min"]
     why = [{"rule_code": "logistics-min", "text": "首期已建成覆盖全县行政村的物流站点，二期按实施方案安排"}]
-    await world.pay("online-2", why)
+    paid = await world.pay("online-2", why)
+    assert paid["ratio_justifications"][0]["rule_code"] == "logistics-min"
+    assert {c["rule"]: c["status"] for c in paid["ratio_checks"]}["logistics-min"] == "breached"
     executed = await eventually(lambda: _executed(world, "online-2"))
     (recorded,) = executed["ratio_justifications"]
     assert recorded["rule_code"] == "logistics-min" and recorded["recorded_by"] == ADMIN.subject

@@ -175,11 +175,14 @@ async def load_spend(conn: asyncpg.Connection, program_code: str) -> Spend:
     return spend
 
 
-async def load_shares(conn: asyncpg.Connection, program_code: str) -> ShareBook | None:
-    """The program's share rules with its history and spend, or None when it has no rules.
+async def load_shares(conn: asyncpg.Connection, program_code: str,
+                      program_row: asyncpg.Record | None = None) -> ShareBook | None:
+    """The program's share rules with its history and spend, or None when it has no rules
+    (then nothing more is read: programs without rules pay as fast as before).
     Callers deciding a payment hold the joint account's balance row (every execution and
     reversal locks it), so the spend read here is the spend at commit."""
-    row = await conn.fetchrow("SELECT total_fen, ratio_rules FROM programs WHERE program_code=$1", program_code)
+    row = program_row or await conn.fetchrow("SELECT total_fen, ratio_rules FROM programs WHERE program_code=$1",
+                                             program_code)
     if row is None or not row["ratio_rules"]:
         return None
     history = [phase_of(r) for r in await conn.fetch(

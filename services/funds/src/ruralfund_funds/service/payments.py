@@ -51,13 +51,13 @@ def justifications_of(shares: ShareBook | None, given: list[tuple[str, str]], by
 async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str | None = None,
                           justifications: list[tuple[str, str]] | None = None) -> dict:
     award = await _award_or_404(tx, award_id)
-    _, program = await program_or_404(tx, award.program_code)
+    program_row, program = await program_or_404(tx, award.program_code)
     now = tx.clock.now()
     facts = []
     if award.window_error and award.published_at is not None:
         facts = award.open_window(*compute_window(tx, award.published_at))  # the year may be loaded by now
     # a first look at the share rules; decided again under the joint account's lock at execution
-    shares = await repo.load_shares(tx.conn, award.program_code)
+    shares = await repo.load_shares(tx.conn, award.program_code, program_row)
     why = justifications_of(shares, justifications or [], by, now)
     order = award.request_payment(program, payment_id or new_id(), by.subject, now, today(tx), shares, why)
     await repo.save_awards(tx.conn, [award])
@@ -99,10 +99,10 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
     for a in awards.values():
         by_program.setdefault(a.program_code, []).append(a)
     for program_code, group in sorted(by_program.items()):
-        _, program = await program_or_404(tx, program_code)
+        program_row, program = await program_or_404(tx, program_code)
         books = await lock_books(tx, program_code, set().union(*(a.accounts(payment_only=True) for a in group)))
         # read under the joint account's row lock: no other payment or reversal can change the spend now
-        shares = await repo.load_shares(tx.conn, program_code)
+        shares = await repo.load_shares(tx.conn, program_code, program_row)
         for it in items:
             award = awards.get(award_of.get(it.payment_id, ""))
             if award is None or award.program_code != program_code:

@@ -35,6 +35,10 @@ async def award_view(conn: asyncpg.Connection, award_id: str) -> dict[str, Any]:
         "SELECT objection_id, status, filed_at, resolved_at, after_payment FROM objections WHERE award_id=$1 "
         "ORDER BY objection_id", award_id)]
     out["held"] = any(o["status"] == "open" and not o["after_payment"] for o in out["objections"])
+    tranche = await conn.fetchrow("SELECT contract_id, contract_no, package_code, tranche_code, tranche_kind, "
+                                  "milestone_code, accepted_by, became_due_at FROM contract_tranches WHERE award_id=$1",
+                                  award_id) if row["kind"] == "contract_payment" else None
+    out["tranche"] = _plain(tranche) if tranche else None
     out["payments"] = [_plain(r) for r in await conn.fetch(
         "SELECT payment_id, status, bank_reference, requested_at, executed_at, settled_at, failed_at, outcome_code "
         "FROM payments WHERE award_id=$1 ORDER BY requested_at", award_id)]
@@ -55,6 +59,8 @@ async def payment_view(conn: asyncpg.Connection, payment_id: str) -> dict[str, A
                        "valid": a["content_sha256"] == pay["content_sha256"]} for a in approvals],
         "executed_at": iso(pay["executed_at"]), "settled_at": iso(pay["settled_at"]), "failed_at": iso(pay["failed_at"]),
         "outcome_code": pay["outcome_code"],
+        # share rules: reasons recorded for departing from "in principle" rules, and the last verdict
+        "ratio_justifications": pay["ratio_justifications"], "ratio_checks": pay["ratio_checks"],
     }
 
 
