@@ -15,6 +15,7 @@ import pytest
 from pypdf import PdfReader
 from ruralfund_common.auth import Role
 from ruralfund_common.contracts import BankInstruction, PaymentApproval, PaymentExecuted
+from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentExecuted
 from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
@@ -36,7 +37,9 @@ async def _ok(response: Any, status: int = 200) -> dict[str, Any]:
     return response.json()
 
 
-async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:  # type: ignore[no-untyped-def]
+async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:
+    """The livestream centre's contract (88万: advance 26.4万 and the studio instalment 35.2万,
+    classified as hardware, paid) and a 1万 station award paid."""  # type: ignore[no-untyped-def]
     http, admin = claims.http, claims.ADMIN
     await _ok(await http.post("/admin/clock", json={"set_to": NOW}, headers=admin))
     await claims.load_program_file("ruyuan-2021-p2.yaml")
@@ -59,6 +62,17 @@ async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:  # ty
                     {"code": "studio-built", "name": "固定直播间建成", "due_on": "2023-08-31"},
                     {"code": "shared-built", "name": "共享直播间建成", "due_on": "2023-10-31"},
                 ],
+                "payment_schedule": [
+                    {"code": "advance", "kind": "advance", "amount_yuan": "264,000.00"},
+                    {
+                        "code": "studio",
+                        "kind": "instalment",
+                        "amount_yuan": "352,000.00",
+                        "milestone_code": "studio-built",
+                        "spending_category": "hardware",
+                    },
+                    {"code": "balance", "kind": "balance", "amount_yuan": "264,000.00"},
+                ],
             },
             headers=admin,
         ),
@@ -67,9 +81,11 @@ async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:  # ty
     cid = contract["id"]
     await _ok(await http.post(f"/contracts/{cid}/deliverables/fixed-studio-area/report",
                               json={"actual_value": 25}, headers=admin))  # fmt: skip
+    await _pay_tranche(claims, funds, contract, "advance")  # due on signing
     await _ok(
         await http.post(f"/contracts/{cid}/milestones/studio-built/acceptance", headers=admin)
     )
+    await _pay_tranche(claims, funds, contract, "studio")  # due on the accepted milestone
     await _ok(
         await http.post(f"/programs/{PROGRAM}/milestones/prep-tendering/acceptance", headers=admin)
     )
@@ -101,6 +117,40 @@ async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:  # ty
     await eventually(lambda: claims.status_of(claim["id"]), expect="paid")
 
 
+async def _pay_tranche(claims, funds, contract: dict[str, Any], code: str) -> None:  # type: ignore[no-untyped-def]
+    """Funds pays a due tranche (ContractPaymentExecuted); claims records it as paid."""
+    path = f"/contracts/{contract['id']}"
+
+    async def tranche(status: str) -> dict[str, Any]:
+        got = (await claims.http.get(path, headers=claims.ADMIN)).json()
+        found = next(t for t in got["payment_schedule"] if t["code"] == code)
+        assert found["status"] == status, f"{code} is {found['status']}, waiting for {status}"
+        return found
+
+    due = await eventually(lambda: tranche("due"))
+    at = datetime(2023, 12, 10, 2, 0, tzinfo=UTC)
+    approvals = [
+        PaymentApproval(person=p, name=p, role=r, content_sha256="ab" * 32, approved_at=at)
+        for p, r in (("u-zhao", "leading_group"), ("u-sig", "contractor_signatory"))
+    ]
+    executed = ContractPaymentExecuted(
+        payment_id=f"pay-{code}", payment_due_id=due["payment_due_id"],
+        contract_id=contract["id"], tranche_code=code, program_code=PROGRAM,
+        line_code="public-service-system", item_code="livestream-center",
+        provider_credit_code=PROVIDER, provider_name=contract["provider_name"],
+        amount_fen=due["amount_fen"], spending_category=due.get("spending_category"),
+        content_sha256="ab" * 32, approvals=approvals,
+        bank_instruction=BankInstruction(
+            from_account="joint", to_account="6228 4800 0000 0000 017",
+            to_bank_name="中国农业银行新平县支行", to_name=contract["provider_name"],
+            amount_fen=due["amount_fen"], reference=f"pay-{code}",
+        ),
+        executed_at=at,
+    )  # fmt: skip
+    await funds(executed, due["payment_due_id"])
+    await eventually(lambda: tranche("paid"))
+
+
 def _payment(claim_id: str, award_id: str) -> PaymentExecuted:
     at = datetime(2023, 12, 10, 2, 0, tzinfo=UTC)
     approvals = [
@@ -130,13 +180,17 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
         "乳源瑶族自治县电子商务进农村综合示范项目执行情况报告", "2023-12-15", "Zhou Auditor",
     )  # fmt: skip
     public = report["lines"][0]["figures"]
-    # committed: the 880,000.00 contract + the 10,000.00 award; paid: the award
+    # committed: the 880,000.00 contract + the 10,000.00 award; paid: the award + 2 tranches
     assert (public["budget_yuan"], public["committed_yuan"], public["paid_yuan"]) == (
-        "4,900,000.00", "890,000.00", "10,000.00",
+        "4,900,000.00", "890,000.00", "626,000.00",
     )  # fmt: skip
-    assert public["remaining_yuan"] == "4,890,000.00"
+    assert (public["paid_awards_yuan"], public["paid_contracts_yuan"]) == (
+        "10,000.00",
+        "616,000.00",
+    )
+    assert public["remaining_yuan"] == "4,274,000.00"
     assert (report["totals"]["paid_fen"], report["totals"]["remaining_fen"]) == (
-        1_000_000, 999_000_000,
+        62_600_000, 937_400_000,
     )  # fmt: skip
     targets = {t["code"]: t for t in report["targets"]}
     assert (targets["fixed-studio-area"]["status"], targets["fixed-studio-area"]["actual"]) == (
@@ -151,9 +205,18 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
     assert milestones[("实施计划", "accept-final")]["status"] == "pending"
     assert milestones[("合同 RY-2023-ZB-03", "shared-built")]["status"] == "overdue"
     (contract,) = report["contracts"]
-    assert (contract["amount_yuan"], contract["milestones_accepted"]) == ("880,000.00", 1)
+    assert (contract["amount_yuan"], contract["paid_yuan"], contract["unpaid_yuan"]) == (
+        "880,000.00", "616,000.00", "264,000.00",
+    )  # fmt: skip
+    assert contract["milestones_accepted"] == 1
     ratios = {r["code"]: r for r in report["ratios"]}
     assert ratios["logistics-min"]["plan"]["share_percent"] == "28.75"
+    hardware = ratios["hardware-decoration-max"]  # the studio instalment, classified hardware
+    assert (hardware["paid_this_phase_yuan"], hardware["actual"]["share_percent"]) == (
+        "352,000.00", "1.76",
+    )  # fmt: skip
+    assert hardware["actual"]["status"] == "unverified"  # phase 1's hardware is not recorded
+    assert not any("尚未接入" in note for note in report["notes"])  # tranches are known
 
     xlsx = await claims.http.get(REPORT, params={"format": "xlsx"}, headers=claims.ADMIN)
     assert xlsx.status_code == 200, xlsx.text
@@ -168,7 +231,7 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
     assert wb.sheetnames == ["总表", "资金", "绩效目标", "合同", "进度", "比例"]
     lines = {r[0]: r for r in wb["总表"].iter_rows(values_only=True) if r[0]}
     assert lines["完善农村电子商务公共服务体系"][1:3] == (4_900_000, 890_000)
-    assert lines["完善农村电子商务公共服务体系"][6] == 4_890_000  # remaining
+    assert lines["完善农村电子商务公共服务体系"][6] == 4_274_000  # remaining
     assert next(wb["合同"].iter_rows(min_row=2, values_only=True))[0] == "RY-2023-ZB-03"
 
     pdf = await claims.http.get(REPORT, params={"format": "pdf"}, headers=claims.MEMBER)
@@ -181,7 +244,7 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
     (tmp_path / "report.pdf").write_bytes(pdf.content)  # kept by pytest for a look at the pages
     text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf.content)).pages)
     for expected in ("乳源瑶族自治县电子商务进农村综合示范项目执行情况报告", "四、购买服务合同及交付物",
-                     "RY-2023-ZB-03", "4,890,000.00", "已逾期未完成", "统计截至"):  # fmt: skip
+                     "RY-2023-ZB-03", "4,274,000.00", "已逾期未完成", "统计截至"):  # fmt: skip
         assert expected in text, expected
 
 

@@ -1,6 +1,6 @@
 """Read a program's report inputs from the claims schema and build the report (asyncpg,
-read-only, one connection; the caller may open a REPEATABLE READ transaction so every figure
-is from the same moment).
+read-only, one connection; the caller opens a REPEATABLE READ transaction so every figure is
+from the same moment).
 
 What claims does not know is said in the report's notes instead of being guessed: money
 pre-allocated (预拨) to providers is only in funds' ledger.
@@ -9,8 +9,9 @@ pre-allocated (预拨) to providers is only in funds' ledger.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Any
 
 import asyncpg
 from ruralfund_common.calendar import local_date
@@ -35,10 +36,6 @@ from .model import (
 __all__ = ["execution_report"]
 
 Conn = asyncpg.Connection
-_NO_TRANCHES: Final = (
-    "合同分期付款（前期资金拨付、进度款、尾款）的支付记录尚未接入本服务，合同已支付金额暂按 0 计；"
-    "请以资金服务的支付记录为准。"
-)
 
 
 async def execution_report(
@@ -52,8 +49,7 @@ async def execution_report(
     program = check.program
     # A stored program passed this check when it was activated (see service.load_program).
     assert program is not None and check.can_activate, f"stored program {code} no longer checks"
-    tranches = await _has_tranches(conn)
-    paid = await _tranches_paid(conn, code) if tranches else {}
+    paid = await _tranches_paid(conn, code)
     contracts = await _contracts(conn, program, paid)
     targets = await program_targets(conn, code, clock)
     return build_report(
@@ -66,30 +62,29 @@ async def execution_report(
         as_of=local_date(clock.now()),
         generated_by=generated_by,
         document=_document_title(row["document"]),
-        notes=[] if tranches else [_NO_TRANCHES],
     )
 
 
-async def _has_tranches(conn: Conn) -> bool:
-    """Whether the schema records contract tranches (migration 0009): the report works on a
-    schema before it, saying so in its notes rather than failing."""
-    return bool(await conn.fetchval("SELECT to_regclass('contract_tranches') IS NOT NULL"))
+@dataclass(frozen=True)
+class _Paid:
+    """Paid tranche money of one contract under one spending category."""
+
+    contract_id: Any
+    item_code: str
+    category: str | None
+    fen: int
 
 
-async def _tranches_paid(conn: Conn, code: str) -> dict[Any, dict[str | None, int]]:
-    """Paid tranche money per contract id and spending category (None: the item's own)."""
+async def _tranches_paid(conn: Conn, code: str) -> list[_Paid]:
     rows = await conn.fetch(
-        """SELECT t.contract_id, t.spending_category,
+        """SELECT t.contract_id, c.item_code, t.spending_category,
                   sum(coalesce(t.paid_fen, t.amount_fen))::bigint AS fen
            FROM contract_tranches t JOIN service_contracts c ON c.id = t.contract_id
            WHERE c.program_code = $1 AND t.status = 'paid'
-           GROUP BY t.contract_id, t.spending_category""",
+           GROUP BY t.contract_id, c.item_code, t.spending_category""",
         code,
     )
-    paid: dict[Any, dict[str | None, int]] = {}
-    for r in rows:
-        paid.setdefault(r["contract_id"], {})[r["spending_category"]] = r["fen"]
-    return paid
+    return [_Paid(r["contract_id"], r["item_code"], r["spending_category"], r["fen"]) for r in rows]
 
 
 def _document_title(document: Any) -> str | None:
@@ -98,11 +93,7 @@ def _document_title(document: Any) -> str | None:
     return title if isinstance(title, str) else None
 
 
-async def _spend(
-    conn: Conn,
-    program: Program,
-    paid_tranches: Mapping[Any, Mapping[str | None, int]],
-) -> dict[str, ItemSpend]:
+async def _spend(conn: Conn, program: Program, paid: list[_Paid]) -> dict[str, ItemSpend]:
     awards = await conn.fetch(
         """SELECT item_code,
                   coalesce(sum(amount_fen) FILTER (WHERE status = ANY($2)), 0)::bigint AS approved_fen,
@@ -113,46 +104,30 @@ async def _spend(
     )
     # Every contract commits money, a failed one too (its money is to be recovered, not
     # re-spent before it is: the same rule as adapters.contracts.contracted_fen).
-    committed = await conn.fetch(
+    contracted = await conn.fetch(
         """SELECT item_code, sum(amount_fen)::bigint AS fen FROM service_contracts
            WHERE program_code = $1 GROUP BY item_code""",
         program.code,
     )
-    spend: dict[str, dict[str, int]] = {}
+    items = {item.code: item for item in program.items()}
+    figures: dict[str, dict[str, Any]] = {code: {} for code in items}
     for r in awards:
-        spend.setdefault(r["item_code"], {})
-        spend[r["item_code"]] |= {
+        figures[r["item_code"]] |= {
             "awards_approved_fen": r["approved_fen"],
             "awards_paid_fen": r["paid_fen"],
         }
-    for r in committed:
-        spend.setdefault(r["item_code"], {})["contracts_fen"] = r["fen"]
-    contract_items = {
-        r["id"]: r["item_code"]
-        for r in await conn.fetch(
-            "SELECT id, item_code FROM service_contracts WHERE program_code = $1", program.code
-        )
-    }
-    items = {item.code: item for item in program.items()}
-    by_category: dict[str, dict[str, int]] = {}
-    for contract_id, categories in paid_tranches.items():
-        item_code = contract_items[contract_id]
-        figures = spend.setdefault(item_code, {})
-        for category, fen in categories.items():
-            figures["tranches_paid_fen"] = figures.get("tranches_paid_fen", 0) + fen
-            if category is not None and category != items[item_code].spending_category:
-                own = by_category.setdefault(item_code, {})
-                own[category] = own.get(category, 0) + fen
-    return {
-        code: ItemSpend(**figures, tranches_paid_by_category=by_category.get(code, {}))
-        for code, figures in spend.items()
-        if code in items
-    }
+    for r in contracted:
+        figures[r["item_code"]]["contracts_fen"] = r["fen"]
+    for p in paid:
+        f = figures[p.item_code]
+        f["tranches_paid_fen"] = f.get("tranches_paid_fen", 0) + p.fen
+        if p.category is not None and p.category != items[p.item_code].spending_category:
+            elsewhere = f.setdefault("tranches_paid_by_category", {})
+            elsewhere[p.category] = elsewhere.get(p.category, 0) + p.fen
+    return {code: ItemSpend(**f) for code, f in figures.items() if f}
 
 
-async def _contracts(
-    conn: Conn, program: Program, paid: Mapping[Any, Mapping[str | None, int]]
-) -> list[ContractFacts]:
+async def _contracts(conn: Conn, program: Program, paid: list[_Paid]) -> list[ContractFacts]:
     rows = await conn.fetch(
         """SELECT * FROM service_contracts WHERE program_code = $1
            ORDER BY signed_on, contract_no LIMIT $2""",
@@ -177,9 +152,9 @@ async def _contracts(
         ids,
     ):
         milestones[m["contract_id"]].append(
-            # 0009 records the acceptance day itself; before it, the day it was recorded.
+            # The acceptance day as recorded (0009); for older rows the day it was recorded.
             MilestoneFacts(
-                m["code"], m["name"], m["due_on"], m.get("accepted_on") or _day(m["accepted_at"])
+                m["code"], m["name"], m["due_on"], m["accepted_on"] or _day(m["accepted_at"])
             )
         )
     return [
@@ -193,10 +168,10 @@ async def _contracts(
             ends_on=r["ends_on"],
             procurement=r["procurement"],
             status=r["status"],
-            paid_fen=sum(paid.get(r["id"], {}).values()),
+            paid_fen=sum(p.fen for p in paid if p.contract_id == r["id"]),
             deliverables=tuple(deliverables[r["id"]]),
             milestones=tuple(milestones[r["id"]]),
-            package_code=r.get("package_code"),
+            package_code=r["package_code"],
         )
         for r in rows
     ]
