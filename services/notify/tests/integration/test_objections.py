@@ -52,9 +52,13 @@ def _form(token: str, **fields: str) -> dict[str, str]:
     return values
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
 async def _post(h: Any, notice_id: str, data: dict[str, str], **headers: str) -> Any:
+    """The form posted as a browser does (it asks for a page back)."""
     return await h.client.post(
-        f"/publicity/notices/{notice_id}/objections", data=data, headers=headers
+        f"/publicity/notices/{notice_id}/objections", data=data, headers={**BROWSER, **headers}
     )
 
 
@@ -264,3 +268,27 @@ async def test_admins_list_and_resolve_once_and_funds_is_told(harness, samples) 
         "/objections/0195f000-0000-7000-8000-000000000099/resolve", json=body, headers=samples.ADMIN
     )
     assert missing.status_code == 404 and missing.json()["code"] == "OBJECTION_NOT_FOUND"
+
+
+async def test_clients_that_are_not_browsers_get_problem_json_refusals(harness, samples) -> None:
+    """A script, crawler or scanner (no text/html in Accept) gets the refusal every other
+    endpoint gives: problem+json with the code and the field; nothing is stored."""
+    h = harness
+    notice_id = await _notice(h, samples)
+    token = await _token(h, notice_id)
+    path = f"/publicity/notices/{notice_id}/objections"
+    cases = [
+        (path, _form(token, name=""), 422, "OBJECTION_INVALID", "name"),
+        (path, _form("forged"), 400, "FORM_TOKEN_INVALID", None),
+        ("/publicity/notices/not-a-notice/objections", _form(token), 404, "NOTICE_NOT_FOUND", "notice_id"),
+    ]  # fmt: skip
+    for url, data, status, code, field in cases:
+        r = await h.client.post(url, data=data, headers={"Accept": "*/*"})
+        assert r.status_code == status, r.text
+        assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+        body = r.json()
+        assert (body["code"], body.get("field"), body["status"]) == (code, field, status)
+        assert body["type"] and body["title"] and body["detail"]
+    page = await h.client.get("/publicity/notices/0", headers={"Accept": "application/json"})
+    assert (page.status_code, page.json()["code"]) == (404, "NOTICE_NOT_FOUND")
+    assert await h.fetchval("SELECT count(*) FROM objections") == 0

@@ -260,14 +260,28 @@ async def publicity_feed(ctx: CtxDep, params: Annotated[PageParams, Depends()]) 
 @public_router.get(
     "/publicity/notices/{notice_id}", response_class=HTMLResponse, summary="One notice, HTML"
 )
-async def publicity_notice_page(notice_id: str, ctx: CtxDep) -> HTMLResponse:
+async def publicity_notice_page(notice_id: str, request: Request, ctx: CtxDep) -> HTMLResponse:
     service = notify_service(ctx)
     assert ctx.pool is not None
     try:
         row = await service.public_notice(ctx.pool, str(UUID(notice_id)))
     except (ValueError, NotFound):  # a mistyped link and an unknown notice look the same
-        return html_page("not_found.html", status_code=404, **page_values(ctx))
+        return not_found_page(request, ctx)
     return notice_page(ctx, row)
+
+
+def wants_html(request: Request) -> bool:
+    """Browsers ask for text/html on every page load and form post: they get the page. Any
+    other client (a script, a crawler, a scanner) gets a refusal as problem+json, like
+    every other error of the service."""
+    return "text/html" in request.headers.get("accept", "").lower()
+
+
+def not_found_page(request: Request, ctx: ServiceContext) -> HTMLResponse:
+    """404 for an unknown or mistyped notice: the page for people, problem+json for others."""
+    if not wants_html(request):
+        raise NotFound("NOTICE_NOT_FOUND", "no published notice has this id", field="notice_id")
+    return html_page("not_found.html", status_code=404, **page_values(ctx))
 
 
 # ------------------------------------------------------------------------------ admin

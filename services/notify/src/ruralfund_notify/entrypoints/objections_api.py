@@ -28,7 +28,15 @@ from ..domain.objections import (
 )
 from ..service import notify_service
 from ..service.objections import FiledObjection, RateLimited
-from .api import FormState, html_page, notice_page, page_values, wall_clock_s
+from .api import (
+    FormState,
+    html_page,
+    not_found_page,
+    notice_page,
+    page_values,
+    wall_clock_s,
+    wants_html,
+)
 
 __all__ = ["objection_admin_router", "objection_form_router"]
 
@@ -141,7 +149,7 @@ async def file_objection(notice_id: str, request: Request, ctx: CtxDep) -> HTMLR
     try:
         notice_id = str(UUID(notice_id))
     except ValueError:
-        return html_page("not_found.html", 404, **page_values(ctx))
+        return not_found_page(request, ctx)
     fields: dict[str, str] = {}
     try:
         # Browsers mark a form posted from another site; nothing else on this form needs it.
@@ -152,10 +160,16 @@ async def file_objection(notice_id: str, request: Request, ctx: CtxDep) -> HTMLR
         async with ctx.transaction(correlation_id=request.headers.get("X-Request-Id")) as tx:
             filed = await desk.file(tx, notice_id, fields, client_ip, wall_clock_s())
     except NotFound:
-        return html_page("not_found.html", 404, **page_values(ctx))
+        return not_found_page(request, ctx)
     except ObjectionInvalid as invalid:
+        if not wants_html(request):
+            raise  # problem+json naming the first field to correct
         return await _form_again(ctx, notice_id, fields, invalid)
     except PublicRefusal as refusal:
+        if not wants_html(request):
+            if isinstance(refusal, RateLimited):
+                refusal.headers = {"Retry-After": str(refusal.retry_after_s)}  # type: ignore[attr-defined]
+            raise
         return _refusal_page(ctx, refusal, notice_id)
     return _acknowledgement(ctx, filed)
 
