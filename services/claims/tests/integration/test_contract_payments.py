@@ -210,8 +210,13 @@ async def test_a_ruyuan_package_from_contract_to_balance(
     assert instalment["accepted_by"] == ["县工信局 张工", "第三方专家 李工"]
 
     async with producer("funds", database_url, nats_url, namespace) as funds:
-        await _funds_pay_fail_and_refuse(claims, funds, cid, advance, instalment)
+        await _funds_pay_advance_and_instalment(claims, funds, cid, advance, instalment)
+        await _final_acceptance_pays_the_balance(claims, funds, nats_client, namespace, cid)
 
+
+async def _final_acceptance_pays_the_balance(
+    claims, funds: Producer, nats_client, namespace: str, cid: str
+) -> None:  # type: ignore[no-untyped-def]
     for code, value in (("fixed-studio-area", 25), ("shared-studios", 4)):
         reported = await claims.http.post(
             f"/contracts/{cid}/deliverables/{code}/report",
@@ -238,9 +243,14 @@ async def test_a_ruyuan_package_from_contract_to_balance(
         len({e["data"]["payment_due_id"] for e in await _due_events(nats_client, namespace, 3)})
         == 3
     )
+    await funds.emit(_executed(balance, new_id()), aggregate_id=balance["payment_due_id"])
+    await _tranche(claims, cid, "balance", "paid")
+    final = (await claims.http.get(f"/contracts/{cid}", headers=claims.AUDITOR)).json()
+    assert [t["status"] for t in final["payment_schedule"]] == ["paid", "paid", "paid"]
+    assert (final["paid_yuan"], final["remaining_fen"]) == ("900,000.00", 0)
 
 
-async def _funds_pay_fail_and_refuse(
+async def _funds_pay_advance_and_instalment(
     claims, funds: Producer, cid: str, advance: dict, instalment: dict
 ) -> None:  # type: ignore[no-untyped-def]
     first = new_id()
@@ -259,17 +269,9 @@ async def _funds_pay_fail_and_refuse(
     assert (await _tranche(claims, cid, "advance", "paid"))["payment_id"] == second
     await funds.emit(_executed(advance, first), aggregate_id=advance["payment_due_id"])  # late
 
-    refused = ContractPaymentRefused(
-        payment_due_id=instalment["payment_due_id"], contract_id=cid, tranche_code="studio",
-        program_code=PROGRAM, item_code="livestream-center", amount_fen=36_000_000,
-        code="RATIO_HARD_LIMIT", reason="硬件设备购置和装修费用累计占比将超过10%", refused_at=datetime.now(UTC),
-    )  # fmt: skip
-    await funds.emit(refused, aggregate_id=instalment["payment_due_id"])
-    studio = await _tranche(claims, cid, "studio", "refused")
-    assert (studio["refusal_code"], studio["refusal_reason"]) == (
-        "RATIO_HARD_LIMIT",
-        refused.reason,
-    )
+    await funds.emit(_executed(instalment, new_id()), aggregate_id=instalment["payment_due_id"])
+    await _tranche(claims, cid, "studio", "paid")
+    # the late report of the failed payment changed nothing
     assert (await _tranche(claims, cid, "advance", "paid"))["payment_id"] == second
 
 
@@ -334,10 +336,22 @@ async def test_packages_and_schedules_refuse_what_does_not_fit(
     assert bad_day.json()["code"] == "CONTRACT_CLOSED"
 
 
-async def test_an_overdue_contract_milestone_is_announced_once_to_its_provider(claims) -> None:  # type: ignore[no-untyped-def]
+async def test_a_refused_tranche_and_an_overdue_milestone(
+    claims, nats_client, namespace: str, database_url: str, nats_url: str
+) -> None:  # type: ignore[no-untyped-def]
     await _setup(claims)
     assert (await _package(claims)).status_code == 201
     cid = (await _contract(claims)).json()["id"]
+    (advance,) = [e["data"] for e in await _due_events(nats_client, namespace, 1)]
+    refused = ContractPaymentRefused(
+        payment_due_id=advance["payment_due_id"], contract_id=cid, tranche_code="advance",
+        program_code=PROGRAM, item_code="livestream-center", amount_fen=27_000_000,
+        code="CONTRACTOR_IN_DEFAULT", reason="承办企业违约，资金待追回", refused_at=datetime.now(UTC),
+    )  # fmt: skip
+    async with producer("funds", database_url, nats_url, namespace) as funds:
+        await funds.emit(refused, aggregate_id=advance["payment_due_id"])
+        tranche = await _tranche(claims, cid, "advance", "refused")
+    assert (tranche["refusal_code"], tranche["refusal_reason"]) == (refused.code, refused.reason)
     wrong_file = await claims.http.post(
         f"/contracts/{cid}/milestones/shared-studios/acceptance",
         json={"evidence_file_ids": [new_id()]},

@@ -16,7 +16,6 @@ __all__ = [
     "MilestoneAcceptance",
     "accept_contract_milestone",
     "claim_overdue_milestones",
-    "contracted_fen",
     "get_contract",
     "insert_contract",
     "insert_tranches",
@@ -41,16 +40,6 @@ class MilestoneAcceptance:
     accepted_on: date
     acceptors: tuple[str, ...]
     evidence_file_ids: tuple[str, ...] = ()
-
-
-async def contracted_fen(conn: Conn, program_code: str, item_code: str) -> int:
-    """What the item's contracts already commit; failed contracts count too (their money is
-    to be recovered, not re-spent before it is)."""
-    return await conn.fetchval(
-        "SELECT coalesce(sum(amount_fen), 0)::bigint FROM service_contracts WHERE program_code=$1 AND item_code=$2",
-        program_code,
-        item_code,
-    )
 
 
 async def insert_contract(
