@@ -192,8 +192,25 @@ async def test_hardware_past_10_percent_is_refused_over_http(world: Ruyuan):
     assert (problem["details"]["share_before"], problem["details"]["share_after"]) == ("9.50", "10.50")
     assert problem["details"]["limit_percent"] == "10"
 
-    await world.reserved(due("hw-3", 100_000 * YUAN, category="hardware"))
-    await world.pay("hw-3")  # exactly 10 %: allowed
+    # two orders that each fit when requested; whichever executes second is refused at its final approval
+    orders = {}
+    for due_id in ("hw-3", "hw-4"):
+        await world.reserved(due(due_id, 100_000 * YUAN, category="hardware"))
+        r = await world.post("/payments", {"award_id": due_id}, ADMIN)
+        assert r.status_code == 201, r.text
+        orders[due_id] = (r.json()["payment_id"], r.json()["content_sha256"])
+    for due_id in ("hw-3", "hw-4"):
+        pid, sha = orders[due_id]
+        r = await world.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, LEADER)
+        assert r.status_code == 200 and r.json()["status"] == "awaiting_approval", r.text
+    pid, sha = orders["hw-3"]
+    r = await world.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, SIGNATORY)
+    assert r.json()["status"] == "executed", r.text  # exactly 10 %: allowed
+    pid, sha = orders["hw-4"]
+    r = await world.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, SIGNATORY)
+    assert r.status_code == 409 and r.json()["code"] == "RATIO_LIMIT_EXCEEDED", r.text
+    assert r.json()["details"]["share_after"] == "10.50"
+    assert (await world.get(f"/payments/{pid}"))["status"] == "awaiting_approval"  # nothing changed
     spending = await world.get(f"/programs/{PROGRAM}/spending", AUDITOR)
     hw = {r["rule"]: r for r in spending["rules"]}["hardware-decoration-max"]
     # kept on actual spend, but the livestream item's whole budget is hardware: its plan would pass 10 %

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ruralfund_common.errors import DomainError
 from ruralfund_funds.domain.ratios import Justification, Phase, Rule, ShareBook, Spend, percent
@@ -135,3 +137,26 @@ def test_report_shows_actual_status_with_the_plan():
     assert report["hardware-decoration-max"]["status"] == "met" and report["hardware-decoration-max"]["share"] == "7.50"
     report = {r["rule"]: r for r in book.report(PHASE2_LINES, {"hardware": 500_000 * YUAN + 1})}
     assert report["hardware-decoration-max"]["status"] == "at_risk"  # the plan goes past 10 %
+
+PAYMENTS = st.lists(st.tuples(st.sampled_from([PUBLIC, LOGISTICS, RETAIL, TRAINING]),
+                              st.sampled_from([None, "hardware"]),
+                              st.integers(min_value=1, max_value=1_500_000 * YUAN)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(PAYMENTS, st.one_of(st.none(), st.integers(min_value=0, max_value=2_000_000 * YUAN)))
+def test_checked_payments_never_take_a_kept_ceiling_past_its_limit(payments, phase1_hardware):
+    book = ruyuan(None if phase1_hardware is None else {"hardware": phase1_hardware})
+    kept = {s.rule.code for s in book.judge() if s.rule.on_breach == "error" and not s.breached}
+    for line, category, amount in payments:
+        try:
+            book.check(line, category, amount, ["logistics-min"])
+        except DomainError as refused:
+            assert refused.code == "RATIO_LIMIT_EXCEEDED"
+            continue
+        book.record(line, category, amount)
+    d = book.denominator_fen
+    for s in book.judge():
+        if s.rule.code in kept:
+            assert not s.breached
+            assert s.after_fen * 100 <= s.rule.limit_percent * d  # exact: Fraction, never float
