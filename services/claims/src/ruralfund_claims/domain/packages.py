@@ -25,6 +25,7 @@ from .program import Item, Program
 
 __all__ = [
     "MAX_PACKAGE_ITEMS",
+    "PROCUREMENT_NAMES_ZH",
     "Package",
     "PackageIn",
     "ProcurementMethod",
@@ -47,6 +48,15 @@ class ProcurementMethod(StrEnum):
     RENEWAL = "renewal"  # 续签: the earlier phase's contractor continues
     SINGLE_SOURCE = "single_source"  # 单一来源采购
     INQUIRY = "inquiry"  # 询价
+
+
+PROCUREMENT_NAMES_ZH: Final = {
+    ProcurementMethod.PUBLIC_TENDER: "公开招标",
+    ProcurementMethod.COMPETITIVE_CONSULTATION: "竞争性磋商",
+    ProcurementMethod.RENEWAL: "续签",
+    ProcurementMethod.SINGLE_SOURCE: "单一来源采购",
+    ProcurementMethod.INQUIRY: "询价",
+}
 
 
 class PackageIn(BaseModel):

@@ -38,7 +38,13 @@ from ..domain.contracts import (
     require_service_item,
     require_within_budget,
 )
-from ..domain.packages import Package, require_winner, require_within_package
+from ..domain.packages import (
+    PROCUREMENT_NAMES_ZH,
+    Package,
+    ProcurementMethod,
+    require_winner,
+    require_within_package,
+)
 from ..domain.program import Item, Program
 from ..domain.schedule import TrancheStatus, check_schedule, payment_failed, require_status
 from ..domain.targets import TargetValue
@@ -64,7 +70,8 @@ __all__ = [
 async def create_contract(
     tx: Tx, principal: Principal, program_code: str, item_code: str, body: ContractIn
 ) -> ContractOut:
-    """Record a signed contract for a service item; its amount stays within the item budget."""
+    """Record a signed contract for a service item: its amount fits its package (with the
+    package's winner) or the item's uncommitted budget; a schedule's advance is due at once."""
     program = await load_program(tx.conn, program_code)
     item = program.item(item_code)
     require_service_item(item)
@@ -72,7 +79,7 @@ async def create_contract(
         tx.conn, body.provider_credit_code, "provider_credit_code"
     )
     amount_fen = _fen(body.amount_yuan)
-    await _require_room(
+    method = await _require_room(
         tx, program.code, item, body.package_code, provider["credit_code"], amount_fen
     )
     deliverables = contract_deliverables(item, list(body.extra_deliverables))
@@ -92,7 +99,7 @@ async def create_contract(
         "item_name": item.name, "contract_no": body.contract_no,
         "provider_credit_code": provider["credit_code"], "provider_name": provider["name"],
         "amount_fen": amount_fen, "signed_on": body.signed_on, "ends_on": body.ends_on,
-        "procurement": body.procurement, "created_by": principal.subject, "created_at": now,
+        "procurement": body.procurement or method, "created_by": principal.subject, "created_at": now,
         "package_code": body.package_code,
     }  # fmt: skip
     if await tx.conn.fetchval(
@@ -112,10 +119,10 @@ async def create_contract(
 
 async def _require_room(
     tx: Tx, program_code: str, item: Item, package_code: str | None, provider: str, amount_fen: int
-) -> None:
+) -> str | None:
     """The contract fits its package (signed with its winner) or, outside packages, what its
     item has not committed yet. Locks what it checks, so two concurrent contracts cannot both
-    fit."""
+    fit. Returns the package's procurement method in Chinese (None outside packages)."""
     if package_code is None:
         await tx.conn.execute(
             "SELECT 1 FROM program_items WHERE program_code=$1 AND item_code=$2 FOR UPDATE",
@@ -124,7 +131,7 @@ async def _require_room(
         )
         committed = await packages_repo.committed_on_items(tx.conn, program_code, [item.code])
         require_within_budget(item, amount_fen, committed)
-        return
+        return None
     row = await packages_repo.get_package(tx.conn, program_code, package_code, for_update=True)
     if row is None:
         raise InvalidInput(
@@ -136,6 +143,7 @@ async def _require_room(
     )
     require_winner(package, item.code, provider)
     require_within_package(package, row["contracted_fen"], amount_fen)
+    return PROCUREMENT_NAMES_ZH[ProcurementMethod(row["method"])]
 
 
 def _fen(text: str) -> int:
