@@ -146,6 +146,7 @@ async def test_contract_tranche_is_reserved_paid_with_two_approvals_and_reported
     assert award["tranche"]["tranche_kind"] == "advance" and award["tranche"]["contract_no"] == "RY-2023-ZB-01"
 
     paid = await world.pay("due-advance")
+    assert paid["amount_fen"] == 270_000 * YUAN
     assert {a["role"] for a in paid["approvals"]} == {"leading_group", "contractor_signatory"}
     executed = await eventually(lambda: world.events("funds.evt.contract_payment_executed.v1"),
                                 description="contract_payment_executed")
@@ -215,7 +216,7 @@ async def test_hardware_past_10_percent_is_refused_over_http(world: Ruyuan):
     hw = {r["rule"]: r for r in spending["rules"]}["hardware-decoration-max"]
     # kept on actual spend, but the livestream item's whole budget is hardware: its plan would pass 10 %
     assert (hw["share"], hw["status"], hw["plan"]["share"]) == ("10.00", "at_risk", "12.00")
-    cats = {c["category"]: c for c in spending["categories"]}
+    cats = {c["code"]: c for c in spending["categories"]}
     assert cats["hardware"]["spent"]["fen"] == 500_000 * YUAN and cats["hardware"]["history"]["fen"] == 1_500_000 * YUAN
     assert spending["cumulative_fund"]["fen"] == 20_000_000 * YUAN
     assert spending["history"][0]["measures"]["hardware"]["source"] == "final_accounts"

@@ -54,7 +54,8 @@ async def payment_view(conn: asyncpg.Connection, payment_id: str) -> dict[str, A
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
     return {
         "payment_id": str(pay["payment_id"]), "award_id": pay["award_id"], "status": pay["status"],
-        "content": pay["content"], "content_sha256": pay["content_sha256"], "bank_reference": pay["bank_reference"],
+        "amount_fen": pay["content"]["amount_fen"], "content": pay["content"], "content_sha256": pay["content_sha256"],
+        "bank_reference": pay["bank_reference"],
         "approvals": [{**dict(a), "approved_at": a["approved_at"].isoformat(),
                        "valid": a["content_sha256"] == pay["content_sha256"]} for a in approvals],
         "executed_at": iso(pay["executed_at"]), "settled_at": iso(pay["settled_at"]), "failed_at": iso(pay["failed_at"]),

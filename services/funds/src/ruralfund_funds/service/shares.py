@@ -81,7 +81,7 @@ async def spending(conn: asyncpg.Connection, program_code: str) -> dict[str, Any
     for code in line_codes:
         earlier = sum(h.lines.get(code, 0) for h in history)
         mine = spend.by_line.get(code, 0)
-        lines.append({"line": code, "name": line_names.get(code), "budget": _money(budget_by_line.get(code, 0)),
+        lines.append({"code": code, "name": line_names.get(code), "budget": _money(budget_by_line.get(code, 0)),
                       "spent": _money(mine), "history": _money(earlier), "cumulative": _money(earlier + mine),
                       "share": str(percent(earlier + mine, d))})
     categories = []
@@ -90,7 +90,7 @@ async def spending(conn: asyncpg.Connection, program_code: str) -> dict[str, Any
         known = [h.measures.get(cat) for h in history]
         earlier = sum(k for k in known if k is not None)
         mine = spend.by_category.get(cat, 0)
-        categories.append({"category": cat, "spent": _money(mine), "history": _money(earlier),
+        categories.append({"code": cat, "spent": _money(mine), "history": _money(earlier),
                            "cumulative": _money(earlier + mine), "share": str(percent(earlier + mine, d)),
                            "unknown_in_phases": [h.phase for h, k in zip(history, known, strict=True) if k is None]})
     phases = [{"phase": r["phase"], "label": r["label"], "total": _money(r["total_fen"]),
