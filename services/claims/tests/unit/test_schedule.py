@@ -22,6 +22,7 @@ from ruralfund_claims.domain.packages import (
 )
 from ruralfund_claims.domain.program import check_program, require_activatable
 from ruralfund_claims.domain.schedule import (
+    MAX_TRANCHES,
     Tranche,
     TrancheIn,
     TrancheStatus,
@@ -128,6 +129,14 @@ def test_codes_are_unique_and_amounts_positive_text() -> None:
     assert _refused(garbled).code == "AMOUNT_INVALID"
 
 
+def test_a_schedule_is_bounded() -> None:
+    many = [_t(f"i{n}", "instalment", "1.00", f"m{n}") for n in range(MAX_TRANCHES + 1)]
+    with pytest.raises(InvalidInput) as refused:
+        check_schedule(many, amount_fen=len(many) * 100, milestone_codes=[f"m{n}" for n in range(len(many))],
+                       default_category=None)  # fmt: skip
+    assert refused.value.code == "SCHEDULE_TOO_LONG"
+
+
 def test_a_schedule_needs_no_advance_nor_balance() -> None:
     only_instalments = [
         _t("studio", "instalment", "450,000.00", "fixed-studio"),
@@ -202,6 +211,9 @@ def test_a_contract_under_a_package_is_with_its_winner_within_its_budget() -> No
     with pytest.raises(InvalidInput) as loser:
         require_winner(package, "livestream-center", "91440232MA4W000029")
     assert (loser.value.code, loser.value.field) == ("PROVIDER_NOT_WINNER", "provider_credit_code")
+    with pytest.raises(InvalidInput) as nothing:
+        require_within_package(package, 0, 0)
+    assert nothing.value.code == "AMOUNT_INVALID"
     with pytest.raises(Conflict) as over:
         require_within_package(package, 50_000_000, 40_000_001)
     assert (over.value.code, over.value.details["left_fen"]) == (
