@@ -209,6 +209,11 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
         "880,000.00", "616,000.00", "264,000.00",
     )  # fmt: skip
     assert contract["milestones_accepted"] == 1
+    assert [(t["code"], t["status"], t["paid_yuan"]) for t in report["tranches"]] == [
+        ("advance", "paid", "264,000.00"),
+        ("studio", "paid", "352,000.00"),
+        ("balance", "scheduled", "0.00"),
+    ]
     ratios = {r["code"]: r for r in report["ratios"]}
     assert ratios["logistics-min"]["plan"]["share_percent"] == "28.75"
     hardware = ratios["hardware-decoration-max"]  # the studio instalment, classified hardware

@@ -19,6 +19,7 @@ from ruralfund_claims.reports.model import (
     ExecutionReport,
     ItemSpend,
     MilestoneFacts,
+    TrancheFacts,
     build_report,
     milestone_status,
 )
@@ -65,6 +66,26 @@ def livestream_contract(**overrides: object) -> ContractFacts:
         milestones=(
             MilestoneFacts("studio-built", "固定直播间建成", date(2023, 8, 31), date(2023, 9, 5)),
             MilestoneFacts("shared-built", "共享直播间建成", date(2023, 10, 31), None),
+        ),
+        tranches=(
+            TrancheFacts(
+                "advance",
+                "advance",
+                264_000_00,
+                "paid",
+                paid_fen=264_000_00,
+                paid_on=date(2023, 6, 15),
+            ),
+            TrancheFacts(
+                "studio",
+                "instalment",
+                352_000_00,
+                "refused",
+                "studio-built",
+                "hardware",
+                refusal_code="RATIO_LIMIT_EXCEEDED",
+            ),
+            TrancheFacts("balance", "balance", 264_000_00, "scheduled"),
         ),
     )
     return replace(contract, **overrides)  # type: ignore[arg-type]
@@ -242,3 +263,24 @@ def test_json_carries_fen_and_yuan_text(ruyuan: ProgramCheck) -> None:
     assert data["totals"]["budget_yuan"] == "10,000,000.00"
     assert data["lines"][0]["figures"]["remaining_yuan"] == "4,616,000.00"
     assert any("预拨" in note for note in data["notes"])
+
+
+def test_payment_schedule_of_a_contract(ruyuan: ProgramCheck) -> None:
+    tranches = report(ruyuan).tranches
+    assert [(t.code, t.kind_zh, t.status_zh, t.paid_fen) for t in tranches] == [
+        ("advance", "前期资金拨付", "已支付", 264_000_00),
+        ("studio", "进度款（节点验收后）", "被拒付（RATIO_LIMIT_EXCEEDED）", 0),
+        ("balance", "尾款（最终验收后）", "未到付款条件", 0),
+    ]
+    assert tranches[0].paid_on == date(2023, 6, 15)
+    assert sum(t.amount_fen for t in tranches) == 88 * WAN
+
+
+def test_a_contract_paid_otherwise_than_its_tranches_is_refused(ruyuan: ProgramCheck) -> None:
+    with pytest.raises(AssertionError, match="RY-2023-ZB-03: tranches paid"):
+        report(ruyuan, contracts=[livestream_contract(paid_fen=1)])
+
+
+def test_contract_milestones_are_the_providers_to_meet(ruyuan: ProgramCheck) -> None:
+    rows = [m for m in report(ruyuan).milestones if m.plan == "合同 RY-2023-ZB-03"]
+    assert {m.responsible for m in rows} == {"乳源瑶族自治县直播科技有限公司"}

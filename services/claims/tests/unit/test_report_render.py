@@ -21,6 +21,7 @@ from ruralfund_claims.reports.model import (
     ExecutionReport,
     ItemSpend,
     MilestoneFacts,
+    TrancheFacts,
     build_report,
 )
 from ruralfund_claims.reports.pdf import render_pdf
@@ -52,6 +53,17 @@ def report() -> ExecutionReport:
             ),
         ),
         milestones=(MilestoneFacts("sorting-line", "智能分拣线投用", date(2023, 9, 30), None),),
+        tranches=(
+            TrancheFacts(
+                "advance",
+                "advance",
+                444_000_00,
+                "paid",
+                paid_fen=444_000_00,
+                paid_on=date(2023, 6, 20),
+            ),
+            TrancheFacts("balance", "balance", 1_036_000_00, "scheduled"),
+        ),
     )
     return build_report(
         check.program,
@@ -122,9 +134,15 @@ def test_xlsx_targets_contracts_progress_and_ratios(report: ExecutionReport) -> 
     wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
     targets = {r[0]: r for r in wb["绩效目标"].iter_rows(values_only=True)}
     assert targets["county-to-village-hours"][3:6] == ("≤ 24", "20", "已达成")
-    contract = next(wb["合同"].iter_rows(min_row=2, values_only=True))
-    assert contract[0] == "RY-2023-WL-01"
-    assert contract[8:11] == (1_480_000, 444_000, 1_036_000)
+    contracts = list(wb["合同"].iter_rows(min_row=2, values_only=True))
+    assert contracts[0][0] == "RY-2023-WL-01"
+    assert contracts[0][8:11] == (1_480_000, 444_000, 1_036_000)
+    heading = next(i for i, row in enumerate(contracts) if row[0] == "付款计划")
+    schedule = contracts[heading + 2 :]  # after the table's headings
+    assert [(t[2], t[3], t[6], t[7], t[8]) for t in schedule] == [
+        ("advance", "前期资金拨付", 444_000, 444_000, "已支付"),
+        ("balance", "尾款（最终验收后）", 1_036_000, 0, "未到付款条件"),
+    ]
     progress = {r[2]: r for r in wb["进度"].iter_rows(min_row=2, values_only=True)}
     assert progress["智能分拣线投用"][6:8] == ("已逾期未完成", 8)
     assert progress["组织项目最终验收"][6] == "未到期"
@@ -155,6 +173,7 @@ def test_pdf_in_chinese_with_title_headings_figures_and_page_numbers(
         "六、资金使用比例",
         "健全县镇村三级物流配送体系",
         "县到村配送时限",
+        "前期资金拨付",
     ):
         assert heading in text, heading
     assert "1,756,000.00" in text  # logistics remaining: 2,200,000.00 − 444,000.00

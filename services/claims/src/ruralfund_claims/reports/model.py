@@ -20,7 +20,7 @@ paid, over the cumulative fund of all phases (the denominator the plan's rule us
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from typing import Any, Final, Literal
 
@@ -36,6 +36,8 @@ __all__ = [
     "RATIO_STATUS_ZH",
     "REPORT_TITLE_SUFFIX",
     "STATUS_ZH",
+    "TRANCHE_KIND_ZH",
+    "TRANCHE_STATUS_ZH",
     "ContractFacts",
     "ContractRow",
     "DeliverableFacts",
@@ -51,6 +53,8 @@ __all__ = [
     "RatioFigures",
     "RatioRow",
     "TargetRow",
+    "TrancheFacts",
+    "TrancheRow",
     "build_report",
     "jsonable",
     "milestone_status",
@@ -79,6 +83,17 @@ RATIO_STATUS_ZH: Final[Mapping[str, str]] = {
     "breached_max": "超过上限",
     "breached_min": "低于下限",
     "unverified": "无法核实（缺少数据）",
+}
+TRANCHE_KIND_ZH: Final[Mapping[str, str]] = {
+    "advance": "前期资金拨付",
+    "instalment": "进度款（节点验收后）",
+    "balance": "尾款（最终验收后）",
+}
+TRANCHE_STATUS_ZH: Final[Mapping[str, str]] = {
+    "scheduled": "未到付款条件",
+    "due": "应付（待支付）",
+    "paid": "已支付",
+    "refused": "被拒付",
 }
 CONTRACT_STATUS_ZH: Final[Mapping[str, str]] = {
     "active": "执行中",
@@ -131,6 +146,21 @@ class MilestoneFacts:
 
 
 @dataclass(frozen=True)
+class TrancheFacts:
+    """One tranche of a contract's payment schedule (前期资金拨付 / 进度款 / 尾款)."""
+
+    code: str
+    kind: str  # advance | instalment | balance
+    amount_fen: int
+    status: str  # scheduled | due | paid | refused
+    milestone_code: str | None = None
+    spending_category: str | None = None
+    paid_fen: int | None = None
+    paid_on: date | None = None
+    refusal_code: str | None = None
+
+
+@dataclass(frozen=True)
 class ContractFacts:
     contract_no: str
     item_code: str
@@ -145,6 +175,7 @@ class ContractFacts:
     deliverables: tuple[DeliverableFacts, ...] = ()
     milestones: tuple[MilestoneFacts, ...] = ()
     package_code: str | None = None
+    tranches: tuple[TrancheFacts, ...] = ()
 
 
 # --------------------------------------------------------------------------- the report
@@ -261,6 +292,22 @@ class ContractRow:
 
 
 @dataclass(frozen=True)
+class TrancheRow:
+    contract_no: str
+    provider_name: str
+    code: str
+    kind: str
+    kind_zh: str
+    milestone_code: str | None
+    spending_category: str | None
+    amount_fen: int
+    paid_fen: int
+    status: str
+    status_zh: str
+    paid_on: date | None
+
+
+@dataclass(frozen=True)
 class MilestoneRow:
     plan: str  # "实施计划" or the contract number
     code: str
@@ -306,6 +353,7 @@ class ExecutionReport:
     targets: tuple[TargetRow, ...]
     contracts: tuple[ContractRow, ...]
     deliverables: tuple[DeliverableRow, ...]
+    tranches: tuple[TrancheRow, ...]
     milestones: tuple[MilestoneRow, ...]
     ratios: tuple[RatioRow, ...]
     notes: tuple[str, ...]
@@ -364,6 +412,7 @@ def build_report(
         targets=_target_rows(program, target_actuals),
         contracts=tuple(_contract_row(c, items) for c in contracts),
         deliverables=tuple(_deliverable_row(c, d) for c in contracts for d in c.deliverables),
+        tranches=tuple(_tranche_row(c, t) for c in contracts for t in c.tranches),
         milestones=_milestone_rows(milestones, contracts, as_of),
         ratios=_ratio_rows(program, plan_ratios, lines, spend),
         notes=_notes(program, notes),
@@ -494,9 +543,32 @@ def _deliverable_row(c: ContractFacts, d: DeliverableFacts) -> DeliverableRow:
     )
 
 
+def _tranche_row(c: ContractFacts, t: TrancheFacts) -> TrancheRow:
+    status = TRANCHE_STATUS_ZH.get(t.status, t.status)
+    if t.status == "refused" and t.refusal_code:
+        status += f"（{t.refusal_code}）"
+    return TrancheRow(
+        contract_no=c.contract_no,
+        provider_name=c.provider_name,
+        code=t.code,
+        kind=t.kind,
+        kind_zh=TRANCHE_KIND_ZH.get(t.kind, t.kind),
+        milestone_code=t.milestone_code,
+        spending_category=t.spending_category,
+        amount_fen=t.amount_fen,
+        paid_fen=(t.paid_fen or t.amount_fen) if t.status == "paid" else 0,
+        status=t.status,
+        status_zh=status,
+        paid_on=t.paid_on,
+    )
+
+
 def _contract_row(c: ContractFacts, items: Mapping[str, Item]) -> ContractRow:
     item = items.get(c.item_code)
     assert item is not None, f"contract {c.contract_no} is for no item of the program"
+    if c.tranches:  # the contract's paid money is its paid tranches', to the fen
+        paid = sum(_tranche_row(c, t).paid_fen for t in c.tranches)
+        assert paid == c.paid_fen, f"contract {c.contract_no}: tranches paid {paid}, {c.paid_fen}"
     met = sum(1 for d in c.deliverables if _status(d.bound, d.actual) in ("met", "tracked"))
     return ContractRow(
         contract_no=c.contract_no,
@@ -552,7 +624,14 @@ def _milestone_rows(
 ) -> tuple[MilestoneRow, ...]:
     rows = [_milestone_row("实施计划", m, as_of) for m in milestones]
     for c in contracts:
-        rows += [_milestone_row(f"合同 {c.contract_no}", m, as_of) for m in c.milestones]
+        rows += [
+            _milestone_row(
+                f"合同 {c.contract_no}",
+                replace(m, responsible=m.responsible or c.provider_name),
+                as_of,
+            )
+            for m in c.milestones
+        ]
     return tuple(rows)
 
 

@@ -196,6 +196,16 @@ def _contracts(report: ExecutionReport) -> list[Any]:
     out.append(Spacer(1, 6))
     out.append(_table(["合同编号", "交付物", "单位", "指标值", "实际值", "完成情况"], deliverables,
                       (0.14, 0.36, 0.08, 0.14, 0.14, 0.14)))  # fmt: skip
+    if report.tranches:
+        tranches = [
+            [t.contract_no, t.code, t.kind_zh, t.milestone_code, t.spending_category,
+             _y(t.amount_fen), _y(t.paid_fen), t.status_zh, _date(t.paid_on)]
+            for t in report.tranches
+        ]  # fmt: skip
+        out.append(Spacer(1, 6))
+        out.append(_table(["合同编号", "分期", "付款条件", "对应节点", "支出类别", "金额（元）",
+                           "已支付（元）", "状态", "支付日期"], tranches,
+                          (0.14, 0.10, 0.16, 0.12, 0.10, 0.10, 0.10, 0.10, 0.08)))  # fmt: skip
     return out
 
 

@@ -8,10 +8,10 @@ pre-allocated (预拨) to providers is only in funds' ledger.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import asyncpg
 from ruralfund_common.calendar import local_date
@@ -30,12 +30,14 @@ from .model import (
     ExecutionReport,
     ItemSpend,
     MilestoneFacts,
+    TrancheFacts,
     build_report,
 )
 
 __all__ = ["execution_report"]
 
 Conn = asyncpg.Connection
+T = TypeVar("T")
 
 
 async def execution_report(
@@ -135,28 +137,9 @@ async def _contracts(conn: Conn, program: Program, paid: list[_Paid]) -> list[Co
         MAX_CONTRACTS_LISTED,
     )
     ids = [r["id"] for r in rows]
-    deliverables: dict[Any, list[DeliverableFacts]] = {i: [] for i in ids}
-    for d in await conn.fetch(
-        "SELECT * FROM contract_deliverables WHERE contract_id = ANY($1) ORDER BY contract_id, position",
-        ids,
-    ):
-        bound = TargetValue(d["comparison"], d["target_value"], d["money"])
-        deliverables[d["contract_id"]].append(
-            DeliverableFacts(
-                d["code"], d["name"], d["unit"], bound, d["actual_value"], d["alternative_to"]
-            )
-        )
-    milestones: dict[Any, list[MilestoneFacts]] = {i: [] for i in ids}
-    for m in await conn.fetch(
-        "SELECT * FROM contract_milestones WHERE contract_id = ANY($1) ORDER BY contract_id, position",
-        ids,
-    ):
-        milestones[m["contract_id"]].append(
-            # The acceptance day as recorded (0009); for older rows the day it was recorded.
-            MilestoneFacts(
-                m["code"], m["name"], m["due_on"], m["accepted_on"] or _day(m["accepted_at"])
-            )
-        )
+    deliverables = await _by_contract(conn, "contract_deliverables", ids, _deliverable)
+    milestones = await _by_contract(conn, "contract_milestones", ids, _contract_milestone)
+    tranches = await _by_contract(conn, "contract_tranches", ids, _tranche)
     return [
         ContractFacts(
             contract_no=r["contract_no"],
@@ -169,12 +152,59 @@ async def _contracts(conn: Conn, program: Program, paid: list[_Paid]) -> list[Co
             procurement=r["procurement"],
             status=r["status"],
             paid_fen=sum(p.fen for p in paid if p.contract_id == r["id"]),
-            deliverables=tuple(deliverables[r["id"]]),
-            milestones=tuple(milestones[r["id"]]),
+            deliverables=tuple(deliverables.get(r["id"], [])),
+            milestones=tuple(milestones.get(r["id"], [])),
             package_code=r["package_code"],
+            tranches=tuple(tranches.get(r["id"], [])),
         )
         for r in rows
     ]
+
+
+_CONTRACT_PARTS: Final = frozenset(
+    {"contract_deliverables", "contract_milestones", "contract_tranches"}
+)
+
+
+async def _by_contract(
+    conn: Conn, table: str, ids: list[Any], make: Callable[[asyncpg.Record], T]
+) -> dict[Any, list[T]]:
+    """The rows of one of a contract's part tables, made into facts, by contract, in order."""
+    assert table in _CONTRACT_PARTS  # a fixed name, never input: it is part of the SQL text
+    found: dict[Any, list[T]] = {}
+    for r in await conn.fetch(
+        f"SELECT * FROM {table} WHERE contract_id = ANY($1) ORDER BY contract_id, position", ids
+    ):
+        found.setdefault(r["contract_id"], []).append(make(r))
+    return found
+
+
+def _deliverable(d: asyncpg.Record) -> DeliverableFacts:
+    bound = TargetValue(d["comparison"], d["target_value"], d["money"])
+    return DeliverableFacts(
+        d["code"], d["name"], d["unit"], bound, d["actual_value"], d["alternative_to"]
+    )
+
+
+def _contract_milestone(m: asyncpg.Record) -> MilestoneFacts:
+    # The acceptance day as recorded (0009); for older rows the day it was recorded.
+    return MilestoneFacts(
+        m["code"], m["name"], m["due_on"], m["accepted_on"] or _day(m["accepted_at"])
+    )
+
+
+def _tranche(t: asyncpg.Record) -> TrancheFacts:
+    return TrancheFacts(
+        code=t["code"],
+        kind=t["kind"],
+        amount_fen=t["amount_fen"],
+        status=t["status"],
+        milestone_code=t["milestone_code"],
+        spending_category=t["spending_category"],
+        paid_fen=t["paid_fen"],
+        paid_on=_day(t["paid_at"]),
+        refusal_code=t["refusal_code"],
+    )
 
 
 def _day(instant: Any) -> date | None:

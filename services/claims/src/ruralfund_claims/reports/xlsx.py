@@ -182,7 +182,16 @@ def _contracts(ws: Worksheet, report: ExecutionReport) -> None:
           yuan(c.unpaid_fen), c.status_zh, f"{c.deliverables_met}/{c.deliverables_total}",
           f"{c.milestones_accepted}/{c.milestones_total}"] for c in report.contracts],
     )  # fmt: skip
-    _widths(ws, [18, 12, 30, 30, 22, 14, 12, 12, 16, 16, 16, 16, 10, 10])
+    ws.append([])
+    _write_row(ws, ["付款计划"], style="plain")
+    ws.cell(row=ws.max_row, column=1).font = _BOLD
+    _write_row(ws, ["合同编号", "服务商", "分期", "付款条件", "对应节点", "支出类别", "金额（元）",
+                    "已支付（元）", "状态", "支付日期"], style="head")  # fmt: skip
+    for t in report.tranches:
+        _write_row(ws, [t.contract_no, t.provider_name, t.code, t.kind_zh, t.milestone_code or "",
+                        t.spending_category or "", yuan(t.amount_fen), yuan(t.paid_fen),
+                        t.status_zh, t.paid_on or ""])  # fmt: skip
+    _widths(ws, [18, 30, 30, 30, 22, 14, 14, 14, 16, 16, 16, 16, 10, 10])
 
 
 def _milestones(ws: Worksheet, report: ExecutionReport) -> None:
