@@ -99,6 +99,36 @@ def problem_violation(status: int, headers: Mapping[str, str], content: bytes) -
     return None
 
 
+def assert_refused(r: httpx.Response, field: str | None) -> dict[str, Any]:
+    """A 4xx problem+json that names ``field`` (its dotted path, or a path starting with it)."""
+    violation = problem_violation(r.status_code, r.headers, r.content)
+    assert violation is None, violation
+    assert 400 <= r.status_code < 500, f"accepted: {r.status_code} {r.text[:300]}"
+    body = r.json()
+    if field is not None:
+        named = str(body.get("field") or "")
+        assert named == field or named.startswith((f"{field}.", f"{field}[")), (
+            f"refusal names field {named!r}, not {field!r}: {body}"
+        )
+    return body
+
+
+# ------------------------------------------------------------------------------ money edge cases
+
+MAX_FEN_AS_YUAN: Final = "92233720368547758.07"  # 2**63 - 1 fen: the largest bigint
+# Text that is not an exact, in-range, non-negative amount of yuan (to the fen).
+HOSTILE_YUAN: Final = (
+    "-1.00", "-0.01", "0.001", "1.005", "1e3", "1E3", "NaN", "nan", "Infinity", "-Infinity",
+    "inf", "1,0000.00", "12,34", "1.000,00", "１２３", "１2.00", "1_000", "0x10", "+-1", "¥¥1",
+    "1.", ".5", "", "   ", "92233720368547758.08", "9223372036854775807", "9" * 40,
+    "1" * 80,
+)  # fmt: skip
+# JSON values that are not yuan text at all.
+HOSTILE_YUAN_JSON: Final = (100, 1.5, -1, 2**63, None, True, [], {})
+# Integer fen at and past the bigint limits.
+HOSTILE_FEN: Final = (-1, 2**63, 2**64, -(2**63) - 1, 1.5, "100", None, True)
+
+
 # ------------------------------------------------------------------------------ seed data
 
 
@@ -169,11 +199,13 @@ def enterprise_registered() -> EnterpriseRegistered:
     )
 
 
-def enterprise_body(code: str = LOCAL, name: str = "新平礼好农业有限公司") -> dict[str, Any]:
+def enterprise_body(
+    code: str = LOCAL, name: str = "新平礼好农业有限公司", kind: str = "enterprise"
+) -> dict[str, Any]:
     return {
         "credit_code": code,
         "name": name,
-        "kind": "enterprise",
+        "kind": kind,
         "program_code": "xinping-2021",
         "contact": {"name": "李华", "email": "lihua@example.cn", "phone": "0877-7012345"},
         "bank_account": {
@@ -369,6 +401,11 @@ def hostile() -> Any:
         ADMIN = ADMIN
         PEOPLE = PEOPLE
         problem_violation = staticmethod(problem_violation)
+        assert_refused = staticmethod(assert_refused)
+        MAX_FEN_AS_YUAN = MAX_FEN_AS_YUAN
+        HOSTILE_YUAN = HOSTILE_YUAN
+        HOSTILE_YUAN_JSON = HOSTILE_YUAN_JSON
+        HOSTILE_FEN = HOSTILE_FEN
         program_activated = staticmethod(program_activated)
         claim_approved = staticmethod(claim_approved)
         enterprise_body = staticmethod(enterprise_body)

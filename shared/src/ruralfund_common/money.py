@@ -35,6 +35,7 @@ __all__ = [
     "MAX_FEN",
     "MAX_RATE_DIGITS",
     "MIN_FEN",
+    "AmountOutOfRange",
     "Money",
     "basis_points_of",
     "format_yuan",
@@ -69,6 +70,15 @@ _YUAN_TEXT = re.compile(
 )
 
 
+class AmountOutOfRange(OverflowError, ValueError):
+    """An amount (or a result) outside the bigint range of fen.
+
+    An OverflowError, which it is, and a ValueError, which is what code parsing input
+    catches: "92233720368547758.08" typed into a form is bad input (a 4xx naming the field),
+    not a server error, even where the caller only thought of malformed text.
+    """
+
+
 def _require_int(value: object, name: str) -> int:
     """Refuse bool (an int subclass that is never a quantity of money) and anything not int."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -78,7 +88,7 @@ def _require_int(value: object, name: str) -> int:
 
 def _check_fen_range(fen: int, what: str = "amount") -> int:
     if not MIN_FEN <= fen <= MAX_FEN:
-        raise OverflowError(
+        raise AmountOutOfRange(
             f"{what} of {fen} fen is outside the bigint range [{MIN_FEN}, {MAX_FEN}]"
         )
     return fen
@@ -93,7 +103,7 @@ def _round_half_up_to_fen(value: Decimal) -> int:
     """Round an exact Decimal number of fen to a whole fen, half away from zero."""
     # Checked before quantize, which would otherwise fail with an obscure InvalidOperation.
     if value.copy_abs() > MAX_FEN + 1:
-        raise OverflowError(f"result of {value} fen is outside the bigint range")
+        raise AmountOutOfRange(f"result of {value} fen is outside the bigint range")
     with localcontext(Context(prec=_EXACT_PRECISION, traps=[InvalidOperation])):
         rounded = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return _check_fen_range(int(rounded), "result")
@@ -110,7 +120,7 @@ def _decimal_yuan_to_fen(amount: Decimal, shown: str) -> int:
         raise ValueError(f"yuan amount must be a finite number, got {shown!r}")
     # Bounded first so that int() never has to build a gigantic number from "1E+999999".
     if amount.copy_abs() > Decimal(MAX_FEN + 1).scaleb(-2):
-        raise OverflowError(f"yuan amount {shown!r} is outside the bigint range of fen")
+        raise AmountOutOfRange(f"yuan amount {shown!r} is outside the bigint range of fen")
     with localcontext(_exact_context()):
         try:
             fen = amount * FEN_PER_YUAN
@@ -192,7 +202,7 @@ def basis_points_of(amount_fen: int, bps: int) -> int:
         raise ValueError(f"bps must not be negative, got {bps}")
     product = amount_fen * bps  # exact int; bounded before Decimal sees it
     if abs(product) > (MAX_FEN + 1) * _BASIS_POINTS_PER_UNIT:
-        raise OverflowError(f"{bps} bps of {amount_fen} fen is outside the bigint range")
+        raise AmountOutOfRange(f"{bps} bps of {amount_fen} fen is outside the bigint range")
     with localcontext(_exact_context()):
         exact = Decimal(product) / _BASIS_POINTS_PER_UNIT
     return _round_half_up_to_fen(exact)
