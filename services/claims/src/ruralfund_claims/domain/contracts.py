@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ruralfund_common.errors import Conflict, InvalidInput
 from ruralfund_common.money import format_yuan
 
+from .claim import MAX_NOTE_CHARS
 from .program import Item
 from .schedule import MAX_TRANCHES, TrancheIn
 from .targets import Deliverable, DeliverableDoc, TargetValue, deliverable_from_doc, is_met
@@ -108,7 +109,7 @@ class MilestoneAcceptanceIn(_In):
         default_factory=list, max_length=MAX_ACCEPTANCE_FILES,
         description="files attached to the contract (POST /contracts/{id}/files)",
     )  # fmt: skip
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[str, Field(max_length=MAX_NOTE_CHARS)] | None = None
 
 
 def acceptance_record(
