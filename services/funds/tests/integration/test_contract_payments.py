@@ -181,6 +181,8 @@ async def test_hardware_past_10_percent_is_refused_over_http(world: Ruyuan):
     assert r.status_code == 201, r.text
     r = await world.post(f"/programs/{PROGRAM}/history", {**body, "lines": {"nope": "1.00"}}, ADMIN)
     assert r.status_code == 422 and r.json()["field"] == "lines.nope", r.text
+    r = await world.post(f"/programs/{PROGRAM}/history", {**body, "measures": {"Hard Ware": "1.00"}}, ADMIN)
+    assert r.status_code == 422 and r.json()["code"] == "INVALID_CODE", r.text
 
     await world.reserved(due("hw-1", 400_000 * YUAN, category="hardware"))
     await world.pay("hw-1")  # 1,900,000 = 9.5 %

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -333,9 +334,15 @@ async def repay(program_code: str, body: RepaymentRequest, request: Request, who
         refs={"program_code": program_code})
 
 
+_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
 def _figures(figures: dict[str, str], name: str) -> dict[str, int]:
     out = {}
     for code, text in figures.items():
+        if not _CODE.fullmatch(code):
+            raise InvalidInput("INVALID_CODE", "a line or measure code is lowercase letters, digits and '-'",
+                               field=name)
         try:
             fen = parse_yuan(text)
         except (ValueError, TypeError) as exc:
