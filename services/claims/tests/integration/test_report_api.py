@@ -47,11 +47,19 @@ async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:
                           program_code=PROGRAM)  # fmt: skip
     await claims.register(OPERATOR, name="乳源县大桥镇电商服务站", kind="station_operator",
                           program_code=PROGRAM)  # fmt: skip
+    package = {
+        "code": "lot-3-livestream", "name": "直播中心建设运营服务包组",
+        "line_code": "public-service-system", "item_codes": ["livestream-center"],
+        "budget_yuan": "900,000.00", "method": "public_tender", "winner_credit_code": PROVIDER,
+        "awarded_on": "2023-05-25", "tender_ref": "RYCG-2023-017",
+    }  # fmt: skip
+    await _ok(await http.post(f"/programs/{PROGRAM}/packages", json=package, headers=admin), 201)
     contract = await _ok(
         await http.post(
             f"/programs/{PROGRAM}/contracts",
             json={
                 "item_code": "livestream-center",
+                "package_code": "lot-3-livestream",
                 "contract_no": "RY-2023-ZB-03",
                 "provider_credit_code": PROVIDER,
                 "amount_yuan": "880,000.00",
@@ -208,7 +216,11 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
     assert (contract["amount_yuan"], contract["paid_yuan"], contract["unpaid_yuan"]) == (
         "880,000.00", "616,000.00", "264,000.00",
     )  # fmt: skip
-    assert contract["milestones_accepted"] == 1
+    assert (contract["milestones_accepted"], contract["package_code"]) == (1, "lot-3-livestream")
+    (package,) = report["packages"]
+    assert (package["method_zh"], package["budget_yuan"], package["uncontracted_yuan"]) == (
+        "公开招标", "900,000.00", "20,000.00",
+    )  # fmt: skip
     assert [(t["code"], t["status"], t["paid_yuan"]) for t in report["tranches"]] == [
         ("advance", "paid", "264,000.00"),
         ("studio", "paid", "352,000.00"),
@@ -248,7 +260,7 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
     )
     (tmp_path / "report.pdf").write_bytes(pdf.content)  # kept by pytest for a look at the pages
     text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf.content)).pages)
-    for expected in ("乳源瑶族自治县电子商务进农村综合示范项目执行情况报告", "四、购买服务合同及交付物",
+    for expected in ("乳源瑶族自治县电子商务进农村综合示范项目执行情况报告", "四、采购包组、购买服务合同及交付物",
                      "RY-2023-ZB-03", "4,274,000.00", "已逾期未完成", "统计截至"):  # fmt: skip
         assert expected in text, expected
 

@@ -19,6 +19,7 @@ from ruralfund_claims.reports.model import (
     ExecutionReport,
     ItemSpend,
     MilestoneFacts,
+    PackageFacts,
     TrancheFacts,
     build_report,
     milestone_status,
@@ -284,3 +285,26 @@ def test_a_contract_paid_otherwise_than_its_tranches_is_refused(ruyuan: ProgramC
 def test_contract_milestones_are_the_providers_to_meet(ruyuan: ProgramCheck) -> None:
     rows = [m for m in report(ruyuan).milestones if m.plan == "合同 RY-2023-ZB-03"]
     assert {m.responsible for m in rows} == {"乳源瑶族自治县直播科技有限公司"}
+
+
+def test_packages_with_their_contracted_and_uncontracted_money(ruyuan: ProgramCheck) -> None:
+    package = PackageFacts(
+        code="lot-3-livestream",
+        name="直播中心建设运营服务包组",
+        line_code="public-service-system",
+        item_codes=("livestream-center",),
+        budget_fen=90 * WAN,
+        method="public_tender",
+        winner_name="乳源瑶族自治县直播科技有限公司",
+        awarded_on=date(2023, 5, 25),
+        contracted_fen=88 * WAN,
+    )
+    (row,) = report(ruyuan, packages=[package]).packages
+    assert (row.line_name, row.item_names, row.method_zh) == (
+        "完善农村电子商务公共服务体系", "直播中心（1+4+N场景式直播中心）", "公开招标",
+    )  # fmt: skip
+    assert (row.budget_fen, row.contracted_fen, row.uncontracted_fen) == (
+        90 * WAN,
+        88 * WAN,
+        2 * WAN,
+    )

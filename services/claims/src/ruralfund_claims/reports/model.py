@@ -32,6 +32,7 @@ from ..domain.targets import TargetValue, is_met
 
 __all__ = [
     "CONTRACT_STATUS_ZH",
+    "METHOD_ZH",
     "MILESTONE_STATUS_ZH",
     "RATIO_STATUS_ZH",
     "REPORT_TITLE_SUFFIX",
@@ -50,6 +51,8 @@ __all__ = [
     "LineRow",
     "MilestoneFacts",
     "MilestoneRow",
+    "PackageFacts",
+    "PackageRow",
     "RatioFigures",
     "RatioRow",
     "TargetRow",
@@ -94,6 +97,13 @@ TRANCHE_STATUS_ZH: Final[Mapping[str, str]] = {
     "due": "应付（待支付）",
     "paid": "已支付",
     "refused": "被拒付",
+}
+METHOD_ZH: Final[Mapping[str, str]] = {
+    "public_tender": "公开招标",
+    "competitive_consultation": "竞争性磋商",
+    "renewal": "续签",
+    "single_source": "单一来源采购",
+    "inquiry": "询价",
 }
 CONTRACT_STATUS_ZH: Final[Mapping[str, str]] = {
     "active": "执行中",
@@ -143,6 +153,23 @@ class MilestoneFacts:
     accepted_on: date | None  # the county day of the acceptance
     responsible: str = ""
     stage: str | None = None
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    """A procurement package (包组) as the tender awarded it, with what its contracts commit."""
+
+    code: str
+    name: str
+    line_code: str
+    item_codes: tuple[str, ...]
+    budget_fen: int
+    method: str
+    winner_name: str
+    awarded_on: date
+    contracted_fen: int
+    tender_ref: str | None = None
+    renews: str | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +319,23 @@ class ContractRow:
 
 
 @dataclass(frozen=True)
+class PackageRow:
+    code: str
+    name: str
+    line_name: str
+    item_names: str
+    method: str
+    method_zh: str
+    budget_fen: int
+    contracted_fen: int
+    uncontracted_fen: int
+    winner_name: str
+    awarded_on: date
+    tender_ref: str | None
+    renews: str | None
+
+
+@dataclass(frozen=True)
 class TrancheRow:
     contract_no: str
     provider_name: str
@@ -351,6 +395,7 @@ class ExecutionReport:
     lines: tuple[LineRow, ...]
     totals: Figures
     targets: tuple[TargetRow, ...]
+    packages: tuple[PackageRow, ...]
     contracts: tuple[ContractRow, ...]
     deliverables: tuple[DeliverableRow, ...]
     tranches: tuple[TrancheRow, ...]
@@ -391,6 +436,7 @@ def build_report(
     plan_ratios: Sequence[RatioResult],
     spend: Mapping[str, ItemSpend],
     contracts: Sequence[ContractFacts],
+    packages: Sequence[PackageFacts] = (),
     milestones: Sequence[MilestoneFacts],
     target_actuals: Mapping[str, int | None],
     as_of: date,
@@ -410,6 +456,7 @@ def build_report(
         lines=lines,
         totals=totals,
         targets=_target_rows(program, target_actuals),
+        packages=tuple(_package_row(program, p) for p in packages),
         contracts=tuple(_contract_row(c, items) for c in contracts),
         deliverables=tuple(_deliverable_row(c, d) for c in contracts for d in c.deliverables),
         tranches=tuple(_tranche_row(c, t) for c in contracts for t in c.tranches),
@@ -540,6 +587,26 @@ def _deliverable_row(c: ContractFacts, d: DeliverableFacts) -> DeliverableRow:
         status=status,
         status_zh=STATUS_ZH[status],
         alternative_to=d.alternative_to,
+    )
+
+
+def _package_row(program: Program, p: PackageFacts) -> PackageRow:
+    lines = {line.code: line.name for line in program.lines}
+    items = {item.code: item.name for item in program.items()}
+    return PackageRow(
+        code=p.code,
+        name=p.name,
+        line_name=lines.get(p.line_code, p.line_code),
+        item_names="、".join(items.get(c, c) for c in p.item_codes),
+        method=p.method,
+        method_zh=METHOD_ZH.get(p.method, p.method),
+        budget_fen=p.budget_fen,
+        contracted_fen=p.contracted_fen,
+        uncontracted_fen=p.budget_fen - p.contracted_fen,
+        winner_name=p.winner_name,
+        awarded_on=p.awarded_on,
+        tender_ref=p.tender_ref,
+        renews=p.renews,
     )
 
 
@@ -718,7 +785,8 @@ def _notes(program: Program, extra: Sequence[str]) -> tuple[str, ...]:
     notes = [
         "金额单位：元，由整数“分”精确换算，保留两位小数。",
         (
-            "承诺金额 = 已签订购买服务合同金额 + 已批准的以奖代补奖补金额（含公示中、已支付）；"
+            "承诺金额 = 已签订购买服务合同金额 + 已批准的以奖代补奖补金额（含公示中、已支付）"
+            "（已招标包组中尚未签订合同的金额不计入）；"
             "已支付 = 已支付奖补 + 已支付合同款；剩余 = 预算 - 已支付；未承诺 = 预算 - 承诺金额。"
         ),
         (

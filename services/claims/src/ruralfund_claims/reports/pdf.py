@@ -186,7 +186,17 @@ def _contracts(report: ExecutionReport) -> list[Any]:
         [d.contract_no, d.name, d.unit, d.target, d.actual, d.status_zh]
         for d in report.deliverables
     ]
-    out: list[Any] = [Paragraph("四、购买服务合同及交付物", _SECTION)]
+    out: list[Any] = [Paragraph("四、采购包组、购买服务合同及交付物", _SECTION)]
+    if report.packages:
+        packages = [
+            [p.code, p.name, p.item_names, p.method_zh, p.winner_name, _date(p.awarded_on),
+             _y(p.budget_fen), _y(p.contracted_fen), _y(p.uncontracted_fen)]
+            for p in report.packages
+        ]  # fmt: skip
+        out.append(_table(["包组编号", "包组名称", "项目", "采购方式", "中标单位", "中标日期",
+                           "包组预算（元）", "已签合同（元）", "未签合同（元）"], packages,
+                          (0.10, 0.18, 0.16, 0.08, 0.16, 0.08, 0.08, 0.08, 0.08)))  # fmt: skip
+        out.append(Spacer(1, 6))
     if not contracts:
         return [*out, _p("尚无已签订的购买服务合同。", _NOTE)]
     out.append(_table(

@@ -20,6 +20,7 @@ from ruralfund_common.errors import NotFound
 
 from ..adapters.contracts import MAX_CONTRACTS_LISTED
 from ..adapters.milestones import list_milestones
+from ..adapters.packages import list_packages
 from ..adapters.targets import APPROVED_STATUSES
 from ..domain.program import Program, check_program
 from ..domain.targets import TargetValue
@@ -30,6 +31,7 @@ from .model import (
     ExecutionReport,
     ItemSpend,
     MilestoneFacts,
+    PackageFacts,
     TrancheFacts,
     build_report,
 )
@@ -38,6 +40,7 @@ __all__ = ["execution_report"]
 
 Conn = asyncpg.Connection
 T = TypeVar("T")
+MAX_PACKAGES_LISTED: Final = 200
 
 
 async def execution_report(
@@ -53,12 +56,14 @@ async def execution_report(
     assert program is not None and check.can_activate, f"stored program {code} no longer checks"
     paid = await _tranches_paid(conn, code)
     contracts = await _contracts(conn, program, paid)
+    packages = await list_packages(conn, code, after=None, limit=MAX_PACKAGES_LISTED)
     targets = await program_targets(conn, code, clock)
     return build_report(
         program,
         plan_ratios=check.ratios,
         spend=await _spend(conn, program, paid),
         contracts=contracts,
+        packages=[_package(p) for p in packages],
         milestones=await _milestones(conn, code),
         target_actuals={t.code: t.actual_value for t in targets.targets},
         as_of=local_date(clock.now()),
@@ -190,6 +195,22 @@ def _contract_milestone(m: asyncpg.Record) -> MilestoneFacts:
     # The acceptance day as recorded (0009); for older rows the day it was recorded.
     return MilestoneFacts(
         m["code"], m["name"], m["due_on"], m["accepted_on"] or _day(m["accepted_at"])
+    )
+
+
+def _package(p: asyncpg.Record) -> PackageFacts:
+    return PackageFacts(
+        code=p["code"],
+        name=p["name"],
+        line_code=p["line_code"],
+        item_codes=tuple(p["item_codes"]),
+        budget_fen=p["budget_fen"],
+        method=p["method"],
+        winner_name=p["winner_name"],
+        awarded_on=p["awarded_on"],
+        contracted_fen=p["contracted_fen"],
+        tender_ref=p["tender_ref"],
+        renews=p["renews"],
     )
 
 

@@ -183,6 +183,16 @@ def _contracts(ws: Worksheet, report: ExecutionReport) -> None:
           f"{c.milestones_accepted}/{c.milestones_total}"] for c in report.contracts],
     )  # fmt: skip
     ws.append([])
+    _write_row(ws, ["采购包组"], style="plain")
+    ws.cell(row=ws.max_row, column=1).font = _BOLD
+    _write_row(ws, ["包组编号", "包组名称", "方向", "项目", "采购方式", "中标单位", "中标日期",
+                    "采购编号", "包组预算（元）", "已签合同（元）", "未签合同（元）"], style="head")  # fmt: skip
+    for p in report.packages:
+        _write_row(ws, [p.code, p.name, p.line_name, p.item_names,
+                        p.method_zh + (f"（续签：{p.renews}）" if p.renews else ""), p.winner_name,
+                        p.awarded_on, p.tender_ref or "", yuan(p.budget_fen), yuan(p.contracted_fen),
+                        yuan(p.uncontracted_fen)])  # fmt: skip
+    ws.append([])
     _write_row(ws, ["付款计划"], style="plain")
     ws.cell(row=ws.max_row, column=1).font = _BOLD
     _write_row(ws, ["合同编号", "服务商", "分期", "付款条件", "对应节点", "支出类别", "金额（元）",
