@@ -9,7 +9,7 @@ import pytest
 
 from ruralfund_common.errors import DomainError
 from ruralfund_funds.domain import ledger as L
-from ruralfund_funds.domain.awards import Award, AwardStatus, Payee, PaymentStatus, Tranche
+from ruralfund_funds.domain.awards import Award, AwardStatus, ItemInfo, Payee, PaymentStatus, Tranche
 from ruralfund_funds.domain.book import ProgramBook
 from ruralfund_funds.domain.program import Resolution
 from ruralfund_funds.domain.ratios import Justification, Phase, Rule, ShareBook, Spend
@@ -143,9 +143,20 @@ def test_awards_and_preallocations_are_checked_too():
     b = book()
     b.shares.record(TRAINING, None, 2_000_000 * YUAN)  # 2,950,000 of 20,000,000 = 14.75 %
     provider = Payee(PROVIDER, "培训机构", "银行", "0000000000000000000")
-    b.preallocate("pre-1", "talent-incubation-center", provider, 100_000 * YUAN, MON)
+    pre = b.preallocate("pre-1", "talent-incubation-center", provider, 100_000 * YUAN, MON)
+    assert pre.spending_category is None  # the item has none: classified by its line alone
     err = refused(lambda: b.request_payment("pre-1", "p", "u", MON, TODAY))
     assert err.code == "RATIO_LIMIT_EXCEEDED" and err.details["rule"] == "training-max"
+
+
+def test_a_preallocation_takes_its_items_spending_category():
+    b = book()
+    b.program.items["livestream-center"] = ItemInfo(PUBLIC, "livestream-center", "service", "hardware")
+    provider = Payee(PROVIDER, "直播中心服务商", "银行", "0000000000000000000")
+    pre = b.preallocate("pre-hw", "livestream-center", provider, 600_000 * YUAN, MON)
+    assert pre.spending_category == "hardware"
+    err = refused(lambda: b.request_payment("pre-hw", "p", "u", MON, TODAY))  # 1,500,000 + 600,000 = 10.5 %
+    assert err.code == "RATIO_LIMIT_EXCEEDED" and err.details["rule"] == "hardware-decoration-max"
 
 
 def test_in_principle_rule_needs_a_recorded_justification():

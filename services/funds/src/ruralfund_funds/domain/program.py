@@ -85,7 +85,8 @@ def preallocate(program: ProgramView, books: L.Books, preallocation_id: str, ite
     if provider.credit_code in program.defaulted:
         raise Conflict("CONTRACTOR_IN_DEFAULT", "the leading group declared this provider in default")
     award = Award(preallocation_id, None, program.program_code, item.line_code, item.item_code, provider, amount_fen,
-                  now, kind="preallocation", requires_publicity=False, contract_reference=contract_reference)
+                  now, kind="preallocation", requires_publicity=False, contract_reference=contract_reference,
+                  spending_category=item.spending_category)
     facts = award.reserve(program, books)
     if award.status is AwardStatus.REFUSED:
         raise Conflict(facts[0].code, facts[0].reason)
