@@ -31,6 +31,7 @@ from ..domain.ratios import PhaseFigures, RatioResult, evaluate_ratio
 from ..domain.targets import TargetValue, is_met
 
 __all__ = [
+    "CATEGORY_ZH",
     "CONTRACT_STATUS_ZH",
     "METHOD_ZH",
     "MILESTONE_STATUS_ZH",
@@ -97,6 +98,21 @@ TRANCHE_STATUS_ZH: Final[Mapping[str, str]] = {
     "due": "应付（待支付）",
     "paid": "已支付",
     "refused": "被拒付",
+}
+# Spending categories the program files use (an unknown one is shown by its code).
+CATEGORY_ZH: Final[Mapping[str, str]] = {
+    "hardware": "硬件设备购置和装修",
+    "logistics": "物流配送",
+    "training": "培训",
+    "livestream": "直播",
+    "branding": "品牌建设",
+    "promotion": "宣传推广",
+    "public-service": "公共服务",
+    "supply-chain": "供应链",
+    "product-development": "产品开发",
+    "retail-upgrade": "商贸流通升级",
+    "station-operation": "站点运营",
+    "warehousing": "仓储",
 }
 METHOD_ZH: Final[Mapping[str, str]] = {
     "public_tender": "公开招标",
@@ -344,6 +360,7 @@ class TrancheRow:
     kind_zh: str
     milestone_code: str | None
     spending_category: str | None
+    spending_category_zh: str | None
     amount_fen: int
     paid_fen: int
     status: str
@@ -622,6 +639,7 @@ def _tranche_row(c: ContractFacts, t: TrancheFacts) -> TrancheRow:
         kind_zh=TRANCHE_KIND_ZH.get(t.kind, t.kind),
         milestone_code=t.milestone_code,
         spending_category=t.spending_category,
+        spending_category_zh=CATEGORY_ZH.get(t.spending_category or "", t.spending_category),
         amount_fen=t.amount_fen,
         paid_fen=(t.paid_fen or t.amount_fen) if t.status == "paid" else 0,
         status=t.status,

@@ -47,7 +47,13 @@ _TITLE = ParagraphStyle(
 )
 _SUBTITLE = ParagraphStyle("subtitle", parent=_TITLE, fontSize=10, leading=14)
 _SECTION = ParagraphStyle(
-    "section", fontName=FONT, fontSize=11, leading=15, spaceBefore=8, spaceAfter=4
+    "section",
+    fontName=FONT,
+    fontSize=11,
+    leading=15,
+    spaceBefore=8,
+    spaceAfter=4,
+    keepWithNext=True,  # a heading never ends a page without its table
 )
 _NOTE = ParagraphStyle("note", parent=_BODY, fontSize=8.5, leading=12)
 
@@ -208,7 +214,7 @@ def _contracts(report: ExecutionReport) -> list[Any]:
                       (0.14, 0.36, 0.08, 0.14, 0.14, 0.14)))  # fmt: skip
     if report.tranches:
         tranches = [
-            [t.contract_no, t.code, t.kind_zh, t.milestone_code, t.spending_category,
+            [t.contract_no, t.code, t.kind_zh, t.milestone_code, t.spending_category_zh,
              _y(t.amount_fen), _y(t.paid_fen), t.status_zh, _date(t.paid_on)]
             for t in report.tranches
         ]  # fmt: skip

@@ -199,7 +199,7 @@ def _contracts(ws: Worksheet, report: ExecutionReport) -> None:
                     "已支付（元）", "状态", "支付日期"], style="head")  # fmt: skip
     for t in report.tranches:
         _write_row(ws, [t.contract_no, t.provider_name, t.code, t.kind_zh, t.milestone_code or "",
-                        t.spending_category or "", yuan(t.amount_fen), yuan(t.paid_fen),
+                        t.spending_category_zh or "", yuan(t.amount_fen), yuan(t.paid_fen),
                         t.status_zh, t.paid_on or ""])  # fmt: skip
     _widths(ws, [18, 30, 30, 30, 22, 14, 14, 14, 16, 16, 16, 16, 10, 10])
 
