@@ -183,3 +183,23 @@ def test_pdf_in_chinese_with_title_headings_figures_and_page_numbers(
     assert f"第 1 页 / 共 {pages} 页" in reader.pages[0].extract_text()
     fonts = reader.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
     assert any(f.get_object()["/BaseFont"] == "/STSong-Light" for f in fonts.values())
+
+
+def test_xinping_without_share_rules_or_contracts_renders_too() -> None:
+    doc = yaml.safe_load((PROGRAMS / "xinping-2021.yaml").read_text(encoding="utf-8"))
+    check = check_program(doc)
+    assert check.program is not None
+    spend = {"brand-packaging": ItemSpend(awards_approved_fen=246_900, awards_paid_fen=246_900)}
+    report = build_report(
+        check.program, plan_ratios=check.ratios, spend=spend, contracts=[], milestones=[],
+        target_actuals={}, as_of=date(2021, 11, 8), generated_by="Wang Admin",
+    )  # fmt: skip
+    assert report.header.title.endswith("电子商务进农村综合示范项目执行情况报告")
+    assert (report.totals.budget_fen, report.totals.paid_fen) == (500 * WAN, 246_900)
+    text = "\n".join(p.extract_text() for p in PdfReader(BytesIO(render_pdf(report))).pages)
+    assert "尚无已签订的购买服务合同" in text and "2,469.00" in text
+    assert report.ratios == ()
+    assert "本项目未规定资金使用比例" in text
+    wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
+    first_cells = [row[0] for row in wb["合同"].iter_rows(values_only=True)]
+    assert first_cells == ["合同编号", None, "采购包组", "包组编号", None, "付款计划", "合同编号"]

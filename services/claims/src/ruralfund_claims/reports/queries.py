@@ -69,7 +69,20 @@ async def execution_report(
         as_of=local_date(clock.now()),
         generated_by=generated_by,
         document=_document_title(row["document"]),
+        notes=_listing_notes(len(contracts), len(packages)),
     )
+
+
+def _listing_notes(contracts: int, packages: int) -> list[str]:
+    """Money is summed over every contract; only the listing of rows is bounded."""
+    notes = []
+    if contracts >= MAX_CONTRACTS_LISTED:
+        notes.append(
+            f"合同明细只列出按签订日期排列的前 {MAX_CONTRACTS_LISTED} 份；金额合计包含全部合同。"
+        )
+    if packages >= MAX_PACKAGES_LISTED:
+        notes.append(f"采购包组只列出前 {MAX_PACKAGES_LISTED} 个。")
+    return notes
 
 
 @dataclass(frozen=True)
