@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 from ruralfund_common.money import format_yuan
 
 from ..domain.program import PHASE_NAMES_ZH, Item, Program
-from ..domain.ratios import PhaseFigures, RatioResult, evaluate_ratio
+from ..domain.ratios import PhaseFigures, RatioResult, RatioRuleDoc, evaluate_ratio
 from ..domain.targets import TargetValue, is_met
 
 __all__ = [
@@ -749,6 +749,23 @@ def _paid_by_category(program: Program, spend: Mapping[str, ItemSpend]) -> dict[
     return paid
 
 
+def _actual_phases(program: Program, rule: RatioRuleDoc, paid_fen: int) -> list[PhaseFigures]:
+    """This phase with what it has paid, then (cumulative rules) each earlier phase with its
+    plan figures taken as its spend; a figure the earlier phase does not record stays None."""
+    label = f"{PHASE_NAMES_ZH.get(program.phase, program.phase)}（本期已支付）"
+    phases = [PhaseFigures(label, program.total_fen, paid_fen)]
+    if rule.scope != "cumulative":
+        return phases
+    for h in program.history:
+        if rule.lines is not None:
+            known = [h.lines.get(code) for code in rule.lines]
+            numerator = None if None in known else sum(v or 0 for v in known)
+        else:
+            numerator = h.measures.get(rule.measure or "")
+        phases.append(PhaseFigures(PHASE_NAMES_ZH.get(h.phase, h.phase), h.total_fen, numerator))
+    return phases
+
+
 def _ratio_rows(
     program: Program,
     plan_ratios: Sequence[RatioResult],
@@ -767,20 +784,7 @@ def _ratio_rows(
             paid = sum(paid_by_line.get(code, 0) for code in rule.lines)
         else:
             paid = paid_by_category.get(rule.measure or "", 0)
-        current = PhaseFigures(
-            f"{PHASE_NAMES_ZH[program.phase]}（本期已支付）", program.total_fen, paid
-        )
-        phases = [current]
-        if rule.scope == "cumulative":
-            for h in program.history:
-                if rule.lines is not None:
-                    known = [h.lines.get(code) for code in rule.lines]
-                    numerator = None if None in known else sum(v or 0 for v in known)
-                else:
-                    numerator = h.measures.get(rule.measure or "")
-                label = PHASE_NAMES_ZH.get(h.phase, h.phase)
-                phases.append(PhaseFigures(label, h.total_fen, numerator))
-        actual = evaluate_ratio(rule, phases)
+        actual = evaluate_ratio(rule, _actual_phases(program, rule, paid))
         bound = "max" if rule.max_percent is not None else "min"
         rows.append(
             RatioRow(
