@@ -257,6 +257,7 @@ class Driver:
         self._tasks: list[asyncio.Task] = []
         self._chains: set[asyncio.Task] = set()
         self._parcel_no = 0
+        self._scan_batches = 0
         self._clock_lock = asyncio.Lock()
 
     def url(self, svc: str, path: str) -> str:
@@ -448,8 +449,8 @@ class Driver:
             self.log.executed.add(award_id)
 
     async def _spawn_scans(self) -> None:
-        via = "http" if self._parcel_no % 2 == 0 else "nats"
-        self._spawn(self.scan_batch(via))
+        self._scan_batches += 1
+        self._spawn(self.scan_batch("http" if self._scan_batches % 2 else "nats"))
 
     async def scan_batch(self, via: str) -> None:
         """A few parcels, each scanned in and out of the center; half delivered within the
@@ -705,7 +706,11 @@ class Checks:
             f"missing {sorted(set(log.claims) - set(stored))[:5]}, extra {sorted(set(stored) - set(log.claims))[:5]}")
         per_period = Counter((r["credit_code"], r["period"]) for r in rows)
         assert max(per_period.values(), default=1) == 1, "a period claimed twice"
-        lines.append(f"claims: {len(stored)} accepted = {len(stored)} stored")
+        twice = await self.rig.sql("SELECT claim_id::text AS c, action, count(*) AS n FROM claims.claim_history "
+                                   "GROUP BY 1, 2 HAVING count(*) > 1")
+        assert not twice, f"a claim's step recorded twice: {[dict(r) for r in twice[:5]]}"
+        steps = (await self.rig.sql("SELECT count(*) AS n FROM claims.claim_history"))[0]["n"]
+        lines.append(f"claims: {len(stored)} accepted = {len(stored)} stored, {steps} history steps, none twice")
 
         # funds: one award per approved claim, reserved (never refused), none for others
         awards = await self.rig.sql("SELECT award_id, claim_id, status, amount_fen FROM funds.awards WHERE kind = 'award'")
@@ -728,6 +733,10 @@ class Checks:
         executed = Counter(p["award_id"] for p in pays if p["status"] == "executed")
         assert max(executed.values(), default=1) == 1, f"awards paid twice: {[a for a, n in executed.items() if n > 1]}"
         assert set(executed) == log.executed, f"executed {sorted(set(executed) ^ log.executed)[:5]} differ"
+        approvals = Counter(r["award_id"] for r in await self.rig.sql(
+            "SELECT p.award_id FROM funds.approvals a JOIN funds.payments p USING (payment_id)"))
+        assert all(approvals[a] == 2 for a in log.executed) and set(approvals) <= set(log.payments), \
+            f"approvals per payment: {Counter(approvals.values())}"
         paid_status = {a for a, s in status.items() if s == "paid"}
         assert paid_status == log.executed, "award status 'paid' differs from executed payments"
         raw = await self.events("funds.evt.payment_executed.v1")

@@ -11,6 +11,7 @@ range, claims re-publishes it from its outbox, and every award is reserved exact
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from ruralfund_common.testing.wait import eventually
@@ -18,10 +19,14 @@ from ruralfund_common.testing.wait import eventually
 pytestmark = pytest.mark.e2e
 
 APPROVED = "claims.evt.claim_approved.v1"
+#: delete: the stream's message blocks vanish; truncate: each block is cut in half (its later
+#: messages lost, the earlier ones kept). ``make chaos`` runs both.
+MODES = ["delete", "truncate"] if os.environ.get("RURALFUND_CHAOS", "").lower() == "full" else ["delete"]
 
 
 @pytest.mark.timeout(600)
-async def test_lost_stream_messages_are_detected_and_republished_so_every_effect_happens_once(rig):
+@pytest.mark.parametrize("mode", MODES)
+async def test_lost_stream_messages_are_detected_and_republished_so_every_effect_happens_once(rig, mode):
     driver, checks = rig.driver, rig.checks
     enterprises = 3
     await driver.setup()
@@ -32,6 +37,10 @@ async def test_lost_stream_messages_are_detected_and_republished_so_every_effect
         await driver.claim_chain(enterprise, quarter)
     await eventually(lambda: _awards(rig), expect=len(before), timeout=60, description="awards before the drill")
 
+    await eventually(lambda: _unsent(rig), expect=0, timeout=30, description="claims' outbox relayed")
+    stream = f"{rig.namespace.upper()}_CLAIMS"
+    kept_bytes = (await _state(rig, stream)).bytes  # what a truncation keeps: all before the kill
+
     rig.services["funds"].kill()
     rig.faults.record("sigkill", "funds")
     for enterprise, quarter in lost:
@@ -41,21 +50,24 @@ async def test_lost_stream_messages_are_detected_and_republished_so_every_effect
     sent = await _seq(rig, APPROVED)
     assert sent == len(before) + len(lost)
 
-    # the loss: every message block of the CLAIMS stream, with nats-server stopped
+    # the loss, with nats-server stopped: the CLAIMS stream's message blocks deleted, or cut
+    # right after the last message funds consumed
+    held = (await _state(rig, stream)).messages
     rig.nats.stop()
     blocks = sorted((rig.stream_dir("claims") / "msgs").glob("*.blk"))
     assert blocks, f"no message blocks under {rig.stream_dir('claims')}"
-    lost_bytes = sum(b.stat().st_size for b in blocks)
-    for block in blocks:
-        block.unlink()
+    total = sum(b.stat().st_size for b in blocks)
+    if mode == "delete":
+        for block in blocks:
+            block.unlink()
+    else:
+        assert len(blocks) == 1, f"{len(blocks)} blocks: expected one for so few messages"
+        os.truncate(blocks[0], kept_bytes)
+    lost_bytes = total - sum(b.stat().st_size for b in blocks if b.exists())
     rig.nats.start()
-    rig.faults.record("stream-loss", f"{len(blocks)} block(s) of CLAIMS")
-    nc = await rig.nats_client()
-    try:
-        state = (await nc.jetstream().stream_info(f"{rig.namespace.upper()}_CLAIMS")).state
-    finally:
-        await nc.close()
-    assert state.messages == 0, f"the stream still holds {state.messages} messages"
+    rig.faults.record(f"stream-{mode}", f"{len(blocks)} block(s) of CLAIMS")
+    left = (await _state(rig, stream)).messages
+    assert left < held, f"the stream still holds {left} of {held} messages"
 
     rig.services.start("funds")
     await rig.services.wait_ready()
@@ -77,10 +89,18 @@ async def test_lost_stream_messages_are_detected_and_republished_so_every_effect
     republished = [e["count"] for e in claims_log if e.get("event") == "outbox_republished" and e.get("subject") == APPROVED]
     assert sum(republished) >= len(lost), f"claims re-published {republished}"
     assert not [e for e in funds_log if e.get("event") == "sequence_gap_accepted"], "funds gave up on lost messages"
-    lines.insert(0, f"drill: deleted {len(blocks)} block(s), {lost_bytes} bytes of {rig.namespace.upper()}_CLAIMS "
-                    f"holding {len(lost)} unconsumed approvals; funds saw {len(gaps)} gap deliveries, "
+    lines.insert(0, f"drill ({mode}): {len(blocks)} block(s) of {stream}, {lost_bytes} bytes lost, {held - left} of "
+                    f"{held} messages, {len(lost)} unconsumed approvals among them; funds saw {len(gaps)} gap deliveries, "
                     f"claims re-published {sum(republished)} events")
     rig.summarise("JetStream loss drill", lines)
+
+
+async def _state(rig, stream: str):
+    nc = await rig.nats_client()
+    try:
+        return (await nc.jetstream().stream_info(stream)).state
+    finally:
+        await nc.close()
 
 
 async def _awards(rig) -> int:
