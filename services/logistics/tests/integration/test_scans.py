@@ -251,3 +251,87 @@ async def test_concurrent_batches_touching_the_same_parcels_lose_no_scan(logisti
         }
         for p in sorted(parcels)
     ]
+
+
+async def test_every_stored_track_is_the_domain_fold_of_its_scans(logistics) -> None:  # type: ignore[no-untyped-def]
+    """The batch upsert folds and joins tracks in SQL (adapters/parcels.py); the domain's
+    ``track_of`` and ``sla_view`` are the reference. Random scans (repeated kinds, equal times,
+    re-declared destinations, returns, late and early deliveries) in shuffled batches, some
+    concurrent: every parcel row must equal the domain's fold of all its stored scans."""
+    import asyncio
+    import random
+    from datetime import datetime, timedelta
+
+    from ruralfund_logistics.adapters.parcels import _MARK_COLUMNS
+    from ruralfund_logistics.domain import Scan, ScanKind, sla_view, track_of
+
+    lx = logistics
+    await lx.set_clock(NOW)
+    center, town, village = await lx.tree()
+    town2 = await lx.station(lx.station_body("town", center["id"], name="第二镇站"))
+    village2 = await lx.station(lx.station_body("village", town2["id"], name="第二村站"))
+    at_tier = {
+        "received_at_center": [center], "left_center": [center], "arrived_at_town": [town, town2],
+        "arrived_at_village": [village, village2], "delivered": [town, village, village2],
+        "returned": [center, town, village],
+    }  # fmt: skip
+    rnd = random.Random(11)
+    base = datetime.fromisoformat("2021-07-02T08:00:00+08:00")
+    scans = []
+    for p in range(40):
+        for n in range(rnd.randint(1, 8)):
+            kind = rnd.choice(list(at_tier))
+            extra = {}
+            if rnd.random() < 0.4:
+                extra["destination_station_id"] = rnd.choice([village, village2, town2])["id"]
+            at = base + timedelta(hours=rnd.choice([0, 1, 5, 23, 24, 25, 30]))  # ties are common
+            scans.append(
+                scan(n, f"FOLD{p}", kind, rnd.choice(at_tier[kind])["id"], at.isoformat(), **extra)
+            )
+    rnd.shuffle(scans)
+    batches = [scans[i : i + 37] for i in range(0, len(scans), 37)]
+    for group in (batches[:4], batches[4:]):  # the first four at once, then the rest
+        answers = await asyncio.gather(*(lx.post_scans(b) for b in group))
+        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert await lx.count("SELECT count(*) FROM scans") == len(scans)
+
+    county_of = {s["id"]: s["county_code"] for s in (center, town, town2, village, village2)}
+    stored = await lx.fetch("SELECT * FROM scans ORDER BY parcel_id")
+    by_parcel: dict[str, list[Scan]] = {}
+    for r in stored:
+        dest = r["destination_station_id"]
+        by_parcel.setdefault(r["parcel_id"], []).append(
+            Scan(
+                r["scan_id"],
+                r["parcel_id"],
+                str(r["station_id"]),
+                ScanKind(r["kind"]),
+                r["scanned_at"],
+                str(dest) if dest else None,
+            )
+        )
+    rows = {r["parcel_id"]: r for r in await lx.fetch("SELECT * FROM parcels")}
+    assert set(rows) == set(by_parcel)
+    for pid, parcel_scans in by_parcel.items():
+        track = track_of(parcel_scans, county_of)
+        deadline, outcome = sla_view(track)
+        expected: dict[str, Any] = {
+            "county_code": track.county_code, "scan_count": track.scan_count,
+            "last_scan_at": track.last.at, "last_scan_kind": track.last.kind.value,
+            "last_scan_id": track.last.scan_id, "last_station_id": track.last.station_id,
+            "declared_destination_id": track.declared.station_id if track.declared else None,
+            "declared_at": track.declared.at if track.declared else None,
+            "declared_scan_id": track.declared.scan_id if track.declared else None,
+            "destination_station_id": track.destination_station_id,
+            "deadline_at": deadline, "sla_outcome": outcome.value if outcome else None,
+        }  # fmt: skip
+        for kind, (at_col, station_col) in _MARK_COLUMNS.items():
+            mark = track.first.get(kind)
+            expected[at_col] = mark.at if mark else None
+            expected[station_col] = mark.station_id if mark else None
+        row = rows[pid]
+        found = {k: str(row[k]) if "station" in k and row[k] else row[k] for k in expected}
+        found["declared_destination_id"] = (
+            str(row["declared_destination_id"]) if row["declared_destination_id"] else None
+        )
+        assert found == expected, pid

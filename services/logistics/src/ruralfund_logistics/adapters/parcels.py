@@ -1,13 +1,21 @@
 """asyncpg SQL for scans, parcel tracks, refused scans and the breach sweep.
 
-Batches go in with one statement per table (``unnest`` of column arrays), so a command of a
-thousand scans costs a handful of round trips, not a thousand.
+A batch of scans goes in with ONE statement (:data:`_RECORD_BATCH`): the scans are inserted
+(``unnest`` of column arrays, duplicates skipped), the new ones folded per parcel and joined
+into the stored tracks by ``INSERT .. ON CONFLICT DO UPDATE``, all inside PostgreSQL. The fold
+and the join are the domain's (domain/parcels.py: first time and station per kind, the latest
+scan, the latest declared destination, scan count; domain/sla.py: deadline and outcome)
+written as SQL, because reading a thousand tracks back, merging them in Python and sending them
+again cost most of a batch (benchmarks/README.md). The domain functions stay the reference:
+tests/integration/test_scans.py checks every stored track against ``track_of`` of its scans.
+Being a join (commutative, idempotent), the upsert needs no read and no optimistic retry: a
+concurrent batch on the same parcel waits for the row lock, then joins into the newer row.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -16,6 +24,7 @@ import asyncpg
 from ruralfund_common.calendar import COUNTY_TZ
 
 from ..domain import (
+    DELIVERY_PROMISE,
     Declared,
     LastScan,
     Mark,
@@ -24,7 +33,6 @@ from ..domain import (
     ScanKind,
     ScanRejection,
     SlaOutcome,
-    sla_view,
 )
 
 __all__ = [
@@ -62,25 +70,143 @@ _TRACK_COLUMNS: Final[list[tuple[str, str]]] = [
     ("sla_outcome", "text"),
     ("updated_at", "timestamptz"),
 ]
-_NAMES: Final = ", ".join(c for c, _ in _TRACK_COLUMNS)
-_UNNEST: Final = ", ".join(f"${n}::{t}[]" for n, (_, t) in enumerate(_TRACK_COLUMNS, start=1))
-# One statement for new and stored parcels, so every writer locks rows in parcel order (no
-# deadlock between two batches). Optimistic: a stored row is overwritten only if its scan
-# count is still the one the merge started from (carried in merged_from_count); every merge
-# adds scans, so an unchanged count means nobody merged in between. New parcels start at 0.
-_UPSERT_TRACKS: Final = (
-    f"INSERT INTO parcels AS p ({_NAMES}, merged_from_count) "
-    f"SELECT * FROM unnest({_UNNEST}, ${len(_TRACK_COLUMNS) + 1}::int[]) "
-    "ON CONFLICT (parcel_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c, _ in _TRACK_COLUMNS[1:])
-    + ", merged_from_count = excluded.merged_from_count"
-    " WHERE p.scan_count = excluded.merged_from_count RETURNING p.parcel_id"
+_KIND_ORDER: Final = "ARRAY[" + ", ".join(f"'{k.value}'" for k in ScanKind) + "]::text[]"
+
+
+def _rank(kind_sql: str) -> str:
+    """ScanKind.rank in SQL: the position of the kind in the enum's order."""
+    return f"array_position({_KIND_ORDER}, {kind_sql})"
+
+
+def _first(value: str, kind: ScanKind) -> str:
+    """The value of the first scan of ``kind``: smallest (time, station), as Mark orders."""
+    return (
+        f"(array_agg({value} ORDER BY scanned_at, station_id) "
+        f"FILTER (WHERE kind = '{kind.value}'))[1]"
+    )
+
+
+def _last(value: str) -> str:
+    """The value of the latest scan: largest (time, rank, scan id), as LastScan.key orders."""
+    return f'(array_agg({value} ORDER BY scanned_at DESC, rank DESC, scan_id COLLATE "C" DESC))[1]'
+
+
+def _declared(value: str) -> str:
+    """The value of the latest declaration: largest (time, scan id, station), as Declared."""
+    return (
+        f'(array_agg({value} ORDER BY scanned_at DESC, scan_id COLLATE "C" DESC, '
+        "destination_station_id DESC) FILTER (WHERE destination_station_id IS NOT NULL))[1]"
+    )
+
+
+# the fold of a batch's new scans per parcel (domain.track_of)
+_FOLD: Final = ",\n    ".join(
+    [
+        "parcel_id",
+        'min(county_code COLLATE "C") AS county_code',
+        *[
+            f"{_first(v, kind)} AS {col}"
+            for kind, (at, st) in _MARK_COLUMNS.items()
+            for v, col in (("scanned_at", at), ("station_id", st))
+        ],
+        f"{_declared('destination_station_id')} AS declared_destination_id",
+        f"{_declared('scanned_at')} AS declared_at",
+        f"{_declared('scan_id')} AS declared_scan_id",
+        f"{_last('scanned_at')} AS last_scan_at",
+        f"{_last('kind')} AS last_scan_kind",
+        f"{_last('scan_id')} AS last_scan_id",
+        f"{_last('station_id')} AS last_station_id",
+        "count(*)::int AS scan_count",
+    ]
 )
-_INSERT_SCANS: Final = (
-    "INSERT INTO scans (scan_id, parcel_id, station_id, kind, scanned_at, destination_station_id, "
-    "batch_id, recorded_at) SELECT u.*, $7, $8 FROM unnest($1::text[], $2::text[], $3::uuid[], "
-    "$4::text[], $5::timestamptz[], $6::uuid[]) AS u ON CONFLICT (scan_id) DO NOTHING RETURNING scan_id"
+
+
+def _joined(col: str) -> str:
+    """The stored row ``p`` joined with the batch's fold ``excluded`` (domain.merge)."""
+    e, p = f"excluded.{col}", f"p.{col}"
+    for at, st in _MARK_COLUMNS.values():
+        if col in (at, st):  # the smaller (time, station) pair wins, both columns from it
+            return (
+                f"CASE WHEN p.{at} IS NULL OR (excluded.{at}, excluded.{st}) < (p.{at}, p.{st}) "
+                f"THEN {e} ELSE {p} END"
+            )
+    if col.startswith("declared_"):
+        newer = (
+            "excluded.declared_at IS NOT NULL AND (p.declared_at IS NULL OR "
+            '(excluded.declared_at, excluded.declared_scan_id COLLATE "C", '
+            "excluded.declared_destination_id) > "
+            "(p.declared_at, p.declared_scan_id, p.declared_destination_id))"
+        )
+        return f"CASE WHEN {newer} THEN {e} ELSE {p} END"
+    if col.startswith("last_"):
+        later = (
+            f"(excluded.last_scan_at, {_rank('excluded.last_scan_kind')}, "
+            'excluded.last_scan_id COLLATE "C") > '
+            f"(p.last_scan_at, {_rank('p.last_scan_kind')}, p.last_scan_id)"
+        )
+        return f"CASE WHEN {later} THEN {e} ELSE {p} END"
+    if col == "county_code":
+        return f'LEAST({p} COLLATE "C", {e})'
+    assert col == "scan_count", col
+    return f"{p} + {e}"
+
+
+def _derived(v: Callable[[str], str]) -> dict[str, str]:
+    """Columns computed from the track (``v(column)`` is its SQL): ParcelTrack's destination
+    and domain.sla_view's deadline and outcome."""
+    left, delivered, returned = v("left_center_at"), v("delivered_at"), v("returned_at")
+    deadline = f"({left} + interval '{int(DELIVERY_PROMISE.total_seconds())} seconds')"
+    outcome = (
+        f"CASE WHEN {left} IS NULL THEN NULL "
+        f"WHEN {delivered} IS NOT NULL THEN CASE WHEN {delivered} <= {deadline} "
+        f"THEN '{SlaOutcome.ON_TIME.value}' ELSE '{SlaOutcome.LATE.value}' END "
+        f"WHEN {returned} IS NOT NULL AND {returned} <= {deadline} "
+        f"THEN '{SlaOutcome.RETURNED.value}' ELSE '{SlaOutcome.OPEN.value}' END"
+    )
+    destination = (
+        f"COALESCE({v('delivered_station_id')}, {v('village_station_id')}, "
+        f"{v('declared_destination_id')})"
+    )
+    return {
+        "destination_station_id": destination,
+        "deadline_at": f"CASE WHEN {left} IS NULL THEN NULL ELSE {deadline} END",
+        "sla_outcome": outcome,
+    }
+
+
+_DERIVED_COLUMNS: Final = ("destination_station_id", "deadline_at", "sla_outcome", "updated_at")
+# what the fold computes, in _FOLD's order
+_FOLDED_COLUMNS: Final = [c for c, _ in _TRACK_COLUMNS if c not in _DERIVED_COLUMNS]
+_INSERTED: Final = _derived(lambda c: f"f.{c}")
+_JOINED: Final = {c: _joined(c) for c in _FOLDED_COLUMNS[1:]}
+_JOINED_DERIVED: Final = _derived(lambda c: f"({_JOINED[c]})" if c in _JOINED else f"p.{c}")
+# One statement per batch: store the new scans, fold them per parcel, join into the tracks.
+# Parcels are written in parcel order, so two batches lock rows in the same order (no deadlock).
+# Returns the ids of the scans stored now (a duplicate id is skipped and not folded).
+_RECORD_BATCH: Final = f"""
+WITH ins AS (
+  INSERT INTO scans (scan_id, parcel_id, station_id, kind, scanned_at, destination_station_id,
+                     batch_id, recorded_at)
+  SELECT u.*, $7, $8 FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[],
+                                 $5::timestamptz[], $6::uuid[]) AS u
+  ON CONFLICT (scan_id) DO NOTHING
+  RETURNING scan_id, parcel_id, station_id, kind, scanned_at, destination_station_id
+), batch AS (
+  SELECT ins.*, s.county_code, {_rank("ins.kind")} AS rank
+  FROM ins LEFT JOIN stations s ON s.id = ins.station_id
+), folded AS (
+  SELECT {_FOLD}
+  FROM batch GROUP BY parcel_id
+), written AS (
+  INSERT INTO parcels AS p ({", ".join(_FOLDED_COLUMNS)}, {", ".join(_INSERTED)}, updated_at)
+  SELECT f.*, {", ".join(_INSERTED.values())}, $8 FROM folded f ORDER BY f.parcel_id
+  ON CONFLICT (parcel_id) DO UPDATE SET
+    {", ".join(f"{c} = {x}" for c, x in _JOINED.items())},
+    {", ".join(f"{c} = {x}" for c, x in _JOINED_DERIVED.items())},
+    updated_at = excluded.updated_at
 )
+SELECT scan_id FROM ins
+"""
 # The town a parcel counts in: its destination's parent when that is a village, the
 # destination itself when it is a town, else the town station it was scanned at.
 _TOWN_OF: Final = (
@@ -91,25 +217,6 @@ _TOWN_OF: Final = (
 
 def _text(value: uuid.UUID | None) -> str | None:
     return str(value) if value is not None else None
-
-
-def _row_values(t: ParcelTrack, now: datetime) -> list[Any]:
-    deadline, outcome = sla_view(t)
-    values: list[Any] = [t.parcel_id, t.county_code]
-    for kind in _MARK_COLUMNS:
-        mark = t.first.get(kind)
-        values += [mark.at, mark.station_id] if mark else [None, None]
-    d = t.declared
-    values += [d.station_id, d.at, d.scan_id] if d else [None, None, None]
-    values += [t.last.at, t.last.kind.value, t.last.scan_id, t.last.station_id]
-    values += [t.destination_station_id, t.scan_count, deadline]
-    values += [outcome.value if outcome else None, now]
-    return values
-
-
-def _columns(tracks: Sequence[ParcelTrack], now: datetime) -> list[list[Any]]:
-    rows = [_row_values(t, now) for t in tracks]
-    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in _TRACK_COLUMNS]
 
 
 # The columns a track is built from, uuids as text: reading a thousand tracks back for a
@@ -195,15 +302,16 @@ class ParcelStore:
         self.conn = conn
 
     # -- scans -----------------------------------------------------------------------------
-    async def insert_scans(
+    async def record_batch(
         self, scans: Sequence[Scan], *, batch_id: str, recorded_at: datetime
     ) -> set[str]:
-        """Store the scans not stored yet; returns the ids this call inserted."""
+        """Store the scans not stored yet and join them into their parcels' tracks, in one
+        statement (see _RECORD_BATCH); returns the ids this call stored."""
         if not scans:
             return set()
         scans = sorted(scans, key=lambda s: s.scan_id)  # one lock order for all writers
         rows = await self.conn.fetch(
-            _INSERT_SCANS,
+            _RECORD_BATCH,
             [s.scan_id for s in scans],
             [s.parcel_id for s in scans],
             [s.station_id for s in scans],
@@ -228,27 +336,6 @@ class ParcelStore:
         return sorted((_scan(r) for r in rows), key=lambda s: s.order_key)
 
     # -- tracks ----------------------------------------------------------------------------
-    async def tracks(self, parcel_ids: Iterable[str]) -> dict[str, ParcelTrack]:
-        """The stored tracks among ``parcel_ids``, read without locks (see upsert_tracks)."""
-        rows = await self.conn.fetch(
-            f"SELECT {_TRACK_SELECT} FROM parcels p WHERE p.parcel_id = ANY($1::text[])",
-            list(parcel_ids),
-        )
-        return {r["parcel_id"]: _track(r) for r in rows}
-
-    async def upsert_tracks(
-        self, tracks: Sequence[ParcelTrack], read_counts: Mapping[str, int], now: datetime
-    ) -> set[str]:
-        """Write tracks merged from stored ones whose scan count was ``read_counts`` (0: not
-        stored); returns the ids written. The others changed meanwhile: re-read and merge
-        again. Sets only what the scans decide: breach_emitted_at belongs to the sweep."""
-        if not tracks:
-            return set()
-        ordered = sorted(tracks, key=lambda t: t.parcel_id)
-        counts = [read_counts.get(t.parcel_id, 0) for t in ordered]
-        rows = await self.conn.fetch(_UPSERT_TRACKS, *_columns(ordered, now), counts)
-        return {r["parcel_id"] for r in rows}
-
     async def parcel(self, parcel_id: str) -> StoredParcel | None:
         row = await self.conn.fetchrow(
             f"SELECT {_TRACK_SELECT}, p.breach_emitted_at, {_TOWN_OF}::text AS town_id "

@@ -52,7 +52,6 @@ __all__ = [
 SCAN_WRITER_ROLES: Final = NETWORK_ADMIN_ROLES
 SCAN_READER_ROLES: Final = NETWORK_READER_ROLES
 MAX_RATE_DAYS: Final = 366
-MAX_MERGE_ROUNDS: Final = 5
 MAX_RATE_MONTHS: Final = 120
 
 
@@ -78,16 +77,13 @@ async def record_scans(
     stations = await Repository(tx.conn).stations_by_id(domain.station_ids_of(raws))
     check = domain.check_batch(raws, stations=stations, now=now)
     store = ParcelStore(tx.conn)
-    inserted = await store.insert_scans(check.accepted, batch_id=batch_id, recorded_at=now)
+    inserted = await store.record_batch(check.accepted, batch_id=batch_id, recorded_at=now)
     new = [s for s in check.accepted if s.scan_id in inserted]
     reused = await _reused_ids(store, [s for s in check.accepted if s.scan_id not in inserted])
     rejected = sorted(
         [*check.rejected, *(domain.reused_rejection(check.positions[i], i) for i in reused)],
         key=lambda r: r.index,
     )
-    county_of = {sid: st.county_code for sid, st in stations.items()}
-    tracks = domain.tracks_of(new, county_of)
-    await _save_tracks(store, tracks, now)
     if keep_rejections:
         await store.add_rejections(
             [
@@ -96,7 +92,8 @@ async def record_scans(
             ]
         )
     duplicates = len(check.accepted) - len(new) - len(reused) + check.repeats
-    return ScanBatchResult(batch_id, len(raws), len(new), duplicates, rejected, len(tracks))
+    parcels = len({s.parcel_id for s in new})
+    return ScanBatchResult(batch_id, len(raws), len(new), duplicates, rejected, parcels)
 
 
 async def _reused_ids(store: ParcelStore, not_inserted: list[Scan]) -> list[str]:
@@ -106,26 +103,6 @@ async def _reused_ids(store: ParcelStore, not_inserted: list[Scan]) -> list[str]
         return []
     stored = await store.scans_by_id(s.scan_id for s in not_inserted)
     return [s.scan_id for s in not_inserted if stored[s.scan_id] != s]
-
-
-async def _save_tracks(store: ParcelStore, tracks: dict[str, ParcelTrack], now: datetime) -> None:
-    """Join each track with the stored one, optimistically.
-
-    No row is locked before writing (locking a thousand rows costs as much as writing them):
-    the write skips a row whose scan count is no longer the one read, and the few parcels
-    another transaction changed or created meanwhile go round again.
-    """
-    pending = dict(tracks)
-    for _round in range(MAX_MERGE_ROUNDS):
-        stored = await store.tracks(pending)
-        merged = domain.merge_into(stored, pending)
-        read_counts = {pid: t.scan_count for pid, t in stored.items()}
-        written = await store.upsert_tracks(list(merged.values()), read_counts, now)
-        pending = {pid: t for pid, t in pending.items() if pid not in written}
-        if not pending:
-            return
-    # Only a storm of writers on the same parcels gets here; the message is retried later.
-    raise RuntimeError(f"{len(pending)} parcels kept changing under {MAX_MERGE_ROUNDS} merges")
 
 
 # -- the 24-hour promise -------------------------------------------------------------------
