@@ -38,8 +38,10 @@ lint: sync
 	$(UV) run --frozen --no-sync ruff check shared services src tests benchmarks
 	$(UV) run --frozen --no-sync lint-imports
 
+# Every benchmark, one table (figure, value, machine limit measured in the same run, ratio,
+# target); also written to benchmarks/results/latest.md and latest.json. A few minutes.
 bench: sync
-	$(UV) run --frozen --no-sync python benchmarks/limits.py
+	$(UV) run --frozen --no-sync python -m benchmarks.run_all
 
 # Faults under load and the JetStream loss drill (issue #10): several rounds of SIGKILLed services
 # and restarted/killed nats-server and PostgreSQL under a steady load (minutes). A short variant

@@ -74,6 +74,7 @@ from ruralfund_logistics.app import create_app
 from ruralfund_logistics.settings import LogisticsSettings
 
 from benchmarks.limits import measure_nats_publish_rate, measure_pg_commit_rate
+from benchmarks.profiling import profiled
 
 MAX_COMMANDS: Final = 2_000
 DEFAULT_COMMANDS: Final = 200
@@ -414,7 +415,8 @@ async def run(nats_url: str, admin_dsn: str, args: argparse.Namespace) -> dict[s
             nc = await connect_nats(nats_url)
             try:
                 js = nc.jetstream(timeout=30)
-                t = await throughput(js, ns, pool, loaded)
+                with profiled("scans"):
+                    t = await throughput(js, ns, pool, loaded)
                 rate = scans_1 / t["seconds"]
                 command_rate = len(loaded) / t["seconds"]
                 offered = max(0.1, args.load * command_rate)
