@@ -407,7 +407,8 @@ async def _nats_port(proc: subprocess.Popen[bytes], ports: Path) -> int:
 
 
 # Settings each model reads, and who sets them instead of .env (so no line in .env.example).
-_SET_BY_COMPOSE = {"nats_url", "database_url", "http_host", "http_port", "calendar_dir"}
+_SET_BY_COMPOSE = {"nats_url", "database_url", "http_host", "http_port", "calendar_dir",
+                   "event_signing_key"}  # each service's own key (test below)
 # Development-only (refused or pointless in a container) or per-deployment namespace: the
 # compose NATS config is for the plain deployment (deploy/README.md explains namespaces).
 _NOT_FOR_COMPOSE = {"clock", "dev_clock_file", "namespace", "public_base_url"}
@@ -436,6 +437,18 @@ def _settings_variables() -> dict[str, set[str]]:
     for f in dataclasses.fields(LogisticsSettings):
         found[f"RURALFUND_LOGISTICS_{f.name.upper()}"] = {"logistics"}
     return found
+
+
+def test_each_service_gets_only_its_own_event_signing_key(services: dict[str, Any]) -> None:
+    documented = _env_example()
+    for name in SERVICES:
+        env = services[name]["environment"]
+        var = f"RURALFUND_{name.upper()}_EVENT_SIGNING_KEY"
+        assert var in documented
+        assert re.fullmatch(rf"\$\{{{var}:\?[^}}]*\}}", str(env["RURALFUND_EVENT_SIGNING_KEY"]))
+        others = " ".join(str(v) for v in env.values())
+        assert others.count("_EVENT_SIGNING_KEY") == 2, name  # the variable and its error text
+        assert "${RURALFUND_EVENT_TRUSTED_KEYS" in str(env["RURALFUND_EVENT_TRUSTED_KEYS"])
 
 
 def test_every_setting_is_documented_and_reaches_its_service(services: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets as _secrets
-import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -148,11 +148,20 @@ _HELM_HEADER = """\
 
 
 @app.command("secrets")
-def secrets(namespace: NamespaceOption = None) -> None:
-    """Print fresh secrets as .env lines: NATS users, PostgreSQL roles, JWT and form secrets.
+def secrets(
+    namespace: NamespaceOption = None,
+    command_sender: Annotated[list[str] | None, typer.Option(
+        help="NAME=OWNER: also an event signing key for an outside system sending OWNER's "
+             "commands (e.g. sorting_line=logistics), trusted for <owner>.cmd.> only")] = None,
+) -> None:
+    """Print fresh secrets as .env lines: NATS users, PostgreSQL roles, JWT and form secrets,
+    event signing keys and the trusted public keys.
 
     ``ruralfund deploy secrets >> .env`` once per installation; keep the file out of git.
     """
+    senders = _pairs(command_sender, "--command-sender")
+    if bad := sorted(o for o in senders.values() if o not in natsauth.SERVICES):
+        _fail(f"unknown owner(s) {bad}; choose from {', '.join(natsauth.SERVICES)}")
     lines = [f"{natsauth.password_env_var('', 'ops')}={natsauth.new_password()}"]
     for ns in namespace or [""]:
         for svc in natsauth.SERVICES:
@@ -162,7 +171,37 @@ def secrets(namespace: NamespaceOption = None) -> None:
     lines.append(f"POSTGRES_PASSWORD={natsauth.new_password()}")
     lines.append(f"RURALFUND_AUTH_JWT_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
     lines.append(f"RURALFUND_NOTIFY_FORM_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
+    try:
+        pairs = natsauth.event_keys(namespace or [""], senders, date.today())
+    except ValueError as exc:
+        _fail(str(exc))
+    # quoted: the trusted keys hold '>' (a subject wildcard), which a shell sourcing .env would
+    # take for a redirection; docker compose reads single-quoted values literally
+    lines += [f"{var}='{value}'" if "TRUSTED" in var else f"{var}={value}" for var, value in pairs]
     typer.echo("\n".join(lines))
+
+
+@app.command("event-key")
+def event_key(
+    signer: Annotated[str, typer.Argument(help="who signs: a service (claims) or an outside system")],
+    scope: Annotated[str | None, typer.Option(
+        help="subjects it may sign (default: <signer>.> for a service; give e.g. 'logistics.cmd.>' "
+             "for an outside system)")] = None,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="RURALFUND_NAMESPACE (empty: none)")] = "",
+) -> None:
+    """A new signing key for one signer (key rotation, docs/runbook.md): prints its secret
+    setting and the entry to ADD to the trusted keys of every service (keep the old one there
+    until nothing signed with it is left to consume or redrive)."""
+    if scope is None:
+        if signer not in natsauth.SERVICES:
+            _fail(f"{signer!r} is not a service: give --scope (e.g. 'logistics.cmd.>')")
+        scope = f"{signer}.>"
+    try:
+        secret, entry = natsauth.new_event_key(namespace, signer, date.today(), scope)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(f"{natsauth.event_key_env_var(namespace, signer)}={secret}")
+    typer.echo(f"# append to {natsauth.trusted_keys_env_var(namespace)} (comma-separated):\n{entry}")
 
 
 # --------------------------------------------------------------------------- operating
@@ -172,6 +211,7 @@ OPS_TIMEOUT_SECONDS = 10.0
 #: The relay answers at most this many rows per re-publish request (outbox.REPUBLISH_MAX_ROWS).
 REPUBLISH_CHUNK = 10_000
 MAX_DLQ_LIST = 10_000
+_DLQ_PREFIX = "Ruralfund-Dlq-"
 _DLQ_HEADERS = ("Ruralfund-Dlq-Reason", "Ruralfund-Dlq-Consumer", "Ruralfund-Dlq-Subject",
                 "Ruralfund-Dlq-Deliveries")
 
@@ -237,7 +277,11 @@ def dlq_list(
 
 
 async def _redrive(url: str, namespace: str, seq: int, delete: bool) -> dict[str, Any]:
-    from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_SEQ
+    from ruralfund_common.messaging.envelope import (
+        HEADER_DLQ_MSG_ID,
+        HEADER_MSG_ID,
+        HEADER_REDRIVEN,
+    )
     from ruralfund_common.messaging.subjects import Namespace, owner_of
 
     ns = Namespace(namespace)
@@ -249,13 +293,20 @@ async def _redrive(url: str, namespace: str, seq: int, delete: bool) -> dict[str
         logical = headers.get("Ruralfund-Dlq-Subject")
         if not logical:
             raise ValueError(f"DLQ message {seq} has no Ruralfund-Dlq-Subject header")
-        # Without Ruralfund-Seq the consumer applies it outside the sequence check (its cursor
-        # is already past it); a fresh Nats-Msg-Id keeps JetStream's dedup from dropping it.
-        out = {k: v for k, v in headers.items() if k not in _DLQ_HEADERS and k != HEADER_SEQ}
-        out[HEADER_MSG_ID] = f"redrive:{seq}:{time.time_ns()}"
-        out["Ruralfund-Redriven-From"] = f"{ns.dlq_stream}:{seq}"
+        # Exactly as the producer signed it: same payload, Nats-Msg-Id and Ruralfund-Seq (the
+        # signature covers them; ops holds no signing key). Ruralfund-Redriven-From tells the
+        # consumer to apply it outside the sequence check (its cursor is already past it).
+        out = {k: v for k, v in headers.items() if not k.startswith(_DLQ_PREFIX)}
+        out.pop(HEADER_MSG_ID, None)
+        if original_id := headers.get(HEADER_DLQ_MSG_ID):
+            out[HEADER_MSG_ID] = original_id
+        out[HEADER_REDRIVEN] = f"{ns.dlq_stream}:{seq}"
         ack = await js.publish(ns.subject(logical), msg.data or b"", headers=out,
                                stream=ns.stream(owner_of(logical)))
+        if ack.duplicate:
+            raise ValueError(
+                f"JetStream dropped it as a duplicate of message id {original_id!r}: the original was "
+                f"published less than the stream's duplicate window (2 minutes) ago; run this again then")
         if delete:
             await js.delete_msg(ns.dlq_stream, seq)
         envelope_id = json.loads(msg.data or b"{}").get("id") if msg.data else None

@@ -38,6 +38,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 __all__ = [
     "CONSUMES",
@@ -47,6 +48,9 @@ __all__ = [
     "Permissions",
     "ServerOptions",
     "command_sender_permissions",
+    "event_key_env_var",
+    "event_keys",
+    "new_event_key",
     "helm_values",
     "new_password",
     "password_env_var",
@@ -55,6 +59,7 @@ __all__ = [
     "service_permissions",
     "stream_name",
     "subject",
+    "trusted_keys_env_var",
     "user_name",
 ]
 
@@ -122,6 +127,54 @@ def _check_namespace(namespace: str) -> str:
     if namespace and not namespace.replace("_", "").isalnum():
         raise ValueError(f"namespace must be letters, digits and underscores: {namespace!r}")
     return namespace.lower()
+
+
+# --------------------------------------------------------------------------- event keys
+# NATS users decide who may publish on a subject; event signatures (ruralfund_common.messaging
+# .signing) let a consumer check who actually wrote a message. Both come from `deploy secrets`.
+
+
+def event_key_env_var(namespace: str, signer: str) -> str:
+    """Where `deploy secrets` puts a signer's private event key. Without a namespace it is the
+    variable the service reads itself (RURALFUND_CLAIMS_EVENT_SIGNING_KEY); in a namespace
+    (RURALFUND_XINPING_CLAIMS_EVENT_SIGNING_KEY) the operator hands it to that county's pods."""
+    middle = f"{namespace.upper()}_" if namespace else ""
+    return f"RURALFUND_{middle}{signer.upper()}_EVENT_SIGNING_KEY"
+
+
+def trusted_keys_env_var(namespace: str) -> str:
+    """The public keys a deployment's services trust: RURALFUND_EVENT_TRUSTED_KEYS."""
+    middle = f"{namespace.upper()}_" if namespace else ""
+    return f"RURALFUND_{middle}EVENT_TRUSTED_KEYS"
+
+
+def new_event_key(namespace: str, signer: str, today: date, scope: str) -> tuple[str, str]:
+    """A fresh Ed25519 key for ``signer``: (its secret setting, its trusted-keys entry).
+
+    The key id names the signer and the day, plus a random suffix so two keys made the same day
+    (a rotation) never share an id."""
+    from ruralfund_common.messaging.signing import SigningKey
+
+    key_id = f"{user_name(_check_namespace(namespace), signer)}-{today:%Y%m%d}-{secrets.token_hex(2)}"
+    key = SigningKey.generate(key_id)
+    return key.setting(), key.trusted_entry(scope)
+
+
+def event_keys(namespaces: Sequence[str], command_senders: Mapping[str, str], today: date) -> list[tuple[str, str]]:
+    """(variable, value) pairs: one signing key per service and outside command sender of each
+    namespace, and that namespace's trusted keys (a service signs ``<svc>.>``, a sender only
+    ``<owner>.cmd.>``)."""
+    pairs: list[tuple[str, str]] = []
+    for ns in dict.fromkeys(_check_namespace(n) for n in namespaces):
+        entries = []
+        signers = [(svc, f"{svc}.>") for svc in SERVICES]
+        signers += [(sender, f"{owner}.cmd.>") for sender, owner in command_senders.items()]
+        for signer, scope in signers:
+            secret, entry = new_event_key(ns, signer, today, scope)
+            pairs.append((event_key_env_var(ns, signer), secret))
+            entries.append(entry)
+        pairs.append((trusted_keys_env_var(ns), ",".join(entries)))
+    return pairs
 
 
 # --------------------------------------------------------------------------- permissions

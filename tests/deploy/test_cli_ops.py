@@ -10,6 +10,7 @@ import pytest
 from ruralfund_common.clock import SystemClock
 from ruralfund_common.contracts import ClaimApproved
 from ruralfund_common.messaging.inbox import Delivery, EventProcessor
+from ruralfund_common.messaging.signing import SigningKey
 from ruralfund_common.messaging.streams import ensure_stream
 from ruralfund_common.messaging.subjects import Namespace
 from ruralfund_common.testing.infra import connect_nats
@@ -39,8 +40,8 @@ async def _dead_letter_one(server: LockedNats) -> None:
             model=ClaimApproved, handler=None, pool=None, nc=nc, namespace=ns,  # type: ignore[arg-type]
             clock=SystemClock(), max_deliver=5)
         await processor.publish_dead_letter(
-            Delivery(subject=SUBJECT, data=BODY, num_delivered=3, headers={
-                "Nats-Msg-Id": "m-1", "Ruralfund-Seq": "7", "Ruralfund-Producer": "claims"}),
+            Delivery(subject=SUBJECT, data=BODY, num_delivered=3, headers=SigningKey.dev("claims").sign(
+                SUBJECT, BODY, {"Nats-Msg-Id": "m-1", "Ruralfund-Seq": "7", "Ruralfund-Producer": "claims"})),
             "CLAIM_UNKNOWN: no such claim")
     finally:
         await nc.close()
@@ -74,7 +75,12 @@ def test_dead_letters_are_listed_and_redriven_to_their_subject(locked_nats: Lock
             "AND message_id = 'm-1'") in redriven.output
     _count, msg = asyncio.run(_stream_tail(locked_nats, "RURALFUND_CLAIMS"))
     assert msg.subject == SUBJECT and msg.data == BODY
-    assert "Ruralfund-Seq" not in msg.headers  # applied outside the sequence check
+    # as the producer signed it: same message id and sequence; applied outside the sequence check
+    assert (msg.headers["Nats-Msg-Id"], msg.headers["Ruralfund-Seq"]) == ("m-1", "7")
+    assert msg.headers["Ruralfund-Redriven-From"] == f"RURALFUND_DLQ:{letter['seq']}"
+    assert msg.headers["Ruralfund-Key-Id"] == "dev-claims"
+    assert SigningKey.dev("claims").sign(SUBJECT, BODY, msg.headers)["Ruralfund-Signature"] == \
+        msg.headers["Ruralfund-Signature"]
     assert not any(h.startswith("Ruralfund-Dlq-") for h in msg.headers)
     assert msg.headers["Ruralfund-Producer"] == "claims"
     assert asyncio.run(_stream_tail(locked_nats, "RURALFUND_DLQ"))[0] == 0  # --delete

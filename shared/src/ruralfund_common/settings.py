@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 __all__ = ["ServiceSettings", "load_settings", "SERVICES"]
 
@@ -39,6 +39,11 @@ class ServiceSettings(BaseModel):
     consumer_max_deliver: int = Field(default=20, ge=2, le=1000)
     calendar_dir: str | None = None
     public_base_url: str | None = None
+    # Event signatures (ruralfund_common.messaging.signing): this service's Ed25519 key
+    # "<key id>:<base64url seed>" and the public keys it trusts, "<key id>:<scope>:<public key>"
+    # entries. Both required in production; unset elsewhere means the deterministic dev keys.
+    event_signing_key: SecretStr | None = None
+    event_trusted_keys: str | None = None
 
     @field_validator("namespace")
     @classmethod

@@ -144,9 +144,11 @@ async def test_redelivered_and_duplicated_messages_change_state_once(nats_url, d
         async with producer.acquire() as c:
             rows = await c.fetch("SELECT id, seq, envelope FROM outbox ORDER BY seq")
         js = relay.nc.jetstream()
+        subject = m.ns.subject(ThingHappened.SUBJECT)
         for r in rows:
-            await js.publish(m.ns.subject(ThingHappened.SUBJECT), encode(r["envelope"]),
-                             headers={HEADER_MSG_ID: f"again-{r['id']}", HEADER_SEQ: str(r["seq"]), HEADER_PRODUCER: "claims"})
+            data = encode(r["envelope"])
+            await js.publish(subject, data, headers=relay.signing_key.sign(subject, data, {
+                HEADER_MSG_ID: f"again-{r['id']}", HEADER_SEQ: str(r["seq"]), HEADER_PRODUCER: "claims"}))
         await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM inbox"), expect=3)
         await eventually(lambda: _stream_msgs(relay.nc, m.ns.stream("claims")), expect=6)
         await asyncio.sleep(0)  # let nothing slip: we now check the consumer caught up
@@ -175,10 +177,11 @@ async def test_poison_messages_go_to_dead_letter_with_reason_and_consumer_keeps_
     try:
         js = relay.nc.jetstream()
         subject = m.ns.subject(ThingHappened.SUBJECT)
-        await js.publish(subject, b"{not json", headers={HEADER_MSG_ID: "garbage-1"})
+        sign = relay.signing_key.sign  # signed by the rightful producer, yet malformed
+        await js.publish(subject, b"{not json", headers=sign(subject, b"{not json", {HEADER_MSG_ID: "garbage-1"}))
         bad = make_envelope(ThingHappened(n=1), source="claims", aggregate_id="x", time=SystemClock().now())
         bad["data"] = {"n": "not a number"}
-        await js.publish(subject, encode(bad), headers={HEADER_MSG_ID: "bad-contract"})
+        await js.publish(subject, encode(bad), headers=sign(subject, encode(bad), {HEADER_MSG_ID: "bad-contract"}))
         async with producer.acquire() as conn:
             async with conn.transaction():
                 await Tx(conn, "claims", SystemClock()).emit(ThingHappened(n=7, poison=True), aggregate_id="t7")
@@ -253,6 +256,63 @@ async def test_consumer_comes_back_after_its_durable_is_deleted(nats_url, databa
             pass
         await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects"), expect=4, timeout=20)
         assert await _count(consumer_pool, "SELECT max(handled_count) FROM effects") == 1
+    finally:
+        await relay.stop()
+        await m.stop()
+        await producer.close()
+        await consumer_pool.close()
+
+
+async def test_a_redriven_dead_letter_is_applied_outside_the_sequence_check(nats_url, database_url, namespace):
+    """After its cause is fixed, a dead letter published again as the producer signed it (same
+    sequence, now behind the cursor) and marked redriven is applied, once."""
+    producer = await _schema(database_url, "claims")
+    consumer_pool = await _schema(database_url, "funds")
+    m = Messaging(service="funds", nats_url=nats_url, namespace=namespace, clock=SystemClock(), max_deliver=5)
+    refused = {7}
+
+    @m.subscribe(ThingHappened)
+    async def on_thing(tx: Tx, env) -> None:
+        if env.data.n in refused:
+            raise DomainError("THING_REFUSED", "not yet")
+        await tx.conn.execute("INSERT INTO effects (n) VALUES ($1)", env.data.n)
+
+    await m.start(consumer_pool)
+    relay = OutboxRelay(producer, nats_url, producer="claims", namespace=m.ns)
+    await relay.start()
+    try:
+        await _emit(producer, 0, 2, start=7)
+        while await relay.relay_once():
+            pass
+        await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects WHERE n = 8"), expect=1)
+        js = relay.nc.jetstream()
+        sub = await js.pull_subscribe(m.ns.subject("dlq.>"), stream=m.ns.dlq_stream)
+        [letter] = await sub.fetch(1, timeout=5)
+        assert letter.headers["Ruralfund-Dlq-Reason"].startswith("THING_REFUSED")
+        assert letter.headers["Ruralfund-Seq"] == "1" and "Ruralfund-Signature" in letter.headers
+        refused.clear()  # the cause is fixed
+        envelope_id = json.loads(letter.data)["id"]
+        async with consumer_pool.acquire() as c:  # the runbook's first step
+            await c.execute("DELETE FROM inbox WHERE message_id = $1", envelope_id)
+        # what `deploy dlq-redrive` publishes once the duplicate window has passed (here a fresh
+        # Nats-Msg-Id stands in for the wait, so the test signs it again as the producer)
+        headers = {k: v for k, v in letter.headers.items() if not k.startswith("Ruralfund-Dlq-")}
+        headers.update({HEADER_MSG_ID: f"{envelope_id}:redrive", "Ruralfund-Redriven-From": "DLQ:1"})
+        subject = m.ns.subject(ThingHappened.SUBJECT)
+        await js.publish(subject, letter.data, headers=relay.signing_key.sign(subject, letter.data, headers),
+                         stream=m.ns.stream("claims"))
+        await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects WHERE n = 7"), expect=1)
+        assert await _count(consumer_pool, "SELECT last_seq FROM inbox_cursor") == 2
+        # without the redrive mark the same sequence is behind the cursor: a duplicate, ignored
+        async with consumer_pool.acquire() as c:
+            await c.execute("DELETE FROM inbox WHERE message_id = $1", envelope_id)
+            await c.execute("DELETE FROM effects WHERE n = 7")
+        del headers["Ruralfund-Redriven-From"]
+        headers[HEADER_MSG_ID] = f"{envelope_id}:again"
+        await js.publish(subject, letter.data, headers=relay.signing_key.sign(subject, letter.data, headers),
+                         stream=m.ns.stream("claims"))
+        await eventually(lambda: _consumer_pending(relay.nc, m), expect=0)
+        assert await _count(consumer_pool, "SELECT count(*) FROM effects WHERE n = 7") == 0
     finally:
         await relay.stop()
         await m.stop()

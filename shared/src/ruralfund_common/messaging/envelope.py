@@ -10,12 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..ids import new_id
 
-__all__ = ["Event", "Envelope", "HEADER_SEQ", "HEADER_PRODUCER", "HEADER_MSG_ID", "make_envelope", "encode"]
+__all__ = ["Event", "Envelope", "HEADER_SEQ", "HEADER_PRODUCER", "HEADER_MSG_ID", "HEADER_DLQ_REASON",
+           "HEADER_DLQ_MSG_ID", "HEADER_REDRIVEN", "make_envelope", "encode"]
 
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_SEQ = "Ruralfund-Seq"
 HEADER_PRODUCER = "Ruralfund-Producer"
 HEADER_DLQ_REASON = "Ruralfund-Dlq-Reason"
+# The dead letter's own Nats-Msg-Id is new; the original one (signed) is kept here for a redrive.
+HEADER_DLQ_MSG_ID = "Ruralfund-Dlq-Msg-Id"
+# Set by `ruralfund deploy dlq-redrive`: apply outside the producer-sequence check.
+HEADER_REDRIVEN = "Ruralfund-Redriven-From"
 
 
 class Event(BaseModel):

@@ -9,6 +9,10 @@ Outcomes:
 - duplicate: inbox row or cursor says already applied, acked, nothing changed;
 - gap: the producer's sequence skipped numbers (a message was lost or is being redelivered):
   nothing applied, NAK with a delay, and from the second try a re-publish request;
+- rejected (oversized, unsigned, signed by a key not trusted for the subject, bad signature):
+  checked before anything else; dead-lettered with the reason and acked, but NOT recorded in
+  the inbox and the cursor does not move: nothing in an unverified message (its message id,
+  its sequence number) may change the consumer's state;
 - poison (undecodable, wrong contract, or a DomainError from the handler): dead-lettered with
   the reason, recorded in the inbox (so the cursor moves on), acked;
 - transient (any other exception): NAK with backoff; at the last allowed delivery it is
@@ -17,6 +21,7 @@ Outcomes:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -32,7 +37,17 @@ from ..errors import DomainError
 from ..logging import get_logger
 from ..telemetry import MESSAGE_SECONDS, MESSAGES_HANDLED, extract_context, tracer
 from . import outbox
-from .envelope import HEADER_DLQ_REASON, HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Envelope, Event
+from .envelope import (
+    HEADER_DLQ_MSG_ID,
+    HEADER_DLQ_REASON,
+    HEADER_MSG_ID,
+    HEADER_PRODUCER,
+    HEADER_REDRIVEN,
+    HEADER_SEQ,
+    Envelope,
+    Event,
+)
+from .signing import MAX_EVENT_BYTES, SignatureRejected, TrustedKeys
 from .subjects import Namespace
 
 __all__ = ["Tx", "Delivery", "EventProcessor", "Outcome", "Handler"]
@@ -123,8 +138,10 @@ class EventProcessor(Generic[E]):
         max_deliver: int,
         on_commit: Callable[[], None] | None = None,
         ctx: Any = None,
+        trusted: TrustedKeys | None = None,
     ) -> None:
         self.ctx = ctx
+        self.trusted = trusted or TrustedKeys.dev()
         self.service, self.consumer, self.subject = service, consumer, subject
         self.model, self.handler, self.pool, self.nc = model, handler, pool, nc
         self.ns, self.clock, self.max_deliver = namespace, clock, max_deliver
@@ -141,9 +158,12 @@ class EventProcessor(Generic[E]):
             span.set_attribute("messaging.destination.name", self.subject)
             span.set_attribute("messaging.consumer.group.name", self.consumer)
             try:
+                self._verify(d)
                 env = self._decode(d)
                 span.set_attribute("messaging.message.id", env.id)
                 decision = await self._apply(d, env)
+            except SignatureRejected as r:
+                decision = await self._reject(d, str(r))
             except _Poison as p:
                 decision = await self._dead_letter(d, env, p.reason)
             except Exception as exc:
@@ -153,6 +173,12 @@ class EventProcessor(Generic[E]):
         return decision
 
     # -- steps -------------------------------------------------------------------------------
+    def _verify(self, d: Delivery) -> None:
+        """Before anything else: bounded size, then a signature by a key trusted for the subject."""
+        if len(d.data) > MAX_EVENT_BYTES:
+            raise SignatureRejected("OVERSIZED", f"{len(d.data)} bytes, at most {MAX_EVENT_BYTES}")
+        self.trusted.verify(d.subject, self.ns.logical(d.subject), d.data, d.headers)
+
     def _decode(self, d: Delivery) -> Envelope[Any]:
         try:
             raw = json.loads(d.data)
@@ -161,7 +187,11 @@ class EventProcessor(Generic[E]):
         if not isinstance(raw, dict):
             raise _Poison("INVALID_ENVELOPE: not a JSON object")
         if raw.get("type") != self.subject:
-            raise _Poison(f"WRONG_TYPE: expected {self.subject}, got {raw.get('type')!r}")
+            got = raw.get("type")
+            # same event, another contract version (claims.evt.x.v2 on claims.evt.x.v1)
+            same_name = isinstance(got, str) and got.rpartition(".v")[0] == self.subject.rpartition(".v")[0]
+            code = "WRONG_VERSION" if same_name else "WRONG_TYPE"
+            raise _Poison(f"{code}: expected {self.subject}, got {str(got)[:200]!r}")
         try:
             return self.envelope_type.model_validate(raw)
         except ValidationError as exc:
@@ -170,7 +200,8 @@ class EventProcessor(Generic[E]):
             raise _Poison(f"INVALID_CONTRACT: {where}: {first['msg']}") from None
 
     async def _apply(self, d: Delivery, env: Envelope[Any]) -> Decision:
-        seq = _int_or_none(d.headers.get(HEADER_SEQ))
+        # A redriven dead letter keeps its (signed) sequence number, but the cursor is past it.
+        seq = None if HEADER_REDRIVEN in d.headers else _int_or_none(d.headers.get(HEADER_SEQ))
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 if not await self._claim_inbox(conn, env.id, seq, "processed", None):
@@ -224,18 +255,31 @@ class EventProcessor(Generic[E]):
                     await self._advance(conn, seq)
         return Decision(Outcome.DEAD_LETTERED, reason=reason)
 
+    async def _reject(self, d: Delivery, reason: str) -> Decision:
+        """An unverified message: dead-lettered, and nothing else (no inbox row, no cursor)."""
+        await self.publish_dead_letter(d, reason)
+        return Decision(Outcome.DEAD_LETTERED, reason=reason)
+
     async def publish_dead_letter(self, d: Delivery, reason: str) -> None:
         js = self.nc.jetstream()
         logical = self.ns.logical(d.subject)
+        data = d.data[:MAX_EVENT_BYTES]  # an oversized one is kept truncated: the DLQ stays bounded
+        # the content hash keeps a forged message from taking the dead-letter id of a real one
+        digest = hashlib.sha256(d.data).hexdigest()[:16]
+        original_id = d.headers.get(HEADER_MSG_ID, "")
         headers = {k: v for k, v in d.headers.items() if k != HEADER_MSG_ID}
         headers.update({
             HEADER_DLQ_REASON: reason[:1000],
             "Ruralfund-Dlq-Consumer": self.consumer,
             "Ruralfund-Dlq-Subject": logical,
             "Ruralfund-Dlq-Deliveries": str(d.num_delivered),
-            HEADER_MSG_ID: f"dlq:{self.consumer}:{d.headers.get(HEADER_MSG_ID, '')}:{d.headers.get(HEADER_SEQ, '')}",
+            HEADER_MSG_ID: f"dlq:{self.consumer}:{original_id[:200]}:{d.headers.get(HEADER_SEQ, '')[:20]}:{digest}",
         })
-        await js.publish(self.ns.dlq_subject(self.service, logical), d.data, headers=headers,
+        if original_id:
+            headers[HEADER_DLQ_MSG_ID] = original_id
+        if len(data) < len(d.data):
+            headers["Ruralfund-Dlq-Original-Bytes"] = str(len(d.data))
+        await js.publish(self.ns.dlq_subject(self.service, logical), data, headers=headers,
                          stream=self.ns.dlq_stream, timeout=5)
 
     async def _transient(self, d: Delivery, env: Envelope[Any] | None, exc: Exception) -> Decision:

@@ -25,13 +25,15 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
+from ..errors import InvalidInput
 from ..logging import get_logger
 from .envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Event, make_envelope
+from .signing import MAX_EVENT_BYTES, SigningKey
 from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
 from .streams import ensure_stream
 from .subjects import Namespace
 
-__all__ = ["append", "append_many", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT"]
+__all__ = ["append", "append_many", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT", "MAX_EVENT_BYTES", "check_size"]
 
 MAX_PUBLISH_IN_FLIGHT = 4000
 PUBLISH_STALL_SECONDS = 5.0
@@ -39,6 +41,17 @@ PUBACK_TIMEOUT_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 3600.0
 REPUBLISH_MAX_ROWS = 10_000
 log = get_logger("ruralfund.outbox")
+
+
+def check_size(envelope: dict[str, Any]) -> None:
+    """Refuse, before anything is written, an event its consumers would dead-letter as oversized.
+
+    Measured as the relay will send it: PostgreSQL's jsonb text, which spaces like json.dumps'
+    defaults and keeps non-ASCII characters as they are."""
+    size = len(json.dumps(envelope, ensure_ascii=False).encode())
+    if size > MAX_EVENT_BYTES:
+        raise InvalidInput("EVENT_TOO_LARGE", f"the {envelope['type']} event would be {size} bytes, "
+                           f"at most {MAX_EVENT_BYTES}", details={"bytes": size, "max_bytes": MAX_EVENT_BYTES})
 
 
 async def append(
@@ -62,6 +75,7 @@ async def append(
         event, source=source, aggregate_id=aggregate_id, time=time,
         correlation_id=correlation_id, causation_id=causation_id, message_id=message_id,
     )
+    check_size(env)
     await conn.execute(
         "INSERT INTO outbox (id, subject, envelope, headers) VALUES ($1, $2, $3, $4)",
         env["id"], event.SUBJECT, env, trace_headers or inject_context(),
@@ -83,6 +97,8 @@ async def append_many(
     current = inject_context()
     envelopes = [make_envelope(e, source=source, aggregate_id=agg, time=time, correlation_id=correlation_id,
                                causation_id=causation_id) for e, agg, _ in events]
+    for env in envelopes:
+        check_size(env)
     await conn.executemany(
         "INSERT INTO outbox (id, subject, envelope, headers) VALUES ($1, $2, $3, $4)",
         [(env["id"], e.SUBJECT, env, headers or current) for env, (e, _, headers) in zip(envelopes, events, strict=True)],
@@ -123,6 +139,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.2,
         retention_days: int = 30,
+        signing_key: SigningKey | None = None,
     ) -> None:
         assert 1 <= batch_size <= 5000
         self.pool = pool
@@ -132,6 +149,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.retention_days = retention_days
+        # Without a key (tests, development) the producer's deterministic dev key signs.
+        self.signing_key = signing_key or SigningKey.dev(producer)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._nc: NatsClient | None = None
@@ -233,11 +252,12 @@ class OutboxRelay:
         acks = []
         for r in rows:
             msg_id = str(r["id"]) if not republish else f"{r['id']}:r{stamp}"
-            headers = {**(r["headers"] or {}), HEADER_MSG_ID: msg_id, HEADER_SEQ: str(r["seq"]),
-                       HEADER_PRODUCER: self.producer}
+            subject, data = self.ns.subject(r["subject"]), r["envelope"].encode()  # jsonb text as stored
+            headers = self.signing_key.sign(subject, data, {
+                **(r["headers"] or {}), HEADER_MSG_ID: msg_id, HEADER_SEQ: str(r["seq"]),
+                HEADER_PRODUCER: self.producer})
             acks.append(await self._js.publish_async(
-                self.ns.subject(r["subject"]), r["envelope"].encode(),  # jsonb text as stored: no re-encode
-                headers=headers, stream=self.ns.stream(self.producer), wait_stall=PUBLISH_STALL_SECONDS,
+                subject, data, headers=headers, stream=self.ns.stream(self.producer), wait_stall=PUBLISH_STALL_SECONDS,
             ))
         await asyncio.wait_for(asyncio.gather(*acks), timeout=PUBACK_TIMEOUT_SECONDS)
 

@@ -22,10 +22,12 @@ from faststream.specification import AsyncAPI
 
 from ..clock import Clock
 from ..logging import get_logger
+from ..settings import load_settings
 from ..telemetry import CONSUMER_LAG
 from .envelope import Envelope, Event
 from .inbox import Decision, Delivery, EventProcessor, Handler, Outcome, Tx
 from .outbox import OutboxRelay
+from .signing import EventKeys
 from .streams import ensure_stream
 from .subjects import Namespace, owner_of
 
@@ -69,8 +71,10 @@ class EventRouter:
 class Messaging:
     def __init__(self, *, service: str, nats_url: str, namespace: str, clock: Clock,
                  max_deliver: int = 20, outbox_batch_size: int = 500, outbox_poll_seconds: float = 0.2,
-                 outbox_retention_days: int = 30, ctx: Any = None) -> None:
+                 outbox_retention_days: int = 30, ctx: Any = None, keys: EventKeys | None = None) -> None:
         self.ctx = ctx
+        # None: taken at start from the service's settings (ctx.settings, else the environment)
+        self.keys = keys
         self.service = service
         self.ns = Namespace(namespace)
         self.clock = clock
@@ -226,9 +230,20 @@ class Messaging:
                 await _quietly(raw.ack())
 
     # -- lifecycle -------------------------------------------------------------------------------
+    def _event_keys(self) -> EventKeys:
+        """Explicit keys, else the settings' (refused in production when missing or dev keys)."""
+        if self.keys is None:
+            settings = getattr(self.ctx, "settings", None)
+            if getattr(settings, "service", None) != self.service:
+                settings = load_settings(self.service)
+            self.keys = EventKeys.from_settings(settings)
+        return self.keys
+
     async def start(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.relay = OutboxRelay(pool, self.nats_url, producer=self.service, namespace=self.ns, **self._relay_args)
+        keys = self._event_keys()
+        self.relay = OutboxRelay(pool, self.nats_url, producer=self.service, namespace=self.ns,
+                                 signing_key=keys.signing, **self._relay_args)
         await self.relay.start()
         js = self.relay.nc.jetstream()
         for owner in {self.service} | self._consumed_owners:
@@ -239,6 +254,7 @@ class Messaging:
                 service=self.service, consumer=consumer, subject=subject, model=model, handler=handler,
                 pool=pool, nc=self.relay.nc, namespace=self.ns, clock=self.clock,
                 max_deliver=self.max_deliver, on_commit=self.relay.notify, ctx=self.ctx,
+                trusted=keys.trusted,
             )
         self._nc = self.relay.nc
         for subject, model, handler, consumer in self._handlers:

@@ -54,10 +54,10 @@ class Producer:
                 )
 
         row = await eventually(sent, description=f"{self.name} outbox row {envelope_id} relayed")
-        await self.relay.nc.jetstream().publish(
-            self.relay.ns.subject(row["subject"]), row["envelope"].encode(),
-            headers={HEADER_MSG_ID: f"again-{row['id']}", HEADER_SEQ: str(row["seq"]), HEADER_PRODUCER: self.name},
-        )
+        subject, data = self.relay.ns.subject(row["subject"]), row["envelope"].encode()
+        await self.relay.nc.jetstream().publish(subject, data, headers=self.relay.signing_key.sign(
+            subject, data,
+            {HEADER_MSG_ID: f"again-{row['id']}", HEADER_SEQ: str(row["seq"]), HEADER_PRODUCER: self.name}))
 
 
 @asynccontextmanager
