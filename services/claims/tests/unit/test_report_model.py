@@ -5,12 +5,14 @@ paid money."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from ruralfund_claims import reports
 from ruralfund_claims.domain.program import ProgramCheck, check_program
 from ruralfund_claims.domain.targets import TargetValue
 from ruralfund_claims.reports.model import (
@@ -308,3 +310,22 @@ def test_packages_with_their_contracted_and_uncontracted_money(ruyuan: ProgramCh
         88 * WAN,
         2 * WAN,
     )
+
+
+@pytest.mark.parametrize("module", ["model", "xlsx", "pdf"])
+def test_the_model_and_renderers_do_no_io(module: str) -> None:
+    """What import-linter says for domain/, for the report's pure part: unit tests need no DB."""
+    source = (Path(reports.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    forbidden = {"asyncpg", "fastapi", "faststream", "nats", "httpx", "..adapters", "..service"}
+    assert not {i for i in imported if any(i.startswith(f) for f in forbidden)}
+    assert not {
+        i
+        for i in imported
+        if i.startswith("ruralfund_common.") and i.split(".")[1] in ("db", "messaging")
+    }
