@@ -164,3 +164,14 @@ def test_the_producer_refuses_an_event_above_the_limit() -> None:
     with pytest.raises(InvalidInput):  # measured in UTF-8 bytes, not characters
         check_size(make_envelope(Big(text="农" * (MAX_EVENT_BYTES // 3)), source="claims", aggregate_id="a",
                                  time=SystemClock().now()))
+
+
+def test_the_largest_legitimate_message_fits_a_full_scan_batch() -> None:
+    from ruralfund_common.contracts.logistics.record_scans import MAX_SCANS_PER_COMMAND, RecordScans, ScanRecord
+
+    station = "0195a1d2-0000-7000-8000-000000000001"
+    scans = [ScanRecord(scan_id=f"0195a1d2-{i:04d}-7000-8000-000000000001", parcel_id=f"ZT{10**12 + i}",
+                        station_id=station, kind="arrived_at_village", scanned_at="2021-07-03T09:30:00+08:00",
+                        destination_station_id=station) for i in range(MAX_SCANS_PER_COMMAND)]
+    check_size(make_envelope(RecordScans(source="sorting-line-01", scans=scans), source="gateway",
+                             aggregate_id="sorting-line-01", time=SystemClock().now()))

@@ -52,9 +52,10 @@ __all__ = [
 
 HEADER_SIGNATURE = "Ruralfund-Signature"
 HEADER_KEY_ID = "Ruralfund-Key-Id"
-#: Largest payload a producer emits and a consumer accepts. Well below NATS' max_payload
-#: (1 MB in deploy/compose/nats.conf) so a dead letter's extra headers always fit.
-MAX_EVENT_BYTES = 256 * 1024
+#: Largest payload a producer emits and a consumer accepts. Above the largest legitimate
+#: message (a full logistics.cmd.record_scans.v1 batch of 1,000 scans is ~270 KB), well below
+#: NATS' max_payload (1 MB in deploy/compose/nats.conf) so a dead letter's headers always fit.
+MAX_EVENT_BYTES = 512 * 1024
 #: Signer name of outside systems' command gateways in development and tests.
 DEV_GATEWAY = "gateway"
 _DEV_PREFIX = "dev-"
