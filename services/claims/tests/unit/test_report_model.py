@@ -329,3 +329,12 @@ def test_the_model_and_renderers_do_no_io(module: str) -> None:
         for i in imported
         if i.startswith("ruralfund_common.") and i.split(".")[1] in ("db", "messaging")
     }
+
+
+def test_a_failed_contracts_paid_money_is_to_be_recovered(ruyuan: ProgramCheck) -> None:
+    failed = livestream_contract(status="failed")
+    r = report(ruyuan, contracts=[failed])
+    assert r.contracts[0].status_zh == "验收不合格（资金应追回）"
+    (note,) = [n for n in r.notes if "追回" in n]
+    assert "RY-2023-ZB-03" in note and "264,000.00" in note
+    assert not any("追回" in n for n in report(ruyuan).notes)

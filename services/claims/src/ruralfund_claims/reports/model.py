@@ -468,18 +468,19 @@ def build_report(
     totals = Figures.total([line.figures for line in lines])
     _assert_adds_up(program, lines, totals)
     items = {item.code: item for item in program.items()}
+    contract_rows = tuple(_contract_row(c, items) for c in contracts)
     return ExecutionReport(
         header=_header(program, as_of, generated_by, document),
         lines=lines,
         totals=totals,
         targets=_target_rows(program, target_actuals),
         packages=tuple(_package_row(program, p) for p in packages),
-        contracts=tuple(_contract_row(c, items) for c in contracts),
+        contracts=contract_rows,
         deliverables=tuple(_deliverable_row(c, d) for c in contracts for d in c.deliverables),
         tranches=tuple(_tranche_row(c, t) for c in contracts for t in c.tranches),
         milestones=_milestone_rows(milestones, contracts, as_of),
         ratios=_ratio_rows(program, plan_ratios, lines, spend),
-        notes=_notes(program, notes),
+        notes=_notes(program, [*_recovery_note(contract_rows), *notes]),
     )
 
 
@@ -801,6 +802,20 @@ def _ratio_rows(
             )
         )
     return tuple(rows)
+
+
+def _recovery_note(contracts: Sequence[ContractRow]) -> list[str]:
+    """Xinping §六: a contractor failing so that acceptance is affected has its funds recovered."""
+    failed = [c for c in contracts if c.status == "failed"]
+    if not failed:
+        return []
+    paid = sum(c.paid_fen for c in failed)
+    numbers = "、".join(c.contract_no for c in failed)
+    note = (
+        f"验收不合格的合同 {len(failed)} 份（{numbers}），其已支付的 {format_yuan(paid)} 元"
+        "应予追回（承办单位不能按期完成项目建设目标并影响项目验收的，收回全部项目建设资金）。"
+    )
+    return [note]
 
 
 def _notes(program: Program, extra: Sequence[str]) -> tuple[str, ...]:
