@@ -91,3 +91,55 @@ def test_secrets_prints_fresh_safe_values_for_every_setting() -> None:
             assert natsauth.password_is_safe(value), name
     assert len(values["RURALFUND_AUTH_JWT_SECRET"]) >= 43  # >= 32 bytes
     assert first.output != second.output
+
+
+def test_secrets_make_event_keys_each_trusted_only_for_its_own_subjects() -> None:
+    from ruralfund_common.messaging.signing import EventKeys, SignatureRejected, SigningKey, TrustedKeys
+
+    result = runner.invoke(app, ["secrets", "--command-sender", "sorting_line=logistics"])
+    assert result.exit_code == 0, result.output
+    values = dict(line.split("=", 1) for line in result.output.splitlines())
+    trusted_text = values["RURALFUND_EVENT_TRUSTED_KEYS"]
+    assert trusted_text.startswith("'") and trusted_text.endswith("'")  # '>' must not meet a shell
+    trusted = TrustedKeys.parse(trusted_text.strip("'"))
+    keys = {s: SigningKey.parse(values[f"RURALFUND_{s.upper()}_EVENT_SIGNING_KEY"])
+            for s in (*natsauth.SERVICES, "sorting_line")}
+    assert sorted(trusted.key_ids) == sorted(k.key_id for k in keys.values())
+    for signer, key in keys.items():
+        assert not key.is_dev and key.key_id.startswith(f"{signer}-")
+        # production accepts them (what a service does at start)
+        EventKeys.load(signer, env="production", signing_key=key.setting(), trusted_keys=trusted_text.strip("'"))
+    claims = "claims.evt.claim_approved.v1"
+    assert trusted.verify(claims, claims, b"{}", keys["claims"].sign(claims, b"{}", {})) == keys["claims"].key_id
+    for other in ("funds", "sorting_line"):
+        try:
+            trusted.verify(claims, claims, b"{}", keys[other].sign(claims, b"{}", {}))
+            raise AssertionError(f"{other} may sign a claims event")
+        except SignatureRejected as err:
+            assert err.code == "WRONG_SIGNER"
+    scans = "logistics.cmd.record_scans.v1"
+    assert trusted.verify(scans, scans, b"{}", keys["sorting_line"].sign(scans, b"{}", {})).startswith("sorting_line-")
+    again = runner.invoke(app, ["secrets"])
+    assert values["RURALFUND_CLAIMS_EVENT_SIGNING_KEY"] not in again.output  # fresh every time
+    per_county = runner.invoke(app, ["secrets", "-n", "xinping", "-n", "ruyuan"]).output
+    assert "RURALFUND_XINPING_CLAIMS_EVENT_SIGNING_KEY=xinping_claims-" in per_county
+    assert "RURALFUND_RUYUAN_EVENT_TRUSTED_KEYS='ruyuan_claims-" in per_county
+    assert runner.invoke(app, ["secrets", "--command-sender", "x=nobody"]).exit_code == 2
+
+
+def test_event_key_prints_a_new_key_and_its_trusted_entry() -> None:
+    from ruralfund_common.messaging.signing import SigningKey, TrustedKeys
+
+    result = runner.invoke(app, ["event-key", "funds"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    var, secret = lines[0].split("=", 1)
+    assert var == "RURALFUND_FUNDS_EVENT_SIGNING_KEY"
+    key = SigningKey.parse(secret)
+    trusted = TrustedKeys.parse(lines[-1])
+    assert trusted.key_ids == [key.key_id] and lines[-1].split(":")[1] == "funds.>"
+    gateway = runner.invoke(app, ["event-key", "sorter", "--scope", "logistics.cmd.>", "-n", "xinping"])
+    assert gateway.exit_code == 0 and ":logistics.cmd.>:" in gateway.output
+    assert "RURALFUND_XINPING_SORTER_EVENT_SIGNING_KEY=xinping_sorter-" in gateway.output
+    assert runner.invoke(app, ["event-key", "sorter"]).exit_code == 2  # not a service: scope needed
+    assert runner.invoke(app, ["event-key", "funds", "--scope", "Bad Scope"]).exit_code == 2
