@@ -94,7 +94,12 @@ def test_secrets_prints_fresh_safe_values_for_every_setting() -> None:
 
 
 def test_secrets_make_event_keys_each_trusted_only_for_its_own_subjects() -> None:
-    from ruralfund_common.messaging.signing import EventKeys, SignatureRejected, SigningKey, TrustedKeys
+    from ruralfund_common.messaging.signing import (
+        EventKeys,
+        SignatureRejected,
+        SigningKey,
+        TrustedKeys,
+    )
 
     result = runner.invoke(app, ["secrets", "--command-sender", "sorting_line=logistics"])
     assert result.exit_code == 0, result.output
