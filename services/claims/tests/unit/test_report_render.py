@@ -107,6 +107,9 @@ def test_xlsx_has_the_six_sheets_with_chinese_headings_and_yuan_numbers(
 ) -> None:
     wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
     assert tuple(wb.sheetnames) == SHEETS == ("总表", "资金", "绩效目标", "合同", "进度", "比例")
+    assert {(ws.page_setup.orientation, ws.page_setup.fitToWidth) for ws in wb} == {
+        ("landscape", 1)
+    }
     summary = wb["总表"]
     assert summary["A1"].value == "乳源瑶族自治县电子商务进农村综合示范项目执行情况报告"
     labels = {row[0]: row[1] for row in summary.iter_rows(max_col=2, values_only=True) if row[0]}

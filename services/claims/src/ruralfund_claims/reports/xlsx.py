@@ -239,6 +239,14 @@ def render_xlsx(report: ExecutionReport) -> bytes:
     _contracts(sheets[3], report)  # type: ignore[arg-type]
     _milestones(sheets[4], report)  # type: ignore[arg-type]
     _ratios(sheets[5], report)  # type: ignore[arg-type]
+    for ws in sheets:  # printed for the review: landscape A4, as wide as the page
+        assert ws is not None
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.oddFooter.center.text = "第 &P 页 / 共 &N 页"
     wb.properties.title = report.header.title
     wb.properties.creator = report.header.generated_by
     out = BytesIO()
