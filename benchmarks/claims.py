@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,7 @@ from ruralfund_common.testing.infra import (
 from ruralfund_common.testing.services import person
 
 from benchmarks.limits import measure_pg_commit_rate
+from benchmarks.profiling import PROFILE_ENV
 
 REPO: Final = Path(__file__).resolve().parent.parent
 MAX_CLAIMS: Final = 100_000
@@ -112,9 +114,11 @@ async def claims_service(nats_url: str, dsn: str, namespace: str) -> AsyncIterat
         await _wait_ready(url, proc)
         yield url, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
+        # uvicorn re-raises the signal after shutting down; pyinstrument renders its report on
+        # KeyboardInterrupt (SIGINT), not on SIGTERM
+        proc.send_signal(signal.SIGINT if os.environ.get(PROFILE_ENV) else signal.SIGTERM)
+        try:  # under pyinstrument the report is rendered at exit: give it time
+            proc.wait(timeout=120 if os.environ.get(PROFILE_ENV) else 15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -127,6 +131,10 @@ def _start(port: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], IO[
         sys.executable, "-m", "uvicorn", "ruralfund_claims.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
+    if profile_dir := os.environ.get(PROFILE_ENV):  # the service under pyinstrument (README)
+        Path(profile_dir).mkdir(parents=True, exist_ok=True)
+        out = str(Path(profile_dir).resolve() / "claims-service.txt")
+        command[1:3] = ["-m", "pyinstrument", "--interval", "0.001", "-r", "text", "-o", out, "-m", "uvicorn"]
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-claims-{port}.log", "wb")  # noqa: SIM115
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO), log
 

@@ -73,6 +73,13 @@ from ruralfund_common.testing.services import (
 from ruralfund_logistics.app import create_app
 from ruralfund_logistics.settings import LogisticsSettings
 
+try:  # commands from outside systems are signed once event signatures exist (#10)
+    from ruralfund_common.messaging.signing import DEV_GATEWAY, SigningKey
+
+    GATEWAY_KEY: Any = SigningKey.dev(DEV_GATEWAY)
+except ImportError:
+    GATEWAY_KEY = None
+
 from benchmarks.limits import measure_nats_publish_rate, measure_pg_commit_rate
 from benchmarks.profiling import profiled
 
@@ -314,12 +321,11 @@ class Watcher:
 async def _publish(js: Any, ns: str, payload: Payload, watcher: Watcher) -> None:
     msg_id, data = payload
     watcher.pending[msg_id] = time.perf_counter()
-    await js.publish(
-        f"{ns}.logistics.cmd.record_scans.v1",
-        data,
-        stream=f"{ns.upper()}_LOGISTICS",
-        headers={"Nats-Msg-Id": msg_id},
-    )
+    subject = f"{ns}.logistics.cmd.record_scans.v1"
+    headers = {"Nats-Msg-Id": msg_id}
+    if GATEWAY_KEY is not None:
+        headers = GATEWAY_KEY.sign(subject, data, headers)
+    await js.publish(subject, data, stream=f"{ns.upper()}_LOGISTICS", headers=headers)
 
 
 async def throughput(js: Any, ns: str, pool: Any, payloads: list[Payload]) -> dict[str, float]:

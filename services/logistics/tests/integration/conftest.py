@@ -28,6 +28,13 @@ from ruralfund_common.testing.wait import eventually
 from ruralfund_logistics.app import create_app
 from ruralfund_logistics.settings import LogisticsSettings
 
+try:  # outside systems' commands are signed once event signatures exist (#10)
+    from ruralfund_common.messaging.signing import DEV_GATEWAY, SigningKey
+
+    GATEWAY_KEY: Any = SigningKey.dev(DEV_GATEWAY)
+except ImportError:
+    GATEWAY_KEY = None
+
 XINPING = "530427"
 OPERATOR = "91530427MA6K7QXR3Y"
 OTHER_OPERATOR = "91530427MA6N0B1X2L"
@@ -212,12 +219,15 @@ class Logistics:
         return env["id"]
 
     async def publish_raw(self, data: bytes, *, msg_id: str) -> None:
+        """Publish as the sorting line's gateway does: signed with its (dev) key when event
+        signatures are in force."""
         js = self.nc.jetstream()
+        subject = f"{self.namespace}.logistics.cmd.record_scans.v1"
+        headers = {"Nats-Msg-Id": msg_id}
+        if GATEWAY_KEY is not None:
+            headers = GATEWAY_KEY.sign(subject, data, headers)
         ack = await js.publish(
-            f"{self.namespace}.logistics.cmd.record_scans.v1",
-            data,
-            stream=f"{self.namespace.upper()}_LOGISTICS",
-            headers={"Nats-Msg-Id": msg_id},
+            subject, data, stream=f"{self.namespace.upper()}_LOGISTICS", headers=headers
         )
         assert ack.stream == f"{self.namespace.upper()}_LOGISTICS"
 
