@@ -168,6 +168,26 @@ def test_settings_come_from_the_configmap_and_credentials_from_secrets(rendered)
             assert "value" not in e or not re.search(r"(?i)password=|secret=", str(e["value"]))
 
 
+def test_each_service_gets_its_own_event_signing_key_and_the_trusted_keys(rendered) -> None:
+    overlay, docs = rendered
+    release, _ = RELEASES[overlay]
+    for svc, _dep, c in _containers(docs):
+        ref = _env(c)["RURALFUND_EVENT_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["key"]) == (f"{release}-{svc}-event-key", "signing-key")
+    # public keys, set per installation (deploy/README.md: --set-file eventTrustedKeys=...)
+    docs = render_with(overlay, {"eventTrustedKeys": "claims-1:claims.>:" + "A" * 43})
+    config = _of(docs, "ConfigMap")[f"{release}-config"]["data"]
+    assert config["RURALFUND_EVENT_TRUSTED_KEYS"] == "claims-1:claims.>:" + "A" * 43
+
+
+def render_with(overlay: str, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    release, namespace = RELEASES[overlay]
+    with helm.Chart.load(str(CHART)) as chart:
+        files = chart.render({**_values(overlay), **extra}, name=release, namespace=namespace, is_install=True)
+    return [doc for path, text in sorted(files.items()) if not path.endswith("NOTES.txt")
+            for doc in yaml.safe_load_all(text) if doc]
+
+
 def test_services_and_disruption_budgets_select_each_deployments_pods(rendered) -> None:
     _overlay, docs = rendered
     services, pdbs = _of(docs, "Service"), _of(docs, "PodDisruptionBudget")
