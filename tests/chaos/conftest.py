@@ -112,10 +112,38 @@ class Rig:
     driver: Driver = None  # type: ignore[assignment]
     faults: Faults = None  # type: ignore[assignment]
     checks: Checks = None  # type: ignore[assignment]
+    startup_s: float = 0.0
 
     @property
     def dsn(self) -> str:
         return self.pg.dsn
+
+    def log_events(self, service: str) -> list[dict[str, Any]]:
+        """The service's JSON log lines (all its incarnations)."""
+        out = []
+        for line in self.services[service].log_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                out.append(entry)
+        return out
+
+    def recovery(self) -> str:
+        """How the consumers and relays got through: gaps seen, re-publish requests answered,
+        rows re-sent (copies in the streams the inbox then drops as duplicates)."""
+        gaps = republish_requests = resent = duplicates = 0
+        for svc in SERVICES:
+            for e in self.log_events(svc):
+                outcome = e.get("outcome")
+                gaps += outcome == "gap"
+                duplicates += outcome == "duplicate"
+                if e.get("event") == "outbox_republished":
+                    republish_requests += 1
+                    resent += int(e.get("count") or 0)
+        return (f"recovery: {gaps} gap deliveries, {republish_requests} re-publish requests answered with "
+                f"{resent} rows re-sent, {duplicates} duplicate deliveries dropped by inboxes")
 
     def summarise(self, title: str, lines: list[str]) -> None:
         """Print (and repeat at the end of the run) faults, accepted commands, effects."""
@@ -179,8 +207,10 @@ async def rig(own_nats: EmbeddedNats, own_postgres: EmbeddedPostgres, mailbox: M
     rig = Rig(own_nats, own_postgres, procs, namespace, clock_file, LONG if FULL else SHORT)
     rig.driver, rig.faults, rig.checks = Driver(rig), Faults(rig), Checks(rig)
     try:
+        t0 = time.monotonic()
         procs.start()
         await procs.wait_ready()
+        rig.startup_s = time.monotonic() - t0
         yield rig
     finally:
         await rig.driver.close()
@@ -766,6 +796,7 @@ class Checks:
 
         dlq = await self._dead_letters()
         assert not dlq, f"dead letters: {dlq}"
+        lines.append("dead letters: none")
         return lines
 
     async def _dead_letters(self) -> list[str]:

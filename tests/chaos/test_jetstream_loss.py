@@ -10,7 +10,6 @@ range, claims re-publishes it from its outbox, and every award is reserved exact
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -83,7 +82,7 @@ async def test_lost_stream_messages_are_detected_and_republished_so_every_effect
     lines.append(await checks.ledger(driver.log))
 
     # the loss was detected (funds: gap, re-publish request) and repaired (claims: re-published)
-    funds_log, claims_log = _json_lines(rig, "funds"), _json_lines(rig, "claims")
+    funds_log, claims_log = rig.log_events("funds"), rig.log_events("claims")
     gaps = [e for e in funds_log if e.get("event") == APPROVED and e.get("outcome") == "gap"]
     assert gaps, "funds never reported a sequence gap on " + APPROVED
     republished = [e["count"] for e in claims_log if e.get("event") == "outbox_republished" and e.get("subject") == APPROVED]
@@ -92,6 +91,7 @@ async def test_lost_stream_messages_are_detected_and_republished_so_every_effect
     lines.insert(0, f"drill ({mode}): {len(blocks)} block(s) of {stream}, {lost_bytes} bytes lost, {held - left} of "
                     f"{held} messages, {len(lost)} unconsumed approvals among them; funds saw {len(gaps)} gap deliveries, "
                     f"claims re-published {sum(republished)} events")
+    lines.append(rig.recovery())
     rig.summarise("JetStream loss drill", lines)
 
 
@@ -115,14 +115,3 @@ async def _seq(rig, subject: str) -> int:
     rows = await rig.sql("SELECT last_seq FROM claims.outbox_sequence WHERE subject = $1", subject)
     return rows[0]["last_seq"] if rows else 0
 
-
-def _json_lines(rig, service: str) -> list[dict]:
-    out = []
-    for line in rig.services[service].log_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            out.append(entry)
-    return out
