@@ -198,12 +198,10 @@ async def idempotent(
     """
     ctx: ServiceContext = request.app.state.ctx
     key = request.headers.get("Idempotency-Key")
-    body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    request_hash = hashlib.sha256(
-        json.dumps({"m": request.method, "p": request.url.path, "b": body}, sort_keys=True, default=str).encode()
-    ).hexdigest()
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS):
         raise InvalidInput("INVALID_IDEMPOTENCY_KEY", f"Idempotency-Key must be 1..{MAX_IDEMPOTENCY_KEY_CHARS} characters", field="Idempotency-Key")
+    # the request's hash only matters with a key (most writes come without one: hot path)
+    request_hash = _request_hash(request, payload) if key is not None else ""
     correlation_id = request.headers.get("X-Request-Id")
     for _attempt in range(MAX_WRITE_ATTEMPTS):
         try:
@@ -237,6 +235,13 @@ async def idempotent(
                                details={"constraint": exc.constraint_name}) from None
             # A concurrent request with the same key won: answer with what it stored.
     raise Conflict("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still being processed")
+
+
+def _request_hash(request: Request, payload: BaseModel | dict | None) -> str:
+    body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    return hashlib.sha256(
+        json.dumps({"m": request.method, "p": request.url.path, "b": body}, sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 def _replay(stored: asyncpg.Record, request_hash: str) -> JSONResponse:

@@ -122,6 +122,9 @@ def metrics_response() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+MAX_CACHED_LABEL_SETS = 1_000
+
+
 class TracingMiddleware:
     """Pure ASGI: request counters and latency labelled by the route template (not the raw
     path). The HTTP server span itself comes from FastAPI's built-in OpenTelemetry support
@@ -130,6 +133,8 @@ class TracingMiddleware:
 
     def __init__(self, app: Any, service: str) -> None:
         self.app, self.service = app, service
+        # labelled children, looked up once per (method, route, status) rather than per request
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -149,5 +154,12 @@ class TracingMiddleware:
             method = scope.get("method", "GET")
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             if route not in ("/metrics", "/healthz", "/readyz"):
-                HTTP_REQUESTS.labels(self.service, method, route, str(status["code"])).inc()
-                HTTP_SECONDS.labels(self.service, method, route).observe(time.perf_counter() - started)
+                key = (method, route, status["code"])
+                children = self._children.get(key)
+                if children is None:
+                    children = (HTTP_REQUESTS.labels(self.service, method, route, str(status["code"])),
+                                HTTP_SECONDS.labels(self.service, method, route))
+                    if len(self._children) < MAX_CACHED_LABEL_SETS:  # odd methods must not grow it
+                        self._children[key] = children
+                children[0].inc()
+                children[1].observe(time.perf_counter() - started)
