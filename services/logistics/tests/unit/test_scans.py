@@ -201,3 +201,18 @@ def test_any_order_and_any_batching_give_the_same_tracks(rnd: random.Random, bat
 
 def test_the_batch_limit_is_a_thousand() -> None:
     assert MAX_SCANS_PER_BATCH == 1000
+
+
+@pytest.mark.parametrize(
+    ("station", "at", "is_open"),
+    [
+        (V2, "2021-05-31T16:00:00Z", True),  # 00:00 on the opening day in the county
+        (V2, "2021-05-31T15:59:59.999999Z", False),  # the last instant before it
+        (V2, "2021-06-30T23:59:59+08:00", True),  # the last instant of the closing day
+        (V2, "2021-06-30T16:00:00Z", False),  # 00:00 the day after closing, in the county
+        (V, "2021-06-01T00:00:00+08:00", True),
+    ],
+)
+def test_a_station_is_open_on_whole_county_days(station: str, at: str, is_open: bool) -> None:
+    result = check(raw(0, kind="arrived_at_village", station=station, scanned_at=at))
+    assert [r.code for r in result.rejected] == ([] if is_open else ["SCAN_STATION_NOT_OPEN"])

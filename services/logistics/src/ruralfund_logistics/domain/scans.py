@@ -13,12 +13,12 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Final
 
-from ruralfund_common.calendar import local_date
+from ruralfund_common.calendar import COUNTY_TZ, local_date
 
 from .network import Station, Tier
 
@@ -165,12 +165,15 @@ def _id(text: str, field: str) -> str:
     return value
 
 
+_KIND_OF: Final = {k.value: k for k in ScanKind}
+
+
 def _kind(text: str) -> ScanKind:
-    try:
-        return ScanKind(text)
-    except ValueError:
+    kind = _KIND_OF.get(text) if isinstance(text, str) else None
+    if kind is None:
         allowed = ", ".join(ScanKind)
-        raise _Refused("SCAN_KIND_INVALID", "kind", f"kind must be one of {allowed}") from None
+        raise _Refused("SCAN_KIND_INVALID", "kind", f"kind must be one of {allowed}")
+    return kind
 
 
 def _time(text: str, now: datetime) -> datetime:
@@ -205,12 +208,26 @@ def _station(
             "station_id",
             f"a {kind} scan cannot happen at a {station.tier} station",
         )
-    day = local_date(at)
-    if day < station.opened_on or (station.closed_on is not None and day > station.closed_on):
+    opens, closes = _open_between(station.opened_on, station.closed_on)
+    if at < opens or (closes is not None and at >= closes):
         raise _Refused(
-            "SCAN_STATION_NOT_OPEN", "station_id", f"station {station_id} was not open on {day}"
+            "SCAN_STATION_NOT_OPEN",
+            "station_id",
+            f"station {station_id} was not open on {local_date(at)}",
         )
     return station
+
+
+@lru_cache(maxsize=1024)
+def _open_between(opened_on: date, closed_on: date | None) -> tuple[datetime, datetime | None]:
+    """The UTC instants a station is open: from the county's midnight starting ``opened_on``
+    to the one ending ``closed_on`` (exclusive). The same test as the county day of the scan
+    lying in [opened_on, closed_on], without converting every scan's time to the county's."""
+    opens = datetime.combine(opened_on, time.min, tzinfo=COUNTY_TZ).astimezone(UTC)
+    if closed_on is None:
+        return opens, None
+    after = closed_on + timedelta(days=1)
+    return opens, datetime.combine(after, time.min, tzinfo=COUNTY_TZ).astimezone(UTC)
 
 
 def _destination(text: str | None, stations: Mapping[str, Station]) -> str | None:
