@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 __all__ = [
     "setup_tracing", "tracer", "inject_context", "extract_context", "TracingMiddleware",
     "MESSAGES_HANDLED", "MESSAGE_SECONDS", "CONSUMER_LAG", "HTTP_REQUESTS", "HTTP_SECONDS",
-    "OUTBOX_PUBLISHED", "OUTBOX_BACKLOG", "register_gauges", "metrics_response", "log_trace_ids",
+    "OUTBOX_PUBLISHED", "OUTBOX_BACKLOG", "TAIL_REPAIRS", "register_gauges", "metrics_response", "log_trace_ids",
 ]
 
 _provider_ready = False
@@ -81,6 +81,9 @@ def log_trace_ids(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, 
 # -- metrics ----------------------------------------------------------------------------------
 MESSAGES_HANDLED = Counter("ruralfund_messages_handled_total", "Messages handled by consumers",
                            ["service", "subject", "outcome"])
+TAIL_REPAIRS = Counter("ruralfund_sequence_tail_repairs_total",
+                       "Idle consumers found the producer past their cursor (a lost tail) and asked a re-publish",
+                       ["service", "subject"])
 MESSAGE_SECONDS = Histogram("ruralfund_message_handle_seconds", "Time to handle one message",
                             ["service", "subject"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
 CONSUMER_LAG = Gauge("ruralfund_consumer_lag_messages", "Messages not yet acknowledged by a durable consumer",

@@ -232,6 +232,39 @@ async def test_lost_message_is_detected_by_sequence_gap_and_republished(nats_url
         await consumer_pool.close()
 
 
+async def test_a_lost_tail_is_repaired_without_a_later_message(nats_url, database_url, namespace):
+    """JetStream loses the LAST messages of a subject and the producer stays quiet: no later
+    message shows a gap, so the idle consumer asks the producer for its high-water mark."""
+    producer = await _schema(database_url, "claims")
+    consumer_pool = await _schema(database_url, "funds")
+    m = _consumer(nats_url, namespace)
+    m.tail_check_seconds = 0.5
+    relay = OutboxRelay(producer, nats_url, producer="claims", namespace=m.ns)
+    await relay.start()
+    try:
+        await _emit(producer, 0, 3)
+        while await relay.relay_once():
+            pass
+        await m.start(consumer_pool)
+        await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects"), expect=3, timeout=20)
+        await _emit(producer, 0, 2, start=4)
+        await m.stop()  # the consumer is down while the tail is published, then lost
+        m = _consumer(nats_url, namespace)
+        m.tail_check_seconds = 0.5
+        while await relay.relay_once():
+            pass
+        await relay.nc.jetstream().purge_stream(m.ns.stream("claims"))
+        await m.start(consumer_pool)
+        await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects"), expect=5, timeout=20)
+        assert await _orders(consumer_pool) == [1, 2, 3, 4, 5]
+        assert await _count(consumer_pool, "SELECT max(handled_count) FROM effects") == 1
+    finally:
+        await relay.stop()
+        await m.stop()
+        await producer.close()
+        await consumer_pool.close()
+
+
 async def _orders(pool) -> list[int]:
     async with pool.acquire() as c:
         return [r["n"] for r in await c.fetch("SELECT n FROM effects ORDER BY handled_order")]

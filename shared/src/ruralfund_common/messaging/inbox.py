@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from ..clock import Clock
 from ..errors import DomainError
 from ..logging import get_logger
-from ..telemetry import MESSAGE_SECONDS, MESSAGES_HANDLED, extract_context, tracer
+from ..telemetry import MESSAGE_SECONDS, MESSAGES_HANDLED, TAIL_REPAIRS, extract_context, tracer
 from . import outbox
 from .envelope import (
     HEADER_DLQ_MSG_ID,
@@ -302,6 +302,30 @@ class EventProcessor(Generic[E]):
             await self._request_republish(producer, seq)
         decision.nak_delay = min(0.2 * d.num_delivered, MAX_GAP_DELAY_SECONDS)
         return decision
+
+    async def check_tail(self) -> bool:
+        """Ask the producer for its last published sequence on this subject; when it is past
+        our cursor, the tail was lost in JetStream (no later message would show the gap):
+        request its re-publish. Returns whether a re-publish was requested."""
+        producer = self.subject.split(".", 1)[0]
+        body = json.dumps({"subject": self.subject, "high_water": True}).encode()
+        try:
+            reply = await self.nc.request(self.ns.republish_subject(producer), body, timeout=REPUBLISH_REQUEST_TIMEOUT)
+            high_water = int(json.loads(reply.data).get("high_water_seq") or 0)
+        except Exception as exc:  # producer down or NATS reconnecting: the next idle check asks again
+            log.info("tail_check_failed", subject=self.subject, error=repr(exc))
+            return False
+        async with self.pool.acquire() as conn:
+            cursor = int(await conn.fetchval(
+                "SELECT last_seq FROM inbox_cursor WHERE consumer=$1 AND subject=$2", self.consumer, self.subject,
+            ) or 0)
+        if high_water <= cursor:
+            return False
+        log.warning("sequence_tail_behind", consumer=self.consumer, subject=self.subject, cursor=cursor,
+                    high_water=high_water)
+        TAIL_REPAIRS.labels(self.service, self.subject).inc()
+        await self._request_republish(producer, high_water + 1)
+        return True
 
     async def _request_republish(self, producer: str, seq: int) -> None:
         async with self.pool.acquire() as conn:

@@ -265,6 +265,11 @@ class OutboxRelay:
     async def _on_republish(self, msg: Msg) -> None:
         try:
             req = json.loads(msg.data)
+            if req.get("high_water"):
+                reply = {"high_water_seq": await self._high_water(str(req["subject"]))}
+                if msg.reply:
+                    await msg.respond(json.dumps(reply).encode())
+                return
             subject, lo, hi = str(req["subject"]), int(req["from_seq"]), int(req["to_seq"])
             hi = min(hi, lo + REPUBLISH_MAX_ROWS - 1)
             async with self.pool.acquire() as conn:
@@ -281,6 +286,14 @@ class OutboxRelay:
             reply = {"error": repr(exc)}
         if msg.reply:
             await msg.respond(json.dumps(reply).encode())
+
+    async def _high_water(self, subject: str) -> int:
+        """The last sequence published on ``subject`` (0 when none): what an idle consumer
+        compares with its cursor to find a lost tail that no later message would reveal."""
+        async with self.pool.acquire() as conn:
+            last = await conn.fetchval(
+                "SELECT max(seq) FROM outbox WHERE subject = $1 AND sent_at IS NOT NULL", subject)
+        return int(last or 0)
 
     async def prune(self) -> int:
         """Drop sent rows older than the retention period (kept for re-publish until then)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
@@ -40,6 +41,9 @@ ACK_WAIT_SECONDS = 30
 LAG_SAMPLE_SECONDS = 15.0
 RESUBSCRIBE_AFTER_FAILURES = 3
 IDLE_FETCHES_BEFORE_CHECK = 3
+# An idle consumer asks the producer for its last sequence this often: a lost TAIL of a subject
+# (JetStream lost the last messages and the producer stays quiet) shows no gap otherwise.
+TAIL_CHECK_SECONDS = 30.0
 log = get_logger("ruralfund.messaging")
 
 
@@ -71,8 +75,10 @@ class EventRouter:
 class Messaging:
     def __init__(self, *, service: str, nats_url: str, namespace: str, clock: Clock,
                  max_deliver: int = 20, outbox_batch_size: int = 500, outbox_poll_seconds: float = 0.2,
-                 outbox_retention_days: int = 30, ctx: Any = None, keys: EventKeys | None = None) -> None:
+                 outbox_retention_days: int = 30, ctx: Any = None, keys: EventKeys | None = None,
+                 tail_check_seconds: float = TAIL_CHECK_SECONDS) -> None:
         self.ctx = ctx
+        self.tail_check_seconds = tail_check_seconds
         # None: taken at start from the service's settings (ctx.settings, else the environment)
         self.keys = keys
         self.service = service
@@ -144,6 +150,7 @@ class Messaging:
         processor = self._processors[consumer]
         sub = await self._pull_subscription(consumer, subject)
         failures = idle = 0
+        tail_checked = time.monotonic()
         while not self._stopping:
             try:
                 msgs = await sub.fetch(PULL_BATCH_SIZE, timeout=PULL_TIMEOUT_SECONDS)
@@ -154,6 +161,9 @@ class Messaging:
                 idle += 1
                 if idle % IDLE_FETCHES_BEFORE_CHECK == 0 and not await self._durable_exists(consumer, subject):
                     sub = await self._resubscribe(sub, consumer, subject)
+                if time.monotonic() - tail_checked >= self.tail_check_seconds:
+                    tail_checked = time.monotonic()
+                    await processor.check_tail()
                 continue
             except asyncio.CancelledError:
                 raise
