@@ -39,6 +39,7 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.limits import measure_pg_commit_rate  # noqa: E402
+from benchmarks.profiling import profiled  # noqa: E402
 from ruralfund_common.auth import Principal, Role  # noqa: E402
 from ruralfund_common.calendar import WorkingCalendar  # noqa: E402
 from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated  # noqa: E402
@@ -177,7 +178,8 @@ async def run(dsn: str, payments: int, batch: int, workers: int, seconds: float)
     # the commit rate is measured before and after (a shared machine's load drifts); the mean is the limit
     before = await measure_pg_commit_rate(dsn, seconds, 1)
     ledger = await measure_ledger(dsn, payments, batch, workers)
-    single = await measure_ledger(dsn, min(payments, 2_000), 1, workers)
+    with profiled("ledger-single-payments"):
+        single = await measure_ledger(dsn, min(payments, 2_000), 1, workers)
     after = await measure_pg_commit_rate(dsn, seconds, 1)
     commit_rate = (before + after) / 2
     return {"pg_commit_1_conn": commit_rate, "pg_commit_before_after": [before, after],
