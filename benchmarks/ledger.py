@@ -32,32 +32,36 @@ import sys
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.limits import measure_pg_commit_rate  # noqa: E402
-from benchmarks.profiling import profiled  # noqa: E402
-from ruralfund_common.auth import Principal, Role  # noqa: E402
-from ruralfund_common.calendar import WorkingCalendar  # noqa: E402
-from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated  # noqa: E402
-from ruralfund_common.db.migrate import migrate  # noqa: E402
-from ruralfund_common.db.pool import create_pool  # noqa: E402
-from ruralfund_common.messaging import Tx  # noqa: E402
-from ruralfund_common.testing.infra import (  # noqa: E402
-    create_database, drop_database, embedded_postgres, is_loopback_url,
+from ruralfund_common.auth import Principal, Role
+from ruralfund_common.calendar import WorkingCalendar
+from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
+from ruralfund_common.db.migrate import migrate
+from ruralfund_common.db.pool import create_pool
+from ruralfund_common.messaging import Tx
+from ruralfund_common.testing.infra import (
+    create_database,
+    drop_database,
+    embedded_postgres,
+    is_loopback_url,
 )
-from ruralfund_funds import service  # noqa: E402
-from ruralfund_funds.adapters.verify import verify_ledger  # noqa: E402
-from ruralfund_funds.app import MIGRATIONS  # noqa: E402
+from ruralfund_funds import service
+from ruralfund_funds.adapters.verify import verify_ledger
+from ruralfund_funds.app import MIGRATIONS
+
+from benchmarks.limits import measure_pg_commit_rate
+from benchmarks.profiling import profiled
 
 MAX_PAYMENTS: Final = 200_000
 DEFAULT_PAYMENTS: Final = 10_000
 POSTINGS_PER_PAYMENT: Final = 4
 SETUP_CHUNK: Final = 500
-NOW: Final = datetime(2026, 3, 9, 2, tzinfo=timezone.utc)
+NOW: Final = datetime(2026, 3, 9, 2, tzinfo=UTC)
 PAYEE: Final = "91530427MA6K0B0Q1Y"
 LEADER = Principal("u-leader", "Leader Zhao", frozenset({Role.LEADING_GROUP}))
 SIGNATORY = Principal("u-signatory", "Signatory Chen", frozenset({Role.CONTRACTOR_SIGNATORY}))
@@ -102,9 +106,8 @@ def _award(n: int) -> ClaimApproved:
 
 
 async def _in_tx(pool, ctx: _Ctx, fn) -> Any:
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            return await fn(Tx(conn, "funds", ctx.clock, ctx=ctx))
+    async with pool.acquire() as conn, conn.transaction():
+        return await fn(Tx(conn, "funds", ctx.clock, ctx=ctx))
 
 
 async def _setup(pool, ctx: _Ctx, payments: int) -> list[tuple[str, str]]:
@@ -139,7 +142,7 @@ async def _execute(pool, ctx: _Ctx, orders: list[tuple[str, str]], batch: int, w
         while not queue.empty():
             b = queue.get_nowait()
             items = [service.ApprovalItem(p, s) for p, s in b]
-            done = await _in_tx(pool, ctx, lambda tx: service.approve_payments(tx, items, SIGNATORY, command_id=None))
+            done = await _in_tx(pool, ctx, lambda tx, items=items: service.approve_payments(tx, items, SIGNATORY, command_id=None))
             refused += sum(1 for i in done if i.outcome["status"] != "executed")
 
     started = time.perf_counter()

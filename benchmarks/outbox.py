@@ -24,15 +24,22 @@ from typing import Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.limits import measure_nats_publish_rate, measure_pg_commit_rate  # noqa: E402
-from ruralfund_common.clock import SystemClock  # noqa: E402
-from ruralfund_common.contracts import ClaimSubmitted  # noqa: E402
-from ruralfund_common.db.migrate import migrate  # noqa: E402
-from ruralfund_common.db.pool import create_pool  # noqa: E402
-from ruralfund_common.messaging import Namespace, OutboxRelay, Tx  # noqa: E402
-from ruralfund_common.testing.infra import (  # noqa: E402
-    create_database, drop_database, embedded_nats, embedded_postgres, is_loopback_url,
+from datetime import UTC
+
+from ruralfund_common.clock import SystemClock
+from ruralfund_common.contracts import ClaimSubmitted
+from ruralfund_common.db.migrate import migrate
+from ruralfund_common.db.pool import create_pool
+from ruralfund_common.messaging import Namespace, OutboxRelay, Tx
+from ruralfund_common.testing.infra import (
+    create_database,
+    drop_database,
+    embedded_nats,
+    embedded_postgres,
+    is_loopback_url,
 )
+
+from benchmarks.limits import measure_nats_publish_rate, measure_pg_commit_rate
 
 MAX_EVENTS: Final = 200_000
 DEFAULT_EVENTS: Final = 20_000
@@ -40,12 +47,12 @@ INSERT_CHUNK: Final = 1_000
 
 
 def _event(n: int) -> ClaimSubmitted:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     return ClaimSubmitted(
         claim_id=f"c-{n}", program_code="xinping-2021", item_code="brand-packaging",
         credit_code="91530427MA6K00000X", enterprise_name="新平某农业公司", period="2021Q3",
-        amount_fen=246_900, eligible=True, rule_version="per_unit@1:bench", submitted_at=datetime.now(timezone.utc),
+        amount_fen=246_900, eligible=True, rule_version="per_unit@1:bench", submitted_at=datetime.now(UTC),
     )
 
 
