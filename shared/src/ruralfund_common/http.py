@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, Final, Generic, TypeVar
 
+import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -241,6 +242,25 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+# SQLSTATEs (class 22, data exception) with which PostgreSQL refuses a value whatever the
+# column or the query: they are the caller's input, never a fault of the service, so they are a
+# 422 like any other bad input. The use case's transaction has rolled back: nothing changed.
+_VALUE_REFUSED_BY_DATABASE: Final[Mapping[str, str]] = {
+    "22001": "a text value is longer than can be stored",
+    "22003": "a number is outside the range that can be stored (a bigint: 9223372036854775807)",
+    "22021": "a text value contains the NUL character (U+0000), which cannot be stored",
+    "22P05": "a text value contains the NUL character (U+0000), which cannot be stored",
+}
+
+
+async def _on_database_data_error(request: Request, exc: Exception) -> Response:
+    reason = _VALUE_REFUSED_BY_DATABASE.get(str(getattr(exc, "sqlstate", "")))
+    if reason is None:  # another data exception: the service's own fault
+        return await _on_unexpected(request, exc)
+    log.info("request_refused", code="VALUE_NOT_STORABLE", status=422, path=request.url.path)
+    return problem_response(request, status=422, code="VALUE_NOT_STORABLE", detail=reason)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error response of ``app`` an RFC 9457 problem+json body.
 
@@ -250,6 +270,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(asyncpg.exceptions.DataError, _on_database_data_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
