@@ -26,7 +26,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruralfund_common.errors import InvalidInput
-from ruralfund_common.money import format_yuan, parse_yuan, per_unit, percent_of
+from ruralfund_common.money import MAX_FEN, format_yuan, parse_yuan, per_unit, percent_of
 
 __all__ = [
     "KIND_VERSIONS",
@@ -163,7 +163,8 @@ class PerUnitParams(_Strict):
 
 class PerUnitEvidence(_Strict):
     quarter: Quarter
-    units: int = Field(ge=0, le=MAX_UNITS)
+    # strict: "12345" (text) or true is not a count of boxes
+    units: int = Field(ge=0, le=MAX_UNITS, strict=True)
 
 
 def _per_unit(p: PerUnitParams, e: PerUnitEvidence) -> tuple[list[Reason], int, str]:
@@ -210,6 +211,8 @@ class PercentOfAmountEvidence(_Strict):
         names = [m.month for m in self.months]
         if names != sorted(set(names)):
             raise ValueError("months must be listed once each, oldest first")
+        if sum(parse_yuan(m.sales_yuan) for m in self.months) > MAX_FEN:
+            raise ValueError("the cumulative sales exceed the largest amount the ledger stores")
         return self
 
 

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
@@ -235,7 +236,7 @@ async def approve_payment(payment_id: str, body: ApprovalRequest, request: Reque
 
 
 def _refusal(outcome: dict[str, Any]) -> DomainError:
-    cls = Forbidden if outcome["code"] == "ROLE_REQUIRED" else DomainError
+    cls = Forbidden if outcome["code"] in ("ROLE_REQUIRED", "RECUSAL_REQUIRED") else DomainError
     return cls(outcome["code"], outcome["message"], field=outcome.get("field"), details=outcome.get("details"))
 
 
@@ -432,7 +433,8 @@ async def postings_csv(program_code: str, ctx: CtxDep, who: Reader):
         w.writerow([r["posting_id"], r["posted_at"].isoformat(), r["kind"], r["reference"], r["account"],
                     r["debit_fen"], r["credit_fen"]])
     return StreamingResponse(iter([buf.getvalue()]), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{program_code}-postings.csv"'})
+                             headers={"Content-Disposition": "attachment; filename=\"postings.csv\"; "
+                                      f"filename*=UTF-8''{quote(program_code + '-postings.csv')}"})
 
 
 __all__ = ["router"]

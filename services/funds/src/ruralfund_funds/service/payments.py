@@ -111,7 +111,8 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
                 why = justifications_of(shares, it.justifications, by, now)
                 facts = award.approve(program, it.payment_id, person=by.subject, name=by.name,
                                       roles=frozenset(r.value for r in by.roles), signed_sha256=it.content_sha256,
-                                      now=now, today=day, books=books, shares=shares, justifications=why)
+                                      now=now, today=day, books=books, shares=shares, justifications=why,
+                                      linked_credit_codes=by.linked_credit_codes)
             except DomainError as refused:
                 it.outcome = {"status": "refused", **refused.to_dict()}
                 continue

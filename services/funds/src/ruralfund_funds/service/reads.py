@@ -131,6 +131,8 @@ async def payee_statement(conn: asyncpg.Connection, program_code: str, credit_co
 
 
 async def postings(conn: asyncpg.Connection, program_code: str) -> list[asyncpg.Record]:
+    if not await conn.fetchval("SELECT 1 FROM programs WHERE program_code=$1", program_code):
+        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}")
     return await conn.fetch(
         "SELECT p.posting_id, e.posted_at, e.kind, e.reference, p.account, p.debit_fen, p.credit_fen "
         "FROM postings p JOIN entries e USING (entry_id) WHERE p.program_code=$1 ORDER BY p.posting_id", program_code)
