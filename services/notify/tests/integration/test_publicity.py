@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from ruralfund_common.calendar import CalendarStore
+from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -288,3 +289,34 @@ async def test_broken_calendar_file_keeps_the_notice_waiting_instead_of_dead_let
     notice_id = await h.fetchval("SELECT id::text FROM notices")
     refused = await h.client.post(f"/notices/{notice_id}/publish", headers=samples.ADMIN)
     assert refused.status_code == 503 and refused.json()["code"] == "CALENDAR_FILE_INVALID"
+
+
+def _tranche(due_id: str, *, requires_publicity: bool) -> ContractPaymentDue:
+    return ContractPaymentDue(
+        payment_due_id=due_id, contract_id="contract-7", contract_no="XP-2021-FW-07", tranche_code="advance",
+        tranche_kind="advance", program_code="xinping-2021", line_code="brand-promotion",
+        item_code="brand-packaging", item_name="“新平礼好”公共品牌升级打造",
+        provider_credit_code="91530427MA6K5XQ21P", provider_name="新平某品牌策划有限公司",
+        payee_bank_account="6228480123456789099", payee_bank_name="中国农业银行新平县支行",
+        amount_fen=12_000_000, requires_publicity=requires_publicity,
+        became_due_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
+    )  # fmt: skip
+
+
+async def test_a_contract_tranche_is_publicised_only_when_its_program_says_so(harness, samples) -> None:
+    h = harness
+    await h.set_clock(MONDAY_10_SHANGHAI)
+    await h.claims.emit(samples.program(), "xinping-2021")
+    await eventually(lambda: h.fetchval("SELECT count(*) FROM programs"), expect=1)
+    await h.claims.emit(_tranche("due-quiet", requires_publicity=False), "due-quiet")
+    await h.claims.emit(_tranche("due-public", requires_publicity=True), "due-public")
+
+    items = await eventually(lambda: _public_items(h), description="the tranche's notice")
+    assert [(n["item_name"], n["amount_yuan"], n["awardee"]) for n in items] == [
+        ("“新平礼好”公共品牌升级打造（合同XP-2021-FW-07，前期资金拨付）", "120,000.00", "新平某品牌策划有限公司")
+    ]
+    [event] = await h.published_events(1)
+    assert (event["data"]["award_id"], event["data"]["claim_id"]) == ("due-public", "contract-7")
+    assert (event["data"]["starts_on"], event["data"]["ends_on"]) == ("2026-03-02", "2026-03-06")
+    await h.settled()
+    assert await h.fetchval("SELECT count(*) FROM notices") == 1  # the quiet one made none

@@ -80,6 +80,10 @@ class NoticeAlreadyPublished(Conflict):
         super().__init__("NOTICE_ALREADY_PUBLISHED", f"notice {notice_id} is already published")
 
 
+# How a publicised contract tranche names itself on the public page.
+TRANCHE_KIND_ZH: Final = {"advance": "前期资金拨付", "instalment": "阶段验收付款", "balance": "尾款"}
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     id: str

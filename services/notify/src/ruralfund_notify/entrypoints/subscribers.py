@@ -17,6 +17,7 @@ from ruralfund_common.contracts import (
     PublicityPublished,
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
+from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
@@ -72,6 +73,12 @@ async def on_program_activated(tx: Tx, env: Envelope[ProgramActivated]) -> None:
 async def on_claim_approved(tx: Tx, env: Envelope[ClaimApproved]) -> None:
     """Publish the award's publicity notice (公示) and mail the enterprise the dates."""
     await notify_service(tx.ctx).claim_approved(tx, env.id, env.data)
+
+
+@consumes(ContractPaymentDue)
+async def on_contract_payment_due(tx: Tx, env: Envelope[ContractPaymentDue]) -> None:
+    """Publish a contract tranche's notice (公示) when its program publicises contract payments."""
+    await notify_service(tx.ctx).contract_payment_due(tx, env.id, env.data)
 
 
 @consumes(ClaimRejected)

@@ -31,6 +31,7 @@ from ruralfund_common.contracts import (
     PublicityPublished,
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
+from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.errors import DomainError, NotFound
 from ruralfund_common.ids import new_id
@@ -48,7 +49,7 @@ from ..domain.emails import (
     retry_delay_seconds,
     should_give_up,
 )
-from ..domain.notices import Notice, NoticeStatus, Revocation, notice_url
+from ..domain.notices import TRANCHE_KIND_ZH, Notice, NoticeStatus, Revocation, notice_url
 from ..domain.open_data import PaidAward, PublicPaidAward
 from ..domain.rendering import (
     ApprovalMail,
@@ -222,10 +223,26 @@ class NotifyService:
             amount_fen=e.amount_fen,
             approval_event_id=event_id,
         )
+        await self._publicise(tx, notice)
+
+    async def contract_payment_due(self, tx: Tx, event_id: str, e: ContractPaymentDue) -> None:
+        """A contract tranche of a program whose contract payments are publicised (the program
+        says so): the same notice (公示) and window as an award; funds waits for it."""
+        if not e.requires_publicity:
+            return
+        kind = TRANCHE_KIND_ZH[e.tranche_kind]
+        await self._publicise(tx, Notice(
+            id=new_id(), award_id=e.payment_due_id, claim_id=e.contract_id, program_code=e.program_code,
+            item_code=e.item_code, item_name=f"{e.item_name}（合同{e.contract_no}，{kind}）",
+            credit_code=e.provider_credit_code, awardee_name=e.provider_name, amount_fen=e.amount_fen,
+            approval_event_id=event_id,
+        ))
+
+    async def _publicise(self, tx: Tx, notice: Notice) -> None:
         if not await repo.insert_notice(tx.conn, notice):
             # The same award approved again under another message id (a re-sent event):
             # its notice and mail exist already.
-            log.info("notice_exists_for_award", award_id=e.award_id, event_id=event_id)
+            log.info("notice_exists_for_award", award_id=notice.award_id, event_id=notice.approval_event_id)
             return
         try:
             await self._publish(tx, notice)
