@@ -138,6 +138,7 @@ def _executed(a: Award, program: ProgramView, now: datetime):
     instruction = BankInstruction(from_account=program.joint_account_no, to_account=a.payee.bank_account,
                                   to_bank_name=a.payee.bank_name, to_name=a.payee.name, amount_fen=a.amount_fen,
                                   reference=order.bank_reference)
+    justified = [RatioJustification(**j.as_dict()) for j in order.justifications]
     if a.kind == "contract_payment":
         assert a.tranche is not None
         return ContractPaymentExecuted(
@@ -145,19 +146,19 @@ def _executed(a: Award, program: ProgramView, now: datetime):
             tranche_code=a.tranche.tranche_code, program_code=a.program_code, line_code=a.line_code,
             item_code=a.item_code, provider_credit_code=a.payee.credit_code, provider_name=a.payee.name,
             amount_fen=a.amount_fen, spending_category=a.spending_category, content_sha256=order.content_sha256,
-            approvals=approvals, ratio_justifications=[RatioJustification(**j.as_dict()) for j in order.justifications],
+            approvals=approvals, ratio_justifications=justified,
             bank_instruction=instruction, executed_at=now)
     if a.kind == "preallocation":
         return PreallocationExecuted(
             payment_id=order.payment_id, preallocation_id=a.award_id, program_code=a.program_code,
             item_code=a.item_code, provider_credit_code=a.payee.credit_code, provider_name=a.payee.name,
             amount_fen=a.amount_fen, contract_reference=a.contract_reference or "", content_sha256=order.content_sha256,
-            approvals=approvals, bank_instruction=instruction, executed_at=now)
+            approvals=approvals, bank_instruction=instruction, executed_at=now, ratio_justifications=justified)
     return PaymentExecuted(
         payment_id=order.payment_id, award_id=a.award_id, claim_id=a.claim_id or "", program_code=a.program_code,
         item_code=a.item_code, payee_credit_code=a.payee.credit_code, payee_name=a.payee.name,
         amount_fen=a.amount_fen, content_sha256=order.content_sha256, approvals=approvals,
-        bank_instruction=instruction, executed_at=now)
+        bank_instruction=instruction, executed_at=now, ratio_justifications=justified)
 
 
 def _bank_outcome(a: Award, f: Fact, now: datetime):

@@ -2,22 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
-
 from ...messaging.envelope import Event
 from .._types import Code, CreditCode, PositiveFen
 from .payment_executed import BankInstruction, PaymentApproval
+from .ratio_justification import RatioJustification
 
-
-class RatioJustification(BaseModel):
-    """A recorded justification for an "in principle" (原则上) share rule this payment departs from."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    rule_code: Code
-    text: str
-    recorded_by: str
-    recorded_at: datetime
+__all__ = ["ContractPaymentExecuted", "ContractPaymentRefused", "RatioJustification"]
 
 
 class ContractPaymentExecuted(Event):

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ...messaging.envelope import Event
 from .._types import Code, CreditCode, PositiveFen
+from .ratio_justification import RatioJustification
 
 
 class PaymentApproval(BaseModel):
@@ -44,3 +45,5 @@ class PaymentExecuted(Event):
     approvals: list[PaymentApproval]
     bank_instruction: BankInstruction
     executed_at: datetime
+    # The "in principle" share rules this payment departs from, and why (added; empty when none).
+    ratio_justifications: list[RatioJustification] = []

@@ -5,6 +5,7 @@ from datetime import datetime
 from ...messaging.envelope import Event
 from .._types import Code, CreditCode, PositiveFen
 from .payment_executed import BankInstruction, PaymentApproval
+from .ratio_justification import RatioJustification
 
 
 class PreallocationExecuted(Event):
@@ -24,3 +25,5 @@ class PreallocationExecuted(Event):
     approvals: list[PaymentApproval]
     bank_instruction: BankInstruction
     executed_at: datetime
+    # The "in principle" share rules this payment departs from, and why (added; empty when none).
+    ratio_justifications: list[RatioJustification] = []

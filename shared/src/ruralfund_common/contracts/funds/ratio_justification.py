@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from .._types import Code
+
+
+class RatioJustification(BaseModel):
+    """A recorded justification for an "in principle" (原则上) share rule this payment departs from."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    rule_code: Code
+    text: str
+    recorded_by: str
+    recorded_at: datetime
