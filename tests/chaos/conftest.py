@@ -214,10 +214,17 @@ async def rig(own_nats: EmbeddedNats, own_postgres: EmbeddedPostgres, mailbox: M
         yield rig
     finally:
         await rig.driver.close()
-        procs.close()
         failed = getattr(request.node, "rep_call", None)
         if failed is not None and failed.failed:
             keep = Path(os.environ.get("RURALFUND_CHAOS_LOGS", "/tmp")) / f"ruralfund-chaos-{namespace}"
+            try:
+                diagnosis = await asyncio.wait_for(rig.checks.diagnose(), timeout=60)
+            except Exception as exc:  # noqa: BLE001 - a diagnosis must not hide the failure
+                diagnosis = f"diagnosis failed: {exc!r}"
+            (tmp_path / "logs" / "diagnosis.txt").write_text(diagnosis)
+            sys.stderr.write(f"\nchaos diagnosis:\n{diagnosis}\n")
+        procs.close()
+        if failed is not None and failed.failed:
             shutil.copytree(tmp_path / "logs", keep, dirs_exist_ok=True)
             sys.stderr.write(f"\nchaos: service logs kept in {keep}\n")
 
@@ -544,21 +551,19 @@ class Driver:
     async def finish(self) -> None:
         """After the load: pay what has become payable, then move the clock a day past every
         parcel's deadline and sweep, so each late parcel has breached."""
-        await eventually(self._all_in_publicity, timeout=QUIET_TIMEOUT_S, interval=0.5,
+        await eventually(self._not_in_publicity, expect=[], timeout=QUIET_TIMEOUT_S, interval=0.5,
                          description="every approved award in publicity")
         await self.pay_cycle()
         await self.set_clock(self.rig.now() + timedelta(days=2))
         r = await self.command("sla_sweep", "logistics", "/admin/sla/sweep", ADMIN, {})
         assert r.status_code == 200, r.text
 
-    async def _all_in_publicity(self) -> bool:
-        for award_id in self.log.approved.values():
-            if award_id in self.log.payments:
-                continue
-            award = await self.get("funds", f"/awards/{award_id}")
-            if not award or award["status"] != "in_publicity":
-                return False
-        return True
+    async def _not_in_publicity(self) -> list[str]:
+        """Approved, unpaid awards not (yet) in publicity, as 'award id: status'."""
+        waiting = [a for a in self.log.approved.values() if a not in self.log.payments]
+        rows = await self.rig.sql("SELECT award_id, status FROM funds.awards WHERE award_id = ANY($1::text[])", waiting)
+        status = {r["award_id"]: r["status"] for r in rows}
+        return [f"{a}: {status.get(a, 'missing')}" for a in waiting if status.get(a) != "in_publicity"]
 
     def summary(self) -> Counter[str]:
         return Counter(a.kind for a in self.log.accepted)
@@ -704,6 +709,51 @@ class Checks:
         assert not behind, "consumers behind: " + "; ".join(behind)
         assert durables >= 8, f"only {durables} durable consumers"
         return f"{durables} durable consumers at their producers' {sum(seqs.values())} sequenced events"
+
+    async def diagnose(self) -> str:
+        """Where a system that did not become quiet is stuck: services answering or not, unsent
+        outbox rows, each durable's position against its producer, awards by status."""
+        out = []
+        async with httpx.AsyncClient(timeout=3) as c:
+            for svc in SERVICES:
+                proc = self.rig.services[svc]
+                try:
+                    r = await c.get(proc.url + "/readyz")
+                    answer = f"{r.status_code} {r.text[:200]}"
+                except httpx.HTTPError as exc:
+                    answer = repr(exc)
+                out.append(f"{svc}: running={proc.running} readyz: {answer}")
+        seqs: dict[str, int] = {}
+        cursors: dict[tuple[str, str], int] = {}
+        for svc in SERVICES:
+            rows = await self.rig.sql(f"SELECT subject, count(*) FILTER (WHERE seq IS NULL) AS unsequenced, "
+                                      f"count(*) FILTER (WHERE sent_at IS NULL) AS unsent FROM {svc}.outbox "
+                                      f"GROUP BY subject HAVING count(*) FILTER (WHERE sent_at IS NULL) > 0")
+            out += [f"{svc} outbox {r['subject']}: {r['unsent']} unsent ({r['unsequenced']} unsequenced)" for r in rows]
+            seqs.update({r["subject"]: r["last_seq"] for r in await self.rig.sql(
+                f"SELECT subject, last_seq FROM {svc}.outbox_sequence")})
+            cursors.update({(r["consumer"], r["subject"]): r["last_seq"] for r in await self.rig.sql(
+                f"SELECT consumer, subject, last_seq FROM {svc}.inbox_cursor")})
+        ns = Namespace(self.rig.namespace)
+        nc = await self.rig.nats_client()
+        try:
+            js = nc.jetstream(timeout=5)
+            for owner in SERVICES:
+                st = (await js.stream_info(ns.stream(owner))).state
+                out.append(f"stream {ns.stream(owner)}: {st.messages} messages, seq {st.first_seq}..{st.last_seq}")
+                for ci in await js.consumers_info(ns.stream(owner)):
+                    if not ci.config.durable_name:
+                        continue
+                    subject = ns.logical(ci.config.filter_subject or "")
+                    out.append(f"  {ci.name}: pending {ci.num_pending}, unacked {ci.num_ack_pending}, redelivered "
+                               f"{ci.num_redelivered}, delivered {ci.delivered.stream_seq}, ack floor "
+                               f"{ci.ack_floor.stream_seq}, waiting pulls {ci.num_waiting}; cursor "
+                               f"{cursors.get((ci.name, subject), 0)} of {seqs.get(subject, 0)}")
+        finally:
+            await nc.close()
+        rows = await self.rig.sql("SELECT status, count(*) AS n FROM funds.awards GROUP BY status")
+        out.append("awards: " + ", ".join(f"{r['status']} {r['n']}" for r in rows))
+        return "\n".join(out)
 
     async def events(self, subject: str) -> list[dict[str, Any]]:
         """Every envelope stored on ``subject`` (logical), oldest first: copies included."""
