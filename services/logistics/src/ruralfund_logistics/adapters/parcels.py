@@ -78,46 +78,41 @@ def _rank(kind_sql: str) -> str:
     return f"array_position({_KIND_ORDER}, {kind_sql})"
 
 
-def _first(value: str, kind: ScanKind) -> str:
-    """The value of the first scan of ``kind``: smallest (time, station), as Mark orders."""
-    return (
-        f"(array_agg({value} ORDER BY scanned_at, station_id) "
-        f"FILTER (WHERE kind = '{kind.value}'))[1]"
-    )
-
-
-def _last(value: str) -> str:
-    """The value of the latest scan: largest (time, rank, scan id), as LastScan.key orders."""
-    return f'(array_agg({value} ORDER BY scanned_at DESC, rank DESC, scan_id COLLATE "C" DESC))[1]'
-
-
-def _declared(value: str) -> str:
-    """The value of the latest declaration: largest (time, scan id, station), as Declared."""
-    return (
-        f'(array_agg({value} ORDER BY scanned_at DESC, scan_id COLLATE "C" DESC, '
-        "destination_station_id DESC) FILTER (WHERE destination_station_id IS NOT NULL))[1]"
-    )
-
-
-# the fold of a batch's new scans per parcel (domain.track_of)
-_FOLD: Final = ",\n    ".join(
-    [
-        "parcel_id",
-        'min(county_code COLLATE "C") AS county_code',
-        *[
-            f"{_first(v, kind)} AS {col}"
-            for kind, (at, st) in _MARK_COLUMNS.items()
-            for v, col in (("scanned_at", at), ("station_id", st))
-        ],
-        f"{_declared('destination_station_id')} AS declared_destination_id",
-        f"{_declared('scanned_at')} AS declared_at",
-        f"{_declared('scan_id')} AS declared_scan_id",
-        f"{_last('scanned_at')} AS last_scan_at",
-        f"{_last('kind')} AS last_scan_kind",
-        f"{_last('scan_id')} AS last_scan_id",
-        f"{_last('station_id')} AS last_station_id",
-        "count(*)::int AS scan_count",
-    ]
+# The fold of a batch's new scans per parcel (domain.track_of), with one sort per part rather
+# than an ordered aggregate per column and parcel: the first scan of each kind (smallest time,
+# then station, as Mark orders), the latest scan (time, rank, scan id, as LastScan.key), the
+# latest declaration (time, scan id, station, as Declared); DISTINCT ON keeps one row each.
+_FIRSTS: Final = (
+    "SELECT DISTINCT ON (parcel_id, kind) parcel_id, kind, scanned_at, station_id FROM batch "
+    "ORDER BY parcel_id, kind, scanned_at, station_id"
+)
+_MARKS: Final = "SELECT parcel_id, " + ", ".join(
+    f"max(scanned_at) FILTER (WHERE kind = '{kind.value}') AS {at}, "
+    f"(array_agg(station_id) FILTER (WHERE kind = '{kind.value}'))[1] AS {st}"
+    for kind, (at, st) in _MARK_COLUMNS.items()
+) + " FROM firsts GROUP BY parcel_id"
+_LASTS: Final = (
+    "SELECT DISTINCT ON (parcel_id) parcel_id, scanned_at, kind, scan_id, station_id FROM batch "
+    'ORDER BY parcel_id, scanned_at DESC, rank DESC, scan_id COLLATE "C" DESC'
+)
+_DECLARED: Final = (
+    "SELECT DISTINCT ON (parcel_id) parcel_id, scanned_at, scan_id, destination_station_id "
+    "FROM batch WHERE destination_station_id IS NOT NULL "
+    'ORDER BY parcel_id, scanned_at DESC, scan_id COLLATE "C" DESC, destination_station_id DESC'
+)
+_COUNTS: Final = (
+    'SELECT parcel_id, min(county_code COLLATE "C") AS county_code, count(*)::int AS scan_count '
+    "FROM batch GROUP BY parcel_id"
+)
+# one row per parcel, columns in _FOLDED_COLUMNS order
+_FOLD: Final = (
+    "SELECT c.parcel_id, c.county_code, "
+    + ", ".join(f"m.{at}, m.{st}" for at, st in _MARK_COLUMNS.values())
+    + ", d.destination_station_id AS declared_destination_id, d.scanned_at AS declared_at, "
+    "d.scan_id AS declared_scan_id, l.scanned_at AS last_scan_at, l.kind AS last_scan_kind, "
+    "l.scan_id AS last_scan_id, l.station_id AS last_station_id, c.scan_count "
+    "FROM counts c JOIN marks m USING (parcel_id) JOIN lasts l USING (parcel_id) "
+    "LEFT JOIN declared d USING (parcel_id)"
 )
 
 
@@ -194,9 +189,12 @@ WITH ins AS (
 ), batch AS (
   SELECT ins.*, s.county_code, {_rank("ins.kind")} AS rank
   FROM ins LEFT JOIN stations s ON s.id = ins.station_id
-), folded AS (
-  SELECT {_FOLD}
-  FROM batch GROUP BY parcel_id
+), firsts AS ({_FIRSTS}
+), marks AS ({_MARKS}
+), lasts AS ({_LASTS}
+), declared AS ({_DECLARED}
+), counts AS ({_COUNTS}
+), folded AS ({_FOLD}
 ), written AS (
   INSERT INTO parcels AS p ({", ".join(_FOLDED_COLUMNS)}, {", ".join(_INSERTED)}, updated_at)
   SELECT f.*, {", ".join(_INSERTED.values())}, $8 FROM folded f ORDER BY f.parcel_id
