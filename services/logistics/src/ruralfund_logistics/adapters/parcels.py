@@ -86,11 +86,15 @@ _FIRSTS: Final = (
     "SELECT DISTINCT ON (parcel_id, kind) parcel_id, kind, scanned_at, station_id FROM batch "
     "ORDER BY parcel_id, kind, scanned_at, station_id"
 )
-_MARKS: Final = "SELECT parcel_id, " + ", ".join(
-    f"max(scanned_at) FILTER (WHERE kind = '{kind.value}') AS {at}, "
-    f"(array_agg(station_id) FILTER (WHERE kind = '{kind.value}'))[1] AS {st}"
-    for kind, (at, st) in _MARK_COLUMNS.items()
-) + " FROM firsts GROUP BY parcel_id"
+_MARKS: Final = (
+    "SELECT parcel_id, "
+    + ", ".join(
+        f"max(scanned_at) FILTER (WHERE kind = '{kind.value}') AS {at}, "
+        f"(array_agg(station_id) FILTER (WHERE kind = '{kind.value}'))[1] AS {st}"
+        for kind, (at, st) in _MARK_COLUMNS.items()
+    )
+    + " FROM firsts GROUP BY parcel_id"
+)
 _LASTS: Final = (
     "SELECT DISTINCT ON (parcel_id) parcel_id, scanned_at, kind, scan_id, station_id FROM batch "
     'ORDER BY parcel_id, scanned_at DESC, rank DESC, scan_id COLLATE "C" DESC'
