@@ -58,9 +58,7 @@ async def test_contract_amounts(serve: Any, hostile: Any) -> None:
 async def test_per_unit_counts(serve: Any, hostile: Any) -> None:
     claims = await serve("claims")
     before = await _counts(claims)
-    # (claims coerces the text "100" and true to units: pending/test_claims_lax_counts.py)
-    counts = [u for u in hostile.HOSTILE_FEN if not isinstance(u, str | bool)]
-    for units in (*counts, 10**12 + 1, 2**63 - 1, "1e3", 1e3 + 0.5):
+    for units in (*hostile.HOSTILE_FEN, 10**12 + 1, 2**63 - 1, "1e3", "12345", 1e3 + 0.5):
         r = await _submit(claims, hostile, "brand-packaging", {"quarter": "2021Q4", "units": units})
         # claims names the evidence as the field; the exact path is in the detail
         assert "evidence.units" in hostile.assert_refused(r, "evidence")["detail"]
@@ -86,7 +84,10 @@ async def test_monthly_sales_and_their_sum(serve: Any, hostile: Any) -> None:
     for amount in (*hostile.HOSTILE_YUAN, *hostile.HOSTILE_YUAN_JSON):
         r = await _submit(claims, hostile, "sales-reward", _sales("60,000.00", amount, "60,000.00"))
         assert "sales_yuan" in hostile.assert_refused(r, "evidence")["detail"], amount
-    # (months that each fit a bigint but whose sum does not: pending/test_claims_sales_sum.py)
+    # each month fits a bigint, the cumulative sales do not (test_claims_sales_sum.py too)
+    big = hostile.MAX_FEN_AS_YUAN
+    r = await _submit(claims, hostile, "sales-reward", _sales(big, big, big))
+    hostile.assert_refused(r, "evidence")
     assert await _counts(claims) == before
     ok = await _submit(
         claims, hostile, "sales-reward", _sales("60,000.00", "50,000.00", "40,000.00")
