@@ -513,8 +513,9 @@ async def fuzz(served: Served, *, skip: Mapping[str, str] | None = None) -> Fuzz
         label = f"{op.method.upper()} {op.path} as {who}, {mode.value}{', seeded' if ids else ''}"
         try:
             check()
-        except AssertionError as exc:
-            report.findings.append(f"{label}: {exc}")
+        except (AssertionError, hypothesis.errors.Flaky) as exc:
+            # Flaky: failed once, then not (e.g. the replay of a command id): still a finding
+            report.findings.append(f"{label}: {exc!r}"[:4000])
         except (hypothesis.errors.Unsatisfiable, hypothesis.errors.FailedHealthCheck) as exc:
             report.not_generated.append(f"{label}: {type(exc).__name__}")
 

@@ -13,10 +13,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 # "METHOD /path" -> the finding it is excluded for (see tests/hostile/pending/).
-KNOWN: dict[str, str] = {
-    "GET /programs/{program_code}/postings.csv": "pending/test_funds_postings_csv.py: "
-    "a program code outside Latin-1 in the Content-Disposition header is a 500",
-}
+KNOWN: dict[str, str] = {}
 
 
 async def test_funds_openapi_holds_against_generated_input(serve: Any, hostile: Any) -> None:
