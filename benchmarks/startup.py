@@ -43,6 +43,8 @@ SERVICES: Final = ("claims", "funds", "logistics", "notify")
 READY_TIMEOUT_S: Final = 120.0
 DEFAULT_IDLE_S: Final = 5.0
 MAX_IDLE_S: Final = 60.0
+STOP_TIMEOUT_S: Final = 60.0  # dev's own stop takes up to ~15 s plus uvicorn's grace
+LEFTOVER_GRACE_S: Final = 5.0
 TARGET_READY_S: Final = 10.0
 TARGET_RSS_MIB: Final = 150.0
 _RUNNING: Final = re.compile(r"ruralfund is running \(ready in ([0-9.]+) s\)")
@@ -95,6 +97,7 @@ def dev_ready(env: dict[str, str], var_dir: Path, idle_s: float) -> dict[str, An
     command = [sys.executable, "-m", "ruralfund", "dev", "--free-ports", "--var-dir", str(var_dir / "dev"),
                "--program", str(REPO / "programs/xinping-2021.yaml")]  # fmt: skip
     started = time.perf_counter()
+    pids: dict[str, int] = {}
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)  # fmt: skip
@@ -105,13 +108,35 @@ def dev_ready(env: dict[str, str], var_dir: Path, idle_s: float) -> dict[str, An
             time.sleep(idle_s)  # idling is the point: nothing to wait for
             rss = {svc: rss_kib(pid) for svc, pid in pids.items()}
         finally:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGINT)  # Ctrl-C: dev stops its services (SIGTERM, 15 s)
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            _kill_leftovers(pids, log)
     return {"ready_s": ready_s, "dev_reported_s": reported, "idle_rss_kib": rss}
+
+
+def _kill_leftovers(pids: dict[str, int], log: Path) -> None:
+    """Service processes of this run still alive after dev stopped (seen on a loaded machine:
+    a service that did not finish its SIGTERM shutdown): killed, and said so on stderr."""
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids.values()):
+        time.sleep(0.1)  # their own shutdown may still be finishing
+    for svc, pid in pids.items():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone, as it should be
+        if b"serve" in argv and svc.encode() in argv:  # still the service dev started
+            tail = log.read_text(errors="replace")[-800:]
+            print(f"startup benchmark: {svc} (pid {pid}) outlived ruralfund dev; killed. "
+                  f"dev's last output:\n{tail}", file=sys.stderr)  # fmt: skip
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _wait_running(proc: subprocess.Popen[bytes], log: Path, started: float) -> tuple[float, float]:
