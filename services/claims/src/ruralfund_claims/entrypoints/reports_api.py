@@ -17,9 +17,8 @@ from ruralfund_common.bootstrap import ServiceContext, get_ctx
 from starlette.concurrency import run_in_threadpool
 
 from ..reports.model import ExecutionReport
-from ..reports.pdf import PDF_MEDIA_TYPE, render_pdf
+from ..reports import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from ..reports.queries import execution_report
-from ..reports.xlsx import XLSX_MEDIA_TYPE, render_xlsx
 
 __all__ = ["REPORT_READERS", "router"]
 
@@ -74,7 +73,12 @@ async def get_execution_report(
     if format == "json":
         return JSONResponse(report.to_dict())
     # Rendering is CPU work (a PDF of a large program takes a while): off the event loop.
-    render = render_xlsx if format == "xlsx" else render_pdf
+    # openpyxl and reportlab are imported on the first download, not at start-up: they cost
+    # the claims process start-up time and idle memory it rarely needs.
+    if format == "xlsx":
+        from ..reports.xlsx import render_xlsx as render
+    else:
+        from ..reports.pdf import render_pdf as render
     body = await run_in_threadpool(render, report)
     return Response(
         body,

@@ -5,3 +5,9 @@ performance evaluation (绩效评价).
 database); ``xlsx`` and ``pdf`` render that tree; ``queries`` reads the inputs from the claims
 schema for the HTTP endpoint (``entrypoints/reports_api.py``).
 """
+
+from typing import Final
+
+# Here, not in the renderers, so the API can name them without importing openpyxl/reportlab.
+XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF_MEDIA_TYPE: Final = "application/pdf"

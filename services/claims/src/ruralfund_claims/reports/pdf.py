@@ -27,11 +27,11 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from ruralfund_common.money import format_yuan
 
+from . import PDF_MEDIA_TYPE
 from .model import ExecutionReport, Figures
 
 __all__ = ["FONT", "PDF_MEDIA_TYPE", "render_pdf"]
 
-PDF_MEDIA_TYPE: Final = "application/pdf"
 FONT: Final = "STSong-Light"
 PAGE: Final = landscape(A4)
 MARGIN: Final = 12 * mm

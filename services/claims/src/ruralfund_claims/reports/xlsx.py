@@ -18,11 +18,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from . import XLSX_MEDIA_TYPE
 from .model import ExecutionReport, Figures
 
 __all__ = ["SHEETS", "XLSX_MEDIA_TYPE", "render_xlsx", "yuan"]
 
-XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEETS: Final = ("总表", "资金", "绩效目标", "合同", "进度", "比例")
 YUAN_FORMAT: Final = "#,##0.00"
 PERCENT_FORMAT: Final = "0.00%"
