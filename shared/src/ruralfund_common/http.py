@@ -261,6 +261,30 @@ async def _on_database_data_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, status=422, code="VALUE_NOT_STORABLE", detail=reason)
 
 
+# The database is down, restarting or out of connections: nothing was changed (the use case's
+# transaction did not commit), and the same request (same Idempotency-Key) may simply be sent
+# again — a 503 with Retry-After says so, where a 500 would say "bug".
+DATABASE_UNAVAILABLE_ERRORS: Final = (
+    asyncpg.exceptions.PostgresConnectionError,  # connection lost / refused (class 08)
+    asyncpg.exceptions.CannotConnectNowError,  # starting up / shutting down (57P03)
+    asyncpg.exceptions.AdminShutdownError,  # 57P01
+    asyncpg.exceptions.TooManyConnectionsError,  # 53300
+    asyncpg.exceptions.InternalClientError,  # a connection left mid-operation by a restart
+    ConnectionError,  # ECONNREFUSED while PostgreSQL is down
+    TimeoutError,  # no pooled connection in time (db.pool.ACQUIRE_TIMEOUT_SECONDS)
+)
+RETRY_AFTER_SECONDS: Final = 2
+
+
+async def _on_database_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("database_unavailable", method=request.method, path=request.url.path, error=repr(exc))
+    return problem_response(
+        request, status=503, code="DATABASE_UNAVAILABLE",
+        detail="the database is unavailable for a moment; nothing was changed: send the same request again",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error response of ``app`` an RFC 9457 problem+json body.
 
@@ -271,6 +295,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(asyncpg.exceptions.DataError, _on_database_data_error)
+    for unavailable in DATABASE_UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

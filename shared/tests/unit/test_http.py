@@ -288,3 +288,30 @@ def test_health_routes_are_public_in_openapi() -> None:
     app = _health_app(nats=_ok).app
     assert "security" not in app.openapi()["paths"]["/readyz"]["get"]  # type: ignore[attr-defined]
     assert unguarded_routes(app) == []  # type: ignore[arg-type] — declared public, not forgotten
+
+
+@pytest.mark.parametrize("raised", [
+    "connection lost", "starting up", "connection refused", "no pooled connection", "protocol state",
+])
+def test_an_unavailable_database_is_a_503_to_retry_not_a_500(raised: str) -> None:
+    import asyncpg
+
+    errors = {
+        "connection lost": asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        "starting up": asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        "connection refused": ConnectionRefusedError(111, "Connect call failed"),
+        "no pooled connection": TimeoutError(),
+        "protocol state": asyncpg.exceptions.InternalClientError("cannot switch to state 15"),
+    }
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def create() -> None:
+        raise errors[raised]
+
+    r = TestClient(app, raise_server_exceptions=False).post("/things")
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["retry-after"] == "2"
+    assert r.json()["code"] == "DATABASE_UNAVAILABLE"

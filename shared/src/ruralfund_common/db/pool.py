@@ -6,7 +6,20 @@ import json
 
 import asyncpg
 
-__all__ = ["create_pool", "connect", "init_connection"]
+__all__ = ["ACQUIRE_TIMEOUT_SECONDS", "BoundedPool", "create_pool", "connect", "init_connection"]
+
+#: Acquiring (and so also releasing) a pooled connection gives up after this. Unbounded, a
+#: connection left half-broken by a PostgreSQL restart (asyncpg "cannot switch to state 15")
+#: held its holder forever: under chaos, every later request of the service hung.
+ACQUIRE_TIMEOUT_SECONDS = 30.0
+
+
+class BoundedPool(asyncpg.Pool):
+    """asyncpg's pool whose ``acquire()`` has a deadline unless the caller gives one; asyncpg
+    applies the same deadline to the release (reset), which terminates a stuck connection."""
+
+    def acquire(self, *, timeout: float | None = None):  # type: ignore[override]
+        return super().acquire(timeout=ACQUIRE_TIMEOUT_SECONDS if timeout is None else timeout)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -30,13 +43,17 @@ def _server_settings(schema: str) -> dict[str, str]:
 
 
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+    # asyncpg.create_pool() takes no pool class; these are its own defaults otherwise.
+    pool = await BoundedPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=init_connection,
         server_settings=_server_settings(schema),
         command_timeout=60,
+        init_size=None, max_queries=50_000, max_inactive_connection_lifetime=300.0,
+        connect=None, setup=None, reset=None, loop=None,
+        connection_class=asyncpg.Connection, record_class=asyncpg.Record,
     )
     assert pool is not None
     return pool

@@ -39,6 +39,7 @@ MAX_PUBLISH_IN_FLIGHT = 4000
 PUBLISH_STALL_SECONDS = 5.0
 PUBACK_TIMEOUT_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 3600.0
+RELAY_BATCH_TIMEOUT_SECONDS = 120.0  # a batch (sequence, publish, mark) never takes this long when healthy
 REPUBLISH_MAX_ROWS = 10_000
 log = get_logger("ruralfund.outbox")
 
@@ -206,7 +207,9 @@ class OutboxRelay:
                     pruned = await self.prune()
                     if pruned:
                         log.info("outbox_pruned", producer=self.producer, rows=pruned)
-                moved = await self.relay_once()
+                # bounded: a batch stuck on a connection broken by a PostgreSQL restart is
+                # abandoned (nothing was marked sent) and retried on a fresh connection
+                moved = await asyncio.wait_for(self.relay_once(), timeout=RELAY_BATCH_TIMEOUT_SECONDS)
                 backoff = self.poll_seconds
                 if moved:
                     continue

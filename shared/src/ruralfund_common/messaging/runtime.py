@@ -44,6 +44,10 @@ IDLE_FETCHES_BEFORE_CHECK = 3
 # An idle consumer asks the producer for its last sequence this often: a lost TAIL of a subject
 # (JetStream lost the last messages and the producer stays quiet) shows no gap otherwise.
 TAIL_CHECK_SECONDS = 30.0
+# One message is handled within this or abandoned (rolled back, NAKed, redelivered): a handler
+# stuck on a database connection broken by a PostgreSQL restart must not stop the consumer
+# for good (seen under chaos: asyncpg "cannot switch to state 15", then silence).
+HANDLE_TIMEOUT_SECONDS = 60.0
 log = get_logger("ruralfund.messaging")
 
 
@@ -229,7 +233,10 @@ class Messaging:
             delivery = Delivery(subject=raw.subject, data=raw.data, headers=dict(raw.headers or {}),
                                 num_delivered=raw.metadata.num_delivered)
             try:
-                decision = await processor.process(delivery)
+                decision = await asyncio.wait_for(processor.process(delivery), timeout=HANDLE_TIMEOUT_SECONDS)
+            except asyncio.TimeoutError:
+                log.error("consumer_handler_timeout", consumer=processor.consumer, seconds=HANDLE_TIMEOUT_SECONDS)
+                decision = Decision(Outcome.RETRY, nak_delay=1.0, reason="HANDLER_TIMEOUT")
             except Exception as exc:  # a bug must not kill the loop: retry later
                 log.error("consumer_crashed", consumer=processor.consumer, error=repr(exc))
                 decision = Decision(Outcome.RETRY, nak_delay=1.0)

@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -56,6 +56,10 @@ Id = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Z
 Yuan = Field(description='amount in yuan, e.g. "1,000,000.00"', max_length=32)
 Sha = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the canonical payment content you approve")
 
+
+# The shape the event contracts require (ruralfund_common.contracts CreditCode): a code the
+# events would refuse must be a 422 here, not a 500 when the use case emits its event.
+CREDIT_CODE_SHAPE: Final = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 
 class ReleaseRequest(BaseModel):
     command_id: str | None = CommandId
@@ -143,7 +147,7 @@ class PreallocationRequest(BaseModel):
     command_id: str | None = CommandId
     preallocation_id: str | None = Id
     item_code: str = Field(min_length=1, max_length=64)
-    provider_credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+    provider_credit_code: str = Field(pattern=CREDIT_CODE_SHAPE)
     provider_name: str = Field(min_length=1, max_length=200)
     bank_name: str = Field(min_length=1, max_length=200)
     bank_account: str = Field(min_length=4, max_length=64)
@@ -153,13 +157,13 @@ class PreallocationRequest(BaseModel):
 
 class DefaultRequest(ResolutionFields):
     command_id: str | None = CommandId
-    credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+    credit_code: str = Field(pattern=CREDIT_CODE_SHAPE)
 
 
 class RepaymentRequest(BaseModel):
     command_id: str | None = CommandId
     repayment_id: str | None = Id
-    credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+    credit_code: str = Field(pattern=CREDIT_CODE_SHAPE)
     amount_yuan: str = Yuan
     bank_reference: str = Field(default="", max_length=200)
 
