@@ -56,6 +56,9 @@ log = get_logger("ruralfund.inbox")
 E = TypeVar("E", bound=BaseModel)
 MAX_GAP_DELAY_SECONDS = 5.0
 REPUBLISH_REQUEST_TIMEOUT = 2.0
+# After asking for a range, give the re-published messages this long to arrive before asking
+# again: every redelivery of a held-back message used to repeat the request (a re-publish storm).
+REPAIR_PATIENCE_SECONDS = 5.0
 
 
 @dataclass
@@ -147,6 +150,7 @@ class EventProcessor(Generic[E]):
         self.ns, self.clock, self.max_deliver = namespace, clock, max_deliver
         self.on_commit = on_commit
         self.envelope_type = Envelope[model]  # type: ignore[valid-type]
+        self._repair_asked: tuple[int, float] = (0, 0.0)  # (up to seq, monotonic time) of the last ask
 
     async def process(self, d: Delivery) -> Decision:
         started = time.perf_counter()
@@ -298,7 +302,10 @@ class EventProcessor(Generic[E]):
         producer = d.headers.get(HEADER_PRODUCER) or self.subject.split(".", 1)[0]
         if d.num_delivered >= self.max_deliver:
             return await self._dead_letter(d, env, f"SEQUENCE_GAP_UNRESOLVED: {decision.reason}")
-        if d.num_delivered >= 2:  # first try: the missing one may just be a redelivery in flight
+        asked_up_to, asked_at = self._repair_asked
+        waiting = seq - 1 <= asked_up_to and time.monotonic() - asked_at < REPAIR_PATIENCE_SECONDS
+        if d.num_delivered >= 2 and not waiting:  # first try: the missing one may just be in flight
+            self._repair_asked = (seq - 1, time.monotonic())
             await self._request_republish(producer, seq)
         decision.nak_delay = min(0.2 * d.num_delivered, MAX_GAP_DELAY_SECONDS)
         return decision
