@@ -58,6 +58,26 @@ async def _read_limited(request: Request, max_bytes: int) -> bytes:
     return bytes(body)
 
 
+async def _upload(
+    request: Request, ctx: Any, principal: Any, filename: str, add: Any, owner_id: str
+) -> JSONResponse:
+    """Read the bounded body, then add it as ``owner_id``'s file (a claim's or a contract's)
+    under the request's Idempotency-Key: one upload path for both owners."""
+    settings = _settings(ctx)
+    content = await _read_limited(request, settings.evidence_max_file_bytes)
+    declared = request.headers.get("content-type")
+    payload = {"filename": filename, "sha256": hashlib.sha256(content).hexdigest()}
+
+    async def use_case(tx: Any) -> tuple[int, Any]:
+        return 201, await add(
+            tx, principal, owner_id, filename=filename, declared_type=declared, content=content,
+            max_bytes=settings.evidence_max_file_bytes,
+            max_files=settings.evidence_max_files_per_claim,
+        )  # fmt: skip
+
+    return await idempotent(request, principal, payload, use_case)
+
+
 @router.post(
     "/claims/{claim_id}/files",
     status_code=201,
@@ -72,19 +92,7 @@ async def upload(
     principal: Uploader,
     filename: Annotated[str, Query(min_length=1, max_length=MAX_FILENAME_CHARS * 2)],
 ) -> JSONResponse:
-    settings = _settings(ctx)
-    content = await _read_limited(request, settings.evidence_max_file_bytes)
-    declared = request.headers.get("content-type")
-    payload = {"filename": filename, "sha256": hashlib.sha256(content).hexdigest()}
-
-    async def use_case(tx: Any) -> tuple[int, EvidenceFileOut]:
-        return 201, await service.add_evidence_file(
-            tx, principal, claim_id, filename=filename, declared_type=declared, content=content,
-            max_bytes=settings.evidence_max_file_bytes,
-            max_files=settings.evidence_max_files_per_claim,
-        )  # fmt: skip
-
-    return await idempotent(request, principal, payload, use_case)
+    return await _upload(request, ctx, principal, filename, service.add_evidence_file, claim_id)
 
 
 @router.get(
@@ -139,19 +147,7 @@ async def upload_contract_file(
     principal: Uploader,
     filename: Annotated[str, Query(min_length=1, max_length=MAX_FILENAME_CHARS * 2)],
 ) -> JSONResponse:
-    settings = _settings(ctx)
-    content = await _read_limited(request, settings.evidence_max_file_bytes)
-    declared = request.headers.get("content-type")
-    payload = {"filename": filename, "sha256": hashlib.sha256(content).hexdigest()}
-
-    async def use_case(tx: Any) -> tuple[int, ContractFileOut]:
-        return 201, await service.add_contract_file(
-            tx, principal, contract_id, filename=filename, declared_type=declared, content=content,
-            max_bytes=settings.evidence_max_file_bytes,
-            max_files=settings.evidence_max_files_per_claim,
-        )  # fmt: skip
-
-    return await idempotent(request, principal, payload, use_case)
+    return await _upload(request, ctx, principal, filename, service.add_contract_file, contract_id)
 
 
 @router.get(
