@@ -48,6 +48,7 @@ from ruralfund_common.testing.infra import (
 from ruralfund_common.testing.services import person
 
 from benchmarks.limits import measure_nats_publish_rate, measure_pg_commit_rate
+from benchmarks.loop import run as run_on_service_loop
 from benchmarks.procs import REPO, service_env, services_running
 
 MAX_APPROVALS: Final = 1_000
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         for url in (nats_url, dsn):
             if not is_loopback_url(url):
                 raise SystemExit(f"refusing a non-loopback server: {url}")
-        report = asyncio.run(run(nats_url, dsn, approvals, per_s, args.limit_seconds))
+        report = run_on_service_loop(run(nats_url, dsn, approvals, per_s, args.limit_seconds))
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -4,8 +4,9 @@ PostgreSQL commit rate measured in the same run.
 What is measured: ``POST /claims`` (a brand-packaging claim: the rule computes the award,
 duplicate check, claim + history + outbox row in one transaction, ``201`` with the claim) on
 the claims service running as its own process (uvicorn, one worker, like ``ruralfund serve``),
-driven by httpx async clients over loopback. Every response must be ``201``; anything else is
-counted and printed. The outbox relay publishes the ``claim_submitted`` events to JetStream
+driven over loopback by keep-alive connections of a minimal HTTP/1.1 client
+(``benchmarks/rawhttp.py``: httpx cost as much CPU per request as the service itself). Every
+response must be ``201`` with the new claim's id; anything else is counted and printed. The outbox relay publishes the ``claim_submitted`` events to JetStream
 during the run, as in production.
 
 Besides the rate and latencies it prints the CPU time per accepted claim of the claims process
@@ -52,7 +53,9 @@ from ruralfund_common.testing.infra import (
 from ruralfund_common.testing.services import person
 
 from benchmarks.limits import measure_pg_commit_rate
-from benchmarks.profiling import PROFILE_ENV
+from benchmarks.loop import run as run_on_service_loop
+from benchmarks.profiling import PROFILE_CPU_ENV, PROFILE_ENV
+from benchmarks.rawhttp import RawHttpConnection
 
 REPO: Final = Path(__file__).resolve().parent.parent
 MAX_CLAIMS: Final = 100_000
@@ -78,7 +81,7 @@ class LoadResult:
     max_ms: float
     errors: dict[str, int] = field(default_factory=dict)
     service_cpu_ms_per_claim: float = 0.0  # the claims process (user + system), incl. its relay
-    driver_cpu_ms_per_claim: float = 0.0  # this process: httpx clients and JSON
+    driver_cpu_ms_per_claim: float = 0.0  # this process: the HTTP client and JSON
 
 
 def _process_cpu_seconds(pid: int) -> float:
@@ -133,8 +136,12 @@ def _start(port: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], IO[
     ]  # fmt: skip
     if profile_dir := os.environ.get(PROFILE_ENV):  # the service under pyinstrument (README)
         Path(profile_dir).mkdir(parents=True, exist_ok=True)
-        out = str(Path(profile_dir).resolve() / "claims-service.txt")
-        command[1:3] = ["-m", "pyinstrument", "--interval", "0.001", "-r", "text", "-o", out, "-m", "uvicorn"]
+        if os.environ.get(PROFILE_CPU_ENV):  # cProfile: CPU by function, for pstats (README)
+            out = str(Path(profile_dir).resolve() / "claims-service.pstats")
+            command[1:3] = ["-m", "cProfile", "-o", out, "-m", "uvicorn"]
+        else:
+            out = str(Path(profile_dir).resolve() / "claims-service.txt")
+            command[1:3] = ["-m", "pyinstrument", "--interval", "0.001", "-r", "text", "-o", out, "-m", "uvicorn"]
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-claims-{port}.log", "wb")  # noqa: SIM115
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO), log
 
@@ -194,28 +201,26 @@ async def _drive(
     errors: dict[str, int] = {}
     next_n = first
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal next_n
-        while next_n < first + count and time.perf_counter() < deadline:
-            n, next_n = next_n, next_n + 1
-            who, quarter = divmod(n, QUARTERS_PER_ENTERPRISE)
-            body = {
-                "program_code": "xinping-2021", "item_code": "brand-packaging",
-                "evidence": {"quarter": _quarter(quarter), "units": 10_000 + n % 5_000},
-            }  # fmt: skip
-            started = time.perf_counter()
-            r = await client.post("/claims", json=body, headers=headers[who])
-            latencies.append(time.perf_counter() - started)
-            if r.status_code != 201:
-                key = f"{r.status_code} {r.json().get('code') if r.headers.get('content-type', '').endswith('json') else ''}"
-                errors[key] = errors.get(key, 0) + 1
+        async with RawHttpConnection(url, REQUEST_TIMEOUT_S) as connection:
+            while next_n < first + count and time.perf_counter() < deadline:
+                n, next_n = next_n, next_n + 1
+                who, quarter = divmod(n, QUARTERS_PER_ENTERPRISE)
+                body = {
+                    "program_code": "xinping-2021", "item_code": "brand-packaging",
+                    "evidence": {"quarter": _quarter(quarter), "units": 10_000 + n % 5_000},
+                }  # fmt: skip
+                started = time.perf_counter()
+                r = await connection.post_json("/claims", body, headers[who])
+                latencies.append(time.perf_counter() - started)
+                if r.status != 201 or not r.json().get("id"):
+                    code = r.json().get("code") if r.headers.get("content-type", "").endswith("json") else ""
+                    errors[f"{r.status} {code}"] = errors.get(f"{r.status} {code}", 0) + 1
 
-    async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
     ok = len(latencies) - sum(errors.values())
     ms = sorted(x * 1000 for x in latencies) or [0.0]
     return LoadResult(
@@ -323,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         for url in (nats_url, dsn):
             if not is_loopback_url(url):
                 raise SystemExit(f"refusing a non-loopback server: {url}")
-        report = asyncio.run(run(nats_url, dsn, claims, concurrency, seconds, args.limit_seconds))
+        report = run_on_service_loop(run(nats_url, dsn, claims, concurrency, seconds, args.limit_seconds))
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -55,6 +55,7 @@ from ruralfund_funds.adapters.verify import verify_ledger
 from ruralfund_funds.app import MIGRATIONS
 
 from benchmarks.limits import measure_pg_commit_rate
+from benchmarks.loop import run as run_on_service_loop
 from benchmarks.profiling import profiled
 
 MAX_PAYMENTS: Final = 200_000
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         dsn = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_postgres())
         if not is_loopback_url(dsn):
             raise SystemExit(f"refusing a non-loopback server: {dsn}")
-        report = asyncio.run(run(dsn, payments, batch, max(1, args.workers), args.seconds))
+        report = run_on_service_loop(run(dsn, payments, batch, max(1, args.workers), args.seconds))
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

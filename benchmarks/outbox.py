@@ -12,7 +12,6 @@ Bounded: at most MAX_EVENTS events; loopback servers only (env URLs or embedded)
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -40,6 +39,7 @@ from ruralfund_common.testing.infra import (
 )
 
 from benchmarks.limits import measure_nats_publish_rate, measure_pg_commit_rate
+from benchmarks.loop import run as run_on_service_loop
 
 MAX_EVENTS: Final = 200_000
 DEFAULT_EVENTS: Final = 20_000
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         for url in (nats_url, dsn):
             if not is_loopback_url(url):
                 raise SystemExit(f"refusing a non-loopback server: {url}")
-        report = asyncio.run(run(nats_url, dsn, events, args.seconds))
+        report = run_on_service_loop(run(nats_url, dsn, events, args.seconds))
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -15,9 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["PROFILE_ENV", "profiled"]
+__all__ = ["PROFILE_CPU_ENV", "PROFILE_ENV", "profiled"]
 
 PROFILE_ENV = "RURALFUND_BENCH_PROFILE"
+# With PROFILE_ENV set, also this: a service in its own process runs under cProfile instead and
+# leaves ``<name>.pstats`` (CPU by function: `python -m pstats`), which pyinstrument's wall-time
+# tree of a coroutine-heavy server does not show well.
+PROFILE_CPU_ENV = "RURALFUND_BENCH_PROFILE_CPU"
 
 
 @contextmanager

@@ -81,6 +81,7 @@ except ImportError:
     GATEWAY_KEY = None
 
 from benchmarks.limits import measure_nats_publish_rate, measure_pg_commit_rate
+from benchmarks.loop import run as run_on_service_loop
 from benchmarks.profiling import profiled
 
 MAX_COMMANDS: Final = 2_000
@@ -555,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         for url in (nats_url, dsn):
             if not is_loopback_url(url):
                 raise SystemExit(f"refusing a non-loopback server: {url}")
-        report = asyncio.run(run(nats_url, dsn, args))
+        report = run_on_service_loop(run(nats_url, dsn, args))
     if args.json:
         print(json.dumps(report, indent=2))
     else:

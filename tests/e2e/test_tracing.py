@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from ruralfund_claims.app import create_app as claims_app
 from ruralfund_common.auth import Role
-from ruralfund_common.telemetry import setup_tracing
+from ruralfund_common.telemetry import record_spans, setup_tracing
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
 from ruralfund_common.testing.wait import eventually
 from ruralfund_funds.app import create_app as funds_app
@@ -38,7 +38,9 @@ def spans():
     exporter = InMemorySpanExporter()
     processor = SimpleSpanProcessor(exporter)
     provider.add_span_processor(processor)
+    record_spans()  # without an exporter spans are not recorded (telemetry._RecordWhenExported)
     yield exporter
+    record_spans(False)
     processor.shutdown()
 
 

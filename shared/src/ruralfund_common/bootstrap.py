@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -67,6 +67,16 @@ def get_ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
+# FastAPI's built-in OpenTelemetry: the server span only (it continues a caller's traceparent and
+# is the parent of the outbox rows' trace). Off: spans per dependency/endpoint/serialisation
+# (3 more spans per request), OTel HTTP metrics (Prometheus has them: TracingMiddleware) and
+# OTel logs (structlog has them); probes and scrapes make no span at all.
+HTTP_TELEMETRY: Final = {
+    "operation_spans": False, "metrics": False, "logs": False,
+    "exclude": lambda scope: scope.get("path") in ("/metrics", "/healthz", "/readyz"),
+}
+
+
 def build_service_app(
     *,
     service: str,
@@ -111,7 +121,8 @@ def build_service_app(
             await ctx.pool.close()
             log.info("service_stopped")
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                  telemetry=HTTP_TELEMETRY)
     app.state.ctx = ctx
     install_auth(app, auth_settings or AuthSettings())
     install_problem_handlers(app)

@@ -24,17 +24,44 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, SamplingResult
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = [
-    "setup_tracing", "tracer", "inject_context", "extract_context", "TracingMiddleware",
+    "setup_tracing", "record_spans", "tracer", "inject_context", "extract_context", "TracingMiddleware",
     "MESSAGES_HANDLED", "MESSAGE_SECONDS", "CONSUMER_LAG", "HTTP_REQUESTS", "HTTP_SECONDS",
     "OUTBOX_PUBLISHED", "OUTBOX_BACKLOG", "TAIL_REPAIRS", "register_gauges", "metrics_response", "log_trace_ids",
 ]
 
 _provider_ready = False
+
+
+class _RecordWhenExported(Sampler):
+    """Root spans are recorded only when something exports them.
+
+    Without an exporter a recorded span is pure cost: a non-recorded span still has a valid
+    trace id, which the logs carry and ``traceparent`` passes on to the events, so correlation
+    works either way.
+    """
+
+    def __init__(self) -> None:
+        self.recording = False
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return (ALWAYS_ON if self.recording else ALWAYS_OFF).should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return f"RecordWhenExported(recording={self.recording})"
+
+
+_root_sampler = _RecordWhenExported()
+
+
+def record_spans(on: bool = True) -> None:
+    """Record spans from now on: an exporter was added (OTLP at start-up, or a test's)."""
+    _root_sampler.recording = on
 
 
 def setup_tracing(service: str) -> None:
@@ -44,11 +71,13 @@ def setup_tracing(service: str) -> None:
         _provider_ready = True
         return
     provider = TracerProvider(resource=Resource.create({"service.name": f"ruralfund-{service}",
-                                                       "service.namespace": "ruralfund"}))
+                                                       "service.namespace": "ruralfund"}),
+                              sampler=ParentBased(_root_sampler))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        record_spans()
     trace.set_tracer_provider(provider)
     _provider_ready = True
 

@@ -6,7 +6,7 @@ import json
 
 import asyncpg
 
-__all__ = ["ACQUIRE_TIMEOUT_SECONDS", "BoundedPool", "create_pool", "connect", "init_connection"]
+__all__ = ["ACQUIRE_TIMEOUT_SECONDS", "BoundedPool", "create_pool", "connect", "init_connection", "keep_session"]
 
 #: Acquiring (and so also releasing) a pooled connection gives up after this. Unbounded, a
 #: connection left half-broken by a PostgreSQL restart (asyncpg "cannot switch to state 15")
@@ -38,6 +38,19 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing beyond asyncpg's own rollback of an open transaction.
+
+    asyncpg's default runs ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``
+    on every release: one more round trip per HTTP write and per consumed message (6 instead of
+    5 for a claim; benchmarks/README.md). Our code leaves no session state on a pooled
+    connection — no session ``SET``, no ``LISTEN``, no cursor outside a transaction, only
+    transaction-scoped advisory locks (migrations and notify's LISTEN use their own
+    connections) — so there is nothing to reset. ``tests`` check that a released connection
+    keeps no transaction, lock or setting (shared/tests/integration/test_db.py).
+    """
+
+
 def _server_settings(schema: str) -> dict[str, str]:
     return {"search_path": f"{schema},public", "timezone": "UTC", "application_name": f"ruralfund-{schema}"}
 
@@ -52,7 +65,7 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         server_settings=_server_settings(schema),
         command_timeout=60,
         init_size=None, max_queries=50_000, max_inactive_connection_lifetime=300.0,
-        connect=None, setup=None, reset=None, loop=None,
+        connect=None, setup=None, reset=keep_session, loop=None,
         connection_class=asyncpg.Connection, record_class=asyncpg.Record,
     )
     assert pool is not None
