@@ -201,6 +201,11 @@ class OutboxRelay:
         backoff = self.poll_seconds
         next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
         while not self._stopping:
+            # Cleared before looking, never after: a commit that calls notify() while
+            # relay_once is reading finds the event set afterwards, so the wait below returns
+            # at once. Cleared after an empty batch, that wake-up was lost and the row waited
+            # a whole poll interval (the 200 ms outliers of benchmarks/approval.py).
+            self._wake.clear()
             try:
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
@@ -218,7 +223,6 @@ class OutboxRelay:
             except Exception as exc:  # transient: database or NATS down; retry with backoff
                 log.warning("outbox_relay_error", error=repr(exc), producer=self.producer)
                 backoff = min(backoff * 2, 5.0)
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
             except asyncio.TimeoutError:
