@@ -106,6 +106,7 @@ def build_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        messaging.check_keys()  # refuse a production start without keys before migrating
         applied = await migrate(settings.database_url, settings.schema, migrations_dir)
         ctx.pool = await create_pool(settings.database_url, settings.schema)
         await messaging.start(ctx.pool)

@@ -15,6 +15,7 @@ from .errors import InvalidInput
 __all__ = [
     "CREDIT_CODE_CHARSET",
     "CREDIT_CODE_LENGTH",
+    "CREDIT_CODE_PATTERN",
     "check_character",
     "division_code",
     "is_valid_credit_code",
@@ -28,7 +29,10 @@ CREDIT_CODE_LENGTH: Final = 18
 _MODULUS: Final = len(CREDIT_CODE_CHARSET)  # 31
 # Weight of position i is 3**i mod 31, as listed in the standard.
 _WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_SHAPE: Final = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+#: The shape of a code (no check character test): also usable as a pydantic ``pattern``.
+#: ``[0-9]``, not ``\d``: pydantic's (Rust) regex takes ``\d`` as any Unicode digit.
+CREDIT_CODE_PATTERN: Final = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+_SHAPE: Final = re.compile(CREDIT_CODE_PATTERN)
 
 assert len(_WEIGHTS) == CREDIT_CODE_LENGTH - 1
 assert all(w == pow(3, i, _MODULUS) for i, w in enumerate(_WEIGHTS))

@@ -254,6 +254,11 @@ class Messaging:
                 await _quietly(raw.ack())
 
     # -- lifecycle -------------------------------------------------------------------------------
+    def check_keys(self) -> None:
+        """Load (and so check) the event keys now: a production start with missing or dev keys
+        fails before it touches the database (migrations), not after."""
+        self._event_keys()
+
     def _event_keys(self) -> EventKeys:
         """Explicit keys, else the settings' (refused in production when missing or dev keys)."""
         if self.keys is None:

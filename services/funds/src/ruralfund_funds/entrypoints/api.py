@@ -15,16 +15,16 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
-
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import CtxDep, idempotent
 from ruralfund_common.calendar import local_date
+from ruralfund_common.credit_code import CREDIT_CODE_PATTERN
 from ruralfund_common.errors import DomainError, Forbidden, InvalidInput
 from ruralfund_common.http import problem_response
 from ruralfund_common.ids import new_id
@@ -59,7 +59,6 @@ Sha = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the canonical pay
 
 # The shape the event contracts require (ruralfund_common.contracts CreditCode): a code the
 # events would refuse must be a 422 here, not a 500 when the use case emits its event.
-CREDIT_CODE_SHAPE: Final = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 
 class ReleaseRequest(BaseModel):
     command_id: str | None = CommandId
@@ -147,7 +146,7 @@ class PreallocationRequest(BaseModel):
     command_id: str | None = CommandId
     preallocation_id: str | None = Id
     item_code: str = Field(min_length=1, max_length=64)
-    provider_credit_code: str = Field(pattern=CREDIT_CODE_SHAPE)
+    provider_credit_code: str = Field(pattern=CREDIT_CODE_PATTERN)
     provider_name: str = Field(min_length=1, max_length=200)
     bank_name: str = Field(min_length=1, max_length=200)
     bank_account: str = Field(min_length=4, max_length=64)
@@ -157,13 +156,13 @@ class PreallocationRequest(BaseModel):
 
 class DefaultRequest(ResolutionFields):
     command_id: str | None = CommandId
-    credit_code: str = Field(pattern=CREDIT_CODE_SHAPE)
+    credit_code: str = Field(pattern=CREDIT_CODE_PATTERN)
 
 
 class RepaymentRequest(BaseModel):
     command_id: str | None = CommandId
     repayment_id: str | None = Id
-    credit_code: str = Field(pattern=CREDIT_CODE_SHAPE)
+    credit_code: str = Field(pattern=CREDIT_CODE_PATTERN)
     amount_yuan: str = Yuan
     bank_reference: str = Field(default="", max_length=200)
 
