@@ -70,19 +70,21 @@ def test_brand_packaging_needs_10000_units_in_the_quarter(
 
 
 @pytest.mark.parametrize(
-    "evidence",
+    ("evidence", "field"),
     [
-        {"quarter": "2021-Q3", "units": 12_345},
-        {"quarter": "2021Q5", "units": 12_345},
-        {"quarter": "2021Q3", "units": -1},
-        {"quarter": "2021Q3", "units": 12_345, "boxes": 1},
-        {"units": 12_345},
+        ({"quarter": "2021-Q3", "units": 12_345}, "evidence.quarter"),
+        ({"quarter": "2021Q5", "units": 12_345}, "evidence.quarter"),
+        ({"quarter": "2021Q3", "units": -1}, "evidence.units"),
+        ({"quarter": "2021Q3", "units": 12_345, "boxes": 1}, "evidence.boxes"),
+        ({"units": 12_345}, "evidence.quarter"),
+        ([1, 2], "evidence"),
     ],
 )
-def test_brand_packaging_evidence_is_typed(rules, evidence: dict) -> None:
+def test_brand_packaging_evidence_is_typed(rules, evidence: dict, field: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         rules["brand-packaging"].parse_evidence(evidence)
     assert refused.value.code == "EVIDENCE_INVALID"
+    assert refused.value.field == field  # the problem body names the offending field
 
 
 @given(units=st.integers(10_000, 10_000_000))

@@ -84,6 +84,11 @@ async def test_award_is_paid_only_after_publicity_and_two_different_approvers(na
         r = await funds.post("/programs/xinping-2021/releases", json={"amount_yuan": "1,000,000.00", "approval_reference": "领导小组〔2026〕1号"},
                              headers=bearer(FINANCE))
         assert r.status_code == 201, r.text
+        r = await funds.post("/programs/xinping-2021/releases", json={"amount_yuan": "900,000,000.00", "approval_reference": "r"},
+                             headers=bearer(FINANCE))
+        problem = r.json()
+        assert r.status_code == 409 and problem["code"] == "RELEASE_EXCEEDS_PROGRAM_TOTAL", r.text
+        assert problem["field"] == "amount_yuan", problem  # the ledger cannot know it: the edge names it
 
         r = await funds.post("/payments", json={"award_id": "award-1"}, headers=bearer(ADMIN))
         assert r.status_code == 409 and r.json()["code"] == "PUBLICITY_NOT_ENDED", r.text

@@ -699,9 +699,11 @@ def _eligible(kind: str, reasons: list[Reason]) -> bool:
 
 
 def _evidence_invalid(errors: list[str]) -> InvalidInput:
-    return InvalidInput(
-        "EVIDENCE_INVALID", "; ".join(errors), field="evidence", details={"errors": errors}
-    )
+    """422 naming the first offending field (``evidence.units``), every problem in details."""
+    assert errors, "an invalid evidence has at least one problem"
+    first_path = errors[0].split(":", 1)[0].strip()
+    field = first_path if first_path.startswith("evidence") else "evidence"
+    return InvalidInput("EVIDENCE_INVALID", "; ".join(errors), field=field, details={"errors": errors})
 
 
 def parse_rule(raw: object, *, path: str = "rule") -> Rule:

@@ -185,8 +185,12 @@ def _resolution(body: ResolutionFields):
 
 async def _command(request: Request, who: Principal, kind: str, body: BaseModel | dict[str, Any],
                    run: Callable[[Tx], Awaitable[dict[str, Any]]], *, ok_status: int = 200,
-                   command_id: str | None = None, refs: dict[str, str | None] | None = None) -> Response:
-    """Run a use case as a command: its id, its first outcome kept, its refusal a problem+json."""
+                   command_id: str | None = None, refs: dict[str, str | None] | None = None,
+                   fields: dict[str, str] | None = None) -> Response:
+    """Run a use case as a command: its id, its first outcome kept, its refusal a problem+json.
+
+    ``fields``: the request field a refusal code is about when the domain cannot know it (the
+    ledger refuses an account going below zero; the edge knows which input moved it)."""
     data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
     command_id = command_id or data.get("command_id") or request.headers.get("Idempotency-Key")
     request_hash = hashlib.sha256(json.dumps({"p": request.url.path, "b": data}, sort_keys=True,
@@ -200,8 +204,9 @@ async def _command(request: Request, who: Principal, kind: str, body: BaseModel 
     if response.status_code < 400:
         return response
     refusal = json.loads(response.body)
+    field = refusal.get("field") or (fields or {}).get(refusal["code"])
     return problem_response(request, status=response.status_code, code=refusal["code"], detail=refusal["message"],
-                            field=refusal.get("field"), details=refusal.get("details"),
+                            field=field, details=refusal.get("details"),
                             headers={k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"})
 
 
@@ -212,7 +217,7 @@ async def release(program_code: str, body: ReleaseRequest, request: Request, who
     release_id = body.release_id or body.command_id or new_id()
     return await _command(request, who, "release", body, lambda tx: service.release_funds(
         tx, program_code, release_id, amount_fen, body.approval_reference, who), ok_status=201,
-        refs={"program_code": program_code})
+        refs={"program_code": program_code}, fields={"RELEASE_EXCEEDS_PROGRAM_TOTAL": "amount_yuan"})
 
 
 @router.post("/payments", status_code=201, tags=["payments"], summary="Request a payment order for a reserved award")
