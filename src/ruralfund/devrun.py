@@ -47,6 +47,7 @@ def dev_command(
     if fresh and var_dir.exists():
         shutil.rmtree(var_dir)
     var_dir.mkdir(parents=True, exist_ok=True)
+    _stop_cleanly_on(signal.SIGTERM, signal.SIGHUP)
     with ExitStack() as stack:
         nats_url, database_url = _infrastructure(stack, var_dir)
         mail_dir = _mail_sink(stack, var_dir)
@@ -127,6 +128,29 @@ def _service_env(var_dir: Path, nats_url: str, database_url: str, host: str, mai
     return env
 
 
+def _stop_cleanly_on(*signals: signal.Signals) -> None:
+    """``kill`` (SIGTERM) or a closed terminal (SIGHUP) stop everything like Ctrl-C does. By
+    default they ended this process at once, without its clean-up: the services (in their own
+    sessions) and embedded servers were left running."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for sig in signals:
+        signal.signal(sig, interrupt)
+
+
+def _die_with_parent() -> None:
+    """In a service child (Linux): SIGTERM it when ``ruralfund dev`` dies, even by SIGKILL,
+    which runs no clean-up. Elsewhere a no-op: there SIGKILL of dev can leave services behind."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _start_services(stack: ExitStack, env: dict[str, str], var_dir: Path, host: str) -> dict[str, subprocess.Popen]:
     logs = var_dir / "logs"
     logs.mkdir(exist_ok=True)
@@ -137,6 +161,7 @@ def _start_services(stack: ExitStack, env: dict[str, str], var_dir: Path, host: 
         procs[svc] = subprocess.Popen(
             [sys.executable, "-m", "ruralfund", "serve", svc, "--host", host, "--port", str(PORTS[svc])],
             env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec, no threads yet
         )
     stack.callback(_stop_services, procs)
     return procs

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -31,3 +34,55 @@ def test_dev_starts_embedded_servers_all_services_and_loads_the_demo_program(tmp
         assert f"{svc} API docs" in out
     assert "/publicity" in out
     assert seconds < 180
+
+
+def _start_dev(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL") and not k.startswith("RURALFUND_")}
+    out = tmp_path / "dev.out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ruralfund", "dev", "--var-dir", str(tmp_path / "dev"),
+         "--program", str(REPO / "programs/xinping-2021.yaml"), "--host", "127.0.0.1", "--free-ports"],
+        env=env, cwd=tmp_path, stdout=out.open("wb"), stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 180
+    while "Press Ctrl-C to stop." not in out.read_text(errors="replace"):
+        assert proc.poll() is None, out.read_text(errors="replace")[-3000:]
+        assert time.monotonic() < deadline, "dev never became ready"
+        time.sleep(0.5)  # polling a starting process: no event to wait for
+    return proc, out
+
+
+def _services_of(dev: psutil.Process) -> list[psutil.Process]:
+    return [p for p in dev.children(recursive=True) if "serve" in p.cmdline()]
+
+
+def _gone(processes: list[psutil.Process], seconds: float) -> bool:
+    _, alive = psutil.wait_procs(processes, timeout=seconds)
+    return not alive
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_stopping_dev_stops_every_service(tmp_path, stop):
+    """`kill` stops dev like Ctrl-C (clean-up runs); even SIGKILL, which runs no clean-up,
+    takes the services with it (Linux: they get SIGTERM when their parent dies)."""
+    if stop == signal.SIGKILL and sys.platform != "linux":
+        pytest.skip("parent-death signal is Linux only")
+    proc, out = _start_dev(tmp_path)
+    dev = psutil.Process(proc.pid)
+    services = _services_of(dev)
+    everything = dev.children(recursive=True)  # the embedded servers too, to clean up after SIGKILL
+    assert len(services) == 4, [p.cmdline() for p in everything]
+    try:
+        proc.send_signal(stop)
+        assert _gone(services, 30), f"services left running after {stop.name}: {[p.pid for p in services]}"
+        if stop == signal.SIGTERM:
+            assert proc.wait(timeout=60) is not None
+            assert _gone(everything, 30), "embedded servers left running"
+            assert "services stopped" in out.read_text(errors="replace")
+    finally:
+        for p in everything:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait(timeout=30)
