@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import pytest
+from ruralfund_common.bootstrap import DEFAULT_MAX_BODY_BYTES
 from ruralfund_common.testing.services import bearer
 
 pytestmark = pytest.mark.integration
@@ -80,3 +81,29 @@ async def test_malformed_requests_are_problems_and_change_nothing(
     }
     assert {k: v for k, v in broken.items() if v} == {}
     assert await served.sql(f"SELECT count(*) FROM {table}") == before
+
+
+@pytest.mark.parametrize("service", list(WRITES))
+async def test_a_body_past_the_limit_is_413_and_changes_nothing(serve: Any, hostile: Any, service: str) -> None:
+    """Without a limit FastAPI buffers any body a client sends: every service refuses one past
+    ``DEFAULT_MAX_BODY_BYTES`` (claims: its evidence file size) as 413 problem+json, whether it
+    declares its length or streams it."""
+    served = await serve(service, seed=False)
+    path, table = WRITES[service]
+    who = bearer(hostile.PEOPLE["finance_bureau"] if service == "funds" else hostile.ADMIN)
+    limit = served.http.app.state.max_body_bytes  # type: ignore[attr-defined]
+    assert limit >= DEFAULT_MAX_BODY_BYTES
+    body = b'{"name": "' + b"x" * limit + b'"}'
+    before = await served.sql(f"SELECT count(*) FROM {table}")
+
+    async def streamed() -> Any:
+        for start in range(0, len(body), 1 << 20):
+            yield body[start:start + (1 << 20)]
+
+    for content in (body, streamed()):
+        r = await served.http.post(path, content=content, headers={**who, **JSON})
+        assert r.status_code == 413, (r.status_code, r.text[:300])
+        assert hostile.problem_violation(r.status_code, r.headers, r.content) is None, r.text[:300]
+    assert await served.sql(f"SELECT count(*) FROM {table}") == before
+    r = await served.http.post(path, json={}, headers=who)  # still answering, normally
+    assert 400 <= r.status_code < 500 and r.status_code != 413, r.text

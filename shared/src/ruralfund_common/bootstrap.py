@@ -27,13 +27,13 @@ from .clock import Clock, DevClock, make_clock
 from .db.migrate import migrate
 from .db.pool import create_pool
 from .errors import Conflict, InvalidInput, NotFound
-from .http import RequestIdMiddleware, health_router, install_problem_handlers
+from .http import BodyLimitMiddleware, RequestIdMiddleware, health_router, install_problem_handlers
 from .logging import configure_logging, get_logger
 from .messaging import EventRouter, Messaging, Tx
 from .settings import ServiceSettings, load_settings
 from .telemetry import TracingMiddleware, metrics_response, setup_tracing
 
-__all__ = ["ServiceContext", "build_service_app", "idempotent", "get_ctx", "CtxDep", "MAX_IDEMPOTENCY_KEY_CHARS"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "ServiceContext", "build_service_app", "idempotent", "get_ctx", "CtxDep", "MAX_IDEMPOTENCY_KEY_CHARS"]
 
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 MAX_WRITE_ATTEMPTS = 3
@@ -67,6 +67,13 @@ def get_ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
+# No request body may be larger (413 problem+json, read no further): without a limit FastAPI
+# buffers whatever a client sends. The largest legitimate bodies are a bank statement (4 MiB)
+# and evidence files (claims raises its own limit to its file size setting); endpoints keep
+# their own, smaller limits (a claim's evidence 16 KiB, a program 256 KiB, a form 16 KiB).
+DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+
+
 # FastAPI's built-in OpenTelemetry: the server span only (it continues a caller's traceparent and
 # is the parent of the outbox rows' trace). Off: spans per dependency/endpoint/serialisation
 # (3 more spans per request), OTel HTTP metrics (Prometheus has them: TracingMiddleware) and
@@ -89,6 +96,7 @@ def build_service_app(
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
     on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
     auth_settings: AuthSettings | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     settings = settings or load_settings(service)
     configure_logging(service, settings.log_format, settings.log_level)
@@ -125,8 +133,10 @@ def build_service_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
                   telemetry=HTTP_TELEMETRY)
     app.state.ctx = ctx
+    app.state.max_body_bytes = max_body_bytes
     install_auth(app, auth_settings or AuthSettings())
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(TracingMiddleware, service=service)
 

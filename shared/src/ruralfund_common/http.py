@@ -36,6 +36,7 @@ from ruralfund_common.errors import DomainError, InvalidInput
 from ruralfund_common.ids import new_id
 
 __all__ = [
+    "BodyLimitMiddleware",
     "PAGE_LIMIT_DEFAULT",
     "PAGE_LIMIT_MAX",
     "PROBLEM_MEDIA_TYPE",
@@ -201,6 +202,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code in (204, 304):  # these statuses must not carry a body
         return Response(status_code=exc.status_code, headers=headers)
     code, phrase = _status_code_and_phrase(exc.status_code)
+    code = getattr(exc, "code", None) or code
     detail = exc.detail if isinstance(exc.detail, str) else phrase
     details = exc.detail if isinstance(exc.detail, Mapping) else None
     return problem_response(
@@ -359,6 +361,58 @@ MAX_REQUEST_ID_CHARS: Final = 128
 # A caller's id goes into our logs: accept only a safe charset, else make our own.
 _REQUEST_ID_RE: Final = re.compile(rf"^[A-Za-z0-9._:\-]{{1,{MAX_REQUEST_ID_CHARS}}}$")
 _STATE_KEY: Final = "request_id"
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive``: FastAPI re-raises an HTTPException met while reading a body
+    (any other error there becomes a 400), so the problem handler answers it."""
+
+    code = "BODY_TOO_LARGE"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body may have at most {max_bytes} bytes")
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI: no request body past ``max_bytes``. A declared ``Content-Length`` past it is
+    answered 413 before the app runs; a streamed body is cut off when the count passes it.
+    Either way a problem+json ``BODY_TOO_LARGE``, and the endpoint never sees the body.
+    (FastAPI's own ``max_body_size`` answers a declared length in plain text.)"""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        assert max_bytes > 0
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            too_large = _BodyTooLarge(self.max_bytes)
+            response = problem_response(Request(scope), status=413, code=too_large.code,
+                                        detail=too_large.detail, details={"max_bytes": self.max_bytes})
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, receive_limited, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 class RequestIdMiddleware:

@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from ruralfund_common.bootstrap import ServiceContext, build_service_app
+from ruralfund_common.bootstrap import DEFAULT_MAX_BODY_BYTES, ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
 from .entrypoints import api, contracts_api, files_api, milestones_api, packages_api, reports_api
 from .entrypoints.milestone_checker import CHECKER_KEY, MilestoneChecker
 from .entrypoints.subscribers import events
 from .settings import SETTINGS_KEY, ClaimsSettings
+
+MULTIPART_MARGIN_BYTES = 64 * 1024  # the form's boundaries and headers around a file
 
 __all__ = ["MIGRATIONS_DIR", "create_app"]
 
@@ -58,4 +60,7 @@ def create_app(
         settings=settings,
         on_start=on_start,
         on_stop=on_stop,
+        # an evidence file streams in (files_api refuses it past its own limit with
+        # EVIDENCE_FILE_TOO_LARGE); the app-wide limit must not cut it short
+        max_body_bytes=max(DEFAULT_MAX_BODY_BYTES, own.evidence_max_file_bytes + MULTIPART_MARGIN_BYTES),
     )
