@@ -9,6 +9,7 @@ the typed envelope; the framework owns dedup, ordering, retries and dead letters
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -102,6 +103,10 @@ class Messaging:
         self._nc: Any = None
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
+        # set by stop(): sleeps wait on it, because nats-py swallows a cancellation that hits a
+        # publish (a request in flight), after which a plain sleep ran its full length
+        # (Messaging.stop took 15 s, one lag-sample interval, in one test teardown of three)
+        self._stopped = asyncio.Event()
 
     # -- declaration (at import/build time) ------------------------------------------------------
     def subscribe(self, model: type[Event], *, name: str | None = None) -> Callable[[Handler], Handler]:
@@ -229,7 +234,8 @@ class Messaging:
                     CONSUMER_LAG.labels(self.service, consumer).set(info.num_pending + info.num_ack_pending)
                 except Exception:  # not created yet, or NATS reconnecting: try next round
                     pass
-            await asyncio.sleep(LAG_SAMPLE_SECONDS)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), LAG_SAMPLE_SECONDS)
 
     async def _handle_batch(self, processor: EventProcessor, msgs: list[Any]) -> None:
         held_back: float | None = None
@@ -294,6 +300,7 @@ class Messaging:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
