@@ -11,6 +11,7 @@ The operating commands (``dlq-list``, ``dlq-redrive``, ``republish``) talk to NA
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 import secrets as _secrets
 from datetime import date
@@ -276,6 +277,19 @@ def dlq_list(
     typer.echo(f"{len(letters)} dead letter(s)", err=True)
 
 
+def _operator_key(namespace: str) -> Any:
+    """The operator's event key (``deploy secrets`` writes it), else the development one, which
+    production services do not trust (their consumers then dead-letter the redrive again)."""
+    from ruralfund_common.messaging.signing import DEV_OPERATOR, SigningKey
+
+    secret = os.environ.get(natsauth.event_key_env_var(namespace, DEV_OPERATOR))
+    if secret:
+        return SigningKey.parse(secret)
+    typer.echo(f"{natsauth.event_key_env_var(namespace, DEV_OPERATOR)} is not set: signing the redrive with "
+               "the development operator key (production services refuse it)", err=True)
+    return SigningKey.dev(DEV_OPERATOR)
+
+
 async def _redrive(url: str, namespace: str, seq: int, delete: bool) -> dict[str, Any]:
     from ruralfund_common.messaging.envelope import (
         HEADER_DLQ_MSG_ID,
@@ -301,6 +315,8 @@ async def _redrive(url: str, namespace: str, seq: int, delete: bool) -> dict[str
         if original_id := headers.get(HEADER_DLQ_MSG_ID):
             out[HEADER_MSG_ID] = original_id
         out[HEADER_REDRIVEN] = f"{ns.dlq_stream}:{seq}"
+        # the mark is the operator's to sign: consumers refuse an unsigned one (UNSIGNED_REDRIVE)
+        out = _operator_key(namespace).sign_redrive(ns.subject(logical), msg.data or b"", out)
         ack = await js.publish(ns.subject(logical), msg.data or b"", headers=out,
                                stream=ns.stream(owner_of(logical)))
         if ack.duplicate:

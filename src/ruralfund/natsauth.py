@@ -162,13 +162,16 @@ def new_event_key(namespace: str, signer: str, today: date, scope: str) -> tuple
 
 def event_keys(namespaces: Sequence[str], command_senders: Mapping[str, str], today: date) -> list[tuple[str, str]]:
     """(variable, value) pairs: one signing key per service and outside command sender of each
-    namespace, and that namespace's trusted keys (a service signs ``<svc>.>``, a sender only
-    ``<owner>.cmd.>``)."""
+    namespace, the operator's (redrives), and that namespace's trusted keys (a service signs
+    ``<svc>.>``, a sender only ``<owner>.cmd.>``, the operator only ``redrive.>``)."""
+    from ruralfund_common.messaging.signing import DEV_OPERATOR, REDRIVE_SCOPE
+
     pairs: list[tuple[str, str]] = []
     for ns in dict.fromkeys(_check_namespace(n) for n in namespaces):
         entries = []
         signers = [(svc, f"{svc}.>") for svc in SERVICES]
         signers += [(sender, f"{owner}.cmd.>") for sender, owner in command_senders.items()]
+        signers += [(DEV_OPERATOR, REDRIVE_SCOPE)]  # the operator signs redrives (deploy dlq-redrive)
         for signer, scope in signers:
             secret, entry = new_event_key(ns, signer, today, scope)
             pairs.append((event_key_env_var(ns, signer), secret))

@@ -108,7 +108,7 @@ def test_secrets_make_event_keys_each_trusted_only_for_its_own_subjects() -> Non
     assert trusted_text.startswith("'") and trusted_text.endswith("'")  # '>' must not meet a shell
     trusted = TrustedKeys.parse(trusted_text.strip("'"))
     keys = {s: SigningKey.parse(values[f"RURALFUND_{s.upper()}_EVENT_SIGNING_KEY"])
-            for s in (*natsauth.SERVICES, "sorting_line")}
+            for s in (*natsauth.SERVICES, "sorting_line", "ops")}
     assert sorted(trusted.key_ids) == sorted(k.key_id for k in keys.values())
     for signer, key in keys.items():
         assert not key.is_dev and key.key_id.startswith(f"{signer}-")
@@ -124,6 +124,20 @@ def test_secrets_make_event_keys_each_trusted_only_for_its_own_subjects() -> Non
             assert err.code == "WRONG_SIGNER"
     scans = "logistics.cmd.record_scans.v1"
     assert trusted.verify(scans, scans, b"{}", keys["sorting_line"].sign(scans, b"{}", {})).startswith("sorting_line-")
+    # the operator signs redrive marks, of any owner's subject, and nothing else
+    marked = keys["claims"].sign(claims, b"{}", {"Ruralfund-Redriven-From": "RURALFUND_DLQ:7"})
+    assert trusted.verify_redrive(claims, claims, b"{}", keys["ops"].sign_redrive(claims, b"{}", marked)).startswith("ops-")
+    for not_ops in ("claims", "sorting_line"):
+        try:
+            trusted.verify_redrive(claims, claims, b"{}", keys[not_ops].sign_redrive(claims, b"{}", marked))
+            raise AssertionError(f"{not_ops} may sign a redrive")
+        except SignatureRejected as err:
+            assert err.code == "WRONG_SIGNER"
+    try:
+        trusted.verify(claims, claims, b"{}", keys["ops"].sign(claims, b"{}", {}))
+        raise AssertionError("the operator may sign a claims event")
+    except SignatureRejected as err:
+        assert err.code == "WRONG_SIGNER"
     again = runner.invoke(app, ["secrets"])
     assert values["RURALFUND_CLAIMS_EVENT_SIGNING_KEY"] not in again.output  # fresh every time
     per_county = runner.invoke(app, ["secrets", "-n", "xinping", "-n", "ruyuan"]).output

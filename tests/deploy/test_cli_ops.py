@@ -10,7 +10,7 @@ import pytest
 from ruralfund_common.clock import SystemClock
 from ruralfund_common.contracts import ClaimApproved
 from ruralfund_common.messaging.inbox import Delivery, EventProcessor
-from ruralfund_common.messaging.signing import SigningKey
+from ruralfund_common.messaging.signing import SigningKey, TrustedKeys
 from ruralfund_common.messaging.streams import ensure_stream
 from ruralfund_common.messaging.subjects import Namespace
 from ruralfund_common.testing.infra import connect_nats
@@ -57,7 +57,9 @@ async def _stream_tail(server: LockedNats, stream: str) -> tuple[int, Any]:
         await nc.close()
 
 
-def test_dead_letters_are_listed_and_redriven_to_their_subject(locked_nats: LockedNats) -> None:
+def test_dead_letters_are_listed_and_redriven_to_their_subject(locked_nats: LockedNats, monkeypatch) -> None:
+    operator = SigningKey.generate("ops-20261125-ab12")  # what `deploy secrets` writes
+    monkeypatch.setenv("RURALFUND_OPS_EVENT_SIGNING_KEY", operator.setting())
     asyncio.run(_dead_letter_one(locked_nats))
     ops = ["--nats-url", locked_nats.url_for("ops")]
     listed = runner.invoke(app, ["dlq-list", "--json", *ops])
@@ -81,6 +83,10 @@ def test_dead_letters_are_listed_and_redriven_to_their_subject(locked_nats: Lock
     assert msg.headers["Ruralfund-Key-Id"] == "dev-claims"
     assert SigningKey.dev("claims").sign(SUBJECT, BODY, msg.headers)["Ruralfund-Signature"] == \
         msg.headers["Ruralfund-Signature"]
+    # the redrive mark is the operator's, signed with the key from the environment
+    assert msg.headers["Ruralfund-Redrive-Key-Id"] == operator.key_id
+    trusted = TrustedKeys.parse(operator.trusted_entry("redrive.>"))
+    assert trusted.verify_redrive(SUBJECT, SUBJECT, BODY, msg.headers) == operator.key_id
     assert not any(h.startswith("Ruralfund-Dlq-") for h in msg.headers)
     assert msg.headers["Ruralfund-Producer"] == "claims"
     assert asyncio.run(_stream_tail(locked_nats, "RURALFUND_DLQ"))[0] == 0  # --delete

@@ -16,6 +16,7 @@ from ruralfund_common.db.pool import create_pool
 from ruralfund_common.errors import DomainError
 from ruralfund_common.messaging import Event, Messaging, OutboxRelay, Tx
 from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, encode, make_envelope
+from ruralfund_common.messaging.signing import DEV_OPERATOR, SigningKey
 from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -330,10 +331,19 @@ async def test_a_redriven_dead_letter_is_applied_outside_the_sequence_check(nats
         # what `deploy dlq-redrive` publishes once the duplicate window has passed (here a fresh
         # Nats-Msg-Id stands in for the wait, so the test signs it again as the producer)
         headers = {k: v for k, v in letter.headers.items() if not k.startswith("Ruralfund-Dlq-")}
-        headers.update({HEADER_MSG_ID: f"{envelope_id}:redrive", "Ruralfund-Redriven-From": "DLQ:1"})
+        headers.update({HEADER_MSG_ID: f"{envelope_id}:forged", "Ruralfund-Redriven-From": "DLQ:1"})
         subject = m.ns.subject(ThingHappened.SUBJECT)
+        # a redrive mark the operator did not sign: anyone able to publish could replay a signed
+        # message out of sequence order with it; it is dead-lettered, nothing applied
         await js.publish(subject, letter.data, headers=relay.signing_key.sign(subject, letter.data, headers),
                          stream=m.ns.stream("claims"))
+        [forged] = await sub.fetch(1, timeout=5)
+        assert forged.headers["Ruralfund-Dlq-Reason"].startswith("UNSIGNED_REDRIVE"), forged.headers
+        assert await _count(consumer_pool, "SELECT count(*) FROM effects WHERE n = 7") == 0
+        headers[HEADER_MSG_ID] = f"{envelope_id}:redrive"
+        signed = SigningKey.dev(DEV_OPERATOR).sign_redrive(
+            subject, letter.data, relay.signing_key.sign(subject, letter.data, headers))
+        await js.publish(subject, letter.data, headers=signed, stream=m.ns.stream("claims"))
         await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects WHERE n = 7"), expect=1)
         assert await _count(consumer_pool, "SELECT last_seq FROM inbox_cursor") == 2
         # without the redrive mark the same sequence is behind the cursor: a duplicate, ignored

@@ -182,6 +182,8 @@ class EventProcessor(Generic[E]):
         if len(d.data) > MAX_EVENT_BYTES:
             raise SignatureRejected("OVERSIZED", f"{len(d.data)} bytes, at most {MAX_EVENT_BYTES}")
         self.trusted.verify(d.subject, self.ns.logical(d.subject), d.data, d.headers)
+        if HEADER_REDRIVEN in d.headers:  # applied outside the sequence check: the operator signs that
+            self.trusted.verify_redrive(d.subject, self.ns.logical(d.subject), d.data, d.headers)
 
     def _decode(self, d: Delivery) -> Envelope[Any]:
         try:

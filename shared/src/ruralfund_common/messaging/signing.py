@@ -18,8 +18,16 @@ Keys:
   subject: ``claims.>`` for the claims service, ``logistics.cmd.>`` for a sorting line's
   gateway. Repeat an entry to give one key several scopes. Several keys per scope = rotation.
 - development and tests need no set-up: each signer has a deterministic dev key derived from
-  its name (``dev-claims``; ``dev-gateway`` for outside systems' commands), and the dev trust
-  map trusts exactly those. Like the dev clock, production refuses them.
+  its name (``dev-claims``; ``dev-gateway`` for outside systems' commands; ``dev-ops`` for the
+  operator's redrives), and the dev trust map trusts exactly those. Like the dev clock,
+  production refuses them.
+
+Redrives: ``ruralfund deploy dlq-redrive`` publishes a dead letter again exactly as its producer
+signed it, plus ``Ruralfund-Redriven-From``, which makes the consumer apply it outside the
+sequence check. That mark is signed too, by the operator's key (``Ruralfund-Redrive-Key-Id`` /
+``-Signature`` over the subject, Nats-Msg-Id, the mark and the payload), trusted with the scope
+``redrive.>`` (or ``redrive.<owner>.>``): without it anyone able to publish on a subject could
+replay a signed message out of order.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ from .subjects import OWNERS
 
 __all__ = [
     "DEV_GATEWAY",
+    "DEV_OPERATOR",
+    "HEADER_REDRIVE_KEY_ID",
+    "HEADER_REDRIVE_SIGNATURE",
+    "REDRIVE_SCOPE",
     "HEADER_KEY_ID",
     "HEADER_SIGNATURE",
     "MAX_EVENT_BYTES",
@@ -58,9 +70,18 @@ HEADER_KEY_ID = "Ruralfund-Key-Id"
 MAX_EVENT_BYTES = 512 * 1024
 #: Signer name of outside systems' command gateways in development and tests.
 DEV_GATEWAY = "gateway"
+#: Signer name of the operator (redrives) in development and tests.
+DEV_OPERATOR = "ops"
+HEADER_REDRIVEN = "Ruralfund-Redriven-From"  # same as envelope.HEADER_REDRIVEN (no import cycle)
+HEADER_REDRIVE_KEY_ID = "Ruralfund-Redrive-Key-Id"
+HEADER_REDRIVE_SIGNATURE = "Ruralfund-Redrive-Signature"
+#: The scope an operator key needs to redrive; redriving <logical subject> needs "redrive.<subject>".
+REDRIVE_SCOPE = "redrive.>"
+_REDRIVE_PREFIX = "redrive."
 _DEV_PREFIX = "dev-"
 _DEV_SEED_LABEL = b"ruralfund development event key, never for production\0"
 _SIGNATURE_VERSION = b"ruralfund-event-signature-v1"
+_REDRIVE_SIGNATURE_VERSION = b"ruralfund-redrive-signature-v1"
 _KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SCOPE = re.compile(r"^(?:[a-z0-9_]+|\*)(?:\.(?:[a-z0-9_]+|\*))*(?:\.>)?$|^>$")
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -104,9 +125,12 @@ def _check_key_id(key_id: str) -> str:
     return key_id
 
 
-def signed_bytes(key_id: str, subject: str, msg_id: str, seq: str, data: bytes) -> bytes:
-    """What the signature covers: each field length-prefixed, then the payload."""
-    parts = [_SIGNATURE_VERSION, key_id.encode(), subject.encode(), msg_id.encode(), seq.encode()]
+def signed_bytes(key_id: str, subject: str, msg_id: str, seq: str, data: bytes,
+                 *, version: bytes = _SIGNATURE_VERSION) -> bytes:
+    """What the signature covers: each field length-prefixed, then the payload. A redrive
+    signature frames its mark in the place of the sequence, under its own version label, so
+    neither signature can stand in for the other."""
+    parts = [version, key_id.encode(), subject.encode(), msg_id.encode(), seq.encode()]
     return b"".join(b"%d:%s\n" % (len(p), p) for p in parts) + data
 
 
@@ -158,6 +182,17 @@ class SigningKey:
         msg = signed_bytes(self.key_id, subject, out.get(HEADER_MSG_ID, ""), out.get(HEADER_SEQ, ""), data)
         out[HEADER_KEY_ID] = self.key_id
         out[HEADER_SIGNATURE] = _b64(self.private.sign(msg))
+        return out
+
+    def sign_redrive(self, subject: str, data: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+        """``headers`` (the producer's signed message with its Nats-Msg-Id and
+        Ruralfund-Redriven-From set) plus the operator's signature over that mark."""
+        out = dict(headers)
+        assert out.get(HEADER_REDRIVEN), "set Ruralfund-Redriven-From before signing the redrive"
+        msg = signed_bytes(self.key_id, subject, out.get(HEADER_MSG_ID, ""), out[HEADER_REDRIVEN], data,
+                           version=_REDRIVE_SIGNATURE_VERSION)
+        out[HEADER_REDRIVE_KEY_ID] = self.key_id
+        out[HEADER_REDRIVE_SIGNATURE] = _b64(self.private.sign(msg))
         return out
 
 
@@ -217,6 +252,7 @@ class TrustedKeys:
         """Each service's dev key for its own subjects, the dev gateway for every owner's commands."""
         entries = [SigningKey.dev(o).trusted_entry(f"{o}.>") for o in OWNERS]
         entries += [SigningKey.dev(DEV_GATEWAY).trusted_entry("*.cmd.>")]
+        entries += [SigningKey.dev(DEV_OPERATOR).trusted_entry(REDRIVE_SCOPE)]
         return cls.parse(",".join(entries))
 
     @property
@@ -243,6 +279,28 @@ class TrustedKeys:
                                                 headers.get(HEADER_SEQ, ""), data))
         except (EventKeyError, InvalidSignature):
             raise SignatureRejected("BAD_SIGNATURE", f"signature by {key_id} does not match the message") from None
+        return key_id
+
+    def verify_redrive(self, subject: str, logical_subject: str, data: bytes, headers: Mapping[str, str]) -> str:
+        """A message marked Ruralfund-Redriven-From: the operator key that signed the mark, or
+        :class:`SignatureRejected`. (The producer's own signature is checked by ``verify``.)"""
+        key_id, signature = headers.get(HEADER_REDRIVE_KEY_ID), headers.get(HEADER_REDRIVE_SIGNATURE)
+        if not key_id or not signature:
+            raise SignatureRejected("UNSIGNED_REDRIVE", f"a redrive mark without {HEADER_REDRIVE_KEY_ID} / "
+                                                        f"{HEADER_REDRIVE_SIGNATURE} (an operator's key signs it)")
+        key = self._keys.get(key_id)
+        if key is None:
+            raise SignatureRejected("UNKNOWN_SIGNING_KEY", f"redrive key id {key_id[:64]!r} is not trusted")
+        if not key.may_sign(_REDRIVE_PREFIX + logical_subject):
+            raise SignatureRejected("WRONG_SIGNER", f"key {key_id} may sign {', '.join(key.scopes)}, "
+                                                    f"not a redrive of {logical_subject}")
+        try:
+            raw = _unb64(signature, _SIGNATURE_BYTES, "redrive signature")
+            key.public.verify(raw, signed_bytes(key_id, subject, headers.get(HEADER_MSG_ID, ""),
+                                                headers.get(HEADER_REDRIVEN, ""), data,
+                                                version=_REDRIVE_SIGNATURE_VERSION))
+        except (EventKeyError, InvalidSignature):
+            raise SignatureRejected("BAD_SIGNATURE", f"redrive signature by {key_id} does not match") from None
         return key_id
 
 
