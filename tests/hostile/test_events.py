@@ -25,7 +25,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 from ruralfund_common.messaging import MAX_EVENT_BYTES, Event, EventRouter, Namespace, SigningKey
-from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_SEQ, encode, make_envelope
+from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_REDRIVEN, HEADER_SEQ, encode, make_envelope
 from ruralfund_common.messaging.signing import DEV_GATEWAY
 from ruralfund_common.messaging.subjects import owner_of
 from ruralfund_common.testing.services import running_service, service_settings
@@ -44,6 +44,7 @@ CASES: Final[dict[str, str]] = {
     "unsigned": "UNSIGNED",
     "wrong_owner": "WRONG_SIGNER",
     "bad_signature": "BAD_SIGNATURE",
+    "unsigned_redrive": "UNSIGNED_REDRIVE",
 }
 # Reasons that mean "stopped at the door": a valid event must never get one.
 TRANSPORT_REASONS: Final = {*CASES.values(), "INVALID_ENVELOPE", "WRONG_TYPE", "UNKNOWN_SIGNING_KEY"}
@@ -148,9 +149,10 @@ class Publisher:
         return mid, encode(env)
 
     async def send(self, logical: str, payload: bytes, *, msg_id: str, case: str,
-                   key: SigningKey | None, seq: str | None = None, tamper: bool = False) -> None:
+                   key: SigningKey | None, seq: str | None = None, tamper: bool = False,
+                   extra: dict[str, str] | None = None) -> None:
         subject = self.ns.subject(logical)
-        headers = {HEADER_MSG_ID: msg_id, CASE_HEADER: case}
+        headers = {HEADER_MSG_ID: msg_id, CASE_HEADER: case, **(extra or {})}
         if seq is not None:
             headers[HEADER_SEQ] = seq
         if key is not None:
@@ -163,7 +165,7 @@ class Publisher:
         assert not ack.duplicate
 
     async def hostile(self, model: type[Event]) -> list[str]:
-        """The seven hostile messages for one subject; returns their message ids."""
+        """The eight hostile messages for one subject; returns their message ids."""
         logical, owner = model.SUBJECT, self.owner_key(model.SUBJECT)
         wrong = SigningKey.dev("funds" if owner_of(logical) != "funds" else "claims")
         sent = []
@@ -184,6 +186,9 @@ class Publisher:
         await send("unsigned", self.envelope(model)[1], None)
         await send("wrong_owner", self.envelope(model)[1], wrong)
         await send("bad_signature", self.envelope(model)[1], owner, tamper=True)
+        # rightly signed by its producer, but marked redriven (outside the sequence check)
+        # without the operator's signature over the mark: a replay out of order
+        await send("unsigned_redrive", self.envelope(model)[1], owner, extra={HEADER_REDRIVEN: "RURALFUND_DLQ:1"})
         return sent
 
     async def valid(self, model: type[Event]) -> str:
