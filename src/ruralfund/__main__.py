@@ -1,3 +1,3 @@
-from ruralfund.cli import main
+from ruralfund.entry import main
 
 main()

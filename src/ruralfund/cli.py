@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
 
 from . import cli_award, cli_calendar, cli_deploy, cli_ledger, cli_program, cli_users
 from .devrun import dev_command
+from .serve import DEFAULT_PORTS, SERVICES, serve
 
 __all__ = ["app", "main", "SERVICES", "DEFAULT_PORTS"]
 
-SERVICES = ("claims", "funds", "logistics", "notify")
-DEFAULT_PORTS = {"claims": 8001, "funds": 8002, "logistics": 8003, "notify": 8004}
 
 app = typer.Typer(
     name="ruralfund",
@@ -31,31 +29,12 @@ app.add_typer(cli_deploy.app, name="deploy",
 app.command("dev", help="Run the whole system on this machine (embedded NATS + PostgreSQL when no URLs are set).")(dev_command)
 
 
-@app.command()
-def serve(
-    service: str = typer.Argument(None, envvar="SERVICE", help="claims | funds | logistics | notify"),
-    host: str = typer.Option(None, help="bind address (default RURALFUND_HTTP_HOST or 127.0.0.1)"),
-    port: int = typer.Option(None, help="port (default RURALFUND_HTTP_PORT, else the service's default)"),
-) -> None:
-    """Run one service: its admin HTTP API, event consumers and outbox relay in one process."""
-    import uvicorn
-
-    from ruralfund_common.settings import load_settings
-
-    if service not in SERVICES:
-        typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
-        raise typer.Exit(2)
-    settings = load_settings(service)
-    bind_port = port or (settings.http_port if os.environ.get("RURALFUND_HTTP_PORT") or
-                         os.environ.get(f"RURALFUND_{service.upper()}_HTTP_PORT") else DEFAULT_PORTS[service])
-    uvicorn.run(
-        f"ruralfund_{service}.app:create_app", factory=True, host=host or settings.http_host, port=bind_port,
-        access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10,
-    )
+app.command("serve")(serve)
 
 
 def main() -> None:
     app(prog_name="ruralfund")
+
 
 
 if __name__ == "__main__":

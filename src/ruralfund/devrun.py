@@ -25,11 +25,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .serve import DEFAULT_PORTS, SERVICES
+
 __all__ = ["dev_command", "READY_TIMEOUT_SECONDS"]
 
 READY_TIMEOUT_SECONDS = 90.0
-SERVICES = ("claims", "funds", "logistics", "notify")
-PORTS = {"claims": 8001, "funds": 8002, "logistics": 8003, "notify": 8004}
+PORTS = dict(DEFAULT_PORTS)  # --free-ports replaces them
 console = Console(stderr=True)
 
 
