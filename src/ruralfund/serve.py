@@ -36,6 +36,8 @@ def serve(
     uvicorn.run(
         f"ruralfund_{service}.app:create_app", factory=True, host=host or settings.http_host, port=bind_port,
         access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10,
+        # uvloop where installed (auto); RURALFUND_EVENT_LOOP=asyncio falls back to the stdlib loop
+        loop=os.environ.get("RURALFUND_EVENT_LOOP", "auto"),
     )
 
 

@@ -7,6 +7,7 @@ auth, request ids, dev clock, AsyncAPI, Idempotency-Key) lives here once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -84,6 +85,33 @@ HTTP_TELEMETRY: Final = {
 }
 
 
+def _dump_tasks_on_sigusr1() -> None:
+    """``kill -USR1 <pid>`` logs every asyncio task with its stack: where a stuck consumer or
+    request waits (an operator's first question about a service that stopped moving)."""
+    import signal
+    import sys
+
+    if sys.platform == "win32":
+        return
+    loop = asyncio.get_running_loop()
+
+    def awaiting(coro: Any) -> list[str]:
+        """The chain of awaits of a suspended coroutine (Task.get_stack shows only its top)."""
+        frames = []
+        while coro is not None and len(frames) < 40:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                frames.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        return frames
+
+    def dump() -> None:
+        for task in asyncio.all_tasks(loop):
+            log.warning("task_dump", task=task.get_name(), awaiting=awaiting(task.get_coro()))
+
+    loop.add_signal_handler(signal.SIGUSR1, dump)
+
+
 def build_service_app(
     *,
     service: str,
@@ -118,6 +146,7 @@ def build_service_app(
         applied = await migrate(settings.database_url, settings.schema, migrations_dir)
         ctx.pool = await create_pool(settings.database_url, settings.schema)
         await messaging.start(ctx.pool)
+        _dump_tasks_on_sigusr1()
         if on_start:
             await on_start(ctx)
         log.info("service_started", migrations=applied, env=settings.env, clock=getattr(clock, "kind", "?"))

@@ -266,6 +266,38 @@ async def test_a_lost_tail_is_repaired_without_a_later_message(nats_url, databas
         await consumer_pool.close()
 
 
+async def test_a_consumer_outlives_errors_outside_its_handler(nats_url, database_url, namespace):
+    """Errors where no handler runs (here the idle tail check, which read the cursor while
+    PostgreSQL was restarting) ended the consumer's loop for good: the durable kept its
+    messages and nothing pulled them (`make chaos`, PostgreSQL restarts). The loop is restarted."""
+    producer = await _schema(database_url, "claims")
+    consumer_pool = await _schema(database_url, "funds")
+    m = _consumer(nats_url, namespace)
+    m.tail_check_seconds = 0.2
+    relay = OutboxRelay(producer, nats_url, producer="claims", namespace=m.ns)
+    await relay.start()
+    await m.start(consumer_pool)
+    [processor] = m._processors.values()
+    checks = {"failed": 0}
+
+    async def database_down() -> bool:
+        checks["failed"] += 1
+        raise ConnectionRefusedError(111, "Connection refused")  # what asyncpg raised
+
+    processor.check_tail = database_down  # type: ignore[method-assign]
+    try:
+        await eventually(lambda: checks["failed"] >= 2, timeout=20)  # it died after the first
+        await _emit(producer, 0, 2)
+        while await relay.relay_once():
+            pass
+        await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects"), expect=2, timeout=20)
+    finally:
+        await relay.stop()
+        await m.stop()
+        await producer.close()
+        await consumer_pool.close()
+
+
 async def _orders(pool) -> list[int]:
     async with pool.acquire() as c:
         return [r["n"] for r in await c.fetch("SELECT n FROM effects ORDER BY handled_order")]

@@ -324,10 +324,16 @@ class EventProcessor(Generic[E]):
         except Exception as exc:  # producer down or NATS reconnecting: the next idle check asks again
             log.info("tail_check_failed", subject=self.subject, error=repr(exc))
             return False
-        async with self.pool.acquire() as conn:
-            cursor = int(await conn.fetchval(
-                "SELECT last_seq FROM inbox_cursor WHERE consumer=$1 AND subject=$2", self.consumer, self.subject,
-            ) or 0)
+        try:
+            async with self.pool.acquire() as conn:
+                cursor = int(await conn.fetchval(
+                    "SELECT last_seq FROM inbox_cursor WHERE consumer=$1 AND subject=$2", self.consumer, self.subject,
+                ) or 0)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            # PostgreSQL down: ask again at the next idle check. Raised, this ended the consumer
+            # (its loop) for good: found by `make chaos`, PostgreSQL restarted under load.
+            log.info("tail_check_failed", subject=self.subject, error=repr(exc))
+            return False
         if high_water <= cursor:
             return False
         log.warning("sequence_tail_behind", consumer=self.consumer, subject=self.subject, cursor=cursor,

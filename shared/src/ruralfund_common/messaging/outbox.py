@@ -219,7 +219,14 @@ class OutboxRelay:
                 if moved:
                     continue
             except asyncio.CancelledError:
-                raise
+                if self._stopping:
+                    raise
+                # not stop(): library code under a dropped connection; the relay must go on
+                task = asyncio.current_task()
+                while task is not None and task.cancelling():
+                    task.uncancel()
+                log.error("outbox_relay_cancelled_unexpectedly", producer=self.producer, exc_info=True)
+                backoff = min(backoff * 2, 5.0)
             except Exception as exc:  # transient: database or NATS down; retry with backoff
                 log.warning("outbox_relay_error", error=repr(exc), producer=self.producer)
                 backoff = min(backoff * 2, 5.0)

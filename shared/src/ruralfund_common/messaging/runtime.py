@@ -52,6 +52,14 @@ HANDLE_TIMEOUT_SECONDS = 60.0
 log = get_logger("ruralfund.messaging")
 
 
+def _forget_stray_cancellation() -> None:
+    """A CancelledError nobody asked this task for was caught: clear any cancel request left
+    pending (a timeout helper's), or the next ``asyncio.timeout`` would misread it."""
+    task = asyncio.current_task()
+    while task is not None and task.cancelling():
+        task.uncancel()
+
+
 async def _quietly(ack: Any) -> None:
     # An ack lost to a reconnect only means a redelivery, which the inbox absorbs.
     try:
@@ -155,6 +163,27 @@ class Messaging:
         )(documented)
 
     async def _consume(self, consumer: str, subject: str) -> None:
+        """Run the consumer until stopped, whatever escapes its loop.
+
+        Found by `make chaos` (PostgreSQL restarted five times under load): every consumer of
+        funds and notify ended silently at a restart, the durables kept their pending messages
+        and nothing pulled them again. Only stop() may end a consumer: a CancelledError that
+        stop() did not send (library code under a dropped connection) or any other error is
+        logged, and the loop starts again (resubscribing: the cursor is in the database)."""
+        while not self._stopping:
+            try:
+                await self._consume_loop(consumer, subject)
+            except asyncio.CancelledError:
+                if self._stopping:
+                    raise
+                _forget_stray_cancellation()
+                log.error("consumer_cancelled_unexpectedly", consumer=consumer, exc_info=True)
+            except Exception as exc:  # a bug must not end the consumer for good
+                log.error("consumer_loop_crashed", consumer=consumer, error=repr(exc), exc_info=True)
+            if not self._stopping:
+                await asyncio.sleep(PULL_ERROR_PAUSE_SECONDS)
+
+    async def _consume_loop(self, consumer: str, subject: str) -> None:
         """Pull, then handle each message of a batch in stream order, until stopped."""
         processor = self._processors[consumer]
         sub = await self._pull_subscription(consumer, subject)
