@@ -1,0 +1,32 @@
+"""`kill -USR1 <pid>` of a service logs every asyncio task with the awaits it is suspended in
+(docs/runbook.md, "A service that answers but stopped consuming")."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+import pytest
+from ruralfund_common.testing.wait import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(sys.platform == "win32", reason="no SIGUSR1 on Windows")]
+
+
+async def test_sigusr1_logs_each_consumer_and_what_it_awaits(system):
+    system.procs["funds"].send_signal(signal.SIGUSR1)
+
+    def dumped() -> dict[str, list[str]]:
+        tasks = {}
+        for line in system.logs["funds"].read_text(errors="replace").splitlines():
+            if '"task_dump"' in line:
+                entry = json.loads(line)
+                tasks[entry["task"]] = entry["awaiting"]
+        assert "funds__reserve_approved_award" in tasks, sorted(tasks)
+        return tasks
+
+    tasks = await eventually(dumped, timeout=10, description="task dump in the funds log")
+    consumer = tasks["funds__reserve_approved_award"]
+    assert any("runtime.py" in frame and "_consume" in frame for frame in consumer), consumer
+    assert "outbox-relay-funds" in tasks
+    assert system.procs["funds"].poll() is None  # still running
