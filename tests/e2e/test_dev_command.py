@@ -80,7 +80,9 @@ def test_stopping_dev_stops_every_service(tmp_path, stop):
             assert _gone(everything, 30), "embedded servers left running"
             assert "services stopped" in out.read_text(errors="replace")
     finally:
-        for p in everything:
+        # the embedded PostgreSQL daemonizes (pg_ctl): not a child of dev, found by its data dir
+        strays = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or ())]
+        for p in [*everything, *strays]:
             with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
         with contextlib.suppress(ProcessLookupError):
