@@ -50,8 +50,10 @@ async def _emit(pool: asyncpg.Pool, ns: int, count: int, start: int = 1) -> None
                 await tx.emit(ThingHappened(n=n), aggregate_id=f"thing-{n}")
 
 
-def _consumer(nats_url: str, namespace: str, *, fail_first: set[int] | None = None) -> Messaging:
-    m = Messaging(service="funds", nats_url=nats_url, namespace=namespace, clock=SystemClock(), max_deliver=5)
+def _consumer(nats_url: str, namespace: str, *, fail_first: set[int] | None = None,
+              tail_check_seconds: float = 30.0) -> Messaging:
+    m = Messaging(service="funds", nats_url=nats_url, namespace=namespace, clock=SystemClock(), max_deliver=5,
+                  tail_check_seconds=tail_check_seconds)
     failed: set[int] = set()
 
     @m.subscribe(ThingHappened)
@@ -238,8 +240,7 @@ async def test_a_lost_tail_is_repaired_without_a_later_message(nats_url, databas
     message shows a gap, so the idle consumer asks the producer for its high-water mark."""
     producer = await _schema(database_url, "claims")
     consumer_pool = await _schema(database_url, "funds")
-    m = _consumer(nats_url, namespace)
-    m.tail_check_seconds = 0.5
+    m = _consumer(nats_url, namespace, tail_check_seconds=0.5)
     relay = OutboxRelay(producer, nats_url, producer="claims", namespace=m.ns)
     await relay.start()
     try:
@@ -250,8 +251,7 @@ async def test_a_lost_tail_is_repaired_without_a_later_message(nats_url, databas
         await eventually(lambda: _count(consumer_pool, "SELECT count(*) FROM effects"), expect=3, timeout=20)
         await _emit(producer, 0, 2, start=4)
         await m.stop()  # the consumer is down while the tail is published, then lost
-        m = _consumer(nats_url, namespace)
-        m.tail_check_seconds = 0.5
+        m = _consumer(nats_url, namespace, tail_check_seconds=0.5)
         while await relay.relay_once():
             pass
         await relay.nc.jetstream().purge_stream(m.ns.stream("claims"))
@@ -272,8 +272,7 @@ async def test_a_consumer_outlives_errors_outside_its_handler(nats_url, database
     messages and nothing pulled them (`make chaos`, PostgreSQL restarts). The loop is restarted."""
     producer = await _schema(database_url, "claims")
     consumer_pool = await _schema(database_url, "funds")
-    m = _consumer(nats_url, namespace)
-    m.tail_check_seconds = 0.2
+    m = _consumer(nats_url, namespace, tail_check_seconds=0.2)
     relay = OutboxRelay(producer, nats_url, producer="claims", namespace=m.ns)
     await relay.start()
     await m.start(consumer_pool)

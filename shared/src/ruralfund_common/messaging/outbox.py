@@ -44,6 +44,15 @@ REPUBLISH_MAX_ROWS = 10_000
 log = get_logger("ruralfund.outbox")
 
 
+def forget_stray_cancellation() -> None:
+    """A CancelledError nobody asked this task for was caught (the relay's and consumers' loops
+    keep going): clear any cancel request left pending (a timeout helper's), or the next
+    ``asyncio.timeout`` would misread it."""
+    task = asyncio.current_task()
+    while task is not None and task.cancelling():
+        task.uncancel()
+
+
 def check_size(envelope: dict[str, Any]) -> None:
     """Refuse, before anything is written, an event its consumers would dead-letter as oversized.
 
@@ -222,9 +231,7 @@ class OutboxRelay:
                 if self._stopping:
                     raise
                 # not stop(): library code under a dropped connection; the relay must go on
-                task = asyncio.current_task()
-                while task is not None and task.cancelling():
-                    task.uncancel()
+                forget_stray_cancellation()
                 log.error("outbox_relay_cancelled_unexpectedly", producer=self.producer, exc_info=True)
                 backoff = min(backoff * 2, 5.0)
             except Exception as exc:  # transient: database or NATS down; retry with backoff

@@ -28,7 +28,7 @@ from ..settings import load_settings
 from ..telemetry import CONSUMER_LAG
 from .envelope import Envelope, Event
 from .inbox import Decision, Delivery, EventProcessor, Handler, Outcome, Tx
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, forget_stray_cancellation
 from .signing import EventKeys
 from .streams import ensure_stream
 from .subjects import Namespace, owner_of
@@ -50,14 +50,6 @@ TAIL_CHECK_SECONDS = 30.0
 # for good (seen under chaos: asyncpg "cannot switch to state 15", then silence).
 HANDLE_TIMEOUT_SECONDS = 60.0
 log = get_logger("ruralfund.messaging")
-
-
-def _forget_stray_cancellation() -> None:
-    """A CancelledError nobody asked this task for was caught: clear any cancel request left
-    pending (a timeout helper's), or the next ``asyncio.timeout`` would misread it."""
-    task = asyncio.current_task()
-    while task is not None and task.cancelling():
-        task.uncancel()
 
 
 async def _quietly(ack: Any) -> None:
@@ -176,7 +168,7 @@ class Messaging:
             except asyncio.CancelledError:
                 if self._stopping:
                     raise
-                _forget_stray_cancellation()
+                forget_stray_cancellation()
                 log.error("consumer_cancelled_unexpectedly", consumer=consumer, exc_info=True)
             except Exception as exc:  # a bug must not end the consumer for good
                 log.error("consumer_loop_crashed", consumer=consumer, error=repr(exc), exc_info=True)
