@@ -216,6 +216,7 @@ def _program_activated(program: Program, now: Any) -> ProgramActivated:
         contractor_name=program.contractor_name,
         joint_account_bank=program.joint_account_bank,
         joint_account_no=program.joint_account_no,
+        publicity_working_days=program.publicity_working_days,
         activated_at=now,
         ratio_rules=[_ratio_rule_spec(r) for r in program.ratio_rules],
         history=[

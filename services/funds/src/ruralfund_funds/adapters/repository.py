@@ -143,12 +143,14 @@ async def load_program(conn: asyncpg.Connection, program_code: str) -> tuple[asy
         "coalesce(i.spending_category, '')), '{}') "
         "FROM items i WHERE i.program_code = p.program_code) AS item_list, "
         "(SELECT coalesce(array_agg(d.credit_code), '{}') FROM defaults d WHERE d.program_code = p.program_code) "
-        "AS defaulted FROM programs p WHERE p.program_code=$1", program_code)
+        "AS defaulted, (SELECT coalesce(jsonb_object_agg(i.item_code, i.item_name), '{}') FROM items i "
+        "WHERE i.program_code = p.program_code) AS item_names FROM programs p WHERE p.program_code=$1", program_code)
     if row is None:
         return None
     items = [entry.split("/") for entry in row["item_list"]]  # codes never contain "/" (contract pattern)
     view = ProgramView(program_code, {item: ItemInfo(line, item, mode, cat or None) for line, item, mode, cat in items},
-                       set(row["defaulted"]), row["joint_account_no"] or "")
+                       set(row["defaulted"]), row["joint_account_no"] or "", row["publicity_working_days"],
+                       dict(row["item_names"]))
     return row, view
 
 

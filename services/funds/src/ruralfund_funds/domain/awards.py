@@ -104,6 +104,9 @@ class ProgramView:
     items: dict[str, ItemInfo]
     defaulted: set[str] = field(default_factory=set)
     joint_account_no: str = ""
+    # 公示 length in working days: the program's own (program_activated), not a constant
+    publicity_working_days: int = 5
+    item_names: dict[str, str] = field(default_factory=dict)  # for the notice and mails notify writes
 
 
 @dataclass

@@ -52,10 +52,11 @@ async def write_books(tx: Tx, program_code: str, books: L.Books, now: datetime,
     books.posted.clear()
 
 
-def compute_window(tx: Tx, published_at: datetime) -> tuple[Window | None, str | None]:
-    """The publicity window from the shared working-day calendar; never guessed."""
+def compute_window(tx: Tx, published_at: datetime, working_days: int) -> tuple[Window | None, str | None]:
+    """The publicity window of ``working_days`` (the program's ``publicity_working_days``) from
+    the shared working-day calendar; never guessed."""
     try:
-        w = tx.ctx.calendar.publicity_window_for_instant(published_at)
+        w = tx.ctx.calendar.publicity_window_for_instant(published_at, working_days)
     except CalendarYearUnknown as unknown:
         return None, unknown.code
     return Window(w.starts_on, w.ends_on, w.payable_from), None
@@ -100,7 +101,9 @@ def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | 
         assert books is not None
         available = books.balance(L.account_budget(a.line_code, a.item_code))
         return AwardReserved(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
-                             item_code=a.item_code, amount_fen=a.amount_fen, item_available_fen=available, reserved_at=now)
+                             item_code=a.item_code, amount_fen=a.amount_fen, item_available_fen=available, reserved_at=now,
+                             requires_publicity=a.requires_publicity, **_notice_fields(a, program),
+                             publicity_working_days=program.publicity_working_days if program else None)
     if f.kind == "reservation_refused" and a.kind == "contract_payment":
         assert a.tranche is not None
         return ContractPaymentRefused(payment_due_id=a.award_id, contract_id=a.tranche.contract_id,
@@ -108,9 +111,12 @@ def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | 
                                       item_code=a.item_code, amount_fen=a.amount_fen, code=f.code, reason=f.reason,
                                       refused_at=now)
     if f.kind == "reservation_refused" and is_award:
+        # the figures that decided it: what the item had left (only a budget refusal has one)
+        available = books.balance(L.account_budget(a.line_code, a.item_code)) \
+            if books is not None and f.code == "ITEM_BUDGET_EXCEEDED" else None
         return ReservationRefused(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
                                   item_code=a.item_code, amount_fen=a.amount_fen, code=f.code, reason=f.reason,
-                                  refused_at=now)
+                                  refused_at=now, item_available_fen=available, **_notice_fields(a, program))
     if f.kind == "window_opened" and is_award:
         assert a.window is not None and a.published_at is not None
         return PublicityWindowOpened(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
@@ -129,6 +135,13 @@ def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | 
     if f.kind in ("settled", "failed"):
         return _bank_outcome(a, f, now)
     return None
+
+
+def _notice_fields(a: Award, program: ProgramView | None) -> dict[str, str | None]:
+    """What notify needs to publicise an award or tell the enterprise it was refused (issue 16)."""
+    item_name = program.item_names.get(a.item_code) if program else None
+    return {"line_code": a.line_code, "item_name": item_name, "credit_code": a.payee.credit_code,
+            "enterprise_name": a.payee.name}
 
 
 def _executed(a: Award, program: ProgramView, now: datetime):

@@ -36,11 +36,11 @@ async def open_program(tx: Tx, ev: ProgramActivated) -> None:
     now = tx.clock.now()
     await tx.conn.execute(
         "INSERT INTO programs (program_code, name, county_code, total_fen, contractor_credit_code, contractor_name, "
-        "joint_account_bank, joint_account_no, opened_at, phase, ratio_rules, contract_payments_require_publicity) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+        "joint_account_bank, joint_account_no, opened_at, phase, ratio_rules, contract_payments_require_publicity, "
+        "publicity_working_days) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
         ev.program_code, ev.name, ev.county_code, ev.total_fen, ev.contractor_credit_code, ev.contractor_name,
         ev.joint_account_bank, ev.joint_account_no, now, ev.phase, [r.model_dump(mode="json") for r in ev.ratio_rules],
-        ev.contract_payments_require_publicity,
+        ev.contract_payments_require_publicity, ev.publicity_working_days,
     )
     budgets = {(line.code, item.code): item.budget_fen for line in ev.lines for item in line.items}
     await tx.conn.executemany(
@@ -118,7 +118,7 @@ async def _reserve(tx: Tx, award: Award, program: ProgramView,
     published = await tx.conn.fetchval("SELECT published_at FROM publications WHERE award_id=$1", award.award_id)
     if published is not None and award.status is AwardStatus.RESERVED:
         award.record_publication(published)
-        facts += award.open_window(*compute_window(tx, published))
+        facts += award.open_window(*compute_window(tx, published, program.publicity_working_days))
     await repo.insert_awards(tx.conn, [award])
     if after_insert is not None:
         await after_insert()
@@ -138,8 +138,10 @@ async def record_publication(tx: Tx, ev: PublicityPublished) -> None:
     if award is None:
         return  # applied when the approval arrives
     published = await tx.conn.fetchval("SELECT published_at FROM publications WHERE award_id=$1", ev.award_id)
+    days = await tx.conn.fetchval("SELECT publicity_working_days FROM programs WHERE program_code=$1",
+                                  award.program_code)
     award.record_publication(published)
-    facts = award.open_window(*compute_window(tx, published))
+    facts = award.open_window(*compute_window(tx, published, days))
     await repo.save_awards(tx.conn, [award])
     await emit_facts(tx, award, facts, None, None, tx.clock.now())
 

@@ -55,7 +55,7 @@ async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str 
     now = tx.clock.now()
     facts = []
     if award.window_error and award.published_at is not None:
-        facts = award.open_window(*compute_window(tx, award.published_at))  # the year may be loaded by now
+        facts = award.open_window(*compute_window(tx, award.published_at, program.publicity_working_days))  # the year may be loaded by now
     # a first look at the share rules; decided again under the joint account's lock at execution
     shares = await repo.load_shares(tx.conn, award.program_code, program_row)
     why = justifications_of(shares, justifications or [], by, now)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...messaging.envelope import Event
 from .._types import Code, CountyCode, Fen, ItemMode
@@ -79,3 +79,7 @@ class ProgramActivated(Event):
     history: list[HistoryPhaseSpec] = []
     # Service contract payments are publicised only when the program says so.
     contract_payments_require_publicity: bool = False
+    # How many working days an award is publicised (公示) before it may be paid; the program
+    # file's ``publicity_working_days`` (Xinping §四: 5). Optional: activations before it was
+    # carried meant 5.
+    publicity_working_days: int = Field(default=5, ge=1, le=30)
