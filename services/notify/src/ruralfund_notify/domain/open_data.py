@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Final
 
 from ruralfund_common.money import format_yuan
+from ruralfund_common.text import spreadsheet_safe
 
 from .masking import public_awardee_name, public_credit_code, redact_text
 
@@ -31,9 +32,6 @@ __all__ = [
 # Excel, which most county staff and citizens open CSV with, reads a CSV without a BOM in
 # the system code page (GBK on Chinese Windows) and garbles every Chinese character.
 CSV_BOM: Final = "\ufeff"
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV
-# injection, OWASP); a leading apostrophe makes it text again.
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 # The JSON keys (stable, English) with what each means, in the order of the CSV columns.
 FIELDS_ZH: Final = {
@@ -131,9 +129,9 @@ class PublicPaidAward:
         return [csv_safe("" if values[k] is None else str(values[k])) for k in FIELDS_ZH]
 
 
-def csv_safe(cell: str) -> str:
-    """The cell as text a spreadsheet will not execute."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+# A cell starting with "=", "+", "-", "@", a control or a full-width form is run as a formula by
+# spreadsheet programs (CSV injection, OWASP); one helper for every export (ruralfund_common).
+csv_safe = spreadsheet_safe
 
 
 def csv_lines(rows: Iterable[list[str]]) -> str:
