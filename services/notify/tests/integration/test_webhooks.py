@@ -188,21 +188,25 @@ async def test_own_events_reach_subscribers_objection_filed(harness, samples, re
     assert "李四" not in hook.body.decode()
 
 
+@pytest.mark.parametrize("address", ["10.20.30.40", "::ffff:0:7f00:1"])
 async def test_a_host_that_now_resolves_privately_is_not_called(
-    harness, samples, receiver, monkeypatch
+    harness, samples, receiver, monkeypatch, address
 ) -> None:
+    """Checked after resolution at delivery time too: "::ffff:0:7f00:1" (IPv4-translated
+    127.0.0.1) is a global address to Python's ``is_global``."""
     import ruralfund_notify.service.webhooks as webhooks_service
 
     h = harness
     subscription = (await _subscribe(h, samples, receiver.url, APPROVED)).json()
 
     async def rebound(target: Any) -> list[str]:  # DNS changed after the subscription
-        return ["10.20.30.40"]
+        return [address]
 
     monkeypatch.setattr(webhooks_service, "resolve", rebound)
     await _approve(h, samples)
     [dead] = await eventually(lambda: _log(h, samples, subscription["id"], status="dead"))
-    assert dead["dead_reason"] == "TARGET_FORBIDDEN" and "10.20.30.40" in dead["last_error"]
+    assert dead["dead_reason"] == "TARGET_FORBIDDEN"
+    assert f"resolves to {address}, which is not a public address" in dead["last_error"]
     assert receiver.hooks == []
 
 
@@ -216,6 +220,13 @@ async def test_production_setting_refuses_loopback_private_and_plain_http(
             "https://10.0.0.7/hook",
             "https://169.254.169.254/latest/meta-data",
             "https://[::ffff:192.168.1.1]/hook",
+            "https://[::127.0.0.1]/hook",  # IPv4-compatible
+            "https://[::ffff:0:7f00:1]/hook",  # IPv4-translated
+            "https://[64:ff9b:1::a00:1]/hook",  # local-use NAT64
+            "https://[64:ff9b::7f00:1]/hook",  # well-known NAT64 of 127.0.0.1
+            "https://[2002:a9fe:a9fe::1]/hook",  # 6to4 of 169.254.169.254
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",  # Teredo
+            "https://[fec0::1]/hook",  # site-local
             "http://8.8.8.8/hook",
         ):
             r = await _subscribe(h, samples, url, APPROVED)

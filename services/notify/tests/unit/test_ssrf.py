@@ -34,6 +34,24 @@ from ruralfund_notify.domain.ssrf import (
         "2002:a00:1::1",  # 6to4 of 10.0.0.1 (is_global says True)
         "64:ff9b::a00:1",  # NAT64 of 10.0.0.1 (is_global says True)
         "::",
+        # is_global says True for every one of these:
+        "::127.0.0.1",  # IPv4-compatible (deprecated): loopback
+        "::8.8.8.8",  # IPv4-compatible, whatever it embeds
+        "::ffff:0:7f00:1",  # IPv4-translated (SIIT) 127.0.0.1
+        "::ffff:0:808:808",  # IPv4-translated, whatever it embeds
+        "64:ff9b:1::a00:1",  # local-use NAT64 (RFC 8215): the operator's own translator
+        "64:ff9b:1::808:808",
+        "64:ff9b::7f00:1",  # well-known NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # well-known NAT64 of 169.254.169.254
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "fec0::1",  # site-local (deprecated, still routed inside some networks)
+        "fec0:0:0:ffff::1",
+        "5f00::1",  # SRv6 SIDs (RFC 9602), outside 2000::/3
+        "3fff::1",  # documentation (RFC 9637)
+        "2001:db8::1",  # documentation
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "240.0.0.1",  # reserved
     ],
 )
 def test_non_public_addresses_are_refused(address: str) -> None:
@@ -47,7 +65,16 @@ def test_non_public_addresses_are_refused(address: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["8.8.8.8", "2606:4700::1111", "2002:808:808::1", "64:ff9b::808:808"]
+    "address",
+    [
+        "8.8.8.8",
+        "2606:4700::1111",
+        "2002:808:808::1",  # 6to4 of 8.8.8.8
+        "64:ff9b::808:808",  # well-known NAT64 of 8.8.8.8
+        "::ffff:8.8.8.8",  # IPv4-mapped 8.8.8.8
+        "2001:4860:4860::8888",
+        "240e::1",  # China Telecom
+    ],
 )
 def test_public_addresses_are_accepted(address: str) -> None:
     assert is_public_address(ipaddress.ip_address(address))

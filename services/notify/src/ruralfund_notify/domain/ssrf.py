@@ -11,7 +11,10 @@ database host, or a cloud metadata service (169.254.169.254). So, in production:
   between the two: "DNS rebinding"), and the delivery connects to the checked address itself.
 
 Addresses that embed another IPv4 address (IPv4-mapped, 6to4, NAT64) are judged by the
-embedded one: ``2002:a00:1::1`` is 10.0.0.1 behind a 6to4 relay.
+embedded one: ``2002:a00:1::1`` is 10.0.0.1 behind a 6to4 relay. IPv6 must be global unicast
+(2000::/3): IPv4-compatible, IPv4-translated, local-use NAT64, Teredo and site-local forms are
+refused, though Python's ``is_global`` accepts some of them. One function, ``is_public_address``,
+judges every address, when subscribing and after each resolution before a delivery.
 
 The development setting ``allow_loopback`` also accepts ``http`` and loopback addresses
 (127.0.0.0/8, ::1) so tests can run a receiver in-process; it is refused in production.
@@ -38,6 +41,14 @@ __all__ = [
 
 MAX_URL_CHARS: Final = 2000
 _NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
+_GLOBAL_UNICAST: Final = ipaddress.IPv6Network("2000::/3")  # RFC 4291 §2.4 (IANA: 2000::/3)
+# Inside 2000::/3 but never a receiver we may call. (IPv4-compatible ::/96, IPv4-translated
+# ::ffff:0:0:0/96, local-use NAT64 64:ff9b:1::/48 and site-local fec0::/10 are outside it.)
+_REFUSED_V6: Final = (
+    ipaddress.IPv6Network("2001::/32"),  # Teredo: reaches whatever IPv4 its server relays to
+    ipaddress.IPv6Network("2001:db8::/32"),  # documentation
+    ipaddress.IPv6Network("3fff::/20"),  # documentation (RFC 9637)
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -103,24 +114,35 @@ def parse_target(url: str, *, allow_loopback: bool) -> Target:
     return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path)
 
 
-def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
-    if isinstance(ip, ipaddress.IPv4Address):
-        return None
-    if ip.ipv4_mapped is not None:
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a packet to ``ip`` actually reaches, for the forms that carry one."""
+    if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d, a dual-stack socket connects to a.b.c.d
         return ip.ipv4_mapped
-    if ip.sixtofour is not None:
+    if ip.sixtofour is not None:  # 2002:AABB:CCDD::/48 goes through a 6to4 relay to AA.BB.CC.DD
         return ip.sixtofour
-    if ip in _NAT64:
+    if ip in _NAT64:  # the well-known NAT64 prefix (RFC 6052) translates to the last 32 bits
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 
 
 def is_public_address(ip: IPAddress) -> bool:
-    """A global unicast address that embeds no non-public IPv4 address."""
+    """A global unicast address that embeds no non-public IPv4 address.
+
+    IPv6 is judged by an allow-list, not by ``is_global`` alone (which says True for
+    ``::127.0.0.1``, ``::ffff:0:7f00:1``, ``64:ff9b:1::/48`` and ``fec0::/10``): the address
+    must be in the global unicast space 2000::/3 and in none of the refused ranges; forms that
+    embed an IPv4 address (IPv4-mapped, 6to4, well-known NAT64) are judged by the embedded
+    one; the other transition forms (IPv4-compatible, IPv4-translated, local-use NAT64,
+    Teredo) are refused outright, as what they reach depends on a translator we cannot see.
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip.is_global and not ip.is_multicast and not ip.is_reserved
     embedded = _embedded_ipv4(ip)
     if embedded is not None:
         return is_public_address(embedded)
-    return ip.is_global and not ip.is_multicast
+    if ip not in _GLOBAL_UNICAST or any(ip in net for net in _REFUSED_V6):
+        return False
+    return ip.is_global
 
 
 def check_addresses(target: Target, addresses: list[str], *, allow_loopback: bool) -> list[str]:
