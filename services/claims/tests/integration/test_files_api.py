@@ -9,6 +9,7 @@ from functools import partial
 import pytest
 from ruralfund_claims.app import create_app
 from ruralfund_claims.settings import ClaimsSettings
+from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.testing.services import running_service, service_settings
 
 pytestmark = pytest.mark.integration
@@ -129,3 +130,63 @@ async def test_the_size_limit_is_enforced(
         assert (await _upload(claims, claim_id, PDF)).status_code == 201  # exactly the limit
         second = await _upload(claims, claim_id, PDF.replace(b"1.7", b"1.6"), name="b.pdf")
         assert (second.status_code, second.json()["code"]) == (409, "TOO_MANY_FILES")
+
+
+async def _contract(claims) -> str:  # type: ignore[no-untyped-def]
+    """An anchor-training contract under Xinping (already loaded)."""
+    provider = with_check_character("91530427MA6P00071")
+    await claims.register(provider, name="新平县主播培训有限公司", kind="service_provider")
+    body = {
+        "item_code": "anchor-training", "contract_no": "XP-2023-FW-009",
+        "provider_credit_code": provider, "amount_yuan": "480,000.00",
+        "signed_on": "2023-05-10", "ends_on": "2023-12-31",
+        "milestones": [{"code": "final-report", "name": "项目总结报告", "due_on": "2023-12-20"}],
+    }  # fmt: skip
+    response = await claims.http.post(
+        "/programs/xinping-2021/contracts", json=body, headers=claims.ADMIN
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def test_a_name_that_hides_its_type_is_stored_and_served_with_the_detected_one(
+    claims,
+) -> None:  # type: ignore[no-untyped-def]
+    """``invoice.pdf.hta`` with PDF bytes would run as an HTML application once saved on
+    Windows: it is stored and served as ``invoice.pdf.hta.pdf``, for a claim and a contract
+    (one upload path), and a name stored before the rule is served safely too."""
+    claim_id = await _claim(claims)
+    uploaded = await _upload(claims, claim_id, PDF, name="invoice.pdf.hta")
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["filename"] == "invoice.pdf.hta.pdf"
+    url = f"/claims/{claim_id}/files/{uploaded.json()['id']}"
+    served = await claims.http.get(url, headers=claims.ADMIN)
+    assert served.status_code == 200 and served.content == PDF
+    assert served.headers["content-disposition"] == (
+        "attachment; filename=\"invoice.pdf.hta.pdf\"; filename*=UTF-8''invoice.pdf.hta.pdf"
+    )
+    old_id = await claims.sql(  # a file stored before names were checked (rows never change)
+        "INSERT INTO evidence_files (id, claim_id, credit_code, filename, content_type,"
+        " size_bytes, sha256, content, uploaded_by, uploaded_at)"
+        " SELECT gen_random_uuid(), claim_id, credit_code, 'old\"name.hta', content_type,"
+        " size_bytes, repeat('0', 64), content, uploaded_by, uploaded_at FROM evidence_files"
+        " RETURNING id"
+    )
+    served = await claims.http.get(f"/claims/{claim_id}/files/{old_id}", headers=claims.ADMIN)
+    assert served.headers["content-disposition"] == (
+        "attachment; filename=\"old_name.hta.pdf\"; filename*=UTF-8''old%22name.hta.pdf"
+    )
+
+    contract_id = await _contract(claims)
+    uploaded = await claims.http.post(
+        f"/contracts/{contract_id}/files", params={"filename": "验收报告.pdf.hta"}, content=PDF,
+        headers={**claims.ADMIN, "Content-Type": "application/pdf"},
+    )  # fmt: skip
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["filename"] == "验收报告.pdf.hta.pdf"
+    served = await claims.http.get(
+        f"/contracts/{contract_id}/files/{uploaded.json()['id']}", headers=claims.ADMIN
+    )
+    assert served.status_code == 200 and served.content == PDF
+    assert served.headers["content-disposition"].endswith(".pdf.hta.pdf")
+    assert "filename=\"____.pdf.hta.pdf\"" in served.headers["content-disposition"]

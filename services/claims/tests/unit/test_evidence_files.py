@@ -13,6 +13,7 @@ from ruralfund_claims.domain.evidence_files import (
     check_evidence_file,
     clean_filename,
     detect_content_type,
+    served_filename,
 )
 from ruralfund_common.errors import DomainError
 
@@ -102,3 +103,25 @@ def test_bad_file_names(name: str) -> None:
 
 def test_file_names_lose_paths_and_control_characters() -> None:
     assert clean_filename("../../etc/pass\x00wd\r\n.pdf") == "passwd.pdf"
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "stored"),
+    [
+        (PDF, "invoice.pdf.hta", "invoice.pdf.hta.pdf"),  # Windows runs an .hta by its name
+        (PDF, "invoice.png", "invoice.png.pdf"),
+        (PDF, "发票", "发票.pdf"),
+        (PDF, "发票.PDF", "发票.PDF"),
+        (JPEG, "photo.jpeg", "photo.jpeg"),
+        (JPEG, "photo.svg", "photo.svg.jpg"),
+        (PNG, "x.png.exe", "x.png.exe.png"),
+        (XLSX_BYTES, "销售.xlsm", "销售.xlsm.xlsx"),
+        (PDF, "a" * 200, "a" * 196 + ".pdf"),  # still at most MAX_FILENAME_CHARS
+    ],
+)
+def test_a_stored_name_ends_in_its_detected_types_extension(
+    content: bytes, name: str, stored: str
+) -> None:
+    checked = check_evidence_file(content, name, None, max_bytes=1 << 20)
+    assert checked.filename == stored
+    assert served_filename(stored, checked.content_type) == stored  # idempotent

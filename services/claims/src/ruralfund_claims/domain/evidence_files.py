@@ -26,6 +26,7 @@ __all__ = [
     "check_evidence_file",
     "clean_filename",
     "detect_content_type",
+    "served_filename",
 ]
 
 MAX_FILENAME_CHARS: Final = 200
@@ -40,6 +41,16 @@ ACCEPTED_TYPES: Final = (
     XLS,
     "text/csv",
 )
+# The extensions a name may end in for each type; the first is added when it ends in none.
+EXTENSIONS: Final = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/webp": (".webp",),
+    XLSX: (".xlsx",),
+    XLS: (".xls",),
+    "text/csv": (".csv",),
+}
 _OLE2: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CSV_SAMPLE_BYTES: Final = 64 * 1024
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
@@ -117,6 +128,18 @@ def clean_filename(name: str) -> str:
     return base
 
 
+def served_filename(name: str, content_type: str) -> str:
+    """The name ending in an extension of the detected type, so whoever saves and opens the
+    file gets what the bytes are: ``invoice.pdf.hta`` holding a PDF is ``invoice.pdf.hta.pdf``
+    (Windows would run an .hta by its name, whatever the bytes). Kept within
+    MAX_FILENAME_CHARS by shortening the part before the added extension."""
+    extensions = EXTENSIONS.get(content_type, (".bin",))
+    if name.lower().endswith(extensions):
+        return name
+    extension = extensions[0]
+    return name[: MAX_FILENAME_CHARS - len(extension)] + extension
+
+
 def check_evidence_file(
     content: bytes, filename: str, declared_type: str | None, *, max_bytes: int
 ) -> CheckedFile:
@@ -142,4 +165,6 @@ def check_evidence_file(
             f"the file was sent as {declared} but its content is {detected}",
             details={"declared": declared, "detected": detected},
         )
-    return CheckedFile(name, detected, len(content), hashlib.sha256(content).hexdigest())
+    return CheckedFile(
+        served_filename(name, detected), detected, len(content), hashlib.sha256(content).hexdigest()
+    )

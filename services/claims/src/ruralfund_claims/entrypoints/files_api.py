@@ -14,7 +14,7 @@ from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
 from ruralfund_common.errors import InvalidInput
 
 from .. import service
-from ..domain.evidence_files import MAX_FILENAME_CHARS
+from ..domain.evidence_files import MAX_FILENAME_CHARS, served_filename
 from ..settings import SETTINGS_KEY, ClaimsSettings
 from ..views import ContractFileOut, EvidenceFileOut
 
@@ -116,12 +116,22 @@ async def download(claim_id: IdPath, file_id: IdPath, ctx: Ctx, principal: Reade
     return _download(row)
 
 
+def _content_disposition(filename: str) -> str:
+    """An ASCII name for old clients, the real one (RFC 6266/5987) for the others."""
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+                         for c in filename)  # fmt: skip
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _download(row: Any) -> Response:
+    # Named again here: a file stored before names were made to end in their type's
+    # extension is served under a safe name as well.
+    filename = served_filename(row["filename"], row["content_type"])
     return Response(
         content=bytes(row["content"]),
         media_type=row["content_type"],
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['filename'])}",
+            "Content-Disposition": _content_disposition(filename),
             "X-Content-Type-Options": "nosniff",  # the stored type, never a browser's guess
             "Cache-Control": "private, no-store",
             "ETag": f'"{row["sha256"]}"',
