@@ -114,8 +114,9 @@ def _normalise_credit_code(value: str, *, what: str) -> str:
 class Principal:
     """An authenticated person (or automation) and what they may do.
 
-    ``linked_credit_codes`` are enterprises a leading-group member is linked to (relative,
-    former employer, shareholder): services use it to make them recuse from those claims.
+    ``linked_credit_codes`` are enterprises a person is linked to (relative, former employer,
+    shareholder). With ``credit_code`` they are what :mod:`ruralfund_common.recusal` makes the
+    person recuse from (``must_recuse``): the one conflict-of-interest rule of every service.
     """
 
     subject: str
@@ -160,7 +161,8 @@ class Principal:
         return self.roles == frozenset({Role.AUDITOR})
 
     def is_linked_to(self, credit_code: str) -> bool:
-        """True when this person must recuse from decisions about that enterprise."""
+        """True when this person is linked to that enterprise. Whether they must recuse also
+        depends on their own code: ask :func:`ruralfund_common.recusal.must_recuse`."""
         return credit_code.strip().upper() in self.linked_credit_codes
 
 

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ruralfund_common.auth import public_endpoint
 from ruralfund_common.errors import DomainError, InvalidInput
 from ruralfund_common.ids import new_id
+from ruralfund_common.recusal import RECUSAL_REQUIRED, RECUSAL_TITLE_ZH
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -71,6 +72,8 @@ _TITLE_ZH_BY_CODE: Final[Mapping[str, str]] = {
     "AUTH_UNAVAILABLE": "身份认证服务不可用",
     "ROLE_REQUIRED": "无此操作权限",
     "READ_ONLY": "只读角色不能修改",
+    RECUSAL_REQUIRED: RECUSAL_TITLE_ZH,
+    "IDEMPOTENCY_KEY_REUSED": "幂等键已被使用",
     "INVALID_INPUT": "输入有误",
     "INTERNAL": "服务器内部错误",
 }

@@ -13,7 +13,6 @@ from ruralfund_claims.domain.claim import (
     ClaimStatus,
     allowed_actions,
     assess_claim,
-    require_no_conflict_of_interest,
     transition,
 )
 from ruralfund_claims.domain.enterprise import (
@@ -23,7 +22,7 @@ from ruralfund_claims.domain.enterprise import (
 )
 from ruralfund_claims.domain.program import Program, check_program
 from ruralfund_common.credit_code import with_check_character
-from ruralfund_common.errors import Conflict, DomainError, Forbidden, InvalidInput
+from ruralfund_common.errors import Conflict, DomainError, InvalidInput
 
 S, A = ClaimStatus, ClaimAction
 PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
@@ -112,25 +111,6 @@ def test_allowed_actions_match_the_table() -> None:
     for status in S:
         expected = sorted(a.value for (s, a) in LEGAL if s == status)
         assert sorted(allowed_actions(status)) == expected
-
-
-def test_linked_member_must_recuse() -> None:
-    with pytest.raises(Forbidden) as refused:
-        require_no_conflict_of_interest(
-            decider_credit_code=None,
-            decider_linked_codes=frozenset({LOCAL}),
-            claim_credit_code=LOCAL,
-        )
-    assert refused.value.code == "RECUSAL_REQUIRED"
-    with pytest.raises(Forbidden):
-        require_no_conflict_of_interest(
-            decider_credit_code=LOCAL, decider_linked_codes=frozenset(), claim_credit_code=LOCAL
-        )
-    require_no_conflict_of_interest(
-        decider_credit_code=None,
-        decider_linked_codes=frozenset({ELSEWHERE}),
-        claim_credit_code=LOCAL,
-    )
 
 
 # --------------------------------------------------------------------------- assessment

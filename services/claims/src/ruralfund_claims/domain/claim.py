@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final
 
-from ruralfund_common.errors import Conflict, Forbidden, InvalidInput
+from ruralfund_common.errors import Conflict, InvalidInput
 
 from .enterprise import Enterprise
 from .program import Item, Program
@@ -41,7 +41,6 @@ __all__ = [
     "allowed_actions",
     "assess_claim",
     "compute_award",
-    "require_no_conflict_of_interest",
     "transition",
 ]
 
@@ -150,17 +149,6 @@ def _past(action: ClaimAction) -> str:
         A.PAY: "paid",
         A.REVOKE: "revoked",
     }[action]
-
-
-def require_no_conflict_of_interest(
-    *, decider_credit_code: str | None, decider_linked_codes: frozenset[str], claim_credit_code: str
-) -> None:
-    """A leading-group member linked to the claimant (or the claimant itself) must recuse."""
-    if claim_credit_code in decider_linked_codes or decider_credit_code == claim_credit_code:
-        raise Forbidden(
-            "RECUSAL_REQUIRED",
-            f"you are linked to enterprise {claim_credit_code}: another leading group member must decide this claim",
-        )
 
 
 def compute_award(

@@ -21,6 +21,7 @@ from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
 from ruralfund_common.money import parse_yuan
+from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from ..adapters import contract_files as files_repo
 from ..adapters import contracts as repo
@@ -72,6 +73,9 @@ async def create_contract(
 ) -> ContractOut:
     """Record a signed contract for a service item: its amount fits its package (with the
     package's winner) or the item's uncommitted budget; a schedule's advance is due at once."""
+    require_no_conflict_of_interest(
+        principal, body.provider_credit_code, decision_zh="为该企业登记服务合同"
+    )
     program = await load_program(tx.conn, program_code)
     item = program.item(item_code)
     require_service_item(item)
@@ -256,6 +260,9 @@ async def accept_contract_milestone(
     """验收 of a milestone: the day, the accepting people, the evidence; its instalment (if the
     schedule has one) becomes payable."""
     row = await contract_row(tx.conn, principal, contract_id, for_update=True)
+    require_no_conflict_of_interest(
+        principal, row["provider_credit_code"], decision_zh="验收该企业的合同节点"
+    )
     require_active(row["status"])
     now = tx.clock.now()
     day, people = acceptance_record(
@@ -307,6 +314,9 @@ async def accept_contract(
     """验收: passed only with every deliverable met and every milestone accepted; failed needs
     the reason (the provider's funds are then to be recovered)."""
     row = await contract_row(tx.conn, principal, contract_id, for_update=True)
+    require_no_conflict_of_interest(
+        principal, row["provider_credit_code"], decision_zh="验收该企业的服务合同"
+    )
     require_active(row["status"])
     current = await _contract_out(tx.conn, row)
     if outcome == "passed" and current.acceptance_gaps:

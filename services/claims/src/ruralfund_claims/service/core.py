@@ -40,6 +40,7 @@ from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
 from ruralfund_common.money import format_yuan
+from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from ..adapters import milestones as milestones_repo
 from ..adapters import repository as repo
@@ -48,7 +49,6 @@ from ..domain.claim import (
     ClaimAction,
     ClaimStatus,
     assess_claim,
-    require_no_conflict_of_interest,
     transition,
 )
 from ..domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
@@ -685,6 +685,7 @@ async def review_claim(
 ) -> ClaimOut:
     """The bureau's review: complete (to the leading group) or return to the enterprise."""
     row = await claim_row(tx.conn, principal, claim_id, for_update=True)
+    require_no_conflict_of_interest(principal, row["credit_code"], decision_zh="审核该企业的申报")
     if outcome == "return" and not (note and note.strip()):
         raise InvalidInput("NOTE_REQUIRED", "say what the enterprise must correct", field="note")
     action = ClaimAction.COMPLETE_REVIEW if outcome == "complete" else ClaimAction.RETURN
@@ -727,11 +728,7 @@ async def decide_claim(
 ) -> ClaimOut:
     """A leading group member's decision; approval creates the award that funds reserves."""
     row = await claim_row(tx.conn, principal, claim_id, for_update=True)
-    require_no_conflict_of_interest(
-        decider_credit_code=principal.credit_code,
-        decider_linked_codes=principal.linked_credit_codes,
-        claim_credit_code=row["credit_code"],
-    )
+    require_no_conflict_of_interest(principal, row["credit_code"], decision_zh="审批该企业的申报")
     if decision == "reject" and not (reason and reason.strip()):
         raise InvalidInput("REASON_REQUIRED", "a rejection must give its reason", field="reason")
     action = ClaimAction.APPROVE if decision == "approve" else ClaimAction.REJECT

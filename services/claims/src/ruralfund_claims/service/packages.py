@@ -7,6 +7,7 @@ from ruralfund_common.auth import Principal
 from ruralfund_common.errors import Conflict, InvalidInput, NotFound
 from ruralfund_common.messaging import Tx
 from ruralfund_common.money import parse_yuan
+from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from ..adapters import packages as repo
 from ..domain.packages import (
@@ -26,6 +27,9 @@ async def create_package(
     tx: Tx, principal: Principal, program_code: str, body: PackageIn
 ) -> PackageOut:
     """Record an awarded package; its budget fits what its items have not committed yet."""
+    require_no_conflict_of_interest(
+        principal, body.winner_credit_code, decision_zh="登记该企业中标的采购包"
+    )
     program = await load_program(tx.conn, program_code)
     items = checked_package_items(program, body.line_code, list(body.item_codes))
     require_renewal_consistent(body.method, body.renews)

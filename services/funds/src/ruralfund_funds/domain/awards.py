@@ -337,8 +337,7 @@ class Award:
 
     def approve(self, program: ProgramView, payment_id: str, *, person: str, name: str, roles: frozenset[str],
                 signed_sha256: str, now: datetime, today: date, books: L.Books, shares: ShareBook | None = None,
-                justifications: list[Justification] | None = None,
-                linked_credit_codes: frozenset[str] = frozenset()) -> list[Fact]:
+                justifications: list[Justification] | None = None) -> list[Fact]:
         """Record one approval; the second valid one executes the payment. A refusal at
         execution (e.g. INSUFFICIENT_FUNDS, RATIO_LIMIT_EXCEEDED: another payment may have been
         made since the request) refuses this approval too: nothing changes."""
@@ -346,8 +345,7 @@ class Award:
         if order.status in (PaymentStatus.EXECUTED, PaymentStatus.SETTLED):
             raise Conflict("ALREADY_PAID", "this payment was already executed")
         content = self.content()  # the current content: a change since the request invalidates approvals
-        role = check_can_approve(content, order.approvals, person=person, roles=roles, signed_sha256=signed_sha256,
-                                 linked_credit_codes=linked_credit_codes)
+        role = check_can_approve(content, order.approvals, person=person, roles=roles, signed_sha256=signed_sha256)
         approval = Approval(person, name, role, signed_sha256, now)
         justified = order.justifications + list(justifications or [])
         if not is_fully_approved(content, order.approvals + [approval]):

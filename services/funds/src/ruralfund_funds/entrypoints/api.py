@@ -262,7 +262,7 @@ async def approve_payments(body: BatchApprovalRequest, request: Request, who: Ap
 @router.post("/payments/{payment_id}/settlement", tags=["bank"], summary="The bank confirmed an executed payment")
 async def settle(payment_id: str, body: SettlementRequest, request: Request, who: BankReporter):
     return await _command(request, who, "settle_payment", {"payment": payment_id, **body.model_dump()},
-                          lambda tx: service.settle_payment(tx, payment_id, body.bank_txn_id),
+                          lambda tx: service.settle_payment(tx, payment_id, body.bank_txn_id, by=who),
                           refs={"payment_id": payment_id})
 
 
@@ -270,7 +270,7 @@ async def settle(payment_id: str, body: SettlementRequest, request: Request, who
              summary="The bank failed or returned an executed payment: reverse it")
 async def fail(payment_id: str, body: FailureRequest, request: Request, who: BankReporter):
     return await _command(request, who, "fail_payment", {"payment": payment_id, **body.model_dump()},
-                          lambda tx: service.fail_payment(tx, payment_id, body.code, body.reason),
+                          lambda tx: service.fail_payment(tx, payment_id, body.code, body.reason, by=who),
                           refs={"payment_id": payment_id})
 
 

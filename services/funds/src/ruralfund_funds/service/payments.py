@@ -11,6 +11,7 @@ from ruralfund_common.auth import Principal
 from ruralfund_common.errors import DomainError, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
+from ruralfund_common.recusal import RecusalRequired, require_no_conflict_of_interest
 
 from ..adapters import repository as repo
 from ..domain.awards import Award
@@ -51,6 +52,7 @@ def justifications_of(shares: ShareBook | None, given: list[tuple[str, str]], by
 async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str | None = None,
                           justifications: list[tuple[str, str]] | None = None) -> dict:
     award = await _award_or_404(tx, award_id)
+    require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="为该企业申请付款")
     program_row, program = await program_or_404(tx, award.program_code)
     now = tx.clock.now()
     facts = []
@@ -108,11 +110,11 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
             if award is None or award.program_code != program_code:
                 continue
             try:
+                require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="审批向该企业的付款")
                 why = justifications_of(shares, it.justifications, by, now)
                 facts = award.approve(program, it.payment_id, person=by.subject, name=by.name,
                                       roles=frozenset(r.value for r in by.roles), signed_sha256=it.content_sha256,
-                                      now=now, today=day, books=books, shares=shares, justifications=why,
-                                      linked_credit_codes=by.linked_credit_codes)
+                                      now=now, today=day, books=books, shares=shares, justifications=why)
             except DomainError as refused:
                 it.outcome = {"status": "refused", **refused.to_dict()}
                 continue
@@ -138,12 +140,19 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
 
 async def change_payee_bank(tx: Tx, award_id: str, bank_name: str, bank_account: str, by: Principal) -> dict:
     award = await _award_or_404(tx, award_id)
+    require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="更改该企业的收款账户")
     award.change_payee_bank(bank_name, bank_account)
     await repo.save_awards(tx.conn, [award])
     await repo.append_audit(tx.conn, [("payee_bank_changed", {"award_id": award_id, "bank_name": bank_name,
                                                              "bank_account": bank_account, "by": by.subject})],
                             tx.clock.now())
     return {"award_id": award_id, "content_sha256": award.content().sha256(), "status": award.status.value}
+
+
+def _require_no_conflict_on_bank_fact(by: Principal, award: Award) -> None:
+    # A failure reverses the payment (payable again), a settlement closes it: a person reporting
+    # either about their own or a linked payee could hide or repeat a payment.
+    require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="登记向该企业付款的银行结果")
 
 
 async def _payment_award(tx: Tx, payment_id: str) -> Award:
@@ -154,8 +163,10 @@ async def _payment_award(tx: Tx, payment_id: str) -> Award:
     return await _award_or_404(tx, award_id)
 
 
-async def settle_payment(tx: Tx, payment_id: str, bank_txn_id: str, source: str = "api") -> dict:
+async def settle_payment(tx: Tx, payment_id: str, bank_txn_id: str, source: str = "api", *,
+                         by: Principal) -> dict:
     award = await _payment_award(tx, payment_id)
+    _require_no_conflict_on_bank_fact(by, award)
     now = tx.clock.now()
     facts = award.settle(payment_id, bank_txn_id, now, source)
     await repo.save_awards(tx.conn, [award])
@@ -165,8 +176,10 @@ async def settle_payment(tx: Tx, payment_id: str, bank_txn_id: str, source: str 
     return await payment_view(tx.conn, payment_id)
 
 
-async def fail_payment(tx: Tx, payment_id: str, code: str, reason: str, source: str = "api") -> dict:
+async def fail_payment(tx: Tx, payment_id: str, code: str, reason: str, source: str = "api", *,
+                       by: Principal) -> dict:
     award = await _payment_award(tx, payment_id)
+    _require_no_conflict_on_bank_fact(by, award)
     books = await lock_books(tx, award.program_code, award.accounts(payment_only=True))
     now = tx.clock.now()
     facts = award.fail(payment_id, code, reason, now, source, books)
@@ -184,12 +197,13 @@ async def import_statement(tx: Tx, program_code: str, lines: list[StatementLine]
     import_id, now = new_id(), tx.clock.now()
     counts: dict[str, int] = {}
     for line in lines:
-        match = await _apply_line(tx, program_code, import_id, line, now)
+        match = await _apply_line(tx, program_code, import_id, line, now, by)
         counts[match] = counts.get(match, 0) + 1
     return {"import_id": import_id, "lines": len(lines), "matches": counts}
 
 
-async def _apply_line(tx: Tx, program_code: str, import_id: str, line: StatementLine, now) -> str:
+async def _apply_line(tx: Tx, program_code: str, import_id: str, line: StatementLine, now,
+                      by: Principal) -> str:
     seen = await tx.conn.fetchval(
         "SELECT 1 FROM bank_statement_lines WHERE program_code=$1 AND account_no=$2 AND bank_txn_id=$3",
         program_code, line.account_no, line.bank_txn_id)
@@ -203,10 +217,14 @@ async def _apply_line(tx: Tx, program_code: str, import_id: str, line: Statement
     if match in ("settled", "failed"):
         try:
             if match == "settled":
-                await settle_payment(tx, pay["p"], line.bank_txn_id, "statement")
+                await settle_payment(tx, pay["p"], line.bank_txn_id, "statement", by=by)
             else:
                 await fail_payment(tx, pay["p"], "BANK_" + line.status.upper(), f"statement {line.bank_txn_id}",
-                                   "statement")
+                                   "statement", by=by)
+        except RecusalRequired:
+            # the whole import is refused and records nothing: a line kept as seen would never be
+            # applied when someone without the conflict imports the statement again
+            raise
         except DomainError as refused:  # e.g. the API already settled it: record, do not fail the import
             match = refused.code.lower()
     await tx.conn.execute(

@@ -11,6 +11,7 @@ from ruralfund_common.contracts.funds.clawback_repaid import ClawbackRepaid
 from ruralfund_common.contracts.funds.contractor_defaulted import ContractorDefaulted
 from ruralfund_common.errors import Conflict
 from ruralfund_common.messaging import Tx
+from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from ..adapters import repository as repo
 from ..domain import ledger as L
@@ -73,6 +74,7 @@ async def adjust_budget(tx: Tx, program_code: str, adjustment_id: str, from_item
 
 async def preallocate(tx: Tx, program_code: str, preallocation_id: str, item_code: str, provider: Payee,
                       amount_fen: int, contract_reference: str, by: Principal) -> dict:
+    require_no_conflict_of_interest(by, provider.credit_code, decision_zh="向该企业预拨资金")
     _, program = await program_or_404(tx, program_code)
     await _unused(tx, "awards", "award_id", preallocation_id)
     item = program.items.get(item_code)
@@ -88,6 +90,7 @@ async def preallocate(tx: Tx, program_code: str, preallocation_id: str, item_cod
 
 
 async def declare_default(tx: Tx, program_code: str, credit_code: str, resolution: P.Resolution, by: Principal) -> dict:
+    require_no_conflict_of_interest(by, credit_code, decision_zh="认定该企业违约并追回资金")
     _, program = await program_or_404(tx, program_code)
     ids = [r["award_id"] for r in await tx.conn.fetch(
         "SELECT award_id FROM awards WHERE program_code=$1 AND payee_credit_code=$2", program_code, credit_code)]
@@ -109,6 +112,7 @@ async def declare_default(tx: Tx, program_code: str, credit_code: str, resolutio
 
 async def record_repayment(tx: Tx, program_code: str, repayment_id: str, credit_code: str, amount_fen: int,
                            bank_reference: str, by: Principal) -> dict:
+    require_no_conflict_of_interest(by, credit_code, decision_zh="登记该企业退回的资金")
     _, program = await program_or_404(tx, program_code)
     await _unused(tx, "repayments", "repayment_id", repayment_id)
     books = await lock_books(tx, program_code, [L.BANK_JOINT, L.account_clawback(credit_code)])
