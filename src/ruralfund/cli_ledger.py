@@ -4,7 +4,8 @@
 balance against its postings and every entry against its audit record, and exits non-zero on
 any break (for cron and for auditors). ``reconcile`` prints the three-way reconciliation
 (bank statement ↔ ledger ↔ approved awards) of one program, optionally with a statement file
-that has not been imported. The database comes from ``--database-url``,
+that has not been imported. ``export`` writes a program's journal for accountants (序时账: CSV,
+xlsx or beancount; the same file as funds' ``GET /programs/{p}/journal``). The database comes from ``--database-url``,
 ``RURALFUND_FUNDS_DATABASE_URL`` or ``DATABASE_URL``; the schema is ``funds``.
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -143,3 +146,71 @@ def reconcile(
                        highlight=False)
         _out.print("[green]clean[/]" if report["clean"] else "[red]mismatches found[/]")
     raise typer.Exit(0 if report["clean"] else 1)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+    beancount = "beancount"
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option}: a county day as YYYY-MM-DD, e.g. 2026-10-13, not {text!r}")
+
+
+@app.command()
+def export(
+    program: Annotated[str, typer.Argument(help="program code, e.g. xinping-2021")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv (UTF-8 with BOM), xlsx or beancount")]
+    = ExportFormat.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
+                                                 help="file to write; - for standard output "
+                                                      "[default: <program>-journal[-<from>-<to>].<format>]")] = None,
+    first: Annotated[str | None, typer.Option("--from", help="first county day (Asia/Shanghai), YYYY-MM-DD")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="last county day (inclusive), YYYY-MM-DD")] = None,
+    database_url: DatabaseUrl = None, schema: Schema = "funds",
+) -> None:
+    """Write a program's journal for accountants: accounting day, voucher number, account code,
+    name and type, debit/credit in yuan, 摘要 (CSV, xlsx or a beancount file for bean-check)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from ruralfund_common.errors import DomainError
+    from ruralfund_funds.reports import journal as reports
+    from ruralfund_funds.service.journal import journal_export
+
+    first_day, last_day = _day(first, "--from"), _day(last, "--to")
+    if first_day and last_day and first_day > last_day:
+        _fail("--from is after --to")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_err, transient=True) as bar:
+        task = bar.add_task(f"reading the journal of {program}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        async def run():
+            conn = await _connect(_dsn(database_url), schema)
+            try:
+                return await journal_export(conn, program, first_day, last_day, progress=progress)
+            except DomainError as bad:
+                _fail(f"{bad.code}: {bad.message}")
+            finally:
+                await conn.close()
+
+        journal = asyncio.run(run())
+        bar.update(task, description=f"writing {fmt.value}")
+        body = {"csv": reports.render_csv, "xlsx": reports.render_xlsx,
+                "beancount": lambda e: reports.render_beancount(e).encode("utf-8")}[fmt.value](journal)
+    if output is not None and str(output) == "-":
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return
+    span = "-".join(d.isoformat() for d in (first_day, last_day) if d)
+    path = output or Path(f"{program}-journal{'-' + span if span else ''}.{reports.EXTENSIONS[fmt.value]}")
+    path.write_bytes(body)
+    entries = len({r.entry_id for r in journal.rows})
+    _err.print(f"{path}: {entries} entries, {len(journal.rows)} postings ({fmt.value})", highlight=False)

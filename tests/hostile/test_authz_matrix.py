@@ -104,6 +104,7 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "GET /programs/{program_code}/adjustments": FUNDS_READERS,
         "GET /programs/{program_code}/reconciliation": FUNDS_READERS,
         "GET /programs/{program_code}/postings.csv": FUNDS_READERS,
+        "GET /programs/{program_code}/journal": FUNDS_READERS,
     },
     "logistics": {
         "GET /healthz": "public",

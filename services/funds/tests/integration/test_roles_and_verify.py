@@ -53,6 +53,7 @@ def matrix(pid: str) -> list[tuple[str, str, object, set[Role]]]:
         ("GET", f"{P}/balances", None, READ),
         ("GET", f"{P}/trial-balance", None, READ),
         ("GET", f"{P}/postings.csv", None, READ),
+        ("GET", f"{P}/journal", None, READ),
         ("GET", f"{P}/adjustments", None, READ),
         ("GET", f"{P}/reconciliation", None, READ),
         ("GET", f"{P}/payees/{CC}/statement", None, READ | {Role.ENTERPRISE}),
