@@ -7,9 +7,9 @@ beancount as Decimal text ("2469.00"), xlsx as number cells (``#,##0.00``).
 
 People open the CSV and the workbook in a spreadsheet, and names, references and reasons in
 them are typed by other people: no text becomes a formula. In the workbook every text cell is
-stored as a string; in the CSV a text starting with = + - @ or a tab/CR gets a leading
-apostrophe (the OWASP rule for CSV injection), and characters a workbook cannot hold are
-removed.
+stored as a string (exactly as typed, less the characters a workbook cannot hold); in the CSV a
+text starting like a formula gets a leading apostrophe (``ruralfund_common.text.
+spreadsheet_safe``: the OWASP rule, full-width forms too).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
+
+from ruralfund_common.text import spreadsheet_safe
 
 from ..domain.journal import ChartAccount, JournalExport, JournalRow, chart_account, yuan_text
 
@@ -48,7 +50,6 @@ HEADINGS: Final = ("分录编号", "业务类型", "业务类型名称", "记账
                    "记账时间（UTC）")  # fmt: skip
 CHART_HEADINGS: Final = ("科目编码", "科目名称", "科目类型", "账簿", "beancount科目")
 BOM: Final = "\ufeff"
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cells(row: JournalRow) -> list[Any]:
@@ -65,8 +66,7 @@ def _csv_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return spreadsheet_safe(str(value))
 
 
 def render_csv(export: JournalExport) -> bytes:
