@@ -404,6 +404,7 @@ def hostile() -> Any:
     class Hostile:
         SERVICES = SERVICES
         LOCAL = LOCAL
+        PROGRAMS = PROGRAMS
         OTHER = OTHER
         CONTRACTOR = CONTRACTOR
         ADMIN = ADMIN

@@ -202,3 +202,26 @@ async def test_missed_deliveries_are_summarised_to_the_bureau_once_per_ended_per
     await h.settled()
     assert await h.fetchval("SELECT count(*) FROM sla_summaries") == 2
     assert await h.fetchval("SELECT count(*) FROM sla_breaches WHERE summary_id IS NULL") == 0
+
+
+async def test_a_mail_that_cannot_be_built_fails_for_good_with_the_reason(harness, samples) -> None:
+    """A contact name with a line break (from before names were checked at input) cannot go
+    into a To header: the mail is failed at once with the reason, never retried; the next mail
+    still goes out."""
+    h = harness
+    broken = samples.enterprise().model_copy(update={"contact_name": "王经理\r\nBcc: x@evil.cn"})
+    await h.claims.emit(broken, samples.COMPANY_CODE)
+    await h.funds.emit(samples.payment("award-7"), "pay-of-award-7")
+    settled = "SELECT status, attempts, error_code, last_error FROM emails WHERE status <> 'pending'"
+    row = await eventually(lambda: h.fetch(settled))
+    assert (row[0]["status"], row[0]["attempts"], row[0]["error_code"]) == (
+        "failed", 1, "MESSAGE_INVALID",
+    )  # fmt: skip
+    assert "cannot be built" in row[0]["last_error"] and "CR or LF" in row[0]["last_error"]
+    await h.settled()
+    assert h.smtp.received == []
+    assert await h.fetchval("SELECT attempts FROM emails") == 1  # not claimed again
+
+    await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)  # corrected
+    await h.funds.emit(samples.payment("award-8"), "pay-of-award-8")
+    await eventually(lambda: len(h.smtp.received), expect=1)

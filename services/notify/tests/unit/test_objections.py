@@ -109,6 +109,25 @@ def test_size_limits(field: str, values: tuple[str, str, str, str]) -> None:
     assert list(invalid.value.errors_zh) == [field]
 
 
+@pytest.mark.parametrize("char", ["\r\n", "\n", "\r", "\x00", "\x1b", "\x85", "\u2028", "\u202e"])
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("name", ("李{}四", "13812345678", "", REASON)),
+        ("contact", ("李四", "138{}12345678", "", REASON)),
+        ("email", ("李四", "13812345678", "li{}si@example.cn", REASON)),
+    ],
+)
+def test_line_breaks_and_controls_in_name_or_contacts_are_refused_not_dropped(
+    char: str, field: str, values: tuple[str, str, str, str]
+) -> None:
+    """"李\r\nBcc: x" silently became "李Bcc: x" before: now the person is told to fix it."""
+    with pytest.raises(ObjectionInvalid) as invalid:
+        parse_objection_form(*(v.replace("{}", char) for v in values))
+    assert list(invalid.value.errors_zh) == [field] and invalid.value.field == field
+    assert "换行符或其他控制字符" in invalid.value.errors_zh[field]
+
+
 def filed() -> Objection:
     form = parse_objection_form("李四", "13812345678", "", REASON)
     return Objection.file(

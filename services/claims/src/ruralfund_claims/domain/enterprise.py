@@ -8,6 +8,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ruralfund_common.credit_code import division_code, validate_credit_code
 from ruralfund_common.errors import InvalidInput
+from ruralfund_common.text import SingleLine
 
 __all__ = [
     "ENTERPRISE_KINDS",
@@ -33,13 +34,13 @@ class _Strict(BaseModel):
 
 
 class Contact(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    email: Annotated[str, Field(pattern=_EMAIL, max_length=254)] | None = None
-    phone: Annotated[str, Field(pattern=_PHONE)] | None = None
+    name: Annotated[SingleLine, Field(min_length=1, max_length=100)]
+    email: Annotated[SingleLine, Field(pattern=_EMAIL, max_length=254)] | None = None
+    phone: Annotated[SingleLine, Field(pattern=_PHONE)] | None = None
 
 
 class BankAccount(_Strict):
-    bank_name: Annotated[str, Field(min_length=2, max_length=MAX_NAME_CHARS, description="开户行")]
+    bank_name: Annotated[SingleLine, Field(min_length=2, max_length=MAX_NAME_CHARS, description="开户行")]
     account_no: Annotated[str, Field(pattern=_ACCOUNT_NO, description="账号")]
 
 
@@ -48,7 +49,7 @@ class Enterprise(_Strict):
     its credit code, the registration authority's administrative division."""
 
     credit_code: str
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+    name: Annotated[SingleLine, Field(min_length=1, max_length=MAX_NAME_CHARS)]
     kind: EnterpriseKind
     contact: Contact
     bank_account: BankAccount
@@ -66,7 +67,7 @@ class Enterprise(_Strict):
 class EnterpriseChange(_Strict):
     """What an enterprise (or the bureau) may change after registration."""
 
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)] | None = None
+    name: Annotated[SingleLine, Field(min_length=1, max_length=MAX_NAME_CHARS)] | None = None
     contact: Contact | None = None
     bank_account: BankAccount | None = None
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruralfund_common.credit_code import division_code, is_valid_credit_code
 from ruralfund_common.errors import InvalidInput, NotFound
 from ruralfund_common.money import format_yuan, parse_yuan
+from ruralfund_common.text import SingleLine
 
 from .milestones import (
     MAX_MILESTONES,
@@ -81,7 +82,9 @@ PUBLICITY_WORKING_DAYS: Final = 5  # Xinping §四: publicised 5 working days be
 PHASE_NAMES_ZH: Final[Mapping[str, str]] = {"first": "首期", "second": "二期", "follow_up": "后续"}
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+# One line: names, units, documents (a line break or bidi override in a name reaches the
+# public page, mails and the report).
+Text = Annotated[SingleLine, Field(min_length=1, max_length=500)]
 LongText = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
@@ -846,6 +849,7 @@ def require_activatable(check: ProgramCheck) -> Program:
     raise InvalidInput(
         "PROGRAM_INVALID",
         f"the program cannot be activated: {shown}{more}",
+        field=errors[0].path if errors else None,
         details={
             "errors": [e.to_dict() for e in errors],
             "warnings": [w.to_dict() for w in check.warnings],

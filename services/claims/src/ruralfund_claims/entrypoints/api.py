@@ -13,6 +13,7 @@ from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
 from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import DomainError, InvalidInput
 from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.text import SingleLine
 
 from .. import service
 from ..domain.claim import MAX_NOTE_CHARS, ClaimStatus
@@ -156,7 +157,7 @@ class EnterpriseIn(_In):
     credit_code: Annotated[
         str, Field(min_length=18, max_length=18, description="统一社会信用代码 (GB 32100)")
     ]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[SingleLine, Field(min_length=1, max_length=200)]
     kind: EnterpriseKind
     contact: Contact
     bank_account: BankAccount

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from ruralfund_common.money import MAX_AMOUNT_TEXT_CHARS, format_yuan
+from ruralfund_common.text import SingleLine
 
 from ..domain import (
     MAX_BANDS,
@@ -273,7 +274,7 @@ class PriceTargetOut(BaseModel):
 
 class CertifyIn(_In):
     credit_code: str = Field(max_length=18)
-    name: str = Field(max_length=100)
+    name: SingleLine = Field(max_length=100)
     certified_on: date
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from ruralfund_common.money import MAX_AMOUNT_TEXT_CHARS, format_yuan
+from ruralfund_common.text import SingleLine
 
 from ..domain import (
     XINPING_STATION_AWARD_RULE,
@@ -77,16 +78,16 @@ class StationIn(_In):
         max_length=6, description="6-digit administrative division code", examples=["530427"]
     )
     tier: TierName
-    name: str = Field(max_length=MAX_STATION_NAME_CHARS)
-    address: str = Field(max_length=MAX_ADDRESS_CHARS)
+    name: SingleLine = Field(max_length=MAX_STATION_NAME_CHARS)
+    address: SingleLine = Field(max_length=MAX_ADDRESS_CHARS)
     opened_on: date
     parent_id: UUID | None = Field(
         default=None, description="a town's county center; a village's town station"
     )
     geo: GeoIn | None = None
     operator_credit_code: str | None = Field(default=None, max_length=CREDIT_CODE_MAX_CHARS)
-    contact_name: str | None = Field(default=None, max_length=MAX_CONTACT_NAME_CHARS)
-    contact_phone: str | None = Field(default=None, max_length=30)
+    contact_name: SingleLine | None = Field(default=None, max_length=MAX_CONTACT_NAME_CHARS)
+    contact_phone: SingleLine | None = Field(default=None, max_length=30)
 
     def draft(self) -> StationDraft:
         return StationDraft(
@@ -297,7 +298,7 @@ class VolumesOut(BaseModel):
 
 class CarrierIn(_In):
     kind: Literal["express", "bulk_freight"]
-    name: str = Field(max_length=MAX_PARTY_NAME_CHARS, examples=["中国邮政"])
+    name: SingleLine = Field(max_length=MAX_PARTY_NAME_CHARS, examples=["中国邮政"])
     credit_code: str | None = Field(default=None, max_length=CREDIT_CODE_MAX_CHARS)
     settled_on: date
 

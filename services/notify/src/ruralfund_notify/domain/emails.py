@@ -49,6 +49,9 @@ class EmailErrorCode(StrEnum):
     NO_RECIPIENT_EMAIL = "NO_RECIPIENT_EMAIL"  # a unit or office without a (valid) address
     SMTP_REJECTED = "SMTP_REJECTED"  # permanent (5xx): retrying would not help
     MAX_ATTEMPTS = "MAX_ATTEMPTS"
+    # The mail cannot be built (a line break in the recipient's name or address): it never
+    # could be, so it fails at once with the reason rather than being retried forever.
+    MESSAGE_INVALID = "MESSAGE_INVALID"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Final
 
 from ruralfund_common.errors import Conflict, DomainError, InvalidInput
+from ruralfund_common.text import UNSAFE_CHARACTERS
 
 from .contacts import is_deliverable_address
 from .formatting import cn_date
@@ -49,9 +50,10 @@ MAX_EMAIL_CHARS: Final = 254  # RFC 5321
 MIN_REASON_CHARS: Final = 10  # "有异议" alone gives the bureau nothing to check
 MAX_REASON_CHARS: Final = 2000
 MAX_RESOLUTION_CHARS: Final = 2000
-# Line breaks are kept in the reason only; every other control character is dropped, so a
-# pasted text cannot smuggle terminal escapes or header breaks into mails and logs.
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# The reason may have line breaks; every other control character (and bidi override) is
+# dropped from it, so a pasted text cannot smuggle terminal escapes into mails and logs. Name,
+# contact and e-mail are one line each: a control character there is refused (UNSAFE_CHARACTERS).
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _CONTACT: Final = re.compile(r"^[0-9+()\- ]{5,30}$")
 
 
@@ -133,12 +135,46 @@ class ObjectionInput:
 
 
 def _clean_line(value: str) -> str:
-    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+    """NFC, trimmed; control characters stay in, so that the form refuses them."""
+    return unicodedata.normalize("NFC", value).strip()
 
 
 def _clean_text(value: str) -> str:
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text).strip()
+
+
+_ONE_LINE_ZH: Final = "不能包含换行符或其他控制字符，请只填写一行文字。"
+
+
+def _one_line_error(value: str) -> str | None:
+    return _ONE_LINE_ZH if UNSAFE_CHARACTERS.search(value) else None
+
+
+def _name_error(name: str) -> str | None:
+    if not name:
+        return "请填写异议人姓名或单位名称（不受理匿名异议）。"
+    if len(name) > MAX_NAME_CHARS:
+        return f"姓名或单位名称不能超过 {MAX_NAME_CHARS} 个字。"
+    return _one_line_error(name)
+
+
+def _contact_error(contact: str) -> str | None:
+    if not contact:
+        return "请填写联系电话或电子邮箱，以便告知处理结果。"
+    if error := _one_line_error(contact):
+        return error
+    if len(contact) > MAX_CONTACT_CHARS or not (
+        _CONTACT.fullmatch(contact) or is_deliverable_address(contact)
+    ):
+        return "联系方式应为电话号码或电子邮箱地址。"
+    return None
+
+
+def _email_error(email: str) -> str | None:
+    if len(email) > MAX_EMAIL_CHARS or not is_deliverable_address(email):
+        return "电子邮箱地址格式不正确。"
+    return None
 
 
 def parse_objection_form(name: str, contact: str, email: str, reason: str) -> ObjectionInput:
@@ -151,18 +187,12 @@ def parse_objection_form(name: str, contact: str, email: str, reason: str) -> Ob
         _clean_text(reason),
     )
     errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "请填写异议人姓名或单位名称（不受理匿名异议）。"
-    elif len(name) > MAX_NAME_CHARS:
-        errors["name"] = f"姓名或单位名称不能超过 {MAX_NAME_CHARS} 个字。"
-    if not contact:
-        errors["contact"] = "请填写联系电话或电子邮箱，以便告知处理结果。"
-    elif len(contact) > MAX_CONTACT_CHARS or not (
-        _CONTACT.fullmatch(contact) or is_deliverable_address(contact)
-    ):
-        errors["contact"] = "联系方式应为电话号码或电子邮箱地址。"
-    if email and (len(email) > MAX_EMAIL_CHARS or not is_deliverable_address(email)):
-        errors["email"] = "电子邮箱地址格式不正确。"
+    if error := _name_error(name):
+        errors["name"] = error
+    if error := _contact_error(contact):
+        errors["contact"] = error
+    if email and (error := _one_line_error(email) or _email_error(email)):
+        errors["email"] = error
     if len(reason) < MIN_REASON_CHARS:
         errors["reason"] = f"请写明异议事项和理由（至少 {MIN_REASON_CHARS} 个字）。"
     elif len(reason) > MAX_REASON_CHARS:

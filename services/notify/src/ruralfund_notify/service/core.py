@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
 from typing import TYPE_CHECKING, Any, Final
 
 import asyncpg
@@ -528,11 +529,15 @@ class NotifyService:
         if not claimed:
             return False
         email = claimed[0]
-        message = build_message(
-            OutgoingMessage(email.id, email.to_address, email.to_name, email.subject, email.body),
-            mail_from=self.settings.mail_from,
-            now=clock.now(),
-        )
+        try:
+            message = build_message(
+                OutgoingMessage(email.id, email.to_address, email.to_name, email.subject, email.body),
+                mail_from=self.settings.mail_from,
+                now=clock.now(),
+            )
+        except (ValueError, TypeError, MessageError) as exc:  # e.g. CR/LF in a header
+            await self._give_up_unbuildable(pool, email, exc)
+            return True
         try:
             # smtplib blocks: keep it off the event loop so consumers and HTTP stay responsive.
             await asyncio.to_thread(mailer.send, message, email.to_address)
@@ -543,6 +548,16 @@ class NotifyService:
             await repo.mark_sent(conn, email.id)
         log.info("mail_sent", email_id=email.id, attempts=email.attempts)
         return True
+
+    async def _give_up_unbuildable(
+        self, pool: asyncpg.Pool, email: repo.ClaimedEmail, exc: Exception
+    ) -> None:
+        code = EmailErrorCode.MESSAGE_INVALID
+        error = f"{code.value}: the mail cannot be built, so it is not retried: {exc}"
+        async with pool.acquire() as conn:
+            await repo.mark_failed(conn, email.id, code=code, error=error)
+        log.error("mail_failed", email_id=email.id, attempts=email.attempts, code=code.value,
+                  error=str(exc))  # fmt: skip
 
     async def _record_failure(
         self, pool: asyncpg.Pool, email: repo.ClaimedEmail, exc: MailDeliveryError
