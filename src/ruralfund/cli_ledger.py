@@ -202,9 +202,13 @@ def export(
                 await conn.close()
 
         journal = asyncio.run(run())
-        bar.update(task, description=f"writing {fmt.value}")
-        body = {"csv": reports.render_csv, "xlsx": reports.render_xlsx,
-                "beancount": lambda e: reports.render_beancount(e).encode("utf-8")}[fmt.value](journal)
+        bar.update(task, description=f"writing {fmt.value}", completed=0, total=len(journal.rows))
+        if fmt is ExportFormat.xlsx:  # the slow one: a bar while it writes
+            body = reports.render_xlsx(journal, progress)
+        elif fmt is ExportFormat.csv:
+            body = reports.render_csv(journal)
+        else:
+            body = reports.render_beancount(journal).encode("utf-8")
     if output is not None and str(output) == "-":
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()

@@ -161,6 +161,14 @@ async def test_journal_refuses_bad_input_with_a_problem_naming_the_field(world: 
         r = await _download(w, "", who)
         assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", r.text
     assert (await w.funds.get(f"{P}/journal")).status_code == 401
+    cli = ["export", "--database-url", w.database_url]
+    result = await asyncio.to_thread(CliRunner().invoke, ledger_cli, [*cli, "no-such", "-o", "-"])
+    assert result.exit_code == 2 and "PROGRAM_NOT_FOUND" in result.output, result.output
+    result = await asyncio.to_thread(CliRunner().invoke, ledger_cli, [*cli, "xinping-2021", "--from", "2026-3-1"])
+    assert result.exit_code == 2 and "--from" in result.output, result.output
+    result = await asyncio.to_thread(CliRunner().invoke, ledger_cli, [*cli, "xinping-2021", "-f", "beancount",
+                                                                      "-o", "-"])
+    assert result.exit_code == 0 and 'kind: "program_opened"' in result.stdout, result.output
     # the old export stays as it was for its integrators
     r = await w.funds.get(f"{P}/postings.csv", headers=bearer(ADMIN))
     assert r.status_code == 200 and r.text.startswith("posting_id,posted_at,kind,reference,account,debit_fen")

@@ -7,7 +7,7 @@ beancount as Decimal text ("2469.00"), xlsx as number cells (``#,##0.00``).
 
 People open the CSV and the workbook in a spreadsheet, and names, references and reasons in
 them are typed by other people: no text becomes a formula. In the workbook every text cell is
-stored as a string (exactly as typed, less the characters a workbook cannot hold); in the CSV a
+stored as a string, exactly as typed; in the CSV a
 text starting like a formula gets a leading apostrophe (``ruralfund_common.text.
 spreadsheet_safe``: the OWASP rule, full-width forms too).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 FORMATS: Final = ("csv", "xlsx", "beancount")
+PROGRESS_EVERY_ROWS: Final = 1_000
+Progress = Callable[[int, int], None]  # (rows written, rows)
 MEDIA_TYPES: Final = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -82,8 +84,6 @@ def render_csv(export: JournalExport) -> bytes:
 # --- xlsx -----------------------------------------------------------------------------------------
 YUAN_FORMAT: Final = "#,##0.00"
 DATE_FORMAT: Final = "yyyy-mm-dd"
-# What the xlsx format cannot hold (openpyxl refuses it with an error: a 500, not a file).
-_ILLEGAL_XLSX: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _chart(export: JournalExport) -> list[ChartAccount]:
@@ -94,43 +94,46 @@ def _chart(export: JournalExport) -> list[ChartAccount]:
     return [seen[k] for k in sorted(seen)]
 
 
-def render_xlsx(export: JournalExport) -> bytes:
-    """Sheets 序时账 (one row per posting) and 科目表 (the chart of accounts used)."""
-    from openpyxl import Workbook  # imported on the first download: funds rarely needs it
+def render_xlsx(export: JournalExport, progress: Progress | None = None) -> bytes:
+    """Sheets 序时账 (one row per posting) and 科目表 (the chart of accounts used).
 
-    wb = Workbook(write_only=True)
-    journal = wb.create_sheet("序时账")
-    journal.freeze_panes = "A2"
-    _append(wb, journal, HEADINGS)
-    for row in export.rows:
-        _append(wb, journal, _cells(row))
-    chart = wb.create_sheet("科目表")
-    _append(wb, chart, CHART_HEADINGS)
-    for a in _chart(export):
-        _append(wb, chart, (a.account, a.name_zh, a.type.value, a.book, a.beancount))
+    XlsxWriter, row by row in constant memory: openpyxl took 90 s for 80,000 postings."""
+    import xlsxwriter  # imported on the first download: funds rarely needs it
+
     buf = io.BytesIO()
-    wb.save(buf)
+    # every text is written with write_string: never a formula, a number or a link
+    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_formulas": False,
+                                   "strings_to_numbers": False, "strings_to_urls": False})
+    formats = {"head": wb.add_format({"bold": True, "bg_color": "#DDEBF7"}),
+               "yuan": wb.add_format({"num_format": YUAN_FORMAT}),
+               "date": wb.add_format({"num_format": DATE_FORMAT})}
+    journal = wb.add_worksheet("序时账")
+    journal.freeze_panes(1, 0)
+    for col, width in enumerate((38, 18, 14, 12, 18, 44, 40, 44, 8, 6, 16, 16, 14, 38, 28)):
+        journal.set_column(col, col, width)
+    _write_row(journal, 0, HEADINGS, formats, head=True)
+    for n, row in enumerate(export.rows, start=1):
+        _write_row(journal, n, _cells(row), formats)
+        if progress and n % PROGRESS_EVERY_ROWS == 0:
+            progress(n, len(export.rows))
+    chart = wb.add_worksheet("科目表")
+    _write_row(chart, 0, CHART_HEADINGS, formats, head=True)
+    for n, a in enumerate(_chart(export), start=1):
+        _write_row(chart, n, (a.account, a.name_zh, a.type.value, a.book, a.beancount), formats)
+    wb.close()
     return buf.getvalue()
 
 
-def _append(wb: Any, sheet: Any, values: Iterable[Any]) -> None:
-    from openpyxl.cell import WriteOnlyCell
-
-    cells = []
-    for value in values:
+def _write_row(sheet: Any, row: int, values: Iterable[Any], formats: Mapping[str, Any], *,
+               head: bool = False) -> None:
+    for col, value in enumerate(values):
         if isinstance(value, Decimal):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = YUAN_FORMAT
+            sheet.write_number(row, col, value, formats["yuan"])  # exact: at most 2 decimals of fen
         elif isinstance(value, date):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = DATE_FORMAT
+            sheet.write_datetime(row, col, value, formats["date"])
         else:
-            cell = WriteOnlyCell(sheet, value=None)
-            # set after construction: the constructor would read "=..." as a formula
-            cell._value = _ILLEGAL_XLSX.sub("", str(value))
-            cell.data_type = "s"
-        cells.append(cell)
-    sheet.append(cells)
+            # (XlsxWriter escapes the control characters XML cannot hold as _xHHHH_)
+            sheet.write_string(row, col, str(value), formats["head"] if head else None)
 
 
 # --- beancount ------------------------------------------------------------------------------------
