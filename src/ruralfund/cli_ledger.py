@@ -2,7 +2,9 @@
 
 ``verify`` recomputes the audit log's hash chain, every program's trial balance, every kept
 balance against its postings and every entry against its audit record, and exits non-zero on
-any break (for cron and for auditors). ``reconcile`` prints the three-way reconciliation
+any break (for cron and for auditors). With ``--checkpoint FILE|URL`` it also proves the
+ledger's Merkle tree is an append-only extension of a checkpoint someone kept and re-derives
+every covered row from its leaves, naming each leaf, row and table that changed. ``reconcile`` prints the three-way reconciliation
 (bank statement ↔ ledger ↔ approved awards) of one program, optionally with a statement file
 that has not been imported. ``export`` writes a program's journal for accountants (序时账: CSV,
 xlsx or beancount; the same file as funds' ``GET /programs/{p}/journal``). The database comes from ``--database-url``,
@@ -58,27 +60,102 @@ async def _connect(dsn: str, schema: str):
         _fail(f"cannot connect to PostgreSQL: {exc}")
 
 
+CheckpointOpt = Annotated[str | None, typer.Option(
+    "--checkpoint", metavar="FILE|URL",
+    help="a checkpoint someone kept (funds' GET /ledger/checkpoints/latest, notify's open data, or the event): "
+         "prove the ledger is an append-only extension of it and every covered row matches its leaves")]
+
+
 @app.command()
-def verify(database_url: DatabaseUrl = None, schema: Schema = "funds", as_json: AsJson = False) -> None:
-    """Recompute the hash chain and the books; exit 1 on any break."""
-    from ruralfund_funds.adapters.verify import verify_ledger
+def verify(database_url: DatabaseUrl = None, schema: Schema = "funds", as_json: AsJson = False,
+           checkpoint: CheckpointOpt = None) -> None:
+    """Recompute the hash chain and the books (and, with --checkpoint, the Merkle tree); exit 1 on any break."""
+    from ruralfund_funds.adapters.verify import check_tree, read_tree_state, verify_ledger
+
+    kept = _load_checkpoints(checkpoint) if checkpoint else []
+    signature_problem = _signature_check() if checkpoint else None
 
     async def run():
         conn = await _connect(_dsn(database_url), schema)
         try:
-            return await verify_ledger(conn)
+            report = await verify_ledger(conn)
+            tree = check_tree(await read_tree_state(conn), kept, signature_problem) if checkpoint else None
+            return report, tree
         finally:
             await conn.close()
 
-    report = asyncio.run(run())
+    report, tree = asyncio.run(run())
+    if tree is not None:
+        report.problems += tree.problems
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(report.as_dict() | ({"tree": tree.as_dict()} if tree else {}), ensure_ascii=False,
+                              indent=2, default=str))
     else:
-        _print_verify(report)
+        _print_verify(report, tree)
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _print_verify(report) -> None:
+def _load_checkpoints(source: str) -> list:
+    """One checkpoint or several (a list, or ``{"checkpoints": [...]}`` as open data has them)."""
+    from ruralfund_funds.domain.checkpoint import Checkpoint
+
+    try:
+        if source.startswith(("http://", "https://")):
+            import httpx
+
+            response = httpx.get(source, timeout=20.0, follow_redirects=True)
+            response.raise_for_status()
+            data = response.json()
+        else:
+            data = json.loads(Path(source).read_text(encoding="utf-8"))
+    except (OSError, ValueError, Exception) as exc:  # noqa: BLE001 - any failure to read it is a usage error
+        _fail(f"cannot read the checkpoint {source}: {exc}")
+    items = data.get("checkpoints", [data]) if isinstance(data, dict) else data
+    if isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict) and "data" in items[0]:
+        items = [items[0]["data"]]  # a CloudEvents envelope of funds.evt.ledger_checkpoint.v1
+    try:
+        found = [Checkpoint.of(item) for item in items]
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        _fail(f"{source} is not a ledger checkpoint: {exc!r}")
+    if not found:
+        _fail(f"{source} holds no checkpoint")
+    return found
+
+
+def _signature_check():
+    """Checks a checkpoint's signature against the trusted event keys (RURALFUND_EVENT_TRUSTED_KEYS,
+    the dev keys when unset outside production): funds' key, and only for its own subjects."""
+    from ruralfund_common.messaging.signing import (
+        HEADER_KEY_ID, HEADER_MSG_ID, HEADER_SIGNATURE, EventKeyError, SignatureRejected, TrustedKeys,
+    )
+    from ruralfund_common.settings import load_settings
+    from ruralfund_funds.domain.checkpoint import ORIGIN, SIGNING_SUBJECT
+
+    settings = load_settings("funds")
+    try:
+        if settings.event_trusted_keys:
+            trusted = TrustedKeys.parse(settings.event_trusted_keys)
+        elif settings.env == "production":
+            _fail("RURALFUND_EVENT_TRUSTED_KEYS is required to check a checkpoint's signature in production")
+        else:
+            trusted = TrustedKeys.dev()
+    except EventKeyError as bad:
+        _fail(str(bad))
+
+    def problem(cp) -> str | None:
+        if cp.origin != ORIGIN:
+            return f"a checkpoint of another log ({cp.origin!r})"
+        headers = {HEADER_MSG_ID: cp.msg_id, HEADER_KEY_ID: cp.key_id, HEADER_SIGNATURE: cp.signature}
+        try:
+            trusted.verify(SIGNING_SUBJECT, SIGNING_SUBJECT, cp.signed_data(), headers)
+        except SignatureRejected as rejected:
+            return f"{rejected.code}: {rejected.message}"
+        return None
+
+    return problem
+
+
+def _print_verify(report, tree=None) -> None:
     _out.print(f"audit records: {report.audit_records}   entries: {report.entries}   postings: {report.postings}")
     t = Table(title="trial balance per program")
     for col in ("program", "debits_fen", "credits_fen", "balanced"):
@@ -87,11 +164,15 @@ def _print_verify(report) -> None:
         t.add_row(program, f"{tb['debits_fen']:,}", f"{tb['credits_fen']:,}",
                   "yes" if tb["debits_fen"] == tb["credits_fen"] else "[red]NO[/]")
     _out.print(t)
+    if tree is not None:
+        kept = ", ".join(f"size {c['tree_size']} signed {c['signed_at']}" for c in tree.checkpoints)
+        _out.print(f"Merkle tree: {tree.tree_size} leaves; kept checkpoint(s): {kept}")
     if report.ok:
-        _out.print("[green]OK[/]: hash chain intact, books balanced, kept balances match the postings")
+        _out.print("[green]OK[/]: hash chain intact, books balanced, kept balances match the postings"
+                   + ("; the ledger extends the checkpoint and every covered row matches its leaves" if tree else ""))
         return
     for p in report.problems:
-        _out.print(f"[red]BROKEN[/] {p.check}: {p.where}: {p.detail}", highlight=False)
+        _out.print(f"[red]BROKEN[/] {p.check}: {p.where}: {p.detail}", highlight=False, soft_wrap=True)
 
 
 @app.command()

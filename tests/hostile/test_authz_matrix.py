@@ -105,6 +105,11 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "GET /programs/{program_code}/reconciliation": FUNDS_READERS,
         "GET /programs/{program_code}/postings.csv": FUNDS_READERS,
         "GET /programs/{program_code}/journal": FUNDS_READERS,
+        "POST /ledger/checkpoints": "read:auditor,bureau_admin",
+        "GET /ledger/checkpoints/latest": "public",
+        "GET /ledger/checkpoints/{tree_size}": "public",
+        "GET /ledger/proofs/consistency": "public",
+        "GET /ledger/proofs/inclusion": "public",
     },
     "logistics": {
         "GET /healthz": "public",

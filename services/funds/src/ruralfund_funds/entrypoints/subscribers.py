@@ -1,4 +1,5 @@
-"""Events in: each handler translates one message into one use case (one transaction)."""
+"""Events in: each handler translates one message into one use case (one transaction), and seals
+the rows it changed into the ledger's Merkle tree last (service.seal)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ruralfund_common.contracts.claims.contract_payment_due import ContractPayme
 from ruralfund_common.contracts.funds.command_refused import CommandRefused
 from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentExecuted, ContractPaymentRefused
 from ruralfund_common.contracts.funds.contractor_defaulted import ContractorDefaulted
+from ruralfund_common.contracts.funds.ledger_checkpoint import LedgerCheckpoint
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.contracts.funds.payment_settled import PaymentSettled
 from ruralfund_common.contracts.funds.preallocation_executed import PreallocationExecuted
@@ -25,19 +27,21 @@ from .. import service
 events = EventRouter()
 events.emits(AwardReserved, ReservationRefused, PublicityWindowOpened, PaymentExecuted, FundsReleased, AwardRevoked,
              PaymentSettled, PaymentFailed, CommandRefused, BudgetAdjusted, ContractorDefaulted, ClawbackRepaid,
-             PreallocationExecuted, ContractPaymentExecuted, ContractPaymentRefused)
+             PreallocationExecuted, ContractPaymentExecuted, ContractPaymentRefused, LedgerCheckpoint)
 
 
 @events.subscribe(ProgramActivated)
 async def open_program_accounts(tx: Tx, env: Envelope[ProgramActivated]) -> None:
     """Open the program's ledger: allocation receivable and one budget account per item."""
     await service.open_program(tx, env.data)
+    await service.seal(tx)
 
 
 @events.subscribe(ClaimApproved)
 async def reserve_approved_award(tx: Tx, env: Envelope[ClaimApproved]) -> None:
     """Reserve the award on its item budget, or refuse it (ITEM_BUDGET_EXCEEDED, ITEM_NOT_FOUND)."""
     await service.reserve_award(tx, env.data)
+    await service.seal(tx)
 
 
 @events.subscribe(ContractPaymentDue)
@@ -45,21 +49,25 @@ async def reserve_contract_tranche(tx: Tx, env: Envelope[ContractPaymentDue]) ->
     """Reserve a due contract tranche on its item budget (payable with two approvals), or refuse
     it (contract_payment_refused: ITEM_BUDGET_EXCEEDED, CONTRACTOR_IN_DEFAULT, ...)."""
     await service.reserve_contract_payment(tx, env.data)
+    await service.seal(tx)
 
 
 @events.subscribe(PublicityPublished)
 async def open_publicity_window(tx: Tx, env: Envelope[PublicityPublished]) -> None:
     """Open the 5-working-day publicity window from the notice's publication time."""
     await service.record_publication(tx, env.data)
+    await service.seal(tx)
 
 
 @events.subscribe(ObjectionFiled)
 async def hold_award_on_objection(tx: Tx, env: Envelope[ObjectionFiled]) -> None:
     """An objection during publicity holds the award: no payment until it is resolved."""
     await service.objection_filed(tx, env.data)
+    await service.seal(tx)
 
 
 @events.subscribe(ObjectionResolved)
 async def apply_objection_outcome(tx: Tx, env: Envelope[ObjectionResolved]) -> None:
     """Upheld: void the reservation and tell claims (award_revoked). Dismissed: release the hold."""
     await service.objection_resolved(tx, env.data)
+    await service.seal(tx)

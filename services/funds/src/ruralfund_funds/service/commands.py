@@ -13,6 +13,7 @@ from ruralfund_common.errors import Conflict, DomainError
 from ruralfund_common.messaging import Tx
 
 from ._base import refusal_event
+from .ledger import seal
 
 __all__ = ["run_command", "Outcome"]
 
@@ -43,6 +44,7 @@ async def run_command(tx: Tx, *, command_id: str | None, kind: str, by: Principa
         await tx.conn.execute(
             "UPDATE commands SET outcome=$2, http_status=$3, response=$4 WHERE command_id=$1",
             command_id, "refused" if status >= 400 else "accepted", status, body)
+    await seal(tx)  # last: the rows the command changed become leaves of the ledger's tree
     return status, body
 
 
