@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 from openpyxl import load_workbook
 from ruralfund_common.auth import Role
@@ -143,6 +144,26 @@ async def test_journal_of_a_real_flow_passes_bean_check_and_reads_as_a_journal(w
     args = ["export", "xinping-2021", "-f", "beancount", "-o", str(bean), "--database-url", w.database_url]
     assert (await asyncio.to_thread(CliRunner().invoke, ledger_cli, args)).exit_code == 0
     assert bean_check(bean).returncode == 0
+
+    # a posting altered behind the ledger's back (rules disabled by a DB admin): the export's
+    # balance assertions are the kept balances, so bean-check refuses the file
+    conn = await asyncpg.connect(w.database_url, server_settings={"search_path": "funds"})
+    try:
+        await conn.execute("ALTER TABLE postings DISABLE RULE postings_no_update")
+        release = await conn.fetchval("SELECT entry_id FROM entries WHERE kind = 'funds_released'")
+        # both sides, so the entry still balances: only the kept balances can tell
+        await conn.execute("UPDATE postings SET debit_fen = debit_fen + 100 WHERE entry_id = $1 AND debit_fen > 0",
+                           release)
+        await conn.execute("UPDATE postings SET credit_fen = credit_fen + 100 WHERE entry_id = $1 "
+                           "AND credit_fen > 0", release)
+    finally:
+        await conn.close()
+    tampered = tmp_path / "tampered.beancount"
+    tampered.write_bytes((await _download(w, "?format=beancount")).content)
+    checked = bean_check(tampered)
+    report = checked.stdout + checked.stderr
+    assert checked.returncode != 0 and "Balance failed for 'Assets:Bank:Joint'" in report, report
+    assert "does not balance" not in report, report
 
 
 async def test_journal_refuses_bad_input_with_a_problem_naming_the_field(world: World):
