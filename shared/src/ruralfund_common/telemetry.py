@@ -32,7 +32,9 @@ from prometheus_client.registry import Collector
 __all__ = [
     "setup_tracing", "record_spans", "tracer", "inject_context", "extract_context", "TracingMiddleware",
     "MESSAGES_HANDLED", "MESSAGE_SECONDS", "CONSUMER_LAG", "HTTP_REQUESTS", "HTTP_SECONDS",
-    "OUTBOX_PUBLISHED", "OUTBOX_BACKLOG", "TAIL_REPAIRS", "register_gauges", "metrics_response", "log_trace_ids",
+    "OUTBOX_PUBLISHED", "OUTBOX_BACKLOG", "TAIL_REPAIRS",
+    "REPAIR_ANSWERS_REJECTED", "SEQUENCE_GAPS_ACCEPTED", "SEQUENCE_GAP_MESSAGES",
+    "register_gauges", "metrics_response", "log_trace_ids",
 ]
 
 _provider_ready = False
@@ -113,6 +115,17 @@ MESSAGES_HANDLED = Counter("ruralfund_messages_handled_total", "Messages handled
 TAIL_REPAIRS = Counter("ruralfund_sequence_tail_repairs_total",
                        "Idle consumers found the producer past their cursor (a lost tail) and asked a re-publish",
                        ["service", "subject"])
+REPAIR_ANSWERS_REJECTED = Counter(
+    "ruralfund_repair_answers_rejected_total",
+    "Answers on the repair channel (_rf.republish.<owner>) ignored: unsigned, untrusted or wrong signer, "
+    "bad signature, another request's nonce (replay), stale or malformed", ["service", "subject", "reason"])
+SEQUENCE_GAPS_ACCEPTED = Counter(
+    "ruralfund_sequence_gaps_accepted_total",
+    "Sequence gaps a consumer skipped on its owner's signed statement that they were pruned (table inbox_gaps)",
+    ["service", "subject"])
+SEQUENCE_GAP_MESSAGES = Counter(
+    "ruralfund_sequence_gap_messages_total", "Producer sequences skipped in accepted gaps (never applied)",
+    ["service", "subject"])
 MESSAGE_SECONDS = Histogram("ruralfund_message_handle_seconds", "Time to handle one message",
                             ["service", "subject"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
 CONSUMER_LAG = Gauge("ruralfund_consumer_lag_messages", "Messages not yet acknowledged by a durable consumer",

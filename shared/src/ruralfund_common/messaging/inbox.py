@@ -8,7 +8,10 @@ Outcomes:
 - processed: committed, acked;
 - duplicate: inbox row or cursor says already applied, acked, nothing changed;
 - gap: the producer's sequence skipped numbers (a message was lost or is being redelivered):
-  nothing applied, NAK with a delay, and from the second try a re-publish request;
+  nothing applied, NAK with a delay, and from the second try a re-publish request (signed
+  answers only, see repair.py; the cursor skips only what the owner says it pruned for good,
+  and each such gap is recorded in ``inbox_gaps``); still unresolved at the last delivery, the
+  message is dead-lettered without an inbox row and the cursor stays;
 - rejected (oversized, unsigned, signed by a key not trusted for the subject, bad signature):
   checked before anything else; dead-lettered with the reason and acked, but NOT recorded in
   the inbox and the cursor does not move: nothing in an unverified message (its message id,
@@ -21,6 +24,7 @@ Outcomes:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 import asyncpg
+import nats.errors
 from nats.aio.client import Client as NatsClient
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
@@ -35,8 +40,17 @@ from pydantic import BaseModel, ValidationError
 from ..clock import Clock
 from ..errors import DomainError
 from ..logging import get_logger
-from ..telemetry import MESSAGE_SECONDS, MESSAGES_HANDLED, TAIL_REPAIRS, extract_context, tracer
-from . import outbox
+from ..telemetry import (
+    MESSAGE_SECONDS,
+    MESSAGES_HANDLED,
+    REPAIR_ANSWERS_REJECTED,
+    SEQUENCE_GAP_MESSAGES,
+    SEQUENCE_GAPS_ACCEPTED,
+    TAIL_REPAIRS,
+    extract_context,
+    tracer,
+)
+from . import outbox, repair
 from .envelope import (
     HEADER_DLQ_MSG_ID,
     HEADER_DLQ_REASON,
@@ -303,7 +317,10 @@ class EventProcessor(Generic[E]):
         seq = _int_or_none(d.headers.get(HEADER_SEQ)) or 0
         producer = d.headers.get(HEADER_PRODUCER) or self.subject.split(".", 1)[0]
         if d.num_delivered >= self.max_deliver:
-            return await self._dead_letter(d, env, f"SEQUENCE_GAP_UNRESOLVED: {decision.reason}")
+            # Parked, not applied: no inbox row, and the cursor stays before the missing ones.
+            # Moving it on (as a dead letter does) skipped them on nobody's word; this way the
+            # next message or idle tail check asks again and the owner re-publishes them all.
+            return await self._reject(d, f"SEQUENCE_GAP_UNRESOLVED: {decision.reason}")
         asked_up_to, asked_at = self._repair_asked
         waiting = seq - 1 <= asked_up_to and time.monotonic() - asked_at < REPAIR_PATIENCE_SECONDS
         if d.num_delivered >= 2 and not waiting:  # first try: the missing one may just be in flight
@@ -317,12 +334,12 @@ class EventProcessor(Generic[E]):
         our cursor, the tail was lost in JetStream (no later message would show the gap):
         request its re-publish. Returns whether a re-publish was requested."""
         producer = self.subject.split(".", 1)[0]
-        body = json.dumps({"subject": self.subject, "high_water": True}).encode()
         try:
-            reply = await self.nc.request(self.ns.republish_subject(producer), body, timeout=REPUBLISH_REQUEST_TIMEOUT)
-            high_water = int(json.loads(reply.data).get("high_water_seq") or 0)
-        except Exception as exc:  # producer down or NATS reconnecting: the next idle check asks again
+            answer = await self._ask_owner(producer, repair.KIND_HIGH_WATER)
+        except Exception as exc:  # NATS reconnecting: the next idle check asks again
             log.info("tail_check_failed", subject=self.subject, error=repr(exc))
+            return False
+        if answer is None:
             return False
         try:
             async with self.pool.acquire() as conn:
@@ -334,6 +351,7 @@ class EventProcessor(Generic[E]):
             # (its loop) for good: found by `make chaos`, PostgreSQL restarted under load.
             log.info("tail_check_failed", subject=self.subject, error=repr(exc))
             return False
+        high_water = answer.high_water_seq
         if high_water <= cursor:
             return False
         log.warning("sequence_tail_behind", consumer=self.consumer, subject=self.subject, cursor=cursor,
@@ -343,25 +361,84 @@ class EventProcessor(Generic[E]):
         return True
 
     async def _request_republish(self, producer: str, seq: int) -> None:
+        """Ask for our cursor + 1 .. seq - 1 again. Sequences the owner says (signed) it pruned
+        for good are the only ones we ever skip, and each such gap is recorded."""
         async with self.pool.acquire() as conn:
             last = await conn.fetchval(
                 "SELECT last_seq FROM inbox_cursor WHERE consumer=$1 AND subject=$2", self.consumer, self.subject
             )
-        lo = int(last or 0) + 1
-        body = json.dumps({"subject": self.subject, "from_seq": lo, "to_seq": seq - 1}).encode()
+        lo, hi = int(last or 0) + 1, seq - 1
+        if hi < lo:
+            return
         try:
-            reply = await self.nc.request(self.ns.republish_subject(producer), body, timeout=REPUBLISH_REQUEST_TIMEOUT)
-            answer = json.loads(reply.data)
-        except Exception as exc:  # producer down: the NAK brings us back here later
+            answer = await self._ask_owner(producer, repair.KIND_REPUBLISH, from_seq=lo, to_seq=hi)
+        except Exception as exc:  # NATS reconnecting: the NAK brings us back here later
             log.warning("republish_request_failed", subject=self.subject, error=repr(exc))
             return
-        oldest = answer.get("oldest_seq")
-        if answer.get("republished") == 0 and (oldest is None or oldest > lo):
-            # The producer no longer holds the missing messages (pruned past retention):
-            # record the loss loudly and move on instead of blocking the subject forever.
-            async with self.pool.acquire() as conn:
-                await self._advance(conn, seq - 1 if oldest is None else min(seq - 1, oldest - 1))
-            log.error("sequence_gap_accepted", subject=self.subject, from_seq=lo, to_seq=seq - 1)
+        if answer is None:  # producer down, or no genuine answer: the NAK brings us back here
+            log.warning("republish_request_failed", subject=self.subject, error="no valid answer")
+            return
+        if answer.pruned_below_seq > lo:
+            await self._accept_gap(producer, min(hi, answer.pruned_below_seq - 1), answer)
+
+    async def _ask_owner(self, producer: str, kind: str, *, from_seq: int | None = None,
+                         to_seq: int | None = None) -> repair.RepairAnswer | None:
+        """Send a request with a fresh nonce and return the first genuine answer before the
+        deadline. Not ``nc.request``: it returns the first reply, so an outsider answering first
+        (ignored as unsigned) would also have hidden the owner's genuine answer."""
+        nonce = repair.new_nonce()
+        channel = self.ns.republish_subject(producer)
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox, max_msgs=repair.MAX_ANSWERS_READ)
+        try:
+            await self.nc.publish(channel, repair.request_body(self.subject, nonce, from_seq=from_seq, to_seq=to_seq),
+                                  reply=inbox)
+            deadline = time.monotonic() + REPUBLISH_REQUEST_TIMEOUT
+            for _ in range(repair.MAX_ANSWERS_READ):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    msg = await sub.next_msg(timeout=left)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    break
+                answer = self._checked_answer(channel, producer, nonce, kind, msg)
+                if answer is not None:
+                    return answer
+            return None
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    def _checked_answer(self, channel: str, producer: str, nonce: str, kind: str,
+                        msg: Any) -> repair.RepairAnswer | None:
+        try:
+            return repair.check_answer(self.trusted, channel=channel, owner=producer, subject=self.subject,
+                                       nonce=nonce, kind=kind, data=msg.data, headers=msg.headers or {})
+        except SignatureRejected as r:
+            REPAIR_ANSWERS_REJECTED.labels(self.service, self.subject, r.code).inc()
+            log.warning("repair_answer_rejected", consumer=self.consumer, subject=self.subject, kind=kind,
+                        reason=str(r)[:300], key_id=(msg.headers or {}).get("Ruralfund-Key-Id", "")[:64])
+            return None
+
+    async def _accept_gap(self, producer: str, up_to: int, answer: repair.RepairAnswer) -> None:
+        """Move the cursor to ``up_to`` over sequences the owner pruned for good, and record it."""
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                cursor = await self._cursor(conn)  # FOR UPDATE: a message applied meanwhile counts
+                if up_to <= cursor:
+                    return
+                await conn.execute(
+                    "INSERT INTO inbox_gaps (consumer, subject, owner, from_seq, to_seq, pruned_below_seq, "
+                    "signed_by, answer, signature) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                    self.consumer, self.subject, producer, cursor + 1, up_to, answer.pruned_below_seq,
+                    answer.key_id, answer.signed_body, answer.signature,
+                )
+                await self._advance(conn, up_to)
+        SEQUENCE_GAPS_ACCEPTED.labels(self.service, self.subject).inc()
+        SEQUENCE_GAP_MESSAGES.labels(self.service, self.subject).inc(up_to - cursor)
+        log.error("sequence_gap_accepted", consumer=self.consumer, subject=self.subject, from_seq=cursor + 1,
+                  to_seq=up_to, pruned_below_seq=answer.pruned_below_seq, signed_by=answer.key_id)
 
     def _log(self, d: Delivery, env: Envelope[Any] | None, decision: Decision, started: float) -> None:
         MESSAGES_HANDLED.labels(self.service, self.subject, decision.outcome).inc()

@@ -27,6 +27,7 @@ from nats.aio.msg import Msg
 
 from ..errors import InvalidInput
 from ..logging import get_logger
+from . import repair
 from .envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Event, make_envelope
 from .signing import MAX_EVENT_BYTES, SigningKey
 from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
@@ -133,6 +134,26 @@ WITH batch AS (
 )
 UPDATE outbox o SET seq = numbered.seq FROM numbered WHERE o.id = numbered.id
 RETURNING o.id
+"""
+
+
+_PRUNE_SQL = """
+WITH kept AS (
+    SELECT subject, min(seq) AS first_kept FROM outbox
+    WHERE seq IS NOT NULL AND (sent_at IS NULL OR sent_at >= now() - make_interval(days => $1))
+    GROUP BY subject
+), gone AS (
+    DELETE FROM outbox o
+    WHERE o.sent_at < now() - make_interval(days => $1)
+      AND o.seq < COALESCE((SELECT first_kept FROM kept WHERE kept.subject = o.subject), 9223372036854775807)
+    RETURNING o.subject, o.seq
+), marked AS (
+    INSERT INTO outbox_pruned AS p (subject, pruned_below_seq)
+    SELECT subject, max(seq) + 1 FROM gone GROUP BY subject
+    ON CONFLICT (subject) DO UPDATE
+    SET pruned_below_seq = GREATEST(p.pruned_below_seq, excluded.pruned_below_seq), pruned_at = now()
+)
+SELECT count(*) FROM gone
 """
 
 
@@ -284,42 +305,58 @@ class OutboxRelay:
 
     # -- re-publish on request ---------------------------------------------------------------
     async def _on_republish(self, msg: Msg) -> None:
+        """Answer a consumer's high-water or re-publish request, signed (repair.py says why)."""
+        channel = self.ns.republish_subject(self.producer)
         try:
             req = json.loads(msg.data)
+            subject, nonce = str(req["subject"]), repair.checked_nonce(req.get("nonce"))
             if req.get("high_water"):
-                reply = {"high_water_seq": await self._high_water(str(req["subject"]))}
-                if msg.reply:
-                    await msg.respond(json.dumps(reply).encode())
-                return
-            subject, lo, hi = str(req["subject"]), int(req["from_seq"]), int(req["to_seq"])
-            hi = min(hi, lo + REPUBLISH_MAX_ROWS - 1)
-            async with self.pool.acquire() as conn:
+                async with self.pool.acquire() as conn:
+                    high, pruned = await self._watermarks(conn, subject)
+                body = repair.answer_bytes(kind=repair.KIND_HIGH_WATER, owner=self.producer, subject=subject,
+                                           nonce=nonce, high_water_seq=high, pruned_below_seq=pruned)
+            else:
+                body = await self._republish(subject, nonce, int(req["from_seq"]), int(req["to_seq"]))
+        except Exception as exc:
+            body = json.dumps({"error": repr(exc)[:500]}).encode()
+        if msg.reply:
+            await self.nc.publish(msg.reply, body, headers=self.signing_key.sign_answer(channel, body))
+
+    async def _republish(self, subject: str, nonce: str, lo: int, hi: int) -> bytes:
+        hi = min(hi, lo + REPUBLISH_MAX_ROWS - 1)
+        async with self.pool.acquire() as conn:
+            # one snapshot: a prune between reading the rows and the mark must not make the
+            # answer say "pruned" of rows it is re-publishing
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
                 rows = await conn.fetch(
-                    "SELECT id, subject, seq, envelope::text AS envelope, headers FROM outbox WHERE subject = $1 AND seq BETWEEN $2 AND $3 "
-                    "AND sent_at IS NOT NULL ORDER BY seq",
+                    "SELECT id, subject, seq, envelope::text AS envelope, headers FROM outbox WHERE subject = $1 "
+                    "AND seq BETWEEN $2 AND $3 AND sent_at IS NOT NULL ORDER BY seq",
                     subject, lo, hi,
                 )
-                oldest = await conn.fetchval("SELECT min(seq) FROM outbox WHERE subject = $1", subject)
-            await self._publish_rows(rows, republish=True)
-            log.warning("outbox_republished", subject=subject, from_seq=lo, to_seq=hi, count=len(rows))
-            reply = {"republished": len(rows), "oldest_seq": oldest}
-        except Exception as exc:
-            reply = {"error": repr(exc)}
-        if msg.reply:
-            await msg.respond(json.dumps(reply).encode())
+                high, pruned = await self._watermarks(conn, subject)
+        await self._publish_rows(rows, republish=True)
+        log.warning("outbox_republished", subject=subject, from_seq=lo, to_seq=hi, count=len(rows),
+                    pruned_below_seq=pruned)
+        return repair.answer_bytes(kind=repair.KIND_REPUBLISH, owner=self.producer, subject=subject, nonce=nonce,
+                                   high_water_seq=high, pruned_below_seq=pruned, from_seq=lo, to_seq=hi,
+                                   republished=len(rows))
 
-    async def _high_water(self, subject: str) -> int:
-        """The last sequence published on ``subject`` (0 when none): what an idle consumer
-        compares with its cursor to find a lost tail that no later message would reveal."""
-        async with self.pool.acquire() as conn:
-            last = await conn.fetchval(
-                "SELECT max(seq) FROM outbox WHERE subject = $1 AND sent_at IS NOT NULL", subject)
-        return int(last or 0)
+    @staticmethod
+    async def _watermarks(conn: asyncpg.Connection, subject: str) -> tuple[int, int]:
+        """(high water, pruned below) of ``subject``: the last sequence published (0 when none),
+        what an idle consumer compares with its cursor to find a lost tail that no later message
+        would reveal; and the sequence below which every row was pruned for good (1: none)."""
+        row = await conn.fetchrow(
+            "SELECT (SELECT max(seq) FROM outbox WHERE subject = $1 AND sent_at IS NOT NULL) AS sent, "
+            "(SELECT pruned_below_seq FROM outbox_pruned WHERE subject = $1) AS pruned", subject)
+        pruned = int(row["pruned"] or 1)
+        return max(int(row["sent"] or 0), pruned - 1), pruned
 
     async def prune(self) -> int:
-        """Drop sent rows older than the retention period (kept for re-publish until then)."""
+        """Drop sent rows older than the retention period (kept for re-publish until then).
+
+        Per subject only a prefix goes (never a row below one still kept), and the mark below
+        which everything is gone is recorded in the same transaction: that mark is the only
+        thing that lets a consumer skip sequences it never applied."""
         async with self.pool.acquire() as conn:
-            res = await conn.execute(
-                "DELETE FROM outbox WHERE sent_at < now() - make_interval(days => $1)", self.retention_days
-            )
-        return int(res.split()[-1])
+            return int(await conn.fetchval(_PRUNE_SQL, self.retention_days))

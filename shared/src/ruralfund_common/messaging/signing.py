@@ -28,6 +28,14 @@ sequence check. That mark is signed too, by the operator's key (``Ruralfund-Redr
 ``-Signature`` over the subject, Nats-Msg-Id, the mark and the payload), trusted with the scope
 ``redrive.>`` (or ``redrive.<owner>.>``): without it anyone able to publish on a subject could
 replay a signed message out of order.
+
+Repair answers: what an owner's outbox relay answers on ``_rf.republish.<owner>`` (its high-water
+mark, what it re-published, below which sequence it pruned its outbox for good) decides whether
+a consumer may move its cursor past messages it never applied. Each answer is signed by the
+owner's event key (``sign_answer``) over the channel and the exact answer bytes, which carry the
+consumer's fresh nonce, the subject and the figures; ``verify_answer`` checks it against the
+keys trusted for that subject, under its own version label so that no event signature can
+stand in for an answer, nor an answer for an event.
 """
 
 from __future__ import annotations
@@ -82,6 +90,7 @@ _DEV_PREFIX = "dev-"
 _DEV_SEED_LABEL = b"ruralfund development event key, never for production\0"
 _SIGNATURE_VERSION = b"ruralfund-event-signature-v1"
 _REDRIVE_SIGNATURE_VERSION = b"ruralfund-redrive-signature-v1"
+_REPAIR_SIGNATURE_VERSION = b"ruralfund-repair-answer-v1"
 _KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SCOPE = re.compile(r"^(?:[a-z0-9_]+|\*)(?:\.(?:[a-z0-9_]+|\*))*(?:\.>)?$|^>$")
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -184,6 +193,12 @@ class SigningKey:
         out[HEADER_SIGNATURE] = _b64(self.private.sign(msg))
         return out
 
+    def sign_answer(self, channel: str, data: bytes) -> dict[str, str]:
+        """Signature headers for an answer on the repair channel (``channel``: the physical
+        ``_rf.republish.<owner>`` subject); ``data`` holds the nonce, subject and figures."""
+        msg = signed_bytes(self.key_id, channel, "", "", data, version=_REPAIR_SIGNATURE_VERSION)
+        return {HEADER_KEY_ID: self.key_id, HEADER_SIGNATURE: _b64(self.private.sign(msg))}
+
     def sign_redrive(self, subject: str, data: bytes, headers: Mapping[str, str]) -> dict[str, str]:
         """``headers`` (the producer's signed message with its Nats-Msg-Id and
         Ruralfund-Redriven-From set) plus the operator's signature over that mark."""
@@ -279,6 +294,26 @@ class TrustedKeys:
                                                 headers.get(HEADER_SEQ, ""), data))
         except (EventKeyError, InvalidSignature):
             raise SignatureRejected("BAD_SIGNATURE", f"signature by {key_id} does not match the message") from None
+        return key_id
+
+    def verify_answer(self, channel: str, logical_subject: str, data: bytes, headers: Mapping[str, str]) -> str:
+        """An answer on the repair channel about ``logical_subject``: the key id of its signer,
+        which must be trusted for that subject (the owner's scope, as for its events), or
+        :class:`SignatureRejected`. The caller then checks the nonce, subject and figures."""
+        key_id, signature = headers.get(HEADER_KEY_ID), headers.get(HEADER_SIGNATURE)
+        if not key_id or not signature:
+            raise SignatureRejected("UNSIGNED", f"no {HEADER_KEY_ID} / {HEADER_SIGNATURE} headers")
+        key = self._keys.get(key_id)
+        if key is None:
+            raise SignatureRejected("UNKNOWN_SIGNING_KEY", f"key id {key_id[:64]!r} is not trusted")
+        if not key.may_sign(logical_subject):
+            raise SignatureRejected(
+                "WRONG_SIGNER", f"key {key_id} may sign {', '.join(key.scopes)}, not answers about {logical_subject}")
+        try:
+            raw = _unb64(signature, _SIGNATURE_BYTES, "signature")
+            key.public.verify(raw, signed_bytes(key_id, channel, "", "", data, version=_REPAIR_SIGNATURE_VERSION))
+        except (EventKeyError, InvalidSignature):
+            raise SignatureRejected("BAD_SIGNATURE", f"answer signature by {key_id} does not match") from None
         return key_id
 
     def verify_redrive(self, subject: str, logical_subject: str, data: bytes, headers: Mapping[str, str]) -> str:
