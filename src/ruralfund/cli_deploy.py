@@ -6,6 +6,7 @@ variables that nats-server reads at start, and ``secrets`` prints fresh values f
 
 The operating commands (``dlq-list``, ``dlq-redrive``, ``republish``) talk to NATS as the
 ``ops`` user (``--nats-url`` or ``RURALFUND_OPS_NATS_URL``); docs/runbook.md says when to use them.
+``gaps`` and ``gap-ack`` read the consumers' accepted sequence gaps from PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["app"]
 
 app = typer.Typer(
     name="deploy",
-    help="Deployment files (NATS authorization, secrets) and operations (dead letters, re-publish).",
+    help="Deployment files (NATS authorization, secrets) and operations (dead letters, re-publish, accepted gaps).",
     no_args_is_help=True,
 )
 
@@ -396,3 +397,104 @@ def republish(
         _fail(f"no answer from {owner}'s outbox relay: {exc!r}")
     for answer in answers:
         typer.echo(json.dumps(answer))
+
+
+# --------------------------------------------------------------------------- accepted gaps
+
+GapsDatabaseUrl = Annotated[str | None, typer.Option(
+    "--database-url", envvar="DATABASE_URL",
+    help="PostgreSQL holding the services' schemas (an operator's login) [default: DATABASE_URL]")]
+SchemaOption = Annotated[list[str] | None, typer.Option(
+    "--schema", help="a consuming service's schema; repeat; default: every service")]
+MAX_GAPS_LISTED = 10_000
+
+
+async def _gaps(dsn: str, schemas: list[str], include_acknowledged: bool) -> list[dict[str, Any]]:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=OPS_TIMEOUT_SECONDS)
+    try:
+        found: list[dict[str, Any]] = []
+        for schema in schemas:
+            if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f'"{schema}".inbox_gaps'):
+                continue  # that service never started (or predates gap records)
+            rows = await conn.fetch(
+                f'SELECT * FROM "{schema}".inbox_gaps WHERE $1 OR acknowledged_at IS NULL ORDER BY id LIMIT $2',
+                include_acknowledged, MAX_GAPS_LISTED)
+            found += [{"schema": schema, **{k: _plain(v) for k, v in dict(r).items()}} for r in rows]
+        return found
+    finally:
+        await conn.close()
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _gap_schemas(schemas: list[str] | None) -> list[str]:
+    chosen = schemas or list(natsauth.SERVICES)
+    for schema in chosen:
+        if not schema.replace("_", "").isalnum():
+            _fail(f"bad schema name {schema!r}")
+    return chosen
+
+
+@app.command("gaps")
+def gaps(
+    database_url: GapsDatabaseUrl = None,
+    schema: SchemaOption = None,
+    include_acknowledged: Annotated[bool, typer.Option("--all", help="also the acknowledged ones")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Sequence gaps consumers accepted: producer sequences they never applied because the
+    owner said (signed) it had pruned them. Exit 1 while any is not acknowledged
+    (docs/runbook.md, "A sequence gap was accepted")."""
+    if not database_url:
+        _fail("give --database-url or set DATABASE_URL")
+    try:
+        found = asyncio.run(_gaps(database_url, _gap_schemas(schema), include_acknowledged))
+    except (OSError, TimeoutError) as exc:
+        _fail(f"cannot reach PostgreSQL: {exc!r}")
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False))
+    else:
+        for g in found:
+            state = f"acknowledged {g['acknowledged_at']} by {g['acknowledged_by']}" if g["acknowledged_at"] \
+                else "OPEN"
+            typer.echo(f"{g['schema']}#{g['id']}  {g['consumer']}  {g['subject']}  seq {g['from_seq']}..{g['to_seq']}"
+                       f"  ({g['to_seq'] - g['from_seq'] + 1} never applied)  accepted {g['accepted_at']}"
+                       f"  signed by {g['signed_by']}  {state}")
+        typer.echo(f"{len(found)} gap(s)", err=True)
+    if any(g["acknowledged_at"] is None for g in found):
+        raise typer.Exit(1)
+
+
+async def _ack_gap(dsn: str, schema: str, gap_id: int, by: str, note: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=OPS_TIMEOUT_SECONDS)
+    try:
+        done = await conn.fetchval(
+            f'UPDATE "{schema}".inbox_gaps SET acknowledged_at = now(), acknowledged_by = $2, note = $3 '
+            "WHERE id = $1 AND acknowledged_at IS NULL RETURNING id", gap_id, by, note)
+        return done is not None
+    finally:
+        await conn.close()
+
+
+@app.command("gap-ack")
+def gap_ack(
+    schema: Annotated[str, typer.Argument(help="the consuming service's schema (from `deploy gaps`)")],
+    gap_id: Annotated[int, typer.Argument(min=1, help="the gap's id (from `deploy gaps`)")],
+    by: Annotated[str, typer.Option("--by", help="who checked it")],
+    note: Annotated[str, typer.Option("--note", help="what was found and done (runbook)")],
+    database_url: GapsDatabaseUrl = None,
+) -> None:
+    """Record that an operator dealt with an accepted gap (what the runbook asks first)."""
+    if not database_url:
+        _fail("give --database-url or set DATABASE_URL")
+    if not by.strip() or not note.strip():
+        _fail("--by and --note must say who checked the gap and what they found")
+    if not asyncio.run(_ack_gap(database_url, _gap_schemas([schema])[0], gap_id, by.strip(), note.strip())):
+        _fail(f"no open gap {gap_id} in schema {schema}")
+    typer.echo(f"gap {schema}#{gap_id} acknowledged by {by.strip()}")

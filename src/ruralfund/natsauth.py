@@ -13,7 +13,9 @@ What each service does on NATS (``ruralfund_common.messaging``), hence its permi
 - outbox relay: ensures its own stream (``$JS.API.STREAM.INFO|CREATE|UPDATE.<stream>``),
   publishes ``<owner>.evt.>`` with PubAcks coming back on ``_INBOX.>``, answers re-publish
   requests on ``_rf.republish.<owner>`` (core NATS; the answer goes to the requester's inbox,
-  allowed by ``allow_responses``);
+  allowed by ``allow_responses``). Only the owner may subscribe there: the ops user may send
+  requests (``deploy republish``) but is denied listening, so no other credential can answer
+  (the answers are signed as well);
 - consumers: ensure the streams of the owners they read and the DLQ stream, create or look up
   their durable pull consumers (``$JS.API.CONSUMER.INFO|CREATE.<stream>.<durable>[.<filter>]``),
   pull (``$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>``), ack/nak (``$JS.ACK.<stream>.>``),
@@ -56,6 +58,7 @@ __all__ = [
     "password_env_var",
     "password_is_safe",
     "render_config",
+    "repair_channels",
     "service_permissions",
     "stream_name",
     "subject",
@@ -230,6 +233,13 @@ def service_permissions(
     return Permissions(tuple(dict.fromkeys(publish)), tuple(subscribe), allow_responses=True)
 
 
+def repair_channels(namespaces: Sequence[str]) -> list[str]:
+    """Every owner's repair channel (``_rf.republish.<owner>``) in ``namespaces``. Only the
+    owner may subscribe to its own: whoever listens there can answer consumers' high-water and
+    re-publish requests (answers are signed too: ruralfund_common.messaging.repair)."""
+    return [subject(_check_namespace(ns), "_rf.republish.>") for ns in dict.fromkeys(namespaces)]
+
+
 def command_sender_permissions(owner: str, namespace: str = "") -> Permissions:
     """An outside system (a sorting line) that sends commands to ``owner``, with PubAcks."""
     if owner not in SERVICES:
@@ -287,8 +297,9 @@ class ServerOptions:
 class _User:
     name: str
     credential: Credential
-    permissions: Permissions | None  # None: everything (ops)
+    permissions: Permissions | None  # None: everything (ops) but what deny_subscribe names
     comment: str
+    deny_subscribe: tuple[str, ...] = ()
 
 
 def _q(value: str) -> str:
@@ -311,6 +322,9 @@ def _render_user(user: _User) -> list[str]:
     lines = [f"    # {user.comment}", f"    {{ {user.credential.render(user.name)}"]
     if user.permissions is not None:
         lines += _render_permissions(user.permissions, "      ")
+    elif user.deny_subscribe:
+        deny = ", ".join(_q(s) for s in user.deny_subscribe)
+        lines.append(f"      permissions: {{ subscribe: {{ deny: [{deny}] }} }}")
     lines.append("    }")
     return lines
 
@@ -325,7 +339,9 @@ def _users(
     command_senders: Mapping[str, str],
 ) -> list[_User]:
     users = [_User(OPS_USER, credentials.get(OPS_USER) or _default_credential("", "ops"), None,
-                   "operators: streams, consumers, DLQ draining (ruralfund deploy, nats CLI)")]
+                   "operators: streams, consumers, DLQ draining, re-publish requests (ruralfund deploy, "
+                   "nats CLI); never listens on an owner's repair channel",
+                   deny_subscribe=tuple(repair_channels(namespaces)))]
     for ns in namespaces:
         for svc in SERVICES:
             name = user_name(ns, svc)
@@ -410,6 +426,8 @@ def _helm_user(user: _User) -> dict[str, object]:
         if p.allow_responses:
             perms["allow_responses"] = True
         entry["permissions"] = perms
+    elif user.deny_subscribe:
+        entry["permissions"] = {"subscribe": {"deny": list(user.deny_subscribe)}}
     return entry
 
 

@@ -187,6 +187,45 @@ async def test_a_command_sender_may_send_only_its_owners_commands(locked_nats: L
         await eventually(lambda: _denied(errors, '"logistics.evt.station_registered.v1"'))
 
 
+# --------------------------------------------------------------------------- the repair channel
+
+
+@pytest.mark.parametrize("who", ["ops", "claims", "funds", "logistics", SENDER])
+async def test_only_the_owner_may_listen_on_its_repair_channel(locked_nats: LockedNats, who: str) -> None:
+    """Whoever listens on _rf.republish.notify can answer funds' high-water and re-publish
+    requests (issue 15: an outsider's answer made funds drop a genuine objection)."""
+    async with login(locked_nats, who) as (nc, errors):
+        await nc.subscribe("_rf.republish.notify")
+        await nc.flush()
+        await eventually(lambda: any("permissions violation for subscription" in e.lower()
+                                     and "_rf.republish.notify" in e for e in errors),
+                         description=f"{who} denied the notify repair channel")
+
+
+async def test_ops_asks_for_a_republish_and_the_owner_alone_answers(locked_nats: LockedNats) -> None:
+    """``ruralfund deploy republish`` (ops) still reaches the owner; ops' own wildcard
+    subscription does not even see the request."""
+    async with login(locked_nats, "notify") as (owner, owner_errors), \
+            login(locked_nats, "ops") as (ops, ops_errors):
+        async def answer(msg: Any) -> None:
+            await msg.respond(b'{"republished": 0}')
+
+        await owner.subscribe("_rf.republish.notify", cb=answer)
+        seen = await ops.subscribe(">")
+        await owner.flush()
+        await ops.flush()
+        reply = await ops.request("_rf.republish.notify", b"{}", timeout=OK_TIMEOUT_SECONDS)
+        assert reply.data == b'{"republished": 0}'
+        subjects = []
+        while True:
+            try:
+                subjects.append((await seen.next_msg(timeout=0.3)).subject)
+            except nats.errors.TimeoutError:
+                break
+        assert "_rf.republish.notify" not in subjects
+        assert owner_errors == [] and ops_errors == []
+
+
 # --------------------------------------------------------------------------- consuming, admin
 
 

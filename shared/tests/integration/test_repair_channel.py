@@ -129,7 +129,7 @@ async def _cursor(pool: asyncpg.Pool) -> int:
 async def test_a_bad_answer_on_the_repair_channel_moves_nothing(nats_url, database_url, namespace, forge, reason,
                                                                 monkeypatch):
     # a loaded machine must not turn a late (forged) answer into "no answer"
-    monkeypatch.setattr(inbox, "REPUBLISH_REQUEST_TIMEOUT", 5.0)
+    monkeypatch.setattr(inbox, "REPUBLISH_REQUEST_TIMEOUT", 3.0)
     producer = await _schema(database_url, "claims")
     consumer_pool = await _schema(database_url, "funds")
     m = _consumer(nats_url, namespace, tail_check_seconds=3600)  # the test runs the tail check
@@ -145,12 +145,15 @@ async def test_a_bad_answer_on_the_repair_channel_moves_nothing(nats_url, databa
         await eventually(lambda: _cursor(consumer_pool), expect=2)
         before = _rejected(reason)
         channel = Namespace(namespace).republish_subject("claims")
+        processor = m._processors[CONSUMER]
         async with outsider(nats_url, channel, forge) as asked:
-            await m._processors[CONSUMER].check_tail()
-        assert asked, "the outsider saw the consumer's request"
+            await processor.check_tail()  # the idle tail check
+            assert await _cursor(consumer_pool) == 2
+            await processor._request_republish("claims", FORGED_HIGH_WATER + 1)  # as on a gap
+        assert [bool(a.get("high_water")) for a in asked] == [True, False], "the outsider answered both"
         assert await _cursor(consumer_pool) == 2
         assert await _count(consumer_pool, "SELECT count(*) FROM inbox_gaps") == 0
-        assert _rejected(reason) == before + 1
+        assert _rejected(reason) == before + 2
     finally:
         await m.stop()
         await producer.close()
@@ -190,6 +193,9 @@ async def test_only_a_signed_prune_statement_skips_sequences_and_the_gap_is_reco
         assert json.loads(gaps[0]["answer"])["pruned_below_seq"] == 5
         assert REGISTRY.get_sample_value("ruralfund_sequence_gap_messages_total",
                                          {"service": "funds", "subject": SUBJECT}) >= 2
+        await m._sample_open_gaps()  # what the lag sampler does every 15 s
+        assert REGISTRY.get_sample_value("ruralfund_sequence_gaps_open",
+                                         {"service": "funds", "consumer": CONSUMER, "subject": SUBJECT}) == 1
     finally:
         await relay.stop()
         await m.stop()

@@ -25,7 +25,7 @@ from faststream.specification import AsyncAPI
 from ..clock import Clock
 from ..logging import get_logger
 from ..settings import load_settings
-from ..telemetry import CONSUMER_LAG
+from ..telemetry import CONSUMER_LAG, register_gauges
 from .envelope import Envelope, Event
 from .inbox import Decision, Delivery, EventProcessor, Handler, Outcome, Tx
 from .outbox import OutboxRelay, forget_stray_cancellation
@@ -50,6 +50,11 @@ TAIL_CHECK_SECONDS = 30.0
 # for good (seen under chaos: asyncpg "cannot switch to state 15", then silence).
 HANDLE_TIMEOUT_SECONDS = 60.0
 log = get_logger("ruralfund.messaging")
+# (service, consumer, subject) -> accepted gaps not yet acknowledged, read at scrape time
+_OPEN_GAPS: dict[tuple[str, str, str], float] = {}
+register_gauges("ruralfund_sequence_gaps_open",
+                "Accepted sequence gaps (inbox_gaps) no operator has acknowledged (ruralfund deploy gaps)",
+                ["service", "consumer", "subject"], lambda: [(list(k), v) for k, v in _OPEN_GAPS.items()])
 
 
 async def _quietly(ack: Any) -> None:
@@ -246,9 +251,11 @@ class Messaging:
             return sub
 
     async def _sample_lag(self) -> None:
-        """Consumer lag for /metrics: pending + unacknowledged messages per durable."""
+        """Consumer lag for /metrics: pending + unacknowledged messages per durable; and the
+        accepted sequence gaps no operator has acknowledged yet (``deploy gaps``)."""
         js = self._nc.jetstream()
         while not self._stopping:
+            await self._sample_open_gaps()
             for subject, _model, _handler, consumer in self._handlers:
                 try:
                     info = await js.consumer_info(self.ns.stream(owner_of(subject)), self.ns.durable(consumer))
@@ -257,6 +264,18 @@ class Messaging:
                     pass
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), LAG_SAMPLE_SECONDS)
+
+    async def _sample_open_gaps(self) -> None:
+        try:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch("SELECT consumer, subject, count(*) AS n FROM inbox_gaps "
+                                        "WHERE acknowledged_at IS NULL GROUP BY consumer, subject")
+        except Exception as exc:  # database down: keep the last figures until the next round
+            log.info("open_gaps_sample_failed", error=repr(exc))
+            return
+        for key in [k for k in _OPEN_GAPS if k[0] == self.service]:
+            del _OPEN_GAPS[key]
+        _OPEN_GAPS.update({(self.service, r["consumer"], r["subject"]): float(r["n"]) for r in rows})
 
     async def _handle_batch(self, processor: EventProcessor, msgs: list[Any]) -> None:
         held_back: float | None = None
