@@ -14,7 +14,7 @@ async def test_migrations_apply_once_even_when_started_concurrently(database_url
     (tmp_path / "0001_init.sql").write_text("CREATE TABLE things (n int PRIMARY KEY);")
     results = await asyncio.gather(*(migrate(database_url, "svc", tmp_path) for _ in range(3)))
     applied = sorted(len(r) for r in results)
-    assert applied == [0, 0, 3], "one process applies common (2) + service (1) migrations, the others find them done"
+    assert applied == [0, 0, 4], "one process applies common (3) + service (1) migrations, the others find them done"
     conn = await asyncpg.connect(database_url)
     try:
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='svc'")}
