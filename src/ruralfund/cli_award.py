@@ -144,12 +144,14 @@ def compute(
     try:
         loaded = _load_program(program, programs_dir)
         rule_item = loaded.item(item)
-        _, result = compute_award(
+        typed, result = compute_award(
             program=loaded,
             item=rule_item,
             raw_evidence=_read_evidence(evidence),
             claimant_county=_county_of(credit_code),
         )
+        assert rule_item.rule is not None  # compute_award refuses items without a rule
+        once = [k.label_zh for k in rule_item.rule.once_keys(typed)]
     except DomainError as exc:
         _fail(exc.code, exc.message, as_json=as_json)
     if rule_version is not None and rule_version != result.rule_version:
@@ -158,11 +160,15 @@ def compute(
             f"the program file's rule is {result.rule_version}, the award was computed under {rule_version}",
             as_json=as_json,
         )
-    _print(loaded.code, item, result, as_json=as_json)
+    _print(loaded.code, item, result, once, as_json=as_json)
     raise typer.Exit(EXIT_ELIGIBLE if result.eligible else EXIT_INELIGIBLE)
 
 
-def _print(program_code: str, item: str, result: AwardComputation, *, as_json: bool) -> None:
+def _print(
+    program_code: str, item: str, result: AwardComputation, once: list[str], *, as_json: bool
+) -> None:
+    """``once``: what the award holds once whatever the claim (a store's months, a product
+    code): the service refuses another claim for any of them."""
     if as_json:
         out = {
             "eligible": result.eligible,
@@ -174,12 +180,18 @@ def _print(program_code: str, item: str, result: AwardComputation, *, as_json: b
             "calculation": result.calculation,
             "program_code": program_code,
             "item_code": item,
+            "flags": result.flags,
+            "paid_once": once,
         }
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     for r in result.reasons:
         mark = "ok  " if r.passed else "FAIL"
         typer.echo(f"{mark} {r.label}: {r.actual} (required {r.required})")
+    for flag in result.flags:
+        typer.echo(f"FLAG {flag}")
+    if once:
+        typer.echo(f"paid once: {'; '.join(once)}")
     typer.echo(f"calculation: {result.calculation}")
     verdict = "eligible" if result.eligible else "not eligible"
     typer.echo(

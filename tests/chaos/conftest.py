@@ -52,7 +52,7 @@ PROGRAM: Final = "xinping-2021"
 ITEM: Final = "brand-packaging"
 UNITS: Final = 10_000  # 0.20 yuan each: 2,000.00 yuan a claim; the item's budget holds 500
 CLAIM_FEN: Final = 200_000
-QUARTERS: Final = tuple(f"{y}Q{q}" for y in range(2021, 2026) for q in range(1, 5))
+QUARTERS: Final = tuple(f"{y}Q{q}" for y in range(2023, 2028) for q in range(1, 5))
 START_AT: Final = "2026-03-02T02:00:00Z"  # Monday 10:00 in the county
 #: A client keeps retrying a command (same Idempotency-Key) this long through an outage.
 COMMAND_DEADLINE_S: Final = 120.0

@@ -61,7 +61,7 @@ async def test_one_trace_spans_claim_approval_to_payment(spans, nats_url, databa
             "program_code": "xinping-2021"})
         assert r.status_code == 201, r.text
         r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
-            "program_code": "xinping-2021", "item_code": "brand-packaging", "evidence": {"quarter": "2021Q3", "units": 12345}})
+            "program_code": "xinping-2021", "item_code": "brand-packaging", "evidence": {"quarter": "2023Q3", "units": 12345}})
         claim_id = r.json()["id"]
         await claims.post(f"/claims/{claim_id}/review", json={"outcome": "complete"}, headers=bearer(ADMIN))
         spans.clear()

@@ -54,7 +54,7 @@ async def test_brand_packaging_claim_travels_from_claim_to_payment(system):
 
         r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
             "program_code": "xinping-2021", "item_code": "brand-packaging",
-            "evidence": {"quarter": "2021Q3", "units": 12345}})
+            "evidence": {"quarter": "2023Q3", "units": 12345}})
         assert r.status_code == 201, r.text
         claim = r.json()
         assert claim["amount_fen"] == 246_900 and claim["amount_yuan"] == "2,469.00"

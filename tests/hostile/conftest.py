@@ -276,7 +276,7 @@ async def _seed_claims(s: Served) -> None:
     body = {
         "program_code": "xinping-2021",
         "item_code": "brand-packaging",
-        "evidence": {"quarter": "2021Q3", "units": 12_345},
+        "evidence": {"quarter": "2023Q3", "units": 12_345},
     }
     r = await s.call("POST", "/claims", PEOPLE["enterprise"], json=body)
     assert r.status_code == 201, r.text

@@ -40,7 +40,7 @@ async def test_an_enterprise_reading_anothers_claim_learns_nothing(
     assert listed.status_code == 200 and listed.json()["items"] == []
     for path, body in (
         (f"/claims/{claim_id}/withdraw", {}),
-        (f"/claims/{claim_id}/resubmit", {"evidence": {"quarter": "2021Q3", "units": 20_000}}),
+        (f"/claims/{claim_id}/resubmit", {"evidence": {"quarter": "2023Q3", "units": 20_000}}),
     ):
         r = await claims.call("POST", path, other, json=body)
         assert (r.status_code, r.json()["code"]) == (404, "CLAIM_NOT_FOUND"), path

@@ -27,7 +27,7 @@ async def test_a_count_that_is_not_a_json_integer_is_refused(
     body = {
         "program_code": "xinping-2021",
         "item_code": "brand-packaging",
-        "evidence": {"quarter": "2021Q4", "units": units},
+        "evidence": {"quarter": "2023Q4", "units": units},
     }
     r = await claims.call(
         "POST", "/claims", hostile.PEOPLE["enterprise"], json=body,

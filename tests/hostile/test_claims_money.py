@@ -59,13 +59,13 @@ async def test_per_unit_counts(serve: Any, hostile: Any) -> None:
     claims = await serve("claims")
     before = await _counts(claims)
     for units in (*hostile.HOSTILE_FEN, 10**12 + 1, 2**63 - 1, "1e3", "12345", 1e3 + 0.5):
-        r = await _submit(claims, hostile, "brand-packaging", {"quarter": "2021Q4", "units": units})
+        r = await _submit(claims, hostile, "brand-packaging", {"quarter": "2023Q4", "units": units})
         # claims names the evidence as the field; the exact path is in the detail
         assert "evidence.units" in hostile.assert_refused(r, "evidence")["detail"]
     assert await _counts(claims) == before
     # at the limit: 10**12 boxes x 0.20 yuan fits a bigint; the claim is judged, not a 500
     at_limit = await _submit(
-        claims, hostile, "brand-packaging", {"quarter": "2021Q4", "units": 10**12}
+        claims, hostile, "brand-packaging", {"quarter": "2023Q4", "units": 10**12}
     )
     assert at_limit.status_code < 500, at_limit.text
     assert (
@@ -74,8 +74,9 @@ async def test_per_unit_counts(serve: Any, hostile: Any) -> None:
 
 
 def _sales(*amounts: Any) -> dict[str, Any]:
-    months = [{"month": f"2021-{m:02d}", "sales_yuan": a} for m, a in enumerate(amounts, start=7)]
-    return {"platform": "taobao", "store_name": "新平礼好旗舰店", "months": months}
+    months = [{"month": f"2023-{m:02d}", "sales_yuan": a} for m, a in enumerate(amounts, start=7)]
+    return {"platform": "taobao", "store_id": "66880001", "store_name": "新平礼好旗舰店",
+            "opened_on": "2023-07-01", "months": months}
 
 
 async def test_monthly_sales_and_their_sum(serve: Any, hostile: Any) -> None:

@@ -26,11 +26,12 @@ async def test_cumulative_sales_beyond_a_bigint_are_refused_not_a_500(
     claims = await serve("claims")
     before = await claims.sql("SELECT count(*) FROM claims")
     big = hostile.MAX_FEN_AS_YUAN
-    months = [{"month": f"2021-0{m}", "sales_yuan": big} for m in (7, 8, 9)]
+    months = [{"month": f"2023-0{m}", "sales_yuan": big} for m in (7, 8, 9)]
     body = {
         "program_code": "xinping-2021",
         "item_code": "sales-reward",
-        "evidence": {"platform": "taobao", "store_name": "新平礼好旗舰店", "months": months},
+        "evidence": {"platform": "taobao", "store_id": "66880001", "opened_on": "2023-07-01",
+                     "months": months},
     }
     r = await claims.call(
         "POST", "/claims", hostile.PEOPLE["enterprise"], json=body,

@@ -21,12 +21,17 @@ class DomainError(Exception):
         field: str | None = None,
         status: int | None = None,
         details: dict | None = None,
+        title_zh: str | None = None,
+        detail_zh: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.field = field
         self.details = details or {}
+        # For the people who read refusals: a Chinese title and a detail with the figures.
+        self.title_zh = title_zh
+        self.detail_zh = detail_zh
         if status is not None:
             self.status = status
 
@@ -36,6 +41,8 @@ class DomainError(Exception):
             out["field"] = self.field
         if self.details:
             out["details"] = self.details
+        if self.detail_zh:
+            out["detail_zh"] = self.detail_zh
         return out
 
 

@@ -152,7 +152,14 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
         field=exc.field,
         details=exc.details,
         headers=getattr(exc, "headers", None),  # e.g. WWW-Authenticate on 401
+        **_chinese(exc),
     )
+
+
+def _chinese(exc: DomainError) -> dict[str, str]:
+    """The refusal's own Chinese title and detail, when it gives them."""
+    out = {"title_zh": exc.title_zh} if exc.title_zh else {}
+    return out | ({"detail_zh": exc.detail_zh} if exc.detail_zh else {})
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:

@@ -198,6 +198,8 @@ class ClaimOut(BaseModel):
     revoked_at: datetime | None = None
     revocation_code: str | None = None
     revocation_reason: str | None = None
+    # For the bureau's review: facts that do not refuse the claim (an unlisted platform, 等).
+    flags: list[str] = []
     updated_at: datetime
     version: int
     history: list[ClaimHistoryOut] | None = None
@@ -251,6 +253,7 @@ def claim_out(
         amount_yuan=format_yuan(row["amount_fen"]),
         allowed_actions=allowed_actions(row["status"]),
         history=[history_out(h) for h in history] if history is not None else None,
+        flags=list(row.get("flags") or []),
         **values,
     )
 

@@ -147,7 +147,7 @@ class Claims:
         self,
         units: int = 12_345,
         *,
-        quarter: str = "2021Q3",
+        quarter: str = "2023Q3",
         headers: dict[str, str] = ENTERPRISE,
         key: str | None = None,
     ) -> httpx.Response:

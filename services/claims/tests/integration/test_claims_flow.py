@@ -21,6 +21,13 @@ from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2021, 11, 1, 2, 0, tzinfo=UTC)
+# 集电商运营、直播带货、仓储发货、商品销售为一体的示范站点
+STATION_FUNCTIONS = {
+    "ecommerce_operation": True,
+    "livestream_sales": True,
+    "warehousing_shipping": True,
+    "retail_sales": True,
+}
 
 
 async def test_brand_packaging_claim_from_submission_to_payment(claims, funds) -> None:  # type: ignore[no-untyped-def]
@@ -33,7 +40,7 @@ async def test_brand_packaging_claim_from_submission_to_payment(claims, funds) -
         "submitted",
         246_900,
         "2,469.00",
-        "2021Q3",
+        "2023Q3",
     )
     (sub_env,) = await eventually(lambda: claims.events("claim_submitted"))
     assert (
@@ -79,7 +86,7 @@ async def test_brand_packaging_claim_from_submission_to_payment(claims, funds) -
         event["item_code"],
         event["period"],
         event["requires_publicity"],
-    ) == ("brand-promotion", "brand-packaging", "2021Q3", True)
+    ) == ("brand-promotion", "brand-packaging", "2023Q3", True)
     assert event["rule_version"] == claim["rule_version"]
 
     await _pay(claims, funds, claim["id"], award_id)
@@ -254,12 +261,12 @@ async def test_an_enterprise_cannot_read_another_enterprises_claim(claims) -> No
 async def test_idempotency_key_replay_gives_the_same_claim_and_one_event(claims) -> None:  # type: ignore[no-untyped-def]
     await claims.load_xinping()
     await claims.register()
-    first = await claims.submit(key="claim-2021Q3-001")
-    replay = await claims.submit(key="claim-2021Q3-001")
+    first = await claims.submit(key="claim-2023Q3-001")
+    replay = await claims.submit(key="claim-2023Q3-001")
     assert first.status_code == replay.status_code == 201
     assert replay.json()["id"] == first.json()["id"]
     assert replay.headers.get("Idempotent-Replayed") == "true"
-    reused = await claims.submit(units=20_000, key="claim-2021Q3-001")
+    reused = await claims.submit(units=20_000, key="claim-2023Q3-001")
     assert (reused.status_code, reused.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
 
     assert await claims.sql("SELECT count(*) FROM claims") == 1
@@ -283,7 +290,7 @@ async def test_duplicate_and_ineligible_claims_are_refused(claims) -> None:  # t
     assert (await claims.submit(12_345)).status_code == 201
     duplicate = await claims.submit(15_000)
     assert (duplicate.status_code, duplicate.json()["code"]) == (409, "DUPLICATE_CLAIM")
-    ineligible = await claims.submit(9_999, quarter="2021Q4")
+    ineligible = await claims.submit(9_999, quarter="2023Q4")
     assert (ineligible.status_code, ineligible.json()["code"]) == (422, "CLAIM_INELIGIBLE")
     failed = [r for r in ineligible.json()["details"]["reasons"] if not r["passed"]]
     assert [(r["check"], r["required"], r["actual"]) for r in failed] == [
@@ -331,7 +338,7 @@ async def test_return_resubmit_and_reject(claims) -> None:  # type: ignore[no-un
     assert returned.json()["status"] == "returned"
     resubmitted = await claims.http.post(
         f"/claims/{claim['id']}/resubmit",
-        json={"evidence": {"quarter": "2021Q3", "units": 12_000}},
+        json={"evidence": {"quarter": "2023Q3", "units": 12_000}},
         headers=claims.ENTERPRISE,
     )
     assert (resubmitted.json()["status"], resubmitted.json()["amount_fen"]) == (
@@ -367,7 +374,7 @@ async def test_station_claim_is_prefilled_from_the_volume_logistics_reported(
             station_id="st-gasa",
             station_name="戛洒镇服务站",
             operator_credit_code=claims.OTHER,
-            year=2021,
+            year=2023,
             month=12,
             month_volume_fen=10_000_000,
             month_parcels=900,
@@ -382,14 +389,14 @@ async def test_station_claim_is_prefilled_from_the_volume_logistics_reported(
     body = {
         "program_code": "xinping-2021",
         "item_code": "station-upgrade",
-        "evidence": {"year": 2021},
+        "evidence": {"year": 2023, "figures": STATION_FUNCTIONS},
     }
     response = await claims.http.post("/claims", json=body, headers=claims.OTHER_ENTERPRISE)
     assert response.status_code == 201, response.text
     claim = response.json()
     assert (claim["amount_fen"], claim["period"]) == (
         5_000_000,
-        "2021/station:st-gasa",
+        "2023/station:st-gasa",
     )  # 1,200,000.00 -> the 50,000 tier
     assert claim["evidence"]["annual_volume_yuan"] == "1,200,000.00"
     detail = (

@@ -64,9 +64,10 @@ async def test_a_contract_carries_the_programs_deliverables_for_its_item(claims)
         "anchor-team": ">= 1",
         "livestreams-per-month": ">= 20",
         "livestream-sales": ">= 5,000,000.00",
+        "towns-without-team": "<= 0",  # attachment 2: 各乡镇孵化一支3人以上直播带货团队
     }
     gaps = contract["acceptance_gaps"]
-    assert len(gaps) == 2 + 4  # 2 milestones, 4 deliverables (a pair of which either suffices)
+    assert len(gaps) == 2 + 5  # 2 milestones, 5 deliverables (a pair of which either suffices)
     assert " — or anchor-team (孵化10人以上直播带货团队): not reported, required >= 1" in gaps[1]
 
 
@@ -88,6 +89,9 @@ async def test_acceptance_passes_only_when_everything_is_delivered(claims) -> No
     await _report(claims, cid, "livestreams-per-month", actual_value=22)
     sales = await _report(claims, cid, "livestream-sales", actual_yuan="5,000,000.00")
     assert sales.status_code == 200, sales.text
+    one_town_short = await claims.http.get(f"/contracts/{cid}", headers=claims.AUDITOR)
+    assert any("towns-without-team" in g for g in one_town_short.json()["acceptance_gaps"])
+    await _report(claims, cid, "towns-without-team", actual_value=0)  # every town has its team
     for milestone in ("course-plan", "final-report"):
         accepted = await claims.http.post(
             f"/contracts/{cid}/milestones/{milestone}/acceptance", json={}, headers=claims.ADMIN

@@ -58,6 +58,7 @@ async def test_program_can_be_read_and_checked_by_any_role(claims) -> None:  # t
     check = await claims.http.get("/programs/xinping-2021/check", headers=claims.AUDITOR)
     assert check.status_code == 200
     assert check.json()["can_activate"] and [w["code"] for w in check.json()["warnings"]] == [
+        "ESTIMATED_DATES",
         "DEMO_DATA",
         "DEMO_DATA",
     ]

@@ -23,6 +23,7 @@ from ruralfund_common.testing.wait import eventually
 pytestmark = pytest.mark.integration
 
 PROGRAM = "ruyuan-2021-p2"
+PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
 REPORT = f"/programs/{PROGRAM}/execution-report"
 PROVIDER = with_check_character("91440232MA4W00011")  # a livestream company in Ruyuan
 OPERATOR = with_check_character("92440232MA4X00021")  # a village station operator in Ruyuan
@@ -42,7 +43,10 @@ async def _ruyuan_with_a_contract_and_a_paid_award(claims, funds) -> None:
     classified as hardware, paid) and a 1万 station award paid."""  # type: ignore[no-untyped-def]
     http, admin = claims.http, claims.ADMIN
     await _ok(await http.post("/admin/clock", json={"set_to": NOW}, headers=admin))
-    await claims.load_program_file("ruyuan-2021-p2.yaml")
+    # the station award is an example not in the original: this county opts into it
+    opted_in = (PROGRAMS / "ruyuan-2021-p2.yaml").read_bytes() + b"\nopt_in: [station-operation-reward]\n"
+    await _ok(await http.post("/programs", content=opted_in,
+                              headers={**admin, "Content-Type": "application/yaml"}), 201)  # fmt: skip
     await claims.register(PROVIDER, name="乳源瑶族自治县直播科技有限公司", kind="service_provider",
                           program_code=PROGRAM)  # fmt: skip
     await claims.register(OPERATOR, name="乳源县大桥镇电商服务站", kind="station_operator",

@@ -35,7 +35,7 @@ async def test_returning_a_claim_emits_claim_returned_with_the_note(claims) -> N
     assert env["subject"] == claim["id"]
     completed = await claims.http.post(
         f"/claims/{claim['id']}/resubmit",
-        json={"evidence": {"quarter": "2021Q3", "units": 12_345}},
+        json={"evidence": {"quarter": "2023Q3", "units": 12_345}},
         headers=claims.ENTERPRISE,
     )
     assert completed.status_code == 200

@@ -190,6 +190,7 @@ def _endpoints(ids: dict[str, str]) -> list[tuple[str, str, Any, dict[str, str]]
         ("GET", "/programs/xinping-2021", None, EVERYONE),
         ("GET", "/programs/xinping-2021/check", None, EVERYONE),
         ("GET", "/programs/xinping-2021/targets", None, EVERYONE),
+        ("GET", "/programs/xinping-2021/items/sales-reward", None, EVERYONE),
         ("GET", "/programs/xinping-2021/milestones", None, EVERYONE),
         ("POST", "/programs/xinping-2021/milestones/m/acceptance", BAD, BUREAU_WRITE),
         ("POST", "/admin/milestones/check", None, rule(("bureau_admin", "system"), write=True)),
@@ -247,7 +248,7 @@ async def test_the_matrix_names_every_route_and_every_route_declares_roles(claim
     normalised = {
         r.replace("xinping-2021", "{code}").replace(LOCAL, "{credit_code}")
         .replace("/m/acceptance", "/{milestone}/acceptance").replace("trainee-times", "{deliverable}")
-        .replace("/packages/p1", "/packages/{package}")
+        .replace("/packages/p1", "/packages/{package}").replace("/items/sales-reward", "/items/{item_code}")
         for r in listed
     }  # fmt: skip
     assert routes == normalised
@@ -285,7 +286,7 @@ async def test_what_the_use_cases_add_to_the_roles(claims) -> None:  # type: ign
     other = bearer(CALLERS["other_enterprise"])  # type: ignore[arg-type]
     for path, body in (
         (f"/claims/{c}/withdraw", {}),
-        (f"/claims/{c}/resubmit", {"evidence": {"quarter": "2021Q3", "units": 20_000}}),
+        (f"/claims/{c}/resubmit", {"evidence": {"quarter": "2023Q3", "units": 20_000}}),
     ):
         refused = await claims.http.post(path, json=body, headers=other)
         assert (refused.status_code, refused.json()["code"]) == (404, "CLAIM_NOT_FOUND"), path

@@ -37,9 +37,9 @@ async def _approve(claims, quarter: str, units: int) -> None:  # type: ignore[no
 
 
 async def test_logo_packaging_units_count_approved_claims_only(claims) -> None:  # type: ignore[no-untyped-def]
-    await claims.approved_claim()  # 12,345 units in 2021Q3
-    await _approve(claims, "2021Q4", 20_000)
-    await claims.submit(30_000, quarter="2022Q1")  # submitted, not approved: not counted
+    await claims.approved_claim()  # 12,345 units in 2023Q3
+    await _approve(claims, "2023Q4", 20_000)
+    await claims.submit(30_000, quarter="2024Q1")  # submitted, not approved: not counted
     target = (await _targets(claims))["logo-packaging-units"]
     assert (target["target"], target["actual_value"], target["met"]) == (
         ">= 4,500,000",

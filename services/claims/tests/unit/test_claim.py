@@ -143,11 +143,13 @@ def test_assessment_adds_the_county_check(program: Program) -> None:
         program=program,
         item=program.item("brand-packaging"),
         enterprise=_enterprise(),
-        raw_evidence={"quarter": "2021Q3", "units": 12_345},
-        declared_period="2021Q3",
+        raw_evidence={"quarter": "2023Q3", "units": 12_345},
+        declared_period="2023Q3",
     )
-    assert result.amount_fen == 246_900 and evidence == {"quarter": "2021Q3", "units": 12_345}
-    assert [r.check for r in result.reasons] == ["registered_in_county", "min_units"]
+    assert result.amount_fen == 246_900 and evidence == {"quarter": "2023Q3", "units": 12_345}
+    assert [r.check for r in result.reasons] == [
+        "registered_in_county", "min_units", "within_program_period"
+    ]
 
 
 def test_enterprise_registered_outside_the_county_is_ineligible(program: Program) -> None:
@@ -156,7 +158,7 @@ def test_enterprise_registered_outside_the_county_is_ineligible(program: Program
             program=program,
             item=program.item("brand-packaging"),
             enterprise=_enterprise(ELSEWHERE),
-            raw_evidence={"quarter": "2021Q3", "units": 12_345},
+            raw_evidence={"quarter": "2023Q3", "units": 12_345},
             declared_period=None,
         )
     assert refused.value.code == "CLAIM_INELIGIBLE"
@@ -172,10 +174,94 @@ def test_ineligible_claim_is_refused_with_the_reasons(program: Program) -> None:
             program=program,
             item=program.item("brand-packaging"),
             enterprise=_enterprise(),
-            raw_evidence={"quarter": "2021Q3", "units": 9_999},
+            raw_evidence={"quarter": "2023Q3", "units": 9_999},
             declared_period=None,
         )
     assert refused.value.code == "CLAIM_INELIGIBLE" and "9,999" in refused.value.message
+
+
+def test_an_ineligible_claim_says_why_in_chinese_with_the_figures(program: Program) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        assess_claim(
+            program=program, item=program.item("sales-reward"), enterprise=_enterprise(),
+            raw_evidence=_sales([("2023-07", "40,000.00"), ("2023-08", "40,000.00"),
+                                 ("2023-09", "40,000.00")]),
+            declared_period=None,
+        )  # fmt: skip
+    assert refused.value.code == "CLAIM_INELIGIBLE"
+    assert refused.value.title_zh == "不符合奖补条件"
+    assert refused.value.detail_zh == (
+        "申报不符合奖补条件：累计销售额：120,000.00 元，要求不低于 150,000.00 元。"
+    )
+
+
+def _sales(months: list[tuple[str, str]], opened_on: str = "2023-07-01") -> dict:
+    return {"platform": "taobao", "store_id": "66001", "opened_on": opened_on,
+            "months": [{"month": m, "sales_yuan": a} for m, a in months]}  # fmt: skip
+
+
+# Xinping: claims may cover only the plan's period, from its publication (2022-10-23, an
+# estimate: the original prints no date) until acceptance. Packaging for 2019Q1 and sales
+# months of 2015 were eligible.
+
+
+def test_packaging_for_2019q1_is_outside_the_program_period(program: Program) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        assess_claim(program=program, item=program.item("brand-packaging"),
+                     enterprise=_enterprise(), raw_evidence={"quarter": "2019Q1", "units": 12_345},
+                     declared_period=None)  # fmt: skip
+    assert refused.value.code == "CLAIM_OUTSIDE_PROGRAM_PERIOD"
+    assert refused.value.title_zh == "申报期间不在方案期间内"
+    assert refused.value.detail_zh == (
+        "申报不符合奖补条件：申报的 2019Q1 不在方案申报期间 2022年10月23日至项目验收内。"
+    )
+
+
+def test_sales_months_of_2015_are_outside_the_program_period(program: Program) -> None:
+    evidence = _sales([("2015-01", "60,000.00"), ("2015-02", "60,000.00"),
+                       ("2015-03", "60,000.00")], opened_on="2015-01-01")  # fmt: skip
+    with pytest.raises(InvalidInput) as refused:
+        assess_claim(program=program, item=program.item("sales-reward"),
+                     enterprise=_enterprise(), raw_evidence=evidence, declared_period=None)
+    assert refused.value.code == "CLAIM_OUTSIDE_PROGRAM_PERIOD"
+    failed = {r["check"] for r in refused.value.details["reasons"] if not r["passed"]}
+    assert failed == {"within_program_period", "store_opened_after_publication"}
+
+
+def test_the_quarter_of_the_publication_is_inside_the_period(program: Program) -> None:
+    _, result = assess_claim(program=program, item=program.item("brand-packaging"),
+                             enterprise=_enterprise(), raw_evidence={"quarter": "2022Q4", "units": 10_000},
+                             declared_period=None)  # fmt: skip
+    assert result.eligible
+
+
+def test_a_store_opened_before_publication_is_refused_as_not_new(program: Program) -> None:
+    # 新开设店铺: a store opened in 2021 that sells in 2023 is not a new store
+    evidence = _sales([("2023-07", "60,000.00"), ("2023-08", "60,000.00"),
+                       ("2023-09", "60,000.00")], opened_on="2021-05-01")  # fmt: skip
+    with pytest.raises(InvalidInput) as refused:
+        assess_claim(program=program, item=program.item("sales-reward"),
+                     enterprise=_enterprise(), raw_evidence=evidence, declared_period=None)
+    assert refused.value.code == "STORE_NOT_NEW"
+    assert refused.value.detail_zh == (
+        "申报不符合奖补条件：开店日期（新开设店铺：方案公布之日起）：2021-05-01，要求不低于 2022-10-23。"
+    )
+
+
+def test_ruyuan_station_operation_reward_is_an_example_not_active() -> None:
+    # Not in the Ruyuan original: kept as an example a program must opt into.
+    ruyuan = check_program(
+        yaml.safe_load((PROGRAMS / "ruyuan-2021-p2.yaml").read_text(encoding="utf-8"))
+    )
+    assert ruyuan.program is not None and ruyuan.can_activate
+    assert "EXAMPLE_ITEMS_INACTIVE" in {w.code for w in ruyuan.warnings}
+    item = ruyuan.program.item("station-operation-reward")
+    assert item.example and not item.active
+    with pytest.raises(InvalidInput) as refused:
+        assess_claim(program=ruyuan.program, item=item,
+                     enterprise=_enterprise(with_check_character("91440232MA4W00012")),
+                     raw_evidence={"year": 2024, "figures": {}}, declared_period=None)  # fmt: skip
+    assert refused.value.code == "ITEM_NOT_ACTIVE" and refused.value.title_zh
 
 
 def test_service_items_take_no_claims(program: Program) -> None:
@@ -196,8 +282,8 @@ def test_declared_period_must_be_the_evidences(program: Program) -> None:
             program=program,
             item=program.item("brand-packaging"),
             enterprise=_enterprise(),
-            raw_evidence={"quarter": "2021Q3", "units": 12_345},
-            declared_period="2021Q4",
+            raw_evidence={"quarter": "2023Q3", "units": 12_345},
+            declared_period="2023Q4",
         )
     assert refused.value.code == "PERIOD_MISMATCH"
 

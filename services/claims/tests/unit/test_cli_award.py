@@ -43,11 +43,12 @@ def _rule_version(item: str) -> str:
     [(9_999, 1, 0), (10_000, 0, 200_000), (12_345, 0, 246_900)],
 )
 def test_brand_packaging(tmp_path: Path, units: int, exit_code: int, amount_fen: int) -> None:
-    code, out = _compute(tmp_path, "brand-packaging", {"quarter": "2021Q3", "units": units})
+    code, out = _compute(tmp_path, "brand-packaging", {"quarter": "2023Q3", "units": units})
     assert (code, out["eligible"], out["amount_fen"]) == (exit_code, exit_code == 0, amount_fen)
     assert out["rule_version"] == _rule_version("brand-packaging")
     assert {"eligible", "amount_fen", "rule_version", "reasons"} <= set(out)
-    (reason,) = out["reasons"]
+    reason, period = out["reasons"]
+    assert period["check"] == "within_program_period" and period["passed"]
     assert (reason["check"], reason["actual"], reason["passed"]) == (
         "min_units",
         f"{units:,}",
@@ -56,7 +57,7 @@ def test_brand_packaging(tmp_path: Path, units: int, exit_code: int, amount_fen:
 
 
 def _months(*sales: str) -> list[dict[str, str]]:
-    return [{"month": f"2021-{i + 7:02d}", "sales_yuan": s} for i, s in enumerate(sales)]
+    return [{"month": f"2023-{i + 7:02d}", "sales_yuan": s} for i, s in enumerate(sales)]
 
 
 @pytest.mark.parametrize(
@@ -73,8 +74,10 @@ def _months(*sales: str) -> list[dict[str, str]]:
     ],
 )
 def test_sales_reward(tmp_path: Path, months: list, eligible: bool, amount_fen: int) -> None:
-    evidence = {"platform": "douyin", "store_name": "新平礼好旗舰店", "months": months}
+    evidence = {"platform": "douyin", "store_id": "88001234", "store_name": "新平礼好旗舰店",
+                "opened_on": "2023-07-01", "months": months}  # fmt: skip
     code, out = _compute(tmp_path, "sales-reward", evidence)
+    assert out["paid_once"][0] == "douyin 店铺 88001234 的 2023年7月"
     assert (code, out["eligible"], out["amount_fen"]) == (
         0 if eligible else 1,
         eligible,
@@ -87,7 +90,9 @@ def test_sales_reward(tmp_path: Path, months: list, eligible: bool, amount_fen: 
     [("199,999.99", 0), ("200,000.00", 2_000_000), ("5,000,000.00", 8_000_000)],
 )
 def test_station_tiers(tmp_path: Path, volume: str, amount_fen: int) -> None:
-    evidence = {"year": 2021, "station_id": "st-1", "annual_volume_yuan": volume}
+    evidence = {"year": 2023, "station_id": "st-1", "annual_volume_yuan": volume,
+                "figures": {"ecommerce_operation": True, "livestream_sales": True,
+                            "warehousing_shipping": True, "retail_sales": True}}  # fmt: skip
     code, out = _compute(tmp_path, "station-upgrade", evidence)
     assert out["amount_fen"] == amount_fen and code == (0 if amount_fen else 1)
 
@@ -96,10 +101,10 @@ def test_a_whole_claim_document_may_be_given(tmp_path: Path) -> None:
     claim = {
         "id": "c-1",
         "item_code": "brand-packaging",
-        "evidence": {"quarter": "2021Q4", "units": 20_000},
+        "evidence": {"quarter": "2023Q4", "units": 20_000},
     }
     code, out = _compute(tmp_path, "brand-packaging", claim)
-    assert (code, out["amount_fen"], out["period"]) == (0, 400_000, "2021Q4")
+    assert (code, out["amount_fen"], out["period"]) == (0, 400_000, "2023Q4")
 
 
 def test_the_claimants_county_is_checked_when_given(tmp_path: Path) -> None:
@@ -107,7 +112,7 @@ def test_the_claimants_county_is_checked_when_given(tmp_path: Path) -> None:
     code, out = _compute(
         tmp_path,
         "brand-packaging",
-        {"quarter": "2021Q3", "units": 12_345},
+        {"quarter": "2023Q3", "units": 12_345},
         "--credit-code",
         outside,
     )
@@ -122,14 +127,14 @@ def test_another_rule_version_is_refused(tmp_path: Path) -> None:
     code, out = _compute(
         tmp_path,
         "brand-packaging",
-        {"quarter": "2021Q3", "units": 12_345},
+        {"quarter": "2023Q3", "units": 12_345},
         "--rule-version",
         "per_unit/v1+000000000000",
     )
     assert (code, out["code"]) == (2, "RULE_VERSION_MISMATCH")
     same = _rule_version("brand-packaging")
     code, out = _compute(
-        tmp_path, "brand-packaging", {"quarter": "2021Q3", "units": 12_345}, "--rule-version", same
+        tmp_path, "brand-packaging", {"quarter": "2023Q3", "units": 12_345}, "--rule-version", same
     )
     assert code == 0 and out["rule_version"] == same
 
@@ -139,7 +144,7 @@ def test_another_rule_version_is_refused(tmp_path: Path) -> None:
     [
         ("trade-fairs", {}, "ITEM_NOT_CLAIMABLE"),
         ("no-such-item", {}, "ITEM_NOT_FOUND"),
-        ("brand-packaging", {"quarter": "2021Q5", "units": 1}, "EVIDENCE_INVALID"),
+        ("brand-packaging", {"quarter": "2023Q5", "units": 1}, "EVIDENCE_INVALID"),
     ],
 )
 def test_what_cannot_be_computed_exits_2(
@@ -154,7 +159,7 @@ def test_unknown_and_invalid_programs_exit_2(tmp_path: Path) -> None:
     assert (code, out["code"]) == (2, "PROGRAM_NOT_FOUND")
     attachment2 = str(PROGRAMS / "examples" / "xinping-2021-attachment2.yaml")
     code, out = _compute(
-        tmp_path, "brand-packaging", {"quarter": "2021Q3", "units": 1}, program=attachment2
+        tmp_path, "brand-packaging", {"quarter": "2023Q3", "units": 1}, program=attachment2
     )
     assert (code, out["code"]) == (2, "PROGRAM_INVALID")
 
@@ -170,9 +175,33 @@ def test_the_fictional_county_by_code_from_examples(tmp_path: Path) -> None:
     assert (code, out["amount_fen"], out["period"]) == (0, 2_000_000, "station:v-1")
 
 
+def test_the_new_evidence_reaches_award_compute(tmp_path: Path) -> None:
+    # new product: launch date after publication, months from the launch, normalised identity
+    evidence = {"product_name": "新平橙 礼盒", "product_code": "6901234567890",
+                "launched_on": "2023-03-10",
+                "months": [{"month": m, "online_sales_yuan": "50,000.00"}
+                           for m in ("2023-03", "2023-04", "2023-05")]}  # fmt: skip
+    code, out = _compute(tmp_path, "new-product", evidence)
+    assert (code, out["amount_fen"], out["period"]) == (0, 2_000_000, "product:新平橙礼盒")
+    assert out["paid_once"] == ["产品编码 6901234567890"]
+    evidence["launched_on"], evidence["months"][0]["month"] = "2022-03-10", "2022-03"
+    evidence["months"] = evidence["months"][:1]
+    code, out = _compute(tmp_path, "new-product", evidence)
+    failed = [r["check"] for r in out["reasons"] if not r["passed"]]
+    assert code == 1 and failed == ["launched_after_publication", "online_sales_first_months",
+                                    "within_program_period"]  # fmt: skip
+
+
+def test_an_unlisted_platform_is_printed_as_a_flag(tmp_path: Path) -> None:
+    evidence = {"platform": "xiaohongshu", "store_id": "x1", "opened_on": "2023-07-01",
+                "months": _months("50,000.00", "50,000.00", "50,000.00")}  # fmt: skip
+    code, out = _compute(tmp_path, "sales-reward", evidence)
+    assert code == 0 and out["flags"][0].startswith("PLATFORM_UNLISTED")
+
+
 def test_text_output_names_every_reason(tmp_path: Path) -> None:
     path = tmp_path / "e.yaml"
-    path.write_text("quarter: 2021Q3\nunits: 9999\n", encoding="utf-8")
+    path.write_text("quarter: 2023Q3\nunits: 9999\n", encoding="utf-8")
     args = [
         "compute",
         "--program",

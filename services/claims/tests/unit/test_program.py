@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -97,9 +98,44 @@ def test_xinping_budgets_are_the_originals(xinping: dict) -> None:
 def test_xinping_demo_placeholders_are_warnings(xinping: dict) -> None:
     warnings = check_program(xinping).warnings
     assert [(w.code, w.path) for w in warnings] == [
+        ("ESTIMATED_DATES", "estimated"),  # the original prints no publication date
         ("DEMO_DATA", "contractor"),
         ("DEMO_DATA", "joint_account"),
     ]
+
+
+def test_xinping_states_its_publication_and_claim_period(xinping: dict) -> None:
+    program = check_program(xinping).program
+    assert program is not None
+    assert program.published_on == date(2022, 10, 23) == program.claim_starts_on
+    assert program.claim_ends_on is None  # until acceptance, which the original does not date
+
+
+def test_a_rule_counting_from_publication_needs_the_date(xinping: dict) -> None:
+    doc = {k: v for k, v in xinping.items() if k not in ("published_on", "estimated")}
+    errors = [(e.code, e.path) for e in check_program(doc).errors]
+    assert errors == [("PUBLICATION_DATE_MISSING", "published_on")]
+    message = check_program(doc).errors[0].message
+    assert "sales-reward" in message and "new-product" in message
+
+
+def test_a_claim_period_ending_before_it_starts_is_an_error(xinping: dict) -> None:
+    doc = {**xinping, "claim_period": {"starts_on": "2023-01-01", "ends_on": "2022-12-31"}}
+    assert [e.code for e in check_program(doc).errors] == ["DOCUMENT_INVALID"]
+
+
+def test_opt_in_names_only_example_items(xinping: dict) -> None:
+    doc = {**xinping, "opt_in": ["sales-reward"]}
+    assert [e.code for e in check_program(doc).errors] == ["OPT_IN_INVALID"]
+
+
+def test_xinping_anchor_training_has_attachment_2s_town_teams(xinping: dict) -> None:
+    # 附件2: 各乡镇孵化一支3人以上直播带货团队 — no town without a team
+    program = check_program(xinping).program
+    assert program is not None
+    towns = {d.code: d for d in program.item("anchor-training").deliverables}["towns-without-team"]
+    assert "各乡镇孵化一支" in towns.name
+    assert (towns.bound.comparison, towns.bound.value) == ("at_most", 0)
 
 
 def test_xinping_performance_targets_are_data(xinping: dict) -> None:

@@ -119,7 +119,7 @@ def test_xlsx_has_the_six_sheets_with_chinese_headings_and_yuan_numbers(
     money = wb["资金"]
     assert [c.value for c in money[1]][:4] == ["方向", "项目", "实施方式", "预算（元）"]
     rows = {(r[0].value, r[1].value): r for r in money.iter_rows(min_row=2)}
-    reward = rows[("完善农村电子商务公共服务体系", "农村电商站点可持续运营以奖代补")]
+    reward = rows[("完善农村电子商务公共服务体系", "农村电商站点可持续运营以奖代补（示例，非原文）")]
     # budget, committed, paid awards, paid contracts, paid, remaining, uncommitted
     assert [dec(c.value) for c in reward[3:10]] == [
         200_000, Decimal("1234.56"), Decimal("1234.56"), 0, Decimal("1234.56"),

@@ -214,3 +214,18 @@ def test_program_activated_carries_share_rules_history_and_spending_categories(
     ruyuan["contract_payments_require_publicity"] = True
     again = _program_activated(require_activatable(check_program(ruyuan)), event.activated_at)
     assert again.contract_payments_require_publicity is True
+
+
+def test_ruyuan_states_its_own_publication_and_claim_period(ruyuan: dict) -> None:
+    # 乳府办〔2023〕19号, 2023年3月15日; 附件1 项目持续运营 2024年全年
+    program = check_program(ruyuan).program
+    assert program is not None
+    assert program.published_on == date(2023, 3, 15) == program.claim_starts_on
+    assert program.claim_ends_on == date(2024, 12, 31)
+
+
+def test_the_station_operation_example_can_be_opted_into(ruyuan: dict) -> None:
+    assert not check_program(ruyuan).program.item("station-operation-reward").active
+    opted = check_program({**ruyuan, "opt_in": ["station-operation-reward"]})
+    assert opted.can_activate and opted.program.item("station-operation-reward").active
+    assert "EXAMPLE_ITEMS_INACTIVE" not in {w.code for w in opted.warnings}

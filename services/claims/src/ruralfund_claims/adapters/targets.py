@@ -9,6 +9,7 @@ import asyncpg
 __all__ = [
     "APPROVED_STATUSES",
     "approved_claim_enterprises",
+    "approved_claim_identities",
     "approved_claim_units",
     "approved_claims",
     "contract_deliverable_total",
@@ -46,6 +47,19 @@ async def approved_claim_enterprises(conn: Conn, program_code: str, items: list[
     return await conn.fetchval(
         """SELECT count(DISTINCT credit_code) FROM claims
            WHERE program_code=$1 AND item_code = ANY($2) AND status = ANY($3)""",
+        program_code,
+        items,
+        APPROVED_STATUSES,
+    )
+
+
+async def approved_claim_identities(conn: Conn, program_code: str, items: list[str]) -> int:
+    """Distinct things approved (livestream bases), and no more than the distinct enterprises
+    approved: one base approved twice, or one enterprise for two bases, counts once."""
+    return await conn.fetchval(
+        """SELECT least(count(DISTINCT k.once_key), count(DISTINCT c.credit_code)) FROM claims c
+           JOIN claim_once_keys k ON k.claim_id = c.id AND k.once_key LIKE 'identity:%'
+           WHERE c.program_code=$1 AND c.item_code = ANY($2) AND c.status = ANY($3)""",
         program_code,
         items,
         APPROVED_STATUSES,

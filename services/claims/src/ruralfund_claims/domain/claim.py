@@ -31,7 +31,8 @@ from ruralfund_common.errors import Conflict, InvalidInput
 
 from .enterprise import Enterprise
 from .program import Item, Program
-from .rules import AwardComputation, Evidence, Reason
+from .refusals import TITLES_ZH, date_zh, reasons_zh
+from .rules import AwardComputation, Evidence, Reason, RuleContext, Span
 
 __all__ = [
     "MAX_EVIDENCE_BYTES",
@@ -155,14 +156,24 @@ def compute_award(
     *, program: Program, item: Item, raw_evidence: Any, claimant_county: str | None
 ) -> tuple[Evidence, AwardComputation]:
     """The typed evidence and the rule's computation, eligible or not (what an auditor
-    recomputes). With ``claimant_county`` the county registration is the first reason.
+    recomputes). With ``claimant_county`` the county registration is the first reason; the
+    program's claim period is checked when the program states one.
 
     Refuses with 422 when the item takes no claims or the evidence is invalid or too large.
     """
     if item.mode != "reward" or item.rule is None:
-        raise InvalidInput(
+        raise _refusal(
             "ITEM_NOT_CLAIMABLE",
             f"item {item.code} is bought as a service (购买服务): enterprises do not claim it",
+            f"{item.name}（{item.code}）通过购买服务方式实施，由承办企业完成，企业不能申报奖补。",
+            field="item_code",
+        )
+    if not item.active:
+        raise _refusal(
+            "ITEM_NOT_ACTIVE",
+            f"item {item.code} is an example not in the original; program {program.code} has "
+            "not opted into it",
+            f"{item.name}（{item.code}）不是方案原文的项目，仅作示例保留；方案未启用（opt_in），不受理申报。",
             field="item_code",
         )
     if len(json.dumps(raw_evidence, ensure_ascii=False).encode()) > MAX_EVIDENCE_BYTES:
@@ -170,9 +181,19 @@ def compute_award(
             "EVIDENCE_TOO_LARGE",
             f"evidence may have at most {MAX_EVIDENCE_BYTES} bytes",
             field="evidence",
+            title_zh=TITLES_ZH["EVIDENCE_TOO_LARGE"],
+            detail_zh=f"申报数据最多 {MAX_EVIDENCE_BYTES} 字节；证明文件请作为附件上传。",
         )
-    evidence = item.rule.parse_evidence(raw_evidence)
-    computation = item.rule.compute(evidence)
+    try:
+        evidence = item.rule.parse_evidence(raw_evidence)
+    except InvalidInput as exc:
+        exc.title_zh = TITLES_ZH["EVIDENCE_INVALID"]
+        exc.detail_zh = "申报数据有以下问题：" + "；".join(exc.details.get("errors", [exc.message]))
+        raise
+    computation = item.rule.compute(evidence, RuleContext(published_on=program.published_on))
+    period = _period_reason(program, item.rule.spans(evidence))
+    if period is not None:
+        computation = _with_reason(computation, period, first=False)
     if claimant_county is not None:
         computation = _with_county_check(computation, program.county_code, claimant_county)
     return evidence, computation
@@ -189,33 +210,92 @@ def assess_claim(
     """Check the evidence and compute the award: (canonical evidence, computation).
 
     Refuses with 422 when the item takes no claims, the evidence is invalid or too large,
-    the declared period is not the evidence's, or the claim is not eligible (with the reasons).
+    the declared period is not the evidence's, or the claim is not eligible (with the reasons:
+    ``CLAIM_OUTSIDE_PROGRAM_PERIOD``, ``STORE_NOT_NEW`` or ``PRODUCT_NOT_NEW`` when that
+    condition failed, else ``CLAIM_INELIGIBLE``).
     """
     evidence, computation = compute_award(
         program=program, item=item, raw_evidence=raw_evidence, claimant_county=None
     )
     if declared_period is not None and declared_period != computation.period:
-        raise InvalidInput(
+        raise _refusal(
             "PERIOD_MISMATCH",
             f"period {declared_period!r} is not the evidence's period {computation.period!r}",
+            f"填写的申报期间 {declared_period} 与申报数据得出的期间 {computation.period} 不一致。",
             field="period",
         )
     computation = _with_county_check(computation, program.county_code, enterprise.county_code)
     if not computation.eligible:
-        failed = [
-            f"{r.label}: {r.actual} (required {r.required})"
-            for r in computation.reasons
-            if not r.passed
-        ]
-        raise InvalidInput(
-            "CLAIM_INELIGIBLE",
-            "the claim does not meet the rule: " + "; ".join(failed),
-            details={
-                "reasons": [r.model_dump() for r in computation.reasons],
-                "rule_version": computation.rule_version,
-            },
-        )
+        raise _ineligible(computation)
     return evidence.model_dump(mode="json"), computation
+
+
+# A failed condition with its own refusal code (the first such failure names the refusal).
+_CODES_OF_CHECKS: Final[Mapping[str, str]] = {
+    "within_program_period": "CLAIM_OUTSIDE_PROGRAM_PERIOD",
+    "store_opened_after_publication": "STORE_NOT_NEW",
+    "launched_after_publication": "PRODUCT_NOT_NEW",
+}
+
+
+def _ineligible(computation: AwardComputation) -> InvalidInput:
+    failed = [r for r in computation.reasons if not r.passed]
+    failed_checks = {r.check for r in failed}
+    code = next(
+        (code for check, code in _CODES_OF_CHECKS.items() if check in failed_checks),
+        "CLAIM_INELIGIBLE",
+    )
+    field = "evidence" if code != "CLAIM_INELIGIBLE" else None
+    return InvalidInput(
+        code,
+        "the claim does not meet the rule: "
+        + "; ".join(f"{r.label}: {r.actual} (required {r.required})" for r in failed),
+        field=field,
+        details={
+            "reasons": [r.model_dump() for r in computation.reasons],
+            "rule_version": computation.rule_version,
+        },
+        title_zh=TITLES_ZH[code],
+        detail_zh="申报不符合奖补条件：" + reasons_zh(computation.reasons),
+    )
+
+
+def _refusal(code: str, message: str, detail_zh: str, *, field: str | None) -> InvalidInput:
+    return InvalidInput(
+        code, message, field=field, title_zh=TITLES_ZH[code], detail_zh=detail_zh
+    )
+
+
+def _period_reason(program: Program, spans: list[Span]) -> Reason | None:
+    """Claims may cover only the program's claim period (e.g. Xinping: from the plan's
+    publication to its acceptance): a month, quarter or year entirely outside it is refused."""
+    starts_on, ends_on = program.claim_starts_on, program.claim_ends_on
+    if starts_on is None or not spans:
+        return None
+    outside = [
+        s.label
+        for s in spans
+        if s.ends_on < starts_on or (ends_on is not None and s.starts_on > ends_on)
+    ]
+    until = date_zh(ends_on) if ends_on else "项目验收"
+    return Reason(
+        check="within_program_period",
+        label=f"方案申报期间 {date_zh(starts_on)}至{until}",
+        required=f"{starts_on.isoformat()}..{ends_on.isoformat() if ends_on else 'acceptance'}",
+        actual=", ".join(outside) + " outside" if outside else ", ".join(s.label for s in spans),
+        passed=not outside,
+    )
+
+
+def _with_reason(computation: AwardComputation, reason: Reason, *, first: bool) -> AwardComputation:
+    reasons = [reason, *computation.reasons] if first else [*computation.reasons, reason]
+    return computation.model_copy(
+        update={
+            "reasons": reasons,
+            "eligible": computation.eligible and reason.passed,
+            "amount_fen": computation.amount_fen if reason.passed else 0,
+        }
+    )
 
 
 def _with_county_check(
@@ -229,10 +309,4 @@ def _with_county_check(
         actual=enterprise_county,
         passed=enterprise_county == program_county,
     )
-    return computation.model_copy(
-        update={
-            "reasons": [county, *computation.reasons],
-            "eligible": computation.eligible and county.passed,
-            "amount_fen": computation.amount_fen if county.passed else 0,
-        }
-    )
+    return _with_reason(computation, county, first=True)

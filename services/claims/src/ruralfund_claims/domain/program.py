@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Annotated, Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruralfund_common.credit_code import division_code, is_valid_credit_code
 from ruralfund_common.errors import InvalidInput, NotFound
 from ruralfund_common.money import format_yuan, parse_yuan
@@ -138,6 +139,8 @@ class ItemDoc(_Doc):
     # What the item's money is on actual spend (e.g. training, logistics, hardware), for the
     # share rules funds checks on payments; a contract tranche may classify its part otherwise.
     spending_category: Code | None = None
+    # Not in the original: an example a program must opt into (``opt_in``) before anyone claims.
+    example: bool = False
 
 
 class LineDoc(_Doc):
@@ -146,6 +149,21 @@ class LineDoc(_Doc):
     name_en: Text | None = None
     budget_yuan: str
     items: list[ItemDoc] = Field(min_length=1, max_length=MAX_ITEMS_PER_LINE)
+
+
+class ClaimPeriodDoc(_Doc):
+    """The days claims may cover (a month, quarter or year must touch them); no end: open
+    until the bureau records the program's acceptance."""
+
+    starts_on: date
+    ends_on: date | None = None
+    wording: LongText | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClaimPeriodDoc:
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("claim_period: ends_on is before starts_on")
+        return self
 
 
 class ProgramDocument(_Doc):
@@ -169,6 +187,15 @@ class ProgramDocument(_Doc):
     # Service contract payments (tranches) are publicised like awards only when this says so.
     contract_payments_require_publicity: bool = False
     notes: list[LongText] = Field(default_factory=list, max_length=32)
+    # 本方案公布: the plan's publication date (new stores and new products count from it).
+    published_on: date | None = None
+    claim_period: ClaimPeriodDoc | None = None
+    # Dates this file supplies because the original does not print them (a warning).
+    estimated: list[Literal["published_on", "claim_period"]] = Field(
+        default_factory=list, max_length=2
+    )
+    # Example items (``example: true``) this program activates.
+    opt_in: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS_PER_LINE)
 
 
 # --------------------------------------------------------------------------- the checked program
@@ -203,6 +230,9 @@ class Item:
     deliverables: tuple[Deliverable, ...] = ()
     measures: Mapping[str, int] = field(default_factory=dict)
     spending_category: str | None = None
+    criteria: str | None = None
+    example: bool = False  # not in the original; claimable only when the program opts in
+    active: bool = True
 
     @property
     def requires_publicity(self) -> bool:
@@ -238,6 +268,9 @@ class Program:
     ratio_rules: tuple[RatioRuleDoc, ...] = ()
     history: tuple[HistoryPhase, ...] = ()
     contract_payments_require_publicity: bool = False
+    published_on: date | None = None
+    claim_starts_on: date | None = None
+    claim_ends_on: date | None = None
 
     def items(self) -> list[Item]:
         return [item for line in self.lines for item in line.items]
@@ -353,6 +386,8 @@ def check_program(raw: object) -> ProgramCheck:
             issues.error("DOCUMENT_INVALID", path, str(err["msg"]))
         return ProgramCheck(None, list(issues))
     lines = tuple(_line(issues, doc, i) for i in range(len(doc.lines)))
+    lines = _check_examples(issues, doc, lines)
+    _check_dates(issues, doc, lines)
     total_fen = _amount(issues, doc.total_yuan, "total_yuan")
     _check_unique_codes(issues, doc)
     _check_total(issues, doc, lines, total_fen)
@@ -381,8 +416,73 @@ def check_program(raw: object) -> ProgramCheck:
         ratio_rules=tuple(doc.ratio_rules),
         history=tuple(history),
         contract_payments_require_publicity=doc.contract_payments_require_publicity,
+        published_on=doc.published_on,
+        claim_starts_on=doc.claim_period.starts_on if doc.claim_period else None,
+        claim_ends_on=doc.claim_period.ends_on if doc.claim_period else None,
     )
     return ProgramCheck(program, list(issues), ratios)
+
+
+def _check_examples(
+    issues: _Issues, doc: ProgramDocument, lines: tuple[Line, ...]
+) -> tuple[Line, ...]:
+    """Example items (not in the original) take no claims unless the program opts in."""
+    examples = {it.code for line in lines for it in line.items if it.example}
+    for code in doc.opt_in:
+        if code not in examples:
+            issues.error(
+                "OPT_IN_INVALID", "opt_in", f"opt_in names {code!r}, which is no example item"
+            )
+    inactive = sorted(examples - set(doc.opt_in))
+    if inactive:
+        issues.warning(
+            "EXAMPLE_ITEMS_INACTIVE",
+            "opt_in",
+            "not in the original, kept as examples; claims are refused until the program "
+            f"opts in: {', '.join(inactive)}",
+            items=", ".join(inactive),
+        )
+    return tuple(
+        Line(line.code, line.name, line.budget_fen, tuple(
+            replace(it, active=it.code not in inactive) for it in line.items
+        ))
+        for line in lines
+    )  # fmt: skip
+
+
+def _check_dates(issues: _Issues, doc: ProgramDocument, lines: tuple[Line, ...]) -> None:
+    needing = [
+        it.code for line in lines for it in line.items if it.rule and it.rule.needs_publication_date
+    ]
+    if needing and doc.published_on is None:
+        issues.error(
+            "PUBLICATION_DATE_MISSING",
+            "published_on",
+            f"items {', '.join(needing)} count from the plan's publication (本方案公布后): "
+            "give published_on",
+        )
+    period = doc.claim_period
+    if period is None:
+        issues.warning(
+            "CLAIM_PERIOD_MISSING",
+            "claim_period",
+            "no claim_period: claims for any month, quarter or year are accepted",
+        )
+    elif doc.published_on is not None and period.starts_on < doc.published_on:
+        issues.warning(
+            "CLAIM_PERIOD_BEFORE_PUBLICATION",
+            "claim_period.starts_on",
+            f"claims may cover days from {period.starts_on} although the plan was published "
+            f"on {doc.published_on}",
+        )
+    if doc.estimated:
+        issues.warning(
+            "ESTIMATED_DATES",
+            "estimated",
+            "the original does not print these dates; this file estimates them: "
+            + ", ".join(doc.estimated),
+            dates=", ".join(doc.estimated),
+        )
 
 
 def _line(issues: _Issues, doc: ProgramDocument, index: int) -> Line:
@@ -435,9 +535,13 @@ def _item(issues: _Issues, line_doc: LineDoc, path: str, index: int) -> Item:
         )
     deliverables = _deliverables(issues, doc, path)
     measures = _measures(issues, doc, path, budget_fen)
+    if doc.example and doc.mode != "reward":
+        issues.error(
+            "EXAMPLE_NOT_ALLOWED", f"{path}.example", "only reward items can be examples"
+        )
     return Item(
         doc.code, doc.name, line_doc.code, budget_fen or 0, doc.mode, rule, deliverables, measures,
-        doc.spending_category,
+        doc.spending_category, doc.criteria, doc.example,
     )  # fmt: skip
 
 
@@ -605,6 +709,15 @@ def _check_measure(issues: _Issues, target: TargetDoc, path: str, items: list[It
                 "MEASURE_INVALID",
                 f"{path}.measure",
                 f"target {target.code}: {measure} needs reward items",
+            )
+        elif measure == "approved_claim_identities" and not all(
+            item.rule is not None and getattr(item.rule.params, "identity_label", None)
+            for item in items
+        ):
+            issues.error(
+                "MEASURE_INVALID",
+                f"{path}.measure",
+                f"target {target.code}: distinct identities need rules with identity_label",
             )
         elif measure == "approved_claim_units" and not all(
             item.rule is not None and isinstance(item.rule.params, PerUnitParams) for item in items

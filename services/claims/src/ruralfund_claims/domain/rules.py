@@ -14,11 +14,13 @@ program file) gives a new version.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from itertools import pairwise
@@ -27,6 +29,8 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruralfund_common.errors import InvalidInput
 from ruralfund_common.money import MAX_FEN, format_yuan, parse_yuan, per_unit, percent_of
+
+from .identity import normalised_identity
 
 __all__ = [
     "KIND_VERSIONS",
@@ -40,15 +44,21 @@ __all__ = [
     "FixedIfAllEvidence",
     "FixedIfAllParams",
     "MonthSales",
+    "NewProductEvidence",
+    "NewProductParams",
+    "OnceKey",
     "PerUnitEvidence",
     "PerUnitParams",
     "PercentOfAmountEvidence",
     "PercentOfAmountParams",
     "PercentOfInvestmentCappedParams",
     "PercentOfInvestmentEvidence",
+    "ProductMonth",
     "Reason",
     "Rule",
+    "RuleContext",
     "RuleInvalid",
+    "Span",
     "Threshold",
     "Tier",
     "TiersEvidence",
@@ -63,6 +73,7 @@ KIND_VERSIONS: Final[Mapping[str, int]] = {
     "fixed_if_all": 1,
     "tiers": 1,
     "percent_of_investment_capped": 1,
+    "new_product": 1,
 }
 MAX_UNITS: Final = 10**12  # far above any county's packaging; bounds per_unit's product
 MAX_MONTHS: Final = 36
@@ -134,6 +145,35 @@ class AwardComputation(_Strict):
     period: str
     reasons: list[Reason]
     calculation: str
+    # Facts the bureau must look at without refusing the claim (an unlisted platform, 等).
+    flags: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule needs from its program: the plan's publication date (本方案公布)."""
+
+    published_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of time a claim is for (a month, a quarter, a year), to check against the
+    program's claim period."""
+
+    label: str
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class OnceKey:
+    """Something an item pays once, whatever the claim around it: a store's month, a product
+    code, a livestream base. ``key`` is unique per program item among live claims (table
+    claim_once_keys); ``label_zh`` names it to people."""
+
+    key: str
+    label_zh: str
 
 
 class RuleInvalid(ValueError):
@@ -167,7 +207,9 @@ class PerUnitEvidence(_Strict):
     units: int = Field(ge=0, le=MAX_UNITS, strict=True)
 
 
-def _per_unit(p: PerUnitParams, e: PerUnitEvidence) -> tuple[list[Reason], int, str]:
+def _per_unit(
+    p: PerUnitParams, e: PerUnitEvidence, ctx: RuleContext
+) -> tuple[list[Reason], int, str]:
     passed = e.units >= p.min_units
     reasons = [
         _reason(
@@ -192,28 +234,70 @@ class MonthSales(_Strict):
 
 
 class PercentOfAmountParams(_Strict):
-    """A percentage of actual sales over consecutive months above a cumulative minimum."""
+    """A percentage of actual sales over consecutive months above a cumulative minimum.
+
+    ``platforms_open``: the list ends with 等 ("and other platforms"), so a store on another
+    platform is flagged for the bureau, not refused. ``new_store``: 新开设店铺 — the store opened
+    on or after the plan's publication, and its months count from the opening; the evidence
+    then names the platform's store id (not a free-text name) and the opening date.
+    """
 
     kind: Literal["percent_of_amount"]
     percent: PercentText
     min_total_yuan: YuanText
     min_consecutive_months: int = Field(ge=1, le=MAX_MONTHS)
     platforms: list[Key] = Field(default_factory=list, max_length=32)
+    platforms_open: bool = False
+    new_store: bool = False
+
+
+StoreId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class PercentOfAmountEvidence(_Strict):
     platform: Key
-    store_name: Text
+    # The platform's own id of the store (店铺ID): what makes two claims the same store.
+    store_id: StoreId | None = None
+    store_name: Text | None = None
+    opened_on: date | None = None
     months: list[MonthSales] = Field(min_length=1, max_length=MAX_MONTHS)
 
     @model_validator(mode="after")
     def _months_in_order(self) -> PercentOfAmountEvidence:
+        if self.store_id is None and self.store_name is None:
+            raise ValueError("give store_id (the platform's id of the store)")
+        if self.store_id is not None and not normalised_identity(self.store_id):
+            raise ValueError("store_id has no letters or digits")
         names = [m.month for m in self.months]
         if names != sorted(set(names)):
             raise ValueError("months must be listed once each, oldest first")
         if sum(parse_yuan(m.sales_yuan) for m in self.months) > MAX_FEN:
             raise ValueError("the cumulative sales exceed the largest amount the ledger stores")
         return self
+
+    def store_key(self) -> str:
+        """The store's identity: the platform's id (normalised), or for evidence written
+        before store ids were asked, the name as it was keyed then."""
+        if self.store_id is not None:
+            return normalised_identity(self.store_id)
+        assert self.store_name is not None  # the validator requires one of them
+        return self.store_name.strip()
+
+
+def _check_store_evidence(p: PercentOfAmountParams, e: PercentOfAmountEvidence) -> list[str]:
+    if not p.new_store:
+        return []
+    problems = []
+    if e.store_id is None:
+        problems.append("store_id: required (the platform's id of the store, 店铺ID)")
+    if e.opened_on is None:
+        problems.append("opened_on: required (the day the store opened, 开店日期)")
+    elif _month_index(e.months[0].month) < e.opened_on.year * 12 + e.opened_on.month - 1:
+        problems.append(
+            f"months: {e.months[0].month} is before the store opened on {e.opened_on.isoformat()}"
+            " (months count from the opening)"
+        )
+    return problems
 
 
 def _month_index(month: str) -> int:
@@ -228,22 +312,28 @@ def _gaps(months: list[str]) -> list[str]:
 
 
 def _percent_of_amount(
-    p: PercentOfAmountParams, e: PercentOfAmountEvidence
+    p: PercentOfAmountParams, e: PercentOfAmountEvidence, ctx: RuleContext
 ) -> tuple[list[Reason], int, str]:
     months = [m.month for m in e.months]
     gaps = _gaps(months)
     total_fen = sum(_fen(m.sales_yuan) for m in e.months)
     reasons: list[Reason] = []
     if p.platforms:
+        listed = e.platform in p.platforms
         reasons.append(
             _reason(
                 "platform",
                 "store platform",
-                " | ".join(p.platforms),
-                e.platform,
-                e.platform in p.platforms,
+                " | ".join(p.platforms) + (" | 等 (others flagged)" if p.platforms_open else ""),
+                e.platform if listed or not p.platforms_open else f"{e.platform} (not listed)",
+                listed or p.platforms_open,
             )
         )
+    if p.new_store:
+        reasons.append(_published_reason(
+            "store_opened_after_publication", "新开设店铺: opened on or after the plan's publication",
+            e.opened_on, ctx,
+        ))  # fmt: skip
     run = (
         f"{len(months)} ({months[0]}..{months[-1]})"
         if not gaps
@@ -276,6 +366,37 @@ def _percent_of_amount(
     )
 
 
+def _platform_flags(p: PercentOfAmountParams, e: PercentOfAmountEvidence) -> list[str]:
+    if p.platforms and p.platforms_open and e.platform not in p.platforms:
+        listed = "、".join(p.platforms)
+        return [f"PLATFORM_UNLISTED: 平台 {e.platform} 不在方案列举的平台（{listed}等）之中，请审核"]
+    return []
+
+
+def _published_reason(check: str, label: str, day: date | None, ctx: RuleContext) -> Reason:
+    published = ctx.published_on
+    return _reason(
+        check,
+        label,
+        f">= {published.isoformat()}" if published else ">= the plan's publication date",
+        day.isoformat() if day else "not stated",
+        published is not None and day is not None and day >= published,
+    )
+
+
+def _sales_months_keys(p: PercentOfAmountParams, e: PercentOfAmountEvidence) -> list[OnceKey]:
+    store = f"{e.platform}:{e.store_key()}"
+    return [
+        OnceKey(f"store:{store}/month:{m.month}", f"{e.platform} 店铺 {e.store_key()} 的 {_month_zh(m.month)}")
+        for m in e.months
+    ]
+
+
+def _month_zh(month: str) -> str:
+    year, number = month.split("-")
+    return f"{year}年{int(number)}月"
+
+
 # --------------------------------------------------------------------------- fixed_if_all
 
 
@@ -301,12 +422,19 @@ class Threshold(_Strict):
 
 
 class FixedIfAllParams(_Strict):
-    """A fixed amount when every threshold is met (new product, supply chain, livestream base)."""
+    """A fixed amount when every threshold is met (supply chain, livestream base).
+
+    ``per: enterprise`` pays an enterprise once, whatever the year (给予10万元的奖励 is one
+    award, not one a year); the evidence still names the year its figures are for.
+    ``identity_label``: the claim names what it is for (a livestream base), which is paid
+    once across all enterprises and counted once by the targets.
+    """
 
     kind: Literal["fixed_if_all"]
     amount_yuan: YuanText
-    per: Literal["year", "quarter", "product"]
+    per: Literal["year", "quarter", "product", "enterprise"]
     thresholds: list[Threshold] = Field(min_length=1, max_length=MAX_THRESHOLDS)
+    identity_label: Text | None = None
 
     @model_validator(mode="after")
     def _valid(self) -> FixedIfAllParams:
@@ -325,6 +453,7 @@ class FixedIfAllEvidence(_Strict):
     year: Year | None = None
     quarter: Quarter | None = None
     product: Text | None = None
+    identity: Text | None = None
     figures: dict[Key, bool | int | str] = Field(max_length=MAX_FIGURES)
 
 
@@ -346,9 +475,19 @@ def _check_figures(p: FixedIfAllParams, e: FixedIfAllEvidence) -> list[str]:
             problems.append(f"figures.{t.key}: must be a whole number >= 0")
         elif t.min_yuan is not None:
             problems.extend(_yuan_problem(f"figures.{t.key}", value))
-    if getattr(e, p.per) is None:
+    if p.per == "enterprise" and e.year is None:
+        problems.append("year: required (the year the figures are for; one award per enterprise)")
+    elif p.per != "enterprise" and getattr(e, p.per) is None:
         problems.append(f"{p.per}: required by this rule (one award per {p.per})")
+    if p.identity_label is not None and (e.identity is None or not normalised_identity(e.identity)):
+        problems.append(f"identity: required ({p.identity_label})")
     return problems
+
+
+def _identity_keys(p: FixedIfAllParams, e: FixedIfAllEvidence) -> list[OnceKey]:
+    if p.identity_label is None or e.identity is None:
+        return []
+    return [OnceKey(f"identity:{normalised_identity(e.identity)}", f"{p.identity_label}“{e.identity.strip()}”")]
 
 
 def _yuan_problem(where: str, value: object) -> list[str]:
@@ -373,7 +512,9 @@ def _threshold_reason(t: Threshold, value: bool | int | str) -> Reason:
     )
 
 
-def _fixed_if_all(p: FixedIfAllParams, e: FixedIfAllEvidence) -> tuple[list[Reason], int, str]:
+def _fixed_if_all(
+    p: FixedIfAllParams, e: FixedIfAllEvidence, ctx: RuleContext
+) -> tuple[list[Reason], int, str]:
     reasons = [_threshold_reason(t, e.figures[t.key]) for t in p.thresholds]
     return (
         reasons,
@@ -397,6 +538,8 @@ class TiersParams(_Strict):
     measure: Text = "annual transaction volume (yuan)"
     per: Literal["year"] = "year"
     tiers: list[Tier] = Field(min_length=1, max_length=MAX_TIERS)
+    # Yes/no facts every tier needs besides the volume (the station's functions).
+    conditions: list[Threshold] = Field(default_factory=list, max_length=MAX_THRESHOLDS)
 
     @model_validator(mode="after")
     def _ordered(self) -> TiersParams:
@@ -408,6 +551,11 @@ class TiersParams(_Strict):
             )
         if any(a <= 0 for a in awards) or awards != sorted(awards, reverse=True):
             raise ValueError("tier awards must be positive and not grow as the tier gets lower")
+        if any(c.must_be_true is None for c in self.conditions):
+            raise ValueError("tier conditions are yes/no facts: give must_be_true: true")
+        keys = [c.key for c in self.conditions]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"condition keys must be unique: {keys}")
         return self
 
 
@@ -416,17 +564,26 @@ class TiersEvidence(_Strict):
     station_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     # May be left out when logistics reported the station's volume: the service pre-fills it.
     annual_volume_yuan: YuanText | None = None
+    figures: dict[Key, bool] = Field(default_factory=dict, max_length=MAX_FIGURES)
 
 
 def _check_tiers_evidence(p: TiersParams, e: TiersEvidence) -> list[str]:
+    problems = []
     if e.annual_volume_yuan is None:
-        return [
+        problems.append(
             "annual_volume_yuan: required (logistics reported no volume for this station and year)"
-        ]
-    return []
+        )
+    keys = {c.key for c in p.conditions}
+    problems += [f"figures.{k}: not a condition of this rule" for k in e.figures if k not in keys]
+    problems += [
+        f"figures.{c.key}: missing ({c.label}), true or false"
+        for c in p.conditions
+        if c.key not in e.figures
+    ]
+    return problems
 
 
-def _tiers(p: TiersParams, e: TiersEvidence) -> tuple[list[Reason], int, str]:
+def _tiers(p: TiersParams, e: TiersEvidence, ctx: RuleContext) -> tuple[list[Reason], int, str]:
     assert e.annual_volume_yuan is not None  # _check_tiers_evidence ran first
     volume_fen = _fen(e.annual_volume_yuan)
     reasons = [
@@ -439,6 +596,7 @@ def _tiers(p: TiersParams, e: TiersEvidence) -> tuple[list[Reason], int, str]:
         )
         for i, t in enumerate(p.tiers)
     ]
+    reasons += [_threshold_reason(c, e.figures[c.key]) for c in p.conditions]
     reached = next((t for t in p.tiers if volume_fen >= _fen(t.min_yuan)), None)
     if reached is None:
         return (
@@ -515,7 +673,7 @@ def _check_investment_evidence(
 
 
 def _percent_of_investment(
-    p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence
+    p: PercentOfInvestmentCappedParams, e: PercentOfInvestmentEvidence, ctx: RuleContext
 ) -> tuple[list[Reason], int, str]:
     investment_fen = _fen(e.investment_yuan)
     passed = investment_fen >= _fen(p.min_investment_yuan)
@@ -538,6 +696,126 @@ def _percent_of_investment(
     return reasons, amount_fen, calculation
 
 
+# --------------------------------------------------------------------------- new_product
+
+
+class NewProductParams(_Strict):
+    """A fixed award, once per product (一次性), for a product launched after the plan's
+    publication whose online sales in its first ``months_counted`` months from the launch
+    reach ``min_online_sales_yuan`` (Xinping 新品研发奖励: 3 months, 150,000 -> 20,000)."""
+
+    kind: Literal["new_product"]
+    amount_yuan: YuanText
+    min_online_sales_yuan: YuanText
+    months_counted: int = Field(default=3, ge=1, le=12)
+
+    @model_validator(mode="after")
+    def _positive(self) -> NewProductParams:
+        if _fen(self.amount_yuan) <= 0:
+            raise ValueError("amount_yuan must be positive")
+        return self
+
+
+class ProductMonth(_Strict):
+    month: Annotated[str, Field(pattern=_MONTH.pattern)]
+    online_sales_yuan: YuanText
+
+
+class NewProductEvidence(_Strict):
+    """The product (its name, and its code when the enterprise has one, e.g. a GTIN), the day
+    it went on sale, and its online sales month by month from the launch month."""
+
+    product_name: Text
+    product_code: StoreId | None = None
+    launched_on: date
+    months: list[ProductMonth] = Field(min_length=1, max_length=MAX_MONTHS)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NewProductEvidence:
+        if not normalised_identity(self.product_name):
+            raise ValueError("product_name has no letters or digits")
+        if self.product_code is not None and not normalised_identity(self.product_code):
+            raise ValueError("product_code has no letters or digits")
+        names = [m.month for m in self.months]
+        if names != sorted(set(names)) or _gaps(names):
+            raise ValueError("months must be consecutive calendar months, oldest first")
+        launch_month = f"{self.launched_on.year:04d}-{self.launched_on.month:02d}"
+        if names[0] != launch_month:
+            raise ValueError(
+                f"months must start with the launch month {launch_month}, not {names[0]}"
+            )
+        if sum(parse_yuan(m.online_sales_yuan) for m in self.months) > MAX_FEN:
+            raise ValueError("the sales exceed the largest amount the ledger stores")
+        return self
+
+
+def _new_product(
+    p: NewProductParams, e: NewProductEvidence, ctx: RuleContext
+) -> tuple[list[Reason], int, str]:
+    counted = e.months[: p.months_counted]
+    total_fen = sum(_fen(m.online_sales_yuan) for m in counted)
+    first, last = counted[0].month, counted[-1].month
+    reasons = [
+        _published_reason(
+            "launched_after_publication", "本方案公布后研发并上市销售的新款产品 (launch date)",
+            e.launched_on, ctx,
+        ),
+        _reason(
+            "online_sales_first_months",
+            f"线上{p.months_counted}个月累计销售额（元）, from the launch month",
+            f">= {p.min_online_sales_yuan}",
+            f"{format_yuan(total_fen)} ({first}..{last})",
+            total_fen >= _fen(p.min_online_sales_yuan),
+        ),
+    ]  # fmt: skip
+    ignored = len(e.months) - len(counted)
+    note = f"; {ignored} later month(s) not counted" if ignored else ""
+    calculation = f"fixed {p.amount_yuan} once per product; first {len(counted)} month(s) {format_yuan(total_fen)}{note}"
+    return reasons, _fen(p.amount_yuan), calculation
+
+
+def _product_keys(p: NewProductParams, e: NewProductEvidence) -> list[OnceKey]:
+    if e.product_code is None:
+        return []
+    code = normalised_identity(e.product_code)
+    return [OnceKey(f"product-code:{code}", f"产品编码 {e.product_code.strip()}")]
+
+
+# --------------------------------------------------------------------------- time spans
+
+
+def _month_span(month: str) -> Span:
+    year, number = (int(x) for x in month.split("-"))
+    last = calendar.monthrange(year, number)[1]
+    return Span(month, date(year, number, 1), date(year, number, last))
+
+
+def _quarter_span(quarter: str) -> Span:
+    year, q = int(quarter[:4]), int(quarter[5])
+    start = _month_span(f"{year:04d}-{3 * q - 2:02d}")
+    end = _month_span(f"{year:04d}-{3 * q:02d}")
+    return Span(quarter, start.starts_on, end.ends_on)
+
+
+def _year_span(year: int) -> Span:
+    return Span(str(year), date(year, 1, 1), date(year, 12, 31))
+
+
+def _spans(p: Any, e: Any) -> list[Span]:
+    """The months, quarters or years a claim is for (none for a product without dates)."""
+    if isinstance(e, PerUnitEvidence):
+        return [_quarter_span(e.quarter)]
+    if isinstance(e, PercentOfAmountEvidence):
+        return [_month_span(m.month) for m in e.months]
+    if isinstance(e, NewProductEvidence):
+        return [_month_span(m.month) for m in e.months[: p.months_counted]]
+    if isinstance(e, FixedIfAllEvidence):
+        if e.quarter is not None:
+            return [_quarter_span(e.quarter)]
+        return [_year_span(e.year)] if e.year is not None else []
+    return [_year_span(e.year)]
+
+
 # --------------------------------------------------------------------------- the Rule
 
 
@@ -547,6 +825,7 @@ RuleParams = (
     | FixedIfAllParams
     | TiersParams
     | PercentOfInvestmentCappedParams
+    | NewProductParams
 )
 Evidence = (
     PerUnitEvidence
@@ -554,6 +833,7 @@ Evidence = (
     | FixedIfAllEvidence
     | TiersEvidence
     | PercentOfInvestmentEvidence
+    | NewProductEvidence
 )
 
 
@@ -561,19 +841,29 @@ def _no_more_checks(p: Any, e: Any) -> list[str]:
     return []
 
 
+def _no_keys(p: Any, e: Any) -> list[OnceKey]:
+    return []
+
+
 @dataclass(frozen=True)
 class _Kind:
     params: type[BaseModel]
     evidence: type[BaseModel]
-    compute: Callable[[Any, Any], tuple[list[Reason], int, str]]
+    compute: Callable[[Any, Any, RuleContext], tuple[list[Reason], int, str]]
     period: Callable[[Any, Any], str]
     # checks across parameters and evidence that a pydantic model alone cannot express
     check: Callable[[Any, Any], list[str]] = _no_more_checks
+    # what the item pays once beyond the claim's period (a store's months, a product code)
+    once_keys: Callable[[Any, Any], list[OnceKey]] = _no_keys
+    flags: Callable[[Any, Any], list[str]] = lambda p, e: []
 
 
 def _period_of_fixed(p: FixedIfAllParams, e: FixedIfAllEvidence) -> str:
+    if p.per == "enterprise":
+        return "once"  # one award per enterprise: the claims_one_per_period index holds it
     value = getattr(e, p.per)
-    return f"product:{value.strip()}" if p.per == "product" else str(value)
+    # 一次性 per product: "新平橙礼盒" and "新平橙 礼盒" are one product
+    return f"product:{normalised_identity(value)}" if p.per == "product" else str(value)
 
 
 def _period_of_investment(
@@ -590,12 +880,18 @@ _KINDS: Final[Mapping[str, _Kind]] = {
         PercentOfAmountParams,
         PercentOfAmountEvidence,
         _percent_of_amount,
-        lambda p, e: (
-            f"{e.platform}:{e.store_name.strip()}/{e.months[0].month}..{e.months[-1].month}"
-        ),
+        lambda p, e: f"{e.platform}:{e.store_key()}/{e.months[0].month}..{e.months[-1].month}",
+        _check_store_evidence,
+        _sales_months_keys,
+        _platform_flags,
     ),
     "fixed_if_all": _Kind(
-        FixedIfAllParams, FixedIfAllEvidence, _fixed_if_all, _period_of_fixed, _check_figures
+        FixedIfAllParams,
+        FixedIfAllEvidence,
+        _fixed_if_all,
+        _period_of_fixed,
+        _check_figures,
+        _identity_keys,
     ),
     "tiers": _Kind(
         TiersParams,
@@ -610,6 +906,13 @@ _KINDS: Final[Mapping[str, _Kind]] = {
         _percent_of_investment,
         _period_of_investment,
         _check_investment_evidence,
+    ),
+    "new_product": _Kind(
+        NewProductParams,
+        NewProductEvidence,
+        _new_product,
+        lambda p, e: f"product:{normalised_identity(e.product_name)}",
+        once_keys=_product_keys,
     ),
 }
 assert set(_KINDS) == set(KIND_VERSIONS)
@@ -663,11 +966,29 @@ class Rule:
     def period(self, evidence: Evidence) -> str:
         return _KINDS[self.kind].period(self.params, evidence)
 
-    def compute(self, evidence: Evidence) -> AwardComputation:
+    def spans(self, evidence: Evidence) -> list[Span]:
+        """The months, quarters or years the claim is for (checked against the program's
+        claim period)."""
+        return _spans(self.params, evidence)
+
+    def once_keys(self, evidence: Evidence) -> list[OnceKey]:
+        return _KINDS[self.kind].once_keys(self.params, evidence)
+
+    @property
+    def needs_publication_date(self) -> bool:
+        p = self.params
+        return isinstance(p, NewProductParams) or (
+            isinstance(p, PercentOfAmountParams) and p.new_store
+        )
+
+    def compute(self, evidence: Evidence, context: RuleContext | None = None) -> AwardComputation:
         assert isinstance(evidence, self.evidence_model), (
             f"{self.kind} needs {self.evidence_model.__name__}"
         )
-        reasons, amount_fen, calculation = _KINDS[self.kind].compute(self.params, evidence)
+        kind = _KINDS[self.kind]
+        reasons, amount_fen, calculation = kind.compute(
+            self.params, evidence, context or RuleContext()
+        )
         eligible = _eligible(self.kind, reasons) and amount_fen > 0
         return AwardComputation(
             eligible=eligible,
@@ -676,12 +997,13 @@ class Rule:
             period=self.period(evidence),
             reasons=reasons,
             calculation=calculation,
+            flags=kind.flags(self.params, evidence),
         )
 
     def largest_award_fen(self) -> int | None:
         """The most one claim can get, when the rule caps it (for budget sanity checks)."""
         p = self.params
-        if isinstance(p, FixedIfAllParams):
+        if isinstance(p, FixedIfAllParams | NewProductParams):
             return _fen(p.amount_yuan)
         if isinstance(p, TiersParams):
             return _fen(p.tiers[0].award_yuan)
@@ -691,10 +1013,12 @@ class Rule:
 
 
 def _eligible(kind: str, reasons: list[Reason]) -> bool:
-    # Tiers: reaching any tier is enough (the amount is the highest one reached);
-    # every other kind needs every threshold met.
+    # Tiers: reaching any tier is enough (the amount is the highest one reached), with every
+    # condition besides the tiers met; every other kind needs every threshold met.
     if kind == "tiers":
-        return any(r.passed for r in reasons)
+        tiers = [r for r in reasons if r.check.startswith("tier_")]
+        others = [r for r in reasons if not r.check.startswith("tier_")]
+        return any(r.passed for r in tiers) and all(r.passed for r in others)
     return all(r.passed for r in reasons)
 
 

@@ -43,6 +43,7 @@ MEASURES: Final = (
     "approved_claims",
     "approved_claim_units",
     "approved_claim_enterprises",
+    "approved_claim_identities",
     "stations_in_band",
     "contract_deliverables",
 )
@@ -51,6 +52,7 @@ Measure = Literal[
     "approved_claims",
     "approved_claim_units",
     "approved_claim_enterprises",
+    "approved_claim_identities",
     "stations_in_band",
     "contract_deliverables",
 ]

@@ -139,6 +139,19 @@ async def check_stored_program(code: CodePath, ctx: Ctx, principal: Reader) -> d
 
 
 @router.get(
+    "/programs/{code}/items/{item_code}",
+    tags=["programs"],
+    summary="What a claim under the item needs: evidence JSON Schema, thresholds, the period "
+    "claims may cover, what is paid only once (build claim forms from it)",
+)
+async def program_item(
+    code: CodePath, item_code: CodePath, ctx: Ctx, principal: Reader
+) -> dict[str, Any]:
+    async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
+        return await service.describe_program_item(conn, code, item_code)
+
+
+@router.get(
     "/programs/{code}/targets",
     tags=["programs"],
     response_model=ProgramTargetsOut,

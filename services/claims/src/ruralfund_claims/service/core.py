@@ -43,6 +43,7 @@ from ruralfund_common.money import format_yuan
 from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from ..adapters import milestones as milestones_repo
+from ..adapters import once_keys as once_repo
 from ..adapters import repository as repo
 from ..adapters.repository import ClaimFilter, HistoryEntry
 from ..domain.claim import (
@@ -51,10 +52,12 @@ from ..domain.claim import (
     assess_claim,
     transition,
 )
+from ..domain.claim_form import describe_item
 from ..domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
 from ..domain.program import Item, Program, ProgramCheck, check_program, require_activatable
 from ..domain.ratios import RatioRuleDoc
-from ..domain.rules import AwardComputation
+from ..domain.refusals import TITLES_ZH
+from ..domain.rules import AwardComputation, OnceKey
 from ..views import ClaimOut, EnterpriseOut, ProgramOut, claim_out, enterprise_out, program_out
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "check_stored_program",
     "claim_row",
     "decide_claim",
+    "describe_program_item",
     "get_claim",
     "get_enterprise",
     "get_program",
@@ -301,6 +305,13 @@ async def get_program(conn: asyncpg.Connection, code: str, *, with_document: boo
     return program_out(row, items, with_document=with_document)
 
 
+async def describe_program_item(
+    conn: asyncpg.Connection, code: str, item_code: str
+) -> dict[str, Any]:
+    program = await load_program(conn, code)
+    return describe_item(program, program.item(item_code))
+
+
 async def check_stored_program(conn: asyncpg.Connection, code: str) -> dict[str, Any]:
     row = await _program_row_or_404(conn, code)
     return check_program(row["document"]).to_dict()
@@ -517,7 +528,47 @@ async def _refuse_duplicate(
             "DUPLICATE_CLAIM",
             f"you already claimed {item_code} for {period} (claim {existing})",
             details={"claim_id": str(existing), "period": period},
+            title_zh=TITLES_ZH["DUPLICATE_CLAIM"],
+            detail_zh=f"您已就 {item_code} 申报过期间 {period}（申报 {existing}），同一期间只能申报一次。",
         )
+
+
+async def _hold_once_keys(conn: asyncpg.Connection, a: _Assessed, claim_id: str) -> None:
+    """Take what the item pays once (a store's months, a product code, a livestream base) for
+    this claim, in its transaction; 409 naming the months or product and the earlier claim."""
+    clashes = await once_repo.hold_once_keys(
+        conn, a.program.code, a.item.code, claim_id, a.enterprise.credit_code, a.once_keys
+    )
+    if not clashes:
+        return
+    holders = await once_repo.once_key_holders(conn, a.program.code, a.item.code, sorted(clashes))
+    raise _already_claimed(a, [k for k in a.once_keys if k.key in clashes], holders)
+
+
+def _already_claimed(
+    a: _Assessed, clashing: list[OnceKey], holders: list[asyncpg.Record]
+) -> Conflict:
+    months = all(k.key.startswith("store:") for k in clashing)
+    code = "MONTHS_ALREADY_CLAIMED" if months else "ALREADY_CLAIMED"
+    own = {str(h["claim_id"]): h for h in holders}
+    # Another enterprise's claim is not disclosed, only that the store or product is taken.
+    earlier = [
+        f"申报 {cid}（期间 {h['period']}）" if h["credit_code"] == a.enterprise.credit_code
+        else "另一企业的申报"
+        for cid, h in own.items()
+    ]
+    shown = {cid: h["period"] for cid, h in own.items() if h["credit_code"] == a.enterprise.credit_code}
+    what = "、".join(k.label_zh for k in clashing)
+    rule_zh = "同一店铺的同一月份只能获得一次奖励" if months else "一次性奖励只能获得一次"
+    return Conflict(
+        code,
+        f"{a.item.code}: {', '.join(k.key for k in clashing)} already claimed"
+        + (f" by claim(s) {', '.join(shown)}" if shown else " by another enterprise"),
+        field="evidence",
+        details={"once_keys": [k.key for k in clashing], "claims": shown},
+        title_zh=TITLES_ZH[code],
+        detail_zh=f"{what} 已在{'、'.join(dict.fromkeys(earlier))}中申报，{rule_zh}。",
+    )
 
 
 @dataclass(frozen=True)
@@ -530,6 +581,11 @@ class _Assessed:
     evidence: dict[str, Any]
     computation: AwardComputation
     prefill: dict[str, Any]
+    once_keys: list[OnceKey]
+
+    def history_data(self) -> dict[str, Any]:
+        flags = {"flags": self.computation.flags} if self.computation.flags else {}
+        return {"amount_fen": self.computation.amount_fen, **self.prefill, **flags}
 
     def columns(self) -> dict[str, Any]:
         c = self.computation
@@ -559,7 +615,9 @@ async def _assess(
         await _refuse_duplicate(
             conn, program.code, item.code, credit_code, computation.period, other_than=other_than
         )
-    return _Assessed(program, item, enterprise, canonical, computation, prefill)
+    assert item.rule is not None  # assess_claim refuses items without a rule
+    once_keys = item.rule.once_keys(item.rule.parse_evidence(canonical))
+    return _Assessed(program, item, enterprise, canonical, computation, prefill, once_keys)
 
 
 async def submit_claim(
@@ -580,8 +638,9 @@ async def submit_claim(
         "item_code": a.item.code, "item_name": a.item.name, "credit_code": a.enterprise.credit_code,
         "submitted_by": principal.subject, "submitted_at": now, **a.columns(),
     }  # fmt: skip
-    data = {"amount_fen": a.computation.amount_fen, **a.prefill}
-    entry = _history(claim_id, now, principal, "submit", None, ClaimStatus.SUBMITTED, data=data)
+    entry = _history(
+        claim_id, now, principal, "submit", None, ClaimStatus.SUBMITTED, data=a.history_data()
+    )
     stored = await repo.insert_claim_with_history(tx.conn, row, entry)
     if stored is None:
         await _refuse_duplicate(
@@ -590,8 +649,12 @@ async def submit_claim(
         raise Conflict(
             "DUPLICATE_CLAIM", f"you already claimed {a.item.code} for {a.computation.period}"
         )
+    await _hold_once_keys(tx.conn, a, claim_id)
+    if a.computation.flags:
+        await once_repo.set_claim_flags(tx.conn, claim_id, a.computation.flags)
     await tx.emit(_claim_submitted(claim_id, a, now), aggregate_id=claim_id)
-    return claim_out(stored, [asdict(entry) | {"data": entry.data or {}}])
+    out = claim_out(stored, [asdict(entry) | {"data": entry.data or {}}])
+    return out.model_copy(update={"flags": a.computation.flags})
 
 
 def _claim_submitted(claim_id: str, a: _Assessed, now: datetime) -> ClaimSubmitted:
@@ -668,8 +731,12 @@ async def resubmit_claim(
     message = f"you already claimed {a.item.code} for {a.computation.period}"
     async with _conflict_on_duplicate("DUPLICATE_CLAIM", message):
         await repo.update_claim_assessment(tx.conn, claim_id, {**a.columns(), "at": now})
-    data = {"amount_fen": a.computation.amount_fen, **a.prefill}
-    entry = _history(claim_id, now, principal, "resubmit", row["status"], after, data=data)
+    await once_repo.free_once_keys(tx.conn, claim_id)  # the corrected evidence takes its own
+    await _hold_once_keys(tx.conn, a, claim_id)
+    await once_repo.set_claim_flags(tx.conn, claim_id, a.computation.flags)
+    entry = _history(
+        claim_id, now, principal, "resubmit", row["status"], after, data=a.history_data()
+    )
     await repo.add_history(tx.conn, entry)
     await tx.emit(_claim_submitted(claim_id, a, now), aggregate_id=claim_id)
     return await get_claim(tx.conn, principal, claim_id)

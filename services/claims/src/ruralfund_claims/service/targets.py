@@ -24,6 +24,7 @@ _SOURCES: Final = {
     "approved_claims": "approved claims under {items}",
     "approved_claim_units": "units of approved claims under {items}",
     "approved_claim_enterprises": "enterprises with an approved claim under {items}",
+    "approved_claim_identities": "distinct bases (and enterprises) approved under {items}",
     "stations_in_band": "stations of the county with an annual volume in {band} (logistics)",
     "contract_deliverables": "{deliverables} reported by the service contracts of {items}",
 }
@@ -62,6 +63,8 @@ async def _actual(conn: asyncpg.Connection, program: Program, t: Target) -> int 
             return await repo.approved_claim_units(conn, program.code, items)
         case "approved_claim_enterprises":
             return await repo.approved_claim_enterprises(conn, program.code, items)
+        case "approved_claim_identities":
+            return await repo.approved_claim_identities(conn, program.code, items)
         case "stations_in_band":
             assert t.band_min_fen is not None  # the program check requires it
             return await repo.stations_in_band(

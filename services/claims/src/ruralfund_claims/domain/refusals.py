@@ -1,0 +1,76 @@
+"""Chinese for the claimant: every refusal of a claim gets a title and a detail with the
+figures that decided it (money as 150,000.00 元, dates as 2022年10月23日)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Final
+
+from .rules import Reason
+
+__all__ = ["TITLES_ZH", "date_zh", "reason_zh", "reasons_zh"]
+
+TITLES_ZH: Final[Mapping[str, str]] = {
+    "ITEM_NOT_CLAIMABLE": "该项目为购买服务，企业不能申报",
+    "ITEM_NOT_ACTIVE": "该项目是示例，方案未启用",
+    "EVIDENCE_INVALID": "申报数据有误",
+    "EVIDENCE_TOO_LARGE": "申报数据过大",
+    "PERIOD_MISMATCH": "申报期间与数据不一致",
+    "CLAIM_INELIGIBLE": "不符合奖补条件",
+    "CLAIM_OUTSIDE_PROGRAM_PERIOD": "申报期间不在方案期间内",
+    "STORE_NOT_NEW": "店铺不是方案公布后新开设的",
+    "PRODUCT_NOT_NEW": "产品不是方案公布后上市的新品",
+    "DUPLICATE_CLAIM": "已申报过",
+    "MONTHS_ALREADY_CLAIMED": "店铺的这些月份已申报过",
+    "ALREADY_CLAIMED": "一次性奖励已申报过",
+    "ENTERPRISE_NOT_REGISTERED": "企业尚未登记",
+    "STATION_AMBIGUOUS": "请指明站点",
+}
+
+# Chinese names of the checks whose labels the rules write in English.
+_LABELS_ZH: Final[Mapping[str, str]] = {
+    "registered_in_county": "企业注册地（须在方案所在县注册）",
+    "within_program_period": "申报期间（须在方案期间内）",
+    "platform": "店铺所在平台",
+    "store_opened_after_publication": "开店日期（新开设店铺：方案公布之日起）",
+    "consecutive_months": "连续销售月数",
+    "min_total": "累计销售额",
+    "min_units": "使用数量",
+    "launched_after_publication": "上市日期（方案公布之日起研发上市）",
+    "online_sales_first_months": "上市起线上累计销售额",
+    "min_investment": "投资额",
+}
+_MONEY_CHECKS: Final = frozenset({"min_total", "online_sales_first_months", "min_investment"})
+
+
+def date_zh(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _label(r: Reason) -> str:
+    if r.check.startswith("tier_"):
+        return f"年交易额（{r.label.rsplit(' ', 1)[-1]} 元一档）"
+    return _LABELS_ZH.get(r.check, r.label)
+
+
+def _figure(text: str, money: bool) -> str:
+    text = text.replace(">= ", "不低于 ").replace("<= ", "不高于 ")
+    if money:
+        head, _, tail = text.partition(" (")
+        return f"{head} 元" + (f"（{tail.rstrip(')')}）" if tail else "")
+    return text
+
+
+def reason_zh(r: Reason) -> str:
+    if r.check == "within_program_period":
+        return f"申报的 {r.actual.removesuffix(' outside')} 不在{r.label}内"
+    money = r.check in _MONEY_CHECKS or "（元）" in r.label
+    required = {"yes": "是"}.get(r.required, _figure(r.required, money))
+    actual = {"yes": "是", "no": "否"}.get(r.actual, _figure(r.actual, money))
+    return f"{_label(r)}：{actual}，要求{required}"
+
+
+def reasons_zh(reasons: list[Reason]) -> str:
+    """The failed conditions, one after another: what decided the refusal."""
+    return "；".join(reason_zh(r) for r in reasons if not r.passed) + "。"
