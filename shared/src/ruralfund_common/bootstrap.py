@@ -37,6 +37,8 @@ from .telemetry import TracingMiddleware, metrics_response, setup_tracing
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "ServiceContext", "build_service_app", "idempotent", "get_ctx", "CtxDep", "MAX_IDEMPOTENCY_KEY_CHARS"]
 
 MAX_IDEMPOTENCY_KEY_CHARS = 200
+# A concurrent first request with the same key won the insert: the loop answers from its row.
+IDEMPOTENCY_KEY_CONSTRAINTS = frozenset({"idempotency_keys_pkey", "idempotency_keys_key_unique"})
 MAX_WRITE_ATTEMPTS = 3
 log = get_logger("ruralfund.bootstrap")
 
@@ -245,10 +247,12 @@ async def idempotent(
 ) -> JSONResponse:
     """Run a write use case once per ``Idempotency-Key``.
 
-    The key, the request hash and the response are stored in the use case's own
+    The key, the request hash, the caller and the response are stored in the use case's own
     transaction, so a replay returns the first answer and a crash leaves neither. The same
-    key with a different body (or path) is 409 ``IDEMPOTENCY_KEY_REUSED``. Refusals
-    (DomainError) are not stored: the client may fix the request and retry with the key.
+    key with a different body (or path) is 409 ``IDEMPOTENCY_KEY_REUSED``, and so is the
+    same key from another principal: a stored answer is only ever replayed to whoever got it
+    first, and the other's request changes nothing. Refusals (DomainError) are not stored:
+    the client may fix the request and retry with the key.
     """
     ctx: ServiceContext = request.app.state.ctx
     key = request.headers.get("Idempotency-Key")
@@ -261,12 +265,12 @@ async def idempotent(
         try:
             async with ctx.transaction(correlation_id=correlation_id) as tx:
                 if key is not None:
+                    # by key alone (unique since common/0004): whose key it is decides the answer
                     stored = await tx.conn.fetchrow(
-                        "SELECT request_hash, status, response FROM idempotency_keys WHERE principal=$1 AND key=$2",
-                        principal.subject, key,
+                        "SELECT principal, request_hash, status, response FROM idempotency_keys WHERE key=$1", key
                     )
                     if stored is not None:
-                        return _replay(stored, request_hash)
+                        return _replay(stored, principal, request_hash)
                 status, result = await use_case(tx)
                 content = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
                 if key is not None:
@@ -282,7 +286,7 @@ async def idempotent(
             log.warning("write_retried_after_conflict", path=request.url.path)
             continue
         except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != "idempotency_keys_pkey":
+            if exc.constraint_name not in IDEMPOTENCY_KEY_CONSTRAINTS:
                 # The use case hit a uniqueness rule it did not check itself (e.g. a race
                 # between two first requests): a conflict, never a 500.
                 raise Conflict("CONFLICT", "this change conflicts with existing data",
@@ -298,7 +302,15 @@ def _request_hash(request: Request, payload: BaseModel | dict | None) -> str:
     ).hexdigest()
 
 
-def _replay(stored: asyncpg.Record, request_hash: str) -> JSONResponse:
+def _replay(stored: asyncpg.Record, principal: Principal, request_hash: str) -> JSONResponse:
+    if stored["principal"] != principal.subject:
+        # Never someone else's answer (it may carry their data, and the caller would believe
+        # their own request was done): the caller must choose a key of their own.
+        raise Conflict(
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was already used by another person: send your request with a new key",
+            field="Idempotency-Key",
+        )
     if stored["request_hash"] != request_hash:
         raise Conflict(
             "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request", field="Idempotency-Key"

@@ -5,7 +5,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from ruralfund_common.db.migrate import MigrationError, migrate
+from ruralfund_common.db.migrate import COMMON_MIGRATIONS, MigrationError, discover, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -14,7 +14,8 @@ async def test_migrations_apply_once_even_when_started_concurrently(database_url
     (tmp_path / "0001_init.sql").write_text("CREATE TABLE things (n int PRIMARY KEY);")
     results = await asyncio.gather(*(migrate(database_url, "svc", tmp_path) for _ in range(3)))
     applied = sorted(len(r) for r in results)
-    assert applied == [0, 0, 4], "one process applies common (3) + service (1) migrations, the others find them done"
+    common = len(discover("common", COMMON_MIGRATIONS))
+    assert applied == [0, 0, common + 1], "one process applies common + service (1) migrations, the others find them done"
     conn = await asyncpg.connect(database_url)
     try:
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='svc'")}
@@ -60,3 +61,29 @@ async def test_outbox_prune_keeps_unsent_and_recent_rows(database_url, nats_url)
             assert await c.fetchval("SELECT count(*) FROM outbox") == 2
     finally:
         await pool.close()
+
+
+async def test_an_idempotency_key_held_by_two_principals_keeps_its_first_owner(database_url):
+    """common/0004 makes a key unique per schema: a key two principals used before keeps the
+    earliest row (its owner), and no principal can store the same key again."""
+    common = discover("common", COMMON_MIGRATIONS)
+    owner = next(m for m in common if m.name.endswith("_idempotency_key_owner.sql"))
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS keys_owner CASCADE; CREATE SCHEMA keys_owner;"
+                           "SET search_path TO keys_owner")
+        for earlier in (m for m in common if m.version < owner.version):
+            await conn.execute(earlier.sql)
+        insert = ("INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status, response, "
+                  "created_at) VALUES ($1, $2, 'POST', '/x', 'h', 201, '{}', $3::text::timestamptz)")
+        await conn.execute(insert, "u-second", "k-1", "2026-03-02T02:00:01Z")
+        await conn.execute(insert, "u-first", "k-1", "2026-03-02T02:00:00Z")
+        await conn.execute(insert, "u-first", "k-2", "2026-03-02T02:00:00Z")
+        await conn.execute(owner.sql)
+        rows = await conn.fetch("SELECT key, principal FROM idempotency_keys ORDER BY key")
+        assert [tuple(r) for r in rows] == [("k-1", "u-first"), ("k-2", "u-first")]
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, "u-third", "k-2", "2026-03-02T02:00:02Z")
+    finally:
+        await conn.execute("DROP SCHEMA IF EXISTS keys_owner CASCADE")
+        await conn.close()

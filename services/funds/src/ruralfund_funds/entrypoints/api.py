@@ -195,13 +195,14 @@ async def _command(request: Request, who: Principal, kind: str, body: BaseModel 
     ``fields``: the request field a refusal code is about when the domain cannot know it (the
     ledger refuses an account going below zero; the edge knows which input moved it)."""
     data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    id_field = "command_id" if command_id or data.get("command_id") else "Idempotency-Key"
     command_id = command_id or data.get("command_id") or request.headers.get("Idempotency-Key")
     request_hash = hashlib.sha256(json.dumps({"p": request.url.path, "b": data}, sort_keys=True,
                                              default=str).encode()).hexdigest()
 
     async def use_case(tx: Tx) -> tuple[int, Any]:
         return await service.run_command(tx, command_id=command_id, kind=kind, by=who, request_hash=request_hash,
-                                         run=lambda: run(tx), ok_status=ok_status, refs=refs)
+                                         run=lambda: run(tx), ok_status=ok_status, refs=refs, id_field=id_field)
 
     response = await idempotent(request, who, data, use_case)
     if response.status_code < 400:
@@ -290,10 +291,12 @@ async def import_statement(program_code: str, request: Request, who: StatementIm
         raise InvalidInput("STATEMENT_ENCODING", "the statement must be UTF-8 CSV") from None
     lines = parse_statement(text)
     file_sha = hashlib.sha256(raw).hexdigest()
-    # the same file twice is the same command: it replays the first import's outcome
+    # the same file twice from one person is the same command: it replays the first import's outcome
+    # (another person importing it runs it again, which changes nothing: lines already seen are kept)
+    key = request.headers.get("Idempotency-Key")
     return await _command(request, who, "import_statement", {"program": program_code, "sha256": file_sha},
                           lambda tx: service.import_statement(tx, program_code, lines, who), ok_status=201,
-                          command_id=request.headers.get("Idempotency-Key") or f"statement:{program_code}:{file_sha}",
+                          command_id=None if key else f"statement:{program_code}:{file_sha}:{who.subject}",
                           refs={"program_code": program_code})
 
 

@@ -1,5 +1,6 @@
 """Client commands: each carries a client-supplied id; the first outcome, accepted or refused,
-is kept under it and returned to every replay. A refusal is a value: it is recorded, emitted
+is kept under it and returned to every replay by the same principal (another principal sending
+the id gets 409 ``IDEMPOTENCY_KEY_REUSED`` and changes nothing). A refusal is a value: it is recorded, emitted
 as ``funds.evt.command_refused.v1`` and answered as problem+json, and it changes nothing else
 (the use case ran in a savepoint that is rolled back)."""
 
@@ -22,8 +23,10 @@ Outcome = tuple[int, dict[str, Any]]
 
 async def run_command(tx: Tx, *, command_id: str | None, kind: str, by: Principal, request_hash: str,
                       run: Callable[[], Awaitable[dict[str, Any]]], ok_status: int = 200,
-                      refs: dict[str, str | None] | None = None) -> Outcome:
-    """Returns (HTTP status, body); a refusal's body is ``{"code", "message", ...}``."""
+                      refs: dict[str, str | None] | None = None, id_field: str = "command_id") -> Outcome:
+    """Returns (HTTP status, body); a refusal's body is ``{"code", "message", ...}``.
+    ``id_field``: where the id came from (``command_id``, ``Idempotency-Key``), named when
+    another principal's id is refused."""
     now = tx.clock.now()
     if command_id is not None:
         claimed = await tx.conn.fetchval(
@@ -31,7 +34,7 @@ async def run_command(tx: Tx, *, command_id: str | None, kind: str, by: Principa
             "VALUES ($1,$2,$3,$4,'running',$5) ON CONFLICT DO NOTHING RETURNING 1",
             command_id, kind, by.subject, request_hash, now)
         if claimed is None:  # seen before (a concurrent first attempt has committed by now)
-            return await _replay(tx, command_id, kind, request_hash)
+            return await _replay(tx, command_id, kind, request_hash, by, id_field)
     try:
         async with tx.conn.transaction():  # savepoint: a refusal undoes the use case's writes
             status, body = ok_status, await run()
@@ -48,9 +51,15 @@ async def run_command(tx: Tx, *, command_id: str | None, kind: str, by: Principa
     return status, body
 
 
-async def _replay(tx: Tx, command_id: str, kind: str, request_hash: str) -> Outcome:
-    row = await tx.conn.fetchrow("SELECT kind, request_hash, http_status, response FROM commands WHERE command_id=$1",
-                                 command_id)
+async def _replay(tx: Tx, command_id: str, kind: str, request_hash: str, by: Principal, id_field: str) -> Outcome:
+    row = await tx.conn.fetchrow("SELECT kind, principal, request_hash, http_status, response FROM commands "
+                                 "WHERE command_id=$1", command_id)
+    if row["principal"] != by.subject:
+        # The second approver reusing the first's id got the first's answer, and their own
+        # approval was silently not recorded. Checked first: nothing about the stored command
+        # (its kind, its body) is told to another person.
+        raise Conflict("IDEMPOTENCY_KEY_REUSED", f"this {id_field} was already used by another person: send your "
+                       f"command with a new {id_field}", field=id_field)
     if row["kind"] != kind or row["request_hash"] != request_hash:
         raise Conflict("COMMAND_ID_REUSED", "this command id was used for a different command", field="command_id")
     return row["http_status"], row["response"]
