@@ -69,6 +69,7 @@ NOT_ABOUT_AN_ENTERPRISE: Final[dict[str, dict[str, str]]] = {
         "POST /programs/{program_code}/releases": "central funds into the joint account",
         "POST /programs/{program_code}/adjustments": "budget between items",
         "POST /programs/{program_code}/history": "an earlier phase's accounts",
+        "POST /ledger/checkpoints": "signs the ledger's tree head",
     },
 }
 
