@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from ruralfund_claims.domain.program import check_program, decode_program_document
+from ruralfund_claims.domain.claim_form import describe_item
+from ruralfund_claims.domain.program import Program, check_program, decode_program_document
 from ruralfund_common.errors import DomainError
 
 __all__ = ["app", "read_program_file"]
@@ -54,14 +55,51 @@ def read_program_file(path: Path) -> Any:
 def check(file: FileArgument, as_json: JsonOption = False) -> None:
     """Check a program file; exit 1 if it has errors (it could not be activated)."""
     try:
-        report = check_program(read_program_file(file)).to_dict()
+        checked = check_program(read_program_file(file))
+        report = checked.to_dict()
+        if checked.program is not None:
+            report["claims"] = _claims(checked.program)
     except DomainError as exc:  # unreadable: not YAML/JSON, too large, aliases
         report = _unreadable(exc)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         _print_report(file, report)
+        _print_claims(report.get("claims"))
     raise typer.Exit(EXIT_OK if report["can_activate"] else EXIT_ERRORS)
+
+
+def _claims(program: Program) -> dict[str, Any]:
+    """What claims under the reward items need (as GET /programs/{code}/items/{item} says)."""
+    items = [describe_item(program, i) for i in program.items() if i.mode == "reward"]
+    return {
+        "published_on": program.published_on.isoformat() if program.published_on else None,
+        "claims_from": items[0]["period"]["claims_from"] if items else None,
+        "claims_until": items[0]["period"]["claims_until"] if items else None,
+        "items": [
+            {"code": i["code"], "claimable": i["claimable"], "kind": i["rule"]["kind"],
+             "evidence": i["evidence_schema"]["required"], "paid_once": i["paid_once"]}
+            for i in items if "rule" in i
+        ],
+    }  # fmt: skip
+
+
+def _print_claims(claims: dict[str, Any] | None) -> None:
+    if not claims:
+        return
+    published = f"published {claims['published_on'] or 'not stated'}"
+    if claims["claims_from"] is None:
+        typer.echo(f"claims  cover any month, quarter or year: no claim_period ({published})")
+    else:
+        until = claims["claims_until"] or "acceptance"
+        typer.echo(f"claims  cover {claims['claims_from']} .. {until} ({published})")
+    for item in claims["items"]:
+        state = "" if item["claimable"] else " [not claimable: example, not opted in]"
+        once = item["paid_once"]["per"]
+        typer.echo(
+            f"claim   {item['code']} ({item['kind']}, once per {once}): "
+            f"{', '.join(item['evidence'])}{state}"
+        )
 
 
 def _unreadable(exc: DomainError) -> dict[str, Any]:

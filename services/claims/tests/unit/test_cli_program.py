@@ -69,3 +69,23 @@ def test_a_json_program_file_is_read_as_json(tmp_path: Path) -> None:
     path = tmp_path / "xinping.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     assert runner.invoke(app, ["check", str(path)]).exit_code == 0
+
+
+def test_the_check_says_what_claims_need_and_what_is_paid_once() -> None:
+    result = runner.invoke(app, ["check", str(PROGRAMS / "xinping-2021.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "claims  cover 2022-10-23 .. acceptance (published 2022-10-23)" in result.output
+    assert (
+        "claim   sales-reward (percent_of_amount, once per store_month): "
+        "months, opened_on, platform, store_id" in result.output
+    )
+    assert "claim   supply-chain (fixed_if_all, once per enterprise)" in result.output
+    report = json.loads(
+        runner.invoke(app, ["check", str(PROGRAMS / "ruyuan-2021-p2.yaml"), "--json"]).output
+    )
+    (example,) = report["claims"]["items"]
+    assert (example["code"], example["claimable"]) == ("station-operation-reward", False)
+    assert (report["claims"]["claims_from"], report["claims"]["claims_until"]) == (
+        "2023-03-15",
+        "2024-12-31",
+    )
