@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, Final, Generic, TypeVar
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -26,7 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,18 +38,27 @@ from ruralfund_common.ids import new_id
 from ruralfund_common.recusal import RECUSAL_REQUIRED, RECUSAL_TITLE_ZH
 
 __all__ = [
-    "BodyLimitMiddleware",
+    "MAX_JSON_DEPTH",
     "PAGE_LIMIT_DEFAULT",
     "PAGE_LIMIT_MAX",
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_TYPE_BASE",
     "READY_CHECK_TIMEOUT_SECONDS",
     "REQUEST_ID_HEADER",
+    "BodyLimitMiddleware",
+    "CursorIndex",
+    "CursorPosition",
+    "CursorText",
+    "DocumentTooDeep",
+    "IdPosition",
+    "InvalidCursor",
     "Page",
     "PageParams",
     "ReadinessCheck",
     "RequestIdMiddleware",
+    "check_json_depth",
     "current_request_id",
+    "cursor_position",
     "decode_cursor",
     "encode_cursor",
     "health_router",
@@ -206,8 +216,53 @@ def _dotted(loc: Sequence[Any]) -> str | None:
     return out or None
 
 
+# How deep a JSON (or YAML) document may nest. Python's parsers recurse: a body of 10,000
+# nested arrays raises RecursionError; FastAPI turns that into a bare 400, a service parsing a
+# body itself into a 500. Our documents are a few levels deep.
+MAX_JSON_DEPTH: Final = 64
+_BODY_UNREADABLE: Final = "There was an error parsing the body"  # FastAPI's detail
+
+
+class DocumentTooDeep(InvalidInput):
+    status = 400
+
+    def __init__(self, field: str = "body") -> None:
+        super().__init__(
+            "DOCUMENT_TOO_DEEP",
+            f"the document nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects",
+            field=field,
+        )
+
+
+def check_json_depth(value: Any, *, field: str = "body", max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``value`` (parsed JSON or YAML) if it nests at most ``max_depth`` levels, else 400
+    ``DOCUMENT_TOO_DEEP`` naming ``field``. Iterative: it cannot itself run out of stack."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > max_depth:
+            raise DocumentTooDeep(field)
+        pending.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return value
+
+
+def _body_problem(request: Request, exc: StarletteHTTPException) -> Response | None:
+    """FastAPI's "error parsing the body" as a problem naming the body."""
+    if exc.status_code != 400 or exc.detail != _BODY_UNREADABLE:
+        return None
+    if isinstance(exc.__cause__, RecursionError):
+        deep = DocumentTooDeep()
+        return problem_response(request, status=400, code=deep.code, detail=deep.message, field="body")
+    return problem_response(request, status=400, code="BODY_INVALID",
+                            detail="the request body cannot be read as JSON", field="body")  # fmt: skip
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (unreadable := _body_problem(request, exc)) is not None:
+        return unreadable
     headers = dict(exc.headers or {})
     if exc.status_code in (204, 304):  # these statuses must not carry a body
         return Response(status_code=exc.status_code, headers=headers)
@@ -516,16 +571,60 @@ def encode_cursor(position: Mapping[str, Any]) -> str:
     return cursor
 
 
+class InvalidCursor(InvalidInput):
+    """A cursor we did not make (garbage, the wrong JSON, wrong types, out-of-range numbers):
+    400, naming the ``cursor`` parameter, never a 500 from deeper down."""
+
+    status = 400
+
+    def __init__(self, reason: str = "not a cursor this list handed out") -> None:
+        super().__init__("INVALID_CURSOR", f"cursor is not valid: {reason}", field="cursor")
+
+
 def decode_cursor(cursor: str) -> dict[str, Any]:
-    """The position inside a cursor; 422 ``INVALID_CURSOR`` if it was tampered with or mangled.
+    """The position inside a cursor; 400 ``INVALID_CURSOR`` if it was tampered with or mangled.
+    Prefer ``cursor_position``, which also checks the position's fields and their types.
 
     Cursors are opaque, not secret: authorization must still filter the rows.
     """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from exc
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidCursor() from exc
     if not isinstance(position, dict):
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor")
+        raise InvalidCursor("not a JSON object")
     return position
+
+
+class CursorPosition(BaseModel):
+    """Base of a list's cursor position: exactly the fields it has, of exactly their types
+    (a number is never a string, no extra keys), so that only what ``encode_cursor`` wrote for
+    the list is accepted. Texts are ``CursorText``, counts ``CursorIndex``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# One line, no NUL (PostgreSQL cannot compare it), no longer than a cursor can carry.
+CursorText = Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS, pattern=r"^[^\x00-\x1f\x7f]*$")]
+CursorIndex = Annotated[int, Field(ge=0, le=2**31 - 1)]  # fits an int4 as well as an int8
+P = TypeVar("P", bound=CursorPosition)
+
+
+class IdPosition(CursorPosition):
+    """``{"id": <uuid>}``: the last row's id, for lists ordered by a UUIDv7 id."""
+
+    id: UUID
+
+
+def cursor_position(cursor: str | None, model: type[P]) -> P | None:
+    """The position in ``cursor`` as ``model`` (None without a cursor); 400 ``INVALID_CURSOR``
+    naming the field when it is not one this list handed out."""
+    if cursor is None:
+        return None
+    position = decode_cursor(cursor)
+    try:
+        # JSON mode: strict types, but an ISO text still makes a datetime or a UUID.
+        return model.model_validate_json(json.dumps(position))
+    except (ValidationError, RecursionError, ValueError) as exc:
+        raise InvalidCursor("its position has the wrong fields or values") from exc

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import pytest
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from ruralfund_common.auth import unguarded_routes
 from ruralfund_common.errors import Conflict, DomainError, NotFound
 from ruralfund_common.http import (
+    MAX_JSON_DEPTH,
     PROBLEM_MEDIA_TYPE,
+    CursorIndex,
+    CursorPosition,
+    CursorText,
+    DocumentTooDeep,
+    IdPosition,
+    InvalidCursor,
     Page,
     PageParams,
     RequestIdMiddleware,
+    check_json_depth,
     current_request_id,
+    cursor_position,
     decode_cursor,
     encode_cursor,
     health_router,
@@ -224,12 +234,71 @@ def test_pages_follow_the_cursor(client: TestClient) -> None:
 def test_mangled_cursor_is_invalid_cursor(client: TestClient) -> None:
     response = client.get("/page", params={"cursor": "%%%not-base64"})
     body = response.json()
-    assert (response.status_code, body["code"], body["field"]) == (422, "INVALID_CURSOR", "cursor")
+    assert (response.status_code, body["code"], body["field"]) == (400, "INVALID_CURSOR", "cursor")
     assert decode_cursor(encode_cursor({"after": "2024-05-13"})) == {"after": "2024-05-13"}
     not_an_object = base64.urlsafe_b64encode(b"[1]").decode()
     with pytest.raises(DomainError) as caught:
         decode_cursor(not_an_object)
     assert caught.value.code == "INVALID_CURSOR"
+
+
+class _Rejected(CursorPosition):
+    at: AwareDatetime
+    batch: CursorText
+    index: CursorIndex
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        {},
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b"},  # a field missing
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": 1, "x": 1},  # one too many
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": "1"},  # a text, not a number
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": 1.0},
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": True},
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": 2**31},  # past an int4
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": -1},
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": 10**300},
+        {"at": "2026-03-02T10:00:00", "batch": "b", "index": 1},  # no time zone
+        {"at": 1, "batch": "b", "index": 1},
+        {"at": "2026-03-02T10:00:00+00:00", "batch": "b\x00", "index": 1},  # NUL
+        {"at": "2026-03-02T10:00:00+00:00", "batch": ["b"], "index": 1},
+    ],
+)
+def test_a_cursor_position_has_exactly_its_fields_and_types(position: dict[str, Any]) -> None:
+    with pytest.raises(InvalidCursor) as refused:
+        cursor_position(encode_cursor(position), _Rejected)
+    assert (refused.value.status, refused.value.field) == (400, "cursor")
+    good = {"at": "2026-03-02T10:00:00+00:00", "batch": "b", "index": 7}
+    read = cursor_position(encode_cursor(good), _Rejected)
+    assert read is not None and (read.at.hour, read.batch, read.index) == (10, "b", 7)
+    assert cursor_position(None, _Rejected) is None
+    assert cursor_position(encode_cursor({"id": str(UUID(int=1))}), IdPosition) is not None
+
+
+def test_json_deeper_than_the_limit_is_refused_naming_the_field() -> None:
+    deep: Any = 1
+    for _ in range(MAX_JSON_DEPTH):
+        deep = [deep]
+    assert check_json_depth(deep) is deep
+    with pytest.raises(DocumentTooDeep) as refused:
+        check_json_depth({"a": deep}, field="document")
+    assert (refused.value.status, refused.value.field) == (400, "document")
+    very_deep: Any = []
+    for _ in range(100_000):  # iterative: no RecursionError of its own
+        very_deep = [very_deep]
+    with pytest.raises(DocumentTooDeep):
+        check_json_depth(very_deep)
+
+
+def test_a_json_body_nested_past_the_parser_is_400_naming_the_body(client: TestClient) -> None:
+    response = client.post(
+        "/claims", content=b"[" * 10_000 + b"]" * 10_000, headers={"Content-Type": "application/json"}
+    )
+    body = response.json()
+    assert (response.status_code, body["code"], body["field"]) == (400, "DOCUMENT_TOO_DEEP", "body")
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 # --------------------------------------------------------------------------- health

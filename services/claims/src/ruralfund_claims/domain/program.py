@@ -348,7 +348,7 @@ def decode_program_document(raw: bytes, media_type: str) -> Any:
         return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InvalidInput(
-            "PROGRAM_DOCUMENT_INVALID", f"cannot read the program document: {exc}"
+            "PROGRAM_DOCUMENT_INVALID", f"cannot read the program document: {exc}", field="body"
         ) from None
 
 

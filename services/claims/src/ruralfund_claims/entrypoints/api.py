@@ -12,7 +12,16 @@ from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
 from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import DomainError, InvalidInput
-from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.http import (
+    CursorPosition,
+    CursorText,
+    DocumentTooDeep,
+    Page,
+    PageParams,
+    check_json_depth,
+    cursor_position,
+    encode_cursor,
+)
 from ruralfund_common.text import SingleLine
 
 from .. import service
@@ -85,7 +94,11 @@ async def _program_document(request: Request) -> Any:
         body += chunk
         if len(body) > MAX_PROGRAM_DOCUMENT_BYTES:
             break  # decode_program_document refuses it; stop reading more
-    return decode_program_document(bytes(body), media_type)
+    try:
+        document = decode_program_document(bytes(body), media_type)
+    except RecursionError:  # "[[[[…" 10,000 deep: the JSON and YAML parsers recurse
+        raise DocumentTooDeep() from None
+    return check_json_depth(document)
 
 
 @router.post(
@@ -250,13 +263,13 @@ async def list_enterprises(
     return _page(found, page.limit, lambda e: e.credit_code)
 
 
+class _After(CursorPosition):
+    after: CursorText
+
+
 def _cursor_value(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    after = decode_cursor(cursor).get("after")
-    if not isinstance(after, str):
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor")
-    return after
+    position = cursor_position(cursor, _After)
+    return position.after if position else None
 
 
 def _page(found: list[Any], limit: int, key: Any) -> Page[Any]:

@@ -9,8 +9,14 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
-from ruralfund_common.errors import InvalidInput
-from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.http import (
+    CursorPosition,
+    CursorText,
+    Page,
+    PageParams,
+    cursor_position,
+    encode_cursor,
+)
 
 from .. import service
 from ..domain.packages import PackageIn
@@ -40,6 +46,10 @@ async def create_package(
     return await idempotent(request, principal, body, use_case)
 
 
+class _AfterCode(CursorPosition):
+    after: CursorText
+
+
 @router.get(
     "/programs/{code}/packages",
     response_model=Page[PackageOut],
@@ -48,11 +58,8 @@ async def create_package(
 async def list_packages(
     code: CodePath, ctx: Ctx, principal: Reader, page: Annotated[PageParams, Depends()]
 ) -> Page[PackageOut]:
-    after = None
-    if page.cursor is not None:
-        after = decode_cursor(page.cursor).get("after")
-        if not isinstance(after, str):
-            raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor")
+    position = cursor_position(page.cursor, _AfterCode)
+    after = position.after if position else None
     async with ctx.db.acquire() as conn:
         found = await service.list_packages(conn, code, after=after, limit=page.limit + 1)
     items = found[: page.limit]

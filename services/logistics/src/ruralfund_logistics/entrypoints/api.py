@@ -20,8 +20,7 @@ from pydantic import BaseModel
 from ruralfund_common.auth import Principal, Role, public_endpoint, require_roles, require_write
 from ruralfund_common.bootstrap import MAX_IDEMPOTENCY_KEY_CHARS, get_ctx, idempotent
 from ruralfund_common.calendar import local_date
-from ruralfund_common.errors import InvalidInput
-from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.http import CursorPosition, Page, PageParams, cursor_position, encode_cursor
 from ruralfund_common.messaging import Tx
 
 from .. import service
@@ -185,14 +184,13 @@ async def list_stations(
     )
 
 
+class _AfterId(CursorPosition):
+    after: UUID
+
+
 def _after_id(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    after = decode_cursor(cursor).get("after")
-    try:
-        return str(UUID(str(after)))
-    except ValueError:
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+    position = cursor_position(cursor, _AfterId)
+    return str(position.after) if position else None
 
 
 # -- volumes -------------------------------------------------------------------------------

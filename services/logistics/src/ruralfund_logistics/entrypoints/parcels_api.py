@@ -8,11 +8,19 @@ from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 from ruralfund_common.auth import Principal, require_roles, require_write
 from ruralfund_common.bootstrap import get_ctx, idempotent
 from ruralfund_common.calendar import local_date
-from ruralfund_common.errors import InvalidInput
-from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.http import (
+    CursorIndex,
+    CursorPosition,
+    CursorText,
+    Page,
+    PageParams,
+    cursor_position,
+    encode_cursor,
+)
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
 
@@ -95,18 +103,15 @@ async def rejected_scans(
     return Page(items=items, limit=paging.limit, next_cursor=cursor)
 
 
+class _RejectionPosition(CursorPosition):
+    at: AwareDatetime
+    batch: CursorText
+    index: CursorIndex
+
+
 def _rejection_cursor(cursor: str | None) -> tuple[datetime, str, int] | None:
-    if cursor is None:
-        return None
-    position = decode_cursor(cursor)
-    try:
-        return (
-            datetime.fromisoformat(str(position["at"])),
-            str(position["batch"]),
-            int(position["index"]),
-        )
-    except (KeyError, ValueError, TypeError):
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+    position = cursor_position(cursor, _RejectionPosition)
+    return (position.at, position.batch, position.index) if position else None
 
 
 @router.post(

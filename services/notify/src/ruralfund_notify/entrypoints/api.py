@@ -11,12 +11,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from ruralfund_common.auth import Principal, Role, public_endpoint, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
 from ruralfund_common.calendar import PUBLICITY_WORKING_DAYS, local_date
-from ruralfund_common.errors import InvalidInput, NotFound
-from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.errors import NotFound
+from ruralfund_common.http import (
+    CursorPosition,
+    IdPosition,
+    Page,
+    PageParams,
+    cursor_position,
+    encode_cursor,
+)
 from ruralfund_common.messaging import Tx
 from ruralfund_common.money import format_yuan
 
@@ -152,14 +159,14 @@ async def _public_page(ctx: ServiceContext, params: PageParams) -> Page[PublicNo
     return Page[PublicNotice](items=items, next_cursor=next_cursor, limit=params.limit)
 
 
+class _PublicPosition(CursorPosition):
+    p: AwareDatetime  # published_at of the last notice on the page
+    id: UUID
+
+
 def _public_position(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    position = decode_cursor(cursor)
-    try:
-        return datetime.fromisoformat(position["p"]), str(UUID(position["id"]))
-    except (KeyError, TypeError, ValueError):
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+    position = cursor_position(cursor, _PublicPosition)
+    return (position.p, str(position.id)) if position else None
 
 
 def html_page(template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
@@ -311,12 +318,8 @@ async def list_notices(
 
 
 def _admin_position(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        return str(UUID(decode_cursor(cursor)["id"]))
-    except (KeyError, TypeError, ValueError):
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+    position = cursor_position(cursor, IdPosition)
+    return str(position.id) if position else None
 
 
 @admin_router.post(

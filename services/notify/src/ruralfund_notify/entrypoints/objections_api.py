@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from ruralfund_common.auth import Principal, Role, public_endpoint, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
-from ruralfund_common.errors import InvalidInput, NotFound
-from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.errors import NotFound
+from ruralfund_common.http import IdPosition, Page, PageParams, cursor_position, encode_cursor
 from ruralfund_common.messaging import Tx
 
 from ..domain.objections import (
@@ -265,12 +265,8 @@ async def list_objections(
 
 
 def _position(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        return str(UUID(decode_cursor(cursor)["id"]))
-    except (KeyError, TypeError, ValueError):
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+    position = cursor_position(cursor, IdPosition)
+    return str(position.id) if position else None
 
 
 @objection_admin_router.get("/{objection_id}", summary="One objection")

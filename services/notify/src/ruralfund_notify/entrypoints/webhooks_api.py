@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
-from ruralfund_common.errors import InvalidInput
-from ruralfund_common.http import Page, PageParams, decode_cursor, encode_cursor
+from ruralfund_common.http import IdPosition, Page, PageParams, cursor_position, encode_cursor
 from ruralfund_common.messaging import Tx
 
 from ..adapters.webhooks_repo import AttemptRow, DeliveryRow
@@ -192,12 +191,8 @@ async def list_deliveries(
 
 
 def _position(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        return str(UUID(decode_cursor(cursor)["id"]))
-    except (KeyError, TypeError, ValueError):
-        raise InvalidInput("INVALID_CURSOR", "cursor is not valid", field="cursor") from None
+    position = cursor_position(cursor, IdPosition)
+    return str(position.id) if position else None
 
 
 @webhook_router.get("/deliveries/{delivery_id}", summary="One delivery with its attempts")
