@@ -244,58 +244,63 @@ def _day(text: str | None, option: str) -> date | None:
         _fail(f"{option}: a county day as YYYY-MM-DD, e.g. 2026-10-13, not {text!r}")
 
 
+FormatOption = Annotated[ExportFormat, typer.Option(
+    "--format", "-f", help="csv (UTF-8 with BOM), xlsx or beancount")]
+OutputOption = Annotated[Path | None, typer.Option(
+    "--output", "-o", dir_okay=False, help="file to write; - for standard output "
+    "[default: <program>-journal[-<from>-<to>].<format>]")]
+FromOption = Annotated[str | None, typer.Option(
+    "--from", help="first county day (Asia/Shanghai), YYYY-MM-DD")]
+ToOption = Annotated[str | None, typer.Option(
+    "--to", help="last county day (inclusive), YYYY-MM-DD")]
+
+
 @app.command()
 def export(
     program: Annotated[str, typer.Argument(help="program code, e.g. xinping-2021")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv (UTF-8 with BOM), xlsx or beancount")]
-    = ExportFormat.csv,
-    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
-                                                 help="file to write; - for standard output "
-                                                      "[default: <program>-journal[-<from>-<to>].<format>]")] = None,
-    first: Annotated[str | None, typer.Option("--from", help="first county day (Asia/Shanghai), YYYY-MM-DD")] = None,
-    last: Annotated[str | None, typer.Option("--to", help="last county day (inclusive), YYYY-MM-DD")] = None,
-    database_url: DatabaseUrl = None, schema: Schema = "funds",
+    fmt: FormatOption = ExportFormat.csv, output: OutputOption = None, first: FromOption = None,
+    last: ToOption = None, database_url: DatabaseUrl = None, schema: Schema = "funds",
 ) -> None:
     """Write a program's journal for accountants: accounting day, voucher number, account code,
     name and type, debit/credit in yuan, 摘要 (CSV, xlsx or a beancount file for bean-check)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from ruralfund_common.errors import DomainError
+    from rich import progress as rp
     from ruralfund_funds.reports import journal as reports
-    from ruralfund_funds.service.journal import journal_export
 
     first_day, last_day = _day(first, "--from"), _day(last, "--to")
     if first_day and last_day and first_day > last_day:
         _fail("--from is after --to")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_err, transient=True) as bar:
+    columns = (rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+               rp.TimeElapsedColumn())
+    with rp.Progress(*columns, console=_err, transient=True) as bar:
         task = bar.add_task(f"reading the journal of {program}", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        async def run():
-            conn = await _connect(_dsn(database_url), schema)
-            try:
-                return await journal_export(conn, program, first_day, last_day, progress=progress)
-            except DomainError as bad:
-                _fail(f"{bad.code}: {bad.message}")
-            finally:
-                await conn.close()
-
-        journal = asyncio.run(run())
+        journal = asyncio.run(_read_journal(database_url, schema, program, first_day, last_day,
+                                            progress))
         bar.update(task, description=f"writing {fmt.value}", completed=0, total=len(journal.rows))
-        if fmt is ExportFormat.xlsx:  # the slow one: a bar while it writes
-            body = reports.render_xlsx(journal, progress)
-        elif fmt is ExportFormat.csv:
-            body = reports.render_csv(journal)
-        else:
-            body = reports.render_beancount(journal).encode("utf-8")
+        body = reports.render(journal, fmt.value, progress)  # xlsx, the slow one, reports progress
     if output is not None and str(output) == "-":
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
         return
-    span = "-".join(d.isoformat() for d in (first_day, last_day) if d)
-    path = output or Path(f"{program}-journal{'-' + span if span else ''}.{reports.EXTENSIONS[fmt.value]}")
+    path = output or Path(reports.file_name(program, first_day, last_day, fmt.value))
     path.write_bytes(body)
     entries = len({r.entry_id for r in journal.rows})
-    _err.print(f"{path}: {entries} entries, {len(journal.rows)} postings ({fmt.value})", highlight=False)
+    _err.print(f"{path}: {entries} entries, {len(journal.rows)} postings ({fmt.value})",
+               highlight=False)
+
+
+async def _read_journal(database_url: str | None, schema: str, program: str,
+                        first_day: date | None, last_day: date | None, progress):
+    from ruralfund_common.errors import DomainError
+    from ruralfund_funds.service.journal import journal_export
+
+    conn = await _connect(_dsn(database_url), schema)
+    try:
+        return await journal_export(conn, program, first_day, last_day, progress=progress)
+    except DomainError as bad:
+        _fail(f"{bad.code}: {bad.message}")
+    finally:
+        await conn.close()

@@ -39,12 +39,18 @@ CC = "91530427MA6K0B0Q1Y"
 NAMES = Names(
     program_name="新平县2021年电子商务进农村综合示范项目后续",
     lines={"brand": "农产品品牌推广建设体系"},
-    items={"brand-packaging": ItemName("brand", "农产品品牌推广建设体系", "品牌包装", "reward"),
-           "new-product": ItemName("brand", "农产品品牌推广建设体系", "新品研发奖励", "reward"),
-           "anchor-training": ItemName("brand", "农产品品牌推广建设体系", "带货主播孵化培训", "service")},
+    items={
+        "brand-packaging": ItemName("brand", "农产品品牌推广建设体系", "品牌包装", "reward"),
+        "new-product": ItemName("brand", "农产品品牌推广建设体系", "新品研发奖励", "reward"),
+        "anchor-training": ItemName(
+            "brand", "农产品品牌推广建设体系", "带货主播孵化培训", "service"
+        ),
+    },
     payees={CC: "新平某某公司"},
-    awards={"award-1": AwardInfo("award", "brand-packaging", CC, "新平某某公司"),
-            "pre-1": AwardInfo("preallocation", "anchor-training", CC, "新平某某公司")},
+    awards={
+        "award-1": AwardInfo("award", "brand-packaging", CC, "新平某某公司"),
+        "pre-1": AwardInfo("preallocation", "anchor-training", CC, "新平某某公司"),
+    },
     payments={"pay-1": "award-1", "pay-2": "pre-1"},
     releases={"rel-1": "领导小组〔2026〕1号"},
     adjustments={"adj-1": AdjustmentInfo("new-product", "brand-packaging", "新电商领〔2026〕3号")},
@@ -58,11 +64,21 @@ def at(text: str) -> datetime:
 
 
 def entry(entry_id: str, ledger_entry: L.Entry, posted_at: str) -> PostedEntry:
-    return PostedEntry(entry_id, ledger_entry.kind, ledger_entry.reference, at(posted_at), ledger_entry.lines)
+    return PostedEntry(
+        entry_id, ledger_entry.kind, ledger_entry.reference, at(posted_at), ledger_entry.lines
+    )
 
 
 def payment(entry_id: str, posted_at: str, amount_fen: int = 246_900) -> PostedEntry:
-    e = L.payment_entry("brand", "brand-packaging", "award-1", CC, amount_fen, from_payable=False, payment_id="pay-1")
+    e = L.payment_entry(
+        "brand",
+        "brand-packaging",
+        "award-1",
+        CC,
+        amount_fen,
+        from_payable=False,
+        payment_id="pay-1",
+    )
     return entry(entry_id, e, posted_at)
 
 
@@ -81,11 +97,19 @@ def test_a_2100z_posting_is_on_the_next_county_day_and_vouchers_restart_each_day
         payment("e-2", "2026-10-13T15:59:59"),  # 23:59:59 on 10-13
         payment("e-4", "2026-10-14T03:00:00"),
     ]
-    assert voucher_numbers(entries) == {"e-1": "记-20261013-0001", "e-2": "记-20261013-0002",
-                                        "e-3": "记-20261014-0001", "e-4": "记-20261014-0002"}
+    assert voucher_numbers(entries) == {
+        "e-1": "记-20261013-0001",
+        "e-2": "记-20261013-0002",
+        "e-3": "记-20261014-0001",
+        "e-4": "记-20261014-0002",
+    }
     rows = journal_rows("xinping-2021", entries, NAMES)
-    assert [r.accounting_date for r in rows[::4]] == [date(2026, 10, 13), date(2026, 10, 13),
-                                                       date(2026, 10, 14), date(2026, 10, 14)]
+    assert [r.accounting_date for r in rows[::4]] == [
+        date(2026, 10, 13),
+        date(2026, 10, 13),
+        date(2026, 10, 14),
+        date(2026, 10, 14),
+    ]
     # same instant: the entry id decides, so the numbers are stable across exports
     tie = [payment("b", "2026-10-13T02:00:00"), payment("a", "2026-10-13T02:00:00")]
     assert voucher_numbers(tie) == {"a": "记-20261013-0001", "b": "记-20261013-0002"}
@@ -94,28 +118,51 @@ def test_a_2100z_posting_is_on_the_next_county_day_and_vouchers_restart_each_day
 def test_summary_names_the_payee_and_the_item_from_what_funds_holds():
     pay = payment("e-1", "2026-10-13T02:00:00")
     assert summary(pay, NAMES) == ("支付 新平某某公司 品牌包装奖补", "新平某某公司")
-    reserve = entry("e-2", L.reserve_entry("brand", "new-product", "award-1", 100), "2026-10-13T02:00:00")
+    reserve = entry(
+        "e-2", L.reserve_entry("brand", "new-product", "award-1", 100), "2026-10-13T02:00:00"
+    )
     assert summary(reserve, NAMES)[0] == "预留 新平某某公司 品牌包装奖补"
-    pre = entry("e-3", L.payment_entry("brand", "anchor-training", "pre-1", CC, 100, from_payable=False,
-                                       payment_id="pay-2"), "2026-10-13T02:00:00")
+    pre = entry(
+        "e-3",
+        L.payment_entry(
+            "brand", "anchor-training", "pre-1", CC, 100, from_payable=False, payment_id="pay-2"
+        ),
+        "2026-10-13T02:00:00",
+    )
     assert summary(pre, NAMES)[0] == "预拨 新平某某公司 带货主播孵化培训预拨款"
-    again = entry("e-9", L.payment_entry("brand", "brand-packaging", "award-1", CC, 100, from_payable=True,
-                                         payment_id="pay-1"), "2026-10-13T02:00:00")
+    again = entry(
+        "e-9",
+        L.payment_entry(
+            "brand", "brand-packaging", "award-1", CC, 100, from_payable=True, payment_id="pay-1"
+        ),
+        "2026-10-13T02:00:00",
+    )
     assert summary(again, NAMES)[0] == "重新支付 新平某某公司 品牌包装奖补"
-    reversed_ = entry("e-10", L.reversal_entry("brand", "brand-packaging", CC, 100, payment_id="pay-1"),
-                      "2026-10-13T02:00:00")
+    reversed_ = entry(
+        "e-10",
+        L.reversal_entry("brand", "brand-packaging", CC, 100, payment_id="pay-1"),
+        "2026-10-13T02:00:00",
+    )
     assert summary(reversed_, NAMES)[0] == "冲回支付（银行未成功） 新平某某公司 品牌包装奖补"
     release = entry("e-4", L.release_entry(100, "rel-1"), "2026-10-13T02:00:00")
     assert summary(release, NAMES)[0] == "中央财政资金拨入共管账户（领导小组〔2026〕1号）"
-    adjust = entry("e-5", L.adjustment_entry(("brand", "new-product"), ("brand", "brand-packaging"), 100, "adj-1"),
-                   "2026-10-13T02:00:00")
+    adjust = entry(
+        "e-5",
+        L.adjustment_entry(("brand", "new-product"), ("brand", "brand-packaging"), 100, "adj-1"),
+        "2026-10-13T02:00:00",
+    )
     assert summary(adjust, NAMES)[0] == "预算调整 新品研发奖励 调入 品牌包装（新电商领〔2026〕3号）"
     default = entry("e-6", L.default_entry(CC, 100, f"default:{CC}"), "2026-10-13T02:00:00")
-    assert summary(default, NAMES)[0] == "新平某某公司 违约，已付款项转应收追回款（新电商领〔2026〕4号）"
+    assert (
+        summary(default, NAMES)[0]
+        == "新平某某公司 违约，已付款项转应收追回款（新电商领〔2026〕4号）"
+    )
     repaid = entry("e-7", L.repayment_entry(CC, 100, "rep-1"), "2026-10-13T02:00:00")
     assert summary(repaid, NAMES)[0] == "收回 新平某某公司 追回款（T-778）"
     # an award funds does not know (never in this program): the reference, not a guess
-    unknown = entry("e-8", L.void_entry("brand", "new-product", "award-x", 100), "2026-10-13T02:00:00")
+    unknown = entry(
+        "e-8", L.void_entry("brand", "new-product", "award-x", 100), "2026-10-13T02:00:00"
+    )
     assert summary(unknown, NAMES) == ("预留撤销 award-x", "")
 
 
@@ -128,7 +175,9 @@ def test_every_entry_kind_the_ledger_posts_has_a_chinese_name_and_a_summary():
 
     kinds = _ledger_kinds()
     assert {"program_opened", "payment_executed", "clawback_repaid"} <= kinds  # the scan finds them
-    assert kinds <= set(KIND_NAMES), f"name these kinds in domain/journal.py: {kinds - set(KIND_NAMES)}"
+    assert kinds <= set(KIND_NAMES), (
+        f"name these kinds in domain/journal.py: {kinds - set(KIND_NAMES)}"
+    )
 
 
 def _ledger_accounts() -> list[str]:
@@ -141,9 +190,13 @@ def _ledger_accounts() -> list[str]:
     return out
 
 
-_NATURAL_SIDE = {AccountType.ASSET: L.Side.DEBIT, AccountType.EXPENSE: L.Side.DEBIT,
-                 AccountType.LIABILITY: L.Side.CREDIT, AccountType.INCOME: L.Side.CREDIT,
-                 AccountType.EQUITY: L.Side.CREDIT}
+_NATURAL_SIDE = {
+    AccountType.ASSET: L.Side.DEBIT,
+    AccountType.EXPENSE: L.Side.DEBIT,
+    AccountType.LIABILITY: L.Side.CREDIT,
+    AccountType.INCOME: L.Side.CREDIT,
+    AccountType.EQUITY: L.Side.CREDIT,
+}
 
 
 def test_every_account_kind_the_ledger_defines_maps_to_a_type_on_its_natural_side():
@@ -160,20 +213,39 @@ def test_every_account_kind_the_ledger_defines_maps_to_a_type_on_its_natural_sid
 def test_chart_names_and_types():
     a = chart_account("budget:brand/brand-packaging", NAMES)
     assert (a.type, a.name_zh, a.beancount, a.book) == (
-        AccountType.EQUITY, "可用预算-农产品品牌推广建设体系-品牌包装", "Equity:Budget:Available:Brand:Brand-packaging",
-        "预算")
+        AccountType.EQUITY,
+        "可用预算-农产品品牌推广建设体系-品牌包装",
+        "Equity:Budget:Available:Brand:Brand-packaging",
+        "预算",
+    )
     assert chart_account(f"payee:{CC}", NAMES).name_zh == "已支付-新平某某公司"
     assert chart_account(f"payee:{CC}", NAMES).beancount == f"Expenses:Payee:{CC}"
     assert chart_account(L.FUND_ALLOCATION).type is AccountType.INCOME
     assert chart_account(f"payable:brand/brand-packaging/{CC}", NAMES).type is AccountType.LIABILITY
     # a family a newer ledger may add: still mapped, by its normal side, and flagged
     odd = chart_account("escrow:brand/x")
-    assert (odd.known, odd.type, odd.beancount) == (False, AccountType.ASSET, "Assets:Other:Escrow:Brand:X")
+    assert (odd.known, odd.type, odd.beancount) == (
+        False,
+        AccountType.ASSET,
+        "Assets:Other:Escrow:Brand:X",
+    )
 
 
 def test_beancount_components_are_valid_and_never_merge_two_accounts():
     valid = re.compile(r"[A-Z0-9][A-Za-z0-9-]*")
-    samples = ["brand-packaging", CC, "award-1", "Award-1", "award.1", "award_1", "A", "-x", "新平", "a b", ""]
+    samples = [
+        "brand-packaging",
+        CC,
+        "award-1",
+        "Award-1",
+        "award.1",
+        "award_1",
+        "A",
+        "-x",
+        "新平",
+        "a b",
+        "",
+    ]
     out = [beancount_component(s) for s in samples]
     assert all(valid.fullmatch(c) for c in out), out
     assert len(set(out)) == len(samples), out
@@ -183,14 +255,29 @@ def test_beancount_components_are_valid_and_never_merge_two_accounts():
 def _flow() -> list[PostedEntry]:
     """Open 1,000,000.00 on three items, release, reserve and pay 2,469.00 (a day later in
     Shanghai: 21:00Z), a second award voided."""
-    items = {("brand", "brand-packaging"): 600_000_00, ("brand", "new-product"): 300_000_00,
-             ("brand", "anchor-training"): 100_000_00}
+    items = {
+        ("brand", "brand-packaging"): 600_000_00,
+        ("brand", "new-product"): 300_000_00,
+        ("brand", "anchor-training"): 100_000_00,
+    }
     return [
-        entry("e-1", L.open_program_entry(1_000_000_00, items, "xinping-2021"), "2026-10-12T02:00:00"),
+        entry(
+            "e-1", L.open_program_entry(1_000_000_00, items, "xinping-2021"), "2026-10-12T02:00:00"
+        ),
         entry("e-2", L.release_entry(500_000_00, "rel-1"), "2026-10-12T03:00:00"),
-        entry("e-3", L.reserve_entry("brand", "brand-packaging", "award-1", 246_900), "2026-10-13T02:00:00"),
-        entry("e-4", L.reserve_entry("brand", "new-product", "award-2", 5_000_00), "2026-10-13T03:00:00"),
-        entry("e-5", L.void_entry("brand", "new-product", "award-2", 5_000_00), "2026-10-13T04:00:00"),
+        entry(
+            "e-3",
+            L.reserve_entry("brand", "brand-packaging", "award-1", 246_900),
+            "2026-10-13T02:00:00",
+        ),
+        entry(
+            "e-4",
+            L.reserve_entry("brand", "new-product", "award-2", 5_000_00),
+            "2026-10-13T03:00:00",
+        ),
+        entry(
+            "e-5", L.void_entry("brand", "new-product", "award-2", 5_000_00), "2026-10-13T04:00:00"
+        ),
         payment("e-6", "2026-10-13T21:00:00"),
     ]
 
@@ -200,8 +287,14 @@ def _export(entries: list[PostedEntry], **kw) -> JournalExport:
     for e in entries:
         for ln in e.lines:
             closing[ln.account] = closing.get(ln.account, 0) + ln.debit_fen - ln.credit_fen
-    return JournalExport("xinping-2021", NAMES.program_name, journal_rows("xinping-2021", entries, NAMES),
-                         closing_fen=kw.pop("closing_fen", closing), names=NAMES, **kw)
+    return JournalExport(
+        "xinping-2021",
+        NAMES.program_name,
+        journal_rows("xinping-2021", entries, NAMES),
+        closing_fen=kw.pop("closing_fen", closing),
+        names=NAMES,
+        **kw,
+    )
 
 
 def test_csv_has_a_bom_chinese_headings_and_yuan_text():
@@ -211,28 +304,61 @@ def test_csv_has_a_bom_chinese_headings_and_yuan_text():
     assert tuple(rows[0]) == HEADINGS
     paid = [r for r in rows if r[0] == "e-6"]
     assert [(r[3], r[4], r[6], r[8], r[10], r[11]) for r in paid] == [
-        ("2026-10-14", "记-20261014-0001", "reserved:brand/brand-packaging/award-1", "净资产", "2469.00", "0.00"),
-        ("2026-10-14", "记-20261014-0001", "spent:brand/brand-packaging", "净资产", "0.00", "2469.00"),
+        (
+            "2026-10-14",
+            "记-20261014-0001",
+            "reserved:brand/brand-packaging/award-1",
+            "净资产",
+            "2469.00",
+            "0.00",
+        ),
+        (
+            "2026-10-14",
+            "记-20261014-0001",
+            "spent:brand/brand-packaging",
+            "净资产",
+            "0.00",
+            "2469.00",
+        ),
         ("2026-10-14", "记-20261014-0001", f"payee:{CC}", "支出", "2469.00", "0.00"),
-        ("2026-10-14", "记-20261014-0001", "bank:joint", "资产", "0.00", "2469.00")]
+        ("2026-10-14", "记-20261014-0001", "bank:joint", "资产", "0.00", "2469.00"),
+    ]
     assert {r[5] for r in paid} == {"支付 新平某某公司 品牌包装奖补"}
-    assert {r[1:3] == ["payment_executed", "支付"] and r[12] == "xinping-2021" for r in paid} == {True}
+    assert {r[1:3] == ["payment_executed", "支付"] and r[12] == "xinping-2021" for r in paid} == {
+        True
+    }
     debits = sum(Decimal(r[10]) for r in rows[1:])
-    assert debits == sum(Decimal(r[11]) for r in rows[1:]) == Decimal("1000000.00") * 2 + Decimal(
-        "500000.00") + Decimal("2469.00") * 3 + Decimal("5000.00") * 2
+    assert (
+        debits
+        == sum(Decimal(r[11]) for r in rows[1:])
+        == Decimal("1000000.00") * 2
+        + Decimal("500000.00")
+        + Decimal("2469.00") * 3
+        + Decimal("5000.00") * 2
+    )
 
 
 def _hostile_names() -> Names:
     evil = '=HYPERLINK("http://x","点我")\n"\\'
-    return Names(NAMES.program_name, NAMES.lines, NAMES.items, {CC: evil},
-                 {"award-1": AwardInfo("award", "brand-packaging", CC, evil)}, NAMES.payments)
+    return Names(
+        NAMES.program_name,
+        NAMES.lines,
+        NAMES.items,
+        {CC: evil},
+        {"award-1": AwardInfo("award", "brand-packaging", CC, evil)},
+        NAMES.payments,
+    )
 
 
 def test_user_text_never_becomes_a_formula():
     """An award id, a payee name typed by someone else: text in both files, never a formula."""
     names = _hostile_names()
-    reserved = entry("e-1", L.reserve_entry("brand", "brand-packaging", "=1+1", 100), "2026-10-13T02:00:00")
-    export = JournalExport("xinping-2021", "x", journal_rows("xinping-2021", [reserved], names), names=names)
+    reserved = entry(
+        "e-1", L.reserve_entry("brand", "brand-packaging", "=1+1", 100), "2026-10-13T02:00:00"
+    )
+    export = JournalExport(
+        "xinping-2021", "x", journal_rows("xinping-2021", [reserved], names), names=names
+    )
     rows = list(csv.reader(io.StringIO(render_csv(export).decode("utf-8-sig"))))
     assert {r[13] for r in rows[1:]} == {"'=1+1"}  # 业务编号: the apostrophe keeps it text
     assert {r[7] for r in rows[1:]} >= {"已预留预算-农产品品牌推广建设体系-品牌包装-=1+1"}
@@ -264,7 +390,9 @@ def _bean_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
     path.write_text(text, encoding="utf-8")
     exe = shutil.which("bean-check", path=str(Path(sys.executable).parent))
     assert exe, "bean-check comes with the dev dependency beancount"
-    return subprocess.run([exe, str(path)], check=False, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [exe, str(path)], check=False, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_beancount_export_passes_bean_check(tmp_path):
@@ -290,8 +418,13 @@ def test_a_range_starts_with_the_opening_balances(tmp_path):
     flow = _flow()
     before, inside = flow[:2], flow[2:]
     opening = _export(before).closing_fen
-    export = _export(inside, first_day=date(2026, 10, 13), last_day=date(2026, 10, 14), opening_fen=opening,
-                     closing_fen=_export(flow).closing_fen)
+    export = _export(
+        inside,
+        first_day=date(2026, 10, 13),
+        last_day=date(2026, 10, 14),
+        opening_fen=opening,
+        closing_fen=_export(flow).closing_fen,
+    )
     text = render_beancount(export)
     assert '2026-10-13 * "期初余额"' in text and "2026-10-15 balance" in text
     assert _bean_check(tmp_path, text).returncode == 0, text
@@ -300,7 +433,12 @@ def test_a_range_starts_with_the_opening_balances(tmp_path):
 def test_hostile_names_stay_inside_beancount_strings(tmp_path):
     names = _hostile_names()
     flow = _flow()
-    export = JournalExport("xinping-2021", 'x"\n', journal_rows("xinping-2021", flow, names),
-                           closing_fen=_export(flow).closing_fen, names=names)
+    export = JournalExport(
+        "xinping-2021",
+        'x"\n',
+        journal_rows("xinping-2021", flow, names),
+        closing_fen=_export(flow).closing_fen,
+        names=names,
+    )
     result = _bean_check(tmp_path, render_beancount(export))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -77,8 +77,13 @@ class AccountType(StrEnum):
         return _ROOTS[self]
 
 
-_ROOTS = {AccountType.ASSET: "Assets", AccountType.LIABILITY: "Liabilities", AccountType.EQUITY: "Equity",
-          AccountType.INCOME: "Income", AccountType.EXPENSE: "Expenses"}
+_ROOTS = {
+    AccountType.ASSET: "Assets",
+    AccountType.LIABILITY: "Liabilities",
+    AccountType.EQUITY: "Equity",
+    AccountType.INCOME: "Income",
+    AccountType.EXPENSE: "Expenses",
+}
 CASH_BOOK, BUDGET_BOOK = "资金", "预算"
 
 
@@ -92,10 +97,16 @@ class _Family:
 
 # Accounts with a fixed name, then families (the part before ":"), then the fallback.
 _EXACT: Mapping[str, _Family] = {
-    L.FUND_ALLOCATION: _Family(AccountType.INCOME, "中央财政资金拨款", ("Fund", "Allocation"), CASH_BOOK),
-    L.FUND_RECEIVABLE: _Family(AccountType.ASSET, "应收中央财政资金", ("Fund", "Receivable"), CASH_BOOK),
+    L.FUND_ALLOCATION: _Family(
+        AccountType.INCOME, "中央财政资金拨款", ("Fund", "Allocation"), CASH_BOOK
+    ),
+    L.FUND_RECEIVABLE: _Family(
+        AccountType.ASSET, "应收中央财政资金", ("Fund", "Receivable"), CASH_BOOK
+    ),
     L.BANK_JOINT: _Family(AccountType.ASSET, "银行存款-共管账户", ("Bank", "Joint"), CASH_BOOK),
-    L.BUDGET_CONTROL: _Family(AccountType.EQUITY, "预算指标总额", ("Budget", "Control"), BUDGET_BOOK),
+    L.BUDGET_CONTROL: _Family(
+        AccountType.EQUITY, "预算指标总额", ("Budget", "Control"), BUDGET_BOOK
+    ),
 }
 _FAMILIES: Mapping[str, _Family] = {
     "bank": _Family(AccountType.ASSET, "银行存款", ("Bank",), CASH_BOOK),
@@ -104,7 +115,9 @@ _FAMILIES: Mapping[str, _Family] = {
     "budget": _Family(AccountType.EQUITY, "可用预算", ("Budget", "Available"), BUDGET_BOOK),
     "reserved": _Family(AccountType.EQUITY, "已预留预算", ("Budget", "Reserved"), BUDGET_BOOK),
     "spent": _Family(AccountType.EQUITY, "已执行预算", ("Budget", "Spent"), BUDGET_BOOK),
-    "payable": _Family(AccountType.LIABILITY, "应付收款人（支付失败待重付）", ("Payable",), BUDGET_BOOK),
+    "payable": _Family(
+        AccountType.LIABILITY, "应付收款人（支付失败待重付）", ("Payable",), BUDGET_BOOK
+    ),
 }
 
 
@@ -202,19 +215,27 @@ def chart_account(account: str, names: Names | None = None) -> ChartAccount:
     parts = tuple(p for p in rest.split("/") if p)
     if account in _EXACT:
         fam = _EXACT[account]
-        return ChartAccount(account, fam.type, fam.name_zh, ":".join((fam.type.root, *fam.path)), fam.book)
+        return ChartAccount(
+            account, fam.type, fam.name_zh, ":".join((fam.type.root, *fam.path)), fam.book
+        )
     fam = _FAMILIES.get(family_code)
     known = fam is not None and bool(parts)
     if not known:
         debit = L.normal_side(account) is L.Side.DEBIT
-        fam = _Family(AccountType.ASSET if debit else AccountType.LIABILITY, "其他科目",
-                      ("Other", beancount_component(family_code or "unnamed")), CASH_BOOK)
+        fam = _Family(
+            AccountType.ASSET if debit else AccountType.LIABILITY,
+            "其他科目",
+            ("Other", beancount_component(family_code or "unnamed")),
+            CASH_BOOK,
+        )
         detail = [account]
     else:
         detail = _detail(family_code, parts, names)
     assert fam is not None
     path = (fam.type.root, *fam.path, *(beancount_component(p) for p in parts))
-    return ChartAccount(account, fam.type, "-".join((fam.name_zh, *detail)), ":".join(path), fam.book, known)
+    return ChartAccount(
+        account, fam.type, "-".join((fam.name_zh, *detail)), ":".join(path), fam.book, known
+    )
 
 
 def _detail(family: str, parts: tuple[str, ...], names: Names) -> list[str]:
@@ -310,7 +331,9 @@ def voucher_numbers(entries: Iterable[PostedEntry]) -> dict[str, str]:
     return out
 
 
-def journal_rows(program_code: str, entries: Sequence[PostedEntry], names: Names) -> list[JournalRow]:
+def journal_rows(
+    program_code: str, entries: Sequence[PostedEntry], names: Names
+) -> list[JournalRow]:
     """Every posting line of ``entries``, in voucher order, debits before credits in an entry."""
     vouchers = voucher_numbers(entries)
     chart: dict[str, ChartAccount] = {}
@@ -318,10 +341,26 @@ def journal_rows(program_code: str, entries: Sequence[PostedEntry], names: Names
     for e in sorted(entries, key=lambda e: (e.posted_at, e.entry_id)):
         text, payee = summary(e, names)
         for ln in e.lines:
-            acct = chart.get(ln.account) or chart.setdefault(ln.account, chart_account(ln.account, names))
-            rows.append(JournalRow(e.entry_id, e.kind, kind_name(e.kind), local_date(e.posted_at),
-                                   vouchers[e.entry_id], text, acct, ln.debit_fen, ln.credit_fen, program_code,
-                                   e.reference, e.posted_at, payee))
+            acct = chart.get(ln.account) or chart.setdefault(
+                ln.account, chart_account(ln.account, names)
+            )
+            rows.append(
+                JournalRow(
+                    e.entry_id,
+                    e.kind,
+                    kind_name(e.kind),
+                    local_date(e.posted_at),
+                    vouchers[e.entry_id],
+                    text,
+                    acct,
+                    ln.debit_fen,
+                    ln.credit_fen,
+                    program_code,
+                    e.reference,
+                    e.posted_at,
+                    payee,
+                )
+            )
     return rows
 
 
@@ -347,15 +386,26 @@ def _award_of(entry: PostedEntry, names: Names) -> AwardInfo | None:
 def summary(entry: PostedEntry, names: Names) -> tuple[str, str]:
     """(摘要, payee name or "") from the entry's kind and what it refers to."""
     ref = entry.reference
-    if entry.kind in ("award_reserved", "reservation_voided", "payment_executed", "payment_reversed"):
+    if entry.kind in (
+        "award_reserved",
+        "reservation_voided",
+        "payment_executed",
+        "payment_reversed",
+    ):
         award = _award_of(entry, names)
         if award is None:
             return f"{kind_name(entry.kind)} {ref}", ""
-        verb = {"award_reserved": "预留", "reservation_voided": "撤销预留", "payment_executed": "支付",
-                "payment_reversed": "冲回支付（银行未成功）"}[entry.kind]
+        verb = {
+            "award_reserved": "预留",
+            "reservation_voided": "撤销预留",
+            "payment_executed": "支付",
+            "payment_reversed": "冲回支付（银行未成功）",
+        }[entry.kind]
         if entry.kind == "payment_executed" and award.kind == "preallocation":
             verb = "预拨"
-        if entry.kind == "payment_executed" and any(ln.account.startswith("payable:") for ln in entry.lines):
+        if entry.kind == "payment_executed" and any(
+            ln.account.startswith("payable:") for ln in entry.lines
+        ):
             verb = "重新支付"  # what was owed again after the bank failed the first payment
         return f"{verb} {award.payee_name} {_what(award, names)}", award.payee_name
     if entry.kind == "program_opened":
@@ -364,16 +414,22 @@ def summary(entry: PostedEntry, names: Names) -> tuple[str, str]:
         basis = names.releases.get(ref)
         return "中央财政资金拨入共管账户" + (f"（{basis}）" if basis else ""), ""
     if entry.kind == "budget_adjusted" and (adj := names.adjustments.get(ref)):
-        return (f"预算调整 {names.item_name(adj.from_item)} 调入 {names.item_name(adj.to_item)}"
-                f"（{adj.resolution_no}）"), ""
+        return (
+            f"预算调整 {names.item_name(adj.from_item)} 调入 {names.item_name(adj.to_item)}"
+            f"（{adj.resolution_no}）"
+        ), ""
     if entry.kind == "contractor_defaulted":
         credit_code = ref.removeprefix("default:")
         who = names.payee_name(credit_code)
         resolution = names.defaults.get(credit_code)
-        return f"{who} 违约，已付款项转应收追回款" + (f"（{resolution}）" if resolution else ""), who
+        return f"{who} 违约，已付款项转应收追回款" + (
+            f"（{resolution}）" if resolution else ""
+        ), who
     if entry.kind == "clawback_repaid" and (rep := names.repayments.get(ref)):
         who = names.payee_name(rep.credit_code)
-        return f"收回 {who} 追回款" + (f"（{rep.bank_reference}）" if rep.bank_reference else ""), who
+        return f"收回 {who} 追回款" + (
+            f"（{rep.bank_reference}）" if rep.bank_reference else ""
+        ), who
     return " ".join(x for x in (kind_name(entry.kind), ref, entry.memo) if x), ""
 
 

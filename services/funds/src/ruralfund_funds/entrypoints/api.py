@@ -451,69 +451,67 @@ async def postings_csv(program_code: str, ctx: CtxDep, who: Reader):
                                       f"filename*=UTF-8''{quote(program_code + '-postings.csv')}"})
 
 
-_PROBLEM = {"application/problem+json": {"schema": {"type": "object", "required": ["type", "title", "status", "code"],
-                                                    "properties": {"type": {"type": "string"},
-                                                                   "title": {"type": "string"},
-                                                                   "status": {"type": "integer"},
-                                                                   "code": {"type": "string"},
-                                                                   "field": {"type": "string"},
-                                                                   "detail": {"type": "string"},
-                                                                   "title_zh": {"type": "string"}}}}}
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {k: {"type": "integer" if k == "status" else "string"}
+                   for k in ("type", "title", "status", "code", "field", "detail", "title_zh")},
+}
+_PROBLEM = {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}
+_FILE = {"type": "string", "format": "binary"}
 _JOURNAL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the journal (序时账): one row per posting (CSV: UTF-8 with BOM, Chinese headings; "
-                         "xlsx: sheets 序时账 and 科目表), or a beancount file that bean-check accepts",
+    200: {"description": "the journal (序时账), one row per posting: CSV (UTF-8 with BOM, "
+                         "Chinese headings), xlsx (sheets 序时账 and 科目表) or beancount",
           "content": {"text/csv": {"schema": {"type": "string"}},
-                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-                          {"schema": {"type": "string", "format": "binary"}},
+                      journal_reports.MEDIA_TYPES["xlsx"]: {"schema": _FILE},
                       "text/plain": {"schema": {"type": "string"}}}},
-    400: {"description": "INVALID_FORMAT, INVALID_DATE, INVALID_RANGE or EXPORT_TOO_LARGE (field: format, from "
-                         "or to)", "content": _PROBLEM},
+    400: {"description": "INVALID_FORMAT, INVALID_DATE, INVALID_RANGE or EXPORT_TOO_LARGE "
+                         "(field: format, from or to)", "content": _PROBLEM},
     404: {"description": "PROGRAM_NOT_FOUND", "content": _PROBLEM},
 }
-
-
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DAY_QUERY = {"format": "date"}
 
 
 def _journal_day(text: str | None, field: str) -> date | None:
     if not text:
         return None
     try:
-        if _DAY.fullmatch(text):  # fromisoformat alone would also take 20261013 and 2026-W42-2
+        if _DAY.fullmatch(text):  # fromisoformat alone also takes 20261013 and 2026-W42-2
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise InvalidInput("INVALID_DATE", f"{field}: a county day as YYYY-MM-DD, e.g. 2026-10-13（日期格式应为 "
-                       "YYYY-MM-DD）", field=field, status=400)
+    raise InvalidInput("INVALID_DATE", f"{field}: a county day as YYYY-MM-DD, e.g. 2026-10-13"
+                       "（日期格式应为 YYYY-MM-DD）", field=field, status=400)
 
 
-@router.get("/programs/{program_code}/journal", tags=["ledger"], responses=_JOURNAL_RESPONSES,
-            summary="The journal for accountants (序时账): accounting day (Asia/Shanghai), voucher number, "
-                    "account code, name and type, debit/credit in yuan, 摘要; CSV, xlsx or beancount")
-async def journal(program_code: str, ctx: CtxDep, who: Reader,
-                  format: Annotated[str, Query(description="csv (default), xlsx or beancount",
-                                               json_schema_extra={"enum": list(journal_reports.FORMATS)})] = "csv",
-                  from_: Annotated[str | None, Query(alias="from", description="first county day, YYYY-MM-DD",
-                                                     json_schema_extra={"format": "date"})] = None,
-                  to: Annotated[str | None, Query(description="last county day (inclusive), YYYY-MM-DD",
-                                                  json_schema_extra={"format": "date"})] = None):
+@router.get("/programs/{program_code}/journal", tags=["ledger"], response_class=Response,
+            responses=_JOURNAL_RESPONSES,
+            summary="The journal for accountants (序时账): accounting day (Asia/Shanghai), "
+                    "voucher number, account code, name and type, debit/credit in yuan, 摘要")
+async def journal(
+    program_code: str, ctx: CtxDep, who: Reader,
+    format: Annotated[str, Query(description="csv (default), xlsx or beancount",
+                                 json_schema_extra={"enum": list(journal_reports.FORMATS)})] = "csv",
+    from_: Annotated[str | None, Query(alias="from", description="first county day, YYYY-MM-DD",
+                                       json_schema_extra=_DAY_QUERY)] = None,
+    to: Annotated[str | None, Query(description="last county day (inclusive), YYYY-MM-DD",
+                                    json_schema_extra=_DAY_QUERY)] = None,
+):
     if format not in journal_reports.FORMATS:
-        raise InvalidInput("INVALID_FORMAT", "format is csv, xlsx or beancount（导出格式应为 csv、xlsx 或 beancount）",
-                           field="format", status=400)
+        raise InvalidInput("INVALID_FORMAT", "format is csv, xlsx or beancount"
+                           "（导出格式应为 csv、xlsx 或 beancount）", field="format", status=400)
     first_day, last_day = _journal_day(from_, "from"), _journal_day(to, "to")
     if first_day and last_day and first_day > last_day:
-        raise InvalidInput("INVALID_RANGE", "from is after to（起始日期晚于截止日期）", field="from", status=400)
+        raise InvalidInput("INVALID_RANGE", "from is after to（起始日期晚于截止日期）", field="from",
+                           status=400)
     async with ctx.db.acquire() as conn:
         export = await journal_export(conn, program_code, first_day, last_day,
                                       max_entries=MAX_HTTP_EXPORT_ENTRIES)
-    render = {"csv": journal_reports.render_csv, "xlsx": journal_reports.render_xlsx,
-              "beancount": lambda e: journal_reports.render_beancount(e).encode("utf-8")}[format]
-    body = await run_in_threadpool(render, export)  # CPU work: off the event loop
-    span = "-".join(d.isoformat() for d in (first_day, last_day) if d)
-    name = f"{program_code}-journal{'-' + span if span else ''}.{journal_reports.EXTENSIONS[format]}"
+    body = await run_in_threadpool(journal_reports.render, export, format)  # CPU: off the loop
+    name = journal_reports.file_name(program_code, first_day, last_day, format)
+    disposition = f"attachment; filename=\"journal.{format}\"; filename*=UTF-8''{quote(name)}"
     return Response(body, media_type=journal_reports.MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f"attachment; filename=\"journal.{format}\"; "
-                                                    f"filename*=UTF-8''{quote(name)}"})
-
+                    headers={"Content-Disposition": disposition})
 
 __all__ = ["router"]

@@ -32,6 +32,8 @@ __all__ = [
     "FORMATS",
     "HEADINGS",
     "MEDIA_TYPES",
+    "file_name",
+    "render",
     "render_beancount",
     "render_csv",
     "render_xlsx",
@@ -47,9 +49,11 @@ MEDIA_TYPES: Final = {
 }
 EXTENSIONS: Final = {"csv": "csv", "xlsx": "xlsx", "beancount": "beancount"}
 
-HEADINGS: Final = ("分录编号", "业务类型", "业务类型名称", "记账日期", "凭证号", "摘要", "科目编码", "科目名称",
-                   "科目类型", "账簿", "借方金额（元）", "贷方金额（元）", "项目编码", "业务编号",
-                   "记账时间（UTC）")  # fmt: skip
+HEADINGS: Final = (
+    "分录编号", "业务类型", "业务类型名称", "记账日期", "凭证号", "摘要", "科目编码",
+    "科目名称", "科目类型", "账簿", "借方金额（元）", "贷方金额（元）", "项目编码",
+    "业务编号", "记账时间（UTC）",
+)  # fmt: skip
 CHART_HEADINGS: Final = ("科目编码", "科目名称", "科目类型", "账簿", "beancount科目")
 BOM: Final = "\ufeff"
 
@@ -57,10 +61,23 @@ BOM: Final = "\ufeff"
 def _cells(row: JournalRow) -> list[Any]:
     """A row's values: dates as date, yuan as Decimal, everything else text."""
     a = row.account
-    return [row.entry_id, row.kind, row.kind_zh, row.accounting_date, row.voucher_no, row.summary, a.account,
-            a.name_zh, a.type.value, a.book, Decimal(row.debit_fen).scaleb(-2),
-            Decimal(row.credit_fen).scaleb(-2), row.program_code, row.reference,
-            row.posted_at.isoformat().replace("+00:00", "Z")]
+    return [
+        row.entry_id,
+        row.kind,
+        row.kind_zh,
+        row.accounting_date,
+        row.voucher_no,
+        row.summary,
+        a.account,
+        a.name_zh,
+        a.type.value,
+        a.book,
+        Decimal(row.debit_fen).scaleb(-2),
+        Decimal(row.credit_fen).scaleb(-2),
+        row.program_code,
+        row.reference,
+        row.posted_at.isoformat().replace("+00:00", "Z"),
+    ]
 
 
 def _csv_text(value: Any) -> str:
@@ -102,11 +119,20 @@ def render_xlsx(export: JournalExport, progress: Progress | None = None) -> byte
 
     buf = io.BytesIO()
     # every text is written with write_string: never a formula, a number or a link
-    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_formulas": False,
-                                   "strings_to_numbers": False, "strings_to_urls": False})
-    formats = {"head": wb.add_format({"bold": True, "bg_color": "#DDEBF7"}),
-               "yuan": wb.add_format({"num_format": YUAN_FORMAT}),
-               "date": wb.add_format({"num_format": DATE_FORMAT})}
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    formats = {
+        "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7"}),
+        "yuan": wb.add_format({"num_format": YUAN_FORMAT}),
+        "date": wb.add_format({"num_format": DATE_FORMAT}),
+    }
     journal = wb.add_worksheet("序时账")
     journal.freeze_panes(1, 0)
     for col, width in enumerate((38, 18, 14, 12, 18, 44, 40, 44, 8, 6, 16, 16, 14, 38, 28)):
@@ -124,8 +150,9 @@ def render_xlsx(export: JournalExport, progress: Progress | None = None) -> byte
     return buf.getvalue()
 
 
-def _write_row(sheet: Any, row: int, values: Iterable[Any], formats: Mapping[str, Any], *,
-               head: bool = False) -> None:
+def _write_row(
+    sheet: Any, row: int, values: Iterable[Any], formats: Mapping[str, Any], *, head: bool = False
+) -> None:
     for col, value in enumerate(values):
         if isinstance(value, Decimal):
             sheet.write_number(row, col, value, formats["yuan"])  # exact: at most 2 decimals of fen
@@ -168,13 +195,23 @@ def render_beancount(export: JournalExport) -> str:
         first_use.setdefault(r.account.account, (r.accounting_date, r.account))
     _check_injective(a for _, a in first_use.values())
 
-    out = [f"; 序时账 {export.program_code} {export.program_name}".rstrip(),
-           "; exported from ruralfund funds; dates are accounting days in Asia/Shanghai",
-           f"option \"title\" {_q(f'{export.program_name or export.program_code} 序时账')}",
-           f'option "operating_currency" "{CURRENCY}"', ""]
-    for account, (day, a) in sorted(first_use.items(), key=lambda kv: (kv[1][0], kv[1][1].beancount)):
-        out += [f"{day.isoformat()} open {a.beancount} {CURRENCY}", f"  name: {_q(a.name_zh)}",
-                f"  ledger-account: {_q(account)}", f"  type: {_q(a.type.value)}", f"  book: {_q(a.book)}"]
+    out = [
+        f"; 序时账 {export.program_code} {export.program_name}".rstrip(),
+        "; exported from ruralfund funds; dates are accounting days in Asia/Shanghai",
+        f'option "title" {_q(f"{export.program_name or export.program_code} 序时账")}',
+        f'option "operating_currency" "{CURRENCY}"',
+        "",
+    ]
+    for account, (day, a) in sorted(
+        first_use.items(), key=lambda kv: (kv[1][0], kv[1][1].beancount)
+    ):
+        out += [
+            f"{day.isoformat()} open {a.beancount} {CURRENCY}",
+            f"  name: {_q(a.name_zh)}",
+            f"  ledger-account: {_q(account)}",
+            f"  type: {_q(a.type.value)}",
+            f"  book: {_q(a.book)}",
+        ]
     out.append("")
     if opening and start is not None:
         out.append(f'{start.isoformat()} * "期初余额" {_q(f"{start.isoformat()} 之前各科目余额")}')
@@ -189,15 +226,20 @@ def render_beancount(export: JournalExport) -> str:
 def _transaction(lines: Sequence[JournalRow]) -> list[str]:
     head = lines[0]
     title = f"{_q(head.payee)} {_q(head.summary)}" if head.payee else _q(head.summary)
-    out = [f"{head.accounting_date.isoformat()} * {title}", f"  voucher: {_q(head.voucher_no)}",
-           f"  entry-id: {_q(head.entry_id)}", f"  kind: {_q(head.kind)}", f"  reference: {_q(head.reference)}",
-           f"  program: {_q(head.program_code)}"]
+    out = [
+        f"{head.accounting_date.isoformat()} * {title}",
+        f"  voucher: {_q(head.voucher_no)}",
+        f"  entry-id: {_q(head.entry_id)}",
+        f"  kind: {_q(head.kind)}",
+        f"  reference: {_q(head.reference)}",
+        f"  program: {_q(head.program_code)}",
+    ]
     out += [f"  {r.account.beancount}  {_amount(r.debit_fen - r.credit_fen)}" for r in lines]
     return [*out, ""]
 
 
 def _balances(export: JournalExport, opened: Mapping[str, tuple[date, ChartAccount]]) -> list[str]:
-    """Balance assertions on the day after the range (a balance is checked at the start of its day)."""
+    """Balance assertions on the day after the range (checked at the start of their day)."""
     if not opened:
         return []
     if export.last_day is not None:
@@ -207,8 +249,10 @@ def _balances(export: JournalExport, opened: Mapping[str, tuple[date, ChartAccou
     else:
         last = max(day for day, _ in opened.values())
     day = (last + timedelta(days=1)).isoformat()
-    return [f"{day} balance {a.beancount}  {_amount(export.closing_fen.get(account, 0))}"
-            for account, (_, a) in sorted(opened.items(), key=lambda kv: kv[1][1].beancount)]
+    return [
+        f"{day} balance {a.beancount}  {_amount(export.closing_fen.get(account, 0))}"
+        for account, (_, a) in sorted(opened.items(), key=lambda kv: kv[1][1].beancount)
+    ]
 
 
 def _check_injective(accounts: Iterable[ChartAccount]) -> None:
@@ -216,3 +260,19 @@ def _check_injective(accounts: Iterable[ChartAccount]) -> None:
     for a in accounts:
         other = by_name.setdefault(a.beancount, a.account)
         assert other == a.account, f"{other} and {a.account} would merge into {a.beancount}"
+
+
+def render(export: JournalExport, fmt: str, progress: Progress | None = None) -> bytes:
+    """The file in one of ``FORMATS``."""
+    if fmt == "xlsx":
+        return render_xlsx(export, progress)
+    if fmt == "beancount":
+        return render_beancount(export).encode("utf-8")
+    assert fmt == "csv", fmt
+    return render_csv(export)
+
+
+def file_name(program_code: str, first_day: date | None, last_day: date | None, fmt: str) -> str:
+    """xinping-2021-journal-2026-10-01-2026-10-31.xlsx"""
+    span = "".join(f"-{d.isoformat()}" for d in (first_day, last_day) if d)
+    return f"{program_code}-journal{span}.{EXTENSIONS[fmt]}"

@@ -37,43 +37,85 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=COUNTY_TZ)
 
 
-async def journal_export(conn: asyncpg.Connection, program_code: str, first_day: date | None = None,
-                         last_day: date | None = None, *, max_entries: int | None = None,
-                         progress: Progress | None = None) -> JournalExport:
-    """Every entry posted on the county days ``first_day`` .. ``last_day`` (inclusive; None: open)."""
+async def journal_export(
+    conn: asyncpg.Connection,
+    program_code: str,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    *,
+    max_entries: int | None = None,
+    progress: Progress | None = None,
+) -> JournalExport:
+    """Every entry posted on the county days ``first_day`` .. ``last_day`` (inclusive; None:
+    open)."""
     lo = _start_of(first_day) if first_day else None
     hi = _start_of(last_day + timedelta(days=1)) if last_day else None
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        program = await conn.fetchrow("SELECT name, contractor_credit_code, contractor_name FROM programs "
-                                      "WHERE program_code=$1", program_code)
+        program = await conn.fetchrow(
+            "SELECT name, contractor_credit_code, contractor_name FROM programs "
+            "WHERE program_code=$1",
+            program_code,
+        )
         if program is None:
             raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}")
         total = await conn.fetchval(
-            "SELECT count(*) FROM entries WHERE program_code=$1 AND ($2::timestamptz IS NULL OR posted_at >= $2) "
-            "AND ($3::timestamptz IS NULL OR posted_at < $3)", program_code, lo, hi)
+            "SELECT count(*) FROM entries WHERE program_code=$1 "
+            "AND ($2::timestamptz IS NULL OR posted_at >= $2) "
+            "AND ($3::timestamptz IS NULL OR posted_at < $3)",
+            program_code,
+            lo,
+            hi,
+        )
         if max_entries is not None and total > max_entries:
-            raise InvalidInput("EXPORT_TOO_LARGE", f"{total} entries in the range, at most {max_entries} per "
-                               "download: give a shorter range (from, to) or use `ruralfund ledger export`",
-                               field="from", status=400, details={"entries": total, "max_entries": max_entries})
+            raise InvalidInput(
+                "EXPORT_TOO_LARGE",
+                f"{total} entries in the range, at most {max_entries} per "
+                "download: give a shorter range (from, to) or use `ruralfund ledger export`",
+                field="from",
+                status=400,
+                details={"entries": total, "max_entries": max_entries},
+            )
         entries = await _entries(conn, program_code, lo, hi, total, progress)
         names = await _names(conn, program_code, program)
         opening = await _sums(conn, program_code, lo) if lo else {}
         # Open-ended: the kept balances (updated with each posting, never derived from it), so
         # bean-check fails on a journal that disagrees with them (a posting altered behind the
         # ledger's back, as `ruralfund ledger verify` reports); else the postings' own sums.
-        closing = await _kept(conn, program_code) if hi is None else await _sums(conn, program_code, hi)
-    return JournalExport(program_code, program["name"], journal_rows(program_code, entries, names), first_day,
-                         last_day, opening, closing, names)
+        closing = (
+            await _kept(conn, program_code) if hi is None else await _sums(conn, program_code, hi)
+        )
+    return JournalExport(
+        program_code,
+        program["name"],
+        journal_rows(program_code, entries, names),
+        first_day,
+        last_day,
+        opening,
+        closing,
+        names,
+    )
 
 
-async def _entries(conn: asyncpg.Connection, program_code: str, lo: datetime | None, hi: datetime | None,
-                   total: int, progress: Progress | None) -> list[PostedEntry]:
+async def _entries(
+    conn: asyncpg.Connection,
+    program_code: str,
+    lo: datetime | None,
+    hi: datetime | None,
+    total: int,
+    progress: Progress | None,
+) -> list[PostedEntry]:
     # One pass over entries ⋈ postings (a cursor, not pages: postings have no index by entry)
     cursor = conn.cursor(
-        "SELECT e.entry_id::text AS entry_id, e.kind, e.reference, e.memo, e.posted_at, p.account, p.debit_fen, "
-        "p.credit_fen FROM entries e JOIN postings p USING (entry_id) WHERE e.program_code=$1 "
-        "AND ($2::timestamptz IS NULL OR e.posted_at >= $2) AND ($3::timestamptz IS NULL OR e.posted_at < $3) "
-        "ORDER BY e.posted_at, e.entry_id, p.posting_id", program_code, lo, hi, prefetch=FETCH_ROWS)
+        "SELECT e.entry_id::text AS entry_id, e.kind, e.reference, e.memo, e.posted_at, "
+        "p.account, p.debit_fen, p.credit_fen FROM entries e JOIN postings p USING (entry_id) "
+        "WHERE e.program_code=$1 AND ($2::timestamptz IS NULL OR e.posted_at >= $2) "
+        "AND ($3::timestamptz IS NULL OR e.posted_at < $3) "
+        "ORDER BY e.posted_at, e.entry_id, p.posting_id",
+        program_code,
+        lo,
+        hi,
+        prefetch=FETCH_ROWS,
+    )
     out: list[PostedEntry] = []
     head: asyncpg.Record | None = None
     lines: list[L.Line] = []
@@ -93,55 +135,94 @@ async def _entries(conn: asyncpg.Connection, program_code: str, lo: datetime | N
 
 
 def _entry(r: asyncpg.Record, lines: list[L.Line]) -> PostedEntry:
-    return PostedEntry(r["entry_id"], r["kind"], r["reference"], r["posted_at"], tuple(lines), r["memo"])
+    return PostedEntry(
+        r["entry_id"], r["kind"], r["reference"], r["posted_at"], tuple(lines), r["memo"]
+    )
 
 
-async def _sums(conn: asyncpg.Connection, program_code: str, before: datetime | None) -> dict[str, int]:
+async def _sums(
+    conn: asyncpg.Connection, program_code: str, before: datetime | None
+) -> dict[str, int]:
     """debits − credits per account over the entries posted before ``before`` (None: all)."""
     rows = await conn.fetch(
-        "SELECT p.account, (sum(p.debit_fen) - sum(p.credit_fen))::bigint AS net FROM postings p "
-        "JOIN entries e USING (entry_id) WHERE e.program_code=$1 AND ($2::timestamptz IS NULL OR e.posted_at < $2) "
-        "GROUP BY p.account", program_code, before)
+        "SELECT p.account, (sum(p.debit_fen) - sum(p.credit_fen))::bigint AS net "
+        "FROM postings p JOIN entries e USING (entry_id) WHERE e.program_code=$1 "
+        "AND ($2::timestamptz IS NULL OR e.posted_at < $2) GROUP BY p.account",
+        program_code,
+        before,
+    )
     return {r["account"]: r["net"] for r in rows}
 
 
 async def _kept(conn: asyncpg.Connection, program_code: str) -> dict[str, int]:
-    rows = await conn.fetch("SELECT account, debits_fen - credits_fen AS net FROM balances WHERE program_code=$1",
-                            program_code)
+    rows = await conn.fetch(
+        "SELECT account, debits_fen - credits_fen AS net FROM balances WHERE program_code=$1",
+        program_code,
+    )
     return {r["account"]: r["net"] for r in rows}
 
 
 async def _names(conn: asyncpg.Connection, program_code: str, program: asyncpg.Record) -> Names:
     """Everything funds stores that names what an entry refers to."""
-    items = {r["item_code"]: ItemName(r["line_code"], r["line_name"], r["item_name"], r["mode"])
-             for r in await conn.fetch("SELECT line_code, line_name, item_code, item_name, mode FROM items "
-                                       "WHERE program_code=$1", program_code)}
-    awards = await conn.fetch("SELECT award_id, kind, item_code, payee_credit_code, payee_name FROM awards "
-                              "WHERE program_code=$1 ORDER BY reserved_at", program_code)
-    payees = {program["contractor_credit_code"]: program["contractor_name"]} \
-        if program["contractor_credit_code"] and program["contractor_name"] else {}
+    items = {
+        r["item_code"]: ItemName(r["line_code"], r["line_name"], r["item_name"], r["mode"])
+        for r in await conn.fetch(
+            "SELECT line_code, line_name, item_code, item_name, mode FROM items "
+            "WHERE program_code=$1",
+            program_code,
+        )
+    }
+    awards = await conn.fetch(
+        "SELECT award_id, kind, item_code, payee_credit_code, payee_name FROM awards "
+        "WHERE program_code=$1 ORDER BY reserved_at",
+        program_code,
+    )
+    payees = (
+        {program["contractor_credit_code"]: program["contractor_name"]}
+        if program["contractor_credit_code"] and program["contractor_name"]
+        else {}
+    )
     payees.update({a["payee_credit_code"]: a["payee_name"] for a in awards})  # the latest name wins
-    payments = await conn.fetch("SELECT p.payment_id::text AS payment_id, p.award_id FROM payments p "
-                                "JOIN awards a USING (award_id) WHERE a.program_code=$1", program_code)
-    releases = await conn.fetch("SELECT release_id, approval_reference FROM releases WHERE program_code=$1",
-                                program_code)
-    adjustments = await conn.fetch("SELECT adjustment_id, from_item, to_item, resolution_no FROM adjustments "
-                                   "WHERE program_code=$1", program_code)
-    defaults = await conn.fetch("SELECT credit_code, resolution_no FROM defaults WHERE program_code=$1",
-                                program_code)
-    repayments = await conn.fetch("SELECT repayment_id, credit_code, bank_reference FROM repayments "
-                                  "WHERE program_code=$1", program_code)
+    payments = await conn.fetch(
+        "SELECT p.payment_id::text AS payment_id, p.award_id FROM payments p "
+        "JOIN awards a USING (award_id) WHERE a.program_code=$1",
+        program_code,
+    )
+    releases = await conn.fetch(
+        "SELECT release_id, approval_reference FROM releases WHERE program_code=$1", program_code
+    )
+    adjustments = await conn.fetch(
+        "SELECT adjustment_id, from_item, to_item, resolution_no FROM adjustments "
+        "WHERE program_code=$1",
+        program_code,
+    )
+    defaults = await conn.fetch(
+        "SELECT credit_code, resolution_no FROM defaults WHERE program_code=$1", program_code
+    )
+    repayments = await conn.fetch(
+        "SELECT repayment_id, credit_code, bank_reference FROM repayments WHERE program_code=$1",
+        program_code,
+    )
     return Names(
         program_name=program["name"],
         lines={i.line_code: i.line_name for i in items.values()},
         items=items,
         payees=payees,
-        awards={a["award_id"]: AwardInfo(a["kind"], a["item_code"], a["payee_credit_code"], a["payee_name"])
-                for a in awards},
+        awards={
+            a["award_id"]: AwardInfo(
+                a["kind"], a["item_code"], a["payee_credit_code"], a["payee_name"]
+            )
+            for a in awards
+        },
         payments={p["payment_id"]: p["award_id"] for p in payments},
         releases={str(r["release_id"]): r["approval_reference"] for r in releases},
-        adjustments={r["adjustment_id"]: AdjustmentInfo(r["from_item"], r["to_item"], r["resolution_no"])
-                     for r in adjustments},
+        adjustments={
+            r["adjustment_id"]: AdjustmentInfo(r["from_item"], r["to_item"], r["resolution_no"])
+            for r in adjustments
+        },
         defaults={r["credit_code"]: r["resolution_no"] for r in defaults},
-        repayments={r["repayment_id"]: RepaymentInfo(r["credit_code"], r["bank_reference"]) for r in repayments},
+        repayments={
+            r["repayment_id"]: RepaymentInfo(r["credit_code"], r["bank_reference"])
+            for r in repayments
+        },
     )
