@@ -34,6 +34,7 @@ import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,6 +45,7 @@ from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, Pr
 from ruralfund_common.db.migrate import migrate
 from ruralfund_common.db.pool import create_pool
 from ruralfund_common.messaging import Tx
+from ruralfund_common.messaging.signing import EventKeys
 from ruralfund_common.testing.infra import (
     create_database,
     drop_database,
@@ -85,6 +87,7 @@ class _Ctx:
     def __init__(self) -> None:
         self.clock = _FixedClock(NOW)
         self.calendar = WorkingCalendar.default()
+        self.messaging = SimpleNamespace(keys=EventKeys.dev("funds"))  # signs the ledger tree's head
 
 
 def _program(payments: int) -> ProgramActivated:
@@ -108,7 +111,10 @@ def _award(n: int) -> ClaimApproved:
 
 async def _in_tx(pool, ctx: _Ctx, fn) -> Any:
     async with pool.acquire() as conn, conn.transaction():
-        return await fn(Tx(conn, "funds", ctx.clock, ctx=ctx))
+        tx = Tx(conn, "funds", ctx.clock, ctx=ctx)
+        result = await fn(tx)
+        await service.seal(tx)  # as run_command does: the rows become leaves of the Merkle tree
+        return result
 
 
 async def _setup(pool, ctx: _Ctx, payments: int) -> list[tuple[str, str]]:

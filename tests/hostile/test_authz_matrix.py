@@ -156,6 +156,8 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "POST /publicity/notices/{notice_id}/objections": "public",
         "GET /open-data/paid-awards.csv": "public",
         "GET /open-data/paid-awards.json": "public",
+        "GET /open-data/ledger-checkpoints.json": "public",
+        "GET /open-data/ledger-checkpoints.csv": "public",
         "GET /notices": "read:auditor,bureau_admin,leading_group",
         "POST /notices/{notice_id}/publish": "write:bureau_admin",
         "GET /objections": "read:auditor,bureau_admin,leading_group",

@@ -28,7 +28,9 @@ P = "/programs/xinping-2021"
 
 def verify(database_url: str, *extra: str) -> tuple[int, str]:
     """Exit code and one line per problem, "check: where: detail" as the CLI prints them."""
-    result = CliRunner().invoke(ledger_cli, ["verify", "--database-url", database_url, "--json", *extra])
+    result = CliRunner().invoke(
+        ledger_cli, ["verify", "--database-url", database_url, "--json", *extra]
+    )
     if result.exit_code not in (0, 1):
         return result.exit_code, result.output
     report = json.loads(result.output)
@@ -56,8 +58,11 @@ async def kept_checkpoint(w: World, tmp_path: Path) -> tuple[Path, dict]:
     pids.append(await w.pay("dba-3"))
     code, out = await run_verify(w, path)
     assert code == 0 and out == "ok", out
-    human = await asyncio.to_thread(CliRunner().invoke, ledger_cli, ["verify", "--database-url", w.database_url,
-                                                                     "--checkpoint", str(path)])
+    human = await asyncio.to_thread(
+        CliRunner().invoke,
+        ledger_cli,
+        ["verify", "--database-url", w.database_url, "--checkpoint", str(path)],
+    )
     assert human.exit_code == 0 and "extends the checkpoint" in human.output, human.output
     return path, {"checkpoint": cp, "payments": pids}
 
@@ -70,23 +75,44 @@ async def test_untouched_ledger_verifies_and_the_checkpoint_is_published(world: 
     w = world
     _, kept = await kept_checkpoint(w, tmp_path)
     cp = kept["checkpoint"]
-    assert (await w.funds.get("/ledger/checkpoints/latest")).json() == cp  # public: anyone can keep a copy
+    assert (
+        await w.funds.get("/ledger/checkpoints/latest")
+    ).json() == cp  # public: anyone can keep a copy
     assert (await w.funds.get(f"/ledger/checkpoints/{cp['tree_size']}")).json() == cp
     events = await w.events("funds.evt.ledger_checkpoint.v1")
-    assert any(e["data"]["root_hash"] == cp["root_hash"] and e["data"]["reason"] == "on_demand" for e in events)
-    head = (await (await w.funds.post("/ledger/checkpoints", headers=_auditor())).aread())
+    assert any(
+        e["data"]["root_hash"] == cp["root_hash"] and e["data"]["reason"] == "on_demand"
+        for e in events
+    )
+    head = await (await w.funds.post("/ledger/checkpoints", headers=_auditor())).aread()
     now = json.loads(head)
     assert now["tree_size"] > cp["tree_size"]
-    proof = (await w.funds.get(f"/ledger/proofs/consistency?from={cp['tree_size']}&to={now['tree_size']}")).json()
+    proof = (
+        await w.funds.get(
+            f"/ledger/proofs/consistency?from={cp['tree_size']}&to={now['tree_size']}"
+        )
+    ).json()
     from ruralfund_funds.domain.merkle import verify_consistency
 
-    assert verify_consistency(cp["tree_size"], now["tree_size"], bytes.fromhex(cp["root_hash"]),
-                              bytes.fromhex(now["root_hash"]), [bytes.fromhex(h) for h in proof["proof"]])
-    inc = (await w.funds.get(f"/ledger/proofs/inclusion?leaf_index=0&tree_size={now['tree_size']}")).json()
+    assert verify_consistency(
+        cp["tree_size"],
+        now["tree_size"],
+        bytes.fromhex(cp["root_hash"]),
+        bytes.fromhex(now["root_hash"]),
+        [bytes.fromhex(h) for h in proof["proof"]],
+    )
+    inc = (
+        await w.funds.get(f"/ledger/proofs/inclusion?leaf_index=0&tree_size={now['tree_size']}")
+    ).json()
     from ruralfund_funds.domain.merkle import verify_inclusion
 
-    assert verify_inclusion(bytes.fromhex(inc["leaf_hash"]), 0, now["tree_size"],
-                            [bytes.fromhex(h) for h in inc["proof"]], bytes.fromhex(now["root_hash"]))
+    assert verify_inclusion(
+        bytes.fromhex(inc["leaf_hash"]),
+        0,
+        now["tree_size"],
+        [bytes.fromhex(h) for h in inc["proof"]],
+        bytes.fromhex(now["root_hash"]),
+    )
     # a forged copy of the checkpoint (another root, same signature) is refused
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(cp | {"root_hash": "0" * 64}), encoding="utf-8")
@@ -107,7 +133,9 @@ async def test_dba_deletes_the_last_audit_record(world: World, tmp_path):
     try:
         last = await conn.fetchval("SELECT max(seq) FROM audit_log")
         await conn.execute("ALTER TABLE audit_log DISABLE RULE audit_log_no_delete")
-        await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")  # and leaves no trace in the capture
+        await conn.execute(
+            "ALTER TABLE audit_log DISABLE TRIGGER USER"
+        )  # and leaves no trace in the capture
         await conn.execute("DELETE FROM audit_log WHERE seq = $1", last)
         assert (await run_verify(w, None))[0] == 0  # today's chain check cannot see a removed tail
         code, out = await run_verify(w, path)
@@ -129,33 +157,70 @@ async def test_dba_appends_an_entry_with_a_recomputed_hash(world: World, tmp_pat
     conn = await superuser(w)
     try:
         entry_id = uuid.uuid4()
-        await conn.execute("INSERT INTO entries (entry_id, program_code, kind, reference, posted_at) "
-                           "VALUES ($1, 'xinping-2021', 'payment_executed', 'forged', now())", entry_id)
+        await conn.execute(
+            "INSERT INTO entries (entry_id, program_code, kind, reference, posted_at) "
+            "VALUES ($1, 'xinping-2021', 'payment_executed', 'forged', now())",
+            entry_id,
+        )
         lines = [["payee:91530427MA6K0B0Q1Y", 500_000, 0], ["bank:joint", 0, 500_000]]
         for account, debit, credit in lines:
-            await conn.execute("INSERT INTO postings (entry_id, program_code, account, debit_fen, credit_fen) "
-                               "VALUES ($1, 'xinping-2021', $2, $3, $4)", entry_id, account, debit, credit)
-            await conn.execute("UPDATE balances SET debits_fen = debits_fen + $2, credits_fen = credits_fen + $3 "
-                               "WHERE program_code = 'xinping-2021' AND account = $1", account, debit, credit)
-        prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1") or GENESIS_HASH
-        payload = {"entry_id": str(entry_id), "program_code": "xinping-2021", "kind": "payment_executed",
-                   "reference": "forged", "posted_at": "2026-03-02T02:00:00+00:00", "lines": lines}
-        await conn.execute("INSERT INTO audit_log (kind, payload, prev_hash, hash, recorded_at) "
-                           "VALUES ('entry', $1::jsonb, $2, $3, now())", json.dumps(payload), prev,
-                           audit_hash(prev, "entry", payload))
+            await conn.execute(
+                "INSERT INTO postings (entry_id, program_code, account, debit_fen, credit_fen) "
+                "VALUES ($1, 'xinping-2021', $2, $3, $4)",
+                entry_id,
+                account,
+                debit,
+                credit,
+            )
+            await conn.execute(
+                "UPDATE balances SET debits_fen = debits_fen + $2, credits_fen = credits_fen + $3 "
+                "WHERE program_code = 'xinping-2021' AND account = $1",
+                account,
+                debit,
+                credit,
+            )
+        prev = (
+            await conn.fetchval("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            or GENESIS_HASH
+        )
+        payload = {
+            "entry_id": str(entry_id),
+            "program_code": "xinping-2021",
+            "kind": "payment_executed",
+            "reference": "forged",
+            "posted_at": "2026-03-02T02:00:00+00:00",
+            "lines": lines,
+        }
+        await conn.execute(
+            "INSERT INTO audit_log (kind, payload, prev_hash, hash, recorded_at) "
+            "VALUES ('entry', $1::jsonb, $2, $3, now())",
+            json.dumps(payload),
+            prev,
+            audit_hash(prev, "entry", payload),
+        )
         assert (await run_verify(w, None))[0] == 0  # the chain links, the books balance
         code, out = await run_verify(w, path)
         assert code == 1, out
         assert "unsealed_change" in out and f"insert entries entry_id={entry_id}" in out, out
         # the capture is emptied and leaves are forged onto the tree: beyond the head funds signed
         size = await conn.fetchval("SELECT count(*) FROM ledger_leaves")
-        forged = [r["leaf"] for r in await conn.fetch("SELECT leaf FROM ledger_pending ORDER BY pending_id")]
+        forged = [
+            r["leaf"]
+            for r in await conn.fetch("SELECT leaf FROM ledger_pending ORDER BY pending_id")
+        ]
         await conn.execute("DELETE FROM ledger_pending")
         for i, text in enumerate(forged):
-            await conn.execute("INSERT INTO ledger_leaves VALUES ($1, $2, $3)", size + i, text, leaf_hash(text.encode()))
+            await conn.execute(
+                "INSERT INTO ledger_leaves VALUES ($1, $2, $3)",
+                size + i,
+                text,
+                leaf_hash(text.encode()),
+            )
         code, out = await run_verify(w, path)
         assert code == 1 and "unsealed_change" not in out, out
-        assert "tree_forged_append" in out and f"leaves #{size}..#{size + len(forged) - 1}" in out, out
+        assert (
+            "tree_forged_append" in out and f"leaves #{size}..#{size + len(forged) - 1}" in out
+        ), out
     finally:
         await conn.close()
 
@@ -170,34 +235,70 @@ async def test_dba_rewrites_an_old_payment_amount_and_rehashes_the_chain(world: 
             await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         await conn.execute("ALTER TABLE postings DISABLE RULE postings_no_update")
         await conn.execute("ALTER TABLE audit_log DISABLE RULE audit_log_no_update")
-        entry = await conn.fetchval("SELECT entry_id FROM entries WHERE kind='payment_executed' AND reference=$1",
-                                    pid)
-        await conn.execute("UPDATE payments SET content = jsonb_set(content, '{amount_fen}', '1246900') "
-                           "WHERE payment_id = $1", uuid.UUID(pid))
-        rows = await conn.fetch("SELECT posting_id, account, debit_fen, credit_fen FROM postings WHERE entry_id=$1 "
-                                "AND (account LIKE 'payee:%' OR account = 'bank:joint')", entry)
-        for r in rows:  # joint account → payee, both sides, kept balances too: the books still balance
+        entry = await conn.fetchval(
+            "SELECT entry_id FROM entries WHERE kind='payment_executed' AND reference=$1", pid
+        )
+        await conn.execute(
+            "UPDATE payments SET content = jsonb_set(content, '{amount_fen}', '1246900') "
+            "WHERE payment_id = $1",
+            uuid.UUID(pid),
+        )
+        rows = await conn.fetch(
+            "SELECT posting_id, account, debit_fen, credit_fen FROM postings WHERE entry_id=$1 "
+            "AND (account LIKE 'payee:%' OR account = 'bank:joint')",
+            entry,
+        )
+        for (
+            r
+        ) in rows:  # joint account → payee, both sides, kept balances too: the books still balance
             d, c = (1_000_000 if r["debit_fen"] else 0), (1_000_000 if r["credit_fen"] else 0)
-            await conn.execute("UPDATE postings SET debit_fen = debit_fen + $2, credit_fen = credit_fen + $3 "
-                               "WHERE posting_id = $1", r["posting_id"], d, c)
-            await conn.execute("UPDATE balances SET debits_fen = debits_fen + $2, credits_fen = credits_fen + $3 "
-                               "WHERE program_code='xinping-2021' AND account=$1", r["account"], d, c)
+            await conn.execute(
+                "UPDATE postings SET debit_fen = debit_fen + $2, credit_fen = credit_fen + $3 "
+                "WHERE posting_id = $1",
+                r["posting_id"],
+                d,
+                c,
+            )
+            await conn.execute(
+                "UPDATE balances SET debits_fen = debits_fen + $2, credits_fen = credits_fen + $3 "
+                "WHERE program_code='xinping-2021' AND account=$1",
+                r["account"],
+                d,
+                c,
+            )
         await _rehash_audit(conn, str(entry), 1_000_000)
-        assert (await run_verify(w, None))[0] == 0  # today's checks: the chain links, the books balance
+        assert (await run_verify(w, None))[
+            0
+        ] == 0  # today's checks: the chain links, the books balance
         code, out = await run_verify(w, path)
         assert code == 1, out
-        assert f"row_differs: payments payment_id={pid}" in out and "content.amount_fen: 246900 → 1246900" in out, out
-        assert "row_differs: postings posting_id=" in out and "row_differs: audit_log seq=" in out, out
+        assert (
+            f"row_differs: payments payment_id={pid}" in out
+            and "content.amount_fen: 246900 → 1246900" in out
+        ), out
+        assert (
+            "row_differs: postings posting_id=" in out and "row_differs: audit_log seq=" in out
+        ), out
         # going further: the payment's leaves are rewritten to match (their stored hashes too)
         await conn.execute("ALTER TABLE ledger_leaves DISABLE RULE ledger_leaves_no_update")
-        for r in await conn.fetch("SELECT leaf_index, leaf FROM ledger_leaves WHERE leaf LIKE '%' || $1 || '%' "
-                                  "AND leaf LIKE '{\"op\": %\"table\": \"payments\"}'", pid):
+        for r in await conn.fetch(
+            "SELECT leaf_index, leaf FROM ledger_leaves WHERE leaf LIKE '%' || $1 || '%' "
+            'AND leaf LIKE \'{"op": %"table": "payments"}\'',
+            pid,
+        ):
             text = r["leaf"].replace('"amount_fen": 246900', '"amount_fen": 1246900')
-            await conn.execute("UPDATE ledger_leaves SET leaf=$2, leaf_hash=$3 WHERE leaf_index=$1", r["leaf_index"],
-                               text, leaf_hash(text.encode()))
+            await conn.execute(
+                "UPDATE ledger_leaves SET leaf=$2, leaf_hash=$3 WHERE leaf_index=$1",
+                r["leaf_index"],
+                text,
+                leaf_hash(text.encode()),
+            )
         code, out = await run_verify(w, path)
         assert code == 1 and f"row_differs: payments payment_id={pid}" not in out, out
-        assert "tree_rewritten: checkpoint tree_size=" in out and "history before the checkpoint was rewritten" in out
+        assert (
+            "tree_rewritten: checkpoint tree_size=" in out
+            and "history before the checkpoint was rewritten" in out
+        )
     finally:
         await conn.close()
 
@@ -209,12 +310,20 @@ async def _rehash_audit(conn: asyncpg.Connection, entry_id: str, extra_fen: int)
     for r in rows:
         payload = json.loads(r["payload"])
         if r["kind"] == "entry" and payload["entry_id"] == entry_id:
-            payload["lines"] = [[a, d + extra_fen if d else 0, c + extra_fen if c else 0]
-                                if a == "bank:joint" or a.startswith("payee:") else [a, d, c]
-                                for a, d, c in payload["lines"]]
+            payload["lines"] = [
+                [a, d + extra_fen if d else 0, c + extra_fen if c else 0]
+                if a == "bank:joint" or a.startswith("payee:")
+                else [a, d, c]
+                for a, d, c in payload["lines"]
+            ]
         h = audit_hash(prev, r["kind"], payload)
-        await conn.execute("UPDATE audit_log SET payload=$2::jsonb, prev_hash=$3, hash=$4 WHERE seq=$1", r["seq"],
-                           json.dumps(payload), prev, h)
+        await conn.execute(
+            "UPDATE audit_log SET payload=$2::jsonb, prev_hash=$3, hash=$4 WHERE seq=$1",
+            r["seq"],
+            json.dumps(payload),
+            prev,
+            h,
+        )
         prev = h
 
 
@@ -224,10 +333,17 @@ async def test_dba_changes_the_bank_account_of_an_executed_payment(world: World,
     pid = kept["payments"][1]
     conn = await superuser(w)
     try:
-        await conn.execute("UPDATE payments SET content = jsonb_set(content, '{payee_bank_account}', "
-                           "'\"6217000000000666\"') WHERE payment_id = $1", uuid.UUID(pid))
-        await conn.execute("UPDATE awards SET payee_bank_account = '6217000000000666' WHERE award_id = 'dba-2'")
-        assert (await run_verify(w, None))[0] == 0  # payments and awards were outside the hash chain
+        await conn.execute(
+            "UPDATE payments SET content = jsonb_set(content, '{payee_bank_account}', "
+            "'\"6217000000000666\"') WHERE payment_id = $1",
+            uuid.UUID(pid),
+        )
+        await conn.execute(
+            "UPDATE awards SET payee_bank_account = '6217000000000666' WHERE award_id = 'dba-2'"
+        )
+        assert (await run_verify(w, None))[
+            0
+        ] == 0  # payments and awards were outside the hash chain
         code, out = await run_verify(w, path)
         assert code == 1, out
         assert f"row_differs: payments payment_id={pid}" in out, out
@@ -237,13 +353,26 @@ async def test_dba_changes_the_bank_account_of_an_executed_payment(world: World,
         # the captured change is appended as leaves as if funds had made it: beyond the signed head,
         # and a change no legitimate one makes (an executed payment's content, a paid award's account)
         size = await conn.fetchval("SELECT count(*) FROM ledger_leaves")
-        pending = [r["leaf"] for r in await conn.fetch("SELECT leaf FROM ledger_pending ORDER BY pending_id")]
+        pending = [
+            r["leaf"]
+            for r in await conn.fetch("SELECT leaf FROM ledger_pending ORDER BY pending_id")
+        ]
         await conn.execute("DELETE FROM ledger_pending")
         for i, text in enumerate(pending):
-            await conn.execute("INSERT INTO ledger_leaves VALUES ($1, $2, $3)", size + i, text, leaf_hash(text.encode()))
+            await conn.execute(
+                "INSERT INTO ledger_leaves VALUES ($1, $2, $3)",
+                size + i,
+                text,
+                leaf_hash(text.encode()),
+            )
         code, out = await run_verify(w, path)
         assert code == 1 and "row_differs" not in out and "tree_forged_append" in out, out
-        assert f"leaf_rule: payments payment_id={pid}" in out and "changes an executed payment's content" in out, out
-        assert "leaf_rule: awards award_id=dba-2" in out and "paid award's payee bank account" in out, out
+        assert (
+            f"leaf_rule: payments payment_id={pid}" in out
+            and "changes an executed payment's content" in out
+        ), out
+        assert (
+            "leaf_rule: awards award_id=dba-2" in out and "paid award's payee bank account" in out
+        ), out
     finally:
         await conn.close()

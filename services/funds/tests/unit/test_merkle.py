@@ -22,8 +22,19 @@ from ruralfund_funds.domain.merkle import (
 
 # The test inputs of the Certificate Transparency reference implementation (RFC 6962/9162 trees)
 # and the roots of their first n leaves.
-CT_LEAVES = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                                        "606162636465666768696a6b6c6d6e6f")]
+CT_LEAVES = [
+    bytes.fromhex(h)
+    for h in (
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    )
+]
 CT_ROOTS = {
     1: "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     2: "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -41,7 +52,11 @@ def sha(data: bytes) -> bytes:
 
 
 def test_empty_tree_and_single_leaf_by_hand() -> None:
-    assert mth([]) == EMPTY_ROOT == bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    assert (
+        mth([])
+        == EMPTY_ROOT
+        == bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    )
     assert mth([b"a"]) == sha(b"\x00a")  # a leaf is prefixed 0x00: a leaf never equals a node
 
 
@@ -65,7 +80,12 @@ def test_inclusion_and_consistency_by_hand() -> None:
     assert proof == [leaves[3], node_hash(leaves[0], leaves[1]), leaves[4]]
     assert verify_inclusion(leaves[2], 2, 5, proof, tree.root())
     # PROOF(3, D[5]) = c, d, (a,b), e (RFC 9162's own example shape: SUBPROOF down the left)
-    assert consistency_proof(3, 5, tree.perfect) == [leaves[2], leaves[3], node_hash(leaves[0], leaves[1]), leaves[4]]
+    assert consistency_proof(3, 5, tree.perfect) == [
+        leaves[2],
+        leaves[3],
+        node_hash(leaves[0], leaves[1]),
+        leaves[4],
+    ]
 
 
 trees = st.lists(st.binary(max_size=8), min_size=1, max_size=70, unique=True)
@@ -73,7 +93,9 @@ trees = st.lists(st.binary(max_size=8), min_size=1, max_size=70, unique=True)
 
 @settings(max_examples=150, deadline=None)
 @given(trees, st.data())
-def test_every_consistency_proof_between_m_and_n_verifies(leaves: list[bytes], data: st.DataObject) -> None:
+def test_every_consistency_proof_between_m_and_n_verifies(
+    leaves: list[bytes], data: st.DataObject
+) -> None:
     n = len(leaves)
     m = data.draw(st.integers(0, n))
     tree = LeafHashes(map(leaf_hash, leaves))
@@ -83,7 +105,9 @@ def test_every_consistency_proof_between_m_and_n_verifies(leaves: list[bytes], d
 
 @settings(max_examples=150, deadline=None)
 @given(trees, st.data())
-def test_a_tampered_leaf_fails_the_consistency_proof(leaves: list[bytes], data: st.DataObject) -> None:
+def test_a_tampered_leaf_fails_the_consistency_proof(
+    leaves: list[bytes], data: st.DataObject
+) -> None:
     n = len(leaves)
     m = data.draw(st.integers(1, n))
     victim = data.draw(st.integers(0, m - 1))
@@ -96,7 +120,9 @@ def test_a_tampered_leaf_fails_the_consistency_proof(leaves: list[bytes], data: 
 
 @settings(max_examples=150, deadline=None)
 @given(trees, st.data())
-def test_inclusion_proofs_verify_and_a_tampered_leaf_fails(leaves: list[bytes], data: st.DataObject) -> None:
+def test_inclusion_proofs_verify_and_a_tampered_leaf_fails(
+    leaves: list[bytes], data: st.DataObject
+) -> None:
     n = len(leaves)
     i = data.draw(st.integers(0, n - 1))
     tree = LeafHashes(map(leaf_hash, leaves))
@@ -118,7 +144,9 @@ def test_truncation_and_forged_extension_fail(leaves: list[bytes], data: st.Data
         assert not verify_consistency(m - 1, n, checkpoint, truncated.root(), [])
     forged = [b"forged", *leaves[1:]]  # history rewritten before the checkpoint, then extended
     tree = LeafHashes(map(leaf_hash, forged))
-    assert not verify_consistency(m, n, checkpoint, tree.root(), consistency_proof(m, n, tree.perfect))
+    assert not verify_consistency(
+        m, n, checkpoint, tree.root(), consistency_proof(m, n, tree.perfect)
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -131,9 +159,13 @@ def test_frontier_appends_give_every_root_and_every_perfect_node(leaves: list[by
             nodes[(level, index)] = h
         assert f.root() == mth(leaves[: i + 1])
     tree = LeafHashes(map(leaf_hash, leaves))
-    assert nodes == {(lv, i): h for lv in range(1, len(tree.levels)) for i, h in enumerate(tree.levels[lv])}
+    assert nodes == {
+        (lv, i): h for lv in range(1, len(tree.levels)) for i, h in enumerate(tree.levels[lv])
+    }
     # a frontier rebuilt from stored perfect subtrees continues where the first left off
-    again = Frontier(len(leaves), [tree.perfect(lv, i) for lv, i in Frontier.levels_of(len(leaves))])
+    again = Frontier(
+        len(leaves), [tree.perfect(lv, i) for lv, i in Frontier.levels_of(len(leaves))]
+    )
     assert again.root() == f.root()
     again.append(leaf_hash(b"next"))
     assert again.root() == mth([*leaves, b"next"])

@@ -64,7 +64,7 @@ NOTIFY_CONSUMERS = {
         "on_claim_returned",
         "on_milestone_overdue",
     ],
-    "funds": ["on_payment_executed", "on_award_revoked"],
+    "funds": ["on_payment_executed", "on_award_revoked", "on_ledger_checkpoint"],
     "logistics": ["on_delivery_sla_breached"],
 }
 BUREAU_EMAIL = "shangwu@xinping.gov.cn"

@@ -39,7 +39,9 @@ async def take_pending(conn: asyncpg.Connection, txid: int | None = None) -> lis
     ``txid_current_if_assigned`` is null in a transaction that wrote nothing: no xid is spent."""
     rows = await conn.fetch(
         "DELETE FROM ledger_pending WHERE txid = coalesce($1, txid_current_if_assigned()) "
-        "RETURNING pending_id, leaf", txid)
+        "RETURNING pending_id, leaf",
+        txid,
+    )
     return [r["leaf"] for r in sorted(rows, key=lambda r: r["pending_id"])]
 
 
@@ -54,9 +56,17 @@ async def read_head(conn: asyncpg.Connection) -> asyncpg.Record:
     return await conn.fetchrow("SELECT * FROM ledger_head")
 
 
-async def append(conn: asyncpg.Connection, start: int, leaves: list[str], hashes: list[bytes],
-                 nodes: list[tuple[int, int, bytes]], head: Head, signed_at: datetime, key_id: str,
-                 signature: str) -> None:
+async def append(
+    conn: asyncpg.Connection,
+    start: int,
+    leaves: list[str],
+    hashes: list[bytes],
+    nodes: list[tuple[int, int, bytes]],
+    head: Head,
+    signed_at: datetime,
+    key_id: str,
+    signature: str,
+) -> None:
     """Leaves, the subtrees they complete and the new signed head, in one round trip."""
     await conn.execute(
         "WITH l AS (INSERT INTO ledger_leaves (leaf_index, leaf, leaf_hash) "
@@ -64,48 +74,86 @@ async def append(conn: asyncpg.Connection, start: int, leaves: list[str], hashes
         "nd AS (INSERT INTO ledger_nodes (level, node_index, hash) "
         "  SELECT lv, i, h FROM unnest($4::smallint[], $5::bigint[], $6::bytea[]) AS y(lv, i, h)) "
         "UPDATE ledger_head SET tree_size=$7, root_hash=$8, frontier=$9, signed_at=$10, key_id=$11, signature=$12",
-        start, leaves, hashes, [n[0] for n in nodes], [n[1] for n in nodes], [n[2] for n in nodes],
-        head.tree_size, head.root_hash, head.frontier, signed_at, key_id, signature)
+        start,
+        leaves,
+        hashes,
+        [n[0] for n in nodes],
+        [n[1] for n in nodes],
+        [n[2] for n in nodes],
+        head.tree_size,
+        head.root_hash,
+        head.frontier,
+        signed_at,
+        key_id,
+        signature,
+    )
 
 
-async def perfect_hashes(conn: asyncpg.Connection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+async def perfect_hashes(
+    conn: asyncpg.Connection, wanted: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
     """Stored hashes of perfect subtrees (level 0: the leaves' hashes)."""
     wanted = set(wanted)
     leaves = [i for lv, i in wanted if lv == 0]
-    levels, indexes = zip(*[(lv, i) for lv, i in wanted if lv > 0], strict=True) if any(
-        lv > 0 for lv, _ in wanted) else ((), ())
+    levels, indexes = (
+        zip(*[(lv, i) for lv, i in wanted if lv > 0], strict=True)
+        if any(lv > 0 for lv, _ in wanted)
+        else ((), ())
+    )
     out: dict[tuple[int, int], bytes] = {}
     if leaves:
-        for r in await conn.fetch("SELECT leaf_index, leaf_hash FROM ledger_leaves WHERE leaf_index = ANY($1::bigint[])",
-                                  leaves):
+        for r in await conn.fetch(
+            "SELECT leaf_index, leaf_hash FROM ledger_leaves WHERE leaf_index = ANY($1::bigint[])",
+            leaves,
+        ):
             out[(0, r["leaf_index"])] = bytes(r["leaf_hash"])
     if levels:
         for r in await conn.fetch(
-                "SELECT n.level, n.node_index, n.hash FROM ledger_nodes n "
-                "JOIN unnest($1::smallint[], $2::bigint[]) AS w(lv, i) ON n.level = w.lv AND n.node_index = w.i",
-                list(levels), list(indexes)):
+            "SELECT n.level, n.node_index, n.hash FROM ledger_nodes n "
+            "JOIN unnest($1::smallint[], $2::bigint[]) AS w(lv, i) ON n.level = w.lv AND n.node_index = w.i",
+            list(levels),
+            list(indexes),
+        ):
             out[(r["level"], r["node_index"])] = bytes(r["hash"])
     return out
 
 
-async def insert_checkpoint(conn: asyncpg.Connection, cp: dict[str, Any], county_day: date, reason: str,
-                            requested_by: str) -> int:
+async def insert_checkpoint(
+    conn: asyncpg.Connection, cp: dict[str, Any], county_day: date, reason: str, requested_by: str
+) -> int:
     return await conn.fetchval(
         "INSERT INTO ledger_checkpoints (origin, tree_size, root_hash, signed_at, county_day, reason, requested_by, "
         "key_id, signature) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING checkpoint_id",
-        cp["origin"], cp["tree_size"], cp["root_hash"], cp["signed_at"], county_day, reason, requested_by,
-        cp["key_id"], cp["signature"])
+        cp["origin"],
+        cp["tree_size"],
+        cp["root_hash"],
+        cp["signed_at"],
+        county_day,
+        reason,
+        requested_by,
+        cp["key_id"],
+        cp["signature"],
+    )
 
 
 async def daily_checkpoint_exists(conn: asyncpg.Connection, county_day: date) -> bool:
-    return bool(await conn.fetchval(
-        "SELECT 1 FROM ledger_checkpoints WHERE county_day=$1 AND reason='daily'", county_day))
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM ledger_checkpoints WHERE county_day=$1 AND reason='daily'", county_day
+        )
+    )
 
 
-async def checkpoint_rows(conn: asyncpg.Connection, *, tree_size: int | None = None,
-                          limit: int = 1) -> list[asyncpg.Record]:
+async def checkpoint_rows(
+    conn: asyncpg.Connection, *, tree_size: int | None = None, limit: int = 1
+) -> list[asyncpg.Record]:
     """The latest checkpoints (of one size, if given), newest first."""
     if tree_size is None:
-        return await conn.fetch("SELECT * FROM ledger_checkpoints ORDER BY checkpoint_id DESC LIMIT $1", limit)
-    return await conn.fetch("SELECT * FROM ledger_checkpoints WHERE tree_size=$1 ORDER BY checkpoint_id DESC LIMIT $2",
-                            tree_size, limit)
+        return await conn.fetch(
+            "SELECT * FROM ledger_checkpoints ORDER BY checkpoint_id DESC LIMIT $1", limit
+        )
+    return await conn.fetch(
+        "SELECT * FROM ledger_checkpoints WHERE tree_size=$1 ORDER BY checkpoint_id DESC LIMIT $2",
+        tree_size,
+        limit,
+    )

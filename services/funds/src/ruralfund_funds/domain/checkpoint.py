@@ -36,8 +36,14 @@ class Checkpoint:
         return f"ledger-checkpoint:{self.tree_size}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"origin": self.origin, "tree_size": self.tree_size, "root_hash": self.root_hash,
-                "signed_at": self.signed_at.isoformat(), "key_id": self.key_id, "signature": self.signature}
+        return {
+            "origin": self.origin,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "signed_at": self.signed_at.isoformat(),
+            "key_id": self.key_id,
+            "signature": self.signature,
+        }
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Checkpoint:
@@ -50,4 +56,11 @@ class Checkpoint:
         root = str(data["root_hash"])
         if size < 0 or len(root) != 64 or int(root, 16) < 0:
             raise ValueError("not a checkpoint: tree_size or root_hash")
-        return cls(str(data["origin"]), size, root.lower(), signed_at, str(data["key_id"]), str(data["signature"]))
+        return cls(
+            str(data["origin"]),
+            size,
+            root.lower(),
+            signed_at,
+            str(data["key_id"]),
+            str(data["signature"]),
+        )

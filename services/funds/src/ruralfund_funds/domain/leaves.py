@@ -19,8 +19,18 @@ from typing import Any
 __all__ = ["APPEND_ONLY", "Finding", "RowState", "compare", "fold", "parse_leaf", "row_key"]
 
 #: Tables whose rows are written once: an update leaf of one is itself a finding.
-APPEND_ONLY = frozenset({"entries", "postings", "approvals", "audit_log", "releases", "adjustments", "repayments",
-                         "history_imports"})
+APPEND_ONLY = frozenset(
+    {
+        "entries",
+        "postings",
+        "approvals",
+        "audit_log",
+        "releases",
+        "adjustments",
+        "repayments",
+        "history_imports",
+    }
+)
 _EXECUTED = frozenset({"executed", "settled", "failed"})
 _PAYEE_BANK = ("payee_bank_name", "payee_bank_account")
 MAX_VALUE_CHARS = 120
@@ -71,15 +81,19 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
         if a == b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            parts += [f"{col}.{k}: {_short(a.get(k))} → {_short(b.get(k))}"
-                      for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+            parts += [
+                f"{col}.{k}: {_short(a.get(k))} → {_short(b.get(k))}"
+                for k in sorted(set(a) | set(b))
+                if a.get(k) != b.get(k)
+            ]
         else:
             parts.append(f"{col}: {_short(a)} → {_short(b)}")
     return "; ".join(parts)
 
 
-def fold(leaves: Iterable[tuple[int, str]], keys: Mapping[str, Sequence[str]]
-         ) -> tuple[dict[tuple[str, Key], RowState], list[Finding]]:
+def fold(
+    leaves: Iterable[tuple[int, str]], keys: Mapping[str, Sequence[str]]
+) -> tuple[dict[tuple[str, Key], RowState], list[Finding]]:
     """The state of every covered row after the leaves, and the leaves no legitimate change makes."""
     state: dict[tuple[str, Key], RowState] = {}
     found: list[Finding] = []
@@ -92,40 +106,77 @@ def fold(leaves: Iterable[tuple[int, str]], keys: Mapping[str, Sequence[str]]
         key = row_key(table, row, keys)
         at, before = where(table, key, keys), state.get((table, key))
         if op == "delete":
-            found.append(Finding("leaf_rule", at, f"leaf #{index} deletes the row: covered rows are never deleted"))
+            found.append(
+                Finding(
+                    "leaf_rule",
+                    at,
+                    f"leaf #{index} deletes the row: covered rows are never deleted",
+                )
+            )
             state.pop((table, key), None)
             continue
         if op == "insert" and before is not None:
-            found.append(Finding("leaf_rule", at, f"leaf #{index} inserts the row again (first: leaf #{before.leaf_index})"))
+            found.append(
+                Finding(
+                    "leaf_rule",
+                    at,
+                    f"leaf #{index} inserts the row again (first: leaf #{before.leaf_index})",
+                )
+            )
         if op == "update":
             if before is None:
-                found.append(Finding("leaf_rule", at, f"leaf #{index} updates a row that no leaf inserted"))
+                found.append(
+                    Finding("leaf_rule", at, f"leaf #{index} updates a row that no leaf inserted")
+                )
             elif table in APPEND_ONLY:
-                found.append(Finding("leaf_rule", at, f"leaf #{index} changes a {table} row, which is written once: "
-                                                      + diff(before.row, row)))
+                found.append(
+                    Finding(
+                        "leaf_rule",
+                        at,
+                        f"leaf #{index} changes a {table} row, which is written once: "
+                        + diff(before.row, row),
+                    )
+                )
             else:
                 found += _domain_rules(table, at, index, before, row)
         state[(table, key)] = RowState(index, row)
     return state, found
 
 
-def _domain_rules(table: str, at: str, index: int, before: RowState, row: Mapping[str, Any]) -> list[Finding]:
+def _domain_rules(
+    table: str, at: str, index: int, before: RowState, row: Mapping[str, Any]
+) -> list[Finding]:
     old = before.row
     if table == "payments" and old.get("status") in _EXECUTED:
         for col in ("content", "content_sha256", "award_id"):
             if old.get(col) != row.get(col):
-                return [Finding("leaf_rule", at, f"leaf #{index} changes an executed payment's {col}: "
-                                                 + diff({col: old.get(col)}, {col: row.get(col)}))]
+                return [
+                    Finding(
+                        "leaf_rule",
+                        at,
+                        f"leaf #{index} changes an executed payment's {col}: "
+                        + diff({col: old.get(col)}, {col: row.get(col)}),
+                    )
+                ]
     if table == "awards" and old.get("status") == "paid":
         changed = {c: row.get(c) for c in _PAYEE_BANK if old.get(c) != row.get(c)}
         if changed:
-            return [Finding("leaf_rule", at, f"leaf #{index} changes a paid award's payee bank account: "
-                                             + diff({c: old.get(c) for c in changed}, changed))]
+            return [
+                Finding(
+                    "leaf_rule",
+                    at,
+                    f"leaf #{index} changes a paid award's payee bank account: "
+                    + diff({c: old.get(c) for c in changed}, changed),
+                )
+            ]
     return []
 
 
-def compare(state: Mapping[tuple[str, Key], RowState], current: Mapping[str, Iterable[dict[str, Any]]],
-            keys: Mapping[str, Sequence[str]]) -> list[Finding]:
+def compare(
+    state: Mapping[tuple[str, Key], RowState],
+    current: Mapping[str, Iterable[dict[str, Any]]],
+    keys: Mapping[str, Sequence[str]],
+) -> list[Finding]:
     """Every covered row now against the state its leaves give it."""
     found: list[Finding] = []
     seen: set[tuple[str, Key]] = set()
@@ -135,13 +186,28 @@ def compare(state: Mapping[tuple[str, Key], RowState], current: Mapping[str, Ite
             seen.add((table, key))
             expected = state.get((table, key))
             if expected is None:
-                found.append(Finding("row_without_leaf", where(table, key, keys),
-                                     "the row has no leaf: written around the service (or its leaf removed)"))
+                found.append(
+                    Finding(
+                        "row_without_leaf",
+                        where(table, key, keys),
+                        "the row has no leaf: written around the service (or its leaf removed)",
+                    )
+                )
             elif expected.row != row:
-                found.append(Finding("row_differs", where(table, key, keys),
-                                     f"differs from its leaf #{expected.leaf_index}: {diff(expected.row, row)}"))
+                found.append(
+                    Finding(
+                        "row_differs",
+                        where(table, key, keys),
+                        f"differs from its leaf #{expected.leaf_index}: {diff(expected.row, row)}",
+                    )
+                )
     for (table, key), expected in state.items():
         if table in current and (table, key) not in seen:
-            found.append(Finding("row_missing", where(table, key, keys),
-                                 f"the row is gone (its last leaf is #{expected.leaf_index})"))
+            found.append(
+                Finding(
+                    "row_missing",
+                    where(table, key, keys),
+                    f"the row is gone (its last leaf is #{expected.leaf_index})",
+                )
+            )
     return found

@@ -102,7 +102,9 @@ def _subproof(m: int, lo: int, hi: int, complete: bool, perfect: Perfect) -> lis
     return _subproof(m - k, lo + k, hi, False, perfect) + [range_hash(lo, lo + k, perfect)]
 
 
-def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
     """RFC 9162 §2.1.3.2, with ``leaf`` the leaf hash."""
     if not 0 <= index < size:
         return False
@@ -120,8 +122,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
     return sn == 0 and r == root
 
 
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
-                       proof: Sequence[bytes]) -> bool:
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
+) -> bool:
     """RFC 9162 §2.1.4.2. Equal sizes need an empty proof and equal roots; from size 0 every
     tree is an extension (the RFC defines proofs for 0 < first < second)."""
     if not 0 <= first <= second:
@@ -163,7 +166,9 @@ class Frontier:
     hashes: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        assert len(self.hashes) == self.size.bit_count(), "a frontier has one hash per set bit of its size"
+        assert len(self.hashes) == self.size.bit_count(), (
+            "a frontier has one hash per set bit of its size"
+        )
 
     @classmethod
     def levels_of(cls, size: int) -> list[tuple[int, int]]:
@@ -203,7 +208,9 @@ class LeafHashes:
         self.levels: list[list[bytes]] = [list(leaves)]
         while len(self.levels[-1]) > 1:
             below = self.levels[-1]
-            self.levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+            self.levels.append(
+                [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            )
 
     @property
     def size(self) -> int:

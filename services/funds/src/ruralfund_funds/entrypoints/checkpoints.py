@@ -21,8 +21,13 @@ async def start_ledger_tree(ctx: ServiceContext) -> None:
         sealed = await service.seal_migrated_rows(tx)
     if sealed:
         log.info("ledger_tree_built_from_existing_rows", leaves=sealed)
-    sweep = BatchedSweep(ctx, name="funds-daily-checkpoint", interval_seconds=DAILY_CHECK_SECONDS, batch=1,
-                         step=service.daily_checkpoint)
+    sweep = BatchedSweep(
+        ctx,
+        name="funds-daily-checkpoint",
+        interval_seconds=DAILY_CHECK_SECONDS,
+        batch=1,
+        step=service.daily_checkpoint,
+    )
     ctx.extras["daily_checkpoint"] = sweep
     await sweep.start()
 

@@ -31,7 +31,9 @@ class CheckpointOut(BaseModel):
     root_hash: str = Hex
     signed_at: str = Field(description="UTC, ISO 8601, exactly as signed")
     key_id: str
-    signature: str = Field(description="base64url Ed25519 over origin, tree_size, root_hash, signed_at (one a line)")
+    signature: str = Field(
+        description="base64url Ed25519 over origin, tree_size, root_hash, signed_at (one a line)"
+    )
     county_day: str
     reason: Literal["daily", "on_demand"]
 
@@ -49,8 +51,12 @@ class InclusionProofOut(BaseModel):
     proof: list[str] = Field(description="RFC 9162 §2.1.3 inclusion proof, hex hashes")
 
 
-@ledger_router.post("/checkpoints", status_code=201, response_model=CheckpointOut,
-                    summary="Sign and publish a checkpoint of the ledger's Merkle tree now")
+@ledger_router.post(
+    "/checkpoints",
+    status_code=201,
+    response_model=CheckpointOut,
+    summary="Sign and publish a checkpoint of the ledger's Merkle tree now",
+)
 async def take_checkpoint(request: Request, ctx: CtxDep, who: Checkpointer):
     async with ctx.transaction() as tx:
         return await service.make_checkpoint(tx, "on_demand", who.subject)
@@ -60,33 +66,58 @@ async def _one(ctx, tree_size: int | None) -> dict:
     async with ctx.db.acquire() as conn:
         rows = await store.checkpoint_rows(conn, tree_size=tree_size)
     if not rows:
-        raise NotFound("CHECKPOINT_NOT_FOUND", "no checkpoint" + (f" of size {tree_size}" if tree_size is not None else ""))
+        raise NotFound(
+            "CHECKPOINT_NOT_FOUND",
+            "no checkpoint" + (f" of size {tree_size}" if tree_size is not None else ""),
+        )
     return service.checkpoint_view(rows[0])
 
 
-@ledger_router.get("/checkpoints/latest", response_model=CheckpointOut, dependencies=Public,
-                   summary="The latest signed checkpoint (keep a copy: verify proves later ledgers extend it)")
+@ledger_router.get(
+    "/checkpoints/latest",
+    response_model=CheckpointOut,
+    dependencies=Public,
+    summary="The latest signed checkpoint (keep a copy: verify proves later ledgers extend it)",
+)
 async def latest_checkpoint(ctx: CtxDep):
     return await _one(ctx, None)
 
 
-@ledger_router.get("/checkpoints/{tree_size}", response_model=CheckpointOut, dependencies=Public,
-                   summary="The latest signed checkpoint of this tree size")
+@ledger_router.get(
+    "/checkpoints/{tree_size}",
+    response_model=CheckpointOut,
+    dependencies=Public,
+    summary="The latest signed checkpoint of this tree size",
+)
 async def checkpoint_of_size(tree_size: Annotated[int, Path(ge=0, le=2**62)], ctx: CtxDep):
     return await _one(ctx, tree_size)
 
 
-@ledger_router.get("/proofs/consistency", response_model=ConsistencyProofOut, dependencies=Public,
-                   summary="Proof that the tree of size `to` extends the tree of size `from`")
-async def consistency(ctx: CtxDep, from_: Annotated[int, Query(alias="from", ge=0, le=2**62)],
-                      to: Annotated[int, Query(ge=0, le=2**62)]):
+@ledger_router.get(
+    "/proofs/consistency",
+    response_model=ConsistencyProofOut,
+    dependencies=Public,
+    summary="Proof that the tree of size `to` extends the tree of size `from`",
+)
+async def consistency(
+    ctx: CtxDep,
+    from_: Annotated[int, Query(alias="from", ge=0, le=2**62)],
+    to: Annotated[int, Query(ge=0, le=2**62)],
+):
     async with ctx.db.acquire() as conn:
         return await service.prove_consistency(conn, from_, to)
 
 
-@ledger_router.get("/proofs/inclusion", response_model=InclusionProofOut, dependencies=Public,
-                   summary="Proof that leaf `leaf_index` is in the tree of size `tree_size`")
-async def inclusion(ctx: CtxDep, leaf_index: Annotated[int, Query(ge=0, le=2**62)],
-                    tree_size: Annotated[int, Query(ge=1, le=2**62)]):
+@ledger_router.get(
+    "/proofs/inclusion",
+    response_model=InclusionProofOut,
+    dependencies=Public,
+    summary="Proof that leaf `leaf_index` is in the tree of size `tree_size`",
+)
+async def inclusion(
+    ctx: CtxDep,
+    leaf_index: Annotated[int, Query(ge=0, le=2**62)],
+    tree_size: Annotated[int, Query(ge=1, le=2**62)],
+):
     async with ctx.db.acquire() as conn:
         return await service.prove_inclusion(conn, leaf_index, tree_size)

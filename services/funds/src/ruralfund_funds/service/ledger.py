@@ -38,7 +38,9 @@ __all__ = [
 def sign_checkpoint(key: SigningKey, tree_size: int, root: bytes, at: datetime) -> Checkpoint:
     unsigned = Checkpoint(ORIGIN, tree_size, root.hex(), at)
     headers = key.sign(SIGNING_SUBJECT, unsigned.signed_data(), {HEADER_MSG_ID: unsigned.msg_id})
-    return Checkpoint(ORIGIN, tree_size, root.hex(), at, headers[HEADER_KEY_ID], headers[HEADER_SIGNATURE])
+    return Checkpoint(
+        ORIGIN, tree_size, root.hex(), at, headers[HEADER_KEY_ID], headers[HEADER_SIGNATURE]
+    )
 
 
 def _key(tx: Tx) -> SigningKey:
@@ -57,8 +59,17 @@ async def seal(tx: Tx, *, txid: int | None = None) -> int:
     nodes = [node for h in hashes for node in frontier.append(h)]
     root, now = frontier.root(), tx.clock.now()
     signed = sign_checkpoint(_key(tx), frontier.size, root, now)
-    await store.append(tx.conn, head.tree_size, leaves, hashes, nodes,
-                       store.Head(frontier.size, root, frontier.hashes), now, signed.key_id, signed.signature)
+    await store.append(
+        tx.conn,
+        head.tree_size,
+        leaves,
+        hashes,
+        nodes,
+        store.Head(frontier.size, root, frontier.hashes),
+        now,
+        signed.key_id,
+        signed.signature,
+    )
     return len(leaves)
 
 
@@ -71,9 +82,16 @@ async def seal_migrated_rows(tx: Tx) -> int:
 
 
 def checkpoint_view(r: asyncpg.Record) -> dict[str, Any]:
-    return {"origin": r["origin"], "tree_size": r["tree_size"], "root_hash": r["root_hash"],
-            "signed_at": r["signed_at"].isoformat(), "key_id": r["key_id"], "signature": r["signature"],
-            "county_day": r["county_day"].isoformat(), "reason": r["reason"]}
+    return {
+        "origin": r["origin"],
+        "tree_size": r["tree_size"],
+        "root_hash": r["root_hash"],
+        "signed_at": r["signed_at"].isoformat(),
+        "key_id": r["key_id"],
+        "signature": r["signature"],
+        "county_day": r["county_day"].isoformat(),
+        "reason": r["reason"],
+    }
 
 
 async def make_checkpoint(tx: Tx, reason: str, requested_by: str) -> dict[str, Any]:
@@ -85,8 +103,10 @@ async def make_checkpoint(tx: Tx, reason: str, requested_by: str) -> dict[str, A
     day = local_date(now)
     data = cp.as_dict() | {"signed_at": now}
     checkpoint_id = await store.insert_checkpoint(tx.conn, data, day, reason, requested_by)
-    await tx.emit(LedgerCheckpoint(**data, county_day=day, reason=reason, checkpoint_id=checkpoint_id),
-                  aggregate_id=f"ledger-checkpoint-{checkpoint_id}")
+    await tx.emit(
+        LedgerCheckpoint(**data, county_day=day, reason=reason, checkpoint_id=checkpoint_id),
+        aggregate_id=f"ledger-checkpoint-{checkpoint_id}",
+    )
     return cp.as_dict() | {"county_day": day.isoformat(), "reason": reason}
 
 
@@ -121,13 +141,25 @@ async def prove_consistency(conn: asyncpg.Connection, first: int, second: int) -
     return {"from_size": first, "to_size": second, "proof": [h.hex() for h in proof]}
 
 
-async def prove_inclusion(conn: asyncpg.Connection, leaf_index: int, tree_size: int) -> dict[str, Any]:
+async def prove_inclusion(
+    conn: asyncpg.Connection, leaf_index: int, tree_size: int
+) -> dict[str, Any]:
     size = await _size(conn)
     if tree_size > size:
-        raise NotFound("TREE_SIZE_UNKNOWN", f"the tree has {size} leaves, not {tree_size}", field="tree_size")
+        raise NotFound(
+            "TREE_SIZE_UNKNOWN", f"the tree has {size} leaves, not {tree_size}", field="tree_size"
+        )
     if not 0 <= leaf_index < tree_size:
-        raise InvalidInput("INVALID_LEAF_INDEX", f"a leaf of a tree of {tree_size} is 0..{tree_size - 1}",
-                           field="leaf_index")
+        raise InvalidInput(
+            "INVALID_LEAF_INDEX",
+            f"a leaf of a tree of {tree_size} is 0..{tree_size - 1}",
+            field="leaf_index",
+        )
     proof = await _prove(conn, lambda perfect: inclusion_proof(leaf_index, tree_size, perfect))
     leaf = (await store.perfect_hashes(conn, [(0, leaf_index)]))[(0, leaf_index)]
-    return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": leaf.hex(), "proof": [h.hex() for h in proof]}
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": tree_size,
+        "leaf_hash": leaf.hex(),
+        "proof": [h.hex() for h in proof],
+    }

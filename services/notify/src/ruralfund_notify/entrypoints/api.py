@@ -33,6 +33,7 @@ from ..domain.notices import Notice, NoticeStatus, PublicityPhase
 from ..domain.objections import PublicRefusal, check_objection_window
 from ..domain.rendering import jinja_environment
 from ..service import NotifyService, notify_service
+from ..service.checkpoints import PAGE_CHECKPOINTS, public_checkpoints
 
 __all__ = [
     "AdminNotice",
@@ -229,7 +230,8 @@ def notice_page(
 )
 async def publicity_page(ctx: CtxDep, params: Annotated[PageParams, Depends()]) -> HTMLResponse:
     page = await _public_page(ctx, params)
-    return html_page("publicity_list.html", page=page, **page_values(ctx))
+    checkpoints = await public_checkpoints(ctx.db, PAGE_CHECKPOINTS)
+    return html_page("publicity_list.html", page=page, checkpoints=checkpoints, **page_values(ctx))
 
 
 @public_router.get("/publicity/notices.json", summary="Publicity notices (公示), JSON")

@@ -1,4 +1,5 @@
-"""HTTP in: the open-data export of paid awards (CSV and JSON), public and streamed."""
+"""HTTP in: the open-data export of paid awards (CSV and JSON), public and streamed, and funds'
+signed ledger checkpoints (JSON and CSV) for anyone to keep."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ruralfund_common.auth import public_endpoint
 from ruralfund_common.bootstrap import ServiceContext, get_ctx
 
 from ..domain.formatting import rfc3339
-from ..domain.open_data import CSV_BOM, CSV_HEADER_ZH, FIELDS_ZH, csv_lines
+from ..domain.open_data import CSV_BOM, CSV_HEADER_ZH, FIELDS_ZH, csv_lines, csv_safe
 from ..service import notify_service
+from ..service.checkpoints import public_checkpoints
 
 __all__ = ["open_data_router"]
 
@@ -94,3 +96,53 @@ async def paid_awards_json(ctx: CtxDep) -> StreamingResponse:
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+CHECKPOINTS_TITLE_ZH: Final = "共管账户账本校验点（资金服务签名）"
+CHECKPOINT_FIELDS_ZH: Final = {
+    "checkpoint_id": "校验点编号",
+    "origin": "账本名称",
+    "tree_size": "记录数",
+    "root_hash": "根哈希（SHA-256，RFC 9162 默克尔树）",
+    "signed_at": "签署时间（UTC，签名原文）",
+    "county_day": "签署日（北京时间）",
+    "reason": "类型（daily 每日 / on_demand 按需）",
+    "key_id": "签名密钥",
+    "signature": "签名（Ed25519，base64url）",
+    "signed_at_zh": "签署时间",
+}
+HOW_TO_VERIFY_ZH: Final = (
+    "留存本文件，日后运行 ruralfund ledger verify --checkpoint 本文件或本网址，"
+    "即可核验共管账户账本是这些校验点的只追加延续，任何删除、改写或伪造都会被指出。"
+)
+
+
+@open_data_router.get(
+    "/ledger-checkpoints.json",
+    summary="funds' signed ledger checkpoints, newest first: keep a copy (JSON)",
+)
+async def ledger_checkpoints_json(ctx: CtxDep) -> JSONResponse:
+    service = notify_service(ctx)
+    body = {
+        "title": CHECKPOINTS_TITLE_ZH,
+        "publisher": service.settings.objection_office,
+        "generated_at": rfc3339(ctx.clock.now()),
+        "how_to_verify": HOW_TO_VERIFY_ZH,
+        "fields": CHECKPOINT_FIELDS_ZH,
+        "checkpoints": await public_checkpoints(ctx.db),
+    }
+    return JSONResponse(body, headers=_download("ledger-checkpoints.json"))
+
+
+@open_data_router.get(
+    "/ledger-checkpoints.csv",
+    response_class=Response,
+    summary="funds' signed ledger checkpoints, newest first (CSV, UTF-8 with BOM)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def ledger_checkpoints_csv(ctx: CtxDep) -> Response:
+    # a signature may start with "-": kept from being run as a formula (JSON is the exact copy)
+    checkpoints = await public_checkpoints(ctx.db)
+    rows = [[csv_safe(str(c[k])) for k in CHECKPOINT_FIELDS_ZH] for c in checkpoints]
+    text = CSV_BOM + csv_lines([list(CHECKPOINT_FIELDS_ZH.values()), *rows])
+    return Response(text, media_type=CSV_MEDIA_TYPE, headers=_download("ledger-checkpoints.csv"))

@@ -20,12 +20,14 @@ from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.ledger_checkpoint import LedgerCheckpoint
 from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
 from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
 from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
 from ruralfund_common.messaging import Envelope, Event, EventRouter, Tx
 
 from ..service import notify_service
+from ..service.checkpoints import record_checkpoint
 
 __all__ = ["events", "webhook_event_types"]
 
@@ -121,3 +123,9 @@ async def on_milestone_overdue(tx: Tx, env: Envelope[MilestoneOverdue]) -> None:
 async def on_delivery_sla_breached(tx: Tx, env: Envelope[DeliverySlaBreached]) -> None:
     """Keep the missed deadline for the bureau's periodic summary."""
     await notify_service(tx.ctx).reports.delivery_sla_breached(tx, env.id, env.data)
+
+
+@consumes(LedgerCheckpoint)
+async def on_ledger_checkpoint(tx: Tx, env: Envelope[LedgerCheckpoint]) -> None:
+    """Keep funds' signed ledger checkpoint for the public page and open data (公开)."""
+    await record_checkpoint(tx, env.data)
