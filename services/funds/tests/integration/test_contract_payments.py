@@ -14,11 +14,12 @@ import pytest
 import pytest_asyncio
 from ruralfund_common.auth import Role
 from ruralfund_common.contracts import ItemBudget, LineBudget, ProgramActivated
-from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
+from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue, TranchePart
 from ruralfund_common.contracts.claims.program_activated import HistoryPhaseSpec, RatioRuleSpec
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
 from ruralfund_common.testing.upstream import Producer, producer, read_events
 from ruralfund_common.testing.wait import eventually
+from ruralfund_funds.adapters.verify import verify_ledger
 from ruralfund_funds.app import create_app
 
 pytestmark = pytest.mark.integration
@@ -50,7 +51,9 @@ def ruyuan() -> ProgramActivated:
                 ItemBudget(code="online-product-center", name="网销产品中心", budget_fen=4_000_000 * YUAN,
                            mode="service")]),
             line(LOGISTICS, "健全县镇村三级物流配送体系", [
-                ItemBudget(code="smart-logistics-center", name="智慧物流中心", budget_fen=2_200_000 * YUAN,
+                ItemBudget(code="smart-logistics-center", name="智慧物流中心", budget_fen=1_500_000 * YUAN,
+                           mode="service"),
+                ItemBudget(code="logistics-network-operation", name="首期物流站点运营维护", budget_fen=700_000 * YUAN,
                            mode="service")]),
             line(RETAIL, "推动农村商贸流通企业转型升级", [
                 ItemBudget(code="cloud-supermarket", name="下沉供应链云超市", budget_fen=2_350_000 * YUAN,
@@ -75,13 +78,14 @@ def ruyuan() -> ProgramActivated:
 
 
 def due(due_id: str, amount_fen: int, item: str = "livestream-center", line: str = PUBLIC, *,
-        category: str | None = None, provider: str = PROVIDER, kind: str = "instalment") -> ContractPaymentDue:
+        category: str | None = None, provider: str = PROVIDER, kind: str = "instalment",
+        **extra: Any) -> ContractPaymentDue:
     return ContractPaymentDue(
         payment_due_id=due_id, contract_id="contract-1", contract_no="RY-2023-ZB-01", package_code="package-1",
         tranche_code=f"t-{due_id}", tranche_kind=kind, milestone_code="impl-public-service", program_code=PROGRAM,
         line_code=line, item_code=item, item_name="直播中心", provider_credit_code=provider,
         provider_name="乳源某电商服务有限公司", payee_bank_account="6216600000000000001", payee_bank_name="中国银行乳源支行",
-        amount_fen=amount_fen, spending_category=category, accepted_by=["u-leader"], became_due_at=MONDAY)
+        amount_fen=amount_fen, spending_category=category, accepted_by=["u-leader"], became_due_at=MONDAY, **extra)
 
 
 @dataclass
@@ -108,8 +112,10 @@ class Ruyuan:
         await self.claims.emit(event, event.payment_due_id)
         await eventually(lambda: self.status(event.payment_due_id), expect="reserved")
 
-    async def pay(self, award_id: str, justifications: list[dict[str, str]] | None = None) -> dict[str, Any]:
-        r = await self.post("/payments", {"award_id": award_id, "ratio_justifications": justifications or []}, ADMIN)
+    async def pay(self, award_id: str, justifications: list[dict[str, str]] | None = None,
+                  requester=ADMIN) -> dict[str, Any]:
+        body = {"award_id": award_id, "ratio_justifications": justifications or []}
+        r = await self.post("/payments", body, requester)
         assert r.status_code == 201, r.text
         pid, sha = r.json()["payment_id"], r.json()["content_sha256"]
         for who in (LEADER, SIGNATORY):
@@ -238,13 +244,21 @@ async def test_logistics_minimum_needs_a_recorded_justification(world: Ruyuan):
     r = await world.post("/payments", {"award_id": "online-2"}, ADMIN)
     assert r.status_code == 409 and r.json()["code"] == "RATIO_JUSTIFICATION_REQUIRED", r.text
     assert [w["rule"] for w in r.json()["details"]["warnings"]] == ["logistics-min"]
+    assert "原则上不得低于50%" in r.json()["detail"] and "10,100,000.00元" in r.json()["detail"], r.text
     why = [{"rule_code": "logistics-min", "text": "首期已建成覆盖全县行政村的物流站点，二期按实施方案安排"}]
-    paid = await world.pay("online-2", why)
+    # the departure is the leading group's decision: not the bureau's, not a member linked to the payee
+    r = await world.post("/payments", {"award_id": "online-2", "ratio_justifications": why}, ADMIN)
+    assert r.status_code == 403 and r.json()["code"] == "RATIO_DECISION_BY_LEADING_GROUP", r.text
+    linked = person("Leader Qian", Role.LEADING_GROUP, linked=[PROVIDER])
+    r = await world.post("/payments", {"award_id": "online-2", "ratio_justifications": why}, linked)
+    assert r.status_code == 403 and r.json()["code"] == "RECUSAL_REQUIRED", r.text
+    paid = await world.pay("online-2", why, requester=LEADER)
     assert paid["ratio_justifications"][0]["rule_code"] == "logistics-min"
     assert {c["rule"]: c["status"] for c in paid["ratio_checks"]}["logistics-min"] == "breached"
     executed = await eventually(lambda: _executed(world, "online-2"))
     (recorded,) = executed["ratio_justifications"]
-    assert recorded["rule_code"] == "logistics-min" and recorded["recorded_by"] == ADMIN.subject
+    assert recorded["rule_code"] == "logistics-min" and recorded["recorded_by"] == LEADER.subject
+    assert recorded["recorded_by_name"] == "Leader Zhao"
     spending = await world.get(f"/programs/{PROGRAM}/spending", AUDITOR)
     assert {r["rule"]: r for r in spending["rules"]}["logistics-min"]["status"] == "breached"
 
@@ -254,3 +268,80 @@ async def _executed(world: Ruyuan, due_id: str) -> dict[str, Any] | None:
         if e["data"]["payment_due_id"] == due_id:
             return e["data"]
     return None
+
+
+async def _balances(world: Ruyuan) -> dict[str, int]:
+    return {a["account"]: a["balance_fen"] for a in (await world.get(f"/programs/{PROGRAM}/balances", AUDITOR))["accounts"]}
+
+
+async def _verified(world: Ruyuan) -> list[Any]:
+    async with world.funds.app.state.ctx.db.acquire() as conn:
+        return (await verify_ledger(conn)).problems
+
+
+async def test_a_split_tranche_is_reserved_on_each_item_and_its_hardware_part_counted(world: Ruyuan):
+    """The 880,000.00 instalment of a package contract over both logistics items: 600,000.00 on
+    the smart logistics centre, 280,000.00 on the stations' operation; a livestream instalment
+    of 500,000.00 of which 360,000.00 buys hardware."""
+    parts = [TranchePart(line_code=LOGISTICS, item_code="smart-logistics-center", amount_fen=600_000 * YUAN),
+             TranchePart(line_code=LOGISTICS, item_code="logistics-network-operation", amount_fen=280_000 * YUAN)]
+    await world.reserved(due("split-1", 880_000 * YUAN, item="smart-logistics-center", line=LOGISTICS, parts=parts))
+    award = await world.get("/awards/split-1")
+    assert [p["item_code"] for p in award["parts"]] == ["smart-logistics-center", "logistics-network-operation"]
+    await world.pay("split-1")
+    balances = await _balances(world)
+    assert balances[f"spent:{LOGISTICS}/smart-logistics-center"] == 600_000 * YUAN
+    assert balances[f"spent:{LOGISTICS}/logistics-network-operation"] == 280_000 * YUAN
+    assert balances[f"budget:{LOGISTICS}/logistics-network-operation"] == 420_000 * YUAN
+
+    await world.reserved(due("studio", 500_000 * YUAN, hardware_fen=360_000 * YUAN))
+    await world.pay("studio")
+    spending = await world.get(f"/programs/{PROGRAM}/spending", AUDITOR)
+    cats = {c["code"]: c for c in spending["categories"]}
+    assert cats["hardware"]["spent"]["fen"] == 360_000 * YUAN  # the part, not the whole 500,000.00
+    assert {ln["code"]: ln for ln in spending["lines"]}[LOGISTICS]["spent"]["fen"] == 880_000 * YUAN
+    assert await _verified(world) == []
+
+
+async def test_default_of_the_joint_account_holder_returns_its_money_to_the_finance_bureau(world: Ruyuan):
+    """Xinping §六 收回全部项目建设资金, on this program's joint account (held by PROVIDER): of the
+    10,000,000.00 released, 270,000.00 was paid to the contractor; on its default that is
+    receivable, the 9,730,000.00 left goes back to the finance bureau, nothing more is paid
+    out of the joint account or released into it, and repayments go to the finance bureau."""
+    await world.reserved(due("adv", 270_000 * YUAN, kind="advance"))
+    paid = await world.pay("adv")
+    await world.reserved(due("other", 100_000 * YUAN, item="cloud-supermarket", line=RETAIL, provider=OTHER_PROVIDER))
+    order = await world.post("/payments", {"award_id": "other"}, ADMIN)
+    assert order.status_code == 201, order.text
+    body = {"credit_code": PROVIDER, "resolution_number": "乳电商领〔2026〕5号", "resolution_date": "2026-03-02"}
+    r = await world.post(f"/programs/{PROGRAM}/defaults", body, LEADER)
+    assert r.status_code == 409 and r.json()["code"] == "PAYMENTS_IN_FLIGHT", r.text  # the bank has not confirmed
+    r = await world.post(f"/payments/{paid['payment_id']}/settlement", {"bank_txn_id": "BOC-9"}, SIGNATORY)
+    assert r.status_code == 200, r.text
+    r = await world.post(f"/programs/{PROGRAM}/defaults", body, LEADER)
+    assert r.status_code == 201, r.text
+    assert (r.json()["receivable_fen"], r.json()["returned_fen"]) == (270_000 * YUAN, 9_730_000 * YUAN)
+    balances = await _balances(world)
+    assert (balances["bank:joint"], balances["finance:bureau"]) == (0, 9_730_000 * YUAN)
+    assert balances[f"clawback:{PROVIDER}"] == 270_000 * YUAN
+
+    sha = order.json()["content_sha256"]
+    r = await world.post(f"/payments/{order.json()['payment_id']}/approvals", {"content_sha256": sha}, LEADER)
+    assert r.status_code == 409 and r.json()["code"] == "JOINT_ACCOUNT_FROZEN", r.text
+    assert "共管账户" in r.json()["detail"]
+    r = await world.post(f"/programs/{PROGRAM}/releases", {"amount_yuan": "1.00", "approval_reference": "x"}, FINANCE)
+    assert r.status_code == 409 and r.json()["code"] == "JOINT_ACCOUNT_FROZEN", r.text
+
+    repay = {"credit_code": PROVIDER, "amount_yuan": "100,000.00", "bank_reference": "CZ-2026-001"}
+    r = await world.post(f"/programs/{PROGRAM}/repayments", repay, FINANCE)
+    assert r.status_code == 201 and r.json()["outstanding_fen"] == 170_000 * YUAN, r.text
+    r = await world.post(f"/programs/{PROGRAM}/repayments", {**repay, "amount_yuan": "170,000.01"}, FINANCE)
+    assert r.status_code == 409 and r.json()["code"] == "REPAYMENT_EXCEEDS_RECEIVABLE", r.text
+    assert "170,000.00元" in r.json()["detail"]
+    balances = await _balances(world)
+    assert (balances["bank:joint"], balances["finance:bureau"]) == (0, 9_830_000 * YUAN)
+    defaulted = await eventually(lambda: world.events("funds.evt.contractor_defaulted.v1"))
+    assert defaulted[0]["data"]["returned_fen"] == 9_730_000 * YUAN and defaulted[0]["data"]["joint_account_frozen"]
+    repaid = await eventually(lambda: world.events("funds.evt.clawback_repaid.v1"))
+    assert repaid[0]["data"]["paid_to"] == "finance_bureau"
+    assert await _verified(world) == []

@@ -227,7 +227,10 @@ async def test_adjustments_preallocation_default_and_clawback(world: World):
     statement = await w.get(f"{base}/payees/{PROVIDER}/statement")
     assert statement["in_default"] and statement["clawback_receivable_fen"] == 80_000_00 and statement["paid_fen"] == 0
     by = await w.balances()
-    assert by["bank:joint"] == 500_000_00 - 180_000_00 + 100_000_00
+    # the defaulter holds the joint account: its unspent 320,000.00 went back to the finance
+    # bureau with the default, and the repayment went there too (never into the joint account)
+    assert by["bank:joint"] == 0
+    assert by["finance:bureau"] == 500_000_00 - 180_000_00 + 100_000_00
     assert [e["data"]["receivable_fen"] for e in await w.events("funds.evt.contractor_defaulted.v1")] == [180_000_00]
 
 

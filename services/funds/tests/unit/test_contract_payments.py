@@ -173,3 +173,107 @@ def test_in_principle_rule_needs_a_recorded_justification():
     b.approve("due-r", pid, "u-chen", SIGNATORY, sha, MON, TODAY)
     assert t.payment.justifications == [why]
     assert {c["rule"]: c["status"] for c in t.payment.ratio_checks}["logistics-min"] == "breached"
+
+
+# -- issue 16: "原则上" rules are soft, the hardware part of a tranche, split tranches ----------
+SOFT_RULES = [Rule.of(r.code, r.name, r.bound, r.limit_text, "warning", r.lines, r.measure) for r in RULES]
+PHASE1_HW_1_7M = Phase("first", "首期", PHASE1.total_fen, PHASE1.lines, {"hardware": 1_700_000 * YUAN})
+
+
+def soft_book(items=RUYUAN) -> ProgramBook:
+    b = ProgramBook.open("ruyuan-2021-p2", items, ShareBook(list(SOFT_RULES), [PHASE1_HW_1_7M], 10_000_000 * YUAN))
+    b.release("r", 10_000_000 * YUAN)
+    return b
+
+
+def test_the_hardware_part_of_a_tranche_is_what_the_10_percent_rule_counts():
+    """Ruyuan: phase 1 spent 1,700,000.00 on hardware; the studio instalment of the livestream
+    centre is 500,000.00, of which 360,000.00 buys hardware (the rest is fit-out services):
+    2,060,000.00 of the cumulative 20,000,000.00 = 10.30 % > "原则上不得高于10%"."""
+    b = soft_book()
+    studio = tranche("due-hw", 500_000 * YUAN, category="livestream")
+    studio.measures = {"hardware": 360_000 * YUAN}
+    b.approve_claim(studio)
+    err = refused(lambda: b.request_payment("due-hw", "p", "u-admin", MON, TODAY))
+    assert err.code == "RATIO_JUSTIFICATION_REQUIRED" and err.details["rules"] == ["hardware-decoration-max"]
+    assert "10.30%" in err.message and "2,060,000.00元" in err.message and "20,000,000.00元" in err.message
+    assert "原则上不得高于10%" in err.message
+    # the leading group decides the departure: recorded with who and when, then it is paid
+    why = Justification("hardware-decoration-max", "直播间设备为验收必需，领导小组2026年第2次会议同意", "u-zhao", MON,
+                        "赵组长")
+    pid = b.request_payment("due-hw", "p", "u-zhao", MON, TODAY, [why])
+    sha = studio.content().sha256()
+    b.approve("due-hw", pid, "u-zhao", LEADER, sha, MON, TODAY)
+    b.approve("due-hw", pid, "u-chen", SIGNATORY, sha, MON, TODAY)
+    assert studio.payment.justifications == [why]
+    checks = {c["rule"]: c for c in studio.payment.ratio_checks}
+    assert checks["hardware-decoration-max"]["status"] == "breached"
+    assert checks["hardware-decoration-max"]["share_after"] == "10.30"
+    assert b.shares.spend.by_measure["hardware"] == 360_000 * YUAN  # not the whole 500,000.00
+
+
+def test_a_tranche_without_a_hardware_part_does_not_count_on_hardware():
+    b = soft_book()
+    pay(b, tranche("due-lv", 500_000 * YUAN, category="livestream"))
+    assert b.shares.spend.by_measure.get("hardware", 0) == 0
+
+
+def test_a_hard_ceiling_still_refuses_with_the_figures_in_chinese():
+    b = book()  # the old hard rules: one fen over is refused, whatever the reason
+    pay(b, tranche("due-1", 500_000 * YUAN))  # 1,500,000 + 500,000 = 10 % exactly
+    b.approve_claim(tranche("due-2", 1))
+    err = refused(lambda: b.request_payment("due-2", "p", "u", MON, TODAY))
+    assert err.code == "RATIO_LIMIT_EXCEEDED" and "不得高于10%" in err.message and "2,000,000.01元" in err.message
+
+
+LOGISTICS_ITEMS = {  # Ruyuan's logistics line, both items (1,500,000.00 + 700,000.00)
+    "smart-logistics-center": (LOGISTICS, "service", 1_500_000 * YUAN),
+    "logistics-network-operation": (LOGISTICS, "service", 700_000 * YUAN),
+    "cloud-supermarket": (RETAIL, "service", 7_800_000 * YUAN),
+}
+
+
+def split(due_id: str, smart_fen: int, network_fen: int) -> Award:
+    t = tranche(due_id, smart_fen + network_fen, item="smart-logistics-center", category="logistics")
+    t.parts = (L.Part(LOGISTICS, "smart-logistics-center", smart_fen),
+               L.Part(LOGISTICS, "logistics-network-operation", network_fen))
+    return t
+
+
+def test_a_package_contract_over_two_items_is_reserved_and_paid_on_each():
+    """A public-tender package covers both logistics items; its 2,200,000.00 contract pays
+    30 % / 40 % / 30 %, each tranche split across the items. On one item alone the 880,000.00
+    instalment would not fit (660,000.00 + 880,000.00 > 1,500,000.00)."""
+    b = soft_book(LOGISTICS_ITEMS)
+    alone = tranche("alone", 660_000 * YUAN, item="smart-logistics-center", category="logistics")
+    b.approve_claim(alone)
+    refused_alone = b.approve_claim(tranche("alone-2", 880_000 * YUAN, item="smart-logistics-center"))
+    assert [f.code for f in refused_alone] == ["ITEM_BUDGET_EXCEEDED"]
+    b = soft_book(LOGISTICS_ITEMS)
+    schedule = [split("adv", 450_000 * YUAN, 210_000 * YUAN), split("inst", 600_000 * YUAN, 280_000 * YUAN),
+                split("bal", 450_000 * YUAN, 210_000 * YUAN)]
+    for t in schedule:
+        assert [f.kind for f in b.approve_claim(t)] == ["reserved"]
+    assert b.books.balance(L.account_reserved(LOGISTICS, "logistics-network-operation", "inst")) == 280_000 * YUAN
+    for t in schedule:
+        b.request_payment(t.award_id, f"pay-{t.award_id}", "u-admin", MON, TODAY)
+        sha = t.content().sha256()
+        b.approve(t.award_id, f"pay-{t.award_id}", "u-zhao", LEADER, sha, MON, TODAY)
+        b.approve(t.award_id, f"pay-{t.award_id}", "u-chen", SIGNATORY, sha, MON, TODAY)
+    assert b.books.balance(L.account_budget(LOGISTICS, "smart-logistics-center")) == 0
+    assert b.books.balance(L.account_budget(LOGISTICS, "logistics-network-operation")) == 0
+    assert b.books.balance(L.account_spent(LOGISTICS, "smart-logistics-center")) == 1_500_000 * YUAN
+    assert b.books.balance(L.account_spent(LOGISTICS, "logistics-network-operation")) == 700_000 * YUAN
+    assert b.books.balance(L.account_payee(PROVIDER)) == 2_200_000 * YUAN
+    assert b.shares.spend.by_line[LOGISTICS] == 2_200_000 * YUAN
+    # the bank returns the instalment: both items owe their part to the provider again
+    b.fail("inst", "pay-inst", MON)
+    assert b.books.balance(L.account_payable(LOGISTICS, "logistics-network-operation", PROVIDER)) == 280_000 * YUAN
+    assert b.shares.spend.by_line[LOGISTICS] == 1_320_000 * YUAN
+
+
+def test_a_split_whose_parts_do_not_add_up_is_impossible():
+    with pytest.raises(AssertionError):
+        t = split("x", 1, 1)
+        t.parts = (L.Part(LOGISTICS, "smart-logistics-center", 1),)
+        t.__post_init__()

@@ -269,7 +269,9 @@ def test_default_turns_everything_paid_to_the_contractor_into_a_receivable_repai
     assert b.books.balance(L.account_payee(PROVIDER)) == 0
     assert b.repay("rep-1", PROVIDER, 100_000 * YUAN) == 80_000 * YUAN
     assert refused(lambda: b.repay("rep-2", PROVIDER, 80_000 * YUAN + 1)) == "REPAYMENT_EXCEEDS_RECEIVABLE"
-    assert b.books.balance(L.BANK_JOINT) == (1_000_000 - 180_000 + 100_000) * YUAN
+    # repaid to the finance bureau: the joint account is not where recovered money goes
+    assert b.books.balance(L.BANK_JOINT) == (1_000_000 - 180_000) * YUAN
+    assert b.books.balance(L.FINANCE_BUREAU) == 100_000 * YUAN
     assert refused(lambda: b.preallocate("pre-2", "logistics-center", provider, 1, MON)) == "CONTRACTOR_IN_DEFAULT"
 
 
@@ -278,3 +280,53 @@ def test_unbalanced_or_two_sided_lines_are_impossible():
         L.Line("bank:joint", debit_fen=1, credit_fen=1)
     with pytest.raises(AssertionError):
         L.Entry("x", (L.Line("a", debit_fen=2), L.Line("b", credit_fen=1)))
+
+
+def test_default_of_the_joint_account_holder_recovers_all_project_funds():
+    """Xinping §六 收回全部项目建设资金: the contractor holding the joint account defaults. Of the
+    5,000,000.00 released, 2,469.00 went to a packaging award and 180,000.00 to the contractor
+    itself (half the logistics centre's 360,000.00); the 4,817,531.00 left in the joint account
+    goes back to the finance bureau, the 180,000.00 is receivable from the contractor, and its
+    repayments go to the finance bureau too. Nothing more leaves or enters the joint account."""
+    b = book()
+    b.program.contractor_credit_code = PROVIDER
+    b.release("r", 5_000_000 * YUAN)
+    b.settle("award-1", paid(b, award()), MON)
+    contractor = Payee(PROVIDER, "新平县承办企业", "银行", "0000000000000000000")
+    b.preallocate("pre-1", "logistics-center", contractor, 180_000 * YUAN, MON)
+    pid = b.request_payment("pre-1", "p1", "u", MON, date(2026, 3, 2))
+    sha = b.awards["pre-1"].content().sha256()
+    b.approve("pre-1", pid, "u-zhao", LEADER, sha, MON, date(2026, 3, 2))
+    b.approve("pre-1", pid, "u-chen", SIGNATORY, sha, MON, date(2026, 3, 2))
+    b.settle("pre-1", pid, MON)
+    waiting = award("award-2", 80_000 * YUAN, "station-awards")
+    b.approve_claim(waiting)
+    b.publish("award-2", MON, WINDOW)
+    order = b.request_payment("award-2", "p2", "u-admin", MON, date(2026, 3, 9))
+
+    d = b.declare_default(PROVIDER, RESOLUTION)
+    assert (d.receivable_fen, d.returned_fen, d.holds_joint_account) == (180_000 * YUAN, 481_753_100, True)
+    assert b.books.balance(L.BANK_JOINT) == 0
+    assert b.books.balance(L.FINANCE_BUREAU) == 481_753_100  # 4,817,531.00
+    assert b.books.balance(L.account_clawback(PROVIDER)) == 180_000 * YUAN
+    assert [e.kind for e in b.journal[-2:]] == ["contractor_defaulted", "funds_returned"]
+    # no payment leaves the frozen joint account, even to an enterprise not in default
+    sha2 = waiting.content().sha256()
+    assert refused(lambda: b.approve("award-2", order, "u-zhao", LEADER, sha2, MON, date(2026, 3, 9))) \
+        == "JOINT_ACCOUNT_FROZEN"
+    assert refused(lambda: b.release("r2", 1)) == "JOINT_ACCOUNT_FROZEN"
+    assert b.repay("rep-1", PROVIDER, 100_000 * YUAN) == 80_000 * YUAN
+    assert b.books.balance(L.FINANCE_BUREAU) == 491_753_100
+    assert b.books.balance(L.BANK_JOINT) == 0
+    assert refused(lambda: b.declare_default(PROVIDER, RESOLUTION)) == "ALREADY_IN_DEFAULT"
+    debits = sum(ln.debit_fen for e in b.journal for ln in e.lines)
+    assert debits == sum(ln.credit_fen for e in b.journal for ln in e.lines)
+
+
+def test_every_account_has_a_known_family_and_normal_side():
+    assert L.normal_side(L.FINANCE_BUREAU) is L.Side.DEBIT
+    assert L.normal_side(L.account_clawback(PROVIDER)) is L.Side.DEBIT
+    assert L.normal_side("reserved:a/b/c") is L.Side.CREDIT
+    assert L.family_of("finance:elsewhere") is None and L.family_of("budget:") is None
+    with pytest.raises(AssertionError):
+        L.normal_side("bonus:x")

@@ -18,9 +18,9 @@ from ..domain.audit import GENESIS_HASH, audit_hash, canonical
 from ..domain.awards import (
     Award, AwardStatus, ItemInfo, Objection, Payee, PaymentOrder, PaymentStatus, ProgramView, Tranche, Window,
 )
-from ..domain.ledger import Balance, Entry, normal_side
+from ..domain.ledger import Balance, Entry, Part, normal_side
 from ..domain.payments import Approval, PaymentContent
-from ..domain.ratios import Justification, Phase, Rule, ShareBook, Spend
+from ..domain.ratios import Justification, Money, Phase, Rule, ShareBook, Spend
 
 __all__ = [
     "lock_balances", "write_entries", "append_audit", "load_program", "load_awards", "insert_awards",
@@ -150,7 +150,7 @@ async def load_program(conn: asyncpg.Connection, program_code: str) -> tuple[asy
     items = [entry.split("/") for entry in row["item_list"]]  # codes never contain "/" (contract pattern)
     view = ProgramView(program_code, {item: ItemInfo(line, item, mode, cat or None) for line, item, mode, cat in items},
                        set(row["defaulted"]), row["joint_account_no"] or "", row["publicity_working_days"],
-                       dict(row["item_names"]))
+                       dict(row["item_names"]), row["contractor_credit_code"] or None)
     return row, view
 
 
@@ -171,9 +171,17 @@ async def load_spend(conn: asyncpg.Connection, program_code: str) -> Spend:
     """This program's executed (not failed, not reversed) payments: awards whose live payment
     was executed are ``paid``; a failed one is ``payable`` again."""
     spend = Spend()
-    for r in await conn.fetch("SELECT line_code, spending_category, sum(amount_fen)::bigint AS s FROM awards "
-                              "WHERE program_code=$1 AND status='paid' GROUP BY 1, 2", program_code):
-        spend.add(r["line_code"], r["spending_category"], r["s"])
+    for r in await conn.fetch("SELECT line_code, spending_category, parts, measures, sum(amount_fen)::bigint AS s, "
+                              "count(*)::bigint AS n FROM awards WHERE program_code=$1 AND status='paid' "
+                              "GROUP BY 1, 2, 3, 4", program_code):
+        if not r["parts"] and not r["measures"]:  # one item, no measured part: the fast common case
+            spend.add(r["line_code"], r["spending_category"], r["s"])
+            continue
+        by_line: dict[str, int] = {} if r["parts"] else {r["line_code"]: r["s"]}
+        for part in r["parts"]:  # the same parts on every row of the group: n times each
+            by_line[part["line_code"]] = by_line.get(part["line_code"], 0) + part["amount_fen"] * r["n"]
+        measures = {k: v * r["n"] for k, v in r["measures"].items()}
+        spend.add(Money(by_line, r["spending_category"], measures))
     return spend
 
 
@@ -202,6 +210,8 @@ def _award(r: asyncpg.Record, tranche: Tranche | None = None) -> Award:
         status=AwardStatus(r["status"]), refusal_code=r["refusal_code"], published_at=r["published_at"],
         window=window, window_error=r["window_error"], contract_reference=r["contract_reference"],
         spending_category=r["spending_category"], tranche=tranche,
+        parts=tuple(Part(p["line_code"], p["item_code"], p["amount_fen"]) for p in r["parts"]),
+        measures=dict(r["measures"]),
     )
 
 
@@ -217,8 +227,8 @@ def _objection(r: asyncpg.Record) -> Objection:
 
 def _order(r: asyncpg.Record, approvals: list[Approval]) -> PaymentOrder:
     c = r["content"]
-    justifications = [Justification(j["rule_code"], j["text"], j["recorded_by"], datetime.fromisoformat(j["recorded_at"]))
-                      for j in r["ratio_justifications"]]
+    justifications = [Justification(j["rule_code"], j["text"], j["recorded_by"], datetime.fromisoformat(j["recorded_at"]),
+                                    j.get("recorded_by_name", "")) for j in r["ratio_justifications"]]
     return PaymentOrder(
         str(r["payment_id"]), r["award_id"], PaymentContent(**c), r["requested_by"], r["requested_at"],
         PaymentStatus(r["status"]), approvals, r["executed_at"], r["executed_on"], r["from_payable"],
@@ -260,7 +270,15 @@ async def load_awards(conn: asyncpg.Connection, award_ids: list[str], *, for_upd
 
 _AWARD_COLUMNS = ("award_id", "claim_id", "program_code", "line_code", "item_code", "payee_credit_code", "payee_name",
                   "payee_bank_name", "payee_bank_account", "amount_fen", "requires_publicity", "status",
-                  "refusal_code", "reserved_at", "kind", "contract_reference", "spending_category")
+                  "refusal_code", "reserved_at", "kind", "contract_reference", "spending_category", "parts",
+                  "measures")
+
+
+def _parts(a: Award) -> list[dict[str, Any]]:
+    """Stored only when the award is split: one part on its own item is the row itself."""
+    if len(a.parts) == 1:
+        return []
+    return [{"line_code": p.line_code, "item_code": p.item_code, "amount_fen": p.amount_fen} for p in a.parts]
 
 
 async def insert_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
@@ -268,7 +286,7 @@ async def insert_awards(conn: asyncpg.Connection, awards: list[Award]) -> None:
         f"INSERT INTO awards ({', '.join(_AWARD_COLUMNS)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(_AWARD_COLUMNS)))})",
         [(a.award_id, a.claim_id, a.program_code, a.line_code, a.item_code, a.payee.credit_code, a.payee.name,
           a.payee.bank_name, a.payee.bank_account, a.amount_fen, a.requires_publicity, a.status.value, a.refusal_code,
-          a.reserved_at, a.kind, a.contract_reference, a.spending_category) for a in awards],
+          a.reserved_at, a.kind, a.contract_reference, a.spending_category, _parts(a), a.measures) for a in awards],
     )
     await save_awards(conn, awards)
 

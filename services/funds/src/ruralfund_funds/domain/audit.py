@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .ledger import Side, normal_side
+from .ledger import Side, family_of, normal_side
 
 __all__ = ["GENESIS_HASH", "canonical", "audit_hash", "Problem", "verify_chain", "verify_postings",
            "verify_entries_against_audit"]
@@ -75,6 +75,9 @@ def verify_postings(postings: Iterable[tuple[str, str, str, int, int]],
     problems += [Problem("trial_balance", f"program {p}", f"debits {d} != credits {c}")
                  for p, (d, c) in per_program.items() if d != c]
     for (program, account), (d, c) in sums.items():
+        if family_of(account) is None:  # no normal side to judge it on: never a silent debit
+            problems.append(Problem("unknown_account", f"{program} {account}", "not an account family of the books"))
+            continue
         bal = d - c if normal_side(account) is Side.DEBIT else c - d
         if bal < 0:
             problems.append(Problem("negative_balance", f"{program} {account}", f"balance {bal} below zero"))

@@ -20,7 +20,7 @@ from .payments import (
     Approval, PaymentContent, bank_reference, check_can_approve, check_payable, is_fully_approved,
     valid_approvals,
 )
-from .ratios import Justification, ShareBook
+from .ratios import Justification, Money, ShareBook
 
 __all__ = [
     "AwardStatus", "PaymentStatus", "Payee", "Window", "Objection", "PaymentOrder", "Award", "ProgramView",
@@ -107,6 +107,12 @@ class ProgramView:
     # 公示 length in working days: the program's own (program_activated), not a constant
     publicity_working_days: int = 5
     item_names: dict[str, str] = field(default_factory=dict)  # for the notice and mails notify writes
+    contractor_credit_code: str | None = None  # who holds the joint account with the leading group
+
+    @property
+    def joint_account_frozen(self) -> bool:
+        """The joint account's contractor is in default: nothing more leaves or enters it."""
+        return self.contractor_credit_code is not None and self.contractor_credit_code in self.defaulted
 
 
 @dataclass
@@ -169,6 +175,11 @@ class Award:
     contract_reference: str | None = None  # a pre-allocation's service contract (a tranche's contract no)
     spending_category: str | None = None  # with line_code: the money's classification for share rules
     tranche: Tranche | None = None  # what a contract_payment pays
+    # its share on each item (several under a package covering several items); default: all
+    # of it on (line_code, item_code)
+    parts: tuple[L.Part, ...] = ()
+    # parts of the money that share rules measure, e.g. {"hardware": fen} of a tranche
+    measures: dict[str, int] = field(default_factory=dict)
     status: AwardStatus = AwardStatus.RESERVED
     refusal_code: str | None = None
     published_at: datetime | None = None
@@ -182,11 +193,27 @@ class Award:
         assert isinstance(self.amount_fen, int) and self.amount_fen > 0, "an award is a positive number of fen"
         assert self.kind in AWARD_KINDS
         assert (self.kind == "contract_payment") == (self.tranche is not None), "a contract payment pays a tranche"
+        if not self.parts:
+            self.parts = (L.Part(self.line_code, self.item_code, self.amount_fen),)
+        assert sum(p.amount_fen for p in self.parts) == self.amount_fen, "an award's parts add up to it"
+        assert len({p.item_code for p in self.parts}) == len(self.parts), "one part per item"
+        assert all(0 <= v <= self.amount_fen for v in self.measures.values()), "a measure is part of the award"
 
     # -- derived -----------------------------------------------------------------------------
     @property
     def reserved_account(self) -> str:
         return L.account_reserved(self.line_code, self.item_code, self.award_id)
+
+    @property
+    def reserved_accounts(self) -> set[str]:
+        return {L.account_reserved(p.line_code, p.item_code, self.award_id) for p in self.parts}
+
+    def money(self) -> Money:
+        """This award's money as the share rules classify it."""
+        by_line: dict[str, int] = {}
+        for p in self.parts:
+            by_line[p.line_code] = by_line.get(p.line_code, 0) + p.amount_fen
+        return Money(by_line, self.spending_category, self.measures)
 
     def content(self) -> PaymentContent:
         p = self.payee
@@ -203,27 +230,32 @@ class Award:
         """Every account an operation on this award may post to (locked before deciding).
         Payments never touch the item's available budget: leaving it unlocked keeps
         reservations and payments of one item from queueing behind each other."""
-        li = (self.line_code, self.item_code)
-        out = {self.reserved_account, L.account_spent(*li), L.account_payable(*li, self.payee.credit_code),
-               L.account_payee(self.payee.credit_code), L.BANK_JOINT}
-        return out if payment_only else out | {L.account_budget(*li)}
+        out = {L.account_payee(self.payee.credit_code), L.BANK_JOINT}
+        for p in self.parts:
+            li = (p.line_code, p.item_code)
+            out |= {L.account_reserved(*li, self.award_id), L.account_spent(*li),
+                    L.account_payable(*li, self.payee.credit_code)}
+            if not payment_only:
+                out.add(L.account_budget(*li))
+        return out
 
     def reservation_accounts(self) -> set[str]:
         """What reserving or voiding touches: the item's budget and the award's reservation
         (not the joint account, so reservations never queue behind payments)."""
-        return {L.account_budget(self.line_code, self.item_code), self.reserved_account}
+        return {L.account_budget(p.line_code, p.item_code) for p in self.parts} | self.reserved_accounts
 
     # -- reservation -------------------------------------------------------------------------
     def reserve(self, program: ProgramView, books: L.Books) -> list[Fact]:
         """Reserve on the item budget, or record the refusal (a value: the award exists, refused)."""
         assert self.status is AwardStatus.RESERVED and self.refusal_code is None
-        item = program.items.get(self.item_code)
         try:
-            if item is None or item.line_code != self.line_code:
-                raise Conflict("ITEM_NOT_FOUND", f"{self.program_code} has no item {self.line_code}/{self.item_code}")
-            if self.kind == "contract_payment":
-                self._check_contract_payment(program, item)
-            books.post(L.reserve_entry(self.line_code, self.item_code, self.award_id, self.amount_fen))
+            for part in self.parts:
+                item = program.items.get(part.item_code)
+                if item is None or item.line_code != part.line_code:
+                    raise Conflict("ITEM_NOT_FOUND", f"{self.program_code} has no item {part.line_code}/{part.item_code}")
+                if self.kind == "contract_payment":
+                    self._check_contract_payment(program, item)
+            books.post(L.reserve_entry(self.parts, self.award_id))
         except DomainError as refused:
             self.status, self.refusal_code = AwardStatus.REFUSED, refused.code
             return [Fact("reservation_refused", self.award_id, refused.code, refused.message)]
@@ -236,7 +268,7 @@ class Award:
         if item.mode != "service":
             raise Conflict("NOT_A_SERVICE_ITEM", "contract tranches pay purchase-of-service items only")
         if self.payee.credit_code in program.defaulted:
-            raise Conflict("CONTRACTOR_IN_DEFAULT", "the leading group declared this provider in default")
+            raise Conflict("CONTRACTOR_IN_DEFAULT", f"领导小组已认定{self.payee.credit_code}违约：不再向其付款")
 
     # -- publicity ---------------------------------------------------------------------------
     def record_publication(self, published_at: datetime) -> None:
@@ -288,7 +320,7 @@ class Award:
         return []
 
     def _revoke(self, books: L.Books, code: str, reason: str) -> list[Fact]:
-        books.post(L.void_entry(self.line_code, self.item_code, self.award_id, self.amount_fen))
+        books.post(L.void_entry(self.parts, self.award_id))
         self.status = AwardStatus.REVOKED
         if self.payment is not None and self.payment.status is PaymentStatus.AWAITING_APPROVAL:
             self.payment.status, self.payment.outcome_code = PaymentStatus.CANCELLED, code
@@ -301,7 +333,8 @@ class Award:
         check_payable(status=self.status.value, requires_publicity=self.requires_publicity,
                       payable_from=self.window.payable_from if self.window else None, today_local=today,
                       objections_open=self.open_objections(), objections_upheld=self.upheld_objections(),
-                      window_error=self.window_error, payee_in_default=self.payee.credit_code in program.defaulted)
+                      window_error=self.window_error, payee_in_default=self.payee.credit_code in program.defaulted,
+                      joint_account_frozen=program.joint_account_frozen)
 
     def request_payment(self, program: ProgramView, payment_id: str, by: str, now: datetime, today: date,
                         shares: ShareBook | None = None, justifications: list[Justification] | None = None,
@@ -322,8 +355,7 @@ class Award:
     def _check_shares(self, shares: ShareBook | None, justifications: list[Justification]) -> list[dict]:
         if shares is None:
             return []
-        statuses = shares.check(self.line_code, self.spending_category, self.amount_fen,
-                                {j.rule_code for j in justifications})
+        statuses = shares.check(self.money(), justified={j.rule_code for j in justifications})
         return [s.as_dict() for s in statuses if s.affected or s.status == "unverified"]
 
     def change_payee_bank(self, bank_name: str, bank_account: str) -> None:
@@ -356,10 +388,10 @@ class Award:
             return [Fact("approved", self.award_id, payment_id=payment_id)]
         self.check_payable(program, today)  # re-checked at execution: window, objections, default
         checks = self._check_shares(shares, justified)  # and the share rules on the spend of now
-        books.post(L.payment_entry(self.line_code, self.item_code, self.award_id, self.payee.credit_code,
-                                   self.amount_fen, from_payable=order.from_payable, payment_id=payment_id))
+        books.post(L.payment_entry(self.parts, self.award_id, self.payee.credit_code,
+                                   from_payable=order.from_payable, payment_id=payment_id))
         if shares is not None:
-            shares.record(self.line_code, self.spending_category, self.amount_fen)
+            shares.record(self.money())
             order.ratio_checks = checks
         order.justifications = justified
         order.approvals.append(approval)
@@ -385,8 +417,7 @@ class Award:
             raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment")
         if order.status is not PaymentStatus.EXECUTED:
             raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}")
-        books.post(L.reversal_entry(self.line_code, self.item_code, self.payee.credit_code, self.amount_fen,
-                                    payment_id=payment_id))
+        books.post(L.reversal_entry(self.parts, self.payee.credit_code, payment_id=payment_id))
         order.status, order.failed_at, order.outcome_code = PaymentStatus.FAILED, now, code
         self.closed_payments.append(order)
         self.payment, self.status = None, AwardStatus.PAYABLE

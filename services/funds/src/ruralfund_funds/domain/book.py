@@ -47,7 +47,7 @@ class ProgramBook:
         return self.books.posted
 
     def release(self, release_id: str, amount_fen: int) -> None:
-        P.release(self.books, release_id, amount_fen)
+        P.release(self.books, release_id, amount_fen, self.program)
 
     def approve_claim(self, award: Award) -> list[Fact]:
         """claims.evt.claim_approved (or contract_payment_due): reserve (duplicates change nothing)."""
@@ -87,7 +87,7 @@ class ProgramBook:
         award = self.awards[award_id]
         facts = self._keep(award.fail(payment_id, "BANK_REJECTED", "", now, "api", self.books))
         if self.shares is not None:
-            self.shares.reverse(award.line_code, award.spending_category, award.amount_fen)
+            self.shares.reverse(award.money())
         return facts
 
     def adjust(self, adjustment_id: str, from_item: str, to_item: str, amount_fen: int,
@@ -105,7 +105,8 @@ class ProgramBook:
         return award
 
     def declare_default(self, credit_code: str, resolution: P.Resolution) -> P.Default:
-        theirs = [a for a in self.awards.values() if a.payee.credit_code == credit_code]
+        holder = credit_code == self.program.contractor_credit_code
+        theirs = [a for a in self.awards.values() if holder or a.payee.credit_code == credit_code]
         d = P.declare_default(self.program, self.books, credit_code, resolution, theirs)
         self.defaults[credit_code] = d
         return d

@@ -4,10 +4,14 @@ Two books share one journal:
 - cash: the allocation (fund:allocation) is receivable (fund:receivable) until the finance
   bureau releases it into the joint account (bank:joint); payments leave bank:joint to the
   payee (payee:<credit code>); when the leading group declares a contractor in default, what
-  was paid to it becomes a clawback receivable (clawback:<credit code>) that repayments reduce;
+  was paid to it becomes a clawback receivable (clawback:<credit code>); repayments go to the
+  finance bureau (finance:bureau), never back into the joint account the contractor holds, and
+  when the defaulter holds the joint account its unspent money is returned there too
+  (Xinping §六 收回全部项目建设资金);
 - budget: each item's budget (budget:<line>/<item>) is appropriated from budget:control;
   an approved award moves from budget to its own reservation (reserved:<line>/<item>/<award>,
-  pending, two-phase); a payment posts the reservation to spent (spent:<line>/<item>); a
+  pending, two-phase; a contract tranche under a package covering several items has one
+  reservation per item it is split across); a payment posts the reservation to spent (spent:<line>/<item>); a
   revocation voids it back to budget. A payment the bank fails moves spent back to what is
   owed to the payee (payable:<line>/<item>/<credit code>) until it is paid again.
 Every account has a normal side and may never go below zero on it: that single invariant
@@ -26,7 +30,8 @@ from ruralfund_common.errors import Conflict
 __all__ = [
     "Side", "Line", "Entry", "Balance", "Books", "normal_side", "account_budget", "account_reserved",
     "account_spent", "account_payee", "account_payable", "account_clawback", "FUND_ALLOCATION",
-    "FUND_RECEIVABLE", "BANK_JOINT", "BUDGET_CONTROL", "open_program_entry", "release_entry",
+    "FUND_RECEIVABLE", "BANK_JOINT", "BUDGET_CONTROL", "FINANCE_BUREAU", "Part", "return_entry",
+    "ACCOUNT_FAMILIES", "open_program_entry", "release_entry",
     "reserve_entry", "void_entry", "payment_entry", "reversal_entry", "adjustment_entry",
     "default_entry", "repayment_entry", "check_balances", "InsufficientBalance", "MAX_ENTRY_LINES",
     "item_of", "payee_of", "line_of",
@@ -37,6 +42,9 @@ FUND_ALLOCATION = "fund:allocation"
 FUND_RECEIVABLE = "fund:receivable"
 BANK_JOINT = "bank:joint"
 BUDGET_CONTROL = "budget:control"
+# Money given back to the finance bureau (县财政局): the unspent joint account of a defaulted
+# contractor and every clawback repayment. Debit-normal: what the program has returned.
+FINANCE_BUREAU = "finance:bureau"
 
 
 class Side(StrEnum):
@@ -94,13 +102,28 @@ def payee_of(account: str) -> str | None:
     return None
 
 
-_CREDIT_NORMAL_PREFIXES = ("fund:allocation", "budget:", "reserved:", "spent:", "payable:")
+# Every account family the books know, with its normal side. An account of any other family is
+# a programming error (asserted), never silently debit-normal.
+ACCOUNT_FAMILIES: dict[str, Side] = {
+    "fund:allocation": Side.CREDIT, "fund:receivable": Side.DEBIT, "bank:joint": Side.DEBIT,
+    "budget:control": Side.DEBIT, "finance:bureau": Side.DEBIT,
+    "budget:": Side.CREDIT, "reserved:": Side.CREDIT, "spent:": Side.CREDIT, "payable:": Side.CREDIT,
+    "payee:": Side.DEBIT, "clawback:": Side.DEBIT,
+}
+
+
+def family_of(account: str) -> str | None:
+    """The family an account belongs to (an exact name or a prefix), None if unknown."""
+    if account in ACCOUNT_FAMILIES and not account.endswith(":"):
+        return account
+    prefix = account.split(":", 1)[0] + ":"
+    return prefix if prefix in ACCOUNT_FAMILIES and account != prefix else None
 
 
 def normal_side(account: str) -> Side:
-    if account == BUDGET_CONTROL:
-        return Side.DEBIT
-    return Side.CREDIT if account.startswith(_CREDIT_NORMAL_PREFIXES) else Side.DEBIT
+    family = family_of(account)
+    assert family is not None, f"unknown account family: {account}"
+    return ACCOUNT_FAMILIES[family]
 
 
 @dataclass(frozen=True)
@@ -157,6 +180,19 @@ class InsufficientBalance(Conflict):
     pass
 
 
+@dataclass(frozen=True)
+class Part:
+    """The share of an award on one item: a contract tranche under a package covering several
+    items is split across them (its parts add up to the tranche to the fen)."""
+
+    line_code: str
+    item_code: str
+    amount_fen: int
+
+    def __post_init__(self) -> None:
+        assert isinstance(self.amount_fen, int) and self.amount_fen > 0, "a part is a positive number of fen"
+
+
 def _transfer(debit: str, credit: str, amount_fen: int) -> tuple[Line, Line]:
     assert amount_fen > 0
     return Line(debit, debit_fen=amount_fen), Line(credit, credit_fen=amount_fen)
@@ -179,32 +215,45 @@ def release_entry(amount_fen: int, reference: str = "") -> Entry:
     return Entry("funds_released", _transfer(BANK_JOINT, FUND_RECEIVABLE, amount_fen), reference)
 
 
-def reserve_entry(line: str, item: str, award_id: str, amount_fen: int) -> Entry:
-    return Entry("award_reserved", _transfer(account_budget(line, item), account_reserved(line, item, award_id),
-                                             amount_fen), award_id)
+def _sum(parts: tuple[Part, ...]) -> int:
+    assert parts, "an award has at least one part"
+    return sum(p.amount_fen for p in parts)
 
 
-def void_entry(line: str, item: str, award_id: str, amount_fen: int) -> Entry:
-    return Entry("reservation_voided", _transfer(account_reserved(line, item, award_id),
-                                                 account_budget(line, item), amount_fen), award_id)
+def reserve_entry(parts: tuple[Part, ...], award_id: str) -> Entry:
+    lines = [ln for p in parts for ln in _transfer(account_budget(p.line_code, p.item_code),
+                                                    account_reserved(p.line_code, p.item_code, award_id), p.amount_fen)]
+    return Entry("award_reserved", tuple(lines), award_id)
 
 
-def payment_entry(line: str, item: str, award_id: str, payee_credit_code: str, amount_fen: int, *,
+def void_entry(parts: tuple[Part, ...], award_id: str) -> Entry:
+    lines = [ln for p in parts for ln in _transfer(account_reserved(p.line_code, p.item_code, award_id),
+                                                    account_budget(p.line_code, p.item_code), p.amount_fen)]
+    return Entry("reservation_voided", tuple(lines), award_id)
+
+
+def payment_entry(parts: tuple[Part, ...], award_id: str, payee_credit_code: str, *,
                   from_payable: bool, payment_id: str) -> Entry:
-    """Post the reservation (or what was owed after a failed payment) to spent, and pay out of
-    the joint account to the payee, in one entry."""
-    owed = account_payable(line, item, payee_credit_code) if from_payable else account_reserved(line, item, award_id)
-    budget = _transfer(owed, account_spent(line, item), amount_fen)
-    cash = _transfer(account_payee(payee_credit_code), BANK_JOINT, amount_fen)
-    return Entry("payment_executed", budget + cash, payment_id)
+    """Post each item's reservation (or what was owed after a failed payment) to spent, and pay
+    out of the joint account to the payee, in one entry."""
+    budget: list[Line] = []
+    for p in parts:
+        li = (p.line_code, p.item_code)
+        owed = account_payable(*li, payee_credit_code) if from_payable else account_reserved(*li, award_id)
+        budget += _transfer(owed, account_spent(*li), p.amount_fen)
+    cash = _transfer(account_payee(payee_credit_code), BANK_JOINT, _sum(parts))
+    return Entry("payment_executed", (*budget, *cash), payment_id)
 
 
-def reversal_entry(line: str, item: str, payee_credit_code: str, amount_fen: int, *, payment_id: str) -> Entry:
+def reversal_entry(parts: tuple[Part, ...], payee_credit_code: str, *, payment_id: str) -> Entry:
     """Compensating postings for a payment the bank failed: cash back in the joint account, the
     amount owed to the payee again (never un-spends a reservation: it resolved once)."""
-    budget = _transfer(account_spent(line, item), account_payable(line, item, payee_credit_code), amount_fen)
-    cash = _transfer(BANK_JOINT, account_payee(payee_credit_code), amount_fen)
-    return Entry("payment_reversed", budget + cash, payment_id)
+    budget: list[Line] = []
+    for p in parts:
+        li = (p.line_code, p.item_code)
+        budget += _transfer(account_spent(*li), account_payable(*li, payee_credit_code), p.amount_fen)
+    cash = _transfer(BANK_JOINT, account_payee(payee_credit_code), _sum(parts))
+    return Entry("payment_reversed", (*budget, *cash), payment_id)
 
 
 def adjustment_entry(from_item: tuple[str, str], to_item: tuple[str, str], amount_fen: int, reference: str) -> Entry:
@@ -218,8 +267,15 @@ def default_entry(credit_code: str, amount_fen: int, reference: str) -> Entry:
                                                    amount_fen), reference)
 
 
+def return_entry(amount_fen: int, reference: str) -> Entry:
+    """The joint account's unspent money goes back to the finance bureau (收回)."""
+    return Entry("funds_returned", _transfer(FINANCE_BUREAU, BANK_JOINT, amount_fen), reference)
+
+
 def repayment_entry(credit_code: str, amount_fen: int, reference: str) -> Entry:
-    return Entry("clawback_repaid", _transfer(BANK_JOINT, account_clawback(credit_code), amount_fen), reference)
+    """A defaulted contractor repays to the finance bureau: the joint account it holds is not
+    where recovered money goes (it would be the defaulter's to spend again)."""
+    return Entry("clawback_repaid", _transfer(FINANCE_BUREAU, account_clawback(credit_code), amount_fen), reference)
 
 
 # Refusal codes for an account that would go below zero, by account family.

@@ -95,7 +95,8 @@ def is_fully_approved(content: PaymentContent, approvals: list[Approval]) -> boo
 
 def check_payable(*, status: str, requires_publicity: bool, payable_from: date | None,
                   today_local: date, objections_open: int = 0, objections_upheld: int = 0,
-                  window_error: str | None = None, payee_in_default: bool = False) -> None:
+                  window_error: str | None = None, payee_in_default: bool = False,
+                  joint_account_frozen: bool = False) -> None:
     """The disbursement rules that depend on the award's state and the county's date."""
     if status == "paid":
         raise Conflict("ALREADY_PAID", "this award has already been paid")
@@ -104,7 +105,10 @@ def check_payable(*, status: str, requires_publicity: bool, payable_from: date |
     if status not in ("reserved", "in_publicity", "payable"):
         raise Conflict("AWARD_NOT_RESERVED", f"award is {status}, not reserved")
     if payee_in_default:
-        raise Conflict("CONTRACTOR_IN_DEFAULT", "the leading group declared this payee in default: no more payments")
+        raise Conflict("CONTRACTOR_IN_DEFAULT", "领导小组已认定收款单位违约：不再向其付款，已付资金须收回")
+    if joint_account_frozen:
+        raise Conflict("JOINT_ACCOUNT_FROZEN",
+                       "共管账户的承办企业已被领导小组认定违约：共管账户不再对外付款，结余资金已退回县财政局")
     if objections_open:
         raise Conflict("OBJECTION_PENDING", "an objection to this award is pending")
     if requires_publicity:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ruralfund_common.errors import Conflict, InvalidInput
+from ruralfund_common.money import format_yuan
 
 from . import ledger as L
 from .awards import Award, AwardStatus, Payee, PaymentStatus, ProgramView
@@ -45,11 +46,18 @@ class Adjustment:
 class Default:
     credit_code: str
     resolution: Resolution
-    receivable_fen: int
+    receivable_fen: int  # paid to it: now owed back (clawback:<credit code>)
+    returned_fen: int = 0  # the unspent joint account returned to the finance bureau
+    holds_joint_account: bool = False  # the contractor of the joint account: no payment leaves it now
 
 
-def release(books: L.Books, release_id: str, amount_fen: int) -> None:
-    """Finance bureau → joint account; never above the program total (fund:receivable ≥ 0)."""
+def release(books: L.Books, release_id: str, amount_fen: int, program: ProgramView | None = None) -> None:
+    """Finance bureau → joint account; never above the program total (fund:receivable ≥ 0),
+    never into the joint account of a contractor in default."""
+    if program is not None and program.joint_account_frozen:
+        raise Conflict("JOINT_ACCOUNT_FROZEN",
+                       f"共管账户的承办企业（{program.contractor_credit_code}）已被领导小组认定违约，"
+                       "项目资金已收回，不再拨入共管账户")
     books.post(L.release_entry(amount_fen, release_id))
 
 
@@ -95,27 +103,42 @@ def preallocate(program: ProgramView, books: L.Books, preallocation_id: str, ite
 
 def declare_default(program: ProgramView, books: L.Books, credit_code: str, resolution: Resolution,
                     awards_in_flight: list[Award]) -> Default:
-    """All project funds paid to a contractor in default become a receivable (clawback).
+    """Xinping §六: a contractor that cannot finish on time so that acceptance is affected has
+    all project construction funds recovered (收回全部项目建设资金).
 
-    Refused while a payment to it is executed but not yet confirmed by the bank: its outcome
-    decides whether the money is with the contractor or back in the joint account."""
+    - everything paid to it becomes a receivable from it (clawback:<credit code>);
+    - no further payment to it; when it holds the joint account, no further payment out of the
+      joint account at all, and the unspent money there goes back to the finance bureau.
+    Refused while a payment concerned is executed but not yet confirmed by the bank: its
+    outcome decides whether the money is with the payee or back in the joint account.
+    ``awards_in_flight``: its awards (every award of the program when it holds the account)."""
     if credit_code in program.defaulted:
-        raise Conflict("ALREADY_IN_DEFAULT", "this contractor is already in default")
+        raise Conflict("ALREADY_IN_DEFAULT", f"{credit_code} 已被认定违约，不能重复认定")
     in_flight = [a.award_id for a in awards_in_flight
                  if a.payment is not None and a.payment.status is PaymentStatus.EXECUTED]
     if in_flight:
-        raise Conflict("PAYMENTS_IN_FLIGHT", "settle or fail the executed payments first",
+        raise Conflict("PAYMENTS_IN_FLIGHT",
+                       f"有{len(in_flight)}笔已执行的付款尚待银行确认：请先确认到账或退回，再认定违约",
                        details={"award_ids": in_flight})
     paid = books.balance(L.account_payee(credit_code))
     if paid > 0:
         books.post(L.default_entry(credit_code, paid, f"default:{credit_code}"))
+    holds = bool(program.contractor_credit_code) and credit_code == program.contractor_credit_code
+    returned = books.balance(L.BANK_JOINT) if holds else 0
+    if returned > 0:
+        books.post(L.return_entry(returned, f"default:{credit_code}"))
     program.defaulted.add(credit_code)
-    return Default(credit_code, resolution, paid)
+    return Default(credit_code, resolution, paid, returned, holds)
 
 
 def repay(program: ProgramView, books: L.Books, repayment_id: str, credit_code: str, amount_fen: int) -> int:
-    """A repayment into the joint account against the clawback receivable; returns what is left."""
+    """A repayment to the finance bureau against the clawback receivable; returns what is left."""
     if credit_code not in program.defaulted:
-        raise Conflict("NOT_IN_DEFAULT", "no clawback receivable: this contractor is not in default")
+        raise Conflict("NOT_IN_DEFAULT", f"{credit_code} 未被认定违约，没有应收回的资金")
+    outstanding = books.balance(L.account_clawback(credit_code))
+    if amount_fen > outstanding:
+        raise Conflict("REPAYMENT_EXCEEDS_RECEIVABLE",
+                       f"还款{format_yuan(amount_fen)}元超过应收回余额{format_yuan(outstanding)}元",
+                       field="amount_yuan", details={"outstanding_fen": outstanding, "amount_fen": amount_fen})
     after = books.post(L.repayment_entry(credit_code, amount_fen, repayment_id))
     return after[L.account_clawback(credit_code)]

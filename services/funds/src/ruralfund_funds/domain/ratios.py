@@ -3,7 +3,9 @@ decoration ≤ 10 %, logistics "in principle" ≥ 50 %, training ≤ 15 % of pha
 
 - denominator: the cumulative fund = every earlier phase's total + this program's total;
 - numerator: earlier phases' spend on the rule's lines (or of its measure) + this program's
-  executed payments on those lines (or of that spending category) + the payment being decided;
+  executed payments on those lines (or of that measure: the part a tranche names, e.g. its
+  hardware amount, else the whole payment when its spending category is the measure) + the
+  payment being decided;
 - max rule: breached when numerator × 100 > limit × denominator;
 - min rule: on actual spend a minimum can only be judged as "can no longer be reached": breached
   when the money NOT on the rule's lines exceeds (100 − limit) % of the denominator;
@@ -11,8 +13,9 @@ decoration ≤ 10 %, logistics "in principle" ≥ 50 %, training ≤ 15 % of pha
   on the known figures (the unknown can only add) and reported ``unverified``.
 
 A payment that adds to a breached rule is refused (``RATIO_LIMIT_EXCEEDED``) when the rule's
-``on_breach`` is ``error``; when it is ``warning`` ("in principle", 原则上) it needs a recorded
-justification (``RATIO_JUSTIFICATION_REQUIRED`` otherwise). Exact integer and Fraction math only:
+``on_breach`` is ``error``; when it is ``warning`` ("in principle", 原则上) it needs a
+justification decided by a leading group member not linked to the payee, recorded with who and
+when (``RATIO_JUSTIFICATION_REQUIRED`` otherwise, in Chinese with the figures). Exact integer and Fraction math only:
 shares are shown as Decimal percentages rounded half up to 0.01.
 """
 
@@ -26,8 +29,9 @@ from fractions import Fraction
 from typing import Any
 
 from ruralfund_common.errors import Conflict, InvalidInput
+from ruralfund_common.money import format_yuan
 
-__all__ = ["Rule", "Phase", "Spend", "RuleStatus", "Justification", "ShareBook", "MAX_JUSTIFICATION_CHARS",
+__all__ = ["Rule", "Phase", "Spend", "Money", "RuleStatus", "Justification", "ShareBook", "MAX_JUSTIFICATION_CHARS",
            "MAX_JUSTIFICATIONS", "percent"]
 
 MAX_JUSTIFICATION_CHARS = 1000
@@ -69,6 +73,13 @@ class Rule:
         if self.lines is not None:
             return line_code in self.lines
         return category is not None and category == self.measure
+
+    def counted_in(self, money: Money) -> int:
+        """How much of ``money`` is in the rule's numerator."""
+        if self.lines is not None:
+            return sum(v for k, v in money.by_line.items() if k in self.lines)
+        assert self.measure is not None
+        return money.measured(self.measure)
 
     @property
     def limit_text(self) -> str:
@@ -120,38 +131,81 @@ class Phase:
         return None if known is None else max(0, sum(self.lines.values()) - known)
 
 
+@dataclass(frozen=True)
+class Money:
+    """One payment's money as the share rules see it: by budget line (a tranche split across a
+    package's items may touch several), its spending category, and the parts of it a measure
+    names (a tranche's hardware amount). A measure not named explicitly is the whole amount
+    when the category is that measure (a tranche classified ``hardware``), else nothing."""
+
+    by_line: Mapping[str, int]
+    category: str | None = None
+    measures: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, line_code: str, category: str | None, amount_fen: int) -> Money:
+        return cls({line_code: amount_fen}, category)
+
+    @property
+    def amount_fen(self) -> int:
+        return sum(self.by_line.values())
+
+    def measured(self, measure: str) -> int:
+        if measure in self.measures:
+            return self.measures[measure]
+        return self.amount_fen if self.category == measure else 0
+
+    def measured_all(self) -> dict[str, int]:
+        names = set(self.measures) | ({self.category} if self.category else set())
+        return {m: self.measured(m) for m in names}
+
+
+def _as_money(money: Money | str | None, category: str | None, amount_fen: int) -> Money | None:
+    if money is None or isinstance(money, Money):
+        return money
+    return Money.of(money, category, amount_fen)
+
+
 @dataclass
 class Spend:
-    """This program's executed (not failed, not reversed) payments by line and spending category."""
+    """This program's executed (not failed, not reversed) payments by line, spending category
+    and measure (the category's whole amount unless a payment names the measured part)."""
 
     by_line: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
-    # (line, category) pairs: a measure rule's complement needs both dimensions
-    by_class: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    by_measure: dict[str, int] = field(default_factory=dict)
 
-    def add(self, line_code: str, category: str | None, amount_fen: int) -> None:
-        self.by_line[line_code] = self.by_line.get(line_code, 0) + amount_fen
-        if category is not None:
-            self.by_category[category] = self.by_category.get(category, 0) + amount_fen
-        key = (line_code, category)
-        self.by_class[key] = self.by_class.get(key, 0) + amount_fen
+    def add(self, money: Money | str, category: str | None = None, amount_fen: int = 0, sign: int = 1) -> None:
+        m = _as_money(money, category, amount_fen)
+        assert m is not None
+        for line, fen in m.by_line.items():
+            self.by_line[line] = self.by_line.get(line, 0) + sign * fen
+        if m.category is not None:
+            self.by_category[m.category] = self.by_category.get(m.category, 0) + sign * m.amount_fen
+        for measure, fen in m.measured_all().items():
+            self.by_measure[measure] = self.by_measure.get(measure, 0) + sign * fen
 
     @property
     def total_fen(self) -> int:
         return sum(self.by_line.values())
 
     def counted(self, rule: Rule) -> int:
-        return sum(v for (line, cat), v in self.by_class.items() if rule.counts(line, cat))
+        if rule.lines is not None:
+            return sum(v for k, v in self.by_line.items() if k in rule.lines)
+        assert rule.measure is not None
+        return self.by_measure.get(rule.measure, 0)
 
 
 @dataclass(frozen=True)
 class Justification:
-    """A recorded reason for departing from an "in principle" rule (who, when)."""
+    """The leading group's decision to depart from an "in principle" rule: the reason, who
+    decided (a leading group member not linked to the payee) and when."""
 
     rule_code: str
     text: str
     recorded_by: str
     recorded_at: datetime
+    recorded_by_name: str = ""
 
     def __post_init__(self) -> None:
         if not self.text.strip() or len(self.text) > MAX_JUSTIFICATION_CHARS:
@@ -160,8 +214,11 @@ class Justification:
                                field="ratio_justifications")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule_code": self.rule_code, "text": self.text, "recorded_by": self.recorded_by,
-                "recorded_at": self.recorded_at.isoformat()}
+        out = {"rule_code": self.rule_code, "text": self.text, "recorded_by": self.recorded_by,
+               "recorded_at": self.recorded_at.isoformat()}
+        if self.recorded_by_name:
+            out["recorded_by_name"] = self.recorded_by_name
+        return out
 
 
 @dataclass(frozen=True)
@@ -178,6 +235,20 @@ class RuleStatus:
     @property
     def breached(self) -> bool:
         return self.status == "breached"
+
+    def refusal_zh(self, verb: str) -> str:
+        """The breach in Chinese with its figures, e.g. 本笔付款后…累计占比为10.30%
+        （2,060,000.00元/20,000,000.00元），原则上不得高于10%."""
+        r, d = self.rule, self.denominator_fen
+        if r.bound == "max":
+            share, fen, relation = percent(self.after_fen, d), self.after_fen, "高于"
+        else:  # a minimum that can no longer be reached: the money outside the rule is too much
+            share, fen, relation = percent(d - self.other_after_fen, d), d - self.other_after_fen, "低于"
+            return (f"本笔付款后，计入「{r.name}」以外的资金累计为{format_yuan(self.other_after_fen)}元，"
+                    f"该项占累计资金{format_yuan(d)}元的比例最多只能达到{share}%（{format_yuan(fen)}元），"
+                    f"{verb}{relation}{r.limit_text}%")
+        return (f"本笔付款后「{r.name}」为{share}%（{format_yuan(fen)}元/累计资金{format_yuan(d)}元），"
+                f"{verb}{relation}{r.limit_text}%")
 
     def as_dict(self) -> dict[str, Any]:
         r = self.rule
@@ -210,30 +281,32 @@ class ShareBook:
     def rule(self, code: str) -> Rule | None:
         return next((r for r in self.rules if r.code == code), None)
 
-    def judge(self, line_code: str | None = None, category: str | None = None, amount_fen: int = 0) -> list[RuleStatus]:
+    def judge(self, money: Money | str | None = None, category: str | None = None,
+              amount_fen: int = 0) -> list[RuleStatus]:
         """Every rule on actual spend, with the candidate payment (if any) added."""
-        return [self._judge(r, line_code, category, amount_fen) for r in self.rules]
+        m = _as_money(money, category, amount_fen)
+        return [self._judge(r, m) for r in self.rules]
 
-    def _judge(self, rule: Rule, line_code: str | None, category: str | None, amount_fen: int) -> RuleStatus:
+    def _judge(self, rule: Rule, money: Money | None) -> RuleStatus:
         d = self.denominator_fen
         limit = rule.limit_percent
         known = [h.counted(rule) for h in self.history]
         unknown = tuple(h.phase for h, k in zip(self.history, known, strict=True) if k is None)
         before = sum(k for k in known if k is not None) + self.spend.counted(rule)
-        affected_in = line_code is not None and rule.counts(line_code, category)
-        after = before + (amount_fen if affected_in else 0)
+        counted_in = rule.counted_in(money) if money is not None else 0
+        after = before + counted_in
         others = [h.not_counted(rule) for h in self.history]
         other_before = sum(o for o in others if o is not None) + self.spend.total_fen - self.spend.counted(rule)
-        affected_out = line_code is not None and not affected_in and amount_fen > 0
-        other_after = other_before + (amount_fen if affected_out else 0)
+        counted_out = money.amount_fen - counted_in if money is not None else 0
+        other_after = other_before + counted_out
         if rule.bound == "max":
-            affected = affected_in and amount_fen > 0
+            affected = counted_in > 0
             if d > 0 and after * _HUNDRED > limit * d:
                 status = "breached"
             else:
                 status = "unverified" if unknown else "met"
         else:
-            affected = affected_out
+            affected = counted_out > 0
             if d > 0 and after * _HUNDRED >= limit * d:
                 status = "met"
             elif d > 0 and other_after * _HUNDRED > (_HUNDRED - limit) * d:
@@ -242,18 +315,16 @@ class ShareBook:
                 status = "unverified" if unknown else "at_risk"
         return RuleStatus(rule, d, before, after, other_after, unknown, affected, status)
 
-    def check(self, line_code: str, category: str | None, amount_fen: int,
-              justified: Iterable[str]) -> list[RuleStatus]:
+    def check(self, money: Money | str, category: str | None = None, amount_fen: int = 0,
+              justified: Iterable[str] = ()) -> list[RuleStatus]:
         """Refuse a payment that adds to a breached hard limit, or to a breached "in principle"
         rule without a justification; return every rule's status after it otherwise."""
-        statuses = self.judge(line_code, category, amount_fen)
+        statuses = self.judge(money, category, amount_fen)
         errors = [s for s in statuses if s.affected and s.breached and s.rule.on_breach == "error"]
         if errors:
             first = errors[0]
             raise Conflict(
-                "RATIO_LIMIT_EXCEEDED",
-                f"this payment would take '{first.rule.name}' to {percent(first.after_fen, first.denominator_fen)}% "
-                f"of the cumulative fund ({first.rule.bound} {first.rule.limit_text}%)",
+                "RATIO_LIMIT_EXCEEDED", first.refusal_zh("不得"),
                 details={"rule": first.rule.code, "share_before": str(percent(first.before_fen, first.denominator_fen)),
                          "share_after": str(percent(first.after_fen, first.denominator_fen)),
                          "limit_percent": first.rule.limit_text, "bound": first.rule.bound,
@@ -264,18 +335,19 @@ class ShareBook:
         if missing:
             raise Conflict(
                 "RATIO_JUSTIFICATION_REQUIRED",
-                "this payment departs from an 'in principle' share rule: give ratio_justifications for "
-                + ", ".join(s.rule.code for s in missing),
-                field="ratio_justifications", details={"warnings": [s.as_dict() for s in missing]})
+                "；".join(s.refusal_zh("原则上不得") for s in missing)
+                + "。须由与收款单位无关联的领导小组成员作出决定并说明理由（ratio_justifications）后方可付款",
+                field="ratio_justifications", details={"rules": [s.rule.code for s in missing],
+                                                  "warnings": [s.as_dict() for s in missing]})
         return statuses
 
-    def record(self, line_code: str, category: str | None, amount_fen: int) -> None:
+    def record(self, money: Money | str, category: str | None = None, amount_fen: int = 0) -> None:
         """A payment was executed: later decisions in the same transaction see it."""
-        self.spend.add(line_code, category, amount_fen)
+        self.spend.add(money, category, amount_fen)
 
-    def reverse(self, line_code: str, category: str | None, amount_fen: int) -> None:
+    def reverse(self, money: Money | str, category: str | None = None, amount_fen: int = 0) -> None:
         """An executed payment failed at the bank: it is no longer spent."""
-        self.spend.add(line_code, category, -amount_fen)
+        self.spend.add(money, category, amount_fen, sign=-1)
 
     def report(self, budget_by_line: Mapping[str, int], budget_by_category: Mapping[str, int]) -> list[dict[str, Any]]:
         """Each rule's status on actual spend (met / breached / unverified / at_risk) with its

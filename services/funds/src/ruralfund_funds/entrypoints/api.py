@@ -248,7 +248,8 @@ async def approve_payment(payment_id: str, body: ApprovalRequest, request: Reque
 
 
 def _refusal(outcome: dict[str, Any]) -> DomainError:
-    cls = Forbidden if outcome["code"] in ("ROLE_REQUIRED", "RECUSAL_REQUIRED") else DomainError
+    cls = Forbidden if outcome["code"] in ("ROLE_REQUIRED", "RECUSAL_REQUIRED", "RATIO_DECISION_BY_LEADING_GROUP") \
+        else DomainError
     return cls(outcome["code"], outcome["message"], field=outcome.get("field"), details=outcome.get("details"))
 
 

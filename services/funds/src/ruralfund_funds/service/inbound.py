@@ -77,6 +77,10 @@ async def reserve_award(tx: Tx, ev: ClaimApproved) -> None:
     await _reserve(tx, award, program)
 
 
+# The measure the contract's hardware amount feeds (Ruyuan attachment 2's ≤10 % rule measures it).
+HARDWARE_MEASURE = "hardware"
+
+
 async def reserve_contract_payment(tx: Tx, ev: ContractPaymentDue) -> None:
     """A due contract tranche: reserved on its item budget as an award of kind ``contract_payment``
     (award id = payment_due_id, so a re-delivery changes nothing), or refused as a value
@@ -96,7 +100,9 @@ async def reserve_contract_payment(tx: Tx, ev: ContractPaymentDue) -> None:
                   ev.amount_fen, tx.clock.now(), kind="contract_payment",
                   requires_publicity=ev.requires_publicity or row["contract_payments_require_publicity"],
                   contract_reference=ev.contract_no, tranche=tranche,
-                  spending_category=ev.spending_category or (item.spending_category if item else None))
+                  spending_category=ev.spending_category or (item.spending_category if item else None),
+                  parts=tuple(L.Part(p.line_code, p.item_code, p.amount_fen) for p in ev.parts),
+                  measures={} if ev.hardware_fen is None else {HARDWARE_MEASURE: ev.hardware_fen})
 
     async def tranche_row() -> None:
         await tx.conn.execute(

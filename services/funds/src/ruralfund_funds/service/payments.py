@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruralfund_common.auth import Principal
-from ruralfund_common.errors import DomainError, InvalidInput, NotFound
+from ruralfund_common.auth import Principal, Role
+from ruralfund_common.errors import DomainError, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
 from ruralfund_common.recusal import RecusalRequired, require_no_conflict_of_interest
@@ -34,18 +34,27 @@ async def _award_or_404(tx: Tx, award_id: str) -> Award:
 
 
 def justifications_of(shares: ShareBook | None, given: list[tuple[str, str]], by: Principal,
-                      now) -> list[Justification]:
+                      now, payee_credit_code: str = "") -> list[Justification]:
     """Reasons given for departing from "in principle" rules: each must name one of the
-    program's warning rules; recorded with who gave it and when."""
+    program's warning rules. Only the leading group decides them (Ruyuan attachment 2: the
+    rules say 原则上; departing is the leading group's call, never the bureau's or the
+    contractor's), and never a member linked to the payee (the same recusal as for claims);
+    recorded with who decided and when."""
     if len(given) > MAX_JUSTIFICATIONS:
         raise InvalidInput("TOO_MANY_JUSTIFICATIONS", f"at most {MAX_JUSTIFICATIONS}", field="ratio_justifications")
+    if given and not by.has(Role.LEADING_GROUP):
+        raise Forbidden("RATIO_DECISION_BY_LEADING_GROUP",
+                        "偏离「原则上」资金使用比例须由领导小组决定：只有领导小组成员可以填写理由（ratio_justifications）",
+                        field="ratio_justifications")
+    if given and payee_credit_code:
+        require_no_conflict_of_interest(by, payee_credit_code, decision_zh="决定该笔付款偏离资金使用比例")
     out = []
     for rule_code, text in given:
         rule = shares.rule(rule_code) if shares is not None else None
         if rule is None or rule.on_breach != "warning":
             raise InvalidInput("UNKNOWN_RATIO_RULE", f"{rule_code} is not an 'in principle' share rule of this program",
                                field="ratio_justifications")
-        out.append(Justification(rule_code, text, by.subject, now))
+        out.append(Justification(rule_code, text, by.subject, now, by.name))
     return out
 
 
@@ -60,7 +69,7 @@ async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str 
         facts = award.open_window(*compute_window(tx, award.published_at, program.publicity_working_days))  # the year may be loaded by now
     # a first look at the share rules; decided again under the joint account's lock at execution
     shares = await repo.load_shares(tx.conn, award.program_code, program_row)
-    why = justifications_of(shares, justifications or [], by, now)
+    why = justifications_of(shares, justifications or [], by, now, award.payee.credit_code)
     order = award.request_payment(program, payment_id or new_id(), by.subject, now, today(tx), shares, why)
     await repo.save_awards(tx.conn, [award])
     await emit_facts(tx, award, facts, None, program, now)
@@ -111,7 +120,7 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
                 continue
             try:
                 require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="审批向该企业的付款")
-                why = justifications_of(shares, it.justifications, by, now)
+                why = justifications_of(shares, it.justifications, by, now, award.payee.credit_code)
                 facts = award.approve(program, it.payment_id, person=by.subject, name=by.name,
                                       roles=frozenset(r.value for r in by.roles), signed_sha256=it.content_sha256,
                                       now=now, today=day, books=books, shares=shares, justifications=why)

@@ -30,11 +30,11 @@ async def _unused(tx: Tx, table: str, column: str, value: str) -> None:
 
 async def release_funds(tx: Tx, program_code: str, release_id: str, amount_fen: int, approval_reference: str,
                         by: Principal) -> dict:
-    await program_or_404(tx, program_code)
+    _, program = await program_or_404(tx, program_code)
     await _unused(tx, "releases", "release_id", release_id)
     now = tx.clock.now()
     books = await lock_books(tx, program_code, [L.BANK_JOINT, L.FUND_RECEIVABLE])
-    P.release(books, release_id, amount_fen)
+    P.release(books, release_id, amount_fen, program)
     await write_books(tx, program_code, books, now)
     await tx.conn.execute(
         "INSERT INTO releases (release_id, program_code, amount_fen, approval_reference, released_by, released_at) "
@@ -92,22 +92,31 @@ async def preallocate(tx: Tx, program_code: str, preallocation_id: str, item_cod
 async def declare_default(tx: Tx, program_code: str, credit_code: str, resolution: P.Resolution, by: Principal) -> dict:
     require_no_conflict_of_interest(by, credit_code, decision_zh="认定该企业违约并追回资金")
     _, program = await program_or_404(tx, program_code)
+    holder = credit_code == program.contractor_credit_code
+    # the joint account first: every payment and reversal locks it, so none can be in flight
+    # between the check below and the commit
+    books = await lock_books(tx, program_code, [L.BANK_JOINT, L.FINANCE_BUREAU, L.account_payee(credit_code),
+                                                L.account_clawback(credit_code)])
     ids = [r["award_id"] for r in await tx.conn.fetch(
-        "SELECT award_id FROM awards WHERE program_code=$1 AND payee_credit_code=$2", program_code, credit_code)]
-    theirs = list((await repo.load_awards(tx.conn, ids)).values())
-    books = await lock_books(tx, program_code, [L.account_payee(credit_code), L.account_clawback(credit_code)])
-    d = P.declare_default(program, books, credit_code, resolution, theirs)
+        "SELECT DISTINCT a.award_id FROM awards a JOIN payments p ON p.award_id = a.award_id "
+        "WHERE a.program_code=$1 AND ($3 OR a.payee_credit_code=$2) AND p.status='executed'",
+        program_code, credit_code, holder)]
+    in_flight = list((await repo.load_awards(tx.conn, ids)).values())
+    d = P.declare_default(program, books, credit_code, resolution, in_flight)
     now = tx.clock.now()
     await write_books(tx, program_code, books, now)
     await tx.conn.execute(
         "INSERT INTO defaults (program_code, credit_code, resolution_no, resolution_date, receivable_fen, declared_by, "
-        "declared_at) VALUES ($1,$2,$3,$4,$5,$6,$7)", program_code, credit_code, resolution.number, resolution.dated,
-        d.receivable_fen, by.subject, now)
+        "declared_at, returned_fen, holds_joint_account) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)", program_code,
+        credit_code, resolution.number, resolution.dated, d.receivable_fen, by.subject, now, d.returned_fen,
+        d.holds_joint_account)
     await tx.emit(ContractorDefaulted(program_code=program_code, credit_code=credit_code,
                                       receivable_fen=d.receivable_fen, resolution_no=resolution.number,
-                                      resolution_date=resolution.dated, declared_by=by.subject, declared_at=now),
+                                      resolution_date=resolution.dated, declared_by=by.subject, declared_at=now,
+                                      returned_fen=d.returned_fen, joint_account_frozen=d.holds_joint_account),
                   aggregate_id=program_code)
-    return {"program_code": program_code, "credit_code": credit_code, "receivable_fen": d.receivable_fen}
+    return {"program_code": program_code, "credit_code": credit_code, "receivable_fen": d.receivable_fen,
+            "returned_fen": d.returned_fen, "joint_account_frozen": d.holds_joint_account}
 
 
 async def record_repayment(tx: Tx, program_code: str, repayment_id: str, credit_code: str, amount_fen: int,
@@ -115,7 +124,7 @@ async def record_repayment(tx: Tx, program_code: str, repayment_id: str, credit_
     require_no_conflict_of_interest(by, credit_code, decision_zh="登记该企业退回的资金")
     _, program = await program_or_404(tx, program_code)
     await _unused(tx, "repayments", "repayment_id", repayment_id)
-    books = await lock_books(tx, program_code, [L.BANK_JOINT, L.account_clawback(credit_code)])
+    books = await lock_books(tx, program_code, [L.FINANCE_BUREAU, L.account_clawback(credit_code)])
     outstanding = P.repay(program, books, repayment_id, credit_code, amount_fen)
     now = tx.clock.now()
     await write_books(tx, program_code, books, now)
@@ -124,9 +133,9 @@ async def record_repayment(tx: Tx, program_code: str, repayment_id: str, credit_
         "recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7)", repayment_id, program_code, credit_code, amount_fen,
         bank_reference, by.subject, now)
     await tx.emit(ClawbackRepaid(repayment_id=repayment_id, program_code=program_code, credit_code=credit_code,
-                                 amount_fen=amount_fen, outstanding_fen=outstanding, recorded_at=now),
-                  aggregate_id=program_code)
-    return {"repayment_id": repayment_id, "outstanding_fen": outstanding}
+                                 amount_fen=amount_fen, outstanding_fen=outstanding, recorded_at=now,
+                                 paid_to="finance_bureau"), aggregate_id=program_code)
+    return {"repayment_id": repayment_id, "outstanding_fen": outstanding, "paid_to": "finance_bureau"}
 
 
 def resolution_of(number: str | None, dated: date | None) -> P.Resolution | None:

@@ -31,6 +31,9 @@ async def award_view(conn: asyncpg.Connection, award_id: str) -> dict[str, Any]:
         raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}")
     out = _plain(row)
     out["amount_yuan"] = format_yuan(row["amount_fen"])
+    # its share on each item (one part when it is wholly on its own item)
+    out["parts"] = row["parts"] or [{"line_code": row["line_code"], "item_code": row["item_code"],
+                                     "amount_fen": row["amount_fen"]}]
     out["objections"] = [_plain(r) for r in await conn.fetch(
         "SELECT objection_id, status, filed_at, resolved_at, after_payment FROM objections WHERE award_id=$1 "
         "ORDER BY objection_id", award_id)]

@@ -85,11 +85,11 @@ async def spending(conn: asyncpg.Connection, program_code: str) -> dict[str, Any
                       "spent": _money(mine), "history": _money(earlier), "cumulative": _money(earlier + mine),
                       "share": str(percent(earlier + mine, d))})
     categories = []
-    for cat in sorted(set(spend.by_category) | {m for h in history for m in h.measures}
+    for cat in sorted(set(spend.by_measure) | {m for h in history for m in h.measures}
                       | {r.measure for r in book.rules if r.measure}):
         known = [h.measures.get(cat) for h in history]
         earlier = sum(k for k in known if k is not None)
-        mine = spend.by_category.get(cat, 0)
+        mine = spend.by_measure.get(cat, 0)  # a category's amount, or the part a payment named
         categories.append({"code": cat, "spent": _money(mine), "history": _money(earlier),
                            "cumulative": _money(earlier + mine), "share": str(percent(earlier + mine, d)),
                            "unknown_in_phases": [h.phase for h, k in zip(history, known, strict=True) if k is None]})

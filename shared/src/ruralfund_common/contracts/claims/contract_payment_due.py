@@ -3,10 +3,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
 from ...messaging.envelope import Event
-from .._types import Code, CreditCode, PositiveFen
+from .._types import Code, CreditCode, Fen, PositiveFen
 
 TrancheKind = Literal["advance", "instalment", "balance"]
+
+
+class TranchePart(BaseModel):
+    """The share of a tranche on one item of its package (a package may cover several items)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    line_code: Code
+    item_code: Code
+    amount_fen: PositiveFen
 
 
 class ContractPaymentDue(Event):
@@ -17,7 +29,13 @@ class ContractPaymentDue(Event):
 
     ``payment_due_id`` is stable per tranche (funds uses it as the award id), so a re-sent
     event changes nothing. ``spending_category`` (e.g. ``hardware``) classifies the money for
-    the program's share rules on actual spend, beside the item's line."""
+    the program's share rules on actual spend, beside the item's line.
+
+    Added later (optional, old events stay valid): ``parts`` splits the tranche across the
+    items of its package (adding up to ``amount_fen`` to the fen; empty: all on ``item_code``),
+    and ``hardware_fen`` is the part of the tranche that buys hardware and decoration (the
+    measure of Ruyuan's ≤10 % rule; absent: the whole tranche when ``spending_category`` is
+    ``hardware``, else none)."""
 
     SUBJECT = "claims.evt.contract_payment_due.v1"
     payment_due_id: str
@@ -40,3 +58,16 @@ class ContractPaymentDue(Event):
     requires_publicity: bool = False
     accepted_by: list[str] = []
     became_due_at: datetime
+    parts: list[TranchePart] = []
+    hardware_fen: Fen | None = None
+
+    @model_validator(mode="after")
+    def _parts_add_up(self) -> ContractPaymentDue:
+        if self.parts:
+            if sum(p.amount_fen for p in self.parts) != self.amount_fen:
+                raise ValueError("the parts of a tranche add up to its amount_fen")
+            if len({p.item_code for p in self.parts}) != len(self.parts):
+                raise ValueError("a tranche has one part per item")
+        if self.hardware_fen is not None and self.hardware_fen > self.amount_fen:
+            raise ValueError("hardware_fen is part of the tranche's amount_fen")
+        return self

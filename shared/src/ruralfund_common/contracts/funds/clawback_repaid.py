@@ -7,7 +7,8 @@ from .._types import Code, CreditCode, Fen, PositiveFen
 
 
 class ClawbackRepaid(Event):
-    """A defaulted contractor repaid part of its clawback receivable into the joint account."""
+    """A defaulted contractor repaid part of its clawback receivable. ``paid_to`` (added later):
+    the finance bureau; events from before it said nothing (they meant the joint account)."""
 
     SUBJECT = "funds.evt.clawback_repaid.v1"
     repayment_id: str
@@ -16,3 +17,4 @@ class ClawbackRepaid(Event):
     amount_fen: PositiveFen
     outstanding_fen: Fen
     recorded_at: datetime
+    paid_to: str | None = None

@@ -8,7 +8,10 @@ from .._types import Code, CreditCode, Fen
 
 class ContractorDefaulted(Event):
     """The leading group declared a contractor in default (不能按期完成并影响验收): everything
-    paid to it from the program became a clawback receivable; no further payments to it."""
+    paid to it from the program became a clawback receivable; no further payments to it.
+    ``returned_fen`` (added later): the joint account's unspent money returned to the finance
+    bureau, when the defaulter holds the joint account (``joint_account_frozen``: no payment
+    leaves it any more)."""
 
     SUBJECT = "funds.evt.contractor_defaulted.v1"
     program_code: Code
@@ -18,3 +21,5 @@ class ContractorDefaulted(Event):
     resolution_date: date
     declared_by: str
     declared_at: datetime
+    returned_fen: Fen = 0
+    joint_account_frozen: bool = False

@@ -8,7 +8,8 @@ from .._types import Code
 
 
 class RatioJustification(BaseModel):
-    """A recorded justification for an "in principle" (原则上) share rule this payment departs from."""
+    """A recorded justification for an "in principle" (原则上) share rule this payment departs
+    from: the leading group's decision (who, when, why)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -16,3 +17,4 @@ class RatioJustification(BaseModel):
     text: str
     recorded_by: str
     recorded_at: datetime
+    recorded_by_name: str = ""  # added later: the leading group member who decided it
