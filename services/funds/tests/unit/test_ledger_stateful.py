@@ -261,7 +261,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert b.sum_prefix("budget:") - b.balance(L.BUDGET_CONTROL) + sum(
             b.sum_prefix(p) for p in ("reserved:", "spent:", "payable:")) == total
         assert b.balance(L.FUND_ALLOCATION) == total
-        cash = b.balance(L.FUND_RECEIVABLE) + b.balance(L.BANK_JOINT) + b.sum_prefix("payee:") + b.sum_prefix("clawback:")
+        # every fen is unreleased, in the joint account, with a payee, owed back, or back at the
+        # finance bureau (returned on a default, or repaid)
+        cash = (b.balance(L.FUND_RECEIVABLE) + b.balance(L.BANK_JOINT) + b.sum_prefix("payee:")
+                + b.sum_prefix("clawback:") + b.balance(L.FINANCE_BUREAU))
         repaid = sum(e.total_fen for e in self.book.journal if e.kind == "clawback_repaid")
         assert cash == total, (cash, total, repaid)
 
