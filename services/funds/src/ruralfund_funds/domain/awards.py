@@ -255,7 +255,7 @@ class Award:
                     raise Conflict("ITEM_NOT_FOUND", f"{self.program_code} has no item {part.line_code}/{part.item_code}")
                 if self.kind == "contract_payment":
                     self._check_contract_payment(program, item)
-            books.post(L.reserve_entry(self.parts, self.award_id))
+            books.post(L.reserve_parts_entry(self.parts, self.award_id))
         except DomainError as refused:
             self.status, self.refusal_code = AwardStatus.REFUSED, refused.code
             return [Fact("reservation_refused", self.award_id, refused.code, refused.message)]
@@ -320,7 +320,7 @@ class Award:
         return []
 
     def _revoke(self, books: L.Books, code: str, reason: str) -> list[Fact]:
-        books.post(L.void_entry(self.parts, self.award_id))
+        books.post(L.void_parts_entry(self.parts, self.award_id))
         self.status = AwardStatus.REVOKED
         if self.payment is not None and self.payment.status is PaymentStatus.AWAITING_APPROVAL:
             self.payment.status, self.payment.outcome_code = PaymentStatus.CANCELLED, code
@@ -388,7 +388,7 @@ class Award:
             return [Fact("approved", self.award_id, payment_id=payment_id)]
         self.check_payable(program, today)  # re-checked at execution: window, objections, default
         checks = self._check_shares(shares, justified)  # and the share rules on the spend of now
-        books.post(L.payment_entry(self.parts, self.award_id, self.payee.credit_code,
+        books.post(L.payment_parts_entry(self.parts, self.award_id, self.payee.credit_code,
                                    from_payable=order.from_payable, payment_id=payment_id))
         if shares is not None:
             shares.record(self.money())
@@ -417,7 +417,7 @@ class Award:
             raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment")
         if order.status is not PaymentStatus.EXECUTED:
             raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}")
-        books.post(L.reversal_entry(self.parts, self.payee.credit_code, payment_id=payment_id))
+        books.post(L.reversal_parts_entry(self.parts, self.payee.credit_code, payment_id=payment_id))
         order.status, order.failed_at, order.outcome_code = PaymentStatus.FAILED, now, code
         self.closed_payments.append(order)
         self.payment, self.status = None, AwardStatus.PAYABLE

@@ -107,6 +107,11 @@ _EXACT: Mapping[str, _Family] = {
     L.BUDGET_CONTROL: _Family(
         AccountType.EQUITY, "预算指标总额", ("Budget", "Control"), BUDGET_BOOK
     ),
+    # money the program gave back (a defaulted joint account's balance, clawback repayments):
+    # it left the program like a payment, so it is spending of the program (缴回财政)
+    L.FINANCE_BUREAU: _Family(
+        AccountType.EXPENSE, "缴回县财政局资金", ("Finance", "Returned"), CASH_BOOK
+    ),
 }
 _FAMILIES: Mapping[str, _Family] = {
     "bank": _Family(AccountType.ASSET, "银行存款", ("Bank",), CASH_BOOK),
@@ -263,6 +268,7 @@ KIND_NAMES: Mapping[str, str] = {
     "budget_adjusted": "预算调整",
     "contractor_defaulted": "违约转应收",
     "clawback_repaid": "追回款收回",
+    "funds_returned": "共管账户结余资金缴回县财政局",
 }
 
 
