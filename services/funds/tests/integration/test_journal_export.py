@@ -62,11 +62,11 @@ async def _a_year_of_money(w: World) -> None:
     await w.claims.emit(approved("j-2", 100_00, publicity=False), "j-2")
     await eventually(lambda: w.status("j-2"), expect="reserved")
     await w.clock("2026-03-02T21:00:00Z")  # 05:00 on Tuesday 03-03 in Shanghai
-    await w.pay("j-1")
+    paid_1 = await w.pay("j-1")
     failed = await w.pay("j-2")
     r = await w.post(f"/payments/{failed}/failure", {"reason": "账户已销户"}, SYSTEM)
     assert r.status_code == 200, r.text
-    await w.pay("j-2")  # paid again out of what is owed
+    paid_2 = await w.pay("j-2")  # paid again out of what is owed
     r = await w.post(
         f"{P}/adjustments",
         {
@@ -95,7 +95,9 @@ async def _a_year_of_money(w: World) -> None:
     )
     assert r.status_code == 201, r.text
     pid = await w.pay("pre-1")
-    await w.post(f"/payments/{pid}/settlement", {"bank_txn_id": "T-9"}, SYSTEM)
+    # the defaulter holds the joint account: every payment out of it is confirmed first
+    for n, p in enumerate((pid, paid_1, paid_2)):
+        await w.post(f"/payments/{p}/settlement", {"bank_txn_id": f"T-{9 + n * 10}"}, SYSTEM)
     r = await w.post(f"{P}/defaults", {"credit_code": PROVIDER, **RES}, LEADER)
     assert r.status_code == 201, r.text
     r = await w.post(
