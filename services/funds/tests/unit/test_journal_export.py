@@ -15,7 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
+from ruralfund_common.calendar import COUNTY_TZ
 from ruralfund_funds.domain import ledger as L
 from ruralfund_funds.domain.journal import (
     AccountType,
@@ -442,3 +445,65 @@ def test_hostile_names_stay_inside_beancount_strings(tmp_path):
     )
     result = _bean_check(tmp_path, render_beancount(export))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- properties ----------------------------------------------------------------------------------
+_INSTANT = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2026, 1, 4), timezones=st.just(UTC)
+)
+_AWARD = st.sampled_from(["award-1", "Award.2", "a_3"])
+
+
+@st.composite
+def _entries(draw) -> list[PostedEntry]:
+    """Random postings of every kind the ledger builds, at random instants around midnight."""
+    builders = [
+        lambda n: L.release_entry(n, "rel-1"),
+        lambda n: L.reserve_entry("brand", "brand-packaging", draw(_AWARD), n),
+        lambda n: L.void_entry("brand", "new-product", draw(_AWARD), n),
+        lambda n: L.payment_entry(
+            "brand",
+            "brand-packaging",
+            draw(_AWARD),
+            CC,
+            n,
+            from_payable=draw(st.booleans()),
+            payment_id="pay-1",
+        ),
+        lambda n: L.reversal_entry("brand", "brand-packaging", CC, n, payment_id="pay-1"),
+        lambda n: L.default_entry(CC, n, f"default:{CC}"),
+        lambda n: L.repayment_entry(CC, n, "rep-1"),
+    ]
+    out = []
+    for i in range(draw(st.integers(1, 25))):
+        build = draw(st.sampled_from(builders))
+        e = build(draw(st.integers(1, 10**12)))
+        out.append(PostedEntry(f"e-{i:03d}", e.kind, e.reference, draw(_INSTANT), e.lines))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(_entries(), st.randoms())
+def test_vouchers_number_each_county_day_from_one_whatever_the_order(entries, rnd):
+    numbers = voucher_numbers(entries)
+    shuffled = list(entries)
+    rnd.shuffle(shuffled)
+    assert voucher_numbers(shuffled) == numbers
+    by_day: dict[str, list[int]] = {}
+    for e in entries:
+        word, day, n = numbers[e.entry_id].split("-")
+        assert word == "记" and day == f"{e.posted_at.astimezone(COUNTY_TZ):%Y%m%d}"
+        by_day.setdefault(day, []).append(int(n))
+    assert all(sorted(ns) == list(range(1, len(ns) + 1)) for ns in by_day.values())
+
+
+@settings(max_examples=25, deadline=None)
+@given(_entries())
+def test_any_journal_loads_in_beancount_without_errors(entries):
+    from beancount import loader
+
+    export = _export(entries)
+    _, errors, _ = loader.load_string(render_beancount(export))
+    assert errors == [], (errors, render_beancount(export))
+    csv_rows = list(csv.reader(io.StringIO(render_csv(export).decode("utf-8-sig"))))[1:]
+    assert sum(Decimal(r[10]) for r in csv_rows) == sum(Decimal(r[11]) for r in csv_rows)
