@@ -247,6 +247,9 @@ def test_beancount_components_are_valid_and_never_merge_two_accounts():
         "-x",
         "新平",
         "a b",
+        "a1",
+        "A1",
+        "a",
         "",
     ]
     out = [beancount_component(s) for s in samples]
@@ -507,3 +510,17 @@ def test_any_journal_loads_in_beancount_without_errors(entries):
     assert errors == [], (errors, render_beancount(export))
     csv_rows = list(csv.reader(io.StringIO(render_csv(export).decode("utf-8-sig"))))[1:]
     assert sum(Decimal(r[10]) for r in csv_rows) == sum(Decimal(r[11]) for r in csv_rows)
+
+
+_CODE_TEXT = st.text(alphabet="aAzZ019-._新", max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CODE_TEXT, _CODE_TEXT)
+def test_two_ledger_codes_never_share_a_beancount_component(text, other):
+    """Codes that differ only in case are the likely collisions: always among the candidates."""
+    valid = re.compile(r"[A-Z0-9][A-Za-z0-9-]*")
+    codes = {text, other, text.lower(), text.upper(), text.capitalize(), text.swapcase()}
+    components = {beancount_component(c) for c in codes}
+    assert len(components) == len(codes), codes
+    assert all(valid.fullmatch(c) for c in components)

@@ -207,8 +207,8 @@ def beancount_component(text: str) -> str:
     accounts never merge into one beancount account."""
     if _PLAIN_CODE.fullmatch(text):
         return text[0].upper() + text[1:]
-    if _UPPER_CODE.fullmatch(text):
-        return text
+    if _UPPER_CODE.fullmatch(text) and any("A" <= c <= "Z" for c in text[1:]):
+        return text  # a capital after the first character: the first rule never makes one
     readable = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10].upper()
     return f"X{readable}-H{digest}"
