@@ -135,8 +135,10 @@ async def test_journal_of_a_real_flow_passes_bean_check_and_reads_as_a_journal(
         "budget_adjusted",
         "contractor_defaulted",
         "clawback_repaid",
+        "funds_returned",
     ):
         assert f'kind: "{kind}"' in text, kind
+    assert "共管账户资金缴回县财政局（承办企业 违约，新电商领〔2026〕3号）" in text
     assert (
         '2026-03-03 * "新平礼好包装有限公司" "支付 新平礼好包装有限公司 公共品牌升级打造奖补"'
         in text

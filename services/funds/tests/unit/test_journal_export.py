@@ -160,6 +160,10 @@ def test_summary_names_the_payee_and_the_item_from_what_funds_holds():
         summary(default, NAMES)[0]
         == "新平某某公司 违约，已付款项转应收追回款（新电商领〔2026〕4号）"
     )
+    returned = entry("e-11", L.return_entry(100, f"default:{CC}"), "2026-10-13T02:00:00")
+    assert summary(returned, NAMES)[0] == (
+        "共管账户资金缴回县财政局（新平某某公司 违约，新电商领〔2026〕4号）"
+    )
     repaid = entry("e-7", L.repayment_entry(CC, 100, "rep-1"), "2026-10-13T02:00:00")
     assert summary(repaid, NAMES)[0] == "收回 新平某某公司 追回款（T-778）"
     # an award funds does not know (never in this program): the reference, not a guess

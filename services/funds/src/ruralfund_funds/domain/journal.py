@@ -431,6 +431,17 @@ def summary(entry: PostedEntry, names: Names) -> tuple[str, str]:
         return f"{who} 违约，已付款项转应收追回款" + (
             f"（{resolution}）" if resolution else ""
         ), who
+    if entry.kind == "funds_returned":
+        why = ref
+        if ref.startswith(
+            "default:"
+        ):  # the joint account's holder defaulted: its balance goes back
+            credit_code = ref.removeprefix("default:")
+            resolution = names.defaults.get(credit_code)
+            why = f"{names.payee_name(credit_code)} 违约" + (
+                f"，{resolution}" if resolution else ""
+            )
+        return f"共管账户资金缴回县财政局（{why}）", ""
     if entry.kind == "clawback_repaid" and (rep := names.repayments.get(ref)):
         who = names.payee_name(rep.credit_code)
         return f"收回 {who} 追回款" + (
