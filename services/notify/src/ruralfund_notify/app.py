@@ -7,6 +7,7 @@ from typing import Final
 
 from fastapi import FastAPI
 from ruralfund_common.bootstrap import ServiceContext, build_service_app
+from ruralfund_common.http import BodyLimitMiddleware, RequestIdMiddleware, install_problem_handlers
 from ruralfund_common.settings import ServiceSettings
 
 from .adapters.smtp import SmtpMailer
@@ -14,17 +15,20 @@ from .adapters.webhook_http import WebhookHttp
 from .entrypoints.api import admin_router, public_router
 from .entrypoints.objections_api import objection_admin_router, objection_form_router
 from .entrypoints.open_data import open_data_router
+from .entrypoints.public_site import PublicHeadersMiddleware
 from .entrypoints.subscribers import events, webhook_event_types
 from .entrypoints.webhooks_api import webhook_router
 from .entrypoints.workers import BackgroundLoop, mail_sender, sla_summariser, webhook_sender
 from .service import EXTRAS_KEY, NotifyService
 from .settings import NotifySettings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_public_app"]
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _LOOPS_KEY: Final = "notify.background_loops"
 _HTTP_KEY: Final = "notify.webhook_http"
+# What anyone may reach: the 公示 pages and feed, the objection form, open data.
+PUBLIC_ROUTERS: Final = (public_router, objection_form_router, open_data_router)
 
 
 def create_app(
@@ -60,9 +64,7 @@ def create_app(
         "responsible units and the bureau; signed webhooks for other systems.",
         events=events,
         routers=[
-            public_router,
-            objection_form_router,
-            open_data_router,
+            *PUBLIC_ROUTERS,
             admin_router,
             objection_admin_router,
             webhook_router,
@@ -72,6 +74,7 @@ def create_app(
         on_start=on_start,
         on_stop=on_stop,
     )
+    app.add_middleware(PublicHeadersMiddleware)  # on the public pages only
     ctx: ServiceContext = app.state.ctx
     notify_settings.check_for(ctx.settings.env)
     # Handlers run before on_start returns, so the service must exist before the lifespan.
@@ -79,3 +82,24 @@ def create_app(
         settings=notify_settings, calendar=ctx.calendar, webhook_event_types=webhook_event_types()
     )
     return app
+
+
+def create_public_app(app: FastAPI) -> FastAPI:
+    """The public pages of ``app`` (a notify app from ``create_app``) for a listener of their
+    own: 公示 pages, feed, open data and the objection form, nothing else - no admin API,
+    ``/metrics``, ``/docs`` or ``/openapi.json`` (404). It shares ``app``'s context: serve it
+    in the same process, after ``app``'s lifespan has started (``ruralfund serve notify
+    --public-port``)."""
+    public = FastAPI(
+        title="ruralfund notify (public)", docs_url=None, redoc_url=None, openapi_url=None
+    )
+    public.state.ctx = app.state.ctx
+    public.state.max_body_bytes = app.state.max_body_bytes
+    public.state.auth_settings = app.state.auth_settings
+    install_problem_handlers(public)
+    public.add_middleware(BodyLimitMiddleware, max_bytes=app.state.max_body_bytes)
+    public.add_middleware(RequestIdMiddleware)
+    public.add_middleware(PublicHeadersMiddleware, prefixes=None)  # every answer is public
+    for router in PUBLIC_ROUTERS:
+        public.include_router(router)
+    return public

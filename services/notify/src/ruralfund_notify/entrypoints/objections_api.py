@@ -37,6 +37,7 @@ from .api import (
     wall_clock_s,
     wants_html,
 )
+from .public_site import is_cross_site_post
 
 __all__ = ["objection_admin_router", "objection_form_router"]
 
@@ -152,8 +153,8 @@ async def file_objection(notice_id: str, request: Request, ctx: CtxDep) -> HTMLR
         return not_found_page(request, ctx)
     fields: dict[str, str] = {}
     try:
-        # Browsers mark a form posted from another site; nothing else on this form needs it.
-        if request.headers.get("sec-fetch-site") == "cross-site":
+        # A form another site made the browser post (Sec-Fetch-Site, else Origin / Referer).
+        if is_cross_site_post(request, service.settings.public_base_url):
             raise CrossSitePost()
         await desk.admit(ctx.db, client_ip, wall_clock_s())
         fields = await _read_form(request)
