@@ -26,6 +26,7 @@ def _reused(r: Any, hostile: Any, field: str) -> dict[str, Any]:
     assert (r.status_code, body["code"]) == (409, "IDEMPOTENCY_KEY_REUSED"), r.text
     assert "Idempotent-Replayed" not in r.headers
     assert body.get("title_zh") == "幂等键已被使用"
+    assert "其他人使用" in body.get("detail_zh", "") and field in body["detail_zh"]
     return body
 
 
@@ -119,7 +120,7 @@ async def test_a_claims_idempotency_key_of_another_enterprise_is_refused(
     body = {
         "program_code": "xinping-2021",
         "item_code": "brand-packaging",
-        "evidence": {"quarter": "2021Q4", "units": 20_000},
+        "evidence": {"quarter": "2023Q4", "units": 20_000},
     }
     key = {"Idempotency-Key": "claim-2021q4"}
     first = await claims.call("POST", "/claims", mine, json=body, headers=key)
@@ -146,7 +147,7 @@ async def test_two_people_racing_with_one_new_key_store_one_answer(
     body = {
         "program_code": "xinping-2021",
         "item_code": "brand-packaging",
-        "evidence": {"quarter": "2021Q4", "units": 20_000},
+        "evidence": {"quarter": "2023Q4", "units": 20_000},
     }
     before = await claims.sql("SELECT count(*) FROM claims")
     key = {"Idempotency-Key": "race-1"}

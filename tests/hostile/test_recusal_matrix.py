@@ -284,14 +284,14 @@ def _refused_for_recusal(r: Any, hostile: Any, route: str) -> str | None:
     if route == "POST /payment-approvals" and r.status_code == 200:
         # a payment run decides each order on its own: the order is refused, not the run
         (item,) = body["results"]
-        body = {"code": item.get("code"), "detail": item.get("message"), "title_zh": "回避"}
+        body = {"code": item.get("code"), "detail_zh": item.get("detail_zh"), "title_zh": "回避"}
         if item.get("status") != "refused":
             return f"the order was {item.get('status')}"
     elif r.status_code != 403:
         return f"{r.status_code} {body.get('code')}"
     if body.get("code") != "RECUSAL_REQUIRED":
         return f"{r.status_code} {body.get('code')}: {body.get('detail')}"
-    if "回避" not in body.get("title_zh", "") or "回避" not in body.get("detail", ""):
+    if "回避" not in body.get("title_zh", "") or "回避" not in (body.get("detail_zh") or ""):
         return f"no Chinese title and detail: {body}"
     return None
 
@@ -353,7 +353,7 @@ async def test_two_people_bound_to_the_payees_own_code_cannot_execute_its_paymen
     for who in (member, signatory):
         r = await _post(funds, who, "POST", f"/payments/{payment_id}/approvals", dict(sign))
         assert (r.status_code, r.json().get("code")) == (403, "RECUSAL_REQUIRED"), r.text
-        assert hostile.LOCAL in r.json()["detail"] and "回避" in r.json()["title_zh"]
+        assert hostile.LOCAL in r.json()["detail_zh"] and "回避" in r.json()["title_zh"]
     after = (await funds.call("GET", f"/payments/{payment_id}")).json()
     assert after["status"] == "awaiting_approval" and after["approvals"] == []
     assert await funds.sql("SELECT count(*) FROM payments WHERE status = 'executed'") == 0

@@ -310,6 +310,7 @@ def _replay(stored: asyncpg.Record, principal: Principal, request_hash: str) -> 
             "IDEMPOTENCY_KEY_REUSED",
             "this Idempotency-Key was already used by another person: send your request with a new key",
             field="Idempotency-Key",
+            detail_zh="此幂等键（Idempotency-Key）已被其他人使用，您的请求未被执行；请换一个新的键重新提交。",
         )
     if stored["request_hash"] != request_hash:
         raise Conflict(

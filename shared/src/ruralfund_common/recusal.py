@@ -56,16 +56,19 @@ def must_recuse(decider: Decider, credit_code: str) -> bool:
 
 
 class RecusalRequired(Forbidden):
-    """403 ``RECUSAL_REQUIRED``: the detail says, in Chinese, what the person may not do and
-    for which enterprise; ``details`` carry the code for machines."""
+    """403 ``RECUSAL_REQUIRED``: ``title_zh`` and ``detail_zh`` say, in Chinese, what the
+    person may not do and for which enterprise; ``details`` carry the code for machines."""
 
     def __init__(self, credit_code: str, decision_zh: str) -> None:
         code = _canonical(credit_code)
         super().__init__(
             RECUSAL_REQUIRED,
-            f"您本人所属或与您关联的企业（统一社会信用代码 {code}）是本事项的当事方，"
-            f"按回避规定您不能{decision_zh}，请由与该企业无利害关系的其他人员办理。",
+            f"enterprise {code} is your own or one you are linked to: a person without that "
+            "conflict of interest must decide this",
             details={"credit_code": code},
+            title_zh=RECUSAL_TITLE_ZH,
+            detail_zh=f"您本人所属或与您关联的企业（统一社会信用代码 {code}）是本事项的当事方，"
+            f"按回避规定您不能{decision_zh}，请由与该企业无利害关系的其他人员办理。",
         )
 
 

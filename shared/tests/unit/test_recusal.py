@@ -51,8 +51,10 @@ def test_the_refusal_is_a_403_recusal_required_in_chinese_naming_the_enterprise(
     assert isinstance(error, Forbidden)
     assert (error.code, error.status) == ("RECUSAL_REQUIRED", 403)
     assert error.details == {"credit_code": ENTERPRISE_A}
-    assert ENTERPRISE_A in error.message and "不能审批向该企业的付款" in error.message
-    assert "回避" in error.message
+    assert ENTERPRISE_A in error.message and "conflict of interest" in error.message
+    assert error.detail_zh is not None and error.title_zh == "存在利害关系，须回避"
+    assert ENTERPRISE_A in error.detail_zh and "不能审批向该企业的付款" in error.detail_zh
+    assert error.to_dict()["detail_zh"] == error.detail_zh  # kept with a funds command's outcome
 
 
 def test_the_problem_response_carries_the_chinese_title() -> None:

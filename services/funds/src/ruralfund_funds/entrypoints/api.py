@@ -209,9 +209,11 @@ async def _command(request: Request, who: Principal, kind: str, body: BaseModel 
         return response
     refusal = json.loads(response.body)
     field = refusal.get("field") or (fields or {}).get(refusal["code"])
+    chinese = {"detail_zh": refusal["detail_zh"]} if refusal.get("detail_zh") else {}  # kept with the outcome
     return problem_response(request, status=response.status_code, code=refusal["code"], detail=refusal["message"],
                             field=field, details=refusal.get("details"),
-                            headers={k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"})
+                            headers={k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"},
+                            **chinese)
 
 
 @router.post("/programs/{program_code}/releases", status_code=201, tags=["ledger"],
@@ -250,7 +252,8 @@ async def approve_payment(payment_id: str, body: ApprovalRequest, request: Reque
 def _refusal(outcome: dict[str, Any]) -> DomainError:
     cls = Forbidden if outcome["code"] in ("ROLE_REQUIRED", "RECUSAL_REQUIRED", "RATIO_DECISION_BY_LEADING_GROUP") \
         else DomainError
-    return cls(outcome["code"], outcome["message"], field=outcome.get("field"), details=outcome.get("details"))
+    return cls(outcome["code"], outcome["message"], field=outcome.get("field"), details=outcome.get("details"),
+               detail_zh=outcome.get("detail_zh"))
 
 
 @router.post("/payment-approvals", tags=["payments"],

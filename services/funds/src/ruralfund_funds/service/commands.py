@@ -59,7 +59,8 @@ async def _replay(tx: Tx, command_id: str, kind: str, request_hash: str, by: Pri
         # approval was silently not recorded. Checked first: nothing about the stored command
         # (its kind, its body) is told to another person.
         raise Conflict("IDEMPOTENCY_KEY_REUSED", f"this {id_field} was already used by another person: send your "
-                       f"command with a new {id_field}", field=id_field)
+                       f"command with a new {id_field}", field=id_field,
+                       detail_zh=f"此 {id_field} 已被其他人使用，您的指令未被执行；请换一个新的 {id_field} 重新提交。")
     if row["kind"] != kind or row["request_hash"] != request_hash:
         raise Conflict("COMMAND_ID_REUSED", "this command id was used for a different command", field="command_id")
     return row["http_status"], row["response"]
