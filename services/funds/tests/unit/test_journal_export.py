@@ -528,3 +528,17 @@ def test_two_ledger_codes_never_share_a_beancount_component(text, other):
     components = {beancount_component(c) for c in codes}
     assert len(components) == len(codes), codes
     assert all(valid.fullmatch(c) for c in components)
+
+
+def test_a_balance_no_row_explains_or_unbalanced_opening_is_written_for_bean_check_to_refuse():
+    """Tampered figures are evidence: the file is still written, and beancount reports them."""
+    from beancount import loader
+
+    flow = _flow()
+    closing = {**_export(flow).closing_fen, f"clawback:{CC}": 100}  # kept, but never posted
+    _, errors, _ = loader.load_string(render_beancount(_export(flow, closing_fen=closing)))
+    assert [e.message for e in errors if "Clawback" in e.message], errors
+    opening = {"bank:joint": 100, "fund:receivable": -99}  # does not add up
+    text = render_beancount(_export(flow[2:], first_day=date(2026, 10, 13), opening_fen=opening))
+    _, errors, _ = loader.load_string(text)
+    assert any("does not balance" in e.message for e in errors), errors

@@ -185,14 +185,10 @@ def render_beancount(export: JournalExport) -> str:
     for r in export.rows:
         rows_by_entry.setdefault(r.entry_id, []).append(r)
     opening = {a: v for a, v in sorted(export.opening_fen.items()) if v}
-    assert sum(opening.values()) == 0, "the books balance before the range"
+    # (opening balances that do not add up to zero are written as they are: bean-check then
+    # reports the opening transaction, which is what an auditor needs to see, not a 500)
     start = export.first_day or (export.rows[0].accounting_date if export.rows else None)
-    first_use: dict[str, tuple[date, ChartAccount]] = {}
-    if opening and start is not None:
-        for account in opening:
-            first_use[account] = (start, chart_account(account, export.names))
-    for r in export.rows:
-        first_use.setdefault(r.account.account, (r.accounting_date, r.account))
+    first_use = _opened(export, opening, start)
     _check_injective(a for _, a in first_use.values())
 
     out = [
@@ -221,6 +217,25 @@ def render_beancount(export: JournalExport) -> str:
         out += _transaction(lines)
     out += _balances(export, first_use)
     return "\n".join(out) + "\n"
+
+
+def _opened(
+    export: JournalExport, opening: Mapping[str, int], start: date | None
+) -> dict[str, tuple[date, ChartAccount]]:
+    """Every account the file touches, with the day it is first used: those with an opening
+    balance, those posted to, and those the closing balances say are not zero (an account no
+    row explains is then asserted, and bean-check reports it)."""
+    first_use: dict[str, tuple[date, ChartAccount]] = {}
+    if start is not None:
+        for account in opening:
+            first_use[account] = (start, chart_account(account, export.names))
+    for r in export.rows:
+        first_use.setdefault(r.account.account, (r.accounting_date, r.account))
+    day = start or export.last_day
+    for account, net in sorted(export.closing_fen.items()):
+        if net and account not in first_use and day is not None:
+            first_use[account] = (day, chart_account(account, export.names))
+    return first_use
 
 
 def _transaction(lines: Sequence[JournalRow]) -> list[str]:
