@@ -190,7 +190,7 @@ def test_program_activated_carries_share_rules_history_and_spending_categories(
 ) -> None:
     from datetime import UTC, datetime
 
-    from ruralfund_claims.service.core import _program_activated
+    from ruralfund_claims.service.programs import _program_activated
 
     program = require_activatable(check_program(ruyuan))
     event = _program_activated(program, datetime(2023, 3, 15, tzinfo=UTC))

@@ -1,10 +1,21 @@
 """Use cases: load -> domain decision -> save + outbox, inside the caller's transaction.
 
-``core`` holds programs, enterprises, claims and the consumed funds/logistics events; the other
-modules hold service contracts, milestones, performance targets and evidence files. The HTTP
+One module per aggregate: ``programs``, ``enterprises``, ``claims``, ``funds_facts`` (what
+funds and logistics report about claims), service ``contracts`` and their files, ``packages``,
+``milestones``, ``targets`` and evidence ``files``; ``common`` holds who may read what. The HTTP
 and event entrypoints import this package only.
 """
 
+from .claims import (
+    decide_claim,
+    get_claim,
+    list_claims,
+    resubmit_claim,
+    review_claim,
+    submit_claim,
+    withdraw_claim,
+)
+from .common import READ_ALL_ROLES, own_credit_code_only
 from .contract_files import add_contract_file, contract_file, list_contract_files
 from .contracts import (
     accept_contract,
@@ -17,32 +28,18 @@ from .contracts import (
     list_contracts,
     report_deliverable,
 )
-from .core import (
-    READ_ALL_ROLES,
-    activate_program,
-    apply_funds_event,
-    apply_payment_failed,
-    change_enterprise,
-    check_stored_program,
-    decide_claim,
-    describe_program_item,
-    get_claim,
-    get_enterprise,
-    get_program,
-    list_claims,
-    list_enterprises,
-    load_program,
-    own_credit_code_only,
-    record_station_volume,
-    register_enterprise,
-    resubmit_claim,
-    review_claim,
-    submit_claim,
-    withdraw_claim,
-)
+from .enterprises import change_enterprise, get_enterprise, list_enterprises, register_enterprise
 from .files import add_evidence_file, evidence_file, list_evidence_files
+from .funds_facts import apply_funds_event, apply_payment_failed, record_station_volume
 from .milestones import accept_program_milestone, emit_overdue_milestones, list_program_milestones
 from .packages import create_package, get_package, list_packages
+from .programs import (
+    activate_program,
+    check_stored_program,
+    describe_program_item,
+    get_program,
+    load_program,
+)
 from .targets import program_targets, record_station
 
 __all__ = [

@@ -14,8 +14,8 @@ from ..adapters import contract_files as repo
 from ..domain.contracts import require_active
 from ..domain.evidence_files import check_evidence_file
 from ..views import ContractFileOut, contract_file_out
+from .common import is_uuid
 from .contracts import contract_row
-from .core import is_uuid
 
 __all__ = ["add_contract_file", "contract_file", "list_contract_files"]
 

@@ -50,7 +50,8 @@ from ..domain.program import Item, Program
 from ..domain.schedule import TrancheStatus, check_schedule, payment_failed, require_status
 from ..domain.targets import TargetValue
 from ..views import ContractOut, DeliverableOut, contract_out
-from .core import is_uuid, load_program, own_credit_code_only
+from .common import is_uuid, own_credit_code_only
+from .programs import load_program
 
 __all__ = [
     "accept_contract",

@@ -13,7 +13,8 @@ from ..adapters import files as repo
 from ..domain.claim import ClaimStatus
 from ..domain.evidence_files import check_evidence_file
 from ..views import EvidenceFileOut, evidence_file_out
-from .core import claim_row, is_uuid
+from .claims import claim_row
+from .common import is_uuid
 
 __all__ = ["EVIDENCE_OPEN_STATUSES", "add_evidence_file", "evidence_file", "list_evidence_files"]
 

@@ -16,7 +16,7 @@ from ..adapters import milestones as repo
 from ..domain.milestones import is_overdue
 from ..views import MilestoneOut, milestone_out
 from .contracts import emit_overdue_contract_milestones
-from .core import load_program
+from .programs import load_program
 
 __all__ = ["accept_program_milestone", "emit_overdue_milestones", "list_program_milestones"]
 

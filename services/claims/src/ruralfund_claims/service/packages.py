@@ -18,7 +18,7 @@ from ..domain.packages import (
 )
 from ..views import PackageOut, package_out
 from .contracts import registered_enterprise
-from .core import load_program
+from .programs import load_program
 
 __all__ = ["create_package", "get_package", "list_packages"]
 

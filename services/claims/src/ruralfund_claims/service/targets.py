@@ -15,7 +15,7 @@ from ..adapters import targets as repo
 from ..domain.program import Program
 from ..domain.targets import Target, is_met
 from ..views import ProgramTargetsOut, TargetOut
-from .core import load_program
+from .programs import load_program
 
 __all__ = ["program_targets", "record_station"]
 

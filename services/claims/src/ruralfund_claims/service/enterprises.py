@@ -1,0 +1,154 @@
+"""Enterprises: register, change, read; an enterprise reads only its own record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+from ruralfund_common.auth import Principal
+from ruralfund_common.contracts import EnterpriseRegistered
+from ruralfund_common.errors import Conflict, InvalidInput, NotFound
+from ruralfund_common.messaging import Tx
+
+from ..adapters import repository as repo
+from ..domain.enterprise import Enterprise, EnterpriseChange, check_registered_in_county
+from ..views import EnterpriseOut, enterprise_out
+from .common import conflict_on_duplicate, own_credit_code_only
+from .programs import load_program
+
+__all__ = [
+    "change_enterprise",
+    "enterprise_for_claims",
+    "enterprise_from_row",
+    "get_enterprise",
+    "list_enterprises",
+    "register_enterprise",
+    "registered_enterprise",
+]
+
+
+async def register_enterprise(
+    tx: Tx, principal: Principal, enterprise: Enterprise, program_code: str | None
+) -> EnterpriseOut:
+    if await repo.get_enterprise(tx.conn, enterprise.credit_code) is not None:
+        raise Conflict(
+            "ENTERPRISE_EXISTS",
+            f"{enterprise.credit_code} is already registered; change it with PATCH",
+            field="credit_code",
+        )
+    now = tx.clock.now()
+    if program_code is not None:
+        program = await load_program(tx.conn, program_code)
+        check_registered_in_county(enterprise, program.county_code, program_code=program.code)
+    message = f"{enterprise.credit_code} is already registered"
+    async with conflict_on_duplicate("ENTERPRISE_EXISTS", message):
+        row = {**_enterprise_row(enterprise), "by": principal.subject, "at": now}
+        await repo.insert_enterprise(tx.conn, row)
+    if program_code is not None:
+        await repo.link_enterprise_program(tx.conn, enterprise.credit_code, program_code, now)
+    await tx.emit(_enterprise_registered(enterprise), aggregate_id=enterprise.credit_code)
+    return await get_enterprise(tx.conn, principal, enterprise.credit_code)
+
+
+def _enterprise_row(e: Enterprise) -> dict[str, Any]:
+    return {
+        "credit_code": e.credit_code,
+        "name": e.name,
+        "kind": e.kind,
+        "county_code": e.county_code,
+        "contact": e.contact.model_dump(),
+        "bank_name": e.bank_account.bank_name,
+        "bank_account_no": e.bank_account.account_no,
+    }
+
+
+def _enterprise_registered(e: Enterprise) -> EnterpriseRegistered:
+    return EnterpriseRegistered(
+        credit_code=e.credit_code,
+        name=e.name,
+        kind=e.kind,
+        county_code=e.county_code,
+        contact_name=e.contact.name,
+        contact_email=e.contact.email,
+        contact_phone=e.contact.phone,
+    )
+
+
+def enterprise_from_row(row: asyncpg.Record) -> Enterprise:
+    return Enterprise.model_validate(
+        {
+            "credit_code": row["credit_code"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "contact": row["contact"],
+            "bank_account": {"bank_name": row["bank_name"], "account_no": row["bank_account_no"]},
+        }
+    )
+
+
+async def _enterprise_row_or_404(
+    conn: asyncpg.Connection, principal: Principal, credit_code: str, *, for_update: bool = False
+) -> asyncpg.Record:
+    own = own_credit_code_only(principal)
+    row = await repo.get_enterprise(conn, credit_code, for_update=for_update)
+    # Another enterprise's data answers like a missing one: existence is not disclosed.
+    if row is None or (own is not None and own != credit_code):
+        raise NotFound(
+            "ENTERPRISE_NOT_FOUND", f"no enterprise {credit_code!r}", field="credit_code"
+        )
+    return row
+
+
+async def change_enterprise(
+    tx: Tx,
+    principal: Principal,
+    credit_code: str,
+    change: EnterpriseChange,
+    program_code: str | None,
+) -> EnterpriseOut:
+    row = await _enterprise_row_or_404(tx.conn, principal, credit_code, for_update=True)
+    current = enterprise_from_row(row)
+    now = tx.clock.now()
+    if program_code is not None:
+        program = await load_program(tx.conn, program_code)
+        check_registered_in_county(current, program.county_code, program_code=program.code)
+        await repo.link_enterprise_program(tx.conn, credit_code, program_code, now)
+    if change.name or change.contact or change.bank_account:
+        updated = change.apply(current)
+        await repo.update_enterprise(
+            tx.conn, {**_enterprise_row(updated), "by": principal.subject, "at": now}
+        )
+        await tx.emit(_enterprise_registered(updated), aggregate_id=credit_code)
+    elif program_code is None:
+        change.apply(current)  # raises NOTHING_TO_CHANGE
+    return await get_enterprise(tx.conn, principal, credit_code)
+
+
+async def get_enterprise(
+    conn: asyncpg.Connection, principal: Principal, credit_code: str
+) -> EnterpriseOut:
+    return enterprise_out(await _enterprise_row_or_404(conn, principal, credit_code))
+
+
+async def list_enterprises(
+    conn: asyncpg.Connection, principal: Principal, *, after: str | None, limit: int
+) -> list[EnterpriseOut]:
+    rows = await repo.list_enterprises(
+        conn, after=after, limit=limit, credit_code=own_credit_code_only(principal)
+    )
+    return [enterprise_out(r) for r in rows]
+
+
+async def enterprise_for_claims(conn: asyncpg.Connection, credit_code: str) -> Enterprise:
+    return registered_enterprise(await repo.get_enterprise_only(conn, credit_code), credit_code)
+
+
+def registered_enterprise(row: Mapping[str, Any] | None, credit_code: str) -> Enterprise:
+    if row is None:
+        raise InvalidInput(
+            "ENTERPRISE_NOT_REGISTERED",
+            f"{credit_code} is not registered: ask the bureau to register it first",
+            field="credit_code",
+        )
+    return enterprise_from_row(row)
