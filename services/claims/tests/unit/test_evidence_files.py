@@ -117,6 +117,7 @@ def test_file_names_lose_paths_and_control_characters() -> None:
         (PNG, "x.png.exe", "x.png.exe.png"),
         (XLSX_BYTES, "销售.xlsm", "销售.xlsm.xlsx"),
         (PDF, "a" * 200, "a" * 196 + ".pdf"),  # still at most MAX_FILENAME_CHARS
+        (PDF, "发票\u202efdp.hta", "发票fdp.hta.pdf"),  # a bidi override would show "atah.pdf"
     ],
 )
 def test_a_stored_name_ends_in_its_detected_types_extension(

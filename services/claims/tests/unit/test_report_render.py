@@ -259,3 +259,20 @@ def test_user_text_is_never_a_formula_and_numbers_stay_numbers() -> None:
     assert summary["项目名称"] == HOSTILE_TEXT[0]
     assert summary["中央财政资金（元）"] == 5_000_000  # numbers stay number cells
     assert any(c.data_type == "n" and c.number_format == "#,##0.00" for c in cells)
+
+
+def test_a_program_name_is_text_in_the_pdf_never_markup() -> None:
+    """reportlab reads <img src=...> (a file of the server) and <a href=...> (a link) in
+    a Paragraph: a program name with them is printed as it was typed."""
+    doc = yaml.safe_load((PROGRAMS / "xinping-2021.yaml").read_text(encoding="utf-8"))
+    doc["name"] = '新平<img src="/etc/hostname"/><a href="javascript:alert(1)">点击</a> & 项目'
+    check = check_program(doc)
+    assert check.program is not None, check.errors
+    report = build_report(
+        check.program, plan_ratios=check.ratios, spend={}, contracts=[], milestones=[],
+        target_actuals={}, as_of=date(2021, 11, 8), generated_by="Wang Admin",
+    )  # fmt: skip
+    pdf = render_pdf(report)
+    text = PdfReader(BytesIO(pdf)).pages[0].extract_text()
+    assert '<img src="/etc/hostname"/>' in text and "& 项目" in text
+    assert b"/URI" not in pdf  # no link was made

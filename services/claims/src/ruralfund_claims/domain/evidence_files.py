@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 from typing import Final
 
 from ruralfund_common.errors import DomainError, InvalidInput
+from ruralfund_common.text import UNSAFE_CHARACTERS
 
 __all__ = [
     "ACCEPTED_TYPES",
@@ -53,7 +53,6 @@ EXTENSIONS: Final = {
 }
 _OLE2: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CSV_SAMPLE_BYTES: Final = 64 * 1024
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class UnsupportedMediaType(DomainError):
@@ -114,9 +113,10 @@ def _is_text(content: bytes) -> bool:
 
 
 def clean_filename(name: str) -> str:
-    """The last path component, without control characters, at most MAX_FILENAME_CHARS."""
+    """The last path component, without control characters or bidi overrides, at most
+    MAX_FILENAME_CHARS."""
     base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1].strip()
-    base = _CONTROL.sub("", base)
+    base = UNSAFE_CHARACTERS.sub("", base)  # controls, and bidi overrides ("fdp.exe" reversed)
     if not base or base in {".", ".."}:
         raise InvalidInput("FILENAME_INVALID", "give the file's name", field="filename")
     if len(base) > MAX_FILENAME_CHARS:

@@ -145,7 +145,8 @@ def _header(report: ExecutionReport) -> list[Any]:
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#F2F2F2")),
                                ("BACKGROUND", (2, 0), (2, -1), colors.HexColor("#F2F2F2"))]))  # fmt: skip
-    return [Paragraph(h.title, _TITLE), Paragraph(h.program_name, _SUBTITLE), Spacer(1, 4), table]
+    # Names from the program file are text, never reportlab markup (<img src=...> reads files).
+    return [_p(h.title, _TITLE), _p(h.program_name, _SUBTITLE), Spacer(1, 4), table]
 
 
 def _date(d: date | None) -> str:
