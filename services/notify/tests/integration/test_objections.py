@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+from ruralfund_common.auth import Role
+from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -292,3 +294,32 @@ async def test_clients_that_are_not_browsers_get_problem_json_refusals(harness, 
     page = await h.client.get("/publicity/notices/0", headers={"Accept": "application/json"})
     assert (page.status_code, page.json()["code"]) == (404, "NOTICE_NOT_FOUND")
     assert await h.fetchval("SELECT count(*) FROM objections") == 0
+
+
+async def test_a_person_of_the_awardee_cannot_resolve_an_objection_against_it(
+    harness, samples
+) -> None:
+    """Issue 15: dismissing an objection lets the award's payment go out, so the awardee's own
+    people (its credit code or a link to it) must recuse - the rule of every service."""
+    h = harness
+    notice_id = await _notice(h, samples)
+    await _post(h, notice_id, _form(await _token(h, notice_id)))
+    listed = await h.client.get("/objections", headers=samples.ADMIN)
+    [item] = listed.json()["items"]
+    path = f"/objections/{item['id']}/resolve"
+    body = {"outcome": "dismissed", "reason": "经核查，申报属实，异议不成立"}
+    conflicted = (
+        person("Own Admin", Role.BUREAU_ADMIN, Role.ENTERPRISE, credit_code=samples.COMPANY_CODE),
+        person("Linked Admin", Role.BUREAU_ADMIN, linked=[samples.COMPANY_CODE]),
+    )
+    for who in conflicted:
+        r = await h.client.post(path, json=body, headers=bearer(who))
+        assert (r.status_code, r.json()["code"]) == (403, "RECUSAL_REQUIRED"), r.text
+        assert samples.COMPANY_CODE in r.json()["detail_zh"] and "回避" in r.json()["title_zh"]
+    assert (await h.client.get(f"/objections/{item['id']}", headers=samples.ADMIN)).json()[
+        "status"
+    ] == "pending"
+    await h.settled()
+    assert await h.notify_event_count(RESOLVED) == 0
+    r = await h.client.post(path, json=body, headers=samples.ADMIN)
+    assert r.status_code == 200 and r.json()["status"] == "dismissed", r.text

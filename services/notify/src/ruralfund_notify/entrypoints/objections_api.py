@@ -292,7 +292,7 @@ async def resolve_objection(
 
     async def use_case(tx: Tx) -> tuple[int, AdminObjection]:
         resolved = await desk.resolve(
-            tx, str(objection_id), body.outcome, body.reason, by=principal.subject
+            tx, str(objection_id), body.outcome, body.reason, by=principal
         )
         return 200, AdminObjection.of(resolved)
 

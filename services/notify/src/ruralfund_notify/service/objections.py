@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import asyncpg
+from ruralfund_common.auth import Principal
 from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
 from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
 from ruralfund_common.errors import NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.logging import get_logger
 from ruralfund_common.messaging import Tx
+from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from ..adapters import objections_repo as orepo
 from ..adapters import repository as repo
@@ -191,13 +193,17 @@ class ObjectionDesk:
 
     # -- admins -------------------------------------------------------------------------------
     async def resolve(
-        self, tx: Tx, objection_id: str, outcome: ObjectionOutcome, reason: str, *, by: str
+        self, tx: Tx, objection_id: str, outcome: ObjectionOutcome, reason: str, *, by: Principal
     ) -> Objection:
-        """Record the outcome once and tell funds (upheld → it revokes the award)."""
+        """Record the outcome once and tell funds (upheld → it revokes the award). Whoever is
+        the awardee or linked to it must recuse: dismissing lets its payment go out."""
         objection = await orepo.get_objection(tx.conn, objection_id, for_update=True)
         if objection is None:
             raise NotFound("OBJECTION_NOT_FOUND", f"no objection {objection_id}")
-        resolved = objection.resolve(outcome, reason, by=by, at=tx.clock.now())
+        notice = await repo.get_notice(tx.conn, objection.notice_id)
+        assert notice is not None, "an objection is filed against a notice notify holds"
+        require_no_conflict_of_interest(by, notice.credit_code, decision_zh="处理针对该企业公示的异议")
+        resolved = objection.resolve(outcome, reason, by=by.subject, at=tx.clock.now())
         await orepo.save_resolution(tx.conn, resolved)
         assert resolved.resolution_reason is not None and resolved.resolved_at is not None
         await self.core.emit(
@@ -210,7 +216,7 @@ class ObjectionDesk:
                 program_code=resolved.program_code,
                 outcome=outcome.value,
                 reason=resolved.resolution_reason,
-                resolved_by=by,
+                resolved_by=by.subject,
                 resolved_at=resolved.resolved_at,
             ),
             aggregate_id=resolved.id,
