@@ -17,8 +17,10 @@ import asyncpg
 import pytest
 from openpyxl import load_workbook
 from ruralfund_common.auth import Role
+from ruralfund_common.errors import InvalidInput
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
+from ruralfund_funds.service.journal import journal_export
 from typer.testing import CliRunner
 
 from ruralfund.cli_ledger import app as ledger_cli
@@ -265,6 +267,19 @@ async def test_journal_refuses_bad_input_with_a_problem_naming_the_field(world: 
         r = await _download(w, "", who)
         assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", r.text
     assert (await w.funds.get(f"{P}/journal")).status_code == 401
+    conn = await asyncpg.connect(w.database_url, server_settings={"search_path": "funds"})
+    try:  # the cap of a download, at 1 entry (the opening entry is one)
+        await journal_export(conn, "xinping-2021", max_entries=1)
+        with pytest.raises(InvalidInput) as too_many:
+            await w.post(
+                f"{P}/releases", {"amount_yuan": "1.00", "approval_reference": "r"}, FINANCE
+            )
+            await journal_export(conn, "xinping-2021", max_entries=1)
+    finally:
+        await conn.close()
+    refusal = too_many.value
+    assert (refusal.code, refusal.field, refusal.status) == ("EXPORT_TOO_LARGE", "from", 400)
+    assert "单次下载最多 1 笔" in refusal.message
     cli = ["export", "--database-url", w.database_url]
     result = await asyncio.to_thread(CliRunner().invoke, ledger_cli, [*cli, "no-such", "-o", "-"])
     assert result.exit_code == 2 and "PROGRAM_NOT_FOUND" in result.output, result.output

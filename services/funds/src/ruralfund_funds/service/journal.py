@@ -69,8 +69,9 @@ async def journal_export(
         if max_entries is not None and total > max_entries:
             raise InvalidInput(
                 "EXPORT_TOO_LARGE",
-                f"{total} entries in the range, at most {max_entries} per "
-                "download: give a shorter range (from, to) or use `ruralfund ledger export`",
+                f"{total} entries in the range, at most {max_entries} per download: give a "
+                "shorter range (from, to) or use `ruralfund ledger export`"
+                f"（区间内共 {total:,} 笔分录，单次下载最多 {max_entries:,} 笔，请缩短日期范围）",
                 field="from",
                 status=400,
                 details={"entries": total, "max_entries": max_entries},
