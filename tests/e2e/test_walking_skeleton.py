@@ -3,15 +3,19 @@ as separate processes over real NATS JetStream and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from ruralfund_common.auth import Role
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
+
+from ruralfund.cli_ledger import app as ledger_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -101,6 +105,22 @@ async def test_brand_packaging_claim_travels_from_claim_to_payment(system):
         by = {a["account"]: a["balance_fen"] for a in balances["accounts"]}
         assert by[f"payee:{CREDIT_CODE}"] == 246_900
         assert by["bank:joint"] == 500_000_000 - 246_900
+
+        # The ledger is provable from outside (issue 15): funds signs a checkpoint, notify
+        # publishes it as open data, and anyone's verifier proves the ledger extends it.
+        r = await funds.post("/ledger/checkpoints", headers=bearer(ADMIN))
+        assert r.status_code == 201, r.text
+        size = r.json()["tree_size"]
+        url = system.urls["notify"] + "/open-data/ledger-checkpoints.json"
+        await eventually(lambda: _published_checkpoint(notify, size), timeout=30)
+        args = ["verify", "--database-url", system.env["DATABASE_URL"], "--checkpoint", url]
+        verify = await asyncio.to_thread(CliRunner().invoke, ledger_cli, args)
+        assert verify.exit_code == 0 and "extends the checkpoint" in verify.output, verify.output
+
+
+async def _published_checkpoint(notify, size):
+    r = await notify.get("/open-data/ledger-checkpoints.json")
+    return any(c["tree_size"] == size for c in r.json()["checkpoints"]) or None
 
 
 async def _in_publicity(funds, award_id):
