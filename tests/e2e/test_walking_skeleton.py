@@ -9,11 +9,10 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from ruralfund_common.auth import Role
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
+from typer.testing import CliRunner
 
 from ruralfund.cli_ledger import app as ledger_cli
 

@@ -14,12 +14,17 @@ __all__ = [
     "MIGRATION_TXID",
     "Head",
     "append",
+    "capture_snapshot",
     "checkpoint_rows",
+    "current_shapes",
     "daily_checkpoint_exists",
     "insert_checkpoint",
+    "latest_leaf_of",
     "lock_head",
     "perfect_hashes",
     "read_head",
+    "recorded_shapes",
+    "save_shape",
     "take_pending",
 ]
 
@@ -157,3 +162,51 @@ async def checkpoint_rows(
         tree_size,
         limit,
     )
+
+
+# -- schema changes: a migration alters every row of a table without firing its triggers -------
+async def current_shapes(conn: asyncpg.Connection, tables: Iterable[str]) -> dict[str, list[str]]:
+    """Each table's columns now, as sorted "name:type"."""
+    rows = await conn.fetch(
+        "SELECT c.relname AS t, array_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod) "
+        "ORDER BY a.attname) AS cols FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[]) "
+        "AND a.attnum > 0 AND NOT a.attisdropped GROUP BY c.relname",
+        list(tables),
+    )
+    return {r["t"]: list(r["cols"]) for r in rows}
+
+
+async def recorded_shapes(conn: asyncpg.Connection) -> dict[str, list[str]]:
+    return {
+        r["table_name"]: list(r["columns"]) for r in await conn.fetch("SELECT * FROM ledger_shapes")
+    }
+
+
+async def latest_leaf_of(conn: asyncpg.Connection, table: str) -> str | None:
+    """The newest leaf of ``table`` (jsonb text ends with its "table" key: shortest keys first)."""
+    return await conn.fetchval(
+        "SELECT leaf FROM ledger_leaves WHERE leaf LIKE '%\"table\": ' || to_jsonb($1::text)::text || '}' "
+        "ORDER BY leaf_index DESC LIMIT 1",
+        table,
+    )
+
+
+async def save_shape(conn: asyncpg.Connection, table: str, columns: list[str]) -> None:
+    await conn.execute(
+        "INSERT INTO ledger_shapes (table_name, columns) VALUES ($1, $2) "
+        "ON CONFLICT (table_name) DO UPDATE SET columns = excluded.columns",
+        table,
+        columns,
+    )
+
+
+async def capture_snapshot(conn: asyncpg.Connection, table: str) -> int:
+    """Every row of ``table`` as a "migrate" leaf of this transaction (sealed by the caller)."""
+    await conn.execute("SET LOCAL timezone = 'UTC'")
+    status = await conn.execute(
+        f"INSERT INTO ledger_pending (leaf) SELECT jsonb_build_object('table', $1::text, 'op', 'migrate', "
+        f"'row', to_jsonb(x))::text FROM \"{table}\" x",
+        table,
+    )
+    return int(status.split()[-1])

@@ -15,7 +15,7 @@ import asyncpg
 
 from ..domain.audit import Problem, verify_chain, verify_entries_against_audit, verify_postings
 from ..domain.checkpoint import ORIGIN, Checkpoint
-from ..domain.leaves import compare, fold, parse_leaf
+from ..domain.leaves import COVERED_TABLES, compare, fold, parse_leaf
 from ..domain.merkle import LeafHashes, consistency_proof, leaf_hash, verify_consistency
 
 __all__ = ["TreeReport", "TreeState", "VerifyReport", "check_tree", "read_tree_state", "verify_ledger"]
@@ -79,10 +79,6 @@ _COVERED_SQL = ("SELECT DISTINCT c.relname FROM pg_trigger g JOIN pg_class c ON 
 _PK_SQL = ("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary "
            "ORDER BY array_position(i.indkey::int2[], a.attnum)")
-#: Tables the migration covers: a trigger dropped from one of them must not drop it from the check.
-COVERED_TABLES = ("programs", "items", "releases", "awards", "payments", "approvals", "entries", "postings",
-                  "objections", "adjustments", "defaults", "repayments", "contract_tranches", "history_imports",
-                  "audit_log")
 
 
 @dataclass

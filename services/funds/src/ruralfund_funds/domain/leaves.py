@@ -16,8 +16,35 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["APPEND_ONLY", "Finding", "RowState", "compare", "fold", "parse_leaf", "row_key"]
+__all__ = [
+    "APPEND_ONLY",
+    "COVERED_TABLES",
+    "Finding",
+    "RowState",
+    "compare",
+    "fold",
+    "parse_leaf",
+    "row_key",
+]
 
+#: Tables whose every change becomes a leaf (the row triggers of migration 0007).
+COVERED_TABLES = (
+    "programs",
+    "items",
+    "releases",
+    "awards",
+    "payments",
+    "approvals",
+    "entries",
+    "postings",
+    "objections",
+    "adjustments",
+    "defaults",
+    "repayments",
+    "contract_tranches",
+    "history_imports",
+    "audit_log",
+)
 #: Tables whose rows are written once: an update leaf of one is itself a finding.
 APPEND_ONLY = frozenset(
     {
@@ -123,7 +150,9 @@ def fold(
                     f"leaf #{index} inserts the row again (first: leaf #{before.leaf_index})",
                 )
             )
-        if op == "update":
+        if op == "migrate":
+            found += _migration_rules(at, index, before, row)
+        elif op == "update":
             if before is None:
                 found.append(
                     Finding("leaf_rule", at, f"leaf #{index} updates a row that no leaf inserted")
@@ -141,6 +170,32 @@ def fold(
                 found += _domain_rules(table, at, index, before, row)
         state[(table, key)] = RowState(index, row)
     return state, found
+
+
+def _migration_rules(
+    at: str, index: int, before: RowState | None, row: Mapping[str, Any]
+) -> list[Finding]:
+    """A snapshot after a schema change may add or drop columns, never change a kept one."""
+    if before is None:
+        return [
+            Finding(
+                "leaf_rule",
+                at,
+                f"leaf #{index} (a schema migration's snapshot) shows a row that no leaf inserted",
+            )
+        ]
+    kept = set(before.row) & set(row)
+    changed = {c for c in kept if before.row[c] != row[c]}
+    if not changed:
+        return []
+    return [
+        Finding(
+            "leaf_rule",
+            at,
+            f"leaf #{index} (a schema migration's snapshot) changes "
+            + diff({c: before.row[c] for c in changed}, {c: row[c] for c in changed}),
+        )
+    ]
 
 
 def _domain_rules(

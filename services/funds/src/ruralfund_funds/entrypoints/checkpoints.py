@@ -1,4 +1,5 @@
-"""At start: seal an existing database's rows into the (empty) tree once, then sign a checkpoint
+"""At start: seal an existing database's rows into the (empty) tree once, and a snapshot of each
+covered table a migration reshaped since the last start; then sign a checkpoint
 each county day (Asia/Shanghai, by the injected clock), whichever replica gets there first."""
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ async def start_ledger_tree(ctx: ServiceContext) -> None:
         sealed = await service.seal_migrated_rows(tx)
     if sealed:
         log.info("ledger_tree_built_from_existing_rows", leaves=sealed)
+    async with ctx.transaction() as tx:
+        reshaped = await service.seal_schema_changes(tx)
+    if reshaped:
+        log.info("ledger_tables_resealed_after_schema_change", tables=reshaped)
     sweep = BatchedSweep(
         ctx,
         name="funds-daily-checkpoint",

@@ -13,6 +13,7 @@ from .program import adjust_budget, declare_default, preallocate, record_repayme
 from .shares import import_history, spending
 from .ledger import (
     checkpoint_view, daily_checkpoint, make_checkpoint, prove_consistency, prove_inclusion, seal, seal_migrated_rows,
+    seal_schema_changes,
 )
 from .reads import (
     adjustments_report, award_view, balances, payee_statement, payment_view, postings, reconciliation,
@@ -24,6 +25,6 @@ __all__ = [
     "change_payee_bank", "fail_payment", "import_statement", "request_payment", "settle_payment", "adjust_budget",
     "declare_default", "preallocate", "record_repayment", "release_funds", "resolution_of", "adjustments_report",
     "award_view", "balances", "payee_statement", "payment_view", "postings", "reconciliation",
-    "reserve_contract_payment", "import_history", "spending", "seal", "seal_migrated_rows", "make_checkpoint",
+    "reserve_contract_payment", "import_history", "spending", "seal", "seal_migrated_rows", "seal_schema_changes", "make_checkpoint",
     "daily_checkpoint", "checkpoint_view", "prove_consistency", "prove_inclusion",
 ]

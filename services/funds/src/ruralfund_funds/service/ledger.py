@@ -21,6 +21,7 @@ from ruralfund_common.messaging.signing import (
 
 from ..adapters import ledger_tree as store
 from ..domain.checkpoint import ORIGIN, SIGNING_SUBJECT, Checkpoint
+from ..domain.leaves import COVERED_TABLES, parse_leaf
 from ..domain.merkle import Frontier, consistency_proof, inclusion_proof, leaf_hash
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "prove_inclusion",
     "seal",
     "seal_migrated_rows",
+    "seal_schema_changes",
     "sign_checkpoint",
 ]
 
@@ -163,3 +165,28 @@ async def prove_inclusion(
         "leaf_hash": leaf.hex(),
         "proof": [h.hex() for h in proof],
     }
+
+
+async def seal_schema_changes(tx: Tx) -> list[str]:
+    """A migration that changed a covered table's columns changed every row's jsonb without a
+    trigger: seal a snapshot of each such table (verify checks it changes no kept value), so
+    the rows match their leaves again. Returns the tables snapshotted."""
+    await store.lock_head(tx.conn)  # one replica at a time
+    now = await store.current_shapes(tx.conn, COVERED_TABLES)
+    recorded = await store.recorded_shapes(tx.conn)
+    changed = []
+    for table, columns in sorted(now.items()):
+        before = recorded.get(table)
+        if before is None:  # first start with shapes: the columns the table's last leaf has
+            leaf = await store.latest_leaf_of(tx.conn, table)
+            names = {c.split(":", 1)[0] for c in columns}
+            if leaf is not None and set(parse_leaf(leaf)[2]) != names:
+                changed.append(table)
+        elif before != columns:
+            changed.append(table)
+        if before != columns:
+            await store.save_shape(tx.conn, table, columns)
+    for table in changed:
+        await store.capture_snapshot(tx.conn, table)
+    await seal(tx)
+    return changed
