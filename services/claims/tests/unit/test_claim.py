@@ -90,6 +90,29 @@ def test_every_other_step_is_refused_with_a_code(status: ClaimStatus, action: Cl
         transition(status, action)
     assert refused.value.code == "CLAIM_STATE_INVALID"
     assert refused.value.details["status"] == status.value
+    assert refused.value.title_zh == "申报当前状态不允许此操作" and refused.value.detail_zh
+
+
+def test_a_refused_step_says_it_in_chinese() -> None:
+    with pytest.raises(Conflict) as refused:
+        transition(ClaimStatus.PAID, ClaimAction.WITHDRAW)
+    assert refused.value.detail_zh == "该申报当前为“已拨付”，不能撤回。"
+
+
+def test_every_claim_refusal_code_has_a_chinese_title() -> None:
+    # the codes claims raises at people who submit, review and decide claims
+    from ruralfund_claims.domain.refusals import TITLES_ZH
+
+    codes = {
+        "ITEM_NOT_CLAIMABLE", "ITEM_NOT_ACTIVE", "EVIDENCE_INVALID", "EVIDENCE_TOO_LARGE",
+        "PERIOD_MISMATCH", "CLAIM_INELIGIBLE", "CLAIM_OUTSIDE_PROGRAM_PERIOD", "STORE_NOT_NEW",
+        "PRODUCT_NOT_NEW", "DUPLICATE_CLAIM", "MONTHS_ALREADY_CLAIMED", "ALREADY_CLAIMED",
+        "ENTERPRISE_NOT_REGISTERED", "STATION_AMBIGUOUS", "CLAIM_STATE_INVALID",
+        "CLAIM_NOT_FOUND", "NOTE_REQUIRED", "REASON_REQUIRED", "ITEM_NOT_FOUND",
+        "PROGRAM_NOT_FOUND",
+    }  # fmt: skip
+    assert codes <= set(TITLES_ZH)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in TITLES_ZH[c]) for c in codes)
 
 
 def test_examples_of_refusals() -> None:

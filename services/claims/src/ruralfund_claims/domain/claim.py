@@ -31,7 +31,7 @@ from ruralfund_common.errors import Conflict, InvalidInput
 
 from .enterprise import Enterprise
 from .program import Item, Program
-from .refusals import TITLES_ZH, date_zh, reasons_zh
+from .refusals import ACTION_ZH, STATUS_ZH, TITLES_ZH, date_zh, reasons_zh
 from .rules import AwardComputation, Evidence, Reason, RuleContext, Span
 
 __all__ = [
@@ -124,6 +124,8 @@ def transition(status: ClaimStatus | str, action: ClaimAction | str) -> ClaimSta
                 "action": action.value,
                 "allowed_actions": allowed_actions(status),
             },
+            title_zh=TITLES_ZH["CLAIM_STATE_INVALID"],
+            detail_zh=f"该申报当前为“{STATUS_ZH[status.value]}”，不能{ACTION_ZH[action.value]}。",
         )
     return after
 

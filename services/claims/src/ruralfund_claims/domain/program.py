@@ -280,8 +280,9 @@ class Program:
             if item.code == code:
                 return item
         raise NotFound(
-            "ITEM_NOT_FOUND", f"program {self.code} has no item {code!r}", field="item_code"
-        )
+            "ITEM_NOT_FOUND", f"program {self.code} has no item {code!r}", field="item_code",
+            title_zh="方案中没有该项目", detail_zh=f"方案 {self.code} 中没有项目 {code}。",
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

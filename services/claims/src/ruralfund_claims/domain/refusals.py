@@ -9,7 +9,7 @@ from typing import Final
 
 from .rules import Reason
 
-__all__ = ["TITLES_ZH", "date_zh", "reason_zh", "reasons_zh"]
+__all__ = ["ACTION_ZH", "STATUS_ZH", "TITLES_ZH", "date_zh", "reason_zh", "reasons_zh"]
 
 TITLES_ZH: Final[Mapping[str, str]] = {
     "ITEM_NOT_CLAIMABLE": "该项目为购买服务，企业不能申报",
@@ -26,7 +26,26 @@ TITLES_ZH: Final[Mapping[str, str]] = {
     "ALREADY_CLAIMED": "一次性奖励已申报过",
     "ENTERPRISE_NOT_REGISTERED": "企业尚未登记",
     "STATION_AMBIGUOUS": "请指明站点",
+    "CLAIM_STATE_INVALID": "申报当前状态不允许此操作",
+    "CLAIM_NOT_FOUND": "未找到该申报",
+    "NOTE_REQUIRED": "请说明需要企业更正的内容",
+    "REASON_REQUIRED": "驳回须说明理由",
+    "ITEM_NOT_FOUND": "方案中没有该项目",
+    "PROGRAM_NOT_FOUND": "未找到该方案",
 }
+
+# Claim statuses and actions as people read them (CLAIM_STATE_INVALID).
+STATUS_ZH: Final[Mapping[str, str]] = {
+    "submitted": "已提交", "returned": "已退回", "awaiting_decision": "待领导小组审批",
+    "approved": "已批准", "rejected": "已驳回", "withdrawn": "已撤回", "reserved": "已预留资金",
+    "reservation_refused": "资金预留被拒", "in_publicity": "公示中", "paid": "已拨付",
+    "revoked": "已撤销",
+}
+ACTION_ZH: Final[Mapping[str, str]] = {
+    "complete_review": "审核完成", "return": "退回", "resubmit": "重新提交", "approve": "批准",
+    "reject": "驳回", "withdraw": "撤回", "reserve": "预留资金", "refuse_reservation": "拒绝预留",
+    "open_publicity": "公示", "pay": "拨付", "revoke": "撤销",
+}  # fmt: skip
 
 # Chinese names of the checks whose labels the rules write in English.
 _LABELS_ZH: Final[Mapping[str, str]] = {

@@ -90,6 +90,8 @@ async def _prefilled_evidence(
         raise InvalidInput(
             "STATION_AMBIGUOUS",
             f"you operate {len(found)} stations: name one in evidence.station_id",
+            title_zh=TITLES_ZH["STATION_AMBIGUOUS"],
+            detail_zh=f"您运营 {len(found)} 个站点，请在 evidence.station_id 中指明申报哪一个。",
             field="evidence.station_id",
             details={"station_ids": [r["station_id"] for r in found]},
         )
@@ -280,7 +282,8 @@ async def claim_row(
     row = await repo.get_claim(conn, claim_id, for_update=for_update) if is_uuid(claim_id) else None
     own = own_credit_code_only(principal) if principal is not None else None
     if row is None or (own is not None and row["credit_code"] != own):
-        raise NotFound("CLAIM_NOT_FOUND", f"no claim {claim_id!r}")
+        raise NotFound("CLAIM_NOT_FOUND", f"no claim {claim_id!r}", title_zh=TITLES_ZH["CLAIM_NOT_FOUND"],
+                       detail_zh=f"未找到申报 {claim_id}。")  # fmt: skip
     return row
 
 
@@ -349,7 +352,9 @@ async def review_claim(
     row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     require_no_conflict_of_interest(principal, row["credit_code"], decision_zh="审核该企业的申报")
     if outcome == "return" and not (note and note.strip()):
-        raise InvalidInput("NOTE_REQUIRED", "say what the enterprise must correct", field="note")
+        raise InvalidInput("NOTE_REQUIRED", "say what the enterprise must correct", field="note",
+                           title_zh=TITLES_ZH["NOTE_REQUIRED"],
+                           detail_zh="退回申报时须写明企业需要更正的内容。")  # fmt: skip
     action = ClaimAction.COMPLETE_REVIEW if outcome == "complete" else ClaimAction.RETURN
     after = transition(row["status"], action)
     now = tx.clock.now()
@@ -392,7 +397,8 @@ async def decide_claim(
     row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     require_no_conflict_of_interest(principal, row["credit_code"], decision_zh="审批该企业的申报")
     if decision == "reject" and not (reason and reason.strip()):
-        raise InvalidInput("REASON_REQUIRED", "a rejection must give its reason", field="reason")
+        raise InvalidInput("REASON_REQUIRED", "a rejection must give its reason", field="reason",
+                           title_zh=TITLES_ZH["REASON_REQUIRED"], detail_zh="驳回申报时须写明理由。")  # fmt: skip
     action = ClaimAction.APPROVE if decision == "approve" else ClaimAction.REJECT
     after = transition(row["status"], action)
     now = tx.clock.now()

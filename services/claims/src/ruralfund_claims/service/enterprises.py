@@ -150,5 +150,7 @@ def registered_enterprise(row: Mapping[str, Any] | None, credit_code: str) -> En
             "ENTERPRISE_NOT_REGISTERED",
             f"{credit_code} is not registered: ask the bureau to register it first",
             field="credit_code",
+            title_zh="企业尚未登记",
+            detail_zh=f"统一社会信用代码 {credit_code} 的企业尚未登记，请先由主管部门登记。",
         )
     return enterprise_from_row(row)

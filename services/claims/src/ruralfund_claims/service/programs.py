@@ -170,7 +170,8 @@ def _ratio_rule_spec(rule: RatioRuleDoc) -> RatioRuleSpec:
 async def _program_row_or_404(conn: asyncpg.Connection, code: str) -> asyncpg.Record:
     row = await repo.get_program(conn, code)
     if row is None:
-        raise NotFound("PROGRAM_NOT_FOUND", f"no program {code!r}", field="program_code")
+        raise NotFound("PROGRAM_NOT_FOUND", f"no program {code!r}", field="program_code",
+                       title_zh="未找到该方案", detail_zh=f"未找到方案 {code}。")  # fmt: skip
     return row
 
 
