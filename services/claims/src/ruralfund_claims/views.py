@@ -291,6 +291,17 @@ class ContractMilestoneOut(BaseModel):
     note: str | None
 
 
+class ItemShareOut(BaseModel):
+    item_code: str
+    amount_fen: int
+    amount_yuan: str
+
+
+def _shares(raw: Any) -> list[ItemShareOut]:
+    return [ItemShareOut(item_code=p["item_code"], amount_fen=p["amount_fen"],
+                         amount_yuan=format_yuan(p["amount_fen"])) for p in raw or []]
+
+
 class TrancheOut(BaseModel):
     code: str
     kind: str
@@ -307,6 +318,10 @@ class TrancheOut(BaseModel):
     refusal_code: str | None
     refusal_reason: str | None
     failed_payment_ids: list[str]
+    # its part on each item of a split contract (empty: all on the contract's item)
+    parts: list[ItemShareOut] = []
+    hardware_fen: int | None = None  # the part that buys hardware and decoration
+    ratio_justifications: list[dict[str, Any]] = []  # the leading group's decisions, from funds
 
 
 class ContractOut(BaseModel):
@@ -327,6 +342,7 @@ class ContractOut(BaseModel):
     deliverables: list[DeliverableOut]
     milestones: list[ContractMilestoneOut]
     payment_schedule: list[TrancheOut] | None  # None: the contract has no schedule
+    items: list[ItemShareOut] = []  # a package contract split across items (empty: one item)
     paid_fen: int
     paid_yuan: str
     remaining_fen: int  # the contract amount not paid yet
@@ -364,6 +380,7 @@ def contract_out(
         milestones=[_contract_milestone_out(m) for m in milestones],
         acceptance_gaps=list(gaps),
         payment_schedule=[_tranche_out(t) for t in tranches] if tranches else None,
+        items=_shares(row["items"]),
         paid_fen=paid,
         paid_yuan=format_yuan(paid),
         remaining_fen=row["amount_fen"] - paid,
@@ -389,10 +406,12 @@ def _tranche_out(t: Mapping[str, Any]) -> TrancheOut:
         amount_yuan=format_yuan(t["amount_fen"]),
         payment_due_id=str(t["payment_due_id"]),
         failed_payment_ids=list(t["failed_payment_ids"]),
+        parts=_shares(t["parts"]),
+        ratio_justifications=list(t["ratio_justifications"]),
         **{
             k: t[k]
             for k in TrancheOut.model_fields
-            if k not in {"amount_yuan", "payment_due_id", "failed_payment_ids"}
+            if k not in {"amount_yuan", "payment_due_id", "failed_payment_ids", "parts", "ratio_justifications"}
         },
     )
 

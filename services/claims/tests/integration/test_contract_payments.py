@@ -16,6 +16,7 @@ from ruralfund_common.contracts.funds.contract_payment_executed import (
 )
 from ruralfund_common.contracts.funds.payment_executed import BankInstruction, PaymentApproval
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
+from ruralfund_common.contracts.funds.ratio_justification import RatioJustification
 from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.ids import new_id
 from ruralfund_common.testing.services import bearer, person
@@ -375,3 +376,92 @@ async def test_a_refused_tranche_and_an_overdue_milestone(
     )  # fmt: skip
     view = (await claims.http.get(f"/contracts/{cid}", headers=claims.ADMIN)).json()
     assert view["milestones"][0]["overdue_notified_at"] is not None
+
+
+# -- issue 16 (10, 7): a package contract over two items; the leading group's decision -----------
+SMART, NETWORK = "smart-logistics-center", "logistics-network-operation"
+
+
+def _split(smart: str, network: str) -> list[dict[str, str]]:
+    return [{"item_code": SMART, "amount_yuan": smart}, {"item_code": NETWORK, "amount_yuan": network}]
+
+
+def logistics_contract(**overrides: Any) -> dict[str, Any]:
+    """A public-tender package on Ruyuan's logistics line covering both its items; the
+    2,200,000.00 contract pays 30 % / 40 % / 30 %, each tranche split across the items."""
+    return contract_body(
+        item_code=SMART, package_code="lot-5-logistics", contract_no="RY-2023-WL-005",
+        amount_yuan="2,200,000.00", items=_split("1,500,000.00", "700,000.00"),
+        milestones=[{"code": "sorting-line", "name": "统仓共配智能分拣线建成", "due_on": "2023-09-30"}],
+        payment_schedule=[
+            {"code": "advance", "kind": "advance", "amount_yuan": "660,000.00",
+             "items": _split("450,000.00", "210,000.00")},
+            {"code": "sorting", "kind": "instalment", "amount_yuan": "880,000.00",
+             "milestone_code": "sorting-line", "items": _split("600,000.00", "280,000.00"),
+             "hardware_yuan": "500,000.00"},
+            {"code": "balance", "kind": "balance", "amount_yuan": "660,000.00",
+             "items": _split("450,000.00", "210,000.00")},
+        ], **overrides,
+    )  # fmt: skip
+
+
+async def test_a_package_contract_over_two_items_is_split_paid_and_reported(
+    claims, nats_client, namespace: str, database_url: str, nats_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    await _setup(claims)
+    package = await _package(
+        claims, code="lot-5-logistics", name="智慧物流中心及物流站点运营包组",
+        line_code="three-tier-logistics", item_codes=[SMART, NETWORK], budget_yuan="2,200,000.00",
+    )  # fmt: skip
+    assert package.status_code == 201, package.text
+    # a tranche not split while the contract is: refused in Chinese with the figures
+    bad = logistics_contract()
+    bad["payment_schedule"][0] = {"code": "advance", "kind": "advance", "amount_yuan": "660,000.00"}
+    refused = await claims.http.post(f"/programs/{PROGRAM}/contracts", json=bad, headers=claims.ADMIN)
+    assert (refused.status_code, refused.json()["code"]) == (422, "TRANCHE_SPLIT_REQUIRED"), refused.text
+    assert refused.json()["title_zh"] == "付款须按项目拆分" and "660,000.00" in refused.json()["detail_zh"]
+    signed = await claims.http.post(
+        f"/programs/{PROGRAM}/contracts", json=logistics_contract(), headers=claims.ADMIN
+    )
+    assert signed.status_code == 201, signed.text
+    contract = signed.json()
+    assert [(i["item_code"], i["amount_yuan"]) for i in contract["items"]] == [
+        (SMART, "1,500,000.00"), (NETWORK, "700,000.00")]  # fmt: skip
+    (advance,) = [e["data"] for e in await _due_events(nats_client, namespace, 1)]
+    assert [(p["line_code"], p["item_code"], p["amount_fen"]) for p in advance["parts"]] == [
+        ("three-tier-logistics", SMART, 45_000_000),
+        ("three-tier-logistics", NETWORK, 21_000_000),
+    ]  # fmt: skip
+    await claims.http.post(
+        f"/contracts/{contract['id']}/milestones/sorting-line/acceptance", json={},
+        headers=claims.ADMIN,
+    )  # fmt: skip
+    due = [e["data"] for e in await _due_events(nats_client, namespace, 2)]
+    sorting = next(d for d in due if d["tranche_code"] == "sorting")
+    assert sorting["hardware_fen"] == 50_000_000 and len(sorting["parts"]) == 2
+
+    # funds pays both, the instalment with the leading group's decision on the ≤10 % rule
+    decision = RatioJustification(
+        rule_code="hardware-decoration-max", text="分拣设备为智慧物流中心验收必需，领导小组2023年第3次会议同意",
+        recorded_by="u-leader-zhao", recorded_by_name="赵组长", recorded_at=datetime(2023, 9, 5, 2, tzinfo=UTC),
+    )  # fmt: skip
+    async with producer("funds", database_url, nats_url, namespace) as funds:
+        await funds.emit(_executed(advance, new_id()), aggregate_id=advance["payment_due_id"])
+        paid = _executed(sorting, new_id()).model_copy(update={"ratio_justifications": [decision]})
+        await funds.emit(paid, aggregate_id=sorting["payment_due_id"])
+        await _tranche(claims, contract["id"], "advance", "paid")
+        tranche = await _tranche(claims, contract["id"], "sorting", "paid")
+    assert tranche["ratio_justifications"][0]["recorded_by_name"] == "赵组长"
+    assert tranche["hardware_fen"] == 50_000_000
+
+    report = (await claims.http.get(f"/programs/{PROGRAM}/execution-report", headers=claims.AUDITOR)).json()
+    items = {i["code"]: i["figures"] for line in report["lines"] for i in line["items"]}
+    assert (items[SMART]["committed_fen"], items[SMART]["paid_fen"]) == (150_000_000, 105_000_000)
+    assert (items[NETWORK]["committed_fen"], items[NETWORK]["paid_fen"]) == (70_000_000, 49_000_000)
+    assert items[SMART]["uncommitted_fen"] == 0 and items[NETWORK]["uncommitted_fen"] == 0
+    negative = [(code, k) for code, f in items.items() for k, v in f.items() if k.endswith("_fen") and v < 0]
+    assert negative == []
+    hardware = next(r for r in report["ratios"] if r["code"] == "hardware-decoration-max")
+    assert hardware["paid_this_phase_fen"] == 50_000_000  # the named part, not the 880,000.00
+    (shown,) = hardware["decisions"]
+    assert (shown["contract_no"], shown["tranche_code"], shown["decided_by"]) == ("RY-2023-WL-005", "sorting", "赵组长")

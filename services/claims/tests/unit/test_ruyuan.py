@@ -66,7 +66,8 @@ def test_training_share_is_7_5_percent_of_the_cumulative_fund(ruyuan: dict) -> N
     )
 
 
-def test_training_at_15_percent_is_allowed_and_one_fen_more_blocks_activation(ruyuan: dict) -> None:
+def test_training_one_fen_past_15_percent_is_a_warning_not_a_refusal(ruyuan: dict) -> None:
+    """原则上不得高于15%: a plan past it is activated; its payments need the leading group."""
     ruyuan["history"][0]["lines"]["entrepreneur-training"] = "2,450,000.00"  # 245 + 55 = 300 = 15%
     ruyuan["history"][0]["lines"]["retail-upgrade"] = "500,000.00"
     check = check_program(ruyuan)
@@ -74,7 +75,9 @@ def test_training_at_15_percent_is_allowed_and_one_fen_more_blocks_activation(ru
     ruyuan["history"][0]["lines"]["entrepreneur-training"] = "2,450,000.01"
     ruyuan["history"][0]["lines"]["retail-upgrade"] = "499,999.99"
     check = check_program(ruyuan)
-    assert [e.code for e in check.errors] == ["RATIO_ABOVE_MAX"] and not check.can_activate
+    assert check.errors == [] and check.can_activate
+    (warning,) = [w for w in check.warnings if w.code == "RATIO_ABOVE_MAX"]
+    assert warning.figures["share_percent"] == "15.00" and "leading group" in warning.message
 
 
 def test_hardware_is_unverified_while_phase_1_does_not_record_it(ruyuan: dict) -> None:
@@ -93,7 +96,7 @@ def test_hardware_recorded_for_phase_1_is_checked_on_the_cumulative_fund(ruyuan:
     assert _ratio(check_program(ruyuan), "hardware-decoration-max").status == "met"
     ruyuan["history"][0]["measures"] = {"hardware": "1,500,000.01"}
     check = check_program(ruyuan)
-    assert [e.code for e in check.errors] == ["RATIO_ABOVE_MAX"] and not check.can_activate
+    assert "RATIO_ABOVE_MAX" in [w.code for w in check.warnings] and check.can_activate
 
 
 def test_hardware_above_10_percent_in_phase_2_alone_is_a_breach_whatever_phase_1_spent(
@@ -105,7 +108,21 @@ def test_hardware_above_10_percent_in_phase_2_alone_is_a_breach_whatever_phase_1
     livestream["measures"] = {"hardware": "1,900,000.01"}  # + 100,000 = 2,000,000.01 > 10%
     ruyuan["lines"][0]["items"][1]["budget_yuan"] = "200,000.00"  # keep the line at 490万
     check = check_program(ruyuan)
-    assert [e.code for e in check.errors] == ["RATIO_ABOVE_MAX"]  # not merely unverified
+    hardware = _ratio(check, "hardware-decoration-max")
+    assert hardware.status == "breached"  # not merely unverified
+    assert "RATIO_ABOVE_MAX" in [w.code for w in check.warnings] and check.can_activate
+
+
+@pytest.mark.parametrize("code", ["hardware-decoration-max", "logistics-min", "training-max"])
+def test_every_in_principle_rule_is_soft(ruyuan: dict, code: str) -> None:
+    """All three rules of attachment 2 say 原则上: none may refuse the program or a payment."""
+    (rule,) = [r for r in ruyuan["ratio_rules"] if r["code"] == code]
+    assert "原则上" in rule["wording"] and rule["on_breach"] == "warning"
+    rule["on_breach"] = "error"
+    check = check_program(ruyuan)
+    path = f"ratio_rules[{ruyuan['ratio_rules'].index(rule)}].on_breach"
+    assert ("RATIO_PRINCIPLE_IS_SOFT", path) in [(e.code, e.path) for e in check.errors]
+    assert not check.can_activate
 
 
 def test_phase_1_lines_must_add_up_to_its_total(ruyuan: dict) -> None:
@@ -199,9 +216,9 @@ def test_program_activated_carries_share_rules_history_and_spending_categories(
         for r in event.ratio_rules
     }
     assert rules == {
-        "hardware-decoration-max": ("max", "10", "error", None, "hardware"),
+        "hardware-decoration-max": ("max", "10", "warning", None, "hardware"),
         "logistics-min": ("min", "50", "warning", ["three-tier-logistics"], None),
-        "training-max": ("max", "15", "error", ["entrepreneur-training"], None),
+        "training-max": ("max", "15", "warning", ["entrepreneur-training"], None),
     }
     (first,) = event.history
     assert (first.phase, first.total_fen, first.lines["three-tier-logistics"], first.measures) == (

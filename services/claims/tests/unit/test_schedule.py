@@ -248,3 +248,69 @@ def test_an_acceptance_records_its_day_and_people() -> None:
         with pytest.raises(InvalidInput) as refused:
             acceptance_record(when, [], recorder_name="x", today=today, signed_on=signed)
         assert (refused.value.code, refused.value.field) == (code, "accepted_on")
+
+
+# -- issue 16: a package contract over two items, a tranche's hardware part ---------------------
+from ruralfund_claims.domain.schedule import ItemShareIn, check_split  # noqa: E402
+
+SMART, NETWORK = "smart-logistics-center", "logistics-network-operation"
+SPLIT = {SMART: 150_000_000, NETWORK: 70_000_000}  # 1,500,000.00 + 700,000.00 = 2,200,000.00
+
+
+def _share(code: str, yuan: str) -> ItemShareIn:
+    return ItemShareIn(item_code=code, amount_yuan=yuan)
+
+
+def _logistics(advance=("450,000.00", "210,000.00"), instalment=("600,000.00", "280,000.00"),
+               balance=("450,000.00", "210,000.00")) -> list[TrancheIn]:
+    def t(code: str, kind: str, total: str, split: tuple[str, str], milestone: str | None = None) -> TrancheIn:
+        return _t(code, kind, total, milestone, items=[_share(SMART, split[0]), _share(NETWORK, split[1])])
+
+    return [t("advance", "advance", "660,000.00", advance),
+            t("sorting", "instalment", "880,000.00", instalment, "fixed-studio"),
+            t("balance", "balance", "660,000.00", balance)]
+
+
+def test_a_package_contract_over_two_items_splits_every_tranche():
+    checked = check_schedule(
+        _logistics(), amount_fen=220_000_000, milestone_codes=MILESTONES, default_category="logistics",
+        contract_split=SPLIT)
+    assert [t.parts for t in checked] == [
+        ((SMART, 45_000_000), (NETWORK, 21_000_000)),
+        ((SMART, 60_000_000), (NETWORK, 28_000_000)),
+        ((SMART, 45_000_000), (NETWORK, 21_000_000)),
+    ]
+    assert check_split([_share(SMART, "1,500,000.00"), _share(NETWORK, "700,000.00")],
+                       amount_fen=220_000_000, allowed=(SMART, NETWORK), field="items", what_zh="合同") == SPLIT
+
+
+@pytest.mark.parametrize("tranches,code,zh", [
+    # the instalment's parts add up to 880,000.01, not 880,000.00
+    (_logistics(instalment=("600,000.01", "280,000.00")), "SPLIT_SUM_MISMATCH", "880,000.01"),
+    # every tranche adds up, but the smart centre gets 1,500,000.01 over the schedule
+    (_logistics(instalment=("600,000.01", "279,999.99")), "SPLIT_SUM_MISMATCH", "1,500,000.01"),
+    ([_t("advance", "advance", "660,000.00"), *_logistics()[1:]], "TRANCHE_SPLIT_REQUIRED", "660,000.00"),
+])
+def test_a_split_that_does_not_add_up_is_refused_with_the_figures_in_chinese(tranches, code, zh):
+    with pytest.raises(InvalidInput) as e:
+        check_schedule(tranches, amount_fen=220_000_000, milestone_codes=MILESTONES,
+                       default_category="logistics", contract_split=SPLIT)
+    assert e.value.code == code and e.value.title_zh and zh in e.value.detail_zh, e.value.detail_zh
+
+
+def test_a_split_names_only_the_packages_items():
+    with pytest.raises(InvalidInput) as e:
+        check_split([_share("cloud-supermarket", "2,200,000.00")], amount_fen=220_000_000,
+                    allowed=(SMART, NETWORK), field="items", what_zh="合同")
+    assert e.value.code == "ITEM_NOT_IN_PACKAGE" and "cloud-supermarket" in e.value.detail_zh
+
+
+def test_a_tranche_names_its_hardware_part():
+    studio = _t("studio", "instalment", "360,000.00", "fixed-studio", hardware_yuan="300,000.00")
+    checked = _check([LIVESTREAM[0], studio, LIVESTREAM[2]])
+    assert (checked[1].hardware_fen, checked[1].spending_category) == (30_000_000, "livestream")
+    assert checked[0].hardware_fen is None
+    too_much = _t("studio", "instalment", "360,000.00", "fixed-studio", hardware_yuan="360,000.01")
+    with pytest.raises(InvalidInput) as e:
+        _check([LIVESTREAM[0], too_much, LIVESTREAM[2]])
+    assert e.value.code == "HARDWARE_EXCEEDS_TRANCHE" and "360,000.01" in e.value.detail_zh

@@ -51,12 +51,12 @@ async def insert_contract(
     await conn.execute(
         """INSERT INTO service_contracts (id, program_code, item_code, item_name, contract_no,
                provider_credit_code, provider_name, amount_fen, signed_on, ends_on, procurement,
-               status, created_by, created_at, updated_at, package_code)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'active',$12,$13,$13,$14)""",
+               status, created_by, created_at, updated_at, package_code, items)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'active',$12,$13,$13,$14,$15)""",
         *(row[k] for k in ("id", "program_code", "item_code", "item_name", "contract_no")),
         *(row[k] for k in ("provider_credit_code", "provider_name", "amount_fen", "signed_on")),
         *(row[k] for k in ("ends_on", "procurement", "created_by", "created_at")),
-        row.get("package_code"),
+        row.get("package_code"), row.get("items", []),
     )
     await conn.executemany(
         """INSERT INTO contract_deliverables (contract_id, code, position, name, unit, comparison,
@@ -199,8 +199,9 @@ async def insert_tranches(
     """The schedule's tranches, each with its stable payment-due id, all scheduled."""
     await conn.executemany(
         """INSERT INTO contract_tranches (contract_id, code, position, kind, amount_fen,
-               milestone_code, spending_category, payment_due_id, status, updated_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8::uuid,'scheduled',$9)""",
+               milestone_code, spending_category, payment_due_id, status, updated_at, parts,
+               hardware_fen)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8::uuid,'scheduled',$9,$10,$11)""",
         [
             (
                 contract_id,
@@ -212,6 +213,8 @@ async def insert_tranches(
                 t.spending_category,
                 due_id,
                 at,
+                [{"item_code": code, "amount_fen": fen} for code, fen in t.parts],
+                t.hardware_fen,
             )
             for i, (t, due_id) in enumerate(tranches)
         ],
@@ -246,7 +249,7 @@ async def tranche_by_due_id(conn: Conn, payment_due_id: str) -> asyncpg.Record |
 # Columns a tranche's change may set, so callers cannot write arbitrary SQL identifiers.
 _TRANCHE_SETTABLE: Final = frozenset(
     {"status", "due_at", "paid_fen", "payment_id", "paid_at", "refusal_code", "refusal_reason",
-     "refused_at", "failed_payment_ids"}
+     "refused_at", "failed_payment_ids", "ratio_justifications"}
 )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from ruralfund_common.money import format_yuan
 
 from .claim import MAX_NOTE_CHARS
 from .program import Item
-from .schedule import MAX_TRANCHES, TrancheIn
+from .schedule import MAX_SPLIT_ITEMS, MAX_TRANCHES, ItemShareIn, TrancheIn
 from .targets import Deliverable, DeliverableDoc, TargetValue, deliverable_from_doc, is_met
 
 __all__ = [
@@ -85,6 +85,12 @@ class ContractIn(_In):
     package_code: Code | None = Field(default=None, description="the procurement package (包组)")
     # Optional: a contract without one is paid outside this system's schedule.
     payment_schedule: list[TrancheIn] | None = Field(default=None, max_length=MAX_TRANCHES)
+    # A package covering several items (Ruyuan's logistics package: 1,500,000.00 + 700,000.00):
+    # the contract's amount split across them, adding up exactly; item_code is one of them.
+    items: list[ItemShareIn] | None = Field(
+        default=None, min_length=1, max_length=MAX_SPLIT_ITEMS,
+        description="the contract's amount split across its package's items",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _consistent(self) -> ContractIn:

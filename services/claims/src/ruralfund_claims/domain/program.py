@@ -810,6 +810,15 @@ def _check_ratios(
                 f"ratio rule {rule.code}: no line {', '.join(unknown)}",
             )
             continue
+        if rule.on_breach == "error" and "原则上" in (rule.wording or ""):
+            # "in principle" is not a hard limit: departing from it is the leading group's
+            # recorded decision, never a refusal of the program or of a payment
+            issues.error(
+                "RATIO_PRINCIPLE_IS_SOFT",
+                f"{path}.on_breach",
+                f"ratio rule {rule.code} says 原则上 (in principle): on_breach must be warning "
+                "(a breach needs the leading group's recorded decision), not error",
+            )
         label = f"{PHASE_NAMES_ZH[doc.phase]} {doc.phase} (this program)"
         current = PhaseFigures(label, total_fen, _numerator(rule, lines))
         phases = [current] + (history if rule.scope == "cumulative" else [])
@@ -895,7 +904,11 @@ def _report_ratio(issues: _Issues, path: str, rule: RatioRuleDoc, r: RatioResult
     what = f"{rule.name}: {r.share_percent}% ({figures['numerator_yuan']} of {figures['denominator_yuan']} yuan)"
     if r.status == "breached":
         code = "RATIO_ABOVE_MAX" if r.bound == "max" else "RATIO_BELOW_MIN"
-        principle = " (in principle: 原则上)" if rule.on_breach == "warning" else ""
+        principle = (
+            " (in principle: 原则上 — a payment adding to it needs the leading group's recorded decision)"
+            if rule.on_breach == "warning"
+            else ""
+        )
         message = f"{what}; the rule says {relation} {r.limit_percent}%{principle}"
         if rule.on_breach == "error":
             issues.error(code, path, message, **figures)

@@ -20,6 +20,9 @@ from ruralfund_common.errors import Conflict, InvalidInput
 from ruralfund_common.money import format_yuan, parse_yuan
 
 __all__ = [
+    "MAX_SPLIT_ITEMS",
+    "ItemShareIn",
+    "check_split",
     "MAX_TRANCHES",
     "Tranche",
     "TrancheIn",
@@ -35,6 +38,16 @@ MAX_TRANCHES: Final = 33  # an advance, a balance and one instalment per contrac
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 TrancheKind = Literal["advance", "instalment", "balance"]
 FIELD: Final = "payment_schedule"
+MAX_SPLIT_ITEMS: Final = 16  # a package covers at most 16 items (domain.packages)
+
+
+class ItemShareIn(BaseModel):
+    """One item's part of a contract or tranche under a package covering several items."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    item_code: Code
+    amount_yuan: Annotated[str, Field(max_length=40, description='e.g. "1,500,000.00"')]
 
 
 class TrancheStatus(StrEnum):
@@ -56,6 +69,13 @@ class TrancheIn(BaseModel):
     spending_category: Code | None = Field(
         default=None, description="e.g. hardware; default: the item's spending category"
     )
+    # A contract split across its package's items splits each tranche too (adding up exactly).
+    items: list[ItemShareIn] | None = Field(default=None, max_length=MAX_SPLIT_ITEMS)
+    hardware_yuan: Annotated[str, Field(max_length=40)] | None = Field(
+        default=None,
+        description="the part of the tranche that buys hardware and decoration (Ruyuan's ≤10 % rule "
+        "counts it); default: the whole tranche if its category is hardware, else none",
+    )
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,8 @@ class Tranche:
     amount_fen: int
     milestone_code: str | None
     spending_category: str | None
+    parts: tuple[tuple[str, int], ...] = ()  # (item code, fen) when the contract is split
+    hardware_fen: int | None = None
 
 
 def _fen(text: str, code: str) -> int:
@@ -79,12 +101,117 @@ def _fen(text: str, code: str) -> int:
     return fen
 
 
+def _yuan(text: str, field: str, what_zh: str) -> int:
+    try:
+        fen = parse_yuan(text)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInput("AMOUNT_INVALID", f"{field}: {exc}", field=field,
+                           title_zh="金额格式有误", detail_zh=f"{what_zh}的金额“{text}”不是有效的元金额") from None
+    if fen <= 0:
+        raise InvalidInput("AMOUNT_INVALID", f"{field}: an amount must be positive", field=field,
+                           title_zh="金额格式有误", detail_zh=f"{what_zh}的金额必须大于零")
+    return fen
+
+
+def check_split(shares: Iterable[ItemShareIn], *, amount_fen: int, allowed: Iterable[str],
+                field: str, what_zh: str) -> dict[str, int]:
+    """An amount split across items: each item once, each of ``allowed`` (the package's items),
+    adding up to ``amount_fen`` to the fen. Returns item code -> fen in the given order."""
+    allowed_codes = tuple(allowed)
+    out: dict[str, int] = {}
+    for share in shares:
+        if share.item_code not in allowed_codes:
+            raise InvalidInput(
+                "ITEM_NOT_IN_PACKAGE", f"{field}: {share.item_code} is not an item of the package",
+                field=field, title_zh="项目不在采购包组内",
+                detail_zh=f"{what_zh}列出的项目 {share.item_code} 不在包组覆盖的项目（{'、'.join(allowed_codes)}）之内",
+            )  # fmt: skip
+        if share.item_code in out:
+            raise InvalidInput(
+                "DUPLICATE_CODE", f"{field}: {share.item_code} is listed twice", field=field,
+                title_zh="项目重复", detail_zh=f"{what_zh}中项目 {share.item_code} 出现了两次",
+            )  # fmt: skip
+        out[share.item_code] = _yuan(share.amount_yuan, field, f"{what_zh}中 {share.item_code} ")
+    total = sum(out.values())
+    if total != amount_fen:
+        parts = " + ".join(f"{format_yuan(v)}" for v in out.values())
+        raise InvalidInput(
+            "SPLIT_SUM_MISMATCH",
+            f"{field}: the items add up to {format_yuan(total)} yuan, not {format_yuan(amount_fen)}",
+            field=field, details={"items_fen": total, "amount_fen": amount_fen},
+            title_zh="分项金额之和与总额不符",
+            detail_zh=f"{what_zh}按项目拆分为 {parts} = {format_yuan(total)} 元，"
+            f"与总额 {format_yuan(amount_fen)} 元不符（相差 {format_yuan(total - amount_fen)} 元）",
+        )  # fmt: skip
+    return out
+
+
+def _split_tranches(
+    given: list[TrancheIn], amounts: list[int], contract_split: dict[str, int] | None
+) -> list[tuple[tuple[str, int], ...]]:
+    """Each tranche's parts: a split contract splits every tranche, adding up per item to the
+    contract's split; an unsplit contract's tranches are not split."""
+    if contract_split is None:
+        for t in given:
+            if t.items is not None:
+                raise InvalidInput(
+                    "SPLIT_NEEDS_CONTRACT_SPLIT", f"tranche {t.code}: the contract is not split across items",
+                    field=FIELD, title_zh="合同未按项目拆分",
+                    detail_zh=f"付款 {t.code} 按项目拆分，但合同本身没有按包组项目拆分（items）",
+                )  # fmt: skip
+        return [() for _ in given]
+    out = []
+    per_item = dict.fromkeys(contract_split, 0)
+    for t, amount in zip(given, amounts, strict=True):
+        if t.items is None:
+            raise InvalidInput(
+                "TRANCHE_SPLIT_REQUIRED", f"tranche {t.code}: split it across the contract's items",
+                field=FIELD, title_zh="付款须按项目拆分",
+                detail_zh=f"合同按项目拆分（{'、'.join(contract_split)}），付款 {t.code}"
+                f"（{format_yuan(amount)} 元）也须写明每个项目的金额",
+            )  # fmt: skip
+        split = check_split(t.items, amount_fen=amount, allowed=contract_split, field=FIELD,
+                            what_zh=f"付款 {t.code}")
+        for code, fen in split.items():
+            per_item[code] += fen
+        out.append(tuple(split.items()))
+    for code, fen in per_item.items():
+        if fen != contract_split[code]:
+            raise InvalidInput(
+                "SPLIT_SUM_MISMATCH", f"item {code}: the tranches pay {format_yuan(fen)} yuan, "
+                f"the contract {format_yuan(contract_split[code])}", field=FIELD,
+                details={"item_code": code, "tranches_fen": fen, "contract_fen": contract_split[code]},
+                title_zh="分项金额之和与总额不符",
+                detail_zh=f"项目 {code} 各笔付款合计 {format_yuan(fen)} 元，合同中该项目为 "
+                f"{format_yuan(contract_split[code])} 元",
+            )  # fmt: skip
+    return out
+
+
+def _hardware(t: TrancheIn, amount_fen: int) -> int | None:
+    if t.hardware_yuan is None:
+        return None
+    try:
+        fen = parse_yuan(t.hardware_yuan)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInput("AMOUNT_INVALID", f"tranche {t.code}: {exc}", field=FIELD) from None
+    if fen < 0 or fen > amount_fen:
+        raise InvalidInput(
+            "HARDWARE_EXCEEDS_TRANCHE", f"tranche {t.code}: hardware must be between 0 and the tranche",
+            field=FIELD, title_zh="硬件金额超过付款金额",
+            detail_zh=f"付款 {t.code} 的硬件设备购置和装修金额 {format_yuan(fen)} 元"
+            f"须在 0 至该笔付款 {format_yuan(amount_fen)} 元之间",
+        )  # fmt: skip
+    return fen
+
+
 def check_schedule(
     tranches: Iterable[TrancheIn],
     *,
     amount_fen: int,
     milestone_codes: Iterable[str],
     default_category: str | None,
+    contract_split: dict[str, int] | None = None,
 ) -> list[Tranche]:
     """The checked tranches, or the first refusal (every one has its own code)."""
     given = list(tranches)
@@ -132,12 +259,8 @@ def check_schedule(
                 field=FIELD,
             )
         paying[t.milestone_code] = t.code
-    checked = [
-        Tranche(t.code, t.kind, _fen(t.amount_yuan, t.code), t.milestone_code,
-                t.spending_category or default_category)
-        for t in given
-    ]  # fmt: skip
-    total = sum(t.amount_fen for t in checked)
+    amounts = [_fen(t.amount_yuan, t.code) for t in given]
+    total = sum(amounts)
     if total != amount_fen:
         raise InvalidInput(
             "SCHEDULE_SUM_MISMATCH",
@@ -146,7 +269,12 @@ def check_schedule(
             field=FIELD,
             details={"tranches_fen": total, "amount_fen": amount_fen},
         )
-    return checked
+    parts = _split_tranches(given, amounts, contract_split)
+    return [
+        Tranche(t.code, t.kind, amount, t.milestone_code, t.spending_category or default_category,
+                split, _hardware(t, amount))
+        for t, amount, split in zip(given, amounts, parts, strict=True)
+    ]  # fmt: skip
 
 
 def require_status(code: str, status: str, *expected: TrancheStatus) -> None:

@@ -149,6 +149,29 @@ class ItemSpend:
     # Tranche money paid under a spending category other than the item's own (e.g. a studio
     # fit-out classified as hardware); the rest of the item's paid money is the item's category.
     tranches_paid_by_category: Mapping[str, int] = field(default_factory=dict)
+    # Parts of paid tranches a share rule measures, named by the contract (e.g. the hardware
+    # amount of a tranche, for Ruyuan's ≤10 % rule).
+    tranches_paid_measures: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RatioDecision:
+    """The leading group's decision to depart from an "in principle" (原则上) share rule, as
+    funds recorded it on the payment (who, when, why)."""
+
+    rule_code: str
+    contract_no: str
+    tranche_code: str
+    amount_fen: int
+    text: str
+    decided_by: str
+    decided_at: date
+
+    @property
+    def text_zh(self) -> str:
+        day = f"{self.decided_at.year}年{self.decided_at.month}月{self.decided_at.day}日"
+        return (f"合同{self.contract_no}付款{self.tranche_code}（{format_yuan(self.amount_fen)}元）："
+                f"{self.text}（{self.decided_by}，{day}）")
 
 
 @dataclass(frozen=True)
@@ -404,6 +427,12 @@ class RatioRow:
     plan: RatioFigures
     actual: RatioFigures
     paid_this_phase_fen: int
+    # the leading group's decisions to depart from it (原则上 rules), payment by payment
+    decisions: tuple[RatioDecision, ...] = ()
+
+    @property
+    def decisions_zh(self) -> str:
+        return "；".join(d.text_zh for d in self.decisions)
 
 
 @dataclass(frozen=True)
@@ -460,6 +489,7 @@ def build_report(
     generated_by: str,
     document: str | None = None,
     notes: Sequence[str] = (),
+    ratio_decisions: Sequence[RatioDecision] = (),
 ) -> ExecutionReport:
     """The report of ``program`` as of the county day ``as_of``."""
     unknown = sorted(set(spend) - {item.code for item in program.items()})
@@ -479,7 +509,7 @@ def build_report(
         deliverables=tuple(_deliverable_row(c, d) for c in contracts for d in c.deliverables),
         tranches=tuple(_tranche_row(c, t) for c in contracts for t in c.tranches),
         milestones=_milestone_rows(milestones, contracts, as_of),
-        ratios=_ratio_rows(program, plan_ratios, lines, spend),
+        ratios=_ratio_rows(program, plan_ratios, lines, spend, ratio_decisions),
         notes=_notes(program, [*_recovery_note(contract_rows), *notes]),
     )
 
@@ -772,6 +802,7 @@ def _ratio_rows(
     plan_ratios: Sequence[RatioResult],
     lines: tuple[LineRow, ...],
     spend: Mapping[str, ItemSpend],
+    decisions: Sequence[RatioDecision] = (),
 ) -> tuple[RatioRow, ...]:
     plans = {r.code: r for r in plan_ratios}
     paid_by_line = {line.code: line.figures.paid_fen for line in lines}
@@ -784,7 +815,10 @@ def _ratio_rows(
         if rule.lines is not None:
             paid = sum(paid_by_line.get(code, 0) for code in rule.lines)
         else:
-            paid = paid_by_category.get(rule.measure or "", 0)
+            measure = rule.measure or ""
+            paid = paid_by_category.get(measure, 0) + sum(
+                s.tranches_paid_measures.get(measure, 0) for s in spend.values()
+            )
         actual = evaluate_ratio(rule, _actual_phases(program, rule, paid))
         bound = "max" if rule.max_percent is not None else "min"
         rows.append(
@@ -799,6 +833,7 @@ def _ratio_rows(
                 plan=_ratio_figures(plan),
                 actual=_ratio_figures(actual),
                 paid_this_phase_fen=paid,
+                decisions=tuple(d for d in decisions if d.rule_code == rule.code),
             )
         )
     return tuple(rows)

@@ -253,6 +253,8 @@ def _ratios(report: ExecutionReport) -> list[Any]:
         ["规则", "限值", "计划占比", "计划情况", "本期已支付（元）", "累计实际（元）", "累计资金（元）",
          "实际占比", "实际情况", "未记录数据的期次"], rows,
         (0.22, 0.06, 0.07, 0.08, 0.10, 0.10, 0.10, 0.07, 0.10, 0.10)))  # fmt: skip
+    for r in report.ratios:  # 原则上 rules departed from: the leading group's decisions
+        out += [_p(f"「{r.name}」领导小组决定：{d.text_zh}", _NOTE) for d in r.decisions]
     return out
 
 

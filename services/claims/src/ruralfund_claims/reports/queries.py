@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final, TypeVar
 
 import asyncpg
@@ -32,6 +32,7 @@ from .model import (
     ItemSpend,
     MilestoneFacts,
     PackageFacts,
+    RatioDecision,
     TrancheFacts,
     build_report,
 )
@@ -70,6 +71,7 @@ async def execution_report(
         generated_by=generated_by,
         document=_document_title(row["document"]),
         notes=_listing_notes(len(contracts), len(packages)),
+        ratio_decisions=await _ratio_decisions(conn, code),
     )
 
 
@@ -87,24 +89,57 @@ def _listing_notes(contracts: int, packages: int) -> list[str]:
 
 @dataclass(frozen=True)
 class _Paid:
-    """Paid tranche money of one contract under one spending category."""
+    """Paid tranche money of one contract on one item under one spending category."""
 
     contract_id: Any
     item_code: str
     category: str | None
     fen: int
+    hardware_fen: int = 0  # the part the contract named as hardware and decoration
 
 
 async def _tranches_paid(conn: Conn, code: str) -> list[_Paid]:
+    """Each paid tranche on each item it is split across (a package contract over several
+    items); a tranche's named hardware part counts on the contract's item."""
     rows = await conn.fetch(
-        """SELECT t.contract_id, c.item_code, t.spending_category,
-                  sum(coalesce(t.paid_fen, t.amount_fen))::bigint AS fen
+        """SELECT t.contract_id, c.item_code, t.spending_category, t.parts, t.hardware_fen,
+                  coalesce(t.paid_fen, t.amount_fen) AS fen
            FROM contract_tranches t JOIN service_contracts c ON c.id = t.contract_id
-           WHERE c.program_code = $1 AND t.status = 'paid'
-           GROUP BY t.contract_id, c.item_code, t.spending_category""",
+           WHERE c.program_code = $1 AND t.status = 'paid'""",
         code,
     )
-    return [_Paid(r["contract_id"], r["item_code"], r["spending_category"], r["fen"]) for r in rows]
+    out = []
+    for r in rows:
+        # a named hardware part replaces "the whole tranche is hardware" (as funds counts it)
+        category = r["spending_category"]
+        if r["hardware_fen"] is not None and category == HARDWARE:
+            category = None
+        parts = [(p["item_code"], p["amount_fen"]) for p in r["parts"]] or [(r["item_code"], r["fen"])]
+        for i, (item_code, fen) in enumerate(parts):
+            hardware = (r["hardware_fen"] or 0) if i == 0 else 0
+            out.append(_Paid(r["contract_id"], item_code, category, fen, hardware))
+    return out
+
+
+HARDWARE: Final = "hardware"  # the measure a tranche's hardware amount feeds
+
+
+async def _ratio_decisions(conn: Conn, code: str) -> list[RatioDecision]:
+    """The leading group's decisions funds recorded on paid tranches."""
+    rows = await conn.fetch(
+        """SELECT c.contract_no, t.code, coalesce(t.paid_fen, t.amount_fen) AS fen,
+                  t.ratio_justifications
+           FROM contract_tranches t JOIN service_contracts c ON c.id = t.contract_id
+           WHERE c.program_code = $1 AND t.status = 'paid' AND t.ratio_justifications <> '[]'
+           ORDER BY t.paid_at, c.contract_no, t.code""",
+        code,
+    )
+    return [
+        RatioDecision(j["rule_code"], r["contract_no"], r["code"], r["fen"], j["text"],
+                      j.get("recorded_by_name") or j["recorded_by"],
+                      local_date(datetime.fromisoformat(j["recorded_at"])))
+        for r in rows for j in r["ratio_justifications"]
+    ]  # fmt: skip
 
 
 def _document_title(document: Any) -> str | None:
@@ -125,8 +160,7 @@ async def _spend(conn: Conn, program: Program, paid: list[_Paid]) -> dict[str, I
     # Every contract commits money, a failed one too (its money is to be recovered, not
     # re-spent before it is: the same rule as adapters.contracts.contracted_fen).
     contracted = await conn.fetch(
-        """SELECT item_code, sum(amount_fen)::bigint AS fen FROM service_contracts
-           WHERE program_code = $1 GROUP BY item_code""",
+        """SELECT item_code, amount_fen, items FROM service_contracts WHERE program_code = $1""",
         program.code,
     )
     items = {item.code: item for item in program.items()}
@@ -136,11 +170,16 @@ async def _spend(conn: Conn, program: Program, paid: list[_Paid]) -> dict[str, I
             "awards_approved_fen": r["approved_fen"],
             "awards_paid_fen": r["paid_fen"],
         }
-    for r in contracted:
-        figures[r["item_code"]]["contracts_fen"] = r["fen"]
+    for r in contracted:  # a package contract split across items commits on each of them
+        for p in r["items"] or [{"item_code": r["item_code"], "amount_fen": r["amount_fen"]}]:
+            f = figures[p["item_code"]]
+            f["contracts_fen"] = f.get("contracts_fen", 0) + p["amount_fen"]
     for p in paid:
         f = figures[p.item_code]
         f["tranches_paid_fen"] = f.get("tranches_paid_fen", 0) + p.fen
+        if p.hardware_fen:
+            measures = f.setdefault("tranches_paid_measures", {})
+            measures[HARDWARE] = measures.get(HARDWARE, 0) + p.hardware_fen
         if p.category is not None and p.category != items[p.item_code].spending_category:
             elsewhere = f.setdefault("tranches_paid_by_category", {})
             elsewhere[p.category] = elsewhere.get(p.category, 0) + p.fen

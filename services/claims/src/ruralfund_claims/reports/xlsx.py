@@ -219,13 +219,14 @@ def _ratios(ws: Worksheet, report: ExecutionReport) -> None:
     _table(
         ws,
         ["规则", "原文", "限值", "计划占比", "计划情况", "本期已支付（元）", "累计实际金额（元）",
-         "累计资金（元）", "实际占比", "实际情况", "未记录数据的期次"],
+         "累计资金（元）", "实际占比", "实际情况", "未记录数据的期次", "领导小组决定（偏离原则上比例）"],
         [[r.name, r.wording or "", r.limit_text, _percent(r.plan.share_percent), r.plan.status_zh,
           yuan(r.paid_this_phase_fen), yuan(r.actual.numerator_fen), yuan(r.actual.denominator_fen),
-          _percent(r.actual.share_percent), r.actual.status_zh, "；".join(r.actual.missing)]
+          _percent(r.actual.share_percent), r.actual.status_zh, "；".join(r.actual.missing),
+          r.decisions_zh]
          for r in report.ratios],
     )  # fmt: skip
-    _widths(ws, [36, 40, 10, 10, 14, 16, 18, 16, 10, 16, 20])
+    _widths(ws, [36, 40, 10, 10, 14, 16, 18, 16, 10, 16, 20, 60])
 
 
 def _text_never_formula(ws: Worksheet) -> None:

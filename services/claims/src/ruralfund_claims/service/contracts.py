@@ -9,7 +9,10 @@ from typing import Literal
 import asyncpg
 from ruralfund_common.auth import Principal, Role
 from ruralfund_common.calendar import local_date
-from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
+from ruralfund_common.contracts.claims.contract_payment_due import (
+    ContractPaymentDue,
+    TranchePart,
+)
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.contract_payment_executed import (
     ContractPaymentExecuted,
@@ -20,7 +23,7 @@ from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Envelope, Tx
-from ruralfund_common.money import parse_yuan
+from ruralfund_common.money import format_yuan, parse_yuan
 from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from ..adapters import contract_files as files_repo
@@ -47,7 +50,13 @@ from ..domain.packages import (
     require_within_package,
 )
 from ..domain.program import Item, Program
-from ..domain.schedule import TrancheStatus, check_schedule, payment_failed, require_status
+from ..domain.schedule import (
+    TrancheStatus,
+    check_schedule,
+    check_split,
+    payment_failed,
+    require_status,
+)
 from ..domain.targets import TargetValue
 from ..views import ContractOut, DeliverableOut, contract_out
 from .common import is_uuid, own_credit_code_only
@@ -87,6 +96,7 @@ async def create_contract(
     method = await _require_room(
         tx, program.code, item, body.package_code, provider["credit_code"], amount_fen
     )
+    split = await _split(tx, program, item, body, amount_fen)
     deliverables = contract_deliverables(item, list(body.extra_deliverables))
     schedule = (
         check_schedule(
@@ -94,6 +104,7 @@ async def create_contract(
             amount_fen=amount_fen,
             milestone_codes=[m.code for m in body.milestones],
             default_category=item.spending_category,
+            contract_split=split,
         )
         if body.payment_schedule is not None
         else None
@@ -106,6 +117,7 @@ async def create_contract(
         "amount_fen": amount_fen, "signed_on": body.signed_on, "ends_on": body.ends_on,
         "procurement": body.procurement or method, "created_by": principal.subject, "created_at": now,
         "package_code": body.package_code,
+        "items": [{"item_code": c, "amount_fen": f} for c, f in (split or {}).items()],
     }  # fmt: skip
     if await tx.conn.fetchval(
         "SELECT 1 FROM service_contracts WHERE program_code=$1 AND contract_no=$2",
@@ -149,6 +161,41 @@ async def _require_room(
     require_winner(package, item.code, provider)
     require_within_package(package, row["contracted_fen"], amount_fen)
     return PROCUREMENT_NAMES_ZH[ProcurementMethod(row["method"])]
+
+
+async def _split(
+    tx: Tx, program: Program, item: Item, body: ContractIn, amount_fen: int
+) -> dict[str, int] | None:
+    """A contract under a package covering several items, split across them: every item of
+    the package, its part within the item's budget, the parts adding up to the contract."""
+    if body.items is None:
+        return None
+    if body.package_code is None:
+        raise InvalidInput(
+            "SPLIT_NEEDS_PACKAGE", "only a contract under a package is split across items",
+            field="items", title_zh="合同拆分须属于采购包组",
+            detail_zh="只有在覆盖多个项目的采购包组下签订的合同才能按项目拆分金额（items）",
+        )  # fmt: skip
+    row = await packages_repo.get_package(tx.conn, program.code, body.package_code)
+    assert row is not None  # _require_room found it
+    split = check_split(body.items, amount_fen=amount_fen, allowed=tuple(row["item_codes"]),
+                        field="items", what_zh=f"合同 {body.contract_no}")  # fmt: skip
+    if item.code not in split:
+        raise InvalidInput(
+            "ITEM_NOT_IN_SPLIT", f"item {item.code} has no part of the contract", field="items",
+            title_zh="合同项目不在拆分中",
+            detail_zh=f"合同登记在项目 {item.code} 下，但拆分（items）中没有该项目",
+        )  # fmt: skip
+    for code, fen in split.items():
+        budget = program.item(code).budget_fen
+        if fen > budget:
+            raise Conflict(
+                "CONTRACT_EXCEEDS_BUDGET", f"item {code}: {format_yuan(fen)} > {format_yuan(budget)}",
+                field="items", details={"item_code": code, "amount_fen": fen, "item_budget_fen": budget},
+                title_zh="合同金额超过项目预算",
+                detail_zh=f"合同在项目 {code} 的金额 {format_yuan(fen)} 元超过该项目预算 {format_yuan(budget)} 元",
+            )  # fmt: skip
+    return split
 
 
 def _fen(text: str) -> int:
@@ -372,6 +419,11 @@ def _payment_due(
     contract: asyncpg.Record, t: asyncpg.Record, program: Program, payee: asyncpg.Record,
     accepted_by: list[str], now: datetime,
 ) -> ContractPaymentDue:  # fmt: skip
+    parts = [
+        TranchePart(line_code=program.item(p["item_code"]).line_code, item_code=p["item_code"],
+                    amount_fen=p["amount_fen"])
+        for p in t["parts"]
+    ]  # fmt: skip
     return ContractPaymentDue(
         payment_due_id=str(t["payment_due_id"]), contract_id=str(contract["id"]),
         contract_no=contract["contract_no"], package_code=contract["package_code"],
@@ -384,7 +436,7 @@ def _payment_due(
         payee_bank_name=payee["bank_name"], amount_fen=t["amount_fen"],
         spending_category=t["spending_category"],
         requires_publicity=program.contract_payments_require_publicity,
-        accepted_by=accepted_by, became_due_at=now,
+        accepted_by=accepted_by, became_due_at=now, parts=parts, hardware_fen=t["hardware_fen"],
     )  # fmt: skip
 
 
@@ -414,6 +466,7 @@ async def apply_contract_payment_executed(tx: Tx, env: Envelope[ContractPaymentE
     await repo.set_tranche(
         tx.conn, e.contract_id, t["code"], tx.clock.now(), status=TrancheStatus.PAID.value,
         paid_fen=e.amount_fen, payment_id=e.payment_id, paid_at=e.executed_at,
+        ratio_justifications=[j.model_dump(mode="json") for j in e.ratio_justifications],
     )  # fmt: skip
 
 

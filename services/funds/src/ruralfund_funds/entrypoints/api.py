@@ -209,11 +209,27 @@ async def _command(request: Request, who: Principal, kind: str, body: BaseModel 
         return response
     refusal = json.loads(response.body)
     field = refusal.get("field") or (fields or {}).get(refusal["code"])
-    chinese = {"detail_zh": refusal["detail_zh"]} if refusal.get("detail_zh") else {}  # kept with the outcome
+    chinese = {"title_zh": t} if (t := TITLES_ZH.get(refusal["code"])) else {}
+    if refusal.get("detail_zh"):
+        chinese["detail_zh"] = refusal["detail_zh"]
     return problem_response(request, status=response.status_code, code=refusal["code"], detail=refusal["message"],
                             field=field, details=refusal.get("details"),
                             headers={k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"},
                             **chinese)
+
+
+# Chinese titles of funds' money refusals (their details already say the figures in Chinese).
+TITLES_ZH = {
+    "RATIO_LIMIT_EXCEEDED": "超过资金使用比例上限",
+    "RATIO_JUSTIFICATION_REQUIRED": "偏离「原则上」资金使用比例，须领导小组决定",
+    "RATIO_DECISION_BY_LEADING_GROUP": "资金使用比例的偏离只能由领导小组决定",
+    "JOINT_ACCOUNT_FROZEN": "共管账户已冻结（承办企业违约）",
+    "CONTRACTOR_IN_DEFAULT": "收款单位已被认定违约",
+    "PAYMENTS_IN_FLIGHT": "尚有付款待银行确认",
+    "ALREADY_IN_DEFAULT": "已认定违约",
+    "NOT_IN_DEFAULT": "未认定违约",
+    "REPAYMENT_EXCEEDS_RECEIVABLE": "还款超过应收回余额",
+}
 
 
 @router.post("/programs/{program_code}/releases", status_code=201, tags=["ledger"],
