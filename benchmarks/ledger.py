@@ -6,7 +6,8 @@ layer exactly as the HTTP API runs it (``service.approve_payments`` in one trans
 call): load and lock the awards, their objections and orders; check the approver's role, the
 content hash, two distinct people, the award's window, objections, default; lock and check
 the accounts (nothing below zero); post the entry; update kept balances; extend the audit hash
-chain; write the payment_executed event to the outbox. The first approvals, reservations and
+chain; write the payment_executed event to the outbox; seal the changed rows into the ledger's
+Merkle tree and sign its head (issue 15). The first approvals, reservations and
 releases are set up beforehand (not timed).
 
 Definitions printed with the figures:

@@ -74,6 +74,7 @@ _PATTERN_SAMPLES: Final = {
     r"^[a-z0-9][a-z0-9-]{0,63}$": "hostile-code",
     r"^\d{6}$": "530427",
     r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$": "91530427MA6K5XQ21X",
+    r"^[0-9a-f]{64}$": "0" * 64,  # a SHA-256 in hex (ledger checkpoints' root hash)
 }
 _FORMAT_SAMPLES: Final = {
     "date": "2026-03-02", "date-time": "2026-03-02T10:00:00+08:00", "uuid": "0195a1d2-0000-7000-8000-000000000001",
