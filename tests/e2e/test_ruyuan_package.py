@@ -2,9 +2,15 @@
 the livestream centre tendered as a package (包组), its contract with a payment schedule, the
 advance (前期资金拨付) paid on signing, the studio milestone accepted with evidence and its
 instalment paid, the final acceptance (验收) and the balance paid — each payment through the
-funds ledger with two approvals by two people and no publicity; the hardware instalment
-checked against the ≤10 % share rule on actual spend (phase 1 imported as history), refused
-while it would pass the limit; the execution report shows the paid contract."""
+funds ledger with two approvals by two people and no publicity; the hardware part of the
+studio instalment checked against the "原则上" ≤10 % share rule on actual spend (phase 1
+imported as history): refused until a leading group member records the decision, then paid;
+the execution report shows the paid contract, the breach and the decision (#16 item 7).
+
+A second package covers both items of the logistics line (#16 items 10 and 8): its contract
+and every tranche are split across the two items, funds reserves and pays on each, the report
+adds up per item; the provider is declared in default, its next tranche is refused in both
+services and its repayment goes to the finance bureau."""
 
 from __future__ import annotations
 
@@ -71,7 +77,7 @@ async def _sign_contract(claims: httpx.AsyncClient) -> dict[str, Any]:
         "payment_schedule": [
             {"code": "advance", "kind": "advance", "amount_yuan": "270,000.00"},
             {"code": "studio", "kind": "instalment", "amount_yuan": "360,000.00",
-             "milestone_code": "fixed-studio", "spending_category": "hardware"},
+             "milestone_code": "fixed-studio", "hardware_yuan": "300,000.00"},
             {"code": "balance", "kind": "balance", "amount_yuan": "270,000.00"}]}), 201)
 
 
@@ -85,11 +91,14 @@ async def _award_status(funds: httpx.AsyncClient, award_id: str) -> str | None:
     return response.json()["status"] if response.status_code == 200 else None
 
 
-async def _pay(funds: httpx.AsyncClient, award_id: str) -> dict[str, Any]:
-    """The bureau requests the payment order; a leading group member and the contractor's
-    signatory approve the same content; the second approval executes it."""
+async def _pay(funds: httpx.AsyncClient, award_id: str, requester: dict[str, str] = ADMIN,
+               justifications: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The bureau (or, with a decision on a share rule, a leading group member) requests the
+    payment order; a leading group member and the contractor's signatory approve the same
+    content; the second approval executes it."""
     await eventually(lambda: _award_status(funds, award_id), expect="reserved", timeout=30)
-    order = _ok(await funds.post("/payments", json={"award_id": award_id}, headers=ADMIN), 201)
+    body = {"award_id": award_id, "ratio_justifications": justifications or []}
+    order = _ok(await funds.post("/payments", json=body, headers=requester), 201)
     approve = {"content_sha256": order["content_sha256"]}
     first = _ok(await funds.post(f"/payments/{order['payment_id']}/approvals", json=approve, headers=LEADER))
     assert first["status"] == "awaiting_approval", first
@@ -141,19 +150,25 @@ async def test_a_ruyuan_package_from_contract_to_final_payment(nats_url, databas
         studio = await eventually(studio_due, timeout=30)
         await eventually(lambda: _award_status(funds, studio["payment_due_id"]), expect="reserved", timeout=30)
 
-        # Phase 1's hardware from its final accounts: 1,700,000.00 + 360,000.00 = 10.3 % of the
-        # cumulative 20,000,000.00 — a hard ceiling, so the instalment is refused as it stands.
+        # Phase 1's hardware from its final accounts: 1,700,000.00 + the studio's hardware part
+        # 300,000.00 = 10.00 % of 20,000,000.00 — at the limit; 1,750,000.00 takes it past.
         history = {"phase": "first", "document": "乳源县首期项目决算报告（2022年）",
-                   "measures": {"hardware": "1,700,000.00"}}
+                   "measures": {"hardware": "1,750,000.00"}}
         _ok(await funds.post(f"/programs/{PROGRAM}/history", json=history, headers=ADMIN), 201)
         refused = await funds.post("/payments", json={"award_id": studio["payment_due_id"]}, headers=ADMIN)
         assert refused.status_code == 409, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")
-        assert refused.json()["code"] == "RATIO_LIMIT_EXCEEDED", refused.json()
-        # The audited figure is 1,500,000.00: 9.3 % after the instalment, which is then paid.
-        history["measures"] = {"hardware": "1,500,000.00"}
-        _ok(await funds.post(f"/programs/{PROGRAM}/history", json=history, headers=ADMIN), 201)
-        await _pay(funds, studio["payment_due_id"])
+        problem = refused.json()
+        assert problem["code"] == "RATIO_JUSTIFICATION_REQUIRED", problem  # 原则上: never a hard block
+        assert problem["title_zh"] == "偏离「原则上」资金使用比例，须领导小组决定"
+        assert "10.25%" in problem["detail"] and "2,050,000.00元" in problem["detail"], problem
+        assert "原则上不得高于10%" in problem["detail"]
+        why = [{"rule_code": "hardware-decoration-max", "text": "固定直播间设备为验收必需，领导小组2023年第2次会议同意"}]
+        by_bureau = await funds.post("/payments", json={"award_id": studio["payment_due_id"],
+                                                        "ratio_justifications": why}, headers=ADMIN)
+        assert by_bureau.status_code == 403 and by_bureau.json()["code"] == "RATIO_DECISION_BY_LEADING_GROUP"
+        decided = await _pay(funds, studio["payment_due_id"], requester=LEADER, justifications=why)
+        assert decided["ratio_justifications"][0]["recorded_by_name"] == "Leader Zhao"
         await _paid(claims, cid, "studio")
 
         # Deliverables reported, the second milestone accepted, 验收 passed: the balance is due.
@@ -174,12 +189,118 @@ async def test_a_ruyuan_package_from_contract_to_final_payment(nats_url, databas
 
         spending = _ok(await funds.get(f"/programs/{PROGRAM}/spending", headers=AUDITOR))
         categories = {c["code"]: c for c in spending["categories"]}
-        assert categories["hardware"]["spent"]["fen"] == 36_000_000, categories
-        assert categories["hardware"]["history"]["fen"] == 150_000_000, categories
-        assert categories["livestream"]["spent"]["fen"] == 54_000_000, categories  # advance + balance
+        assert categories["hardware"]["spent"]["fen"] == 30_000_000, categories  # the studio's part
+        assert categories["hardware"]["history"]["fen"] == 175_000_000, categories
+        assert categories["livestream"]["spent"]["fen"] == 90_000_000, categories
+        rules = {r["rule"]: r for r in spending["rules"]}
+        assert rules["hardware-decoration-max"]["status"] == "breached", rules  # shown, with its decision
         trial = _ok(await funds.get(f"/programs/{PROGRAM}/trial-balance", headers=AUDITOR))
         assert trial["balanced"] is True, trial
 
         report = _ok(await claims.get(f"/programs/{PROGRAM}/execution-report", headers=AUDITOR))
         (reported,) = [c for c in report["contracts"] if c["contract_no"] == "RY-2023-FW-003"]
         assert reported["paid_fen"] == 90_000_000, reported
+        (hardware,) = [r for r in report["ratios"] if r["code"] == "hardware-decoration-max"]
+        assert hardware["paid_this_phase_fen"] == 30_000_000, hardware
+        (decision,) = hardware["decisions"]
+        assert (decision["contract_no"], decision["tranche_code"], decision["decided_by"]) == (
+            "RY-2023-FW-003", "studio", "Leader Zhao")
+        assert decision["text"] == "固定直播间设备为验收必需，领导小组2023年第2次会议同意"
+
+
+SMART, NETWORK = "smart-logistics-center", "logistics-network-operation"
+
+
+def _split(smart: str, network: str) -> list[dict[str, str]]:
+    return [{"item_code": SMART, "amount_yuan": smart}, {"item_code": NETWORK, "amount_yuan": network}]
+
+
+async def _sign_logistics_contract(claims: httpx.AsyncClient) -> dict[str, Any]:
+    """One public-tender package over both items of the logistics line (1,500,000.00 +
+    700,000.00); the 2,200,000.00 contract pays 30 % on signing, 40 % on the sorting line,
+    20 % on the stations, 10 % on acceptance, every tranche split across the two items."""
+    _ok(await claims.post(f"/programs/{PROGRAM}/packages", headers=ADMIN, json={
+        "code": "lot-5-logistics", "name": "智慧物流中心及首期物流站点运营包组", "line_code": "three-tier-logistics",
+        "item_codes": [SMART, NETWORK], "budget_yuan": "2,200,000.00", "method": "public_tender",
+        "winner_credit_code": PROVIDER, "awarded_on": "2023-06-01", "tender_ref": "RYCG-2023-019"}), 201)
+    return _ok(await claims.post(f"/programs/{PROGRAM}/contracts", headers=ADMIN, json={
+        "item_code": SMART, "package_code": "lot-5-logistics", "contract_no": "RY-2023-WL-005",
+        "provider_credit_code": PROVIDER, "amount_yuan": "2,200,000.00", "signed_on": "2023-06-20",
+        "ends_on": "2023-11-30", "procurement": "公开招标", "items": _split("1,500,000.00", "700,000.00"),
+        "milestones": [{"code": "sorting-line", "name": "统仓共配智能分拣线建成", "due_on": "2023-09-30"},
+                       {"code": "stations", "name": "首期物流站点运营维护", "due_on": "2023-10-31"}],
+        "payment_schedule": [
+            {"code": "advance", "kind": "advance", "amount_yuan": "660,000.00",
+             "items": _split("450,000.00", "210,000.00")},
+            {"code": "sorting", "kind": "instalment", "amount_yuan": "880,000.00", "milestone_code": "sorting-line",
+             "items": _split("600,000.00", "280,000.00")},
+            {"code": "stations", "kind": "instalment", "amount_yuan": "440,000.00", "milestone_code": "stations",
+             "items": _split("300,000.00", "140,000.00")},
+            {"code": "balance", "kind": "balance", "amount_yuan": "220,000.00",
+             "items": _split("150,000.00", "70,000.00")}]}), 201)
+
+
+async def _settle(funds: httpx.AsyncClient, payment: dict[str, Any]) -> None:
+    _ok(await funds.post(f"/payments/{payment['payment_id']}/settlement", headers=SIGNATORY,
+                         json={"bank_txn_id": f"BOC-{payment['payment_id'][:8]}"}))
+
+
+async def test_a_package_over_two_items_is_paid_on_each_and_a_default_claws_back(
+        nats_url, database_url, namespace, tmp_path):
+    kw = dict(nats_url=nats_url, database_url=database_url, namespace=namespace,
+              dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
+    async with running_service(claims_app, service_settings("claims", **kw)) as claims, \
+            running_service(funds_app, service_settings("funds", **kw)) as funds:
+        await _open_program(claims, funds)
+        cid = (await _sign_logistics_contract(claims))["id"]
+        advance = await _tranche(claims, cid, "advance")
+        await _settle(funds, await _pay(funds, advance["payment_due_id"]))
+        await _paid(claims, cid, "advance")
+
+        # 660,000.00 + 880,000.00 would not fit the smart logistics centre's 1,500,000.00 alone:
+        # split, the instalment is reserved on both items and paid
+        _ok(await claims.post(f"/contracts/{cid}/milestones/sorting-line/acceptance", json={}, headers=ADMIN))
+
+        async def sorting_due() -> dict[str, Any]:
+            tranche = await _tranche(claims, cid, "sorting")
+            assert tranche["status"] == "due", tranche
+            return tranche
+
+        sorting = await eventually(sorting_due, timeout=30)
+        await _settle(funds, await _pay(funds, sorting["payment_due_id"]))
+        await _paid(claims, cid, "sorting")
+        award = _ok(await funds.get(f"/awards/{sorting['payment_due_id']}", headers=AUDITOR))
+        assert [(p["item_code"], p["amount_fen"]) for p in award["parts"]] == [(SMART, 60_000_000),
+                                                                                (NETWORK, 28_000_000)]
+        report = _ok(await claims.get(f"/programs/{PROGRAM}/execution-report", headers=AUDITOR))
+        items = {i["code"]: i["figures"] for line in report["lines"] for i in line["items"]}
+        assert (items[SMART]["committed_fen"], items[SMART]["paid_fen"]) == (150_000_000, 105_000_000)
+        assert (items[NETWORK]["committed_fen"], items[NETWORK]["paid_fen"]) == (70_000_000, 49_000_000)
+        assert all(v >= 0 for f in items.values() for k, v in f.items() if k.endswith("_fen")), items
+
+        # Xinping §六 (收回全部项目建设资金) applied to the provider: the leading group declares it in
+        # default; the 1,540,000.00 paid becomes receivable; its next tranche is refused in funds
+        # and shown refused in claims; its repayment goes to the finance bureau
+        default = {"credit_code": PROVIDER, "resolution_number": "乳电商领〔2023〕9号",
+                   "resolution_date": "2023-10-20"}
+        declared = _ok(await funds.post(f"/programs/{PROGRAM}/defaults", json=default, headers=LEADER), 201)
+        assert declared["receivable_fen"] == 154_000_000, declared
+        _ok(await claims.post(f"/contracts/{cid}/milestones/stations/acceptance", json={}, headers=ADMIN))
+
+        async def stations_refused() -> dict[str, Any]:
+            tranche = await _tranche(claims, cid, "stations")
+            assert tranche["status"] == "refused", tranche
+            return tranche
+
+        stations = await eventually(stations_refused, timeout=30)
+        assert stations["refusal_code"] == "CONTRACTOR_IN_DEFAULT", stations
+        repaid = _ok(await funds.post(f"/programs/{PROGRAM}/repayments", headers=FINANCE, json={
+            "credit_code": PROVIDER, "amount_yuan": "1,000,000.00", "bank_reference": "CZ-2023-088"}), 201)
+        assert (repaid["outstanding_fen"], repaid["paid_to"]) == (54_000_000, "finance_bureau")
+        balances = {a["account"]: a["balance_fen"] for a in
+                    _ok(await funds.get(f"/programs/{PROGRAM}/balances", headers=AUDITOR))["accounts"]}
+        assert balances["finance:bureau"] == 100_000_000
+        assert balances["bank:joint"] == 1_000_000_000 - 154_000_000  # not refilled by the repayment
+        assert balances[f"clawback:{PROVIDER}"] == 54_000_000
+        trial = _ok(await funds.get(f"/programs/{PROGRAM}/trial-balance", headers=AUDITOR))
+        assert trial["balanced"] is True, trial
