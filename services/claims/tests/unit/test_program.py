@@ -258,3 +258,23 @@ def test_checking_does_not_change_the_document(xinping: dict) -> None:
     before = copy.deepcopy(xinping)
     check_program(xinping)
     assert xinping == before
+
+
+def test_a_program_stored_before_issue_16_still_checks_and_loads_its_claims() -> None:
+    # A stored document never changes (migration 0007) and load_program re-checks it: the
+    # Xinping file as databases hold it from before issue 16 must still activate, and its
+    # claims' evidence (store by name, the new product as a box ticked) still compute.
+    old = yaml.safe_load(
+        (Path(__file__).parent / "data" / "xinping-2021-before-issue-16.yaml").read_text("utf-8")
+    )
+    check = check_program(old)
+    assert check.can_activate and check.program is not None
+    sales = check.program.item("sales-reward").rule
+    evidence = sales.parse_evidence({"platform": "douyin", "store_name": "新平礼好旗舰店", "months": [
+        {"month": f"2021-{m:02d}", "sales_yuan": "50,000.00"} for m in (7, 8, 9)]})  # fmt: skip
+    assert sales.compute(evidence).amount_fen == 750_000
+    product = check.program.item("new-product").rule
+    figures = {"developed_after_publication": True, "online_sales_3_months_yuan": "150,000.00"}
+    assert product.compute(product.parse_evidence({"product": "新平橙 礼盒", "figures": figures})).period == (
+        "product:新平橙礼盒"
+    )
