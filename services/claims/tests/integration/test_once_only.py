@@ -225,3 +225,38 @@ async def test_an_item_says_what_a_claim_needs(claims) -> None:  # type: ignore[
         "type"] == "integer"
     missing = await claims.http.get("/programs/xinping-2021/items/nope", headers=claims.ENTERPRISE)
     assert missing.status_code == 404
+
+
+async def test_two_overlapping_claims_at_once_one_wins(claims) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    await claims.load_xinping()
+    await claims.register()
+    answers = await asyncio.gather(
+        _post(claims, _sales(["2023-01", "2023-02", "2023-03"])),
+        _post(claims, _sales(["2023-02", "2023-03", "2023-04"])),
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    assert await claims.sql("SELECT count(*) FROM claim_once_keys") == 3
+
+
+async def test_a_resubmitted_claim_cannot_take_months_another_claim_holds(claims) -> None:  # type: ignore[no-untyped-def]
+    await claims.load_xinping()
+    await claims.register()
+    first = (await _post(claims, _sales(["2023-01", "2023-02", "2023-03"]))).json()
+    second = (await _post(claims, _sales(["2023-04", "2023-05", "2023-06"]))).json()
+    returned = await claims.http.post(f"/claims/{second['id']}/review",
+                                      json={"outcome": "return", "note": "请核对月份"},
+                                      headers=claims.ADMIN)  # fmt: skip
+    assert returned.status_code == 200, returned.text
+    overlapping = _sales(["2023-03", "2023-04", "2023-05"])["evidence"]
+    refused = await claims.http.post(f"/claims/{second['id']}/resubmit",
+                                     json={"evidence": overlapping}, headers=claims.ENTERPRISE)  # fmt: skip
+    assert refused.status_code == 409 and refused.json()["code"] == "MONTHS_ALREADY_CLAIMED"
+    assert first["id"] in refused.json()["detail_zh"]
+    # nothing changed: the returned claim still holds its own months
+    held = await claims.sql(
+        "SELECT string_agg(once_key, ',' ORDER BY once_key) FROM claim_once_keys WHERE claim_id = $1::uuid",
+        second["id"],
+    )
+    assert held.endswith("month:2023-06") and "2023-03" not in held
