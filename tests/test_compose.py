@@ -236,9 +236,28 @@ def test_postgres_creates_one_role_per_service_on_first_start(services: dict[str
     sql_target = re.search(r"-f (\S+)", text)[1]
     assert (ROOT / mounts[sql_target]).name == "roles.sql"
     for name in SERVICES:
-        var = f"POSTGRES_{name.upper()}_PASSWORD"
-        assert f'{name}_password="${var}"' in text
-        assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", pg["environment"][var])
+        for role in (name, f"{name}_owner"):
+            var = f"POSTGRES_{role.upper()}_PASSWORD"
+            assert f'{role}_password="${var}"' in text
+            assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", pg["environment"][var])
+
+
+def test_the_schema_owners_migrate_first_and_the_services_never_hold_their_passwords(
+        services: dict[str, Any]) -> None:
+    """Issue 15: the running service's credential must not be able to DISABLE a ledger rule."""
+    migrate = services["migrate"]
+    assert _as_list(migrate["command"]) == ["db", "migrate"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in SERVICES:
+        url = migrate["environment"][f"RURALFUND_{name.upper()}_MIGRATION_DATABASE_URL"]
+        owner = re.fullmatch(r"postgresql://(\w+):(\$\{[^}]+\})@postgres:5432/\S+", url)
+        assert owner and owner[1] == f"{name}_owner"
+        assert _VAR_RE.fullmatch(owner[2])[1] == f"POSTGRES_{name.upper()}_OWNER_PASSWORD"
+        svc = services[name]
+        assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert str(svc["environment"]["RURALFUND_MIGRATE_ON_START"]) == "false"
+        text = " ".join(str(v) for v in svc["environment"].values())
+        assert "OWNER_PASSWORD" not in text and "MIGRATION_DATABASE_URL" not in text
 
 
 def test_postgres_archives_wal_for_point_in_time_recovery(services: dict[str, Any]) -> None:
@@ -408,7 +427,8 @@ async def _nats_port(proc: subprocess.Popen[bytes], ports: Path) -> int:
 
 # Settings each model reads, and who sets them instead of .env (so no line in .env.example).
 _SET_BY_COMPOSE = {"nats_url", "database_url", "http_host", "http_port", "calendar_dir",
-                   "event_signing_key"}  # each service's own key (test below)
+                   "event_signing_key",  # each service's own key (test below)
+                   "migration_database_url", "migrate_on_start"}  # the migrate service (test below)
 # Development-only (refused or pointless in a container) or per-deployment namespace: the
 # compose NATS config is for the plain deployment (deploy/README.md explains namespaces).
 _NOT_FOR_COMPOSE = {"clock", "dev_clock_file", "namespace", "public_base_url"}

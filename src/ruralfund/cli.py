@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import cli_award, cli_calendar, cli_deploy, cli_ledger, cli_program, cli_users
+from . import cli_award, cli_calendar, cli_db, cli_deploy, cli_ledger, cli_program, cli_users
 from .devrun import dev_command
 from .serve import DEFAULT_PORTS, SERVICES, serve
 
@@ -26,6 +26,7 @@ app.add_typer(cli_award.app, name="award", help="Recompute an award from a progr
 app.add_typer(cli_ledger.app, name="ledger", help="Verify and reconcile the joint-account ledger.")
 app.add_typer(cli_deploy.app, name="deploy",
               help="Operations: NATS authorization config, secrets, dead letters (list, redrive), re-publish.")
+app.add_typer(cli_db.app, name="db", help="Database migrations, as the schema owner role.")
 app.command("dev", help="Run the whole system on this machine (embedded NATS + PostgreSQL when no URLs are set).")(dev_command)
 
 

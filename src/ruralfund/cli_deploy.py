@@ -168,8 +168,9 @@ def secrets(
     for ns in namespace or [""]:
         for svc in natsauth.SERVICES:
             lines.append(f"{natsauth.password_env_var(ns, svc)}={natsauth.new_password()}")
-    for svc in natsauth.SERVICES:  # one PostgreSQL role per service (deploy/compose/postgres)
+    for svc in natsauth.SERVICES:  # per service a runtime and an owner role (deploy/compose/postgres)
         lines.append(f"POSTGRES_{svc.upper()}_PASSWORD={natsauth.new_password()}")
+        lines.append(f"POSTGRES_{svc.upper()}_OWNER_PASSWORD={natsauth.new_password()}")
     lines.append(f"POSTGRES_PASSWORD={natsauth.new_password()}")
     lines.append(f"RURALFUND_AUTH_JWT_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
     lines.append(f"RURALFUND_NOTIFY_FORM_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")

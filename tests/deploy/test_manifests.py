@@ -234,16 +234,27 @@ def _check_cnpg(docs: list[dict[str, Any]], release: str, values: dict[str, Any]
     assert spec["storage"]["size"] and spec["walStorage"]["size"]
     assert re.fullmatch(r"ghcr\.io/cloudnative-pg/postgresql:\d+(\.\d+)?", spec["imageName"])
     roles = {r["name"]: r for r in spec["managed"]["roles"]}
-    assert set(roles) == set(SERVICES)
+    assert set(roles) == set(SERVICES) | {f"{svc}_owner" for svc in SERVICES}
     deployments = _of(docs, "Deployment")
-    for svc, role in roles.items():
+    for name, role in roles.items():
         assert role["login"] is True and role["superuser"] is False and role["ensure"] == "present"
-        # the Secret CloudNativePG sets the password from is the one the pods read
-        pod_env = _env(deployments[f"{release}-{svc}"]["spec"]["template"]["spec"]["containers"][0])
-        assert role["passwordSecret"]["name"] == pod_env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+        svc = name.removesuffix("_owner")
+        pod = deployments[f"{release}-{svc}"]["spec"]["template"]["spec"]
+        # the Secret CloudNativePG sets the password from is the one the pods read: the runtime
+        # role's in the service container, the owner's only in the migrating init container
+        app_env, init_env = _env(pod["containers"][0]), _env(pod["initContainers"][0])
+        if name.endswith("_owner"):
+            assert role["passwordSecret"]["name"] == init_env["PGOWNERPASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+            assert "PGOWNERPASSWORD" not in app_env
+            assert not any("MIGRATION" in var for var in app_env)
+            assert app_env["RURALFUND_MIGRATE_ON_START"]["value"] == "false"
+            assert pod["initContainers"][0]["args"][:3] == ["db", "migrate", svc]
+        else:
+            assert role["passwordSecret"]["name"] == app_env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
     sql = spec["bootstrap"]["initdb"]["postInitApplicationSQL"]
     for svc in SERVICES:
-        assert f"CREATE SCHEMA {svc} AUTHORIZATION {svc}" in sql
+        assert f"CREATE SCHEMA {svc} AUTHORIZATION {svc}_owner" in sql
+        assert not any(f"CREATE ON DATABASE" in line and line.endswith(f" {svc}") for line in sql)
     backups = cnpg.get("backup", {}).get("enabled", True)
     assert ("plugins" in spec) == backups
     if backups:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from .auth import AuthSettings, Principal, Role, install_auth, public_endpoint, require_roles, require_write
 from .calendar import WorkingCalendar
 from .clock import Clock, DevClock, make_clock
-from .db.migrate import migrate
+from .db.access import prepare_database
 from .db.pool import create_pool
 from .errors import Conflict, InvalidInput, NotFound
 from .http import BodyLimitMiddleware, RequestIdMiddleware, health_router, install_problem_handlers
@@ -148,8 +148,13 @@ def build_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         messaging.check_keys()  # refuse a production start without keys before migrating
-        applied = await migrate(settings.database_url, settings.schema, migrations_dir)
-        ctx.pool = await create_pool(settings.database_url, settings.schema)
+        owner_url = settings.migration_database_url
+        access = await prepare_database(
+            database_url=settings.database_url, schema=settings.schema, migrations_dir=migrations_dir,
+            migration_database_url=owner_url.get_secret_value() if owner_url else None,
+            migrate_on_start=settings.migrate_on_start)
+        applied = access.applied
+        ctx.pool = await create_pool(settings.database_url, settings.schema, role=access.pool_role)
         await messaging.start(ctx.pool)
         _dump_tasks_on_sigusr1()
         if on_start:

@@ -24,6 +24,11 @@ class ServiceSettings(BaseModel):
     env: Literal["development", "test", "production"] = "development"
     nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # The schema owner's login, used only to migrate (ruralfund_common.db.access): with it,
+    # DATABASE_URL is the runtime role, which may change rows but no table, rule or trigger.
+    migration_database_url: SecretStr | None = None
+    # false: migrations are run beforehand (`ruralfund db migrate`); the service only checks.
+    migrate_on_start: bool = True
     # Prefix for NATS subjects and stream names, so several deployments (or tests) can share
     # one NATS server without seeing each other's messages. Empty in normal deployments.
     namespace: str = ""

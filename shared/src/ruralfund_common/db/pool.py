@@ -51,18 +51,22 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-def _server_settings(schema: str) -> dict[str, str]:
-    return {"search_path": f"{schema},public", "timezone": "UTC", "application_name": f"ruralfund-{schema}"}
+def _server_settings(schema: str, role: str | None = None) -> dict[str, str]:
+    settings = {"search_path": f"{schema},public", "timezone": "UTC", "application_name": f"ruralfund-{schema}"}
+    if role:  # SET ROLE at connect time: kept for the session (keep_session resets nothing)
+        settings["role"] = role
+    return settings
 
 
-async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10,
+                      role: str | None = None) -> asyncpg.Pool:
     # asyncpg.create_pool() takes no pool class; these are its own defaults otherwise.
     pool = await BoundedPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=init_connection,
-        server_settings=_server_settings(schema),
+        server_settings=_server_settings(schema, role),
         command_timeout=60,
         init_size=None, max_queries=50_000, max_inactive_connection_lifetime=300.0,
         connect=None, setup=None, reset=keep_session, loop=None,
