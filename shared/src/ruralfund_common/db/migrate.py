@@ -28,7 +28,7 @@ import asyncpg
 
 from .pool import connect
 
-__all__ = ["Migration", "discover", "migrate", "pending", "grant_runtime", "COMMON_MIGRATIONS", "MigrationError"]
+__all__ = ["COMMON_MIGRATIONS", "Migration", "MigrationError", "discover", "grant_runtime", "migrate", "pending"]
 
 COMMON_MIGRATIONS = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
