@@ -243,6 +243,20 @@ def test_yaml_aliases_are_refused() -> None:
     assert refused.value.code == "PROGRAM_DOCUMENT_INVALID" and "aliases" in refused.value.message
 
 
+@pytest.mark.parametrize(
+    ("raw", "media_type"),
+    [(b"[" * 10_000 + b"]" * 10_000, "application/json"),
+     (b"[" * 10_000 + b"]" * 10_000, "application/yaml")],
+)
+def test_documents_nested_past_the_parsers_are_refused(raw: bytes, media_type: str) -> None:
+    """Also for `ruralfund program check FILE`, which has no HTTP edge to catch it."""
+    with pytest.raises(InvalidInput) as refused:
+        decode_program_document(raw, media_type)
+    assert (refused.value.code, refused.value.status, refused.value.field) == (
+        "DOCUMENT_TOO_DEEP", 400, "body",
+    )  # fmt: skip
+
+
 def test_oversized_documents_are_refused() -> None:
     with pytest.raises(InvalidInput) as refused:
         decode_program_document(b" " * (256 * 1024 + 1), "application/json")

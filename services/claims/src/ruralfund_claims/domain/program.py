@@ -351,6 +351,11 @@ def decode_program_document(raw: bytes, media_type: str) -> Any:
         raise InvalidInput(
             "PROGRAM_DOCUMENT_INVALID", f"cannot read the program document: {exc}", field="body"
         ) from None
+    except RecursionError:  # "[[[[…" thousands deep: both parsers recurse
+        raise InvalidInput(
+            "DOCUMENT_TOO_DEEP", "the program document nests too deep to read", status=400,
+            field="body",
+        ) from None
 
 
 # --------------------------------------------------------------------------- checking
