@@ -362,7 +362,7 @@ def test_one_off_awards_are_once_per_enterprise_not_per_year(rules, item: str) -
         rule.period(rule.parse_evidence({"year": year, "figures": figures, **extra}))
         for year in (2023, 2024, 2025)
     }
-    assert periods == {"once"}
+    assert periods == {"一次性"}
 
 
 @pytest.mark.parametrize(

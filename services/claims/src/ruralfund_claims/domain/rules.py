@@ -860,7 +860,9 @@ class _Kind:
 
 def _period_of_fixed(p: FixedIfAllParams, e: FixedIfAllEvidence) -> str:
     if p.per == "enterprise":
-        return "once"  # one award per enterprise: the claims_one_per_period index holds it
+        # one award per enterprise (一次性): the claims_one_per_period index holds it; people
+        # read the period in mails and notices (申报期 一次性)
+        return "一次性"
     value = getattr(e, p.per)
     # 一次性 per product: "新平橙礼盒" and "新平橙 礼盒" are one product
     return f"product:{normalised_identity(value)}" if p.per == "product" else str(value)
