@@ -1,9 +1,9 @@
 """The authorization matrix, continued: conflict of interest (回避) at every decision endpoint.
 
-Every write route of claims, funds and notify is either a decision about an enterprise
+Every write route of every service is either a decision about an enterprise
 (``DECISIONS``: a claim, a contract, a package, a payment order, an approval, a bank fact, a
 bank account, a pre-allocation, a default, a repayment; ``DECIDED_ELSEWHERE``: an objection's
-outcome) or listed in ``NOT_ABOUT_AN_ENTERPRISE`` with why; a new write route fails the first
+outcome, a logistics certification) or listed in ``NOT_ABOUT_AN_ENTERPRISE`` with why; a new write route fails the first
 test until it is put in one of them.
 
 For each decision, and each role its gate lets in (but the ``system`` automation, which is
@@ -80,12 +80,31 @@ NOT_ABOUT_AN_ENTERPRISE: Final[dict[str, dict[str, str]]] = {
         "DELETE /webhooks/subscriptions/{subscription_id}": "a delivery target",
         "POST /webhooks/deliveries/{delivery_id}/replay": "re-sends an event",
     },
+    "logistics": {
+        "POST /admin/clock": "development clock",
+        "POST /admin/sla/sweep": "reports late parcels",
+        "POST /stations": "the network as built (the bureau's registry)",
+        "POST /stations/{station_id}/close": "the network as built",
+        "POST /stations/{station_id}/volumes": "an operator reports its own figures",
+        "POST /stations/{station_id}/carriers": "the network as built",
+        "POST /stations/{station_id}/carriers/{carrier_id}/leave": "the network as built",
+        "POST /stations/{station_id}/retail-partnerships": "the network as built",
+        "POST /stations/{station_id}/retail-partnerships/{partnership_id}/end": "the network as built",
+        "POST /stations/{station_id}/carriers/{carrier_id}/prices": "a carrier's published price",
+        "POST /prices/baseline": "the county's price baseline",
+        "POST /scans": "parcel scans from the sorting line",
+    },
 }
 # Decisions whose refusal is played by the service's own tests (they need a filed objection).
 DECIDED_ELSEWHERE: Final[dict[str, dict[str, str]]] = {
     "notify": {
         "POST /objections/{objection_id}/resolve": "services/notify/tests/integration/"
         "test_objections.py::test_a_person_of_the_awardee_cannot_resolve_an_objection_against_it",
+    },
+    "logistics": {
+        "POST /stations/{station_id}/certified-enterprises": "services/logistics/tests/integration/"
+        "test_prices_api.py::test_a_person_of_the_enterprise_cannot_certify_or_revoke_it",
+        "POST /stations/{station_id}/certified-enterprises/{enterprise_id}/revoke": "the same test",
     },
 }
 

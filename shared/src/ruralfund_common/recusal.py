@@ -12,6 +12,7 @@ Pure: no I/O, no web framework, so domain packages may import it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from .errors import Forbidden
@@ -21,6 +22,7 @@ __all__ = [
     "RECUSAL_TITLE_ZH",
     "Decider",
     "RecusalRequired",
+    "Stakes",
     "must_recuse",
     "recusal_codes",
     "require_no_conflict_of_interest",
@@ -38,6 +40,19 @@ class Decider(Protocol):
 
     @property
     def linked_credit_codes(self) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class Stakes:
+    """A person's enterprises, detached from the token, for a service whose domain carries its
+    own view of the caller (logistics' ``Actor``): ``Stakes.of(principal)``."""
+
+    credit_code: str | None = None
+    linked_credit_codes: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, decider: Decider) -> Stakes:
+        return cls(decider.credit_code, frozenset(decider.linked_credit_codes))
 
 
 def _canonical(credit_code: str) -> str:

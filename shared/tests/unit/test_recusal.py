@@ -62,3 +62,14 @@ def test_the_problem_response_carries_the_chinese_title() -> None:
 
     body = problem_response(None, status=403, code="RECUSAL_REQUIRED", detail="…").body
     assert "存在利害关系，须回避".encode() in body
+
+
+def test_stakes_carry_the_same_rule_into_a_services_own_view_of_the_caller() -> None:
+    from ruralfund_common.recusal import Stakes
+
+    member = _person(Role.BUREAU_ADMIN, Role.ENTERPRISE, credit_code=ENTERPRISE_A, linked=(ENTERPRISE_B,))
+    stakes = Stakes.of(member)
+    assert recusal_codes(stakes) == recusal_codes(member) == {ENTERPRISE_A, ENTERPRISE_B}
+    assert recusal_codes(Stakes()) == frozenset()
+    with pytest.raises(RecusalRequired):
+        require_no_conflict_of_interest(stakes, ENTERPRISE_B, decision_zh="认证该企业")

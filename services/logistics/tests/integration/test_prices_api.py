@@ -182,3 +182,29 @@ async def test_certified_enterprises_are_listed_with_the_prices(logistics) -> No
     ] == []
     again = await lx.get(None, "/prices", county_code=lx.XINPING, as_of="2022-01-04")
     assert len(again.json()["certified_enterprises"]) == 1
+
+
+async def test_a_person_of_the_enterprise_cannot_certify_or_revoke_it(logistics) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: one conflict-of-interest rule in every service - a bureau admin whose own code
+    or a link is the enterprise is refused RECUSAL_REQUIRED, and nothing is certified."""
+    lx = logistics
+    center, _ids = await _carriers(lx)
+    path = f"/stations/{center}/certified-enterprises"
+    body = {"credit_code": lx.OPERATOR, "name": "新平礼好农业", "certified_on": "2021-09-01"}
+    conflicted = (
+        person("Own Bureau", Role.BUREAU_ADMIN, Role.ENTERPRISE, credit_code=lx.OPERATOR),
+        person("Linked Bureau", Role.BUREAU_ADMIN, linked=[lx.OPERATOR]),
+    )
+    for who in conflicted:
+        refused = lx.assert_problem(await lx.post(who, path, body), 403, "RECUSAL_REQUIRED")
+        assert lx.OPERATOR in refused["detail_zh"] and "回避" in refused["title_zh"]
+    board = (await lx.get(None, "/prices", county_code=lx.XINPING)).json()
+    assert board["certified_enterprises"] == []
+    certified = await lx.post(lx.BUREAU, path, body)
+    assert certified.status_code == 201, certified.text
+    revoke = f"{path}/{certified.json()['id']}/revoke"
+    for who in conflicted:
+        r = await lx.post(who, revoke, {"revoked_on": "2022-01-05", "reason": "停业"})
+        lx.assert_problem(r, 403, "RECUSAL_REQUIRED")
+    board = (await lx.get(None, "/prices", county_code=lx.XINPING)).json()
+    assert [e["name"] for e in board["certified_enterprises"]] == ["新平礼好农业"]

@@ -7,9 +7,10 @@ is the station's operator credit code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ruralfund_common.errors import Forbidden
+from ruralfund_common.recusal import Stakes
 
 from .network import Station
 
@@ -22,6 +23,8 @@ class Actor:
     manages_network: bool  # the bureau (and automation): registers stations, may enter any report
     reads_network: bool  # may read every station's details, contacts and volumes
     credit_code: str | None = None  # set only when the actor acts as an enterprise
+    # whatever the roles: the enterprises this person decides nothing about (ruralfund_common.recusal)
+    stakes: Stakes = field(default_factory=Stakes)
 
 
 def check_may_report_volume(actor: Actor, station: Station) -> None:

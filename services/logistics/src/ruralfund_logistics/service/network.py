@@ -18,6 +18,7 @@ from ruralfund_common.contracts import StationRegistered, StationVolumeReported
 from ruralfund_common.errors import NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
+from ruralfund_common.recusal import Stakes
 
 from .. import domain
 from ..adapters.repository import Lock, Repository, StationFilter
@@ -71,6 +72,7 @@ def actor_of(principal: Principal) -> Actor:
         manages_network=bool(principal.roles & NETWORK_ADMIN_ROLES),
         reads_network=bool(principal.roles & NETWORK_READER_ROLES),
         credit_code=principal.credit_code if principal.has(Role.ENTERPRISE) else None,
+        stakes=Stakes.of(principal),
     )
 
 

@@ -13,6 +13,7 @@ from ruralfund_common.auth import Role
 from ruralfund_common.errors import NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
+from ruralfund_common.recusal import require_no_conflict_of_interest
 
 from .. import domain
 from ..adapters.prices import PriceStore
@@ -218,6 +219,7 @@ async def price_target_report(
 async def certify_shipper(
     tx: Tx, actor: Actor, center_id: str, *, credit_code: str, name: str, certified_on: date
 ) -> CertifiedShipper:
+    require_no_conflict_of_interest(actor.stakes, credit_code, decision_zh="认证该企业享受物流区间价")
     repo, store = Repository(tx.conn), PriceStore(tx.conn)
     center = await repo.station(center_id, lock="share")
     if center is None:
@@ -243,6 +245,10 @@ async def revoke_shipper(
     found = await store.shipper(shipper_id, lock=True)
     if found is not None and found.center_id != center_id:
         found = None
+    if found is not None:
+        require_no_conflict_of_interest(
+            actor.stakes, found.credit_code, decision_zh="撤销该企业的物流区间价认证"
+        )
     revoked = domain.revoke_shipper(found, revoked_on=revoked_on, reason=reason, today=_today(tx))
     await store.save_revocation(revoked)
     return revoked
