@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 from nats.aio.client import Client as NatsClient
 from ruralfund_common.auth import Role
 from ruralfund_common.contracts import (
+    AwardReserved,
     ClaimApproved,
     ClaimRejected,
     ClaimSubmitted,
@@ -34,6 +35,7 @@ from ruralfund_common.contracts import (
     LineBudget,
     PaymentExecuted,
     ProgramActivated,
+    ReservationRefused,
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
@@ -64,7 +66,14 @@ NOTIFY_CONSUMERS = {
         "on_claim_returned",
         "on_milestone_overdue",
     ],
-    "funds": ["on_payment_executed", "on_award_revoked", "on_ledger_checkpoint"],
+    "funds": [
+        "on_payment_executed",
+        "on_award_revoked",
+        "on_award_reserved",
+        "on_reservation_refused",
+        "on_contract_payment_refused",
+        "on_ledger_checkpoint",
+    ],
     "logistics": ["on_delivery_sla_breached"],
 }
 BUREAU_EMAIL = "shangwu@xinping.gov.cn"
@@ -476,6 +485,51 @@ class Samples:
             approved_by="u-leader",
             approved_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
             requires_publicity=requires_publicity,
+        )
+
+    @staticmethod
+    def reserved(
+        award_id: str = "award-1",
+        *,
+        credit_code: str = COMPANY_CODE,
+        enterprise_name: str = "新平礼好农业科技有限公司",
+        requires_publicity: bool = True,
+        publicity_working_days: int | None = 5,
+    ) -> AwardReserved:
+        """funds reserved the award: notify publishes its notice from this (issue 16)."""
+        return AwardReserved(
+            award_id=award_id,
+            claim_id=f"claim-of-{award_id}",
+            program_code="xinping-2021",
+            item_code="brand-packaging",
+            amount_fen=BOXES_AWARD_FEN,
+            item_available_fen=100_000_000 - BOXES_AWARD_FEN,
+            reserved_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
+            line_code="brand-promotion",
+            item_name="“新平礼好”公共品牌升级打造",
+            credit_code=credit_code,
+            enterprise_name=enterprise_name,
+            requires_publicity=requires_publicity,
+            publicity_working_days=publicity_working_days,
+        )
+
+    @staticmethod
+    def refused(award_id: str = "award-8", *, available_fen: int = 9_753_100) -> ReservationRefused:
+        """funds refused the award: 100,000.00 yuan asked, 97,531.00 left on the item."""
+        return ReservationRefused(
+            award_id=award_id,
+            claim_id=f"claim-of-{award_id}",
+            program_code="xinping-2021",
+            item_code="brand-packaging",
+            amount_fen=10_000_000,
+            code="ITEM_BUDGET_EXCEEDED",
+            reason="budget:brand-promotion/brand-packaging would go below zero",
+            refused_at=datetime(2026, 3, 2, 1, 5, tzinfo=UTC),
+            line_code="brand-promotion",
+            item_name="“新平礼好”公共品牌升级打造",
+            credit_code=COMPANY_CODE,
+            enterprise_name="新平礼好农业科技有限公司",
+            item_available_fen=available_fen,
         )
 
     @staticmethod

@@ -28,10 +28,10 @@ async def _public_items(h: Any) -> list[dict[str, Any]]:
 async def _two_notices(h: Any, samples: Any) -> list[dict[str, Any]]:
     await h.set_clock(MONDAY_10_SHANGHAI)
     await h.claims.emit(samples.program(), "xinping-2021")
-    await h.claims.emit(samples.approval("award-1"), "claim-of-award-1")
-    await h.claims.emit(
-        samples.approval("award-2", credit_code=samples.INDIVIDUAL_CODE, enterprise_name="张小三"),
-        "claim-of-award-2",
+    await h.funds.emit(samples.reserved("award-1"), "award-1")
+    await h.funds.emit(
+        samples.reserved("award-2", credit_code=samples.INDIVIDUAL_CODE, enterprise_name="张小三"),
+        "award-2",
     )
     return await eventually(lambda: _items_when(h, 2), description="two notices published")
 
@@ -100,7 +100,7 @@ async def test_open_data_lists_every_paid_award_masked_once(harness, samples) ->
         "pay-of-award-2",
     )
     await h.funds.republish(first["id"])  # a redelivered payment is not a second row
-    await eventually(lambda: h.stream_messages("funds"), expect=3)
+    await eventually(lambda: h.stream_messages("funds"), expect=5)  # 2 reservations, 3 payments
     await h.settled()
 
     r = await h.client.get("/open-data/paid-awards.json")
@@ -146,7 +146,7 @@ async def test_open_data_before_any_payment_is_empty_but_valid(harness) -> None:
 async def test_revoked_award_is_shown_withdrawn_on_page_json_and_feed(harness, samples) -> None:
     h = harness
     await h.set_clock(MONDAY_10_SHANGHAI)
-    await h.claims.emit(samples.approval("award-1"), "claim-of-award-1")
+    await h.funds.emit(samples.reserved("award-1"), "award-1")
     [notice] = await eventually(lambda: _items_when(h, 1))
     await h.funds.emit(samples.revocation("award-1"), "award-1")
 
@@ -173,7 +173,7 @@ async def test_revocation_seen_before_the_approval_still_withdraws_the_notice(
     await h.set_clock(MONDAY_10_SHANGHAI)
     await h.funds.emit(samples.revocation("award-9"), "award-9")
     await eventually(lambda: h.fetchval("SELECT count(*) FROM award_revocations"), expect=1)
-    await h.claims.emit(samples.approval("award-9"), "claim-of-award-9")
+    await h.funds.emit(samples.reserved("award-9"), "award-9")
     assert (await eventually(lambda: _phase(h, "revoked")))["phase"] == "revoked"
 
 

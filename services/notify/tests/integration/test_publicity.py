@@ -31,7 +31,7 @@ async def test_approved_claim_is_publicised_with_its_window_announced_and_mailed
     await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
     await h.claims.emit(samples.program(), "xinping-2021")
     await eventually(lambda: h.fetchval("SELECT count(*) FROM programs"), expect=1)
-    await h.claims.emit(samples.approval("award-1"), "claim-of-award-1")
+    await h.funds.emit(samples.reserved("award-1"), "award-1")
 
     items = await eventually(lambda: _public_items(h), description="notice on the public JSON list")
     assert len(items) == 1
@@ -120,9 +120,9 @@ async def test_individual_awardee_is_masked_for_the_public_and_shown_to_staff(
 ) -> None:
     h = harness
     await h.set_clock(MONDAY_10_SHANGHAI)
-    await h.claims.emit(
-        samples.approval("award-7", credit_code=samples.INDIVIDUAL_CODE, enterprise_name="张小三"),
-        "claim-of-award-7",
+    await h.funds.emit(
+        samples.reserved("award-7", credit_code=samples.INDIVIDUAL_CODE, enterprise_name="张小三"),
+        "award-7",
     )
     items = await eventually(lambda: _public_items(h))
     assert items[0]["awardee"] == "张*三"
@@ -140,17 +140,17 @@ async def test_the_same_approval_delivered_again_makes_one_notice_and_one_mail(
     h = harness
     await h.set_clock(MONDAY_10_SHANGHAI)
     await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
-    first = await h.claims.emit(samples.approval("award-2"), "claim-of-award-2")
+    first = await h.funds.emit(samples.reserved("award-2"), "award-2")
     await eventually(lambda: len(h.smtp.received), expect=1)
 
     # 1. the very same message again, past JetStream's dedup (a redelivery after a lost ack)
-    await h.claims.republish(first["id"])
-    # 2. the same approval under a new message id (claims re-emitted it)
-    await h.claims.emit(samples.approval("award-2"), "claim-of-award-2")
-    await eventually(lambda: h.stream_messages("claims"), expect=4)  # enterprise + approval x 3
+    await h.funds.republish(first["id"])
+    # 2. the same reservation under a new message id (funds re-emitted it)
+    await h.funds.emit(samples.reserved("award-2"), "award-2")
+    await eventually(lambda: h.stream_messages("funds"), expect=3)  # reservation x 3
     await eventually(
         lambda: h.fetchval(
-            "SELECT count(*) FROM inbox WHERE consumer = 'notify__on_claim_approved'"
+            "SELECT count(*) FROM inbox WHERE consumer = 'notify__on_award_reserved'"
         ),
         expect=2,
     )
@@ -169,7 +169,7 @@ async def test_unknown_calendar_year_keeps_the_notice_waiting_until_an_admin_ret
     h = harness
     await h.set_clock("2027-03-01T02:00:00Z")  # a Monday in a year no calendar covers yet
     await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
-    await h.claims.emit(samples.approval("award-3"), "claim-of-award-3")
+    await h.funds.emit(samples.reserved("award-3"), "award-3")
 
     waiting = await eventually(
         lambda: h.fetch("SELECT id::text, status, published_at FROM notices")
@@ -279,11 +279,11 @@ async def test_broken_calendar_file_keeps_the_notice_waiting_instead_of_dead_let
     h.calendar_dir.mkdir(parents=True, exist_ok=True)
     (h.calendar_dir / "2026.json").write_text("{not json")  # an admin's half-edited year file
     await h.set_clock(MONDAY_10_SHANGHAI)
-    await h.claims.emit(samples.approval("award-4"), "claim-of-award-4")
+    await h.funds.emit(samples.reserved("award-4"), "award-4")
     await eventually(lambda: h.fetchval("SELECT status FROM notices"), expect="awaiting_calendar")
     await h.settled()
     assert (
-        await h.fetchval("SELECT outcome FROM inbox WHERE consumer = 'notify__on_claim_approved'")
+        await h.fetchval("SELECT outcome FROM inbox WHERE consumer = 'notify__on_award_reserved'")
         == "processed"
     )
     notice_id = await h.fetchval("SELECT id::text FROM notices")

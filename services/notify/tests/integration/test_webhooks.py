@@ -42,8 +42,11 @@ async def _subscribe(h: Any, samples: Any, url: str, *types: str, **extra: Any) 
 
 
 async def _approve(h: Any, samples: Any, award_id: str = "award-1") -> dict[str, Any]:
+    """The approval (claims) and its reservation (funds): notify publishes on the latter."""
     await h.set_clock(MONDAY_10_SHANGHAI)
-    return await h.claims.emit(samples.approval(award_id), f"claim-of-{award_id}")
+    approval = await h.claims.emit(samples.approval(award_id), f"claim-of-{award_id}")
+    await h.funds.emit(samples.reserved(award_id), award_id)
+    return approval
 
 
 async def _log(h: Any, samples: Any, subscription_id: str, **params: str) -> list[dict[str, Any]]:

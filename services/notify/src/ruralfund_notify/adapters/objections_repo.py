@@ -15,6 +15,7 @@ __all__ = [
     "insert_objection",
     "list_objections",
     "objection_by_nonce",
+    "objections_for_award",
     "save_resolution",
 ]
 
@@ -52,6 +53,14 @@ async def insert_objection(conn: asyncpg.Connection, o: Objection) -> bool:
         o.status.value,
     )
     return inserted is not None
+
+
+async def objections_for_award(conn: asyncpg.Connection, award_id: str) -> list[Objection]:
+    """Every objection to an award's notice, oldest first (to tell each objector its fate)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM objections WHERE award_id = $1 ORDER BY filed_at, id", award_id
+    )
+    return [_objection(r) for r in rows]
 
 
 async def objection_by_nonce(conn: asyncpg.Connection, nonce: str) -> Objection | None:

@@ -34,6 +34,7 @@ __all__ = [
     "notice_for_award",
     "paid_awards",
     "public_notices",
+    "publicity_working_days_of",
     "queue_email",
     "requeue_waiting_for_contact",
     "save_publication",
@@ -100,16 +101,20 @@ async def upsert_program(
     year: int,
     phase: str,
     items: list[tuple[str, str]],
+    publicity_working_days: int = 5,
 ) -> None:
     await conn.execute(
-        """INSERT INTO programs (code, name, county_name, year, phase) VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO programs (code, name, county_name, year, phase, publicity_working_days)
+           VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (code) DO UPDATE SET name = excluded.name, county_name = excluded.county_name,
-               year = excluded.year, phase = excluded.phase""",
+               year = excluded.year, phase = excluded.phase,
+               publicity_working_days = excluded.publicity_working_days""",
         code,
         name,
         county_name,
         year,
         phase,
+        publicity_working_days,
     )
     await conn.executemany(
         """INSERT INTO program_items (program_code, item_code, item_name) VALUES ($1, $2, $3)
@@ -132,11 +137,19 @@ async def names_for(
     return (row["program_name"], row["item_name"]) if row else (None, None)
 
 
+async def publicity_working_days_of(conn: asyncpg.Connection, program_code: str) -> int | None:
+    """The program's 公示 length, if its activation was seen."""
+    return await conn.fetchval(
+        "SELECT publicity_working_days FROM programs WHERE code = $1", program_code
+    )
+
+
 # ------------------------------------------------------------------------------ notices
 
 _NOTICE_COLUMNS: Final = (
     "n.id, n.award_id, n.claim_id, n.program_code, n.item_code, n.item_name, n.credit_code, "
-    "n.awardee_name, n.amount_fen, n.approval_event_id, n.status, n.published_at, n.starts_on, n.ends_on"
+    "n.awardee_name, n.amount_fen, n.approval_event_id, n.status, n.published_at, n.starts_on, n.ends_on, "
+    "n.working_days"
 )
 
 
@@ -163,6 +176,7 @@ def _notice(row: asyncpg.Record) -> Notice:
             "published_at",
             "starts_on",
             "ends_on",
+            "working_days",
         )
     }
     return Notice(id=str(row["id"]), status=NoticeStatus(row["status"]), **values)
@@ -184,8 +198,9 @@ async def insert_notice(conn: asyncpg.Connection, n: Notice) -> bool:
     """False when the award already has a notice (a re-sent approval)."""
     inserted = await conn.fetchval(
         """INSERT INTO notices (id, award_id, claim_id, program_code, item_code, item_name, credit_code,
-               awardee_name, amount_fen, approval_event_id, status, published_at, starts_on, ends_on)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+               awardee_name, amount_fen, approval_event_id, status, published_at, starts_on, ends_on,
+               working_days)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
            ON CONFLICT (award_id) DO NOTHING RETURNING 1""",
         n.id,
         n.award_id,
@@ -201,6 +216,7 @@ async def insert_notice(conn: asyncpg.Connection, n: Notice) -> bool:
         n.published_at,
         n.starts_on,
         n.ends_on,
+        n.working_days,
     )
     return inserted is not None
 

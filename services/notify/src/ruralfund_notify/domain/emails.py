@@ -36,6 +36,10 @@ class EmailTemplate(StrEnum):
     OBJECTION_RECEIVED = "objection_received"
     MILESTONE_OVERDUE = "milestone_overdue"
     SLA_BREACH_SUMMARY = "sla_breach_summary"
+    RESERVATION_REFUSED = "reservation_refused"
+    OBJECTION_RESOLVED = "objection_resolved"
+    OBJECTION_AWARD_REVOKED = "objection_award_revoked"
+    BANK_ACCOUNT_CHANGED = "bank_account_changed"
 
 
 class EmailStatus(StrEnum):

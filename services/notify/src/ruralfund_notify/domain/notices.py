@@ -1,10 +1,15 @@
 """The publicity notice (公示) of an award: drafted on approval, published when the
 publicity window can be computed.
 
-An approved reward must be publicised for 5 working days before it is paid.  The window
-comes from the working-day calendar; when the calendar of the publication year is not
-loaded yet, the notice waits (``awaiting_calendar``) instead of guessing a window that
-could release money early.
+An approved reward must be publicised for 5 working days (the program's
+``publicity_working_days``) before it is paid.  The window comes from the working-day
+calendar; when the calendar of the publication year is not loaded yet, the notice waits
+(``awaiting_calendar``) instead of guessing a window that could release money early.
+
+A notice is drafted only once funds has reserved the award (``award_reserved``), never on
+the approval alone: an award funds refuses (``ITEM_BUDGET_EXCEEDED``) must not be publicised
+nor promised. A notice already up when funds refuses (a contract tranche, publicised on its
+due event) is withdrawn visibly, like a revoked one.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
-from ruralfund_common.calendar import COUNTY_TZ
+from ruralfund_common.calendar import COUNTY_TZ, PUBLICITY_WORKING_DAYS
 from ruralfund_common.errors import Conflict
 
 __all__ = [
@@ -26,9 +31,11 @@ __all__ = [
     "Revocation",
     "notice_url",
     "publicity_ends_at",
+    "revocation_of_refused_reservation",
 ]
 
 MAX_TEXT_CHARS: Final = 500
+MAX_WORKING_DAYS: Final = 30  # as the program file allows
 
 
 class NoticeStatus(StrEnum):
@@ -49,6 +56,8 @@ class PublicityPhase(StrEnum):
 # reason stays with staff: it may name the objector or other people.
 REVOCATION_NOTE_ZH: Final = {
     "OBJECTION_UPHELD": "经核查，公示期内收到的异议成立，该项奖补已撤销，不予拨付。",
+    # funds could not reserve it (e.g. the item's budget is exhausted): withdrawn, not paid
+    "RESERVATION_REFUSED": "该项资金未能在项目预算中安排，本公示撤回，不予拨付。",
 }
 DEFAULT_REVOCATION_NOTE_ZH: Final = "该项奖补已撤销，不予拨付。"
 
@@ -73,6 +82,11 @@ class Revocation:
     @property
     def public_note(self) -> str:
         return REVOCATION_NOTE_ZH.get(self.code, DEFAULT_REVOCATION_NOTE_ZH)
+
+
+def revocation_of_refused_reservation(award_id: str, code: str, at: datetime) -> Revocation:
+    """funds refused to reserve the award: a notice of it, if any, is withdrawn (撤回)."""
+    return Revocation(award_id=award_id, code="RESERVATION_REFUSED", reason=code, revoked_at=at)
 
 
 class NoticeAlreadyPublished(Conflict):
@@ -101,6 +115,8 @@ class Notice:
     published_at: datetime | None = None
     starts_on: date | None = None
     ends_on: date | None = None
+    # how long it is publicised: the program's publicity_working_days (funds enforces the same)
+    working_days: int = PUBLICITY_WORKING_DAYS
 
     def __post_init__(self) -> None:
         for name in (
@@ -125,6 +141,8 @@ class Notice:
             or self.amount_fen <= 0
         ):
             raise ValueError(f"notice amount_fen must be a positive int, got {self.amount_fen!r}")
+        if isinstance(self.working_days, bool) or not 1 <= self.working_days <= MAX_WORKING_DAYS:
+            raise ValueError(f"notice working_days must be 1..{MAX_WORKING_DAYS}, got {self.working_days!r}")
         object.__setattr__(self, "status", NoticeStatus(self.status))
         self._check_publication()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 import jinja2
 
@@ -20,22 +20,30 @@ from .sla import SlaSummary
 
 __all__ = [
     "ApprovalMail",
+    "BankAccountChangedMail",
     "ClaimReceivedMail",
     "ClaimReturnedMail",
     "MilestoneMail",
+    "ObjectionAwardRevokedMail",
     "ObjectionReceivedMail",
+    "ObjectionResolvedMail",
     "PaymentMail",
     "PublicityDates",
     "RejectionMail",
+    "ReservationRefusedMail",
     "Sender",
     "jinja_environment",
+    "render_bank_account_changed",
     "render_claim_approved",
     "render_claim_received",
     "render_claim_rejected",
     "render_claim_returned",
     "render_milestone_overdue",
+    "render_objection_award_revoked",
     "render_objection_received",
+    "render_objection_resolved",
     "render_payment_executed",
+    "render_reservation_refused",
     "render_sla_breach_summary",
 ]
 
@@ -54,6 +62,7 @@ class PublicityDates:
     ends_on: date
     payable_from: date
     url: str
+    working_days: int = 5  # the program's publicity_working_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +150,85 @@ class ObjectionReceivedMail:
     phone: str | None
 
 
+# Why funds could not reserve an award, as the enterprise reads it (funds' refusal codes).
+REFUSAL_REASON_ZH: Final = {
+    "ITEM_BUDGET_EXCEEDED": "该建设内容的剩余预算不足",
+    "ITEM_NOT_FOUND": "示范项目中没有该建设内容",
+}
+DEFAULT_REFUSAL_REASON_ZH: Final = "项目资金暂无法安排"
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRefusedMail:
+    """To the enterprise: its approved award could not be reserved, with the figures."""
+
+    enterprise_name: str
+    claim_id: str
+    program_name: str
+    item_name: str
+    amount_fen: int
+    available_fen: int | None  # what the item had left (a budget refusal only)
+    code: str
+    refused_on: date
+
+    @property
+    def reason_zh(self) -> str:
+        return REFUSAL_REASON_ZH.get(self.code, DEFAULT_REFUSAL_REASON_ZH)
+
+    @property
+    def shortfall_fen(self) -> int:
+        assert self.available_fen is not None
+        return max(self.amount_fen - self.available_fen, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectionResolvedMail:
+    """To the objector: the outcome of their objection."""
+
+    objector_name: str
+    objection_id: str
+    notice_id: str
+    program_name: str
+    item_name: str
+    awardee: str  # masked as on the public page
+    amount_fen: int
+    filed_at: datetime
+    resolved_at: datetime
+    upheld: bool
+    reason: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectionAwardRevokedMail:
+    """To the objector: the award they objected to was revoked."""
+
+    objector_name: str
+    objection_id: str
+    notice_id: str
+    program_name: str
+    item_name: str
+    awardee: str
+    amount_fen: int
+    revoked_at: datetime
+    note: str  # the public note of the revocation
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccountChangedMail:
+    """To the contact on record BEFORE the change: the registry's bank account changed."""
+
+    enterprise_name: str
+    credit_code: str
+    contact_name: str
+    previous_bank_name: str
+    previous_account_no: str  # shown masked
+    bank_name: str
+    account_no: str  # shown masked
+    changed_at: datetime
+
+
 @cache
 def jinja_environment(autoescape: bool) -> jinja2.Environment:
     """One environment per escaping mode: HTML pages escape, plain-text mails must not."""
@@ -200,3 +288,19 @@ def render_milestone_overdue(mail: MilestoneMail, sender: Sender) -> RenderedEma
 
 def render_sla_breach_summary(summary: SlaSummary, sender: Sender) -> RenderedEmail:
     return _render(EmailTemplate.SLA_BREACH_SUMMARY, summary=summary, sender=sender)
+
+
+def render_reservation_refused(mail: ReservationRefusedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.RESERVATION_REFUSED, mail=mail, sender=sender)
+
+
+def render_objection_resolved(mail: ObjectionResolvedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.OBJECTION_RESOLVED, mail=mail, sender=sender)
+
+
+def render_objection_award_revoked(mail: ObjectionAwardRevokedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.OBJECTION_AWARD_REVOKED, mail=mail, sender=sender)
+
+
+def render_bank_account_changed(mail: BankAccountChangedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.BANK_ACCOUNT_CHANGED, mail=mail, sender=sender)

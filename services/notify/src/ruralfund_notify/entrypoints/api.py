@@ -79,6 +79,7 @@ class PublicNotice(BaseModel):
     objections_close_at: datetime
     phase: PublicityPhase
     url: str
+    working_days: int = PUBLICITY_WORKING_DAYS  # the program's publicity_working_days
     revoked_at: datetime | None = None
     revocation_note: str | None = None
 
@@ -101,6 +102,7 @@ class PublicNotice(BaseModel):
             objections_close_at=n.objections_close_at,
             phase=n.phase(today, revocation),
             url=service.url_of(n.id),
+            working_days=n.working_days,
             revoked_at=revocation.revoked_at if revocation else None,
             revocation_note=revocation.public_note if revocation else None,
         )

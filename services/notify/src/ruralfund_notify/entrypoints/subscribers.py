@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ruralfund_common.contracts import (
+    AwardReserved,
     ClaimApproved,
     ClaimRejected,
     ClaimSubmitted,
@@ -15,11 +16,13 @@ from ruralfund_common.contracts import (
     PaymentExecuted,
     ProgramActivated,
     PublicityPublished,
+    ReservationRefused,
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentRefused
 from ruralfund_common.contracts.funds.ledger_checkpoint import LedgerCheckpoint
 from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
 from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
@@ -73,8 +76,26 @@ async def on_program_activated(tx: Tx, env: Envelope[ProgramActivated]) -> None:
 
 @consumes(ClaimApproved)
 async def on_claim_approved(tx: Tx, env: Envelope[ClaimApproved]) -> None:
-    """Publish the award's publicity notice (公示) and mail the enterprise the dates."""
+    """Offered to webhooks only: the notice waits until funds has reserved the award."""
     await notify_service(tx.ctx).claim_approved(tx, env.id, env.data)
+
+
+@consumes(AwardReserved)
+async def on_award_reserved(tx: Tx, env: Envelope[AwardReserved]) -> None:
+    """Publish the reserved award's publicity notice (公示) and mail the enterprise the dates."""
+    await notify_service(tx.ctx).award_reserved(tx, env.id, env.data)
+
+
+@consumes(ReservationRefused)
+async def on_reservation_refused(tx: Tx, env: Envelope[ReservationRefused]) -> None:
+    """No notice for an award funds refused; mail the enterprise why, with the figures."""
+    await notify_service(tx.ctx).reservation_refused(tx, env.id, env.data)
+
+
+@consumes(ContractPaymentRefused)
+async def on_contract_payment_refused(tx: Tx, env: Envelope[ContractPaymentRefused]) -> None:
+    """Withdraw (撤回) the notice of a publicised contract tranche funds could not reserve."""
+    await notify_service(tx.ctx).contract_payment_refused(tx, env.id, env.data)
 
 
 @consumes(ContractPaymentDue)

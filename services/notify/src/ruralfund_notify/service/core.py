@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 import asyncpg
 from ruralfund_common.bootstrap import ServiceContext
 from ruralfund_common.calendar import (
+    PUBLICITY_WORKING_DAYS,
     CalendarFileError,
     CalendarYearUnknown,
     PublicityWindow,
@@ -23,6 +24,7 @@ from ruralfund_common.calendar import (
 )
 from ruralfund_common.clock import Clock
 from ruralfund_common.contracts import (
+    AwardReserved,
     ClaimApproved,
     ClaimRejected,
     ClaimSubmitted,
@@ -30,10 +32,12 @@ from ruralfund_common.contracts import (
     PaymentExecuted,
     ProgramActivated,
     PublicityPublished,
+    ReservationRefused,
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentRefused
 from ruralfund_common.errors import DomainError, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.logging import get_logger
@@ -50,7 +54,14 @@ from ..domain.emails import (
     retry_delay_seconds,
     should_give_up,
 )
-from ..domain.notices import TRANCHE_KIND_ZH, Notice, NoticeStatus, Revocation, notice_url
+from ..domain.notices import (
+    TRANCHE_KIND_ZH,
+    Notice,
+    NoticeStatus,
+    Revocation,
+    notice_url,
+    revocation_of_refused_reservation,
+)
 from ..domain.open_data import PaidAward, PublicPaidAward
 from ..domain.rendering import (
     ApprovalMail,
@@ -59,12 +70,14 @@ from ..domain.rendering import (
     PaymentMail,
     PublicityDates,
     RejectionMail,
+    ReservationRefusedMail,
     Sender,
     render_claim_approved,
     render_claim_received,
     render_claim_rejected,
     render_claim_returned,
     render_payment_executed,
+    render_reservation_refused,
 )
 from ..settings import NotifySettings
 
@@ -164,6 +177,7 @@ class NotifyService:
             year=e.year,
             phase=e.phase,
             items=items,
+            publicity_working_days=e.publicity_working_days,
         )
 
     # -- claims -----------------------------------------------------------------------------
@@ -208,23 +222,67 @@ class NotifyService:
         )
 
     async def claim_approved(self, tx: Tx, event_id: str, e: ClaimApproved) -> None:
-        """Publicise the award (公示) when required, and tell the enterprise."""
+        """Nothing to publish yet: the award exists for the public only once funds has reserved
+        it (``award_reserved``); an approval funds refuses must leave no notice and no promise."""
+        log.info("approval_awaits_reservation", award_id=e.award_id, event_id=event_id)
+
+    async def award_reserved(self, tx: Tx, event_id: str, e: AwardReserved) -> None:
+        """funds reserved the award: publicise it (公示) when required, and tell the enterprise."""
+        if e.credit_code is None or e.enterprise_name is None or e.requires_publicity is None:
+            raise DomainError(
+                "AWARD_RESERVED_WITHOUT_NOTICE_FIELDS",
+                f"award_reserved for {e.award_id} lacks the payee and publicity fields (a funds "
+                "from before issue 16): the notice cannot be written from it",
+            )
+        program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
+        item_name = e.item_name or item_name or e.item_code
         if not e.requires_publicity:
-            await self._mail_approval_without_publicity(tx, event_id, e)
+            mail = ApprovalMail(e.enterprise_name, e.claim_id, program_name or e.program_code,
+                                item_name, e.amount_fen, publicity=None)
+            rendered = render_claim_approved(mail, self.sender)
+            await self._queue(tx, event_id, EmailTemplate.CLAIM_APPROVED, e.credit_code, rendered)
             return
-        notice = Notice(
-            id=new_id(),
-            award_id=e.award_id,
-            claim_id=e.claim_id,
-            program_code=e.program_code,
-            item_code=e.item_code,
-            item_name=e.item_name,
-            credit_code=e.credit_code,
-            awardee_name=e.enterprise_name,
-            amount_fen=e.amount_fen,
-            approval_event_id=event_id,
+        days = e.publicity_working_days or await self._program_days(tx, e.program_code)
+        await self._publicise(tx, Notice(
+            id=new_id(), award_id=e.award_id, claim_id=e.claim_id, program_code=e.program_code,
+            item_code=e.item_code, item_name=item_name, credit_code=e.credit_code,
+            awardee_name=e.enterprise_name, amount_fen=e.amount_fen, approval_event_id=event_id,
+            working_days=days,
+        ))
+
+    async def reservation_refused(self, tx: Tx, event_id: str, e: ReservationRefused) -> None:
+        """funds could not reserve the award: no notice may show it (one already up, e.g. from
+        before issue 16, is withdrawn visibly) and the enterprise is told why, with the figures."""
+        await self._withdraw_unreserved(tx, event_id, e.award_id, e.code, e.refused_at)
+        if e.credit_code is None or e.enterprise_name is None:
+            log.warning("refusal_without_payee", award_id=e.award_id, code=e.code)
+            return
+        program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
+        mail = ReservationRefusedMail(
+            enterprise_name=e.enterprise_name, claim_id=e.claim_id,
+            program_name=program_name or e.program_code,
+            item_name=e.item_name or item_name or e.item_code, amount_fen=e.amount_fen,
+            available_fen=e.item_available_fen, code=e.code, refused_on=local_date(e.refused_at),
         )
-        await self._publicise(tx, notice)
+        await self._queue(tx, event_id, EmailTemplate.RESERVATION_REFUSED, e.credit_code,
+                          render_reservation_refused(mail, self.sender))
+
+    async def contract_payment_refused(self, tx: Tx, event_id: str, e: ContractPaymentRefused) -> None:
+        """A publicised contract tranche funds could not reserve: its notice is withdrawn (撤回)."""
+        await self._withdraw_unreserved(tx, event_id, e.payment_due_id, e.code, e.refused_at)
+
+    async def _withdraw_unreserved(
+        self, tx: Tx, event_id: str, award_id: str, code: str, at: datetime
+    ) -> None:
+        revocation = revocation_of_refused_reservation(award_id, code, at)
+        first = await repo.insert_revocation(tx.conn, revocation, event_id)
+        notice = await repo.notice_for_award(tx.conn, award_id)
+        if notice is not None and first:
+            log.warning("notice_withdrawn_unreserved", award_id=award_id, notice_id=notice.id, code=code)
+
+    async def _program_days(self, tx: Tx, program_code: str) -> int:
+        days = await repo.publicity_working_days_of(tx.conn, program_code)
+        return days if days is not None else PUBLICITY_WORKING_DAYS
 
     async def contract_payment_due(self, tx: Tx, event_id: str, e: ContractPaymentDue) -> None:
         """A contract tranche of a program whose contract payments are publicised (the program
@@ -236,7 +294,7 @@ class NotifyService:
             id=new_id(), award_id=e.payment_due_id, claim_id=e.contract_id, program_code=e.program_code,
             item_code=e.item_code, item_name=f"{e.item_name}（合同{e.contract_no}，{kind}）",
             credit_code=e.provider_credit_code, awardee_name=e.provider_name, amount_fen=e.amount_fen,
-            approval_event_id=event_id,
+            approval_event_id=event_id, working_days=await self._program_days(tx, e.program_code),
         ))
 
     async def _publicise(self, tx: Tx, notice: Notice) -> None:
@@ -257,21 +315,6 @@ class NotifyService:
                 code=exc.code,
                 detail=exc.message,
             )
-
-    async def _mail_approval_without_publicity(
-        self, tx: Tx, event_id: str, e: ClaimApproved
-    ) -> None:
-        program_name, _ = await repo.names_for(tx.conn, e.program_code, e.item_code)
-        mail = ApprovalMail(
-            e.enterprise_name,
-            e.claim_id,
-            program_name or e.program_code,
-            e.item_name,
-            e.amount_fen,
-            publicity=None,
-        )
-        rendered = render_claim_approved(mail, self.sender)
-        await self._queue(tx, event_id, EmailTemplate.CLAIM_APPROVED, e.credit_code, rendered)
 
     async def claim_rejected(self, tx: Tx, event_id: str, e: ClaimRejected) -> None:
         program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
@@ -342,6 +385,8 @@ class NotifyService:
             notice_id=notice.id if notice else None,
             first=first,
         )
+        if first and notice is not None:
+            await self.objections.tell_objectors_revoked(tx, event_id, notice, revocation)
 
     # -- notices ----------------------------------------------------------------------------
     async def publish_notice(self, tx: Tx, notice_id: str) -> Notice:
@@ -359,7 +404,7 @@ class NotifyService:
         """Publish now: window from the calendar, event out, approval mail with the dates."""
         published_at = tx.clock.now()
         try:
-            window = self.calendar.publicity_window_for_instant(published_at)
+            window = self.calendar.publicity_window_for_instant(published_at, notice.working_days)
         except CalendarFileError as exc:
             raise CalendarFileInvalid(exc) from exc
         published = notice.publish(
@@ -399,7 +444,9 @@ class NotifyService:
         self, tx: Tx, n: Notice, window: PublicityWindow, url: str
     ) -> None:
         program_name, _ = await repo.names_for(tx.conn, n.program_code, n.item_code)
-        dates = PublicityDates(window.starts_on, window.ends_on, window.payable_from, url)
+        dates = PublicityDates(
+            window.starts_on, window.ends_on, window.payable_from, url, n.working_days
+        )
         mail = ApprovalMail(
             n.awardee_name,
             n.claim_id,

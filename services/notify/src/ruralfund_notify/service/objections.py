@@ -22,6 +22,7 @@ from ..adapters import repository as repo
 from ..domain.emails import EmailTemplate
 from ..domain.form_tokens import FormToken, FormTokenInvalid, issue_form_token, verify_form_token
 from ..domain.masking import public_awardee_name, redact_text
+from ..domain.notices import Notice, Revocation
 from ..domain.objections import (
     Objection,
     ObjectionOutcome,
@@ -31,7 +32,14 @@ from ..domain.objections import (
     parse_objection_form,
 )
 from ..domain.rate_limit import FixedWindow, client_address, rate_key
-from ..domain.rendering import ObjectionReceivedMail, render_objection_received
+from ..domain.rendering import (
+    ObjectionAwardRevokedMail,
+    ObjectionReceivedMail,
+    ObjectionResolvedMail,
+    render_objection_award_revoked,
+    render_objection_received,
+    render_objection_resolved,
+)
 
 if TYPE_CHECKING:
     from .core import NotifyService
@@ -206,7 +214,7 @@ class ObjectionDesk:
         resolved = objection.resolve(outcome, reason, by=by.subject, at=tx.clock.now())
         await orepo.save_resolution(tx.conn, resolved)
         assert resolved.resolution_reason is not None and resolved.resolved_at is not None
-        await self.core.emit(
+        envelope = await self.core.emit(
             tx,
             ObjectionResolved(
                 objection_id=resolved.id,
@@ -222,7 +230,53 @@ class ObjectionDesk:
             aggregate_id=resolved.id,
         )
         log.info("objection_resolved", objection_id=resolved.id, outcome=outcome.value)
+        await self._tell_outcome(tx, envelope["id"], resolved)
         return resolved
+
+    async def _tell_outcome(self, tx: Tx, event_id: str, o: Objection) -> None:
+        """The objector who left an address learns the outcome (upheld or dismissed)."""
+        if o.email is None:
+            return
+        notice = await repo.get_notice(tx.conn, o.notice_id)
+        assert notice is not None and o.resolved_at is not None and o.resolution_reason is not None
+        program_name, _ = await repo.names_for(tx.conn, notice.program_code, notice.item_code)
+        mail = ObjectionResolvedMail(
+            objector_name=o.name, objection_id=o.id, notice_id=notice.id,
+            program_name=redact_text(program_name or notice.program_code),
+            item_name=redact_text(notice.item_name),
+            awardee=public_awardee_name(notice.awardee_name, notice.credit_code),
+            amount_fen=notice.amount_fen, filed_at=o.filed_at, resolved_at=o.resolved_at,
+            upheld=o.status is ObjectionStatus.UPHELD, reason=redact_text(o.resolution_reason),
+            url=self.core.url_of(notice.id),
+        )
+        await self.core.queue_to(
+            tx, event_id, EmailTemplate.OBJECTION_RESOLVED, (o.email, o.name),
+            render_objection_resolved(mail, self.core.sender),
+            missing_hint="the objector gave no usable address",
+        )
+
+    async def tell_objectors_revoked(
+        self, tx: Tx, event_id: str, notice: Notice, revocation: Revocation
+    ) -> None:
+        """Every objector of a revoked award who left an address is told it was revoked (one
+        mail each, keyed by the revocation event and the objection: a redelivery adds none)."""
+        program_name, _ = await repo.names_for(tx.conn, notice.program_code, notice.item_code)
+        for o in await orepo.objections_for_award(tx.conn, notice.award_id):
+            if o.email is None:
+                continue
+            mail = ObjectionAwardRevokedMail(
+                objector_name=o.name, objection_id=o.id, notice_id=notice.id,
+                program_name=redact_text(program_name or notice.program_code),
+                item_name=redact_text(notice.item_name),
+                awardee=public_awardee_name(notice.awardee_name, notice.credit_code),
+                amount_fen=notice.amount_fen, revoked_at=revocation.revoked_at,
+                note=revocation.public_note, url=self.core.url_of(notice.id),
+            )
+            await self.core.queue_to(
+                tx, f"{event_id}/{o.id}", EmailTemplate.OBJECTION_AWARD_REVOKED, (o.email, o.name),
+                render_objection_award_revoked(mail, self.core.sender),
+                missing_hint="the objector gave no usable address",
+            )
 
     async def get(self, pool: asyncpg.Pool, objection_id: str) -> Objection:
         async with pool.acquire() as conn:
