@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase
 from ruralfund_common.auth import Principal, Role
 from ruralfund_common.contracts import (
+    AwardReserved,
     ClaimApproved,
     EnterpriseRegistered,
     ItemBudget,
@@ -195,6 +196,17 @@ def claim_approved(award_id: str = "award-1", *, publicity: bool = True) -> Clai
     )
 
 
+def award_reserved(award_id: str = "award-1") -> AwardReserved:
+    """funds reserved the award: notify drafts its notice from this (issue 16)."""
+    a = claim_approved(award_id)
+    return AwardReserved(
+        award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code, item_code=a.item_code,
+        amount_fen=a.amount_fen, item_available_fen=0, reserved_at=MONDAY, line_code=a.line_code,
+        item_name=a.item_name, credit_code=a.credit_code, enterprise_name=a.enterprise_name,
+        requires_publicity=True, publicity_working_days=5,
+    )
+
+
 def enterprise_registered() -> EnterpriseRegistered:
     return EnterpriseRegistered(
         credit_code=LOCAL,
@@ -311,6 +323,7 @@ async def _seed_notify(s: Served) -> None:
     await claims.emit(program_activated(), "xinping-2021")
     await claims.emit(enterprise_registered(), LOCAL)
     await claims.emit(claim_approved("award-1"), "award-1")
+    await s.upstream["funds"].emit(award_reserved("award-1"), "award-1")
 
     async def notice() -> str | None:
         items = (await s.call("GET", "/notices")).json().get("items") or []
@@ -329,7 +342,7 @@ UPSTREAM: Final[dict[str, tuple[str, ...]]] = {
     "claims": (),
     "funds": ("claims",),
     "logistics": (),
-    "notify": ("claims",),
+    "notify": ("claims", "funds"),
 }
 
 

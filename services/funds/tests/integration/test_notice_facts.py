@@ -4,16 +4,18 @@ the one source of truth for unpaid awards (9)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from ruralfund_common.contracts import ItemBudget, LineBudget, ProgramActivated, PublicityPublished
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import EnterpriseBankAccountChanged
 from ruralfund_common.testing.services import running_service, service_settings
 from ruralfund_common.testing.upstream import producer
 from ruralfund_common.testing.wait import eventually
 from ruralfund_funds.app import create_app
 
-from .conftest import ADMIN, CC, World, approved
+from .conftest import ADMIN, CC, FINANCE, LEADER, SIGNATORY, World, approved
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +97,63 @@ async def test_a_budget_refusal_carries_the_figures(world7: World) -> None:
 async def _one(w: World, subject: str):
     found = await w.events(subject)
     return found[0]["data"] if found else None
+
+
+def account_changed(account_no: str, at: datetime) -> EnterpriseBankAccountChanged:
+    return EnterpriseBankAccountChanged(
+        credit_code=CC, enterprise_name="新平礼好包装有限公司", bank_name="中国建设银行新平支行",
+        account_no=account_no, previous_bank_name="中国农业银行新平县支行",
+        previous_account_no="6228480000000000001", previous_contact_name="李经理",
+        previous_contact_email="li@packaging.example", changed_by="u-admin", changed_at=at)
+
+
+async def test_a_registry_change_moves_the_pending_payment_and_lapses_its_approval(world7: World) -> None:
+    w = world7
+    r = await w.post("/programs/xinping-2021/releases", {"amount_yuan": "10,000.00", "approval_reference": "r-1"},
+                     FINANCE)
+    assert r.status_code == 201, r.text
+    await w.claims.emit(approved("a-pay", publicity=False), "a-pay")
+    await eventually(lambda: w.status("a-pay"), expect="reserved")
+    r = await w.post("/payments", {"award_id": "a-pay"}, ADMIN)
+    assert r.status_code == 201, r.text
+    pid, old_sha = r.json()["payment_id"], r.json()["content_sha256"]
+    r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": old_sha}, LEADER)
+    assert r.status_code == 200 and r.json()["status"] == "awaiting_approval", r.text
+
+    await w.claims.emit(account_changed("6217000000000000002", MONDAY + timedelta(hours=1)), CC)
+
+    async def moved():
+        p = await w.get(f"/payments/{pid}")
+        return p if p["content"]["payee_bank_account"] == "6217000000000000002" else None
+
+    payment = await eventually(moved, description="the pending payment moved to the registry's account")
+    assert payment["content"]["payee_bank_name"] == "中国建设银行新平支行"
+    assert payment["content_sha256"] != old_sha
+    assert [a["valid"] for a in payment["approvals"]] == [False]  # the leader signed the old account
+    r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": old_sha}, SIGNATORY)
+    assert r.json()["code"] == "APPROVAL_CONTENT_CHANGED", r.text
+    new_sha = payment["content_sha256"]
+    for who in (LEADER, SIGNATORY):
+        r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": new_sha}, who)
+        assert r.status_code == 200, r.text
+    assert r.json()["status"] == "executed", r.text
+    [executed] = [e["data"] for e in await w.events("funds.evt.payment_executed.v1")]
+    assert executed["bank_instruction"]["to_account"] == "6217000000000000002"
+
+    # an older change arriving late (another order on the wire) does not move it back
+    await w.claims.emit(account_changed("6217000000000000009", MONDAY), CC)
+    await eventually(w.inbox, expect=4)  # program, approval, change, stale change: all handled
+    award = json.dumps(await w.get("/awards/a-pay"), ensure_ascii=False)
+    assert "6217000000000000002" in award and "6217000000000000009" not in award
+
+
+async def test_an_approval_overtaken_by_a_registry_change_is_reserved_on_the_new_account(world7: World) -> None:
+    """The approval (approved Monday 10:00) carried the old account; the registry changed at
+    11:00 and that event arrived first: the award is created on the new account."""
+    w = world7
+    await w.claims.emit(account_changed("6217000000000000002", MONDAY + timedelta(hours=1)), CC)
+    await eventually(w.inbox, expect=2)
+    await w.claims.emit(approved("a-late"), "a-late")
+    await eventually(lambda: w.status("a-late"), expect="reserved")
+    award = await w.get("/awards/a-late")
+    assert "6217000000000000002" in json.dumps(award, ensure_ascii=False), award

@@ -82,14 +82,15 @@ class MailSink:
 
 @dataclass
 class Claims:
-    """The claims service's outbox in the test database, relayed to JetStream."""
+    """Another service's outbox (claims, or funds) in the test database, relayed to JetStream."""
 
     pool: asyncpg.Pool
     relay: OutboxRelay
+    producer: str = "claims"
 
     async def emit(self, event: Event, aggregate_id: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await Tx(conn, "claims", SystemClock()).emit(event, aggregate_id=aggregate_id)
+            await Tx(conn, self.producer, SystemClock()).emit(event, aggregate_id=aggregate_id)
         self.relay.notify()
 
 
@@ -101,6 +102,7 @@ class NotifyProcess:
     mail: MailSink
     claims: Claims
     db: asyncpg.Pool  # notify's schema, for assertions
+    funds: Claims | None = None  # funds reserves the award: notify publishes from that
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -198,12 +200,21 @@ async def notify_process(
             poll_seconds=0.05,
         )
         await relay.start()
+        await migrate(database_url, "funds", None)
+        funds_pool = await create_pool(database_url, "funds")
+        funds_relay = OutboxRelay(
+            funds_pool, nats_url, producer="funds", namespace=Namespace(namespace), poll_seconds=0.05
+        )
+        await funds_relay.start()
         db = await create_pool(database_url, "notify")
         try:
-            yield NotifyProcess(url, proc, log, sink, Claims(claims_pool, relay), db)
+            funds = Claims(funds_pool, funds_relay, "funds")
+            yield NotifyProcess(url, proc, log, sink, Claims(claims_pool, relay), db, funds)
         finally:
             await relay.stop()
+            await funds_relay.stop()
             await claims_pool.close()
+            await funds_pool.close()
             await db.close()
     finally:
         proc.terminate()

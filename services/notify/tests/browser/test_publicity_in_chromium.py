@@ -12,7 +12,13 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright, expect
 from ruralfund_common.auth import Role
-from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
+from ruralfund_common.contracts import (
+    AwardReserved,
+    ClaimApproved,
+    ItemBudget,
+    LineBudget,
+    ProgramActivated,
+)
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
 
@@ -68,12 +74,23 @@ def approval() -> ClaimApproved:
     )
 
 
+def reserved() -> AwardReserved:
+    a = approval()
+    return AwardReserved(
+        award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code, item_code=a.item_code,
+        amount_fen=a.amount_fen, item_available_fen=0, reserved_at=a.approved_at, line_code=a.line_code,
+        item_name=a.item_name, credit_code=a.credit_code, enterprise_name=a.enterprise_name,
+        requires_publicity=True, publicity_working_days=5,
+    )
+
+
 async def _published_notice(notify: Any) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=notify.url, timeout=5) as client:
         r = await client.post("/admin/clock", json={"set_to": MONDAY_10_SHANGHAI}, headers=ADMIN)
         assert r.status_code == 200, r.text
         await notify.claims.emit(program(), "xinping-2021")
         await notify.claims.emit(approval(), "claim-1")
+        await notify.funds.emit(reserved(), "award-1")  # notify publishes once funds reserved it
 
         async def first() -> dict[str, Any] | None:
             items = (await client.get("/publicity/notices.json")).json()["items"]

@@ -65,6 +65,7 @@ NOTIFY_CONSUMERS = {
         "on_claim_submitted",
         "on_claim_returned",
         "on_milestone_overdue",
+        "on_enterprise_bank_account_changed",
     ],
     "funds": [
         "on_payment_executed",

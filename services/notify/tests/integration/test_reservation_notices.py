@@ -155,3 +155,32 @@ async def test_objectors_are_told_the_outcome_and_the_revocation(harness, sample
     assert len(h.smtp.received) == 2 + 2 + 2  # receipts, outcomes, revocations (two addresses)
     [item] = await _items(h)
     assert item["phase"] == "revoked" and "异议成立" in item["revocation_note"]
+
+
+async def test_a_bank_account_change_is_mailed_to_the_contact_on_record_before_it(
+    harness, samples
+) -> None:
+    """The same request replaced the contact: the mail goes to the one on record before."""
+    from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+        EnterpriseBankAccountChanged,
+    )
+
+    h = harness
+    await h.set_clock(MONDAY_10_SHANGHAI)
+    await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
+    changed = EnterpriseBankAccountChanged(
+        credit_code=samples.COMPANY_CODE, enterprise_name="新平礼好农业科技有限公司",
+        bank_name="中国建设银行新平支行", account_no="6217000000000000002",
+        previous_bank_name="中国农业银行新平县支行", previous_account_no="6228480123456789012",
+        previous_contact_name="王经理", previous_contact_email="wang@xinping-lihao.cn",
+        changed_by="u-enterprise", changed_at="2026-03-02T03:00:00Z")
+    await h.claims.emit(changed, samples.COMPANY_CODE)
+    await h.claims.emit(samples.enterprise(contact_email="new-boss@example.cn"), samples.COMPANY_CODE)
+    [mail] = await eventually(lambda: _mails_to(h, "wang@xinping-lihao.cn"))
+    await h.settled()
+    assert mail.message["Subject"] == "【电子商务进农村综合示范】收款账户变更提醒：新平礼好农业科技有限公司"
+    for text in ("王经理：", "原收款账号：***************9012", "新收款账号：***************0002",
+                 "新收款银行：中国建设银行新平支行", "2026年3月2日 11:00", "并非贵单位申请"):
+        assert text in mail.body, text
+    assert "6217000000000000002" not in mail.body and "6228480123456789012" not in mail.body
+    assert _mails_to(h, "new-boss@example.cn") == []

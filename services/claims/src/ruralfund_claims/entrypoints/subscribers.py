@@ -18,6 +18,9 @@ from ruralfund_common.contracts import (
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+    EnterpriseBankAccountChanged,
+)
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.contract_payment_executed import (
@@ -41,6 +44,7 @@ events.emits(
     ClaimReturned,
     MilestoneOverdue,
     ContractPaymentDue,
+    EnterpriseBankAccountChanged,
 )
 
 

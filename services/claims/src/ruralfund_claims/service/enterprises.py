@@ -8,6 +8,9 @@ from typing import Any
 import asyncpg
 from ruralfund_common.auth import Principal
 from ruralfund_common.contracts import EnterpriseRegistered
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+    EnterpriseBankAccountChanged,
+)
 from ruralfund_common.errors import Conflict, InvalidInput, NotFound
 from ruralfund_common.messaging import Tx
 
@@ -61,6 +64,26 @@ def _enterprise_row(e: Enterprise) -> dict[str, Any]:
         "bank_name": e.bank_account.bank_name,
         "bank_account_no": e.bank_account.account_no,
     }
+
+
+def _bank_account_changed(
+    before: Enterprise, after: Enterprise, by: str, at: Any
+) -> EnterpriseBankAccountChanged:
+    """The registry's account is where every unpaid award goes (funds); the contact on record
+    before the change is told (notify), even if this same change replaced the contact."""
+    return EnterpriseBankAccountChanged(
+        credit_code=after.credit_code,
+        enterprise_name=after.name,
+        bank_name=after.bank_account.bank_name,
+        account_no=after.bank_account.account_no,
+        previous_bank_name=before.bank_account.bank_name,
+        previous_account_no=before.bank_account.account_no,
+        previous_contact_name=before.contact.name,
+        previous_contact_email=before.contact.email,
+        previous_contact_phone=before.contact.phone,
+        changed_by=by,
+        changed_at=at,
+    )
 
 
 def _enterprise_registered(e: Enterprise) -> EnterpriseRegistered:
@@ -119,6 +142,10 @@ async def change_enterprise(
         await repo.update_enterprise(
             tx.conn, {**_enterprise_row(updated), "by": principal.subject, "at": now}
         )
+        if updated.bank_account != current.bank_account:
+            # first: notify mails the contact on record before this change (current.contact)
+            changed = _bank_account_changed(current, updated, principal.subject, now)
+            await tx.emit(changed, aggregate_id=credit_code)
         await tx.emit(_enterprise_registered(updated), aggregate_id=credit_code)
     elif program_code is None:
         change.apply(current)  # raises NOTHING_TO_CHANGE

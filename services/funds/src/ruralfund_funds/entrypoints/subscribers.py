@@ -11,6 +11,7 @@ from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.budget_adjusted import BudgetAdjusted
 from ruralfund_common.contracts.funds.clawback_repaid import ClawbackRepaid
 from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import EnterpriseBankAccountChanged
 from ruralfund_common.contracts.funds.command_refused import CommandRefused
 from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentExecuted, ContractPaymentRefused
 from ruralfund_common.contracts.funds.contractor_defaulted import ContractorDefaulted
@@ -50,6 +51,13 @@ async def reserve_contract_tranche(tx: Tx, env: Envelope[ContractPaymentDue]) ->
     it (contract_payment_refused: ITEM_BUDGET_EXCEEDED, CONTRACTOR_IN_DEFAULT, ...)."""
     await service.reserve_contract_payment(tx, env.data)
     await service.seal(tx)
+
+
+@events.subscribe(EnterpriseBankAccountChanged)
+async def move_unpaid_awards_to_registry_account(tx: Tx, env: Envelope[EnterpriseBankAccountChanged]) -> None:
+    """The registry is the one home of the bank account: every unpaid award of the enterprise
+    moves to the new account; approvals of an open payment order (signed for the old) lapse."""
+    await service.apply_bank_account_change(tx, env.data)
 
 
 @events.subscribe(PublicityPublished)

@@ -9,6 +9,7 @@ from .payments import (
     MAX_BATCH_APPROVALS, ApprovalItem, approve_payments, change_payee_bank, fail_payment, import_statement,
     request_payment, settle_payment,
 )
+from .registry import apply_bank_account_change
 from .program import adjust_budget, declare_default, preallocate, record_repayment, release_funds, resolution_of
 from .shares import import_history, spending
 from .ledger import (
@@ -27,4 +28,5 @@ __all__ = [
     "award_view", "balances", "payee_statement", "payment_view", "postings", "reconciliation",
     "reserve_contract_payment", "import_history", "spending", "seal", "seal_migrated_rows", "seal_schema_changes", "make_checkpoint",
     "daily_checkpoint", "checkpoint_view", "prove_consistency", "prove_inclusion",
+    "apply_bank_account_change",
 ]

@@ -21,6 +21,7 @@ from ..adapters import repository as repo
 from ..domain import ledger as L
 from ..domain.awards import Award, AwardStatus, Objection, Payee, ProgramView, Tranche
 from ._base import compute_window, emit_facts, lock_books, write_books
+from .registry import registry_payee
 
 __all__ = ["open_program", "reserve_award", "reserve_contract_payment", "record_publication", "objection_filed",
            "objection_resolved", "ProgramNotOpenYet"]
@@ -70,8 +71,9 @@ async def reserve_award(tx: Tx, ev: ClaimApproved) -> None:
         raise ProgramNotOpenYet(ev.program_code)
     _, program = found
     item = program.items.get(ev.item_code)
-    award = Award(ev.award_id, ev.claim_id, ev.program_code, ev.line_code, ev.item_code,
-                  Payee(ev.credit_code, ev.enterprise_name, ev.payee_bank_name, ev.payee_bank_account),
+    payee = await registry_payee(tx, Payee(ev.credit_code, ev.enterprise_name, ev.payee_bank_name,
+                                           ev.payee_bank_account), ev.approved_at)
+    award = Award(ev.award_id, ev.claim_id, ev.program_code, ev.line_code, ev.item_code, payee,
                   ev.amount_fen, tx.clock.now(), requires_publicity=ev.requires_publicity,
                   spending_category=item.spending_category if item else None)
     await _reserve(tx, award, program)
@@ -95,8 +97,9 @@ async def reserve_contract_payment(tx: Tx, ev: ContractPaymentDue) -> None:
     item = program.items.get(ev.item_code)
     tranche = Tranche(ev.contract_id, ev.contract_no, ev.tranche_code, ev.tranche_kind, ev.package_code,
                       ev.milestone_code)
-    award = Award(ev.payment_due_id, None, ev.program_code, ev.line_code, ev.item_code,
-                  Payee(ev.provider_credit_code, ev.provider_name, ev.payee_bank_name, ev.payee_bank_account),
+    payee = await registry_payee(tx, Payee(ev.provider_credit_code, ev.provider_name, ev.payee_bank_name,
+                                           ev.payee_bank_account), ev.became_due_at)
+    award = Award(ev.payment_due_id, None, ev.program_code, ev.line_code, ev.item_code, payee,
                   ev.amount_fen, tx.clock.now(), kind="contract_payment",
                   requires_publicity=ev.requires_publicity or row["contract_payments_require_publicity"],
                   contract_reference=ev.contract_no, tranche=tranche,

@@ -20,6 +20,9 @@ from ruralfund_common.contracts import (
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+    EnterpriseBankAccountChanged,
+)
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentRefused
@@ -66,6 +69,14 @@ def webhook_event_types() -> frozenset[str]:
 async def on_enterprise_registered(tx: Tx, env: Envelope[EnterpriseRegistered]) -> None:
     """Keep the enterprise's contact; send mails that were waiting for its address."""
     await notify_service(tx.ctx).register_contact(tx, env.data)
+
+
+@consumes(EnterpriseBankAccountChanged)
+async def on_enterprise_bank_account_changed(
+    tx: Tx, env: Envelope[EnterpriseBankAccountChanged]
+) -> None:
+    """Mail the contact on record before the change that the bank account changed."""
+    await notify_service(tx.ctx).bank_account_changed(tx, env.id, env.data)
 
 
 @consumes(ProgramActivated)

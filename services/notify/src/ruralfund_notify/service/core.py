@@ -36,6 +36,9 @@ from ruralfund_common.contracts import (
 )
 from ruralfund_common.contracts.claims.claim_returned import ClaimReturned
 from ruralfund_common.contracts.claims.contract_payment_due import ContractPaymentDue
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+    EnterpriseBankAccountChanged,
+)
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.contract_payment_executed import ContractPaymentRefused
 from ruralfund_common.errors import DomainError, NotFound
@@ -65,6 +68,7 @@ from ..domain.notices import (
 from ..domain.open_data import PaidAward, PublicPaidAward
 from ..domain.rendering import (
     ApprovalMail,
+    BankAccountChangedMail,
     ClaimReceivedMail,
     ClaimReturnedMail,
     PaymentMail,
@@ -72,6 +76,7 @@ from ..domain.rendering import (
     RejectionMail,
     ReservationRefusedMail,
     Sender,
+    render_bank_account_changed,
     render_claim_approved,
     render_claim_received,
     render_claim_rejected,
@@ -166,6 +171,32 @@ class NotifyService:
                 log.info(
                     "mail_requeued_for_new_contact", credit_code=contact.credit_code, mails=requeued
                 )
+
+    async def bank_account_changed(
+        self, tx: Tx, event_id: str, e: EnterpriseBankAccountChanged
+    ) -> None:
+        """Tell the contact on record BEFORE the change (the event carries it: notify's own
+        contact row may already hold a contact the same request put in), so a fraudulent change
+        reaches the people it would rob."""
+        mail = BankAccountChangedMail(
+            enterprise_name=e.enterprise_name,
+            credit_code=e.credit_code,
+            contact_name=e.previous_contact_name,
+            previous_bank_name=e.previous_bank_name,
+            previous_account_no=e.previous_account_no,
+            bank_name=e.bank_name,
+            account_no=e.account_no,
+            changed_at=e.changed_at,
+        )
+        await self.queue_to(
+            tx,
+            event_id,
+            EmailTemplate.BANK_ACCOUNT_CHANGED,
+            (e.previous_contact_email, e.previous_contact_name),
+            render_bank_account_changed(mail, self.sender),
+            missing_hint=f"enterprise {e.credit_code} had no contact e-mail before the change; "
+            "tell it by phone",
+        )
 
     async def register_program(self, tx: Tx, e: ProgramActivated) -> None:
         items = [(item.code, item.name) for line in e.lines for item in line.items]

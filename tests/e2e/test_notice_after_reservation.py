@@ -1,0 +1,163 @@
+"""Issue 16 (6, 9) across the four services as processes: an award funds refuses is never
+publicised nor promised, and the enterprise learns why with the figures; a bank account
+change in the registry moves the pending payment, lapses its approval and is mailed to the
+contact on record before the change."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+
+from ruralfund_common.auth import Role
+from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.wait import eventually
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CREDIT_CODE = "91530427MA6K0B0Q1Y"  # registered in 新平县 (530427)
+ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
+LEADER = person("Leader Zhao", Role.LEADING_GROUP)
+SIGNATORY = person("Signatory Chen", Role.CONTRACTOR_SIGNATORY)
+FINANCE = person("Finance Li", Role.FINANCE_BUREAU)
+ENTERPRISE = person("Packaging Co", Role.ENTERPRISE, credit_code=CREDIT_CODE)
+OLD_CONTACT = "li@packaging.example"
+OLD_ACCOUNT = "6228480000000000001"
+NEW_ACCOUNT = "6217000000000000002"
+
+
+async def _json(client, path, who=ADMIN):
+    r = await client.get(path, headers=bearer(who))
+    return r.json() if r.status_code == 200 else None
+
+
+async def _start(system, claims, funds) -> None:
+    r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=bearer(ADMIN))
+    assert r.status_code == 200, r.text
+    r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
+                          headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
+    assert r.status_code == 201, r.text
+    await eventually(lambda: _json(funds, "/programs/xinping-2021/balances"), timeout=20,
+                     description="funds opened the program's accounts")
+    r = await claims.post("/enterprises", headers=bearer(ADMIN), json={
+        "credit_code": CREDIT_CODE, "name": "新平礼好包装有限公司", "kind": "enterprise",
+        "contact": {"name": "李经理", "email": OLD_CONTACT},
+        "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": OLD_ACCOUNT},
+        "program_code": "xinping-2021"})
+    assert r.status_code == 201, r.text
+
+
+async def _approved_packaging(claims, quarter: str, units: int) -> tuple[str, str]:
+    r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
+        "program_code": "xinping-2021", "item_code": "brand-packaging",
+        "evidence": {"quarter": quarter, "units": units}})
+    assert r.status_code == 201, r.text
+    claim_id = r.json()["id"]
+    r = await claims.post(f"/claims/{claim_id}/review", json={"outcome": "complete"}, headers=bearer(ADMIN))
+    assert r.status_code == 200, r.text
+    r = await claims.post(f"/claims/{claim_id}/decision", json={"decision": "approve"}, headers=bearer(LEADER))
+    assert r.status_code == 200, r.text
+    return claim_id, r.json()["award_id"]
+
+
+async def test_an_award_over_the_item_budget_gets_no_notice_and_a_chinese_refusal(system):
+    claims, funds, notify = (system.client(s) for s in ("claims", "funds", "notify"))
+    async with claims, funds, notify:
+        await _start(system, claims, funds)
+        # 4,512,345 boxes x 0.20 = 902,469.00 of the 1,000,000.00 item: 97,531.00 left
+        _, first = await _approved_packaging(claims, "2021Q3", 4_512_345)
+        await eventually(lambda: _status(funds, first), expect="in_publicity", timeout=30)
+        # 500,000 boxes x 0.20 = 100,000.00 > 97,531.00: funds refuses the reservation
+        claim_id, refused = await _approved_packaging(claims, "2021Q4", 500_000)
+        await eventually(lambda: _status(funds, refused), expect="refused", timeout=30)
+
+        mail = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "奖补资金未能安排"), timeout=30)
+        body = _body(mail)
+        for text in ("核定奖补金额：100,000.00 元", "该项目剩余预算：97,531.00 元", "预算缺口：2,469.00 元",
+                     f"申报编号 {claim_id}", "不予公示"):
+            assert text in body, (text, body)
+        assert "budget:" not in body and "below zero" not in body
+
+        notices = (await notify.get("/publicity/notices.json")).json()["items"]
+        assert [n["amount_yuan"] for n in notices] == ["902,469.00"], notices
+        page = (await notify.get("/publicity")).text
+        assert "100,000.00" not in page
+        admin = (await notify.get("/notices", headers=bearer(ADMIN))).json()["items"]
+        assert refused not in {n["award_id"] for n in admin}
+        approvals = [m for m in _mails(system.mailbox, OLD_CONTACT) if "审核通过" in _subject(m)]
+        assert len(approvals) == 1 and "902,469.00" in _body(approvals[0])  # none promises the refused one
+
+
+async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_old_contact(system):
+    claims, funds, notify = (system.client(s) for s in ("claims", "funds", "notify"))
+    async with claims, funds, notify:
+        await _start(system, claims, funds)
+        _, award_id = await _approved_packaging(claims, "2021Q3", 12_345)  # 2,469.00
+        await eventually(lambda: _status(funds, award_id), expect="in_publicity", timeout=30)
+        r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),
+                             json={"amount_yuan": "5,000,000.00", "approval_reference": "新电商领〔2026〕1号"})
+        assert r.status_code == 201, r.text
+        await funds.post("/admin/clock", json={"set_to": "2026-03-06T16:00:00Z"}, headers=bearer(ADMIN))
+        r = await funds.post("/payments", json={"award_id": award_id}, headers=bearer(ADMIN))
+        assert r.status_code == 201, r.text
+        pid, old_sha = r.json()["payment_id"], r.json()["content_sha256"]
+        assert r.json()["content"]["payee_bank_account"] == OLD_ACCOUNT
+        r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": old_sha}, headers=bearer(LEADER))
+        assert r.status_code == 200 and r.json()["status"] == "awaiting_approval", r.text
+
+        # the enterprise changes its account AND its contact in one request
+        r = await claims.patch(f"/enterprises/{CREDIT_CODE}", headers=bearer(ENTERPRISE), json={
+            "contact": {"name": "张新", "email": "zhang@new-owner.example"},
+            "bank_account": {"bank_name": "中国建设银行新平支行", "account_no": NEW_ACCOUNT}})
+        assert r.status_code == 200, r.text
+
+        async def moved():
+            p = await _json(funds, f"/payments/{pid}")
+            return p if p and p["content"]["payee_bank_account"] == NEW_ACCOUNT else None
+
+        payment = await eventually(moved, timeout=30, description="the pending payment follows the registry")
+        assert payment["content_sha256"] != old_sha and [a["valid"] for a in payment["approvals"]] == [False]
+        r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": old_sha},
+                             headers=bearer(SIGNATORY))
+        assert r.status_code == 409 and r.json()["code"] == "APPROVAL_CONTENT_CHANGED", r.text
+
+        warning = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "收款账户变更提醒"), timeout=30)
+        body = _body(warning)
+        assert "李经理：" in body and "0001" in body and "0002" in body and NEW_ACCOUNT not in body
+        assert not _mails(system.mailbox, "zhang@new-owner.example")  # the new contact is not who is warned
+
+        new_sha = payment["content_sha256"]
+        for who in (LEADER, SIGNATORY):
+            r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": new_sha}, headers=bearer(who))
+            assert r.status_code == 200, r.text
+        assert r.json()["status"] == "executed", r.text
+        paid = await eventually(lambda: _mail(system.mailbox, "zhang@new-owner.example", "奖补资金已拨付"),
+                                timeout=30)
+        assert "0002" in _body(paid) and "中国建设银行新平支行" in _body(paid)
+
+
+async def _status(funds, award_id):
+    award = await _json(funds, f"/awards/{award_id}")
+    return award and award["status"]
+
+
+def _subject(msg) -> str:
+    return str(make_header(decode_header(msg["Subject"] or "")))
+
+
+def _body(msg) -> str:
+    part = msg.get_payload(0) if msg.is_multipart() else msg
+    return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+
+
+def _mails(mailbox, address: str) -> list:
+    return [m for m in map(message_from_bytes, mailbox.messages) if address in (m["To"] or "")]
+
+
+def _mail(mailbox, address: str, subject_text: str):
+    found = [m for m in _mails(mailbox, address) if subject_text in _subject(m)]
+    assert len(found) <= 1, f"one mail {subject_text!r} to {address}"
+    return found[0] if found else None
