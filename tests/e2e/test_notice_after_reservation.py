@@ -10,7 +10,6 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-
 from ruralfund_common.auth import Role
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ruralfund_common.contracts import ItemBudget, LineBudget, ProgramActivated, PublicityPublished
-from ruralfund_common.contracts.claims.enterprise_bank_account_changed import EnterpriseBankAccountChanged
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+    EnterpriseBankAccountChanged,
+)
 from ruralfund_common.testing.services import running_service, service_settings
 from ruralfund_common.testing.upstream import producer
 from ruralfund_common.testing.wait import eventually

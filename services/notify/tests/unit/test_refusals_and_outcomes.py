@@ -68,9 +68,9 @@ def test_a_refused_reservation_withdraws_a_notice_in_public_words() -> None:
 
 
 def test_a_notice_states_its_working_days_within_the_programs_bounds() -> None:
-    base = dict(id="n-1", award_id="a-1", claim_id="c-1", program_code="xinping-2021", item_code="bp",
-                item_name="公共品牌升级打造", credit_code="91530427MA6K0B0Q1Y", awardee_name="新平礼好",
-                amount_fen=246_900, approval_event_id="e-1")
+    base = {"id": "n-1", "award_id": "a-1", "claim_id": "c-1", "program_code": "xinping-2021",
+            "item_code": "bp", "item_name": "公共品牌升级打造", "credit_code": "91530427MA6K0B0Q1Y",
+            "awardee_name": "新平礼好", "amount_fen": 246_900, "approval_event_id": "e-1"}
     assert Notice(**base).working_days == 5 and Notice(**base, working_days=7).working_days == 7
     for bad in (0, 31, True):
         with pytest.raises(ValueError):

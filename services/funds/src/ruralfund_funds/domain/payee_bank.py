@@ -15,7 +15,7 @@ from datetime import datetime
 
 from .awards import Award, AwardStatus
 
-__all__ = ["UNPAID_STATUSES", "RegistryAccount", "BankChange", "apply_registry_account"]
+__all__ = ["UNPAID_STATUSES", "BankChange", "RegistryAccount", "apply_registry_account"]
 
 UNPAID_STATUSES = frozenset({AwardStatus.RESERVED, AwardStatus.IN_PUBLICITY, AwardStatus.PAYABLE})
 

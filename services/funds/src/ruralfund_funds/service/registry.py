@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ruralfund_common.contracts.claims.enterprise_bank_account_changed import EnterpriseBankAccountChanged
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+    EnterpriseBankAccountChanged,
+)
 from ruralfund_common.logging import get_logger
 from ruralfund_common.messaging import Tx
 
