@@ -67,10 +67,10 @@ async def test_an_award_over_the_item_budget_gets_no_notice_and_a_chinese_refusa
     async with claims, funds, notify:
         await _start(system, claims, funds)
         # 4,512,345 boxes x 0.20 = 902,469.00 of the 1,000,000.00 item: 97,531.00 left
-        _, first = await _approved_packaging(claims, "2021Q3", 4_512_345)
+        _, first = await _approved_packaging(claims, "2023Q3", 4_512_345)
         await eventually(lambda: _status(funds, first), expect="in_publicity", timeout=30)
         # 500,000 boxes x 0.20 = 100,000.00 > 97,531.00: funds refuses the reservation
-        claim_id, refused = await _approved_packaging(claims, "2021Q4", 500_000)
+        claim_id, refused = await _approved_packaging(claims, "2023Q4", 500_000)
         await eventually(lambda: _status(funds, refused), expect="refused", timeout=30)
 
         mail = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "奖补资金未能安排"), timeout=30)
@@ -94,7 +94,7 @@ async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_ol
     claims, funds, notify = (system.client(s) for s in ("claims", "funds", "notify"))
     async with claims, funds, notify:
         await _start(system, claims, funds)
-        _, award_id = await _approved_packaging(claims, "2021Q3", 12_345)  # 2,469.00
+        _, award_id = await _approved_packaging(claims, "2023Q3", 12_345)  # 2,469.00
         await eventually(lambda: _status(funds, award_id), expect="in_publicity", timeout=30)
         r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),
                              json={"amount_yuan": "5,000,000.00", "approval_reference": "新电商领〔2026〕1号"})
