@@ -68,12 +68,12 @@ async def test_an_award_over_the_item_budget_gets_no_notice_and_a_chinese_refusa
         await _start(system, claims, funds)
         # 4,512,345 boxes x 0.20 = 902,469.00 of the 1,000,000.00 item: 97,531.00 left
         _, first = await _approved_packaging(claims, "2023Q3", 4_512_345)
-        await eventually(lambda: _status(funds, first), expect="in_publicity", timeout=30)
+        await eventually(lambda: _status(funds, first), expect="in_publicity", timeout=60)
         # 500,000 boxes x 0.20 = 100,000.00 > 97,531.00: funds refuses the reservation
         claim_id, refused = await _approved_packaging(claims, "2023Q4", 500_000)
-        await eventually(lambda: _status(funds, refused), expect="refused", timeout=30)
+        await eventually(lambda: _status(funds, refused), expect="refused", timeout=60)
 
-        mail = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "奖补资金未能安排"), timeout=30)
+        mail = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "奖补资金未能安排"), timeout=60)
         body = _body(mail)
         for text in ("核定奖补金额：100,000.00 元", "该项目剩余预算：97,531.00 元", "预算缺口：2,469.00 元",
                      f"申报编号 {claim_id}", "不予公示"):
@@ -95,7 +95,7 @@ async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_ol
     async with claims, funds, notify:
         await _start(system, claims, funds)
         _, award_id = await _approved_packaging(claims, "2023Q3", 12_345)  # 2,469.00
-        await eventually(lambda: _status(funds, award_id), expect="in_publicity", timeout=30)
+        await eventually(lambda: _status(funds, award_id), expect="in_publicity", timeout=60)
         r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),
                              json={"amount_yuan": "5,000,000.00", "approval_reference": "新电商领〔2026〕1号"})
         assert r.status_code == 201, r.text
@@ -117,13 +117,13 @@ async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_ol
             p = await _json(funds, f"/payments/{pid}")
             return p if p and p["content"]["payee_bank_account"] == NEW_ACCOUNT else None
 
-        payment = await eventually(moved, timeout=30, description="the pending payment follows the registry")
+        payment = await eventually(moved, timeout=60, description="the pending payment follows the registry")
         assert payment["content_sha256"] != old_sha and [a["valid"] for a in payment["approvals"]] == [False]
         r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": old_sha},
                              headers=bearer(SIGNATORY))
         assert r.status_code == 409 and r.json()["code"] == "APPROVAL_CONTENT_CHANGED", r.text
 
-        warning = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "收款账户变更提醒"), timeout=30)
+        warning = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "收款账户变更提醒"), timeout=60)
         body = _body(warning)
         assert "李经理：" in body and "0001" in body and "0002" in body and NEW_ACCOUNT not in body
         assert not _mails(system.mailbox, "zhang@new-owner.example")  # the new contact is not who is warned
@@ -134,7 +134,7 @@ async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_ol
             assert r.status_code == 200, r.text
         assert r.json()["status"] == "executed", r.text
         paid = await eventually(lambda: _mail(system.mailbox, "zhang@new-owner.example", "奖补资金已拨付"),
-                                timeout=30)
+                                timeout=60)
         assert "0002" in _body(paid) and "中国建设银行新平支行" in _body(paid)
 
 
