@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -345,3 +346,25 @@ async def test_default_of_the_joint_account_holder_returns_its_money_to_the_fina
     repaid = await eventually(lambda: world.events("funds.evt.clawback_repaid.v1"))
     assert repaid[0]["data"]["paid_to"] == "finance_bureau"
     assert await _verified(world) == []
+
+
+async def test_only_an_unlinked_leading_group_member_decides_and_the_books_refuse_unknown_accounts(world: Ruyuan):
+    """Attacks: the contractor's signatory adds a justification with its approval; a database
+    user writes a balance of an account family the books do not know."""
+    await world.reserved(due("retail-x", 2_350_000 * YUAN, item="cloud-supermarket", line=RETAIL))
+    await world.pay("retail-x")
+    await world.reserved(due("online-x", 1_300_000 * YUAN, item="online-product-center"))
+    why = [{"rule_code": "logistics-min", "text": "理由"}]
+    r = await world.post("/payments", {"award_id": "online-x", "ratio_justifications": why}, LEADER)
+    assert r.status_code == 201, r.text
+    pid, sha = r.json()["payment_id"], r.json()["content_sha256"]
+    r = await world.post(f"/payments/{pid}/approvals", {"content_sha256": sha, "ratio_justifications": why}, SIGNATORY)
+    assert r.status_code == 403 and r.json()["code"] == "RATIO_DECISION_BY_LEADING_GROUP", r.text
+    assert r.json()["title_zh"] == "资金使用比例的偏离只能由领导小组决定"
+    async with world.funds.app.state.ctx.db.acquire() as conn:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute("INSERT INTO balances (program_code, account, normal_side) "
+                               "VALUES ($1, 'bonus:someone', 'debit')", PROGRAM)
+        with pytest.raises(asyncpg.CheckViolationError):  # the finance bureau is debit-normal
+            await conn.execute("INSERT INTO balances (program_code, account, normal_side, credits_fen) "
+                               "VALUES ($1, 'finance:bureau', 'credit', 1)", PROGRAM)
