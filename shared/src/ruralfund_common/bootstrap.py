@@ -20,6 +20,7 @@ from typing import Annotated, Any, Final
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from .auth import AuthSettings, Principal, Role, install_auth, public_endpoint, require_roles, require_write
@@ -169,8 +170,10 @@ def build_service_app(
             await ctx.pool.close()
             log.info("service_stopped")
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
-                  telemetry=HTTP_TELEMETRY)
+    # /docs and /redoc load Swagger UI and ReDoc from this service (the package ships the
+    # assets): a county network often reaches no CDN, and the pages were blank there (#17).
+    app = FastAPIOffline(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                         telemetry=HTTP_TELEMETRY)
     app.state.ctx = ctx
     app.state.max_body_bytes = max_body_bytes
     install_auth(app, auth_settings or AuthSettings())
