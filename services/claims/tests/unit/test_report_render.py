@@ -22,6 +22,7 @@ from ruralfund_claims.reports.model import (
     ExecutionReport,
     ItemSpend,
     MilestoneFacts,
+    RatioDecision,
     TrancheFacts,
     build_report,
 )
@@ -276,3 +277,33 @@ def test_a_program_name_is_text_in_the_pdf_never_markup() -> None:
     text = PdfReader(BytesIO(pdf)).pages[0].extract_text()
     assert '<img src="/etc/hostname"/>' in text and "& 项目" in text
     assert b"/URI" not in pdf  # no link was made
+
+
+def test_the_leading_groups_decision_on_an_in_principle_rule_is_in_every_format() -> None:
+    """Issue 16 item 7: a payment past Ruyuan's "原则上" 10 % hardware share was made on the
+    leading group's decision: the report shows it beside the rule (JSON, xlsx 比例, PDF)."""
+    doc = yaml.safe_load((PROGRAMS / "ruyuan-2021-p2.yaml").read_text(encoding="utf-8"))
+    check = check_program(doc)
+    assert check.program is not None
+    decision = RatioDecision(
+        "hardware-decoration-max", "RY-2023-FW-003", "studio", 360_000_00,
+        "固定直播间设备为验收必需，领导小组2023年第2次会议同意", "赵组长", date(2023, 9, 5),
+    )  # fmt: skip
+    report = build_report(
+        check.program, plan_ratios=check.ratios,
+        spend={"livestream-center": ItemSpend(contracts_fen=90 * WAN, tranches_paid_fen=360_000_00,
+                                              tranches_paid_measures={"hardware": 300_000_00})},
+        contracts=[], milestones=[], target_actuals={}, as_of=date(2023, 10, 8),
+        generated_by="王工", ratio_decisions=[decision],
+    )  # fmt: skip
+    (hardware,) = [r for r in report.ratios if r.code == "hardware-decoration-max"]
+    assert hardware.paid_this_phase_fen == 300_000_00  # the named hardware part only
+    shown = "合同RY-2023-FW-003付款studio（360,000.00元）：固定直播间设备为验收必需，领导小组2023年第2次会议同意（赵组长，2023年9月5日）"
+    assert hardware.decisions_zh == shown
+    (as_json,) = [r for r in report.to_dict()["ratios"] if r["code"] == "hardware-decoration-max"]
+    assert as_json["decisions"][0]["decided_by"] == "赵组长"
+    wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
+    rows = {r[0]: r for r in wb["比例"].iter_rows(min_row=2, values_only=True)}
+    assert rows[hardware.name][-1] == shown
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(render_pdf(report))).pages)
+    assert "领导小组决定" in text and "赵组长" in text
