@@ -44,6 +44,7 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "GET /programs/{code}": ANY_ROLE,
         "GET /programs/{code}/check": ANY_ROLE,
         "GET /programs/{code}/targets": ANY_ROLE,
+        "GET /programs/{code}/items/{item_code}": ANY_ROLE,
         "POST /enterprises": "write:bureau_admin",
         "PATCH /enterprises/{credit_code}": "write:bureau_admin,enterprise",
         "GET /enterprises/{credit_code}": ANY_ROLE,
