@@ -359,17 +359,30 @@ def dlq_redrive(
 
 async def _republish(url: str, namespace: str, owner: str, subject: str, lo: int,
                      hi: int) -> list[dict[str, Any]]:
+    from ruralfund_common.messaging import repair
+    from ruralfund_common.messaging.signing import SignatureRejected, TrustedKeys
     from ruralfund_common.messaging.subjects import Namespace
 
+    trusted_text = os.environ.get(natsauth.trusted_keys_env_var(namespace))
+    trusted = TrustedKeys.parse(trusted_text) if trusted_text else TrustedKeys.dev()
+    channel = Namespace(namespace).republish_subject(owner)
     nc = await _connect(url)
     answers = []
     try:
         for start in range(lo, hi + 1, REPUBLISH_CHUNK):
+            nonce = repair.new_nonce()
             body = {"subject": subject, "from_seq": start,
                     "to_seq": min(start + REPUBLISH_CHUNK - 1, hi)}
-            reply = await nc.request(Namespace(namespace).republish_subject(owner),
-                                     json.dumps(body).encode(), timeout=OPS_TIMEOUT_SECONDS * 3)
-            answers.append({**body, **json.loads(reply.data)})
+            reply = await nc.request(channel, json.dumps({**body, "nonce": nonce}).encode(),
+                                     timeout=OPS_TIMEOUT_SECONDS * 3)
+            # the owner signs its answer (repair channel); say whether this one is genuine
+            try:
+                signed_by = repair.check_answer(
+                    trusted, channel=channel, owner=owner, subject=subject, nonce=nonce,
+                    kind=repair.KIND_REPUBLISH, data=reply.data, headers=reply.headers or {}).key_id
+            except SignatureRejected as r:
+                signed_by = f"NOT VERIFIED ({r.code})"
+            answers.append({**body, **json.loads(reply.data), "signed_by": signed_by})
         return answers
     finally:
         await nc.close()

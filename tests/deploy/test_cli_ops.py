@@ -111,7 +111,35 @@ async def test_republish_asks_the_producer_in_chunks(locked_nats: LockedNats) ->
         await nc.close()
     assert [(a["from_seq"], a["to_seq"]) for a in asked] == [(1, 10000), (10001, 20000), (20001, 25000)]
     assert {a["subject"] for a in asked} == {SUBJECT}
-    assert len([line for line in result.output.splitlines() if line.startswith("{")]) == 3
+    assert len({a["nonce"] for a in asked}) == 3  # a fresh nonce per request
+    printed = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert len(printed) == 3
+    assert all(p["signed_by"] == "NOT VERIFIED (UNSIGNED)" for p in printed)  # this stand-in signs nothing
+
+
+async def test_republish_as_ops_gets_the_owners_signed_answer(locked_nats: LockedNats, database_url: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real outbox relay of claims, under its locked-down NATS user, answers ops' request;
+    the command checks the owner's signature on the answer."""
+    from ruralfund_common.db.migrate import migrate
+    from ruralfund_common.db.pool import create_pool
+    from ruralfund_common.messaging import OutboxRelay
+
+    monkeypatch.delenv("RURALFUND_EVENT_TRUSTED_KEYS", raising=False)  # the dev keys
+    await migrate(database_url, "claims", None)
+    pool = await create_pool(database_url, "claims")
+    relay = OutboxRelay(pool, locked_nats.url_for("claims"), producer="claims", namespace=Namespace(""))
+    await relay.start()
+    try:
+        result = await asyncio.to_thread(runner.invoke, app, [
+            "republish", "claims", SUBJECT, "--from-seq", "1", "--to-seq", "5",
+            "--nats-url", locked_nats.url_for("ops")])
+    finally:
+        await relay.stop()
+        await pool.close()
+    assert result.exit_code == 0, result.output
+    [answer] = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert (answer["signed_by"], answer["republished"], answer["pruned_below_seq"]) == ("dev-claims", 0, 1)
 
 
 def test_republish_without_a_running_producer_fails_clearly(locked_nats: LockedNats) -> None:
