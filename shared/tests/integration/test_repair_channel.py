@@ -269,3 +269,20 @@ async def _stream_count(m: Any, stream: str) -> int:
         return (await m._nc.jetstream().stream_info(stream)).state.messages
     except Exception:  # noqa: BLE001 - not created yet
         return -1
+
+
+async def test_the_servers_no_responders_status_is_not_counted_as_a_forged_answer(
+        nats_url, database_url, namespace, monkeypatch):
+    """Owner down, nobody on the channel: NATS itself answers "503 no responders". That is
+    neither an answer nor an attack (it was counted as an UNSIGNED answer)."""
+    monkeypatch.setattr(inbox, "REPUBLISH_REQUEST_TIMEOUT", 1.0)
+    consumer_pool = await _schema(database_url, "funds")
+    m = _consumer(nats_url, namespace, tail_check_seconds=3600)
+    await m.start(consumer_pool)
+    try:
+        before = {r: _rejected(r) for r in ("UNSIGNED", "WRONG_ANSWER")}
+        assert await m._processors[CONSUMER].check_tail() is False
+        assert {r: _rejected(r) for r in before} == before
+    finally:
+        await m.stop()
+        await consumer_pool.close()

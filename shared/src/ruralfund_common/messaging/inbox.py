@@ -73,6 +73,8 @@ REPUBLISH_REQUEST_TIMEOUT = 2.0
 # After asking for a range, give the re-published messages this long to arrive before asking
 # again: every redelivery of a held-back message used to repeat the request (a re-publish storm).
 REPAIR_PATIENCE_SECONDS = 5.0
+# The server's own status message to a request nobody subscribes to ("NATS/1.0 503").
+NO_RESPONDERS_STATUS = "503"
 
 
 @dataclass
@@ -402,6 +404,11 @@ class EventProcessor(Generic[E]):
                     msg = await sub.next_msg(timeout=left)
                 except (TimeoutError, nats.errors.TimeoutError):
                     break
+                if (msg.headers or {}).get("Status") == NO_RESPONDERS_STATUS and not msg.data:
+                    # the server's "nobody listens" (the owner is down), not an answer nor an
+                    # attack; not a reason to stop either: anyone able to answer could send one
+                    # to cut short our wait for the owner's genuine answer
+                    continue
                 answer = self._checked_answer(channel, producer, nonce, kind, msg)
                 if answer is not None:
                     return answer
