@@ -278,14 +278,24 @@ async def test_a_package_over_two_items_is_paid_on_each_and_a_default_claws_back
         assert (items[NETWORK]["committed_fen"], items[NETWORK]["paid_fen"]) == (70_000_000, 49_000_000)
         assert all(v >= 0 for f in items.values() for k, v in f.items() if k.endswith("_fen")), items
 
-        # Xinping §六 (收回全部项目建设资金) applied to the provider: the leading group declares it in
-        # default; the 1,540,000.00 paid becomes receivable; its next tranche is refused in funds
-        # and shown refused in claims; its repayment goes to the finance bureau
+        # Xinping §六 (收回全部项目建设资金) applied to the provider: the stations instalment is
+        # reserved; the leading group declares the provider in default; the 1,540,000.00 paid
+        # becomes receivable, the reserved 440,000.00 goes back to the items' budgets and the
+        # tranche is shown refused in claims; its repayment goes to the finance bureau
+        _ok(await claims.post(f"/contracts/{cid}/milestones/stations/acceptance", json={}, headers=ADMIN))
+
+        async def stations_due() -> dict[str, Any]:
+            tranche = await _tranche(claims, cid, "stations")
+            assert tranche["status"] == "due", tranche
+            return tranche
+
+        stations = await eventually(stations_due, timeout=30)
+        await eventually(lambda: _award_status(funds, stations["payment_due_id"]), expect="reserved", timeout=30)
         default = {"credit_code": PROVIDER, "resolution_number": "乳电商领〔2023〕9号",
                    "resolution_date": "2023-10-20"}
         declared = _ok(await funds.post(f"/programs/{PROGRAM}/defaults", json=default, headers=LEADER), 201)
         assert declared["receivable_fen"] == 154_000_000, declared
-        _ok(await claims.post(f"/contracts/{cid}/milestones/stations/acceptance", json={}, headers=ADMIN))
+        assert declared["voided"] == [{"award_id": stations["payment_due_id"], "amount_fen": 44_000_000}]
 
         async def stations_refused() -> dict[str, Any]:
             tranche = await _tranche(claims, cid, "stations")
@@ -294,6 +304,8 @@ async def test_a_package_over_two_items_is_paid_on_each_and_a_default_claws_back
 
         stations = await eventually(stations_refused, timeout=30)
         assert stations["refusal_code"] == "CONTRACTOR_IN_DEFAULT", stations
+        refused = await funds.post("/payments", json={"award_id": stations["payment_due_id"]}, headers=ADMIN)
+        assert refused.status_code == 409 and refused.json()["title_zh"], refused.text
         repaid = _ok(await funds.post(f"/programs/{PROGRAM}/repayments", headers=FINANCE, json={
             "credit_code": PROVIDER, "amount_yuan": "1,000,000.00", "bank_reference": "CZ-2023-088"}), 201)
         assert (repaid["outstanding_fen"], repaid["paid_to"]) == (54_000_000, "finance_bureau")
@@ -302,5 +314,8 @@ async def test_a_package_over_two_items_is_paid_on_each_and_a_default_claws_back
         assert balances["finance:bureau"] == 100_000_000
         assert balances["bank:joint"] == 1_000_000_000 - 154_000_000  # not refilled by the repayment
         assert balances[f"clawback:{PROVIDER}"] == 54_000_000
+        # the voided reservation is budget again: 1,500,000.00 − 1,050,000.00 paid on the centre
+        assert balances[f"budget:three-tier-logistics/{SMART}"] == 45_000_000
+        assert balances[f"budget:three-tier-logistics/{NETWORK}"] == 21_000_000
         trial = _ok(await funds.get(f"/programs/{PROGRAM}/trial-balance", headers=AUDITOR))
         assert trial["balanced"] is True, trial

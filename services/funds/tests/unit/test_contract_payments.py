@@ -277,3 +277,20 @@ def test_a_split_whose_parts_do_not_add_up_is_impossible():
         t = split("x", 1, 1)
         t.parts = (L.Part(LOGISTICS, "smart-logistics-center", 1),)
         t.__post_init__()
+
+
+def test_a_default_voids_the_providers_unpaid_reservations_back_to_budget():
+    b = soft_book(LOGISTICS_ITEMS)
+    paid_first = split("adv", 450_000 * YUAN, 210_000 * YUAN)
+    pay(b, paid_first)
+    b.settle("adv", "pay-adv", MON)
+    waiting = split("inst", 600_000 * YUAN, 280_000 * YUAN)
+    b.approve_claim(waiting)
+    b.request_payment("inst", "pay-inst", "u-admin", MON, TODAY)
+    d = b.declare_default(PROVIDER, Resolution("乳电商领〔2023〕9号", TODAY))
+    assert d.receivable_fen == 660_000 * YUAN
+    assert [(a.award_id, [f.code for f in facts]) for a, facts in d.voided] == [("inst", ["CONTRACTOR_IN_DEFAULT"])]
+    assert waiting.status is AwardStatus.REVOKED and waiting.payment is None  # its open order cancelled
+    assert b.books.balance(L.account_budget(LOGISTICS, "smart-logistics-center")) == 1_050_000 * YUAN
+    assert b.books.balance(L.account_budget(LOGISTICS, "logistics-network-operation")) == 490_000 * YUAN
+    assert b.books.balance(L.account_reserved(LOGISTICS, "logistics-network-operation", "inst")) == 0

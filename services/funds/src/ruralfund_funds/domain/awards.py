@@ -319,6 +319,13 @@ class Award:
             return self._revoke(books, "OBJECTION_UPHELD", reason or "an objection to this award was upheld")
         return []
 
+    def void_for_default(self, books: L.Books) -> list[Fact]:
+        """Its payee was declared in default: a reservation not paid yet goes back to the
+        items' budgets (an open order is cancelled); a paid or refused award is untouched."""
+        if self.status not in (AwardStatus.RESERVED, AwardStatus.IN_PUBLICITY):
+            return []
+        return self._revoke(books, "CONTRACTOR_IN_DEFAULT", "领导小组已认定收款单位违约：未支付的预留资金退回项目预算")
+
     def _revoke(self, books: L.Books, code: str, reason: str) -> list[Fact]:
         books.post(L.void_parts_entry(self.parts, self.award_id))
         self.status = AwardStatus.REVOKED

@@ -107,7 +107,9 @@ class ProgramBook:
     def declare_default(self, credit_code: str, resolution: P.Resolution) -> P.Default:
         holder = credit_code == self.program.contractor_credit_code
         theirs = [a for a in self.awards.values() if holder or a.payee.credit_code == credit_code]
-        d = P.declare_default(self.program, self.books, credit_code, resolution, theirs)
+        d = P.declare_default(self.program, self.books, credit_code, resolution, theirs, theirs)
+        for _, facts in d.voided:
+            self._keep(list(facts))
         self.defaults[credit_code] = d
         return d
 

@@ -11,7 +11,7 @@ from ruralfund_common.errors import Conflict, InvalidInput
 from ruralfund_common.money import format_yuan
 
 from . import ledger as L
-from .awards import Award, AwardStatus, Payee, PaymentStatus, ProgramView
+from .awards import Award, AwardStatus, Fact, Payee, PaymentStatus, ProgramView
 
 __all__ = ["Resolution", "Adjustment", "Default", "release", "adjust", "preallocate", "declare_default", "repay",
            "MAX_RESOLUTION_CHARS"]
@@ -49,6 +49,8 @@ class Default:
     receivable_fen: int  # paid to it: now owed back (clawback:<credit code>)
     returned_fen: int = 0  # the unspent joint account returned to the finance bureau
     holds_joint_account: bool = False  # the contractor of the joint account: no payment leaves it now
+    # its reservations not paid yet, voided back to their items' budgets, with what happened
+    voided: tuple[tuple[Award, tuple[Fact, ...]], ...] = ()
 
 
 def release(books: L.Books, release_id: str, amount_fen: int, program: ProgramView | None = None) -> None:
@@ -102,7 +104,7 @@ def preallocate(program: ProgramView, books: L.Books, preallocation_id: str, ite
 
 
 def declare_default(program: ProgramView, books: L.Books, credit_code: str, resolution: Resolution,
-                    awards_in_flight: list[Award]) -> Default:
+                    awards_in_flight: list[Award], unpaid: list[Award] | None = None) -> Default:
     """Xinping §六: a contractor that cannot finish on time so that acceptance is affected has
     all project construction funds recovered (收回全部项目建设资金).
 
@@ -111,7 +113,9 @@ def declare_default(program: ProgramView, books: L.Books, credit_code: str, reso
       joint account at all, and the unspent money there goes back to the finance bureau.
     Refused while a payment concerned is executed but not yet confirmed by the bank: its
     outcome decides whether the money is with the payee or back in the joint account.
-    ``awards_in_flight``: its awards (every award of the program when it holds the account)."""
+    ``awards_in_flight``: its awards (every award of the program when it holds the account);
+    ``unpaid``: its awards reserved but not paid: voided back to their items' budgets (it will
+    not be paid them, and the budget is not held for it)."""
     if credit_code in program.defaulted:
         raise Conflict("ALREADY_IN_DEFAULT", f"{credit_code} 已被认定违约，不能重复认定")
     in_flight = [a.award_id for a in awards_in_flight
@@ -127,8 +131,10 @@ def declare_default(program: ProgramView, books: L.Books, credit_code: str, reso
     returned = books.balance(L.BANK_JOINT) if holds else 0
     if returned > 0:
         books.post(L.return_entry(returned, f"default:{credit_code}"))
+    voided = tuple((a, tuple(a.void_for_default(books))) for a in unpaid or []
+                   if a.payee.credit_code == credit_code)
     program.defaulted.add(credit_code)
-    return Default(credit_code, resolution, paid, returned, holds)
+    return Default(credit_code, resolution, paid, returned, holds, tuple((a, f) for a, f in voided if f))
 
 
 def repay(program: ProgramView, books: L.Books, repayment_id: str, credit_code: str, amount_fen: int) -> int:

@@ -125,6 +125,12 @@ def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | 
     if f.kind == "window_refused":
         return refusal_event("open_publicity_window", f.code, f.reason, now, program_code=a.program_code,
                              award_id=a.award_id)
+    if f.kind == "revoked" and a.kind == "contract_payment" and f.code == "CONTRACTOR_IN_DEFAULT":
+        assert a.tranche is not None  # its reservation voided on the default: the tranche will not be paid
+        return ContractPaymentRefused(payment_due_id=a.award_id, contract_id=a.tranche.contract_id,
+                                      tranche_code=a.tranche.tranche_code, program_code=a.program_code,
+                                      item_code=a.item_code, amount_fen=a.amount_fen, code=f.code, reason=f.reason,
+                                      refused_at=now)
     if f.kind == "revoked" and is_award:
         return AwardRevoked(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
                             item_code=a.item_code, amount_fen=a.amount_fen, code=f.code, reason=f.reason or f.code,

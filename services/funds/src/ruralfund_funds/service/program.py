@@ -17,7 +17,7 @@ from ..adapters import repository as repo
 from ..domain import ledger as L
 from ..domain import program as P
 from ..domain.awards import Payee
-from ._base import lock_books, program_or_404, write_books
+from ._base import emit_facts, lock_books, program_or_404, write_books
 
 __all__ = ["release_funds", "adjust_budget", "preallocate", "declare_default", "record_repayment"]
 
@@ -102,9 +102,18 @@ async def declare_default(tx: Tx, program_code: str, credit_code: str, resolutio
         "WHERE a.program_code=$1 AND ($3 OR a.payee_credit_code=$2) AND p.status='executed'",
         program_code, credit_code, holder)]
     in_flight = list((await repo.load_awards(tx.conn, ids)).values())
-    d = P.declare_default(program, books, credit_code, resolution, in_flight)
+    unpaid_ids = [r["award_id"] for r in await tx.conn.fetch(
+        "SELECT award_id FROM awards WHERE program_code=$1 AND payee_credit_code=$2 "
+        "AND status IN ('reserved', 'in_publicity')", program_code, credit_code)]
+    unpaid = list((await repo.load_awards(tx.conn, unpaid_ids)).values())
+    books.balances.update(await repo.lock_balances(
+        tx.conn, program_code, set().union(*(a.reservation_accounts() for a in unpaid))))
+    d = P.declare_default(program, books, credit_code, resolution, in_flight, unpaid)
     now = tx.clock.now()
     await write_books(tx, program_code, books, now)
+    await repo.save_awards(tx.conn, [a for a, _ in d.voided])
+    for award, facts in d.voided:  # awards revoked, tranches refused: claims shows why
+        await emit_facts(tx, award, list(facts), books, program, now)
     await tx.conn.execute(
         "INSERT INTO defaults (program_code, credit_code, resolution_no, resolution_date, receivable_fen, declared_by, "
         "declared_at, returned_fen, holds_joint_account) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)", program_code,
@@ -116,7 +125,8 @@ async def declare_default(tx: Tx, program_code: str, credit_code: str, resolutio
                                       returned_fen=d.returned_fen, joint_account_frozen=d.holds_joint_account),
                   aggregate_id=program_code)
     return {"program_code": program_code, "credit_code": credit_code, "receivable_fen": d.receivable_fen,
-            "returned_fen": d.returned_fen, "joint_account_frozen": d.holds_joint_account}
+            "returned_fen": d.returned_fen, "joint_account_frozen": d.holds_joint_account,
+            "voided": [{"award_id": a.award_id, "amount_fen": a.amount_fen} for a, _ in d.voided]}
 
 
 async def record_repayment(tx: Tx, program_code: str, repayment_id: str, credit_code: str, amount_fen: int,
