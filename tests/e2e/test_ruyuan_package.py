@@ -247,8 +247,8 @@ async def _settle(funds: httpx.AsyncClient, payment: dict[str, Any]) -> None:
 
 async def test_a_package_over_two_items_is_paid_on_each_and_a_default_claws_back(
         nats_url, database_url, namespace, tmp_path):
-    kw = dict(nats_url=nats_url, database_url=database_url, namespace=namespace,
-              dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
+    kw = {"nats_url": nats_url, "database_url": database_url, "namespace": namespace,
+          "dev_clock_file": tmp_path / "clock.json", "calendar_dir": tmp_path / "calendar"}
     async with running_service(claims_app, service_settings("claims", **kw)) as claims, \
             running_service(funds_app, service_settings("funds", **kw)) as funds:
         await _open_program(claims, funds)

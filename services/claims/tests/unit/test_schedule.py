@@ -23,10 +23,12 @@ from ruralfund_claims.domain.packages import (
 from ruralfund_claims.domain.program import check_program, require_activatable
 from ruralfund_claims.domain.schedule import (
     MAX_TRANCHES,
+    ItemShareIn,
     Tranche,
     TrancheIn,
     TrancheStatus,
     check_schedule,
+    check_split,
     payment_failed,
     require_status,
 )
@@ -251,7 +253,6 @@ def test_an_acceptance_records_its_day_and_people() -> None:
 
 
 # -- issue 16: a package contract over two items, a tranche's hardware part ---------------------
-from ruralfund_claims.domain.schedule import ItemShareIn, check_split  # noqa: E402
 
 SMART, NETWORK = "smart-logistics-center", "logistics-network-operation"
 SPLIT = {SMART: 150_000_000, NETWORK: 70_000_000}  # 1,500,000.00 + 700,000.00 = 2,200,000.00

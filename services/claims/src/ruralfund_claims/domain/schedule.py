@@ -21,14 +21,14 @@ from ruralfund_common.money import format_yuan, parse_yuan
 
 __all__ = [
     "MAX_SPLIT_ITEMS",
-    "ItemShareIn",
-    "check_split",
     "MAX_TRANCHES",
+    "ItemShareIn",
     "Tranche",
     "TrancheIn",
     "TrancheKind",
     "TrancheStatus",
     "check_schedule",
+    "check_split",
     "payment_failed",
     "require_status",
 ]
