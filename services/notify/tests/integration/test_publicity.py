@@ -268,6 +268,10 @@ async def test_health_readiness_and_asyncapi_answer(harness) -> None:
         "logistics.evt.delivery_sla_breached.v1",
         "notify.evt.objection_filed.v1",
         "notify.evt.objection_resolved.v1",
+        "funds.evt.award_reserved.v1",  # issue 16: the notice is published from the reservation
+        "funds.evt.reservation_refused.v1",
+        "funds.evt.contract_payment_refused.v1",
+        "claims.evt.enterprise_bank_account_changed.v1",
     ):
         assert subject in channels, subject
 
