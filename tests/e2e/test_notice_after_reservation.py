@@ -127,6 +127,8 @@ async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_ol
         body = _body(warning)
         assert "李经理：" in body and "0001" in body and "0002" in body and NEW_ACCOUNT not in body
         assert not _mails(system.mailbox, "zhang@new-owner.example")  # the new contact is not who is warned
+        # and the old contact hears that it was replaced (a contact-first, account-next attack)
+        await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "联系人变更提醒"), timeout=60)
 
         new_sha = payment["content_sha256"]
         for who in (LEADER, SIGNATORY):

@@ -176,11 +176,25 @@ async def test_a_bank_account_change_is_mailed_to_the_contact_on_record_before_i
         changed_by="u-enterprise", changed_at="2026-03-02T03:00:00Z")
     await h.claims.emit(changed, samples.COMPANY_CODE)
     await h.claims.emit(samples.enterprise(contact_email="new-boss@example.cn"), samples.COMPANY_CODE)
-    [mail] = await eventually(lambda: _mails_to(h, "wang@xinping-lihao.cn"))
+    await eventually(lambda: len(_mails_to(h, "wang@xinping-lihao.cn")), expect=2)
     await h.settled()
-    assert mail.message["Subject"] == "【电子商务进农村综合示范】收款账户变更提醒：新平礼好农业科技有限公司"
+    by_subject = {m.message["Subject"]: m for m in _mails_to(h, "wang@xinping-lihao.cn")}
+    mail = by_subject["【电子商务进农村综合示范】收款账户变更提醒：新平礼好农业科技有限公司"]
+    # the contact's replacement itself is told to the address on record (a two-step attack,
+    # contact first and account next, would otherwise warn only the new contact)
+    replaced = by_subject["【电子商务进农村综合示范】联系人变更提醒：新平礼好农业科技有限公司"]
+    assert "王经理：" in replaced.body and "n***@example.cn" in replaced.body
     for text in ("王经理：", "原收款账号：***************9012", "新收款账号：***************0002",
                  "新收款银行：中国建设银行新平支行", "2026年3月2日 11:00", "并非贵单位申请"):
         assert text in mail.body, text
     assert "6217000000000000002" not in mail.body and "6228480123456789012" not in mail.body
     assert _mails_to(h, "new-boss@example.cn") == []
+
+
+async def test_the_same_contact_registered_again_mails_nobody(harness, samples) -> None:
+    h = harness
+    await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
+    await h.claims.emit(samples.enterprise(), samples.COMPANY_CODE)
+    await h.claims.emit(samples.enterprise(contact_email="WANG@xinping-lihao.cn"), samples.COMPANY_CODE)
+    await h.settled()
+    assert await h.fetchval("SELECT count(*) FROM emails") == 0

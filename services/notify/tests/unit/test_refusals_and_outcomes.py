@@ -75,3 +75,16 @@ def test_a_notice_states_its_working_days_within_the_programs_bounds() -> None:
     for bad in (0, 31, True):
         with pytest.raises(ValueError):
             Notice(**base, working_days=bad)
+
+
+def test_the_replaced_address_is_the_deliverable_one_on_record_only() -> None:
+    from ruralfund_notify.domain.contacts import Contact, replaced_address
+
+    def contact(email: str | None) -> Contact:
+        return Contact("91530427MA6K0B0Q1Y", "新平礼好", "enterprise", "530427", "李经理", email)
+
+    assert replaced_address(contact("li@a.cn"), contact("zhang@b.cn")) == "li@a.cn"
+    assert replaced_address(contact("li@a.cn"), contact(None)) == "li@a.cn"  # removing it counts too
+    assert replaced_address(contact("li@a.cn"), contact("LI@a.cn")) is None
+    assert replaced_address(None, contact("zhang@b.cn")) is None  # a first registration
+    assert replaced_address(contact("not-an-address"), contact("zhang@b.cn")) is None

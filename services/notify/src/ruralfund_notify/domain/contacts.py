@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["Contact", "is_deliverable_address"]
+__all__ = ["Contact", "is_deliverable_address", "replaced_address"]
 
 # RFC 5321 limits an address to 254 characters; the pattern only catches obvious typos.
 MAX_ADDRESS_CHARS: Final = 254
@@ -38,3 +38,15 @@ class Contact:
         """The address to write to, or None when there is none or it cannot be right."""
         email = self.contact_email
         return email if email is not None and is_deliverable_address(email) else None
+
+
+def replaced_address(before: Contact | None, after: Contact) -> str | None:
+    """The address on record that a new contact replaces, if it could be written to.
+
+    Replacing the contact first and the bank account next would send the account-change
+    warning to the new contact only: so the old address is told of the contact change itself.
+    """
+    old = before.deliverable_email if before is not None else None
+    if old is None or (after.contact_email or "").lower() == old.lower():
+        return None
+    return old

@@ -40,6 +40,7 @@ class EmailTemplate(StrEnum):
     OBJECTION_RESOLVED = "objection_resolved"
     OBJECTION_AWARD_REVOKED = "objection_award_revoked"
     BANK_ACCOUNT_CHANGED = "bank_account_changed"
+    CONTACT_CHANGED = "contact_changed"
 
 
 class EmailStatus(StrEnum):

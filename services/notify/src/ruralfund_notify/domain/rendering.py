@@ -16,6 +16,7 @@ import jinja2
 from .emails import EmailTemplate, RenderedEmail
 from .formatting import cn_date, cn_datetime, rfc3339, yuan
 from .masking import mask_bank_account
+from .objections import mask_email
 from .sla import SlaSummary
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "BankAccountChangedMail",
     "ClaimReceivedMail",
     "ClaimReturnedMail",
+    "ContactChangedMail",
     "MilestoneMail",
     "ObjectionAwardRevokedMail",
     "ObjectionReceivedMail",
@@ -38,6 +40,7 @@ __all__ = [
     "render_claim_received",
     "render_claim_rejected",
     "render_claim_returned",
+    "render_contact_changed",
     "render_milestone_overdue",
     "render_objection_award_revoked",
     "render_objection_received",
@@ -229,6 +232,17 @@ class BankAccountChangedMail:
     changed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ContactChangedMail:
+    """To the address on record: the enterprise's contact was replaced by another."""
+
+    enterprise_name: str
+    credit_code: str
+    previous_contact_name: str
+    contact_name: str
+    contact_email: str | None  # shown masked
+
+
 @cache
 def jinja_environment(autoescape: bool) -> jinja2.Environment:
     """One environment per escaping mode: HTML pages escape, plain-text mails must not."""
@@ -245,6 +259,7 @@ def jinja_environment(autoescape: bool) -> jinja2.Environment:
         cn_date=cn_date,
         cn_datetime=cn_datetime,
         mask_account=mask_bank_account,
+        mask_email=mask_email,
         rfc3339=rfc3339,
     )
     return env
@@ -304,3 +319,7 @@ def render_objection_award_revoked(mail: ObjectionAwardRevokedMail, sender: Send
 
 def render_bank_account_changed(mail: BankAccountChangedMail, sender: Sender) -> RenderedEmail:
     return _render(EmailTemplate.BANK_ACCOUNT_CHANGED, mail=mail, sender=sender)
+
+
+def render_contact_changed(mail: ContactChangedMail, sender: Sender) -> RenderedEmail:
+    return _render(EmailTemplate.CONTACT_CHANGED, mail=mail, sender=sender)

@@ -67,8 +67,9 @@ def webhook_event_types() -> frozenset[str]:
 
 @consumes(EnterpriseRegistered)
 async def on_enterprise_registered(tx: Tx, env: Envelope[EnterpriseRegistered]) -> None:
-    """Keep the enterprise's contact; send mails that were waiting for its address."""
-    await notify_service(tx.ctx).register_contact(tx, env.data)
+    """Keep the enterprise's contact; send mails that were waiting for its address; tell the
+    address on record when another contact replaces it."""
+    await notify_service(tx.ctx).register_contact(tx, env.data, env.id)
 
 
 @consumes(EnterpriseBankAccountChanged)

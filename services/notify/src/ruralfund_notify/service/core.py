@@ -48,7 +48,7 @@ from ruralfund_common.messaging import Event, Tx
 
 from ..adapters import repository as repo
 from ..adapters.smtp import MailDeliveryError, OutgoingMessage, SmtpMailer, build_message
-from ..domain.contacts import Contact
+from ..domain.contacts import Contact, replaced_address
 from ..domain.emails import (
     EmailErrorCode,
     EmailTemplate,
@@ -71,6 +71,7 @@ from ..domain.rendering import (
     BankAccountChangedMail,
     ClaimReceivedMail,
     ClaimReturnedMail,
+    ContactChangedMail,
     PaymentMail,
     PublicityDates,
     RejectionMail,
@@ -81,6 +82,7 @@ from ..domain.rendering import (
     render_claim_received,
     render_claim_rejected,
     render_claim_returned,
+    render_contact_changed,
     render_payment_executed,
     render_reservation_refused,
 )
@@ -153,7 +155,9 @@ class NotifyService:
         return notice_url(self.settings.public_base_url, notice_id)
 
     # -- reference data ---------------------------------------------------------------------
-    async def register_contact(self, tx: Tx, e: EnterpriseRegistered) -> None:
+    async def register_contact(
+        self, tx: Tx, e: EnterpriseRegistered, event_id: str | None = None
+    ) -> None:
         contact = Contact(
             credit_code=e.credit_code,
             name=e.name,
@@ -164,13 +168,32 @@ class NotifyService:
             contact_phone=e.contact_phone,
         )
         await repo.lock_contact(tx.conn, contact.credit_code)
+        before = await repo.get_contact(tx.conn, contact.credit_code)
         await repo.upsert_contact(tx.conn, contact)
+        old_address = replaced_address(before, contact)
+        if old_address is not None and before is not None and event_id is not None:
+            await self._warn_contact_replaced(tx, event_id, before, contact, old_address)
         if contact.deliverable_email is not None:
             requeued = await repo.requeue_waiting_for_contact(tx.conn, contact)
             if requeued:
                 log.info(
                     "mail_requeued_for_new_contact", credit_code=contact.credit_code, mails=requeued
                 )
+
+    async def _warn_contact_replaced(
+        self, tx: Tx, event_id: str, before: Contact, after: Contact, address: str
+    ) -> None:
+        mail = ContactChangedMail(
+            enterprise_name=after.name,
+            credit_code=after.credit_code,
+            previous_contact_name=before.contact_name,
+            contact_name=after.contact_name,
+            contact_email=after.contact_email,
+        )
+        await self.queue_to(
+            tx, event_id, EmailTemplate.CONTACT_CHANGED, (address, before.contact_name),
+            render_contact_changed(mail, self.sender), missing_hint="unreachable: address checked",
+        )
 
     async def bank_account_changed(
         self, tx: Tx, event_id: str, e: EnterpriseBankAccountChanged
