@@ -175,3 +175,29 @@ def test_the_largest_legitimate_message_fits_a_full_scan_batch() -> None:
                         destination_station_id=station) for i in range(MAX_SCANS_PER_COMMAND)]
     check_size(make_envelope(RecordScans(source="sorting-line-01", scans=scans), source="gateway",
                              aggregate_id="sorting-line-01", time=SystemClock().now()))
+
+
+# --------------------------------------------------------------------------- repair answers
+
+
+def test_a_repair_answer_needs_the_owners_key_for_the_subject_and_its_events() -> None:
+    channel, body = "_rf.republish.logistics", b'{"nonce":"n"}'
+    trusted = TrustedKeys.dev()
+    owner = SigningKey.dev("logistics")
+    assert trusted.verify_answer(channel, "logistics.cmd.record_scans.v1", body,
+                                 owner.sign_answer(channel, body)) == "dev-logistics"
+    # the gateway may sign logistics' commands, not vouch for logistics' outbox
+    gateway = SigningKey.dev(DEV_GATEWAY)
+    with pytest.raises(SignatureRejected) as r:
+        trusted.verify_answer(channel, "logistics.cmd.record_scans.v1", body, gateway.sign_answer(channel, body))
+    assert r.value.code == "WRONG_SIGNER"
+    # an answer signature is no event signature, and the reverse
+    event_headers = owner.sign(channel, body, {})
+    with pytest.raises(SignatureRejected) as r:
+        trusted.verify_answer(channel, "logistics.evt.x.v1", body, event_headers)
+    assert r.value.code == "BAD_SIGNATURE"
+    with pytest.raises(SignatureRejected):
+        trusted.verify(channel, "logistics.evt.x.v1", body, owner.sign_answer(channel, body))
+    # bound to the channel it was sent on
+    with pytest.raises(SignatureRejected):
+        trusted.verify_answer("_rf.republish.x", "logistics.evt.x.v1", body, owner.sign_answer(channel, body))

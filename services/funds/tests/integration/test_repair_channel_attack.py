@@ -141,6 +141,9 @@ async def test_an_outsider_answering_the_repair_channel_cannot_let_a_payment_thr
         r = await w.post("/payments", {"award_id": award}, ADMIN)
         assert r.status_code == 409 and r.json()["code"] == "OBJECTION_PENDING", r.text
     assert await _cursor(w) == 3
+    metrics = (await w.funds.get("/metrics")).text  # what an operator's alert sees
+    assert 'ruralfund_repair_answers_rejected_total{reason="UNSIGNED",service="funds",' \
+           f'subject="{OBJECTIONS}"}}' in metrics
     async with w.funds.app.state.ctx.pool.acquire() as c:
         assert await c.fetchval("SELECT count(*) FROM inbox_gaps") == 0
         cursors = await c.fetch("SELECT subject, last_seq FROM inbox_cursor")

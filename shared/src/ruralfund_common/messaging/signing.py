@@ -306,7 +306,10 @@ class TrustedKeys:
         key = self._keys.get(key_id)
         if key is None:
             raise SignatureRejected("UNKNOWN_SIGNING_KEY", f"key id {key_id[:64]!r} is not trusted")
-        if not key.may_sign(logical_subject):
+        # the owner's own key: trusted for the subject and for the owner's events (a command
+        # gateway's key, trusted for <owner>.cmd.> only, may not vouch for the owner's outbox)
+        owners_events = f"{logical_subject.split('.', 1)[0]}.evt.repair_answer.v1"
+        if not (key.may_sign(logical_subject) and key.may_sign(owners_events)):
             raise SignatureRejected(
                 "WRONG_SIGNER", f"key {key_id} may sign {', '.join(key.scopes)}, not answers about {logical_subject}")
         try:
