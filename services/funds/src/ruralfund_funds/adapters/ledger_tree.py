@@ -21,11 +21,11 @@ __all__ = [
     "insert_checkpoint",
     "latest_leaf_of",
     "lock_head",
+    "move_pending_to_leaves",
     "perfect_hashes",
     "read_head",
     "recorded_shapes",
     "save_shape",
-    "take_pending",
 ]
 
 #: ledger_pending rows the migration wrote from an existing database's rows.
@@ -39,15 +39,30 @@ class Head:
     frontier: list[bytes]
 
 
-async def take_pending(conn: asyncpg.Connection, txid: int | None = None) -> list[str]:
-    """This transaction's captured rows, in the order written, removed from the pending table.
-    ``txid_current_if_assigned`` is null in a transaction that wrote nothing: no xid is spent."""
-    rows = await conn.fetch(
-        "DELETE FROM ledger_pending WHERE txid = coalesce($1, txid_current_if_assigned()) "
-        "RETURNING pending_id, leaf",
+async def move_pending_to_leaves(
+    conn: asyncpg.Connection, txid: int | None = None
+) -> tuple[Head, list[bytes]] | None:
+    """This transaction's captured rows, in the order written, become the next leaves, hashed
+    here (SHA-256(0x00 || leaf), RFC 9162) so the rows never travel to the service and back.
+    Returns the head as it was (row-locked to commit: appends are serialised, leaf order is
+    commit order) and the new leaves' hashes; None, taking no lock, when nothing was captured.
+    One round trip: every transaction of the service pays it. ``txid_current_if_assigned`` is
+    null in a transaction that wrote nothing (no xid is spent)."""
+    row = await conn.fetchrow(
+        "WITH h AS (SELECT tree_size, frontier FROM ledger_head WHERE EXISTS ("
+        "  SELECT 1 FROM ledger_pending WHERE txid = coalesce($1, txid_current_if_assigned())) FOR UPDATE), "
+        "d AS (DELETE FROM ledger_pending WHERE txid = coalesce($1, txid_current_if_assigned()) "
+        "  AND EXISTS (SELECT 1 FROM h) RETURNING pending_id, leaf), "
+        "l AS (INSERT INTO ledger_leaves (leaf_index, leaf, leaf_hash) "
+        "  SELECT (SELECT tree_size FROM h) + row_number() OVER (ORDER BY pending_id) - 1, leaf, "
+        "  sha256('\\x00'::bytea || convert_to(leaf, 'UTF8')) FROM d RETURNING leaf_index, leaf_hash) "
+        "SELECT h.tree_size, h.frontier, (SELECT array_agg(leaf_hash ORDER BY leaf_index) FROM l) AS hashes FROM h",
         txid,
     )
-    return [r["leaf"] for r in sorted(rows, key=lambda r: r["pending_id"])]
+    if row is None:
+        return None
+    head = Head(row["tree_size"], b"", [bytes(h) for h in row["frontier"]])
+    return head, [bytes(h) for h in row["hashes"] or []]
 
 
 async def lock_head(conn: asyncpg.Connection) -> Head:
@@ -63,25 +78,17 @@ async def read_head(conn: asyncpg.Connection) -> asyncpg.Record:
 
 async def append(
     conn: asyncpg.Connection,
-    start: int,
-    leaves: list[str],
-    hashes: list[bytes],
     nodes: list[tuple[int, int, bytes]],
     head: Head,
     signed_at: datetime,
     key_id: str,
     signature: str,
 ) -> None:
-    """Leaves, the subtrees they complete and the new signed head, in one round trip."""
+    """The subtrees the new leaves complete and the new signed head, in one round trip."""
     await conn.execute(
-        "WITH l AS (INSERT INTO ledger_leaves (leaf_index, leaf, leaf_hash) "
-        "  SELECT $1 + n - 1, t, h FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS x(t, h, n)), "
-        "nd AS (INSERT INTO ledger_nodes (level, node_index, hash) "
-        "  SELECT lv, i, h FROM unnest($4::smallint[], $5::bigint[], $6::bytea[]) AS y(lv, i, h)) "
-        "UPDATE ledger_head SET tree_size=$7, root_hash=$8, frontier=$9, signed_at=$10, key_id=$11, signature=$12",
-        start,
-        leaves,
-        hashes,
+        "WITH nd AS (INSERT INTO ledger_nodes (level, node_index, hash) "
+        "  SELECT lv, i, h FROM unnest($1::smallint[], $2::bigint[], $3::bytea[]) AS y(lv, i, h)) "
+        "UPDATE ledger_head SET tree_size=$4, root_hash=$5, frontier=$6, signed_at=$7, key_id=$8, signature=$9",
         [n[0] for n in nodes],
         [n[1] for n in nodes],
         [n[2] for n in nodes],

@@ -22,7 +22,7 @@ from ruralfund_common.messaging.signing import (
 from ..adapters import ledger_tree as store
 from ..domain.checkpoint import ORIGIN, SIGNING_SUBJECT, Checkpoint
 from ..domain.leaves import COVERED_TABLES, parse_leaf
-from ..domain.merkle import Frontier, consistency_proof, inclusion_proof, leaf_hash
+from ..domain.merkle import Frontier, consistency_proof, inclusion_proof
 
 __all__ = [
     "checkpoint_view",
@@ -52,27 +52,17 @@ def _key(tx: Tx) -> SigningKey:
 async def seal(tx: Tx, *, txid: int | None = None) -> int:
     """Append the rows this transaction changed as leaves and sign the new head. Call last in
     every use case that may write covered rows (it takes the head's lock). Returns the count."""
-    leaves = await store.take_pending(tx.conn, txid)
-    if not leaves:
+    moved = await store.move_pending_to_leaves(tx.conn, txid)
+    if moved is None:
         return 0
-    head = await store.lock_head(tx.conn)
+    head, hashes = moved
     frontier = Frontier(head.tree_size, head.frontier)
-    hashes = [leaf_hash(text.encode()) for text in leaves]
     nodes = [node for h in hashes for node in frontier.append(h)]
     root, now = frontier.root(), tx.clock.now()
     signed = sign_checkpoint(_key(tx), frontier.size, root, now)
-    await store.append(
-        tx.conn,
-        head.tree_size,
-        leaves,
-        hashes,
-        nodes,
-        store.Head(frontier.size, root, frontier.hashes),
-        now,
-        signed.key_id,
-        signed.signature,
-    )
-    return len(leaves)
+    new_head = store.Head(frontier.size, root, frontier.hashes)
+    await store.append(tx.conn, nodes, new_head, now, signed.key_id, signed.signature)
+    return len(hashes)
 
 
 async def seal_migrated_rows(tx: Tx) -> int:
