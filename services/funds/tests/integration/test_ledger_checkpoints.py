@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 
 from ruralfund.cli_ledger import app as ledger_cli
 
-from .conftest import AUDITOR, FINANCE, World, approved
+from .conftest import AUDITOR, CC, FINANCE, World, approved
 
 pytestmark = pytest.mark.integration
 P = "/programs/xinping-2021"
@@ -376,3 +377,43 @@ async def test_dba_changes_the_bank_account_of_an_executed_payment(world: World,
         ), out
     finally:
         await conn.close()
+
+
+async def test_every_handler_seals_a_registry_account_change_too(world: World, tmp_path):
+    """A handler added later (the registry's bank account change) seals like the others: the
+    award moved to the new account and the registry row are leaves, and verify exits 0."""
+    from datetime import datetime
+
+    from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+        EnterpriseBankAccountChanged,
+    )
+
+    w = world
+    path, _ = await kept_checkpoint(w, tmp_path)
+    await w.claims.emit(approved("dba-4", publicity=False), "dba-4")
+    await eventually(lambda: w.status("dba-4"), expect="reserved")
+    changed = EnterpriseBankAccountChanged(
+        credit_code=CC,
+        enterprise_name="新平礼好包装有限公司",
+        bank_name="农行新平支行",
+        account_no="6228480000000000777",
+        previous_bank_name="中国农业银行新平县支行",
+        previous_account_no="6228480000000000001",
+        previous_contact_name="李",
+        changed_by="u-admin",
+        changed_at=datetime(2026, 3, 2, 3, 0, tzinfo=UTC),
+    )
+    await w.claims.emit(changed, CC)
+
+    async def moved():
+        award = await w.get("/awards/dba-4")
+        return award and "0777" in str(award)
+
+    await eventually(moved, description="the unpaid award moved to the registry's account")
+    code, out = await run_verify(w, path)
+    assert code == 0, out
+    async with w.funds.app.state.ctx.pool.acquire() as c:
+        tables = {
+            json.loads(r["leaf"])["table"] for r in await c.fetch("SELECT leaf FROM ledger_leaves")
+        }
+    assert "registry_bank_accounts" in tables

@@ -208,12 +208,15 @@ async def save_shape(conn: asyncpg.Connection, table: str, columns: list[str]) -
     )
 
 
-async def capture_snapshot(conn: asyncpg.Connection, table: str) -> int:
-    """Every row of ``table`` as a "migrate" leaf of this transaction (sealed by the caller)."""
+async def capture_snapshot(conn: asyncpg.Connection, table: str, op: str = "migrate") -> int:
+    """Every row of ``table`` as a leaf of this transaction (sealed by the caller): "migrate"
+    after a schema change, "insert" when the table is first covered."""
+    assert op in ("migrate", "insert")
     await conn.execute("SET LOCAL timezone = 'UTC'")
     status = await conn.execute(
-        f"INSERT INTO ledger_pending (leaf) SELECT jsonb_build_object('table', $1::text, 'op', 'migrate', "
+        f"INSERT INTO ledger_pending (leaf) SELECT jsonb_build_object('table', $1::text, 'op', $2::text, "
         f"'row', to_jsonb(x))::text FROM \"{table}\" x",
         table,
+        op,
     )
     return int(status.split()[-1])

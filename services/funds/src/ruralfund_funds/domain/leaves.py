@@ -44,6 +44,7 @@ COVERED_TABLES = (
     "contract_tranches",
     "history_imports",
     "audit_log",
+    "registry_bank_accounts",  # the enterprise registry's account: the one unpaid awards are paid to
 )
 #: Tables whose rows are written once: an update leaf of one is itself a finding.
 APPEND_ONLY = frozenset(

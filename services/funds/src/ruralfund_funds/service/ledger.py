@@ -164,13 +164,15 @@ async def seal_schema_changes(tx: Tx) -> list[str]:
     await store.lock_head(tx.conn)  # one replica at a time
     now = await store.current_shapes(tx.conn, COVERED_TABLES)
     recorded = await store.recorded_shapes(tx.conn)
-    changed = []
+    changed, started = [], []
     for table, columns in sorted(now.items()):
         before = recorded.get(table)
         if before is None:  # first start with shapes: the columns the table's last leaf has
             leaf = await store.latest_leaf_of(tx.conn, table)
             names = {c.split(":", 1)[0] for c in columns}
-            if leaf is not None and set(parse_leaf(leaf)[2]) != names:
+            if leaf is None:  # newly covered (a table added to the list): its rows as they are
+                started.append(table)
+            elif set(parse_leaf(leaf)[2]) != names:
                 changed.append(table)
         elif before != columns:
             changed.append(table)
@@ -178,5 +180,7 @@ async def seal_schema_changes(tx: Tx) -> list[str]:
             await store.save_shape(tx.conn, table, columns)
     for table in changed:
         await store.capture_snapshot(tx.conn, table)
+    for table in started:
+        await store.capture_snapshot(tx.conn, table, "insert")
     await seal(tx)
-    return changed
+    return changed + started
