@@ -21,7 +21,13 @@ from typing import Any, Final
 
 import pytest
 from fastapi.routing import APIRoute
-from ruralfund_common.auth import Principal, Role, current_principal, public_endpoint
+from ruralfund_common.auth import (
+    API_DOCS_PATHS,
+    Principal,
+    Role,
+    current_principal,
+    public_endpoint,
+)
 from ruralfund_common.testing.services import person
 
 pytestmark = pytest.mark.integration
@@ -174,6 +180,9 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "POST /webhooks/deliveries/{delivery_id}/replay": "write:bureau_admin",
     },
 }
+# every service serves its API documentation pages (bundled Swagger UI and ReDoc) to anyone
+for _gates in GATES.values():
+    _gates.update({f"GET {path}": "public" for path in API_DOCS_PATHS})
 
 CALLERS: Final[dict[str, Principal | None]] = {
     "nobody": None,
@@ -223,7 +232,8 @@ def _gate(dependant: Any) -> str | None:
 
 def derived_gates(app: Any) -> dict[str, str]:
     return {
-        f"{method} {route.path}": _gate(route.dependant) or "UNGUARDED"
+        f"{method} {route.path}": _gate(route.dependant)
+        or ("public" if route.path in API_DOCS_PATHS else "UNGUARDED")
         for route in _routes(app.router.routes)
         for method in sorted(route.methods)
     }

@@ -535,13 +535,23 @@ async def public_endpoint() -> None:
     """Marker dependency: this endpoint deliberately needs no authentication."""
 
 
+# Swagger UI, ReDoc and Swagger's OAuth2 redirect: public pages that only show the OpenAPI
+# document (which is public too); FastAPIOffline registers them as API routes.
+API_DOCS_PATHS: Final = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+
+
 def unguarded_routes(app: FastAPI) -> list[str]:
     """``"METHOD /path"`` of API routes that neither authenticate nor declare
     :func:`public_endpoint` — a service test should assert this list is empty."""
     from fastapi.routing import APIRoute  # local: only needed by this check
 
+    # the API documentation pages are public by design (FastAPIOffline serves them, and their
+    # bundled assets, as API routes where plain FastAPI used bare Starlette routes)
+    docs = API_DOCS_PATHS | {app.openapi_url}
     found: list[str] = []
     for route in _api_routes(app.routes):
+        if getattr(route, "path", None) in docs:
+            continue
         if isinstance(route, APIRoute) and not _declares_auth(route.dependant):
             found.extend(f"{method} {route.path}" for method in sorted(route.methods))
     return found

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
-from ruralfund_common.auth import Principal, Role
+from ruralfund_common.auth import API_DOCS_PATHS, Principal, Role
 from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.testing.services import bearer, person
 
@@ -91,7 +91,7 @@ def _routes(app: Any) -> set[str]:
                 found += walk(route.original_router.routes)
         return found
 
-    common = {"/healthz", "/readyz", "/asyncapi.json", "/metrics", "/admin/clock"}
+    common = {"/healthz", "/readyz", "/asyncapi.json", "/metrics", "/admin/clock"} | API_DOCS_PATHS
     return {
         f"{m} {r.path}" for r in walk(app.router.routes) for m in r.methods if r.path not in common
     }
