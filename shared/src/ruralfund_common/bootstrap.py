@@ -20,7 +20,8 @@ from typing import Annotated, Any, Final
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi_offline import FastAPIOffline
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from .auth import AuthSettings, Principal, Role, install_auth, public_endpoint, require_roles, require_write
@@ -32,6 +33,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .http import BodyLimitMiddleware, RequestIdMiddleware, health_router, install_problem_handlers
 from .logging import configure_logging, get_logger
 from .messaging import EventRouter, Messaging, Tx
+from .query_params import reject_unknown_query_parameters
 from .settings import ServiceSettings, load_settings
 from .telemetry import TracingMiddleware, metrics_response, setup_tracing
 
@@ -172,8 +174,10 @@ def build_service_app(
 
     # /docs and /redoc load Swagger UI and ReDoc from this service (the package ships the
     # assets): a county network often reaches no CDN, and the pages were blank there (#17).
-    app = FastAPIOffline(title=title, description=description, version="0.1.0", lifespan=lifespan,
-                         telemetry=HTTP_TELEMETRY)
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                  telemetry=HTTP_TELEMETRY, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(reject_unknown_query_parameters)])
+    _offline_docs(app)
     app.state.ctx = ctx
     app.state.max_body_bytes = max_body_bytes
     install_auth(app, auth_settings or AuthSettings())
@@ -196,6 +200,37 @@ def build_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+DOCS_ASSETS_URL: Final = "/docs-assets"
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc with the assets the ``fastapi-offline`` package ships, served
+    from ``/docs-assets``. Plain routes, as FastAPI's own documentation pages are: public, and
+    outside the API's schema and its gates table."""
+    import fastapi_offline  # only its asset folder is used
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
+
+    async def swagger_ui(request: Request) -> Response:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - Swagger UI", oauth2_redirect_url=None,
+            swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png")
+
+    async def redoc(request: Request) -> Response:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png", with_google_fonts=False)
+
+    app.add_route("/docs", swagger_ui, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
 
 
 def _asyncapi_router(messaging: Messaging) -> APIRouter:

@@ -9,7 +9,15 @@ from fastapi import FastAPI
 from ruralfund_common.bootstrap import DEFAULT_MAX_BODY_BYTES, ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
-from .entrypoints import api, contracts_api, files_api, milestones_api, packages_api, reports_api
+from .entrypoints import (
+    api,
+    contracts_api,
+    files_api,
+    milestones_api,
+    packages_api,
+    programs_list_api,
+    reports_api,
+)
 from .entrypoints.milestone_checker import CHECKER_KEY, MilestoneChecker
 from .entrypoints.subscribers import events
 from .settings import SETTINGS_KEY, ClaimsSettings
@@ -55,6 +63,7 @@ def create_app(
             milestones_api.router,
             files_api.router,
             reports_api.router,
+            programs_list_api.router,
         ],
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,

@@ -11,6 +11,7 @@ from ruralfund_common.settings import ServiceSettings
 from .entrypoints.api import router
 from .entrypoints.checkpoints import start_ledger_tree, stop_ledger_tree
 from .entrypoints.ledger_api import ledger_router
+from .entrypoints.lists_api import lists_router
 from .entrypoints.metrics import start_ledger_metrics, stop_ledger_metrics
 from .entrypoints.subscribers import events
 
@@ -24,7 +25,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         description="Double-entry ledger of each program's central fund and joint account (共管账户): "
         "release (预拨), reservation, publicity window, dual approval, payment.",
         events=events,
-        routers=[router, ledger_router],
+        routers=[router, ledger_router, lists_router],
         migrations_dir=MIGRATIONS,
         settings=settings,
         on_start=_start,

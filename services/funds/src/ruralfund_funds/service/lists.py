@@ -1,0 +1,104 @@
+"""Lists of payment orders and awards, for the people who act on them (#17): the second
+approver finds the payment waiting for them, the bureau sees awards by status."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel, Field
+from ruralfund_common.money import format_yuan
+
+from ..domain.payments import APPROVER_ROLES
+
+__all__ = ["AwardStatus", "AwardSummary", "PaymentStatus", "PaymentSummary", "list_awards", "list_payments"]
+
+PaymentStatus = Literal["awaiting_approval", "executed", "cancelled"]
+AwardStatus = Literal["reserved", "refused", "in_publicity", "paid", "revoked"]
+
+
+class PaymentSummary(BaseModel):
+    """One payment order with exactly the content an approver signs."""
+
+    payment_id: UUID
+    award_id: str
+    program_code: str
+    status: PaymentStatus
+    payee_credit_code: str
+    payee_name: str
+    payee_bank_name: str
+    payee_bank_account: str
+    amount_fen: int
+    amount_yuan: str = Field(description='e.g. "97,531.00"')
+    content_sha256: str = Field(description="what an approval signs (POST /payments/{id}/approvals)")
+    approved_roles: list[str] = Field(description="roles whose approval of the current content is given")
+    requested_at: datetime
+
+
+class AwardSummary(BaseModel):
+    award_id: str
+    claim_id: str
+    program_code: str
+    line_code: str
+    item_code: str
+    payee_credit_code: str
+    payee_name: str
+    amount_fen: int
+    amount_yuan: str
+    status: AwardStatus
+    requires_publicity: bool
+    payable_from: date | None
+    reserved_at: datetime
+
+
+async def list_payments(
+    conn: asyncpg.Connection, *, status: str | None, awaiting_person: str | None,
+    awaiting_roles: frozenset[str], after_id: UUID | None, limit: int,
+) -> list[PaymentSummary]:
+    """Payment orders by id (uuid7: oldest first). With ``awaiting_person``: only open orders
+    that person has not signed and whose side for one of ``awaiting_roles`` is still open."""
+    open_roles = sorted(set(APPROVER_ROLES) & awaiting_roles)
+    rows = await conn.fetch(
+        """
+        SELECT p.payment_id, p.award_id, p.status, p.content, p.content_sha256, p.requested_at,
+               coalesce(array_agg(DISTINCT a.role) FILTER (WHERE a.role IS NOT NULL), '{}') AS roles,
+               coalesce(bool_or(a.person = $2), false) AS signed_by_person
+          FROM payments p
+          LEFT JOIN approvals a ON a.payment_id = p.payment_id AND a.content_sha256 = p.content_sha256
+         WHERE ($1::text IS NULL OR p.status = $1)
+           AND ($2::text IS NULL OR p.status = 'awaiting_approval')
+           AND ($3::uuid IS NULL OR p.payment_id > $3)
+         GROUP BY p.payment_id
+        HAVING $2::text IS NULL OR (NOT coalesce(bool_or(a.person = $2), false)
+               AND NOT (coalesce(array_agg(a.role) FILTER (WHERE a.role IS NOT NULL), '{}') @> $4::text[]))
+         ORDER BY p.payment_id LIMIT $5
+        """,
+        status, awaiting_person, after_id, open_roles, limit,
+    )
+    return [_payment(r) for r in rows]
+
+
+def _payment(r: asyncpg.Record) -> PaymentSummary:
+    c = r["content"]
+    return PaymentSummary(
+        payment_id=r["payment_id"], award_id=r["award_id"], program_code=c["program_code"], status=r["status"],
+        payee_credit_code=c["payee_credit_code"], payee_name=c["payee_name"],
+        payee_bank_name=c["payee_bank_name"], payee_bank_account=c["payee_bank_account"],
+        amount_fen=c["amount_fen"], amount_yuan=format_yuan(c["amount_fen"]), content_sha256=r["content_sha256"],
+        approved_roles=sorted(r["roles"]), requested_at=r["requested_at"],
+    )
+
+
+async def list_awards(
+    conn: asyncpg.Connection, *, status: str | None, program_code: str | None, after_id: str | None, limit: int,
+) -> list[AwardSummary]:
+    rows = await conn.fetch(
+        "SELECT award_id, claim_id, program_code, line_code, item_code, payee_credit_code, payee_name, amount_fen, "
+        "status, requires_publicity, payable_from, reserved_at FROM awards "
+        "WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR program_code = $2) "
+        "AND ($3::text IS NULL OR award_id > $3) ORDER BY award_id LIMIT $4",
+        status, program_code, after_id, limit,
+    )
+    return [AwardSummary(**dict(r), amount_yuan=format_yuan(r["amount_fen"])) for r in rows]

@@ -1,0 +1,98 @@
+"""GET /payments and GET /awards (#17): the second approver finds the order waiting for them,
+with exactly the content they sign; lists page; unknown filters are refused."""
+
+from __future__ import annotations
+
+import pytest
+from ruralfund_common.auth import Role
+from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.wait import eventually
+
+from .conftest import ADMIN, ENTERPRISE, FINANCE, LEADER, SIGNATORY, approved
+
+pytestmark = pytest.mark.integration
+
+LEADER_QIAN = person("Leader Qian", Role.LEADING_GROUP)
+P = "/programs/xinping-2021"
+
+
+async def _three_orders(w) -> list[dict]:
+    r = await w.post(f"{P}/releases", {"amount_yuan": "500,000.00", "approval_reference": "新电商领〔2026〕1号"},
+                     FINANCE)
+    assert r.status_code == 201, r.text
+    for n, fen in ((1, 97_531_00), (2, 1_000_00), (3, 2_000_00)):
+        await w.claims.emit(approved(f"list-{n}", fen, publicity=False), f"list-{n}")
+    for n in (1, 2, 3):
+        await eventually(lambda n=n: w.status(f"list-{n}"), expect="reserved")
+    await w.clock("2026-03-02T21:00:00Z")  # the next working day: payable
+    orders = []
+    for n in (1, 2, 3):
+        r = await w.post("/payments", {"award_id": f"list-{n}"}, ADMIN)
+        assert r.status_code == 201, r.text
+        orders.append(r.json())
+    return orders
+
+
+async def _ids(w, who, **params) -> list[str]:
+    r = await w.funds.get("/payments", params=params, headers=bearer(who))
+    assert r.status_code == 200, r.text
+    return [p["award_id"] for p in r.json()["items"]]
+
+
+async def test_each_approver_sees_the_orders_awaiting_their_signature(world) -> None:
+
+    o1, o2, _o3 = await _three_orders(world)
+    r = await world.post(f"/payments/{o1['payment_id']}/approvals", {"content_sha256": o1["content_sha256"]}, LEADER)
+    assert r.status_code == 200, r.text
+    r = await world.post(f"/payments/{o2['payment_id']}/approvals", {"content_sha256": o2["content_sha256"]},
+                         SIGNATORY)
+    assert r.status_code == 200, r.text
+
+    mine = {"awaiting_my_approval": "true"}
+    assert await _ids(world, LEADER, **mine) == ["list-2", "list-3"]
+    # another member: the leading group's side of list-1 is given already
+    assert await _ids(world, LEADER_QIAN, **mine) == ["list-2", "list-3"]
+    assert await _ids(world, SIGNATORY, **mine) == ["list-1", "list-3"]
+    assert await _ids(world, ADMIN, **mine) == []  # the bureau signs no payment
+    assert await _ids(world, ADMIN) == ["list-1", "list-2", "list-3"]
+
+    r = await world.funds.get("/payments", params={**mine, "limit": 1}, headers=bearer(SIGNATORY))
+    (first,) = r.json()["items"]
+    assert first["payment_id"] == o1["payment_id"] and first["content_sha256"] == o1["content_sha256"]
+    assert first["amount_fen"] == 97_531_00 and first["amount_yuan"] == "97,531.00"
+    assert first["payee_bank_account"] == "6228480000000000001" and first["payee_name"]
+    assert first["approved_roles"] == ["leading_group"]
+    nxt = await world.funds.get("/payments", params={**mine, "limit": 1, "cursor": r.json()["next_cursor"]},
+                                headers=bearer(SIGNATORY))
+    assert [p["award_id"] for p in nxt.json()["items"]] == ["list-3"]
+
+    # once both sides signed, the order leaves every queue and is executed
+    r = await world.post(f"/payments/{o1['payment_id']}/approvals", {"content_sha256": o1["content_sha256"]},
+                         SIGNATORY)
+    assert r.status_code == 200 and r.json()["status"] == "executed", r.text
+    assert await _ids(world, SIGNATORY, **mine) == ["list-3"]
+    assert await _ids(world, ADMIN, status="executed") == ["list-1"]
+
+
+async def test_awards_are_listed_by_status(world) -> None:
+
+    await _three_orders(world)
+    r = await world.funds.get("/awards", params={"status": "reserved", "program": "xinping-2021"},
+                              headers=bearer(ADMIN))
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [a["award_id"] for a in items] == ["list-1", "list-2", "list-3"]
+    assert items[0]["amount_yuan"] == "97,531.00" and items[0]["status"] == "reserved"
+    none = await world.funds.get("/awards", params={"status": "paid"}, headers=bearer(ADMIN))
+    assert none.json()["items"] == []
+
+
+async def test_lists_refuse_enterprises_unknown_filters_and_unknown_statuses(world) -> None:
+
+    assert (await world.funds.get("/payments", headers=bearer(ENTERPRISE))).status_code == 403
+    assert (await world.funds.get("/awards", headers=bearer(ENTERPRISE))).status_code == 403
+    r = await world.funds.get("/payments", params={"awaiting": "true"}, headers=bearer(ADMIN))
+    assert r.status_code == 400 and r.json()["code"] == "UNKNOWN_QUERY_PARAMETER", r.text
+    assert r.json()["field"] == "awaiting"
+    r = await world.funds.get("/awards", params={"status": "approved"}, headers=bearer(ADMIN))
+    assert r.status_code == 422 and r.json().get("field") == "status", r.text
