@@ -1,9 +1,10 @@
-# syntax=docker/dockerfile:1.7
 # One image for all four services; SERVICE picks which one `ruralfund serve` runs.
 #   docker build --build-arg SERVICE=claims -t ruralfund-claims .
 #   docker run -e SERVICE=funds ruralfund-claims        # same image, another service
 # Both stages use the same base so the venv's interpreter path (/usr/local/bin/python3.11)
-# exists in the final stage.
+# exists in the final stage. PYTHON_IMAGE may be any Debian-like image with python3.11 and its
+# venv module (`make compose-test` builds one from Debian packages when no registry answers).
+# Builds with the classic builder too (DOCKER_BUILDKIT=0): no RUN --mount, no heredocs.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---------------------------------------------------------------- builder
@@ -11,39 +12,41 @@ FROM ${PYTHON_IMAGE} AS builder
 
 # uv from PyPI through pip (no binaries fetched from elsewhere); pinned for repeatable builds.
 ARG UV_VERSION=0.13.9
-RUN pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"
+# In its own venv: Debian's system python refuses a system-wide pip install (PEP 668).
+RUN python3 -m venv /opt/uv \
+ && /opt/uv/bin/pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"
 
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=python3.11 \
+    UV_NATIVE_TLS=true \
+    PATH=/opt/uv/bin:${PATH} \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 
+# UV_NATIVE_TLS: uv trusts the system's CA store (a TLS-inspecting proxy's CA added there).
 WORKDIR /src
 
 # Dependencies first, from the lock and the members' pyproject files only: editing code
 # then reuses this layer instead of reinstalling every dependency.
-COPY pyproject.toml uv.lock .python-version ./
+COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY services/claims/pyproject.toml services/claims/
 COPY services/funds/pyproject.toml services/funds/
 COPY services/logistics/pyproject.toml services/logistics/
 COPY services/notify/pyproject.toml services/notify/
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --all-packages --no-dev --no-install-workspace
+RUN uv sync --frozen --all-packages --no-dev --no-install-workspace --no-cache
 
 # Then our own packages, installed as wheels (--no-editable) so the final stage needs
 # only /app/.venv and none of the source tree.
 COPY . .
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --all-packages --no-dev --no-editable
+RUN uv sync --frozen --all-packages --no-dev --no-editable --no-cache
 
 # ---------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE} AS runtime
 
-ARG SERVICE=claims
 # RURALFUND_HTTP_HOST: the settings default, 127.0.0.1, is unreachable from outside a container.
-ENV SERVICE=${SERVICE} \
-    PATH=/app/.venv/bin:${PATH} \
+ENV PATH=/app/.venv/bin:${PATH} \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     RURALFUND_ENV=production \
@@ -54,13 +57,18 @@ ENV SERVICE=${SERVICE} \
 RUN groupadd --system --gid 10001 ruralfund \
  && useradd --system --uid 10001 --gid ruralfund --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin ruralfund \
- && install -d -o ruralfund -g ruralfund -m 0755 /var/lib/ruralfund/calendar
+ && install -d -o ruralfund -g ruralfund -m 0755 /var/lib/ruralfund/calendar /var/lib/ruralfund/clock
 # ^ compose mounts a named volume there; a new volume copies this owner, so
-#   `ruralfund calendar load` (run in a service container) can write the year files.
+#   `ruralfund calendar load` (run in a service container) can write the year files; the
+#   clock directory holds the dev clock's file shared by the four (make compose-test only).
 
 # Owned by root and read-only to the service user: a compromised process cannot
 # rewrite its own code.
 COPY --from=builder /app/.venv /app/.venv
+
+# Last, so the four services' images share every layer above (SERVICE changes only this).
+ARG SERVICE=claims
+ENV SERVICE=${SERVICE}
 
 WORKDIR /app
 USER ruralfund:ruralfund

@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test sync lint bench chaos clean browser
+.PHONY: run test sync lint bench chaos clean browser compose-test
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -48,6 +48,14 @@ bench: sync
 # of the same tests runs in `make test`. Failed runs keep the service logs (RURALFUND_CHAOS_LOGS).
 chaos: sync
 	RURALFUND_CHAOS=full $(UV) run --frozen --no-sync python -m pytest tests/chaos -q -p no:cacheprovider
+
+# The compose stack for real (deploy/compose/compose_test.py): starts a Docker engine if none
+# answers (installs Debian's docker.io as root), builds a base image from Debian packages and
+# stand-ins for the official NATS/PostgreSQL images (no registry needed), `docker compose up`,
+# drives a claim to payment through the published ports while a service is SIGKILLed and NATS
+# restarts, checks one payment and the ledger, then `docker compose down -v`.
+compose-test: sync
+	$(UV) run --frozen --no-sync python deploy/compose/compose_test.py
 
 clean:
 	rm -rf .venv .tools var .pytest_cache
