@@ -9,6 +9,9 @@ from datetime import datetime, timezone
 
 import pytest
 from ruralfund_common.contracts import PublicityPublished
+from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
+    EnterpriseBankAccountChanged,
+)
 from ruralfund_common.contracts.notify.objection_filed import ObjectionFiled
 from ruralfund_common.contracts.notify.objection_resolved import ObjectionResolved
 from ruralfund_common.testing.wait import eventually
@@ -44,6 +47,15 @@ def resolved(award_id: str, objection: str, outcome: str) -> ObjectionResolved:
     return ObjectionResolved(objection_id=objection, notice_id="n-1", award_id=award_id, claim_id=f"claim-{award_id}",
                              program_code="xinping-2021", outcome=outcome, reason="核实", resolved_by="u-admin",
                              resolved_at=datetime(2026, 3, 3, 2, tzinfo=timezone.utc))
+
+
+def registry_account(credit_code: str, account_no: str, at: datetime) -> EnterpriseBankAccountChanged:
+    """The enterprise registry's change of a payee's account (the one home of that account)."""
+    return EnterpriseBankAccountChanged(
+        credit_code=credit_code, enterprise_name="新平礼好包装有限公司", bank_name="建设银行",
+        account_no=account_no, previous_bank_name="中国农业银行新平县支行",
+        previous_account_no="6228480000000000001", previous_contact_name="李经理",
+        changed_by="u-admin", changed_at=at)
 
 
 async def test_out_of_order_and_duplicate_events_change_state_once(world: World):
@@ -143,9 +155,13 @@ async def test_bank_confirms_or_fails_by_api_and_by_statement(world: World):
     by = await w.balances()
     assert by["bank:joint"] == 10_000_00 - 100_00 - 300_00  # a-2's money came back
     assert by[f"payable:brand/brand-packaging/{CC}"] == 200_00
-    r = await w.funds.put("/awards/a-2/payee-bank", json={"bank_name": "建设银行", "bank_account": "6217000000000002"},
-                          headers=_auth(ADMIN))
-    assert r.status_code == 200, r.text
+    # the account lives in the enterprise registry (claims): its change moves every unpaid award
+    await w.claims.emit(registry_account(CC, "6217000000000002", datetime(2026, 3, 3, 2, tzinfo=timezone.utc)), CC)
+
+    async def a2_account() -> str:
+        return (await w.get("/awards/a-2"))["payee_bank_account"]
+
+    await eventually(a2_account, expect="6217000000000002")
     p2b = await w.pay("a-2")  # paid again with a new order and fresh approvals
 
     pay3 = await w.get(f"/payments/{p3}")

@@ -229,6 +229,7 @@ TITLES_ZH = {
     "ALREADY_IN_DEFAULT": "已认定违约",
     "NOT_IN_DEFAULT": "未认定违约",
     "REPAYMENT_EXCEEDS_RECEIVABLE": "还款超过应收回余额",
+    "BANK_ACCOUNT_LIVES_IN_REGISTRY": "收款账户以企业登记为准，不能在资金服务中单独更改",
 }
 
 
@@ -321,7 +322,8 @@ async def import_statement(program_code: str, request: Request, who: StatementIm
 
 
 @router.put("/awards/{award_id}/payee-bank", tags=["awards"],
-            summary="Correct the payee's bank account (changes the payment content: earlier approvals lapse)")
+            summary="Correct a pre-allocation provider's bank account that only funds holds (earlier approvals "
+                    "lapse); a registry enterprise's account is changed in claims: 409 BANK_ACCOUNT_LIVES_IN_REGISTRY")
 async def change_payee_bank(award_id: str, body: PayeeBankRequest, request: Request, who: BureauAdmin):
     return await _command(request, who, "change_payee_bank", {"award": award_id, **body.model_dump()},
                           lambda tx: service.change_payee_bank(tx, award_id, body.bank_name, body.bank_account, who),

@@ -16,6 +16,7 @@ from ruralfund_common.recusal import RecusalRequired, require_no_conflict_of_int
 from ..adapters import repository as repo
 from ..domain.awards import Award
 from ..domain.bank_statement import StatementLine
+from ..domain.payee_bank import require_funds_is_home
 from ..domain.ratios import MAX_JUSTIFICATIONS, Justification, ShareBook
 from ._base import compute_window, emit_all, emit_facts, lock_books, program_or_404, refusal_event, today, write_books
 from .reads import payment_view
@@ -150,6 +151,9 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
 async def change_payee_bank(tx: Tx, award_id: str, bank_name: str, bank_account: str, by: Principal) -> dict:
     award = await _award_or_404(tx, award_id)
     require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="更改该企业的收款账户")
+    registry_has_account = bool(await tx.conn.fetchval(
+        "SELECT 1 FROM registry_bank_accounts WHERE credit_code=$1", award.payee.credit_code))
+    require_funds_is_home(award, registry_has_account=registry_has_account)
     award.change_payee_bank(bank_name, bank_account)
     await repo.save_awards(tx.conn, [award])
     await repo.append_audit(tx.conn, [("payee_bank_changed", {"award_id": award_id, "bank_name": bank_name,
