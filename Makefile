@@ -18,7 +18,7 @@ sync: $(UV)
 	$(UV) sync --all-packages --frozen
 
 run: sync
-	$(UV) run --frozen --no-sync ruralfund dev
+	$(UV) run --frozen --no-sync ruralfund dev --ports auto
 
 # The publicity page's browser test drives Debian's Chromium (playwright cannot download its
 # own browser here), with a CJK font so screenshots of the Chinese page are readable.

@@ -34,3 +34,37 @@ def test_program_check_exit_codes():
 def test_serve_refuses_an_unknown_service():
     r = runner.invoke(app, ["serve", "ledgerx"])
     assert r.exit_code == 2
+
+
+def test_users_finds_the_people_that_dev_wrote(tmp_path, monkeypatch):
+    """`ruralfund dev` keeps its people in var/dev/users.json; `ruralfund users` without
+    --users-file looked in var/users.json and found nobody."""
+    from ruralfund_common.auth import Role, UserDirectory
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RURALFUND_USERS_FILE", raising=False)
+    UserDirectory(tmp_path / "var/dev/users.json").create("finance-bureau", [Role.FINANCE_BUREAU])
+    r = runner.invoke(app, ["users", "token", "finance-bureau"])
+    assert r.exit_code == 0, r.output
+    assert r.output.strip().count(".") == 2  # a JWT
+    assert not (tmp_path / "var/users.json").exists()
+
+
+def test_dev_refuses_a_taken_port_naming_it(tmp_path):
+    """A taken port stops dev before it starts anything (it printed "ready" with the URLs of
+    whatever answered there), naming the port; --ports auto moves it and says so."""
+    import socket
+
+    from ruralfund import devrun
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        r = runner.invoke(app, ["dev", "--var-dir", str(tmp_path / "dev"), "--base-port", str(taken - 1)])
+        assert r.exit_code == 1
+        assert f"port {taken} (funds)" in r.output and "already in use" in r.output
+        assert not (tmp_path / "dev").exists()  # nothing started, nothing written
+
+        moved = devrun._choose_ports("127.0.0.1", "auto", taken - 1)
+        assert moved["funds"] != taken and moved["claims"] == taken - 1

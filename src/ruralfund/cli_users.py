@@ -1,6 +1,7 @@
 """``ruralfund users``: create development people and print their bearer tokens.
 
-The directory is a JSON file (``--users-file``, ``RURALFUND_USERS_FILE`` or ``./var/users.json``);
+The directory is a JSON file (``--users-file``, ``RURALFUND_USERS_FILE``, else the one ``ruralfund
+dev`` writes, ``./var/dev/users.json``, falling back to ``./var/users.json`` if only that exists);
 tokens are signed with ``RURALFUND_AUTH_JWT_SECRET`` so the services accept them.
 ``token`` prints the bare token so scripts can do ``TOKEN=$(ruralfund users token alice)``.
 """
@@ -15,8 +16,17 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from ruralfund_common.auth import AuthConfigError, AuthSettings, Principal, Role, UserDirectory
+from ruralfund_common.auth import (
+    DEFAULT_USERS_FILE,
+    AuthConfigError,
+    AuthSettings,
+    Principal,
+    Role,
+    UserDirectory,
+)
 from ruralfund_common.errors import DomainError
+
+from .serve import DEV_VAR_DIR
 
 __all__ = ["app"]
 
@@ -35,7 +45,7 @@ UsersFileOption = Annotated[
     typer.Option(
         "--users-file",
         envvar="RURALFUND_USERS_FILE",
-        help="JSON users file [default: ./var/users.json]",
+        help="JSON users file [default: ./var/dev/users.json, what `ruralfund dev` writes]",
         dir_okay=False,
     ),
 ]
@@ -43,6 +53,16 @@ TtlOption = Annotated[
     int | None,
     typer.Option("--ttl", min=60, help="token lifetime in seconds [default: settings]"),
 ]
+
+
+def _directory(users_file: Path | None) -> UserDirectory:
+    """The users file given, else the one ``ruralfund dev`` writes under its var dir (before,
+    this looked in ./var/users.json and did not find the people dev printed), else the old
+    default if someone kept people there."""
+    if users_file is None:
+        dev_file = DEV_VAR_DIR / "users.json"
+        users_file = dev_file if dev_file.exists() or not DEFAULT_USERS_FILE.exists() else DEFAULT_USERS_FILE
+    return UserDirectory(users_file)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -94,7 +114,7 @@ def create(
     ttl: TtlOption = None,
 ) -> None:
     """Create a person and print it with a bearer token."""
-    directory = UserDirectory(users_file)
+    directory = _directory(users_file)
     try:
         person = directory.create(
             name, role, credit_code=credit_code, linked_credit_codes=linked or ()
@@ -115,7 +135,7 @@ def token(
     ttl: TtlOption = None,
 ) -> None:
     """Print a fresh bearer token (only the token) for a person."""
-    directory = UserDirectory(users_file)
+    directory = _directory(users_file)
     try:
         typer.echo(_token(directory, name_or_id, ttl))
     except DomainError as exc:
@@ -128,7 +148,7 @@ def list_people(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """List the people in the directory."""
-    directory = UserDirectory(users_file)
+    directory = _directory(users_file)
     try:
         people = directory.list()
     except DomainError as exc:

@@ -4,18 +4,29 @@ Starts embedded NATS (JetStream) and PostgreSQL when ``NATS_URL`` / ``DATABASE_U
 set, a local mail sink, the four services as separate processes, waits until each is ready,
 loads the demo program (Xinping 2021) and prints where everything is. Ctrl-C stops it all.
 State lives under ``./var/dev`` so a second run keeps the data (``--fresh`` starts over).
+
+Ports: ``--ports fixed`` (the default) uses 8001-8004 and refuses to start, naming the port,
+when one is taken; ``--ports auto`` (what ``make run`` passes) moves a taken port to a free one
+and says so; ``--ports free`` picks free ports for all. One ``dev`` per var dir (a lock file).
+Each service must prove it is the process this run started: it echoes the run's id on
+``/healthz`` (``RURALFUND_DEV_RUN_ID``), so another program answering on the port is never
+taken for "ready".
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -25,36 +36,60 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .serve import DEFAULT_PORTS, SERVICES
+from .serve import DEFAULT_PORTS, DEV_VAR_DIR, SERVICES
 
-__all__ = ["dev_command", "READY_TIMEOUT_SECONDS"]
+__all__ = ["DEMO_ENTERPRISES", "READY_TIMEOUT_SECONDS", "dev_command"]
 
 READY_TIMEOUT_SECONDS = 90.0
-PORTS = dict(DEFAULT_PORTS)  # --free-ports replaces them
+PORTS = dict(DEFAULT_PORTS)  # --ports auto|free and --base-port replace them
+PORT_MODES = ("fixed", "auto", "free")
 console = Console(stderr=True)
+
+# Demo enterprises a dev user is made for (the README's walkthrough registers the first one):
+# (user name, credit code, enterprise name). The codes carry a valid GB 32100 check character.
+DEMO_ENTERPRISES = (
+    ("packaging-co", "91530427MA6K0B0Q1Y", "新平礼好包装有限公司"),
+)
+ROLE_NAMES_ZH = {
+    "bureau-admin": "县商务局（项目、审核、公示）",
+    "leading-group": "领导小组成员（审批、付款会签）",
+    "contractor-signatory": "承办企业签字人（付款会签）",
+    "finance-bureau": "县财政局（预拨资金）",
+    "auditor": "审计（只读）",
+}
 
 
 def dev_command(
     fresh: bool = typer.Option(False, help="delete ./var/dev first (new database, streams, clock)"),
     program: Path = typer.Option(Path("programs/xinping-2021.yaml"), help="demo program to load"),
-    var_dir: Path = typer.Option(Path("var/dev"), help="where embedded servers and logs keep their data"),
+    var_dir: Path = typer.Option(DEV_VAR_DIR, help="where embedded servers and logs keep their data"),
     host: str = typer.Option("127.0.0.1", help="bind address of the services"),
     exit_when_ready: bool = typer.Option(False, "--exit-when-ready", help="stop everything once ready (smoke test)"),
-    free_ports: bool = typer.Option(False, "--free-ports", help="pick free ports instead of 8001-8004"),
+    free_ports: bool = typer.Option(False, "--free-ports", help="same as --ports free"),
+    ports: str = typer.Option(
+        "fixed", "--ports",
+        help="fixed: 8001-8004, stop if one is taken; auto: a taken one moves to a free port "
+             "(make run); free: free ports for all"),
+    base_port: int = typer.Option(None, "--base-port", help="first of the fixed ports [default: 8001]"),
 ) -> None:
-    if free_ports:
-        PORTS.update({svc: _free_port() for svc in SERVICES})
+    if ports not in PORT_MODES:
+        console.print(f"[red]--ports {ports!r}: choose one of {', '.join(PORT_MODES)}[/]")
+        raise typer.Exit(2)
+    PORTS.update(_choose_ports(host, "free" if free_ports else ports, base_port))
     started = time.monotonic()
     if fresh and var_dir.exists():
+        _lock_var_dir(var_dir)  # never delete the data of a running dev
         shutil.rmtree(var_dir)
     var_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock_var_dir(var_dir)
     _stop_cleanly_on(signal.SIGTERM, signal.SIGHUP)
     with ExitStack() as stack:
+        stack.callback(lock.close)
         nats_url, database_url = _infrastructure(stack, var_dir)
         mail_dir = _mail_sink(stack, var_dir)
         env = _service_env(var_dir, nats_url, database_url, host, mail_dir)
         procs = _start_services(stack, env, var_dir, host)
-        _wait_ready(procs, host)
+        _wait_ready(procs, host, env["RURALFUND_DEV_RUN_ID"])
         tokens = _dev_tokens(env)
         loaded = _load_demo_program(host, program, tokens["bureau-admin"])
         _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, loaded, time.monotonic() - started)
@@ -62,6 +97,62 @@ def dev_command(
             return
         Console().print("Press Ctrl-C to stop.")
         _wait_for_interrupt(procs)
+
+
+def _choose_ports(host: str, mode: str, base_port: int | None) -> dict[str, int]:
+    """The port of each service. ``fixed``: a taken port stops dev here, naming it (before,
+    a second dev found the first one's services answering and printed "ready" with its URLs)."""
+    wanted = dict(DEFAULT_PORTS)
+    if base_port is not None:
+        wanted = {svc: base_port + i for i, svc in enumerate(SERVICES)}
+    if mode == "free":
+        return {svc: _free_port() for svc in SERVICES}
+    taken = [svc for svc in SERVICES if not _port_is_free(host, wanted[svc])]
+    if taken and mode == "fixed":
+        for svc in taken:
+            console.print(f"[red]port {wanted[svc]} ({svc}) on {host} is already in use[/] "
+                          "(another ruralfund dev? see `ss -ltnp`)")
+        console.print("start with [bold]--ports auto[/] (make run does) to move to free ports, "
+                      "or stop what holds the port")
+        raise typer.Exit(1)
+    for svc in taken:
+        moved = _free_port()
+        console.print(f"[yellow]port {wanted[svc]} ({svc}) is in use: {svc} takes port {moved}[/]")
+        wanted[svc] = moved
+    return wanted
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def _lock_var_dir(var_dir: Path):
+    """One dev per var dir: a second one would share the first one's embedded PostgreSQL data
+    directory and NATS store. The lock is the OS's (released even if dev is SIGKILLed)."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(var_dir / "dev.lock", "a+")  # noqa: SIM115 - held open for the whole run
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        console.print(f"[red]{var_dir} is in use by another ruralfund dev ({holder})[/]; stop it "
+                      "or give this one another --var-dir")
+        raise typer.Exit(1) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}, ports " + ", ".join(f"{s} {p}" for s, p in PORTS.items()))
+    lock.flush()
+    return lock
 
 
 def _infrastructure(stack: ExitStack, var_dir: Path) -> tuple[str, str]:
@@ -123,6 +214,7 @@ def _service_env(var_dir: Path, nats_url: str, database_url: str, host: str, mai
         "RURALFUND_NOTIFY_SMTP_HOST": "127.0.0.1",
         "RURALFUND_NOTIFY_SMTP_PORT": os.environ["RURALFUND_DEV_SMTP_PORT"],
         "RURALFUND_NOTIFY_PUBLIC_BASE_URL": f"http://{host}:{PORTS['notify']}",
+        "RURALFUND_DEV_RUN_ID": uuid.uuid4().hex,  # each service echoes it on /healthz
     })
     for svc, port in PORTS.items():
         env[f"RURALFUND_{svc.upper()}_HTTP_PORT"] = str(port)
@@ -181,7 +273,7 @@ def _stop_services(procs: dict[str, subprocess.Popen]) -> None:
     console.print("[yellow]services stopped[/]")
 
 
-def _wait_ready(procs: dict[str, subprocess.Popen], host: str) -> None:
+def _wait_ready(procs: dict[str, subprocess.Popen], host: str, run_id: str) -> None:
     pending = set(procs)
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
@@ -192,7 +284,7 @@ def _wait_ready(procs: dict[str, subprocess.Popen], host: str) -> None:
                     if procs[svc].poll() is not None:
                         raise typer.Exit(_died(svc))
                     try:
-                        if client.get(f"http://{host}:{PORTS[svc]}/readyz").status_code == 200:
+                        if _ours_and_ready(client, host, svc, run_id):
                             pending.discard(svc)
                             progress.update(task, advance=1, description=f"{svc} ready")
                     except httpx.HTTPError:
@@ -203,8 +295,23 @@ def _wait_ready(procs: dict[str, subprocess.Popen], host: str) -> None:
                 time.sleep(0.1)
 
 
+def _ours_and_ready(client: httpx.Client, host: str, svc: str, run_id: str) -> bool:
+    """Ready only if the process answering is the one this run started: another program that
+    took the port since the check (or survived a crash) would answer /readyz just as well."""
+    base = f"http://{host}:{PORTS[svc]}"
+    if client.get(f"{base}/readyz").status_code != 200:
+        return False
+    answered = client.get(f"{base}/healthz").json().get("dev_run_id")
+    if answered != run_id:
+        console.print(f"[red]port {PORTS[svc]} ({svc}) is answered by another process, not the {svc} "
+                      "this dev started[/] (another ruralfund dev?); stop it or use --ports auto")
+        raise typer.Exit(1)
+    return True
+
+
 def _died(svc: str) -> int:
-    console.print(f"[red]{svc} exited during start-up; see var/dev/logs/{svc}.log[/]")
+    console.print(f"[red]{svc} (port {PORTS[svc]}) exited during start-up; see its log under "
+                  f"the var dir: logs/{svc}.log[/]")
     return 1
 
 
@@ -218,6 +325,7 @@ def _dev_tokens(env: dict[str, str]) -> dict[str, str]:
         "contractor-signatory": ([Role.CONTRACTOR_SIGNATORY], None),
         "finance-bureau": ([Role.FINANCE_BUREAU], None),
         "auditor": ([Role.AUDITOR], None),
+        **{name: ([Role.ENTERPRISE], code) for name, code, _ in DEMO_ENTERPRISES},
     }
     existing = {p.name for p in directory.list()}
     for name, (roles, credit_code) in wanted.items():
@@ -256,8 +364,26 @@ def _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, load
     table.add_row("logs", str((var_dir / "logs").resolve()))
     table.add_row("demo program", loaded)
     Console().print(table)
+    moved = [svc for svc in SERVICES if PORTS[svc] != DEFAULT_PORTS[svc]]
+    if moved:
+        Console().print("[yellow]not on the default ports:[/] " + ", ".join(f"{s} {PORTS[s]}" for s in moved))
+    Console().print(_sign_ins(var_dir, tokens))
     Console().print("Dev tokens (Authorization: Bearer …):")
     Console().print_json(json.dumps(tokens))
+
+
+def _sign_ins(var_dir: Path, tokens: dict[str, str]) -> Table:
+    """Who can sign in: every role, and one enterprise user per demo enterprise."""
+    enterprises = {name: f"企业 {zh}（{code}）" for name, code, zh in DEMO_ENTERPRISES}
+    users_file = (var_dir / "users.json").resolve()
+    table = Table(title=f"sign-in for every role (users in {users_file})")
+    table.add_column("user")
+    table.add_column("role")
+    table.add_column("fresh token")
+    for name in tokens:
+        table.add_row(name, ROLE_NAMES_ZH.get(name) or enterprises[name],
+                      f"ruralfund users token {name} --users-file {users_file}")
+    return table
 
 
 def _wait_for_interrupt(procs: dict[str, subprocess.Popen]) -> None:

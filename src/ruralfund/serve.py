@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 
-__all__ = ["DEFAULT_PORTS", "SERVICES", "serve", "main"]
+__all__ = ["DEFAULT_PORTS", "DEV_VAR_DIR", "SERVICES", "main", "serve"]
 
 SERVICES = ("claims", "funds", "logistics", "notify")
 DEFAULT_PORTS = {"claims": 8001, "funds": 8002, "logistics": 8003, "notify": 8004}
+DEV_VAR_DIR = Path("var/dev")  # ruralfund dev's state; `ruralfund users` looks for users.json there
 
 
 def serve(
@@ -31,7 +33,6 @@ def serve(
 ) -> None:
     """Run one service: its admin HTTP API, event consumers and outbox relay in one process."""
     import uvicorn
-
     from ruralfund_common.settings import load_settings
 
     if service not in SERVICES:

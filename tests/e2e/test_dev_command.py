@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 from ruralfund_common.testing.wait import eventually
+
+from ruralfund.serve import SERVICES
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -37,14 +41,38 @@ def test_dev_starts_embedded_servers_all_services_and_loads_the_demo_program(tmp
     assert seconds < 180
 
 
-async def _start_dev(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+def _dev_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL") and not k.startswith("RURALFUND_")}
+    return {**env, "COLUMNS": "300"}  # rich wraps at 80 columns when piped
+
+
+def _dev_args(tmp_path: Path, *ports: str) -> list[str]:
+    return [sys.executable, "-m", "ruralfund", "dev", "--var-dir", str(tmp_path / "dev"),
+            "--program", str(REPO / "programs/xinping-2021.yaml"), "--host", "127.0.0.1", *(ports or ["--free-ports"])]
+
+
+def _free_base_port() -> int:
+    """A port with the next three free too (claims, funds, logistics, notify)."""
+    for _ in range(50):
+        base = random.randrange(20_000, 60_000)
+        if all(_bindable(base + i) for i in range(len(SERVICES))):
+            return base
+    raise RuntimeError("no run of free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def _start_dev(tmp_path: Path, *ports: str) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "dev.out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ruralfund", "dev", "--var-dir", str(tmp_path / "dev"),
-         "--program", str(REPO / "programs/xinping-2021.yaml"), "--host", "127.0.0.1", "--free-ports"],
-        env=env, cwd=tmp_path, stdout=out.open("wb"), stderr=subprocess.STDOUT,
-    )
+    proc = subprocess.Popen(_dev_args(tmp_path, *ports), env=_dev_env(), cwd=tmp_path,
+                            stdout=out.open("wb"), stderr=subprocess.STDOUT)
 
     def ready() -> bool:
         text = out.read_text(errors="replace")
@@ -54,6 +82,61 @@ async def _start_dev(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
 
     await eventually(ready, timeout=180, interval=0.5, description="dev ready")
     return proc, out
+
+
+def _stop(proc: subprocess.Popen, tmp_path: Path) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    finally:
+        strays = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or ())]
+        for p in strays:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+
+async def test_a_second_dev_on_the_same_ports_and_var_dir_stops_naming_the_port(tmp_path):
+    """Before, a second dev found the first one's services answering /readyz, printed "ready"
+    with their URLs and exited 0. Now it stops with 1 before starting anything, naming the
+    port; on other ports it still stops: the var dir (its PostgreSQL, NATS) is the first's."""
+    base = _free_base_port()
+    first, out = await _start_dev(tmp_path, "--base-port", str(base))
+    try:
+        second = subprocess.run([*_dev_args(tmp_path, "--base-port", str(base)), "--exit-when-ready"],
+                                env=_dev_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        said = second.stdout + second.stderr
+        assert second.returncode == 1, said[-3000:]
+        assert f"port {base} (claims)" in said and "already in use" in said, said[-3000:]
+        assert "ruralfund is running" not in said and "ready" not in said.lower().replace("already", "")
+
+        third = subprocess.run([*_dev_args(tmp_path, "--ports", "free"), "--exit-when-ready"],
+                               env=_dev_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        said = third.stdout + third.stderr
+        assert third.returncode == 1 and "in use by another ruralfund dev" in said, said[-3000:]
+        assert f"pid {first.pid}" in said
+        assert first.poll() is None, "the first dev keeps running"
+    finally:
+        _stop(first, tmp_path)
+
+
+def test_auto_ports_move_a_taken_port_and_say_so(tmp_path):
+    """`make run` (--ports auto) starts even when a default port is taken, and says where."""
+    base = _free_base_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", base + 3))  # notify's
+        holder.listen()
+        run = subprocess.run([*_dev_args(tmp_path, "--ports", "auto", "--base-port", str(base)), "--exit-when-ready"],
+                             env=_dev_env(), cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    assert f"port {base + 3} (notify) is in use: notify takes port" in out, out[-3000:]
+    moved = int(out.split("notify takes port ")[1].split()[0].strip("[]/"))
+    assert f"http://127.0.0.1:{moved}/publicity" in out
+    assert f"http://127.0.0.1:{base}/docs" in out  # the free ones stay
+    for user in ("bureau-admin", "leading-group", "contractor-signatory", "finance-bureau", "auditor", "packaging-co"):
+        assert f"ruralfund users token {user}" in out, out[-3000:]
 
 
 def _services_of(dev: psutil.Process) -> list[psutil.Process]:

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import binascii
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -386,7 +387,12 @@ def health_router(
 
     @router.get("/healthz", summary="Process is alive")
     async def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+        body = {"status": "ok"}
+        # `ruralfund dev` checks that the process answering is the one it started (not another
+        # dev's on the same port); set only by dev, so production answers stay as they were.
+        if run_id := os.environ.get("RURALFUND_DEV_RUN_ID"):
+            body["dev_run_id"] = run_id
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @router.get("/readyz", summary="Dependencies are reachable")
     async def readyz() -> JSONResponse:
