@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import random
@@ -179,3 +180,27 @@ async def test_stopping_dev_stops_every_service(tmp_path, stop):
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         proc.wait(timeout=30)
+
+
+async def test_the_readme_walkthrough_pays_the_demo_claim(tmp_path):
+    """The README's curl walkthrough, run as written against a `ruralfund dev` (only the ports
+    and the users file differ): the finance bureau's release comes before the payment, without
+    which it was refused INSUFFICIENT_FUNDS."""
+    readme = (REPO / "README.md").read_text()
+    script = readme.split("### Walkthrough: claim to payment with curl")[1].split("```sh\n")[1].split("```")[0]
+    base = _free_base_port()
+    users_file = tmp_path / "dev/users.json"
+    for i, default in enumerate((8001, 8002, 8003, 8004)):
+        script = script.replace(f"127.0.0.1:{default}", f"127.0.0.1:{base + i}")
+    script = script.replace('ruralfund users token "$1"', f'ruralfund users token "$1" --users-file {users_file}')
+    assert "/releases" in script
+    dev, _ = await _start_dev(tmp_path, "--base-port", str(base))
+    try:
+        run = await asyncio.to_thread(
+            subprocess.run, ["bash", "-euo", "pipefail", "-c", script], cwd=REPO, capture_output=True, text=True,
+            timeout=180, check=False)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert run.stdout.strip().endswith('"executed"'), run.stdout[-3000:]
+        assert "INSUFFICIENT_FUNDS" not in run.stdout
+    finally:
+        _stop(dev, tmp_path)
