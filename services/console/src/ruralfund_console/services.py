@@ -1,0 +1,56 @@
+"""Calls to the four services' HTTP APIs, always with the signed-in person's own token: the
+services decide what that person may see and do (the console decides nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+__all__ = ["ServiceError", "Services"]
+
+
+@dataclass
+class ServiceError(Exception):
+    """A refusal (problem+json) or an unreachable service, as people read it."""
+
+    status: int
+    title_zh: str
+    detail_zh: str
+    code: str = ""
+
+    @classmethod
+    def from_response(cls, r: httpx.Response) -> ServiceError:
+        try:
+            body = r.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        return cls(r.status_code, body.get("title_zh") or "请求未被接受",
+                   body.get("detail_zh") or body.get("detail") or "", body.get("code") or "")
+
+
+class Services:
+    def __init__(self, clients: dict[str, httpx.AsyncClient]) -> None:
+        self._clients = clients
+
+    async def get(self, service: str, path: str, token: str, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return await self._send(service, "GET", path, token, params=clean)
+
+    async def post(self, service: str, path: str, token: str, body: dict[str, Any]) -> Any:
+        return await self._send(service, "POST", path, token, json=body)
+
+    async def _send(self, service: str, method: str, path: str, token: str, **kw: Any) -> Any:
+        try:
+            r = await self._clients[service].request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
+        except httpx.HTTPError as exc:
+            raise ServiceError(503, "服务暂时无法访问", f"{service} 服务暂时无法访问，请稍后再试。") from exc
+        if r.status_code >= 400:
+            raise ServiceError.from_response(r)
+        return r.json()
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()

@@ -1,0 +1,69 @@
+"""The console's session: a signed cookie (HttpOnly, SameSite=Lax, Secure in production) that
+carries the person's bearer token and a CSRF token; nothing else is kept about them.
+
+Signed with HMAC-SHA256 (stdlib), not encrypted: it holds only what its owner may see (their
+own token). Expiry is inside the signed value, so an old cookie cannot be replayed forever.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Final
+
+__all__ = ["COOKIE_NAME", "SESSION_SECONDS", "Session", "SessionCodec", "csrf_matches"]
+
+COOKIE_NAME: Final = "rf_console"
+SESSION_SECONDS: Final = 8 * 3600  # a working day
+
+
+@dataclass
+class Session:
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    token: str | None = None
+    name: str | None = None
+    subject: str | None = None
+    roles: list[str] = field(default_factory=list)
+    credit_code: str | None = None
+    expires_at: float = field(default_factory=lambda: time.time() + SESSION_SECONDS)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.token is not None
+
+
+class SessionCodec:
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 32:
+            raise ValueError("the console's session secret needs at least 32 bytes")
+        self._secret = secret
+
+    def _mac(self, payload: bytes) -> str:
+        return base64.urlsafe_b64encode(hmac.new(self._secret, payload, hashlib.sha256).digest()).decode().rstrip("=")
+
+    def dumps(self, session: Session) -> str:
+        payload = base64.urlsafe_b64encode(json.dumps(asdict(session), separators=(",", ":")).encode())
+        return f"{payload.decode()}.{self._mac(payload)}"
+
+    def loads(self, cookie: str | None) -> Session | None:
+        """The session in ``cookie``; None when absent, forged, mangled or expired."""
+        if not cookie or "." not in cookie or len(cookie) > 8192:
+            return None
+        payload, mac = cookie.rsplit(".", 1)
+        if not hmac.compare_digest(mac, self._mac(payload.encode())):
+            return None
+        try:
+            session = Session(**json.loads(base64.urlsafe_b64decode(payload.encode())))
+        except (ValueError, TypeError):
+            return None
+        return session if session.expires_at > time.time() else None
+
+
+def csrf_matches(session: Session | None, sent: str | None) -> bool:
+    """A form's CSRF token equals its session's (constant time)."""
+    return bool(session and sent and hmac.compare_digest(session.csrf.encode(), sent.encode()))
