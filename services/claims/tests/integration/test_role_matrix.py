@@ -187,6 +187,7 @@ def _endpoints(ids: dict[str, str]) -> list[tuple[str, str, Any, dict[str, str]]
     return [
         ("POST", "/programs", "text", BUREAU_WRITE),
         ("POST", "/programs/check", "text", rule(("bureau_admin", "auditor"), write=False)),
+        ("GET", "/programs", None, EVERYONE),
         ("GET", "/programs/xinping-2021", None, EVERYONE),
         ("GET", "/programs/xinping-2021/check", None, EVERYONE),
         ("GET", "/programs/xinping-2021/targets", None, EVERYONE),
