@@ -105,21 +105,35 @@ def _apt_install(*packages: str) -> None:
     run(["apt-get", "install", "-y", "-qq", *packages], env=apt_env)
 
 
-def ensure_engine() -> None:
+def ensure_engine() -> subprocess.Popen[bytes] | None:
+    """The dockerd this run started, if it started one (stopped again at the end: a running
+    engine makes the test fixtures try testcontainers first)."""
     if _engine_answers():
-        return
+        return None
     if not shutil.which("dockerd"):
         _apt_install("docker.io")
     log("starting dockerd")
     WORK.mkdir(parents=True, exist_ok=True)
     with open(WORK / "dockerd.log", "ab") as out:
-        subprocess.Popen(["dockerd"], stdout=out, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
+        dockerd = subprocess.Popen(["dockerd"], stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + ENGINE_START_SECONDS
     while not _engine_answers():
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or dockerd.poll() is not None:
             raise RuntimeError(f"dockerd did not answer in {ENGINE_START_SECONDS}s: {WORK}/dockerd.log")
         time.sleep(0.5)
+    return dockerd
+
+
+def stop_engine(dockerd: subprocess.Popen[bytes] | None) -> None:
+    if dockerd is None:
+        return
+    log("stopping the dockerd this run started")
+    dockerd.terminate()
+    try:
+        dockerd.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        dockerd.kill()
 
 
 def compose_binary() -> list[str]:
@@ -458,8 +472,15 @@ def check_hardening(stack: Stack) -> None:
 # ---------------------------------------------------------------- main
 
 async def main() -> int:
+    dockerd = ensure_engine()
+    try:
+        return await compose_test()
+    finally:
+        stop_engine(dockerd)
+
+
+async def compose_test() -> int:
     started = time.monotonic()
-    ensure_engine()
     compose = compose_binary()
     ensure_base_image()
     images = ensure_standins()
