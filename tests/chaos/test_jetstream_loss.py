@@ -29,7 +29,7 @@ async def test_lost_stream_messages_are_detected_and_republished_so_every_effect
     driver, checks = rig.driver, rig.checks
     enterprises = 3
     await driver.setup()
-    slots = [(e, q) for q in ("2021Q1", "2021Q2", "2021Q3") for e in driver.enterprises[:enterprises]]
+    slots = [(e, q) for q in ("2023Q1", "2023Q2", "2023Q3") for e in driver.enterprises[:enterprises]]
     before, lost, after = slots[:3], slots[3:6], slots[6:9]
 
     for enterprise, quarter in before:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 async def test_lost_tail_of_a_subject_is_repaired_without_a_later_event(rig):
     driver = rig.driver
     await driver.setup()
-    slots = [(e, "2021Q1") for e in driver.enterprises[:4]]
+    slots = [(e, "2023Q1") for e in driver.enterprises[:4]]
     for enterprise, quarter in slots[:2]:
         await driver.claim_chain(enterprise, quarter)
     await eventually(lambda: _awards(rig), expect=2, timeout=60, description="awards before the loss")
