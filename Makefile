@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test sync lint bench chaos clean browser compose-test
+.PHONY: run test sync lint bench chaos clean browser compose-test node-tools
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -28,8 +28,20 @@ browser:
 	  echo "installing Debian chromium for the browser test"; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; fi
 
+# The outside linters of the interface documents (issue 19: @redocly/cli, @stoplight/spectral-cli),
+# pinned in package.json + package-lock.json. Node and npm come from Debian when missing and we
+# may (root + apt); npm ci runs again whenever package-lock.json changes.
+node-tools: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian nodejs and npm for the interface linters"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # pytest exits 5 when it collected no test; that is not a failure of the code under test.
-test: sync browser
+test: sync browser node-tools
 	$(UV) run --frozen --no-sync lint-imports
 	$(UV) run --frozen --no-sync python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5) treated as success"; rc=0; fi; exit $$rc
@@ -58,4 +70,4 @@ compose-test: sync
 	$(UV) run --frozen --no-sync python deploy/compose/compose_test.py
 
 clean:
-	rm -rf .venv .tools var .pytest_cache
+	rm -rf .venv .tools var .pytest_cache node_modules

@@ -33,6 +33,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .http import BodyLimitMiddleware, RequestIdMiddleware, health_router, install_problem_handlers
 from .logging import configure_logging, get_logger
 from .messaging import EventRouter, Messaging, Tx
+from .openapi_doc import install_openapi_finish
 from .query_params import reject_unknown_query_parameters
 from .settings import ServiceSettings, load_settings
 from .telemetry import TracingMiddleware, metrics_response, setup_tracing
@@ -199,6 +200,7 @@ def build_service_app(
         app.include_router(_dev_clock_router(clock))
     for router in routers:
         app.include_router(router)
+    install_openapi_finish(app, settings)
     return app
 
 

@@ -44,6 +44,9 @@ class ServiceSettings(BaseModel):
     consumer_max_deliver: int = Field(default=20, ge=2, le=1000)
     calendar_dir: str | None = None
     public_base_url: str | None = None
+    # Where integrators reach this service's HTTP API (behind a gateway, say), listed first in
+    # the OpenAPI document's `servers`; unset: only "/" (the address the document came from).
+    api_base_url: str | None = None
     # Event signatures (ruralfund_common.messaging.signing): this service's Ed25519 key
     # "<key id>:<base64url seed>" and the public keys it trusts, "<key id>:<scope>:<public key>"
     # entries. Both required in production; unset elsewhere means the deterministic dev keys.

@@ -59,7 +59,16 @@ _PROGRAM_BODY: Final = {
             "application/json": {"schema": {"type": "object"}},
             "application/yaml": {
                 "schema": {"type": "object"},
-                "example": "# see programs/xinping-2021.yaml",
+                # An example is the parsed value, so an object (a string failed the schema):
+                # the head of programs/xinping-2021.yaml, which is the full example.
+                "example": {
+                    "format": "ruralfund.program/v1",
+                    "code": "xinping-2021",
+                    "name": "新平县2021年电子商务进农村综合示范项目后续实施方案",
+                    "year": 2021,
+                    "total_yuan": "5,000,000.00",
+                    "publicity_working_days": 5,
+                },
             },
         },
     }
