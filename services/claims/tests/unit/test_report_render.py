@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from ruralfund_claims.domain.program import check_program
 from ruralfund_claims.domain.targets import TargetValue
 from ruralfund_claims.reports.model import (
+    ClawbackFacts,
     ContractFacts,
     DeliverableFacts,
     ExecutionReport,
@@ -307,3 +308,51 @@ def test_the_leading_groups_decision_on_an_in_principle_rule_is_in_every_format(
     assert rows[hardware.name][-1] == shown
     text = "".join(page.extract_text() for page in PdfReader(BytesIO(render_pdf(report))).pages)
     assert "领导小组决定" in text and "赵组长" in text
+
+
+def _clawback_report(repaid_fen: int, repayments: int) -> ExecutionReport:
+    doc = yaml.safe_load((PROGRAMS / "ruyuan-2021-p2.yaml").read_text(encoding="utf-8"))
+    check = check_program(doc)
+    assert check.program is not None
+    default = ClawbackFacts(
+        "91440232MA4W0RY001", "乳源某电商服务有限公司", "乳电商领〔2023〕5号", date(2023, 11, 20),
+        returned_fen=2_310_000_00, receivable_fen=1_540_000_00, repaid_fen=repaid_fen,
+        repayments=repayments,
+    )  # fmt: skip
+    return build_report(
+        check.program, plan_ratios=check.ratios, spend={}, contracts=[], milestones=[],
+        target_actuals={}, as_of=date(2023, 12, 1), generated_by="王工", clawbacks=[default],
+    )  # fmt: skip
+
+
+def test_a_defaulters_clawback_is_in_every_format_with_its_figures() -> None:
+    """Issue 16 item 8 (Xinping §六 收回全部项目建设资金): the report says what went back to the
+    finance bureau, what is receivable from the defaulter and what it has repaid (JSON, the xlsx
+    总表 and PDF)."""
+    report = _clawback_report(repaid_fen=500_000_00, repayments=2)
+    shown = (
+        "违约收回：乳源某电商服务有限公司（91440232MA4W0RY001）经领导小组乳电商领〔2023〕5号"
+        "（2023年11月20日）认定违约，已退回财政 2,310,000.00 元，应收违约方 1,540,000.00 元，"
+        "已收回 500,000.00 元（缴回县财政局），尚欠 1,040,000.00 元。"
+    )
+    as_json = report.to_dict()
+    (clawback,) = as_json["clawbacks"]
+    assert clawback["returned_yuan"] == "2,310,000.00" and clawback["receivable_yuan"] == "1,540,000.00"
+    assert clawback["repaid_yuan"] == "500,000.00" and clawback["outstanding_yuan"] == "1,040,000.00"
+    assert clawback["summary_zh"] == shown and shown in as_json["notes"]
+    wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
+    cells = [r for r in wb["总表"].iter_rows(values_only=True)]
+    (row,) = [r for r in cells if r[0] == "乳源某电商服务有限公司（91440232MA4W0RY001）"]
+    assert row[1:6] == ("乳电商领〔2023〕5号", Decimal("2310000.00"), Decimal("1540000.00"),
+                        Decimal("500000.00"), Decimal("1040000.00"))  # fmt: skip
+    assert any(r[0] and shown in str(r[0]) for r in cells)
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(render_pdf(report))).pages)
+    flat = "".join(text.split())
+    assert "已退回财政2,310,000.00元" in flat and "应收违约方1,540,000.00元" in flat, flat[-400:]
+    assert "已收回500,000.00元" in flat
+
+
+def test_a_clawback_without_repayment_says_no_repaid_figure() -> None:
+    (row,) = _clawback_report(repaid_fen=0, repayments=0).clawbacks
+    assert row.summary_zh.endswith("已退回财政 2,310,000.00 元，应收违约方 1,540,000.00 元。")
+    assert row.outstanding_fen == 1_540_000_00

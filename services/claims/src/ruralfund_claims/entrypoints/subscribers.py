@@ -23,10 +23,12 @@ from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
 )
 from ruralfund_common.contracts.claims.milestone_overdue import MilestoneOverdue
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
+from ruralfund_common.contracts.funds.clawback_repaid import ClawbackRepaid
 from ruralfund_common.contracts.funds.contract_payment_executed import (
     ContractPaymentExecuted,
     ContractPaymentRefused,
 )
+from ruralfund_common.contracts.funds.contractor_defaulted import ContractorDefaulted
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.messaging import Envelope, EventRouter, Tx
 
@@ -98,6 +100,19 @@ async def on_contract_payment_executed(tx: Tx, env: Envelope[ContractPaymentExec
 async def on_contract_payment_refused(tx: Tx, env: Envelope[ContractPaymentRefused]) -> None:
     """Funds could not reserve a due tranche: the tranche is refused, with funds' code."""
     await service.apply_contract_payment_refused(tx, env)
+
+
+@events.subscribe(ContractorDefaulted)
+async def on_contractor_defaulted(tx: Tx, env: Envelope[ContractorDefaulted]) -> None:
+    """A contractor declared in default (Xinping §六): the report shows what went back to the
+    finance bureau and what is receivable from it."""
+    await service.record_contractor_defaulted(tx, env)
+
+
+@events.subscribe(ClawbackRepaid)
+async def on_clawback_repaid(tx: Tx, env: Envelope[ClawbackRepaid]) -> None:
+    """A defaulter repaid part of its clawback (to the finance bureau): shown in the report."""
+    await service.record_clawback_repaid(tx, env)
 
 
 @events.subscribe(StationVolumeReported)

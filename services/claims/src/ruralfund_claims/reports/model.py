@@ -40,6 +40,8 @@ __all__ = [
     "STATUS_ZH",
     "TRANCHE_KIND_ZH",
     "TRANCHE_STATUS_ZH",
+    "ClawbackFacts",
+    "ClawbackRow",
     "ContractFacts",
     "ContractRow",
     "DeliverableFacts",
@@ -172,6 +174,46 @@ class RatioDecision:
         day = f"{self.decided_at.year}年{self.decided_at.month}月{self.decided_at.day}日"
         return (f"合同{self.contract_no}付款{self.tranche_code}（{format_yuan(self.amount_fen)}元）："
                 f"{self.text}（{self.decided_by}，{day}）")
+
+
+@dataclass(frozen=True)
+class ClawbackFacts:
+    """A contractor's default as funds reported it (Xinping §六 收回全部项目建设资金), with the
+    repayments funds recorded since (each to the finance bureau)."""
+
+    credit_code: str
+    name: str
+    resolution_no: str
+    resolution_date: date
+    returned_fen: int  # the frozen joint account's unspent money, back at the finance bureau
+    receivable_fen: int  # everything paid to the defaulter, now owed back
+    repaid_fen: int = 0
+    repayments: int = 0
+
+
+@dataclass(frozen=True)
+class ClawbackRow:
+    credit_code: str
+    name: str
+    resolution_no: str
+    resolution_date: date
+    returned_fen: int
+    receivable_fen: int
+    repaid_fen: int
+    outstanding_fen: int  # receivable - repaid
+    summary_zh: str
+
+
+def clawback_row(f: ClawbackFacts) -> ClawbackRow:
+    day = f"{f.resolution_date.year}年{f.resolution_date.month}月{f.resolution_date.day}日"
+    outstanding = f.receivable_fen - f.repaid_fen
+    text = (f"违约收回：{f.name}（{f.credit_code}）经领导小组{f.resolution_no}（{day}）认定违约，"
+            f"已退回财政 {format_yuan(f.returned_fen)} 元，应收违约方 {format_yuan(f.receivable_fen)} 元")
+    if f.repayments:
+        text += (f"，已收回 {format_yuan(f.repaid_fen)} 元（缴回县财政局），"
+                 f"尚欠 {format_yuan(outstanding)} 元")
+    return ClawbackRow(f.credit_code, f.name, f.resolution_no, f.resolution_date, f.returned_fen,
+                       f.receivable_fen, f.repaid_fen, outstanding, text + "。")
 
 
 @dataclass(frozen=True)
@@ -448,6 +490,8 @@ class ExecutionReport:
     milestones: tuple[MilestoneRow, ...]
     ratios: tuple[RatioRow, ...]
     notes: tuple[str, ...]
+    # Xinping §六: what each defaulter's clawback returned and owes (also in the notes)
+    clawbacks: tuple[ClawbackRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = jsonable(self)
@@ -490,6 +534,7 @@ def build_report(
     document: str | None = None,
     notes: Sequence[str] = (),
     ratio_decisions: Sequence[RatioDecision] = (),
+    clawbacks: Sequence[ClawbackFacts] = (),
 ) -> ExecutionReport:
     """The report of ``program`` as of the county day ``as_of``."""
     unknown = sorted(set(spend) - {item.code for item in program.items()})
@@ -499,6 +544,7 @@ def build_report(
     _assert_adds_up(program, lines, totals)
     items = {item.code: item for item in program.items()}
     contract_rows = tuple(_contract_row(c, items) for c in contracts)
+    clawback_rows = tuple(clawback_row(c) for c in clawbacks)
     return ExecutionReport(
         header=_header(program, as_of, generated_by, document),
         lines=lines,
@@ -510,7 +556,9 @@ def build_report(
         tranches=tuple(_tranche_row(c, t) for c in contracts for t in c.tranches),
         milestones=_milestone_rows(milestones, contracts, as_of),
         ratios=_ratio_rows(program, plan_ratios, lines, spend, ratio_decisions),
-        notes=_notes(program, [*_recovery_note(contract_rows), *notes]),
+        notes=_notes(program, [*_recovery_note(contract_rows),
+                               *(c.summary_zh for c in clawback_rows), *notes]),
+        clawbacks=clawback_rows,
     )
 
 

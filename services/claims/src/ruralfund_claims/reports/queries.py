@@ -26,6 +26,7 @@ from ..domain.program import Program, check_program
 from ..domain.targets import TargetValue
 from ..service.targets import program_targets
 from .model import (
+    ClawbackFacts,
     ContractFacts,
     DeliverableFacts,
     ExecutionReport,
@@ -72,7 +73,30 @@ async def execution_report(
         document=_document_title(row["document"]),
         notes=_listing_notes(len(contracts), len(packages)),
         ratio_decisions=await _ratio_decisions(conn, code),
+        clawbacks=await _clawbacks(conn, code),
     )
+
+
+async def _clawbacks(conn: Conn, code: str) -> list[ClawbackFacts]:
+    """Each default funds declared on the program, with the repayments it recorded since; the
+    defaulter's name from the registry (a provider is always registered)."""
+    rows = await conn.fetch(
+        """SELECT d.credit_code, coalesce(e.name, d.credit_code) AS name, d.resolution_no,
+                  d.resolution_date, d.returned_fen, d.receivable_fen,
+                  coalesce(sum(r.amount_fen), 0)::bigint AS repaid_fen, count(r.*) AS repayments
+           FROM contractor_defaults d
+           LEFT JOIN enterprises e ON e.credit_code = d.credit_code
+           LEFT JOIN clawback_repayments r
+                  ON r.program_code = d.program_code AND r.credit_code = d.credit_code
+           WHERE d.program_code = $1
+           GROUP BY d.credit_code, e.name, d.resolution_no, d.resolution_date, d.returned_fen,
+                    d.receivable_fen, d.declared_at
+           ORDER BY d.declared_at, d.credit_code""",
+        code,
+    )
+    return [ClawbackFacts(r["credit_code"], r["name"], r["resolution_no"], r["resolution_date"],
+                          r["returned_fen"], r["receivable_fen"], r["repaid_fen"], r["repayments"])
+            for r in rows]  # fmt: skip
 
 
 def _listing_notes(contracts: int, packages: int) -> list[str]:

@@ -130,6 +130,13 @@ def _summary(ws: Worksheet, report: ExecutionReport) -> None:
     _write_row(ws, ["事项", "数量", "总数"], style="head")
     for label, n, total in counts:
         _write_row(ws, [label, n, total])
+    if report.clawbacks:  # Xinping §六: a defaulter's clawback, in figures
+        ws.append([])
+        _write_row(ws, ["违约收回（违约方）", "认定文件", "已退回财政（元）", "应收违约方（元）",
+                        "已收回（元）", "尚欠（元）"], style="head")  # fmt: skip
+        for c in report.clawbacks:
+            _write_row(ws, [f"{c.name}（{c.credit_code}）", c.resolution_no, yuan(c.returned_fen),
+                            yuan(c.receivable_fen), yuan(c.repaid_fen), yuan(c.outstanding_fen)])
     ws.append([])
     _write_row(ws, ["说明"], style="head")
     for i, note in enumerate(report.notes, start=1):

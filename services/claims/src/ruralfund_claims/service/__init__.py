@@ -15,6 +15,7 @@ from .claims import (
     submit_claim,
     withdraw_claim,
 )
+from .clawbacks import record_clawback_repaid, record_contractor_defaulted
 from .common import READ_ALL_ROLES, own_credit_code_only
 from .contract_files import add_contract_file, contract_file, list_contract_files
 from .contracts import (
@@ -79,6 +80,8 @@ __all__ = [
     "load_program",
     "own_credit_code_only",
     "program_targets",
+    "record_clawback_repaid",
+    "record_contractor_defaulted",
     "record_station",
     "record_station_volume",
     "register_enterprise",
