@@ -108,6 +108,8 @@ async def test_the_notice_lasts_the_programs_working_days(harness, samples) -> N
     assert (notice["starts_on"], notice["ends_on"], notice["working_days"]) == ("2026-03-02", "2026-03-10", 7)
     page = (await h.client.get(f"/publicity/notices/{notice['id']}")).text
     assert "7 个工作日" in page
+    listing = (await h.client.get("/publicity")).text  # the list's intro: the program's count
+    assert "公示期为 7 个工作日" in listing and "5 个工作日" not in listing
     [event] = await h.published_events(1)
     assert event["data"]["ends_on"] == "2026-03-10"
     [mail] = await eventually(lambda: _mails_to(h, "wang@xinping-lihao.cn"))

@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from ruralfund_notify.domain.notices import Notice, revocation_of_refused_reservation
+from ruralfund_notify.domain.notices import (
+    Notice,
+    publicity_period_zh,
+    revocation_of_refused_reservation,
+)
 from ruralfund_notify.domain.rendering import (
     BankAccountChangedMail,
     ObjectionResolvedMail,
@@ -88,3 +92,10 @@ def test_the_replaced_address_is_the_deliverable_one_on_record_only() -> None:
     assert replaced_address(contact("li@a.cn"), contact("LI@a.cn")) is None
     assert replaced_address(None, contact("zhang@b.cn")) is None  # a first registration
     assert replaced_address(contact("not-an-address"), contact("zhang@b.cn")) is None
+
+
+def test_the_list_page_states_each_listed_programs_working_days() -> None:
+    assert publicity_period_zh([("新平县项目", 7), ("新平县项目", 7)]) == "公示期为 7 个工作日"
+    assert publicity_period_zh([("新平县项目", 5), ("乳源县项目", 7)]) == (
+        "公示期按各项目实施方案确定：新平县项目 5 个工作日；乳源县项目 7 个工作日")
+    assert publicity_period_zh([]) == "公示期按各项目实施方案确定"

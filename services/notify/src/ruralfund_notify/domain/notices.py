@@ -14,6 +14,7 @@ due event) is withdrawn visibly, like a revoked one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -31,6 +32,7 @@ __all__ = [
     "Revocation",
     "notice_url",
     "publicity_ends_at",
+    "publicity_period_zh",
     "revocation_of_refused_reservation",
 ]
 
@@ -219,3 +221,17 @@ def publicity_ends_at(ends_on: date) -> datetime:
     """24:00 of the last publicity day in the county (= 00:00 Asia/Shanghai of the next day):
     an objection handed in at 23:59 on day 5 is in time."""
     return datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=COUNTY_TZ)
+
+
+def publicity_period_zh(programs: Iterable[tuple[str, int]]) -> str:
+    """The list page's sentence on how long the notices listed are publicised: each program's
+    own ``publicity_working_days`` (a county may publicise longer than 5), never a constant."""
+    days: dict[str, int] = {}
+    for name, working_days in programs:
+        days.setdefault(name, working_days)
+    if not days:
+        return "公示期按各项目实施方案确定"
+    if len(set(days.values())) == 1:
+        return f"公示期为 {next(iter(days.values()))} 个工作日"
+    each = "；".join(f"{name} {n} 个工作日" for name, n in days.items())
+    return f"公示期按各项目实施方案确定：{each}"

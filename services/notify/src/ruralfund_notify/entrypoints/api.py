@@ -29,7 +29,7 @@ from ruralfund_common.money import format_yuan
 
 from ..adapters.repository import NoticeRow
 from ..domain.masking import public_awardee_name, redact_text
-from ..domain.notices import Notice, NoticeStatus, PublicityPhase
+from ..domain.notices import Notice, NoticeStatus, PublicityPhase, publicity_period_zh
 from ..domain.objections import PublicRefusal, check_objection_window
 from ..domain.rendering import jinja_environment
 from ..service import NotifyService, notify_service
@@ -233,7 +233,10 @@ def notice_page(
 async def publicity_page(ctx: CtxDep, params: Annotated[PageParams, Depends()]) -> HTMLResponse:
     page = await _public_page(ctx, params)
     checkpoints = await public_checkpoints(ctx.db, PAGE_CHECKPOINTS)
-    return html_page("publicity_list.html", page=page, checkpoints=checkpoints, **page_values(ctx))
+    # each listed program's own 公示 length (not a constant 5)
+    period_zh = publicity_period_zh((n.program_name, n.working_days) for n in page.items)
+    return html_page("publicity_list.html", page=page, checkpoints=checkpoints,
+                     period_zh=period_zh, **page_values(ctx))
 
 
 @public_router.get("/publicity/notices.json", summary="Publicity notices (公示), JSON")
