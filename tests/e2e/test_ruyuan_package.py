@@ -319,3 +319,16 @@ async def test_a_package_over_two_items_is_paid_on_each_and_a_default_claws_back
         assert balances[f"budget:three-tier-logistics/{NETWORK}"] == 21_000_000
         trial = _ok(await funds.get(f"/programs/{PROGRAM}/trial-balance", headers=AUDITOR))
         assert trial["balanced"] is True, trial
+
+        # claims' execution report shows the clawback from funds' events: nothing was in a joint
+        # account of the provider's (0.00 back to the finance bureau), 1,540,000.00 receivable,
+        # 1,000,000.00 repaid, 540,000.00 still owed
+        async def clawback_reported() -> dict[str, Any]:
+            report = _ok(await claims.get(f"/programs/{PROGRAM}/execution-report", headers=AUDITOR))
+            assert len(report["clawbacks"]) == 1 and report["clawbacks"][0]["repaid_fen"], report["clawbacks"]
+            return report["clawbacks"][0]
+
+        clawback = await eventually(clawback_reported, timeout=30)
+        assert (clawback["returned_yuan"], clawback["receivable_yuan"], clawback["repaid_yuan"],
+                clawback["outstanding_yuan"]) == ("0.00", "1,540,000.00", "1,000,000.00", "540,000.00")
+        assert "应收违约方 1,540,000.00 元，已收回 1,000,000.00 元" in clawback["summary_zh"], clawback
