@@ -5,7 +5,7 @@ set, a local mail sink, the four services as separate processes, waits until eac
 loads the demo program (Xinping 2021) and prints where everything is. Ctrl-C stops it all.
 State lives under ``./var/dev`` so a second run keeps the data (``--fresh`` starts over).
 
-Ports: ``--ports fixed`` (the default) uses 8001-8004 and refuses to start, naming the port,
+Ports: ``--ports fixed`` (the default) uses 8001-8005 (8005: the console) and refuses to start, naming the port,
 when one is taken; ``--ports auto`` (what ``make run`` passes) moves a taken port to a free one
 and says so; ``--ports free`` picks free ports for all. One ``dev`` per var dir (a lock file).
 Each service must prove it is the process this run started: it echoes the run's id on
@@ -36,12 +36,15 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .serve import DEFAULT_PORTS, DEV_VAR_DIR, SERVICES
+from .serve import CONSOLE, CONSOLE_PORT, DEFAULT_PORTS, DEV_VAR_DIR, SERVICES
 
 __all__ = ["DEMO_ENTERPRISES", "READY_TIMEOUT_SECONDS", "dev_command"]
 
 READY_TIMEOUT_SECONDS = 90.0
-PORTS = dict(DEFAULT_PORTS)  # --ports auto|free and --base-port replace them
+# the four services, then the console (it starts with them: it needs neither NATS nor PostgreSQL)
+PROCESSES = (*SERVICES, CONSOLE)
+DEV_PORTS = {**DEFAULT_PORTS, CONSOLE: CONSOLE_PORT}
+PORTS = dict(DEV_PORTS)  # --ports auto|free and --base-port replace them
 PORT_MODES = ("fixed", "auto", "free")
 console = Console(stderr=True)
 
@@ -68,7 +71,7 @@ def dev_command(
     free_ports: bool = typer.Option(False, "--free-ports", help="same as --ports free"),
     ports: str = typer.Option(
         "fixed", "--ports",
-        help="fixed: 8001-8004, stop if one is taken; auto: a taken one moves to a free port "
+        help="fixed: 8001-8005, stop if one is taken; auto: a taken one moves to a free port "
              "(make run); free: free ports for all"),
     base_port: int = typer.Option(None, "--base-port", help="first of the fixed ports [default: 8001]"),
 ) -> None:
@@ -102,12 +105,12 @@ def dev_command(
 def _choose_ports(host: str, mode: str, base_port: int | None) -> dict[str, int]:
     """The port of each service. ``fixed``: a taken port stops dev here, naming it (before,
     a second dev found the first one's services answering and printed "ready" with its URLs)."""
-    wanted = dict(DEFAULT_PORTS)
+    wanted = dict(DEV_PORTS)
     if base_port is not None:
-        wanted = {svc: base_port + i for i, svc in enumerate(SERVICES)}
+        wanted = {svc: base_port + i for i, svc in enumerate(PROCESSES)}
     if mode == "free":
-        return {svc: _free_port() for svc in SERVICES}
-    taken = [svc for svc in SERVICES if not _port_is_free(host, wanted[svc])]
+        return {svc: _free_port() for svc in PROCESSES}
+    taken = [svc for svc in PROCESSES if not _port_is_free(host, wanted[svc])]
     if taken and mode == "fixed":
         for svc in taken:
             console.print(f"[red]port {wanted[svc]} ({svc}) on {host} is already in use[/] "
@@ -218,6 +221,8 @@ def _service_env(var_dir: Path, nats_url: str, database_url: str, host: str, mai
     })
     for svc, port in PORTS.items():
         env[f"RURALFUND_{svc.upper()}_HTTP_PORT"] = str(port)
+    for svc in SERVICES:  # the console calls each service's API
+        env[f"RURALFUND_CONSOLE_{svc.upper()}_URL"] = f"http://{host}:{PORTS[svc]}"
     return env
 
 
@@ -248,7 +253,7 @@ def _start_services(stack: ExitStack, env: dict[str, str], var_dir: Path, host: 
     logs = var_dir / "logs"
     logs.mkdir(exist_ok=True)
     procs: dict[str, subprocess.Popen] = {}
-    for svc in SERVICES:
+    for svc in PROCESSES:
         log = open(logs / f"{svc}.log", "ab")
         stack.callback(log.close)
         procs[svc] = subprocess.Popen(
@@ -355,6 +360,7 @@ def _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, load
     table = Table(title=f"ruralfund is running (ready in {seconds:.1f} s)")
     table.add_column("what")
     table.add_column("where")
+    table.add_row("console (工作台)", f"http://{host}:{PORTS[CONSOLE]}/")
     for svc in SERVICES:
         table.add_row(f"{svc} API docs", f"http://{host}:{PORTS[svc]}/docs")
     table.add_row("public publicity page (公示)", f"http://{host}:{PORTS['notify']}/publicity")
@@ -364,7 +370,7 @@ def _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, load
     table.add_row("logs", str((var_dir / "logs").resolve()))
     table.add_row("demo program", loaded)
     Console().print(table)
-    moved = [svc for svc in SERVICES if PORTS[svc] != DEFAULT_PORTS[svc]]
+    moved = [svc for svc in PROCESSES if PORTS[svc] != DEV_PORTS[svc]]
     if moved:
         Console().print("[yellow]not on the default ports:[/] " + ", ".join(f"{s} {PORTS[s]}" for s in moved))
     Console().print(_sign_ins(var_dir, tokens))

@@ -14,15 +14,18 @@ from pathlib import Path
 
 import typer
 
-__all__ = ["DEFAULT_PORTS", "DEV_VAR_DIR", "SERVICES", "main", "serve"]
+__all__ = ["CONSOLE", "CONSOLE_PORT", "DEFAULT_PORTS", "DEV_VAR_DIR", "SERVICES", "main", "serve"]
 
 SERVICES = ("claims", "funds", "logistics", "notify")
 DEFAULT_PORTS = {"claims": 8001, "funds": 8002, "logistics": 8003, "notify": 8004}
+# The console (#17): pages over the four services' APIs, no database or NATS of its own.
+CONSOLE = "console"
+CONSOLE_PORT = 8005
 DEV_VAR_DIR = Path("var/dev")  # ruralfund dev's state; `ruralfund users` looks for users.json there
 
 
 def serve(
-    service: str = typer.Argument(None, envvar="SERVICE", help="claims | funds | logistics | notify"),
+    service: str = typer.Argument(None, envvar="SERVICE", help="claims | funds | logistics | notify | console"),
     host: str = typer.Option(None, help="bind address (default RURALFUND_HTTP_HOST or 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default RURALFUND_HTTP_PORT, else the service's default)"),
     public_port: int = typer.Option(
@@ -35,6 +38,9 @@ def serve(
     import uvicorn
     from ruralfund_common.settings import load_settings
 
+    if service == CONSOLE:
+        _serve_console(host, port)
+        return
     if service not in SERVICES:
         typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
         raise typer.Exit(2)
@@ -51,6 +57,19 @@ def serve(
         f"ruralfund_{service}.app:create_app", factory=True, host=host or settings.http_host, port=bind_port,
         access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10,
         # uvloop where installed (auto); RURALFUND_EVENT_LOOP=asyncio falls back to the stdlib loop
+        loop=os.environ.get("RURALFUND_EVENT_LOOP", "auto"),
+    )
+
+
+def _serve_console(host: str | None, port: int | None) -> None:
+    """The console: its service URLs from RURALFUND_CONSOLE_{CLAIMS,FUNDS,LOGISTICS,NOTIFY}_URL."""
+    import uvicorn
+
+    uvicorn.run(
+        "ruralfund_console.app:create_app", factory=True,
+        host=host or os.environ.get("RURALFUND_HTTP_HOST", "127.0.0.1"),
+        port=port or int(os.environ.get("RURALFUND_CONSOLE_HTTP_PORT", CONSOLE_PORT)),
+        access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10,
         loop=os.environ.get("RURALFUND_EVENT_LOOP", "auto"),
     )
 

@@ -53,10 +53,10 @@ def _dev_args(tmp_path: Path, *ports: str) -> list[str]:
 
 
 def _free_base_port() -> int:
-    """A port with the next three free too (claims, funds, logistics, notify)."""
+    """A port with the next four free too (claims, funds, logistics, notify, the console)."""
     for _ in range(50):
         base = random.randrange(20_000, 60_000)
-        if all(_bindable(base + i) for i in range(len(SERVICES))):
+        if all(_bindable(base + i) for i in range(len(SERVICES) + 1)):
             return base
     raise RuntimeError("no run of free ports")
 
@@ -204,3 +204,29 @@ async def test_the_readme_walkthrough_pays_the_demo_claim(tmp_path):
         assert "INSUFFICIENT_FUNDS" not in run.stdout
     finally:
         _stop(dev, tmp_path)
+
+
+async def test_dev_serves_the_console_where_every_dev_user_signs_in(tmp_path):
+    """#17: dev prints the console's URL; a leading-group member signs in there (dev user,
+    CSRF token) and sees the demo program and their (empty) signing queue, in Chinese."""
+    import re
+
+    import httpx
+
+    proc, out = await _start_dev(tmp_path)
+    try:
+        text = out.read_text(errors="replace")
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/ ", text)
+        assert "console (工作台" in text and found, text[-3000:]
+        async with httpx.AsyncClient(base_url=found.group(1), timeout=10) as console:
+            page = await console.get("/signin")
+            assert page.status_code == 200 and "leading-group" in page.text, page.text[:2000]
+            subject = re.search(r'<option value="([^"]+)">leading-group', page.text).group(1)
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            r = await console.post("/signin", data={"name": subject, "csrf": csrf})
+            assert r.status_code == 303, r.text
+            home = await console.get("/")
+            assert home.status_code == 200, home.text[:2000]
+            assert "待我签批的支付指令" in home.text and "新平" in home.text
+    finally:
+        _stop(proc, tmp_path)

@@ -3,6 +3,7 @@ payment order from the queue, sign-out. Every form carries the session's CSRF to
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -79,7 +80,15 @@ def create_app(settings: ConsoleSettings | None = None,
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        body = {"status": "ok"}
+        if run_id := os.environ.get("RURALFUND_DEV_RUN_ID"):  # ruralfund dev: "this is mine"
+            body["dev_run_id"] = run_id
+        return body
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> dict[str, str]:
+        # ready as soon as it serves: a service that is down shows as a Chinese error page
+        return {"status": "ready"}
 
     @app.get("/signin", response_class=HTMLResponse)
     async def signin_page(request: Request) -> Response:
