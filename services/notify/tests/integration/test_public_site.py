@@ -35,6 +35,7 @@ async def _notice(h: Any, samples: Any) -> str:
     await h.set_clock(MONDAY_10_SHANGHAI)
     await h.claims.emit(samples.program(), "xinping-2021")
     await h.claims.emit(samples.approval("award-1"), "claim-of-award-1")
+    await h.funds.emit(samples.reserved("award-1"), "award-1")  # the notice follows the reservation
 
     async def published() -> str | None:
         items = (await h.client.get("/publicity/notices.json")).json()["items"]
