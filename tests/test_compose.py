@@ -559,3 +559,11 @@ def test_containers_have_read_only_root_filesystems(services: dict[str, Any]) ->
         assert services[name].get("read_only") is True, name
     for name in (*SERVICES, "migrate"):
         assert "/tmp" in services[name]["tmpfs"], name
+
+
+def test_env_is_ignored_by_git() -> None:
+    """.env holds every password and key (`ruralfund deploy secrets`): never committed."""
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, ".env must be in .gitignore"
+    example = subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=ROOT, check=False)
+    assert example.returncode == 1, ".env.example must stay tracked"
