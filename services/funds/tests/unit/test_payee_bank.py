@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ruralfund_funds.domain.awards import Award, AwardStatus, Payee, PaymentOrder
-from ruralfund_funds.domain.payee_bank import RegistryAccount, apply_registry_account
+import pytest
+from ruralfund_common.errors import Conflict
+from ruralfund_funds.domain.awards import Award, AwardStatus, Payee, PaymentOrder, Tranche
+from ruralfund_funds.domain.payee_bank import (
+    RegistryAccount,
+    apply_registry_account,
+    require_funds_is_home,
+)
 from ruralfund_funds.domain.payments import Approval
 
 CC = "91530427MA6K0B0Q1Y"
@@ -55,3 +61,23 @@ def test_the_same_account_again_changes_nothing() -> None:
 def test_a_registry_change_after_the_approval_supersedes_the_approvals_account() -> None:
     assert NEW.supersedes(NOW - timedelta(seconds=1))
     assert not NEW.supersedes(NOW) and not NEW.supersedes(NOW + timedelta(seconds=1))
+
+
+def _of_kind(kind: str) -> Award:
+    tranche = Tranche("c-1", "RY-2023-FW-003", "advance", "advance") if kind == "contract_payment" else None
+    return Award("x-1", None, "xinping-2021", "brand", "anchor-training", OLD, 180_000_00, NOW, kind=kind,
+                 tranche=tranche)
+
+
+@pytest.mark.parametrize("kind", ["award", "contract_payment"])
+def test_a_registry_enterprises_account_is_never_changed_in_funds(kind: str) -> None:
+    with pytest.raises(Conflict) as refused:
+        require_funds_is_home(_of_kind(kind), registry_has_account=False)
+    assert refused.value.code == "BANK_ACCOUNT_LIVES_IN_REGISTRY" and refused.value.field == "bank_account"
+    assert f"PATCH /enterprises/{CC}" in (refused.value.detail_zh or "")
+
+
+def test_only_a_preallocation_the_registry_never_spoke_for_is_corrected_in_funds() -> None:
+    require_funds_is_home(_of_kind("preallocation"), registry_has_account=False)  # no refusal
+    with pytest.raises(Conflict):
+        require_funds_is_home(_of_kind("preallocation"), registry_has_account=True)
