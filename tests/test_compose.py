@@ -435,6 +435,7 @@ async def _nats_port(proc: subprocess.Popen[bytes], ports: Path) -> int:
 # Settings each model reads, and who sets them instead of .env (so no line in .env.example).
 _SET_BY_COMPOSE = {"nats_url", "database_url", "http_host", "http_port", "calendar_dir",
                    "event_signing_key",  # each service's own key (test below)
+                   "api_base_url",  # each service's own address (test below)
                    "migration_database_url", "migrate_on_start"}  # the migrate service (test below)
 # Development-only (refused or pointless in a container) or per-deployment namespace: the
 # compose NATS config is for the plain deployment (deploy/README.md explains namespaces).
@@ -567,3 +568,11 @@ def test_env_is_ignored_by_git() -> None:
     assert ignored.returncode == 0, ".env must be in .gitignore"
     example = subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=ROOT, check=False)
     assert example.returncode == 1, ".env.example must stay tracked"
+
+
+def test_each_service_gets_its_own_api_base_url(services: dict[str, Any]) -> None:
+    documented = _env_example()
+    for name in SERVICES:
+        var = f"RURALFUND_{name.upper()}_API_BASE_URL"
+        assert var in documented
+        assert services[name]["environment"]["RURALFUND_API_BASE_URL"] == f"${{{var}:-}}"
