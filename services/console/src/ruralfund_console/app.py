@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import httpx
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from ruralfund_common.auth import AuthSettings, UserDirectory
 from ruralfund_common.errors import NotFound
@@ -52,6 +53,8 @@ def create_app(settings: ConsoleSettings | None = None,
             await app.state.services.aclose()
 
     app = FastAPI(title="ruralfund console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    # styles from a file: the page policy (default-src 'self') allows no inline style
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:

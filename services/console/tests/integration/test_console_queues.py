@@ -5,131 +5,20 @@ payee, account, amount and content hash, and signs it from the queue; CSRF is en
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
-import httpx
 import pytest
-import pytest_asyncio
-from ruralfund_claims.app import create_app as claims_app
-from ruralfund_common.auth import Role, UserDirectory
-from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
-from ruralfund_common.testing.infra import create_database, drop_database
-from ruralfund_common.testing.services import bearer, person, running_service, service_settings
-from ruralfund_common.testing.upstream import producer
-from ruralfund_common.testing.wait import eventually
-from ruralfund_console.app import create_app as console_app
-from ruralfund_console.settings import ConsoleSettings
-from ruralfund_funds.app import create_app as funds_app
+from ruralfund_common.auth import Role
+from ruralfund_common.testing.services import bearer, person
 
 pytestmark = pytest.mark.integration
 
-PROVIDER = "91530427MA6DEM0008"
-PAYEE = "91530427MA6K0B0Q1Y"
-MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
-FINANCE = person("Finance Li", Role.FINANCE_BUREAU)
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def _program() -> ProgramActivated:
-    fen = 1_500_000_00
-    return ProgramActivated(
-        program_code="xinping-2021", name="新平县2021年电子商务进农村综合示范项目后续", county_code="530427",
-        county_name="新平县", year=2021, phase="follow-up", total_fen=fen,
-        lines=[LineBudget(code="brand", name="农产品品牌推广建设体系", budget_fen=fen, items=[
-            ItemBudget(code="brand-packaging", name="公共品牌升级打造", budget_fen=fen, mode="reward")])],
-        contractor_credit_code=PROVIDER, contractor_name="承办企业",
-        joint_account_bank="新平县某银行", joint_account_no="6222000000000000", activated_at=MONDAY,
-    )
-
-
-def _approved(award_id: str, amount_fen: int) -> ClaimApproved:
-    return ClaimApproved(
-        claim_id=f"claim-{award_id}", award_id=award_id, program_code="xinping-2021", line_code="brand",
-        item_code="brand-packaging", item_name="公共品牌升级打造", credit_code=PAYEE,
-        enterprise_name="新平礼好包装有限公司", payee_bank_account="6228480000000000001",
-        payee_bank_name="中国农业银行新平县支行", amount_fen=amount_fen, rule_version="per_unit@1:abc",
-        period="2021Q3", approved_by="u-leader", approved_at=MONDAY, requires_publicity=False,
-    )
-
-
-@dataclass
-class World:
-    console: httpx.AsyncClient
-    funds: httpx.AsyncClient
-    users: UserDirectory
-    order: dict
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def world(nats_url, database_url, pg_admin_dsn, namespace, tmp_path: Path) -> AsyncIterator[World]:
-    claims_db_name = f"t_{uuid.uuid4().hex[:12]}"
-    claims_db = await create_database(pg_admin_dsn, claims_db_name)
-    users = UserDirectory(tmp_path / "users.json")
-    users.create("赵组长", [Role.LEADING_GROUP])
-    users.create("陈签字人", [Role.CONTRACTOR_SIGNATORY])
-    users.create("王科长", [Role.BUREAU_ADMIN])
-    funds_settings = service_settings("funds", nats_url=nats_url, database_url=database_url, namespace=namespace,
-                                      dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
-    # the real claims service answers /programs and /claims; its own database and subjects
-    claims_settings = service_settings("claims", nats_url=nats_url, database_url=claims_db,
-                                       namespace=f"{namespace}c")
-    try:
-        async with running_service(funds_app, funds_settings) as funds, \
-                running_service(claims_app, claims_settings) as claims, \
-                producer("claims", database_url, nats_url, namespace) as upstream:
-            order = await _an_order_awaiting_approval(funds, upstream)
-            app = console_app(ConsoleSettings(users_file=str(users.path), session_secret="s" * 32),
-                              clients={"claims": claims, "funds": funds, "logistics": claims, "notify": claims})
-            async with app.router.lifespan_context(app), httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url="http://console.test") as console:
-                yield World(console, funds, users, order)
-    finally:
-        await drop_database(pg_admin_dsn, claims_db_name)
-
-
-async def _an_order_awaiting_approval(funds: httpx.AsyncClient, upstream) -> dict:
-    r = await funds.post("/admin/clock", json={"set_to": MONDAY.isoformat()}, headers=bearer(ADMIN))
-    assert r.status_code == 200, r.text
-    await upstream.emit(_program(), "xinping-2021")
-    await eventually(lambda: _ok(funds, "/programs/xinping-2021/balances"), description="program opened")
-    r = await funds.post("/programs/xinping-2021/releases", json={"amount_yuan": "500,000.00",
-                         "approval_reference": "新电商领〔2026〕1号"}, headers=bearer(FINANCE))
-    assert r.status_code == 201, r.text
-    await upstream.emit(_approved("award-c1", 97_531_00), "claim-award-c1")
-    await eventually(lambda: _ok(funds, "/awards/award-c1"), description="award reserved")
-    r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T21:00:00Z"}, headers=bearer(ADMIN))
-    r = await funds.post("/payments", json={"award_id": "award-c1"}, headers=bearer(ADMIN))
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def _ok(client: httpx.AsyncClient, path: str) -> bool | None:
-    r = await client.get(path, headers=bearer(ADMIN))
-    return True if r.status_code == 200 else None
-
-
-async def _sign_in(console: httpx.AsyncClient, users: UserDirectory, name: str) -> str:
-    console.cookies.clear()
-    page = await console.get("/signin")
-    assert page.status_code == 200 and name in page.text, page.text
-    r = await console.post("/signin", data={"name": users.get(name).subject,
-                                            "csrf": CSRF.search(page.text).group(1)})
-    assert r.status_code == 303 and r.headers["location"] == "/", r.text
-    cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie
-    home = await console.get("/")
-    assert home.status_code == 200, home.text
-    return home.text
-
-
-async def test_a_leading_group_member_finds_and_signs_the_order_awaiting_them(world: World) -> None:
+async def test_a_leading_group_member_finds_and_signs_the_order_awaiting_them(world) -> None:
     order = world.order
-    home = await _sign_in(world.console, world.users, "赵组长")
+    home = await world.sign_in("赵组长")
     assert "待我签批的支付指令" in home
     assert "新平礼好包装有限公司" in home and "6228480000000000001" in home and "中国农业银行新平县支行" in home
     assert "97,531.00 元" in home and order["content_sha256"] in home
@@ -149,7 +38,7 @@ async def test_a_leading_group_member_finds_and_signs_the_order_awaiting_them(wo
     assert order["content_sha256"] not in after.text and "暂无待签批的支付指令" in after.text
 
     # the contractor's signatory now finds it, signs, and it is executed
-    home = await _sign_in(world.console, world.users, "陈签字人")
+    home = await world.sign_in("陈签字人")
     assert order["content_sha256"] in home
     r = await world.console.post(f"/payments/{order['payment_id']}/approve",
                                  data={"content_sha256": order["content_sha256"],
@@ -159,11 +48,11 @@ async def test_a_leading_group_member_finds_and_signs_the_order_awaiting_them(wo
     assert paid.json()["status"] == "executed"
 
 
-async def test_pages_need_a_session_and_sign_out_needs_the_csrf_token(world: World) -> None:
+async def test_pages_need_a_session_and_sign_out_needs_the_csrf_token(world) -> None:
     world.console.cookies.clear()
     r = await world.console.get("/")
     assert r.status_code == 303 and r.headers["location"] == "/signin"
-    home = await _sign_in(world.console, world.users, "王科长")
+    home = await world.sign_in("王科长")
     assert "待审核的申报" in home and "待我签批的支付指令" not in home
     assert (await world.console.post("/signout", data={})).status_code == 403
     assert (await world.console.get("/")).status_code == 200  # still signed in
@@ -172,7 +61,7 @@ async def test_pages_need_a_session_and_sign_out_needs_the_csrf_token(world: Wor
     assert (await world.console.get("/")).status_code == 303
 
 
-async def test_a_forged_sign_in_is_refused(world: World) -> None:
+async def test_a_forged_sign_in_is_refused(world) -> None:
     world.console.cookies.clear()
     r = await world.console.post("/signin", data={"name": world.users.get("赵组长").subject, "csrf": "x"})
     assert r.status_code == 403 and "请求已过期" in r.text

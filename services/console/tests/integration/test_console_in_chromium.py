@@ -1,0 +1,83 @@
+"""A leading-group member in a real browser (Debian's Chromium, desktop and a 390-px phone):
+signs in on the console, sees the payment order awaiting their signature with exactly what
+they sign, and signs it. Screenshots land in test-output/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import async_playwright, expect
+from ruralfund_common.testing.infra import free_port
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[4]
+SCREENSHOT_DIR = REPO / "test-output"  # gitignored; CI keeps it as an artifact
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def _chromium() -> str:
+    """Debian's Chromium (or RURALFUND_CHROMIUM); missing is a failure, never a skip."""
+    wanted = os.environ.get("RURALFUND_CHROMIUM")
+    for path in [wanted] if wanted else ["/usr/bin/chromium", shutil.which("chromium") or ""]:
+        if path and Path(path).is_file() and os.access(path, os.X_OK):
+            return path
+    pytest.fail("no Chromium: `make browser` installs Debian's, or set RURALFUND_CHROMIUM", pytrace=False)
+
+
+async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize(("viewport", "label"), [(DESKTOP, "desktop"), (PHONE, "phone")])
+async def test_a_leading_group_member_signs_the_order_in_chromium(world, viewport, label) -> None:
+    order = world.order
+    server, task, url = await _serve(world.app)
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+            page = await browser.new_page(viewport=viewport, locale="zh-CN")
+            await page.goto(f"{url}/")
+            await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+            await page.get_by_label("用户").select_option(label="赵组长（领导小组成员）")
+            await page.get_by_role("button", name="登录").click()
+            queue = page.get_by_role("region", name="待我签批的支付指令")
+            await expect(queue).to_contain_text("新平礼好包装有限公司")
+            await expect(queue).to_contain_text("97,531.00 元")
+            await expect(queue).to_contain_text("6228480000000000001")
+            await expect(queue).to_contain_text(order["content_sha256"])
+            sign = queue.get_by_role("button", name="签批")
+            await sign.scroll_into_view_if_needed()
+            await expect(sign).to_be_visible()  # reachable on a phone too (the table scrolls)
+            # the page fits its screen: nothing but the queue's own table scrolls sideways
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"the page is {width} px wide on a {viewport['width']} px screen"
+            styled = await page.evaluate("getComputedStyle(document.querySelector('header')).display")
+            assert styled == "flex", "the stylesheet did not apply (the page policy blocks inline styles)"
+            shot = SCREENSHOT_DIR / f"console-leading-group-queue-{label}.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            await sign.click()
+            await expect(queue).to_contain_text("暂无待签批的支付指令")
+            await page.screenshot(path=str(SCREENSHOT_DIR / f"console-leading-group-signed-{label}.png"),
+                                  full_page=True)
+            await browser.close()
+    finally:
+        server.should_exit = True
+        await task
+    assert shot.stat().st_size > 10_000, "the screenshot is empty"
