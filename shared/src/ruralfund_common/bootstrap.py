@@ -33,6 +33,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .http import BodyLimitMiddleware, RequestIdMiddleware, health_router, install_problem_handlers
 from .logging import configure_logging, get_logger
 from .messaging import EventRouter, Messaging, Tx
+from .messaging.envelope import schema_path
 from .openapi_doc import install_openapi_finish
 from .query_params import reject_unknown_query_parameters
 from .settings import ServiceSettings, load_settings
@@ -242,7 +243,24 @@ def _asyncapi_router(messaging: Messaging) -> APIRouter:
     async def asyncapi() -> JSONResponse:
         return JSONResponse(messaging.asyncapi())
 
+    @router.get("/contracts/{subject}.json", summary="JSON Schema of one event contract's data "
+                "(the events' CloudEvents dataschema)")
+    async def contract_schema(subject: str) -> JSONResponse:
+        return JSONResponse(_contract_schema(subject))
+
     return router
+
+
+def _contract_schema(subject: str) -> dict[str, Any]:
+    """Every service serves every contract: a consumer resolves an event's ``dataschema``
+    against its producer's base URL, and the contracts are shared code, the same everywhere."""
+    from .contracts import ALL_EVENTS  # imported here: the contracts import the messaging package
+
+    model = ALL_EVENTS.get(subject)
+    if model is None:
+        raise NotFound("CONTRACT_NOT_FOUND", f"no event contract {subject[:200]}")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_path(subject),
+            **model.model_json_schema()}
 
 
 def _metrics_router() -> APIRouter:

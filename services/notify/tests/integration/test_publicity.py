@@ -276,6 +276,19 @@ async def test_health_readiness_and_asyncapi_answer(harness) -> None:
         assert subject in channels, subject
 
 
+async def test_every_contract_schema_an_event_names_as_dataschema_is_served(harness) -> None:
+    from ruralfund_common.contracts import ALL_EVENTS
+
+    for subject, model in ALL_EVENTS.items():
+        r = await harness.client.get(f"/contracts/{subject}.json")
+        assert r.status_code == 200, (subject, r.text)
+        schema = r.json()
+        assert schema["$id"] == f"/contracts/{subject}.json"
+        assert schema["properties"] == model.model_json_schema()["properties"]
+    missing = await harness.client.get("/contracts/claims.evt.no_such_event.v1.json")
+    assert missing.status_code == 404 and missing.json()["code"] == "CONTRACT_NOT_FOUND"
+
+
 async def test_broken_calendar_file_keeps_the_notice_waiting_instead_of_dead_lettering(
     harness, samples
 ) -> None:

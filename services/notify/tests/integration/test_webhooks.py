@@ -11,6 +11,9 @@ import time
 from typing import Any
 
 import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
 from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -77,8 +80,11 @@ async def test_deliveries_are_signed_and_retried_until_the_receiver_accepts(
     assert len(receiver.hooks) == 6  # 2 deliveries x (500, 500, 200)
     for hook in receiver.hooks:
         assert hook.path == "/ruralfund/hooks"
-        assert hook.headers["content-type"] == "application/json"
+        assert hook.headers["content-type"] == "application/cloudevents+json; charset=utf-8"
         assert verify(secret, hook.headers, hook.body), hook.headers
+        # the body is a CloudEvent the official SDK validates (structured mode)
+        event = from_http(HTTPMessage(headers=dict(hook.headers), body=hook.body), JSONFormat(), CloudEvent)
+        assert event.get_specversion() == "1.0" and event.get_extension("correlationid")
         assert not verify("whsec_" + base64.b64encode(b"x" * 32).decode(), hook.headers, hook.body)
 
     by_type = {json.loads(hk.body)["type"]: hk for hk in receiver.hooks if hk.status == 200}

@@ -6,8 +6,12 @@ import base64
 import json
 
 import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
 from ruralfund_common.errors import InvalidInput
 from ruralfund_notify.domain.webhooks import (
+    CLOUDEVENTS_CONTENT_TYPE,
     check_event_types,
     encode_secret,
     parse_secret,
@@ -33,7 +37,7 @@ def test_signature_reproduces_the_standard_webhooks_reference_vector() -> None:
         "webhook-id": VECTOR_ID,
         "webhook-timestamp": "1614265330",
         "webhook-signature": VECTOR_SIGNATURE,
-        "content-type": "application/json",
+        "content-type": "application/cloudevents+json; charset=utf-8",
     }
 
 
@@ -60,26 +64,42 @@ def test_secrets_round_trip_and_bad_ones_are_refused() -> None:
         assert refused.value.code == "INVALID_SECRET" and refused.value.field == "secret"
 
 
-def test_payload_carries_type_timestamp_data_and_the_envelope_ids() -> None:
+def test_payload_is_the_cloudevent_the_official_sdk_validates_plus_the_timestamp() -> None:
     envelope = {
+        "specversion": "1.0",
         "id": "evt-1",
         "type": "claims.evt.claim_approved.v1",
         "source": "ruralfund/claims",
         "time": "2026-03-02T02:00:00Z",
         "subject": "claim-1",
-        "correlation_id": "evt-1",
+        "correlationid": "req-1",
+        "causationid": None,
+        "datacontenttype": "application/json",
+        "dataschema": "/contracts/claims.evt.claim_approved.v1.json",
         "data": {"award_id": "award-1", "amount_fen": 246_900, "item_name": "“新平礼好”"},
     }
     body = payload_of(envelope)
     assert json.loads(body) == {
-        "type": "claims.evt.claim_approved.v1",
-        "timestamp": "2026-03-02T02:00:00Z",
-        "id": "evt-1",
-        "source": "ruralfund/claims",
-        "subject": "claim-1",
-        "data": {"award_id": "award-1", "amount_fen": 246_900, "item_name": "“新平礼好”"},
+        **{k: v for k, v in envelope.items() if v is not None},  # absent, never null
+        "timestamp": "2026-03-02T02:00:00Z",  # the Standard Webhooks payload's name for time
     }
     assert "“新平礼好”".encode() in body  # UTF-8, not \\u escapes: what was signed is readable
+    headers = signed_headers(b"k" * 32, "msg_1", 1_772_416_800, body)
+    assert headers["content-type"] == CLOUDEVENTS_CONTENT_TYPE
+    event = from_http(HTTPMessage(headers=headers, body=body), JSONFormat(), CloudEvent)
+    assert event.get_extension("correlationid") == "req-1" and event.get_data()["amount_fen"] == 246_900
+
+
+def test_an_old_form_envelope_is_delivered_with_the_cloudevents_names() -> None:
+    """An event a producer wrote before the rename (correlation_id) still gives a valid body."""
+    old = {"specversion": "1.0", "id": "evt-2", "type": "claims.evt.claim_approved.v1",
+           "source": "ruralfund/claims", "time": "2026-03-02T02:00:00Z", "subject": "claim-2",
+           "correlation_id": "req-2", "causation_id": "evt-0", "data": {"award_id": "a"}}
+    body = payload_of(old)
+    event = from_http(HTTPMessage(headers={"content-type": CLOUDEVENTS_CONTENT_TYPE}, body=body),
+                      JSONFormat(), CloudEvent)
+    assert event.get_extension("correlationid") == "req-2" and event.get_extension("causationid") == "evt-0"
+    assert "correlation_id" not in json.loads(body)
 
 
 def test_only_offered_event_types_may_be_subscribed() -> None:

@@ -1,4 +1,16 @@
-"""The message envelope (CloudEvents-shaped) and event contract base class."""
+"""The message envelope (a CloudEvents 1.0 event, structured content mode) and the contract base.
+
+Structured mode, not binary: the whole event (attributes and data) is the NATS payload, and the
+signature (signing.py) covers the exact payload bytes, so every attribute a consumer acts on
+(``type``, ``subject``, ``correlationid``...) is signed. In binary mode the attributes would be
+``ce-*`` headers outside the signature. The ``content-type`` header declares the mode
+(``application/cloudevents+json; charset=utf-8``), as the CloudEvents HTTP binding does.
+
+Extension attributes are lowercase letters and digits only (CloudEvents 1.0 naming rule):
+``correlationid``, ``causationid``. Producers before this change wrote ``correlation_id`` /
+``causation_id``; consumers accept both until the deprecation window ends (docs/events.md), so
+messages still in streams, outboxes kept for re-publish and dead letters awaiting a redrive apply.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +18,11 @@ import json
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ..ids import new_id
 
-__all__ = ["Event", "Envelope", "HEADER_SEQ", "HEADER_PRODUCER", "HEADER_MSG_ID", "HEADER_DLQ_REASON",
+__all__ = ["Event", "Envelope", "CONTENT_TYPE", "HEADER_CONTENT_TYPE", "HEADER_SEQ", "schema_path", "HEADER_PRODUCER", "HEADER_MSG_ID", "HEADER_DLQ_REASON",
            "HEADER_DLQ_MSG_ID", "HEADER_REDRIVEN", "make_envelope", "encode"]
 
 HEADER_MSG_ID = "Nats-Msg-Id"
@@ -21,6 +33,16 @@ HEADER_DLQ_REASON = "Ruralfund-Dlq-Reason"
 HEADER_DLQ_MSG_ID = "Ruralfund-Dlq-Msg-Id"
 # Set by `ruralfund deploy dlq-redrive`: apply outside the producer-sequence check.
 HEADER_REDRIVEN = "Ruralfund-Redriven-From"
+# CloudEvents structured content mode, declared like the HTTP binding's Content-Type.
+HEADER_CONTENT_TYPE = "content-type"
+CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+SPECVERSION = "1.0"
+
+
+def schema_path(subject: str) -> str:
+    """Where every service serves a contract's JSON Schema (the envelope's ``dataschema``): a
+    URI reference resolved against the producing service's public base URL."""
+    return f"/contracts/{subject}.json"
 
 
 class Event(BaseModel):
@@ -40,16 +62,31 @@ E = TypeVar("E", bound=BaseModel)
 class Envelope(BaseModel, Generic[E]):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    specversion: str = "1.0"
+    # required (no default): a payload without it is not a CloudEvent
+    specversion: str = Field(pattern=r"^1\.0$", description="CloudEvents spec version, always 1.0")
     id: str = Field(description="uuid7; also the outbox row id and the Nats-Msg-Id header")
     type: str = Field(description="the logical subject, e.g. claims.evt.claim_approved.v1")
     source: str = Field(description="ruralfund/<service>")
     time: datetime
     subject: str = Field(description="the aggregate id the event is about")
-    correlation_id: str
-    causation_id: str | None = None
+    # The old names (correlation_id / causation_id) are still read: see the module docstring.
+    correlationid: str = Field(
+        validation_alias=AliasChoices("correlationid", "correlation_id"),
+        description="CloudEvents extension: id of the request or first event of this flow")
+    causationid: str | None = Field(
+        default=None, validation_alias=AliasChoices("causationid", "causation_id"),
+        description="CloudEvents extension: id of the event that caused this one (absent for a request)")
     datacontenttype: str = "application/json"
+    dataschema: str | None = Field(default=None, description="JSON Schema of data: /contracts/<type>.json")
     data: E
+
+    @property
+    def correlation_id(self) -> str:
+        return self.correlationid
+
+    @property
+    def causation_id(self) -> str | None:
+        return self.causationid
 
 
 def make_envelope(
@@ -64,18 +101,21 @@ def make_envelope(
 ) -> dict[str, Any]:
     mid = message_id or new_id()
     assert time.tzinfo is not None, "envelope time must be timezone-aware"
-    return {
-        "specversion": "1.0",
+    env: dict[str, Any] = {
+        "specversion": SPECVERSION,
         "id": mid,
         "type": event.SUBJECT,
         "source": f"ruralfund/{source}",
         "time": time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
         "subject": aggregate_id,
-        "correlation_id": correlation_id or mid,
-        "causation_id": causation_id,
+        "correlationid": correlation_id or mid,
         "datacontenttype": "application/json",
+        "dataschema": schema_path(event.SUBJECT),
         "data": event.model_dump(mode="json"),
     }
+    if causation_id:  # CloudEvents attributes are absent, never null
+        env["causationid"] = causation_id
+    return env
 
 
 def encode(envelope: dict[str, Any]) -> bytes:

@@ -28,7 +28,15 @@ from nats.aio.msg import Msg
 from ..errors import InvalidInput
 from ..logging import get_logger
 from . import repair
-from .envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, Event, make_envelope
+from .envelope import (
+    CONTENT_TYPE,
+    HEADER_CONTENT_TYPE,
+    HEADER_MSG_ID,
+    HEADER_PRODUCER,
+    HEADER_SEQ,
+    Event,
+    make_envelope,
+)
 from .signing import MAX_EVENT_BYTES, SigningKey
 from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
 from .streams import ensure_stream
@@ -297,7 +305,7 @@ class OutboxRelay:
             subject, data = self.ns.subject(r["subject"]), r["envelope"].encode()  # jsonb text as stored
             headers = self.signing_key.sign(subject, data, {
                 **(r["headers"] or {}), HEADER_MSG_ID: msg_id, HEADER_SEQ: str(r["seq"]),
-                HEADER_PRODUCER: self.producer})
+                HEADER_PRODUCER: self.producer, HEADER_CONTENT_TYPE: CONTENT_TYPE})
             acks.append(await self._js.publish_async(
                 subject, data, headers=headers, stream=self.ns.stream(self.producer), wait_stall=PUBLISH_STALL_SECONDS,
             ))

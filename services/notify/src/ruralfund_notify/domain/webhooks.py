@@ -7,8 +7,11 @@ verify them with any of its reference libraries:
 - ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, keyed with
   the base64-decoded part of the subscription's ``whsec_…`` secret.
 
-The body is fixed when the delivery is created (one event, one subscription), so every retry
-signs the same bytes.
+The body is the event itself as a CloudEvents 1.0 structured-mode JSON document (the same
+attributes and data as on NATS, ``content-type: application/cloudevents+json``), plus the
+``timestamp`` the Standard Webhooks payload shape names (an extension attribute equal to
+``time``, kept so receivers written for the earlier body still work). The body is fixed when
+the delivery is created (one event, one subscription), so every retry signs the same bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Final
 from ruralfund_common.errors import InvalidInput
 
 __all__ = [
+    "CLOUDEVENTS_CONTENT_TYPE",
     "MAX_DESCRIPTION_CHARS",
     "MAX_EVENT_TYPES",
     "SECRET_PREFIX",
@@ -96,21 +100,24 @@ def signed_headers(key: bytes, msg_id: str, timestamp_s: int, body: bytes) -> di
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp_s),
         "webhook-signature": sign(key, msg_id, timestamp_s, body),
-        "content-type": "application/json",
+        "content-type": CLOUDEVENTS_CONTENT_TYPE,
     }
+
+
+CLOUDEVENTS_CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
+# Envelope keys of the earlier producers (before CloudEvents naming) -> conformant names.
+_OLD_ATTRIBUTE_NAMES: Final = {"correlation_id": "correlationid", "causation_id": "causationid"}
 
 
 def payload_of(envelope: dict[str, Any]) -> bytes:
-    """The body for one event: the specification's ``type``/``timestamp``/``data`` plus the
-    envelope's id, source and subject (the aggregate), so receivers can trace it back."""
-    body = {
-        "type": envelope["type"],
-        "timestamp": envelope["time"],
-        "id": envelope["id"],
-        "source": envelope["source"],
-        "subject": envelope["subject"],
-        "data": envelope["data"],
-    }
+    """The body for one event: the CloudEvent (every attribute with a value, and ``data``)
+    plus ``timestamp`` (Standard Webhooks' name for ``time``)."""
+    body: dict[str, Any] = {}
+    for key, value in envelope.items():
+        name = _OLD_ATTRIBUTE_NAMES.get(key, key)
+        if value is not None and name not in body:  # absent, never null, in a CloudEvent
+            body[name] = value
+    body["timestamp"] = envelope["time"]
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
