@@ -26,6 +26,7 @@ from ..clock import Clock
 from ..logging import get_logger
 from ..settings import load_settings
 from ..telemetry import CONSUMER_LAG, register_gauges
+from . import asyncapi_doc
 from .envelope import Envelope, Event
 from .inbox import Decision, Delivery, EventProcessor, Handler, Outcome, Tx
 from .outbox import OutboxRelay, forget_stray_cancellation
@@ -364,4 +365,4 @@ class Messaging:
     def asyncapi(self, version: str = "0.1.0") -> dict[str, Any]:
         spec = AsyncAPI(self.broker, title=f"ruralfund {self.service} events", version=version,
                         description=f"Events published and consumed by the {self.service} service.")
-        return spec.to_specification().to_jsonable()
+        return asyncapi_doc.finish(spec.to_specification().to_jsonable())

@@ -1,0 +1,136 @@
+"""Real messages of a running flow (four service processes, real NATS JetStream and PostgreSQL)
+judged against what the services publish about them (issue 19): each message is a CloudEvent the
+official SDK validates, its payload AND its headers match the producer's served AsyncAPI
+document, its correlation id is where that document says, and its data matches the JSON Schema
+its ``dataschema`` names, fetched from the producer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import nats
+import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from ruralfund_common.auth import Role
+from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.wait import eventually
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CREDIT_CODE = "91530427MA6K0B0Q1Y"
+ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
+LEADER = person("Leader Zhao", Role.LEADING_GROUP)
+ENTERPRISE = person("Packaging Co", Role.ENTERPRISE, credit_code=CREDIT_CODE)
+# the flow below makes every owner publish: claims, funds and notify events
+EXPECTED_TYPES = {
+    "claims.evt.program_activated.v1", "claims.evt.enterprise_registered.v1", "claims.evt.claim_submitted.v1",
+    "claims.evt.claim_approved.v1", "funds.evt.award_reserved.v1", "notify.evt.publicity_published.v1",
+    "funds.evt.publicity_window_opened.v1",
+}
+
+
+async def test_captured_messages_match_the_served_asyncapi_documents_and_cloudevents(system, namespace):
+    nc = await nats.connect(system.env["NATS_URL"])
+    captured: dict[str, Any] = {}  # by Nats-Msg-Id: a plain subscriber also sees re-sends
+
+    async def capture(msg) -> None:
+        owner_kind = msg.subject.split(".")[1:3]  # <ns>.<owner>.<evt|cmd>....
+        if len(owner_kind) == 2 and owner_kind[1] in ("evt", "cmd"):
+            captured.setdefault((msg.headers or {}).get("Nats-Msg-Id", msg.subject), msg)
+
+    await nc.subscribe(f"{namespace}.>", cb=capture)
+    try:
+        await _run_flow(system)
+        await eventually(lambda: EXPECTED_TYPES <= _types(captured), timeout=40,
+                         description="every expected event type captured")
+        async with httpx.AsyncClient(timeout=10) as http:
+            documents = {svc: (await http.get(f"{url}/asyncapi.json")).json() for svc, url in system.urls.items()}
+            checked = 0
+            for msg in captured.values():
+                await _check(msg, namespace, documents, system.urls, http)
+                checked += 1
+        assert checked >= len(EXPECTED_TYPES)
+    finally:
+        await nc.close()
+
+
+def _types(captured: dict[str, Any]) -> set[str]:
+    return {m.subject.split(".", 1)[1] for m in captured.values()}
+
+
+async def _check(msg, namespace: str, documents: dict[str, dict], urls: dict[str, str], http) -> None:
+    headers = dict(msg.headers or {})
+    logical = msg.subject.split(".", 1)[1]
+    owner = logical.split(".")[0]
+    # 1. the official SDK parses and validates it (structured mode: content-type, no ce-* headers)
+    event = from_http(HTTPMessage(headers=headers, body=msg.data), JSONFormat(), CloudEvent)
+    assert event.get_type() == logical and event.get_source() == f"ruralfund/{owner}"
+    # 2. payload and headers match the message the producer's document declares on that address
+    document = documents[owner]
+    message = _message_for(document, msg.subject)
+    payload = json.loads(msg.data)
+    _validate(payload, message["payload"], document, f"{logical} payload")
+    _validate(headers, message["headers"], document, f"{logical} headers")
+    # 3. the correlation id is where the document says
+    location = message["correlationId"]["location"]
+    assert location.startswith("$message.payload#/"), location
+    assert payload[location.split("#/", 1)[1]] == event.get_extension("correlationid")
+    # 4. data matches the JSON Schema its dataschema names, served by the producer
+    schema = (await http.get(urls[owner] + event.get_dataschema())).json()
+    jsonschema.validate(payload["data"], schema)
+
+
+def _message_for(document: dict, address: str) -> dict:
+    """The message of the document's send operation on ``address`` (the producer's view)."""
+    channels = document["channels"]
+    for operation in document["operations"].values():
+        channel = channels[operation["channel"]["$ref"].rsplit("/", 1)[1]]
+        if operation["action"] == "send" and channel["address"] == address:
+            ref = next(iter(channel["messages"].values()))["$ref"]
+            return document["components"]["messages"][ref.rsplit("/", 1)[1]]
+    raise AssertionError(f"{address} is not a message the producer documents")
+
+
+def _validate(instance: Any, schema_or_ref: dict, document: dict, what: str) -> None:
+    # the document's own schemas resolve the $refs ("#/components/schemas/...")
+    schema = {**schema_or_ref, "components": document["components"]}
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(instance), key=str)
+    assert not errors, f"{what}: {[e.message for e in errors][:5]}"
+
+
+async def _run_flow(system) -> None:
+    claims, funds = system.client("claims"), system.client("funds")
+    async with claims, funds:
+        r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=bearer(ADMIN))
+        assert r.status_code == 200, r.text
+        r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
+                              headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
+        assert r.status_code == 201, r.text
+        await eventually(lambda: _ok(funds, "/programs/xinping-2021/balances"), timeout=20,
+                         description="funds opened the program's accounts")
+        r = await claims.post("/enterprises", headers=bearer(ADMIN), json={
+            "credit_code": CREDIT_CODE, "name": "新平礼好包装有限公司", "kind": "enterprise",
+            "contact": {"name": "李经理", "email": "li@packaging.example"},
+            "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": "6228480000000000001"},
+            "program_code": "xinping-2021"})
+        assert r.status_code == 201, r.text
+        r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
+            "program_code": "xinping-2021", "item_code": "brand-packaging",
+            "evidence": {"quarter": "2023Q3", "units": 12345}})
+        assert r.status_code == 201, r.text
+        claim_id = r.json()["id"]
+        r = await claims.post(f"/claims/{claim_id}/review", json={"outcome": "complete"}, headers=bearer(ADMIN))
+        assert r.status_code == 200, r.text
+        r = await claims.post(f"/claims/{claim_id}/decision", json={"decision": "approve"}, headers=bearer(LEADER))
+        assert r.status_code == 200, r.text
+
+
+async def _ok(client, path) -> bool:
+    return (await client.get(path, headers=bearer(ADMIN))).status_code == 200
