@@ -16,6 +16,7 @@ import pytest_asyncio
 from ruralfund_claims.app import create_app as claims_app
 from ruralfund_common.auth import Role, UserDirectory
 from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
+from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.testing.infra import create_database, drop_database
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
 from ruralfund_common.testing.upstream import producer
@@ -25,6 +26,7 @@ from ruralfund_console.settings import ConsoleSettings
 from ruralfund_funds.app import create_app as funds_app
 
 PROVIDER = "91530427MA6DEM0008"
+ENTERPRISE_CODE = with_check_character("91530427MA6K5XQ21")  # registered in Xinping
 PAYEE = "91530427MA6K0B0Q1Y"
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
@@ -61,6 +63,7 @@ class World:
     funds: httpx.AsyncClient
     users: UserDirectory
     order: dict
+    claims: httpx.AsyncClient
 
     async def sign_in(self, name: str) -> str:
         """Signs ``name`` in through the sign-in form; the home page's HTML."""
@@ -86,6 +89,7 @@ async def world(nats_url, database_url, pg_admin_dsn, namespace, tmp_path: Path)
     users.create("赵组长", [Role.LEADING_GROUP])
     users.create("陈签字人", [Role.CONTRACTOR_SIGNATORY])
     users.create("王科长", [Role.BUREAU_ADMIN])
+    users.create("李经理", [Role.ENTERPRISE], credit_code=ENTERPRISE_CODE)
     funds_settings = service_settings("funds", nats_url=nats_url, database_url=database_url, namespace=namespace,
                                       dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
     # the real claims service answers /programs and /claims; its own database and subjects
@@ -100,7 +104,7 @@ async def world(nats_url, database_url, pg_admin_dsn, namespace, tmp_path: Path)
                               clients={"claims": claims, "funds": funds, "logistics": claims, "notify": claims})
             async with app.router.lifespan_context(app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://console.test") as console:
-                yield World(console, app, funds, users, order)
+                yield World(console, app, funds, users, order, claims)
     finally:
         await drop_database(pg_admin_dsn, claims_db_name)
 

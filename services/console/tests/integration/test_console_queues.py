@@ -5,6 +5,7 @@ payee, account, amount and content hash, and signs it from the queue; CSRF is en
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from ruralfund_common.auth import Role
@@ -71,3 +72,33 @@ async def test_a_forged_sign_in_is_refused(world) -> None:
     r = await world.console.post("/signin", data={"name": "u-nobody", "csrf": CSRF.search(page.text).group(1)})
     assert r.status_code == 403 and "没有这个用户" in r.text
     assert (await world.console.get("/")).status_code == 303
+
+
+async def test_the_enterprise_sees_its_claim_in_chinese_and_the_bureau_has_it_to_review(world) -> None:
+    """The real claims service: Xinping loaded, the enterprise registered, a 12,345-box claim."""
+    from ruralfund_common.credit_code import with_check_character
+
+    code = with_check_character("91530427MA6K5XQ21")
+    programs = Path(__file__).resolve().parents[4] / "programs"
+    admin = bearer(ADMIN)
+    r = await world.claims.post("/programs", content=(programs / "xinping-2021.yaml").read_bytes(),
+                                headers={**admin, "Content-Type": "application/yaml"})
+    assert r.status_code == 201, r.text
+    r = await world.claims.post("/enterprises", headers=admin, json={
+        "credit_code": code, "name": "新平礼好农业有限公司", "kind": "enterprise", "program_code": "xinping-2021",
+        "contact": {"name": "李华", "email": "lihua@example.cn", "phone": "0877-7012345"},
+        "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": "6228 4800 0000 0000 017"}})
+    assert r.status_code == 201, r.text
+    owner = world.users.get("李经理")
+    r = await world.claims.post("/claims", headers=bearer(owner), json={
+        "program_code": "xinping-2021", "item_code": "brand-packaging",
+        "evidence": {"quarter": "2023Q3", "units": 12_345}})
+    assert r.status_code == 201, r.text
+
+    home = await world.sign_in("李经理")
+    assert "我的申报" in home and "已提交，待审核" in home
+    assert "2,469.00 元" in home  # 12,345 boxes x 0.20 yuan
+    assert "符合" in home  # the rule's reasons, with required and actual figures
+    assert "待我签批的支付指令" not in home  # an enterprise signs no payment
+    bureau = await world.sign_in("王科长")
+    assert "待审核的申报" in bureau and "新平礼好农业有限公司" in bureau and "2,469.00 元" in bureau
