@@ -239,7 +239,10 @@ def _offline_docs(app: FastAPI) -> None:
 def _asyncapi_router(messaging: Messaging) -> APIRouter:
     router = APIRouter(tags=["events"], dependencies=[Depends(public_endpoint)])
 
-    @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the events this service publishes and consumes")
+    @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the events this service publishes and consumes",
+                responses={200: {"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["asyncapi"],
+                    "description": "an AsyncAPI 3.0 document"}}}}})
     async def asyncapi() -> JSONResponse:
         return JSONResponse(messaging.asyncapi())
 
@@ -266,7 +269,9 @@ def _contract_schema(subject: str) -> dict[str, Any]:
 def _metrics_router() -> APIRouter:
     router = APIRouter(tags=["operations"], dependencies=[Depends(public_endpoint)])
 
-    @router.get("/metrics", summary="Prometheus metrics (scrape from inside the cluster)", include_in_schema=True)
+    @router.get("/metrics", summary="Prometheus metrics (scrape from inside the cluster)", include_in_schema=True,
+                response_class=Response, responses={200: {"content": {"text/plain": {"schema": {
+                    "type": "string", "description": "Prometheus text exposition format"}}}}})
     async def metrics() -> Response:
         body, content_type = metrics_response()
         return Response(body, media_type=content_type)

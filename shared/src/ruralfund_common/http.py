@@ -374,6 +374,17 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 READY_CHECK_TIMEOUT_SECONDS: Final = 2.0  # below a typical 3-5 s probe timeout
 
 
+class HealthOut(BaseModel):
+    status: str = Field(description='always "ok": the process answers')
+    dev_run_id: str | None = Field(default=None, description="set by `ruralfund dev` only")
+
+
+class ReadyOut(BaseModel):
+    status: str = Field(description='"ok", or "unavailable" (503) when a check failed')
+    checks: dict[str, str] = Field(description='each check\'s outcome: "ok", "failed", "timeout", ...')
+    failed: list[str] | None = Field(default=None, description="the checks that did not say ok")
+
+
 def health_router(
     checks: Mapping[str, ReadinessCheck] | None = None,
     *,
@@ -385,7 +396,7 @@ def health_router(
     named_checks = dict(checks or {})
     router = APIRouter(tags=["health"], dependencies=[Depends(public_endpoint)])
 
-    @router.get("/healthz", summary="Process is alive")
+    @router.get("/healthz", summary="Process is alive", responses={200: {"model": HealthOut}})
     async def healthz() -> JSONResponse:
         body = {"status": "ok"}
         # `ruralfund dev` checks that the process answering is the one it started (not another
@@ -394,7 +405,8 @@ def health_router(
             body["dev_run_id"] = run_id
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
-    @router.get("/readyz", summary="Dependencies are reachable")
+    @router.get("/readyz", summary="Dependencies are reachable",
+                responses={200: {"model": ReadyOut}, 503: {"model": ReadyOut}})
     async def readyz() -> JSONResponse:
         names = list(named_checks)
         outcomes = await asyncio.gather(

@@ -14,6 +14,7 @@ import pytest_asyncio
 from ruralfund_common.auth import Role
 from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
 from ruralfund_common.messaging import Namespace
+from ruralfund_common.testing.openapi_check import check_answers_against_openapi
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
 from ruralfund_common.testing.upstream import producer
 from ruralfund_common.testing.wait import eventually
@@ -126,6 +127,8 @@ async def world(nats_url: str, database_url: str, namespace: str, tmp_path) -> A
     async with running_service(create_app, settings) as funds, \
             Upstream("claims", database_url, nats_url, namespace) as claims, \
             Upstream("notify", database_url, nats_url, namespace) as notify:
+        # every JSON answer these tests get must match funds' own OpenAPI document (#17, #19)
+        check_answers_against_openapi(funds, funds.app)
         w = World(funds, claims, notify, namespace, database_url)
         await w.clock("2026-03-02T02:00:00Z")
         await claims.emit(xinping(), "xinping-2021")

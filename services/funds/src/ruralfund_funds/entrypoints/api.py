@@ -38,6 +38,7 @@ from ..domain.bank_statement import MAX_STATEMENT_BYTES, parse_statement
 from ..domain.ratios import MAX_JUSTIFICATION_CHARS, MAX_JUSTIFICATIONS
 from ..reports import journal as journal_reports
 from ..service.journal import MAX_HTTP_EXPORT_ENTRIES, journal_export
+from . import responses as R
 
 router = APIRouter()
 READERS = (Role.BUREAU_ADMIN, Role.LEADING_GROUP, Role.CONTRACTOR_SIGNATORY, Role.FINANCE_BUREAU, Role.AUDITOR)
@@ -233,7 +234,8 @@ TITLES_ZH = {
 }
 
 
-@router.post("/programs/{program_code}/releases", status_code=201, tags=["ledger"],
+@router.post("/programs/{program_code}/releases", responses=R.ok(R.ReleaseOut, 201),
+             status_code=201, tags=["ledger"],
              summary="Release (预拨) central funds into the joint account")
 async def release(program_code: str, body: ReleaseRequest, request: Request, who: FinanceBureau):
     amount_fen = _amount_fen(body.amount_yuan)
@@ -243,7 +245,8 @@ async def release(program_code: str, body: ReleaseRequest, request: Request, who
         refs={"program_code": program_code}, fields={"RELEASE_EXCEEDS_PROGRAM_TOTAL": "amount_yuan"})
 
 
-@router.post("/payments", status_code=201, tags=["payments"], summary="Request a payment order for a reserved award")
+@router.post("/payments", responses=R.ok(R.PaymentOut, 201),
+             status_code=201, tags=["payments"], summary="Request a payment order for a reserved award")
 async def request_payment(body: PaymentRequest, request: Request, who: PaymentRequester):
     payment_id = str(body.payment_id) if body.payment_id else None
     why = [(j.rule_code, j.text) for j in body.ratio_justifications]
@@ -251,7 +254,8 @@ async def request_payment(body: PaymentRequest, request: Request, who: PaymentRe
         tx, body.award_id, who, payment_id, why), ok_status=201, refs={"award_id": body.award_id})
 
 
-@router.post("/payments/{payment_id}/approvals", tags=["payments"],
+@router.post("/payments/{payment_id}/approvals", responses=R.ok(R.PaymentOut),
+             tags=["payments"],
              summary="Approve a payment (leading group member or contractor signatory; two different people)")
 async def approve_payment(payment_id: str, body: ApprovalRequest, request: Request, who: Approver):
     async def run(tx: Tx) -> dict[str, Any]:
@@ -273,7 +277,8 @@ def _refusal(outcome: dict[str, Any]) -> DomainError:
                detail_zh=outcome.get("detail_zh"))
 
 
-@router.post("/payment-approvals", tags=["payments"],
+@router.post("/payment-approvals", responses=R.ok(R.BatchApprovalOut),
+             tags=["payments"],
              summary="Approve many payment orders at once (a payment run); each is decided on its own")
 async def approve_payments(body: BatchApprovalRequest, request: Request, who: Approver):
     async def run(tx: Tx) -> dict[str, Any]:
@@ -284,14 +289,16 @@ async def approve_payments(body: BatchApprovalRequest, request: Request, who: Ap
     return await _command(request, who, "approve_payments", body, run)
 
 
-@router.post("/payments/{payment_id}/settlement", tags=["bank"], summary="The bank confirmed an executed payment")
+@router.post("/payments/{payment_id}/settlement", responses=R.ok(R.PaymentOut),
+             tags=["bank"], summary="The bank confirmed an executed payment")
 async def settle(payment_id: str, body: SettlementRequest, request: Request, who: BankReporter):
     return await _command(request, who, "settle_payment", {"payment": payment_id, **body.model_dump()},
                           lambda tx: service.settle_payment(tx, payment_id, body.bank_txn_id, by=who),
                           refs={"payment_id": payment_id})
 
 
-@router.post("/payments/{payment_id}/failure", tags=["bank"],
+@router.post("/payments/{payment_id}/failure", responses=R.ok(R.PaymentOut),
+             tags=["bank"],
              summary="The bank failed or returned an executed payment: reverse it")
 async def fail(payment_id: str, body: FailureRequest, request: Request, who: BankReporter):
     return await _command(request, who, "fail_payment", {"payment": payment_id, **body.model_dump()},
@@ -299,7 +306,8 @@ async def fail(payment_id: str, body: FailureRequest, request: Request, who: Ban
                           refs={"payment_id": payment_id})
 
 
-@router.post("/programs/{program_code}/bank-statements", tags=["bank"],
+@router.post("/programs/{program_code}/bank-statements", responses=R.ok(R.StatementImportOut, 201), status_code=201,
+             tags=["bank"],
              summary="Import the joint account's bank statement (CSV): settles or reverses the payments on it",
              openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}})
 async def import_statement(program_code: str, request: Request, who: StatementImporter):
@@ -321,7 +329,8 @@ async def import_statement(program_code: str, request: Request, who: StatementIm
                           refs={"program_code": program_code})
 
 
-@router.put("/awards/{award_id}/payee-bank", tags=["awards"],
+@router.put("/awards/{award_id}/payee-bank", responses=R.ok(R.PayeeBankOut),
+            tags=["awards"],
             summary="Correct a pre-allocation provider's bank account that only funds holds (earlier approvals "
                     "lapse); a registry enterprise's account is changed in claims: 409 BANK_ACCOUNT_LIVES_IN_REGISTRY")
 async def change_payee_bank(award_id: str, body: PayeeBankRequest, request: Request, who: BureauAdmin):
@@ -330,7 +339,8 @@ async def change_payee_bank(award_id: str, body: PayeeBankRequest, request: Requ
                           refs={"award_id": award_id})
 
 
-@router.post("/programs/{program_code}/adjustments", status_code=201, tags=["budget"],
+@router.post("/programs/{program_code}/adjustments", responses=R.ok(R.AdjustmentOut, 201),
+             status_code=201, tags=["budget"],
              summary="Move budget between items under a leading group resolution")
 async def adjust(program_code: str, body: AdjustmentRequest, request: Request, who: LeadingGroup):
     amount_fen, resolution = _amount_fen(body.amount_yuan), _resolution(body)
@@ -340,7 +350,8 @@ async def adjust(program_code: str, body: AdjustmentRequest, request: Request, w
         body.reason, who), ok_status=201, refs={"program_code": program_code})
 
 
-@router.post("/programs/{program_code}/preallocations", status_code=201, tags=["budget"],
+@router.post("/programs/{program_code}/preallocations", responses=R.ok(R.PreallocationOut, 201),
+             status_code=201, tags=["budget"],
              summary="Pre-allocate (预拨) part of a purchase-of-service item to its contracted provider")
 async def preallocate(program_code: str, body: PreallocationRequest, request: Request, who: LeadingGroup):
     amount_fen = _amount_fen(body.amount_yuan)
@@ -351,7 +362,8 @@ async def preallocate(program_code: str, body: PreallocationRequest, request: Re
         ok_status=201, refs={"program_code": program_code})
 
 
-@router.post("/programs/{program_code}/defaults", status_code=201, tags=["clawback"],
+@router.post("/programs/{program_code}/defaults", responses=R.ok(R.DefaultOut, 201),
+             status_code=201, tags=["clawback"],
              summary="Declare a contractor in default: everything paid to it becomes a receivable")
 async def declare_default(program_code: str, body: DefaultRequest, request: Request, who: LeadingGroup):
     resolution = _resolution(body)
@@ -361,7 +373,8 @@ async def declare_default(program_code: str, body: DefaultRequest, request: Requ
         tx, program_code, body.credit_code, resolution, who), ok_status=201, refs={"program_code": program_code})
 
 
-@router.post("/programs/{program_code}/repayments", status_code=201, tags=["clawback"],
+@router.post("/programs/{program_code}/repayments", responses=R.ok(R.RepaymentOut, 201),
+             status_code=201, tags=["clawback"],
              summary="Record a defaulted contractor's repayment into the joint account")
 async def repay(program_code: str, body: RepaymentRequest, request: Request, who: Repayments):
     amount_fen = _amount_fen(body.amount_yuan)
@@ -390,7 +403,8 @@ def _figures(figures: dict[str, str], name: str) -> dict[str, int]:
     return out
 
 
-@router.post("/programs/{program_code}/history", status_code=201, tags=["shares"],
+@router.post("/programs/{program_code}/history", responses=R.ok(R.HistoryImportOut, 201),
+             status_code=201, tags=["shares"],
              summary="Record an earlier phase's actual spend by line and measure from its final accounts (决算)")
 async def import_history(program_code: str, body: HistoryImportRequest, request: Request, who: BureauAdmin):
     lines, measures = _figures(body.lines, "lines"), _figures(body.measures, "measures")
@@ -403,39 +417,45 @@ async def import_history(program_code: str, body: HistoryImportRequest, request:
 
 
 # -- reads -------------------------------------------------------------------------------------
-@router.get("/programs/{program_code}/spending", tags=["shares"],
+@router.get("/programs/{program_code}/spending", responses=R.ok(R.SpendingOut),
+            tags=["shares"],
             summary="Actual spend by line and category, and each share rule's status on it")
 async def spending(program_code: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         return await service.spending(conn, program_code)
 
 
-@router.get("/payments/{payment_id}", tags=["payments"])
+@router.get("/payments/{payment_id}", responses=R.ok(R.PaymentOut),
+            tags=["payments"])
 async def get_payment(payment_id: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         return await service.payment_view(conn, payment_id)
 
 
-@router.get("/awards/{award_id}", tags=["awards"])
+@router.get("/awards/{award_id}", responses=R.ok(R.AwardOut),
+            tags=["awards"])
 async def get_award(award_id: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         return await service.award_view(conn, award_id)
 
 
-@router.get("/programs/{program_code}/balances", tags=["ledger"],
+@router.get("/programs/{program_code}/balances", responses=R.ok(R.BalancesOut),
+            tags=["ledger"],
             summary="Balances per account, item, line and payee, and the trial balance")
 async def balances(program_code: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         return await service.balances(conn, program_code)
 
 
-@router.get("/programs/{program_code}/trial-balance", tags=["ledger"], summary="Debits = credits for the program")
+@router.get("/programs/{program_code}/trial-balance", responses=R.ok(R.TrialBalance),
+            tags=["ledger"], summary="Debits = credits for the program")
 async def trial_balance(program_code: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         return (await service.balances(conn, program_code))["trial_balance"]
 
 
-@router.get("/programs/{program_code}/payees/{credit_code}/statement", tags=["ledger"],
+@router.get("/programs/{program_code}/payees/{credit_code}/statement", responses=R.ok(R.PayeeStatementOut),
+            tags=["ledger"],
             summary="Statement of one payee: paid, owed again after a failure, clawback receivable")
 async def payee_statement(program_code: str, credit_code: str, ctx: CtxDep, who: PayeeReader):
     if not (set(who.roles) & set(READERS)) and who.credit_code != credit_code:
@@ -444,21 +464,24 @@ async def payee_statement(program_code: str, credit_code: str, ctx: CtxDep, who:
         return await service.payee_statement(conn, program_code, credit_code)
 
 
-@router.get("/programs/{program_code}/adjustments", tags=["budget"],
+@router.get("/programs/{program_code}/adjustments", responses=R.ok(R.AdjustmentsReportOut),
+            tags=["budget"],
             summary="Adjustments (service-item overrides flagged) and pre-allocations")
 async def adjustments(program_code: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         return await service.adjustments_report(conn, program_code)
 
 
-@router.get("/programs/{program_code}/reconciliation", tags=["bank"],
+@router.get("/programs/{program_code}/reconciliation", responses=R.ok(R.ReconciliationOut),
+            tags=["bank"],
             summary="Three-way reconciliation: bank statement ↔ ledger ↔ approved awards")
 async def reconciliation(program_code: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         return await service.reconciliation(conn, program_code, local_date(ctx.clock.now()))
 
 
-@router.get("/programs/{program_code}/postings.csv", tags=["ledger"], summary="CSV export of every posting")
+@router.get("/programs/{program_code}/postings.csv", responses=R.CSV_BODY, response_class=Response,
+            tags=["ledger"], summary="CSV export of every posting")
 async def postings_csv(program_code: str, ctx: CtxDep, who: Reader):
     async with ctx.db.acquire() as conn:
         rows = await service.postings(conn, program_code)
