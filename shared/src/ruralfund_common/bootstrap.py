@@ -247,7 +247,9 @@ def _asyncapi_router(messaging: Messaging) -> APIRouter:
         return JSONResponse(messaging.asyncapi())
 
     @router.get("/contracts/{subject}.json", summary="JSON Schema of one event contract's data "
-                "(the events' CloudEvents dataschema)")
+                "(the events' CloudEvents dataschema)",
+                responses={200: {"content": {"application/json": {"schema": {
+                    "type": "object", "description": "a JSON Schema (draft 2020-12)"}}}}})
     async def contract_schema(subject: str) -> JSONResponse:
         return JSONResponse(_contract_schema(subject))
 
