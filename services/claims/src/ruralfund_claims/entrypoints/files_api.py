@@ -105,10 +105,15 @@ async def list_files(claim_id: IdPath, ctx: Ctx, principal: Reader) -> list[Evid
         return await service.list_evidence_files(conn, principal, claim_id)
 
 
+# the file as uploaded, with its own media type
+_FILE_DOWNLOAD: Final = {200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
 @router.get(
     "/claims/{claim_id}/files/{file_id}",
     response_class=Response,
     summary="Download an evidence file (the claimant and staff)",
+    responses=_FILE_DOWNLOAD,
 )
 async def download(claim_id: IdPath, file_id: IdPath, ctx: Ctx, principal: Reader) -> Response:
     async with ctx.db.acquire() as conn:
@@ -176,6 +181,7 @@ async def list_contract_files(
     "/contracts/{contract_id}/files/{file_id}",
     response_class=Response,
     summary="Download a contract's evidence file (the provider and staff)",
+    responses=_FILE_DOWNLOAD,
 )
 async def download_contract_file(
     contract_id: IdPath, file_id: IdPath, ctx: Ctx, principal: Reader

@@ -52,7 +52,7 @@ def content_disposition(report: ExecutionReport, extension: str) -> str:
     responses={
         200: {
             "content": {
-                "application/json": {},
+                "application/json": {"schema": {"type": "object"}},
                 XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
                 PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
             }

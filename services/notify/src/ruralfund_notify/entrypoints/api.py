@@ -250,7 +250,7 @@ async def publicity_json(
     "/publicity/feed.atom",
     response_class=Response,
     summary="Publicity notices (公示), Atom feed (RFC 4287): the same notices as the JSON page",
-    responses={200: {"content": {"application/atom+xml": {}}}},
+    responses={200: {"content": {"application/atom+xml": {"schema": {"type": "string"}}}}},
 )
 async def publicity_feed(ctx: CtxDep, params: Annotated[PageParams, Depends()]) -> Response:
     page = await _public_page(ctx, params)

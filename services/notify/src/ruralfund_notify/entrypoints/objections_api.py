@@ -133,7 +133,8 @@ def _refusal_page(ctx: ServiceContext, refusal: PublicRefusal, notice_id: str) -
     response_class=HTMLResponse,
     summary="File an objection (异议) to a notice (HTML form post, signed form token)",
     responses={
-        201: {"description": "received: the acknowledgement page"},
+        201: {"description": "received: the acknowledgement page",
+              "content": {"text/html": {"schema": {"type": "string"}}}},
         400: {"description": "FORM_TOKEN_INVALID"},
         403: {"description": "CROSS_SITE_FORM"},
         409: {"description": "OBJECTION_WINDOW_CLOSED, NOTICE_REVOKED"},

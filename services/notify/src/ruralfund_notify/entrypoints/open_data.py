@@ -39,11 +39,24 @@ def _download(filename: str) -> dict[str, str]:
     }
 
 
+def _dataset_schema(rows: str, *more: str) -> dict[str, object]:
+    """An open data JSON file: a header (title, publisher, generated_at, field names in Chinese)
+    and its rows; for the OpenAPI document."""
+    text = {"type": "string"}
+    properties: dict[str, object] = {
+        "title": text, "publisher": text, "generated_at": {"type": "string", "format": "date-time"},
+        "fields": {"type": "object", "additionalProperties": text},
+        rows: {"type": "array", "items": {"type": "object"}},
+    }
+    properties.update({name: {"type": "integer"} if name == "count" else text for name in more})
+    return {"type": "object", "required": sorted(properties), "properties": properties}
+
+
 @open_data_router.get(
     "/paid-awards.csv",
     response_class=StreamingResponse,
     summary="All paid awards, masked like the publicity page (CSV, UTF-8 with BOM)",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def paid_awards_csv(ctx: CtxDep) -> StreamingResponse:
     service = notify_service(ctx)
@@ -68,7 +81,7 @@ async def paid_awards_csv(ctx: CtxDep) -> StreamingResponse:
     "/paid-awards.json",
     response_class=StreamingResponse,
     summary="All paid awards, masked like the publicity page (JSON)",
-    responses={200: {"content": {"application/json": {}}}},
+    responses={200: {"content": {"application/json": {"schema": _dataset_schema("records", "count")}}}},
 )
 async def paid_awards_json(ctx: CtxDep) -> StreamingResponse:
     service = notify_service(ctx)
@@ -120,6 +133,8 @@ HOW_TO_VERIFY_ZH: Final = (
 @open_data_router.get(
     "/ledger-checkpoints.json",
     summary="funds' signed ledger checkpoints, newest first: keep a copy (JSON)",
+    responses={200: {"content": {"application/json": {"schema": _dataset_schema("checkpoints",
+                                                                                "how_to_verify")}}}},
 )
 async def ledger_checkpoints_json(ctx: CtxDep) -> JSONResponse:
     service = notify_service(ctx)
@@ -138,7 +153,7 @@ async def ledger_checkpoints_json(ctx: CtxDep) -> JSONResponse:
     "/ledger-checkpoints.csv",
     response_class=Response,
     summary="funds' signed ledger checkpoints, newest first (CSV, UTF-8 with BOM)",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def ledger_checkpoints_csv(ctx: CtxDep) -> Response:
     # a signature may start with "-": kept from being run as a formula (JSON is the exact copy)
