@@ -85,6 +85,12 @@ async def _start_dev(tmp_path: Path, *ports: str) -> tuple[subprocess.Popen, Pat
     return proc, out
 
 
+def _run_dev(tmp_path: Path, *ports: str) -> subprocess.CompletedProcess[str]:
+    """`ruralfund dev --exit-when-ready` to its end."""
+    return subprocess.run([*_dev_args(tmp_path, *ports), "--exit-when-ready"], env=_dev_env(), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=180, check=False)
+
+
 def _stop(proc: subprocess.Popen, tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -103,17 +109,15 @@ async def test_a_second_dev_on_the_same_ports_and_var_dir_stops_naming_the_port(
     with their URLs and exited 0. Now it stops with 1 before starting anything, naming the
     port; on other ports it still stops: the var dir (its PostgreSQL, NATS) is the first's."""
     base = _free_base_port()
-    first, out = await _start_dev(tmp_path, "--base-port", str(base))
+    first, _ = await _start_dev(tmp_path, "--base-port", str(base))
     try:
-        second = subprocess.run([*_dev_args(tmp_path, "--base-port", str(base)), "--exit-when-ready"],
-                                env=_dev_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        second = await asyncio.to_thread(_run_dev, tmp_path, "--base-port", str(base))
         said = second.stdout + second.stderr
         assert second.returncode == 1, said[-3000:]
         assert f"port {base} (claims)" in said and "already in use" in said, said[-3000:]
         assert "ruralfund is running" not in said and "ready" not in said.lower().replace("already", "")
 
-        third = subprocess.run([*_dev_args(tmp_path, "--ports", "free"), "--exit-when-ready"],
-                               env=_dev_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        third = await asyncio.to_thread(_run_dev, tmp_path, "--ports", "free")
         said = third.stdout + third.stderr
         assert third.returncode == 1 and "in use by another ruralfund dev" in said, said[-3000:]
         assert f"pid {first.pid}" in said
@@ -128,8 +132,7 @@ def test_auto_ports_move_a_taken_port_and_say_so(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", base + 3))  # notify's
         holder.listen()
-        run = subprocess.run([*_dev_args(tmp_path, "--ports", "auto", "--base-port", str(base)), "--exit-when-ready"],
-                             env=_dev_env(), cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        run = _run_dev(tmp_path, "--ports", "auto", "--base-port", str(base))
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-4000:]
     assert f"port {base + 3} (notify) is in use: notify takes port" in out, out[-3000:]

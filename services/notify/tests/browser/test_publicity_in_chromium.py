@@ -155,3 +155,39 @@ async def test_a_person_files_an_objection_in_chromium(
         description="the objector's receipt mail",
     )
     assert objection_id in receipt["Subject"]
+
+
+PHONE = {"width": 390, "height": 844}  # a common phone's CSS viewport
+
+
+async def test_the_list_fits_a_390_px_phone_with_the_details_link_on_screen(
+    notify_process: Any, chromium: Any, tmp_path: Path
+) -> None:
+    """On a phone the 公示 list ran off the right edge: the 详情 link of each notice was off
+    screen. Now the notices are cards: nothing is wider than the viewport and the first
+    notice's link is inside it, without scrolling sideways."""
+    notice = await _published_notice(notify_process)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
+        try:
+            page = await browser.new_page(locale="zh-CN", viewport=PHONE, device_scale_factor=2)
+            for path, name in (("/publicity", "phone-390-publicity.png"),
+                               (f"/publicity/notices/{notice['id']}", "phone-390-notice.png")):
+                await page.goto(f"{notify_process.url}{path}")
+                width = await page.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], f"{path} is {width} px wide on a 390-px screen"
+                await page.screenshot(path=str(tmp_path / name), full_page=True)
+            await page.goto(f"{notify_process.url}/publicity")
+            link = page.locator(f"#notice-{notice['id']}").get_by_role("link", name="详情")
+            await expect(link).to_be_visible()
+            box = await link.bounding_box()
+            assert box is not None
+            assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], box
+            assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], (
+                f"the first notice's 详情 link is below the first screen: {box}"
+            )
+        finally:
+            await browser.close()
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    for png in tmp_path.glob("*.png"):
+        shutil.copy(png, SCREENSHOT_DIR / png.name)
