@@ -182,3 +182,17 @@ def test_objections_close_at_midnight_after_the_last_day_in_shanghai() -> None:
     assert publicity_ends_at(date(2026, 3, 6)) == closes
     with pytest.raises(ValueError, match="not published"):
         _ = draft().objections_close_at
+
+
+def test_the_notice_number_is_short_and_read_back_as_typed():
+    from ruralfund_notify.domain.notices import notice_number, parse_notice_number
+
+    assert notice_number("xinping-2021", 13) == "XINPING-2021-0013"
+    assert notice_number("ruyuan-2021-p2", 12345) == "RUYUAN-2021-P2-12345"
+    for typed in ("XINPING-2021-0013", " xinping-2021-13 ", "Xinping-2021-000013"):
+        assert parse_notice_number(typed) == ("xinping-2021", 13), typed
+    assert parse_notice_number("RUYUAN-2021-P2-0001") == ("ruyuan-2021-p2", 1)
+    for not_one in ("", "XINPING", "XINPING-2021-0000", "-0001", "XINPING 2021 0001", "01a24df1-b695"):
+        assert parse_notice_number(not_one) is None, not_one
+    with pytest.raises(ValueError):
+        notice_number("xinping-2021", 0)

@@ -32,6 +32,7 @@ __all__ = [
     "mark_sent",
     "names_for",
     "notice_for_award",
+    "notice_id_by_number",
     "paid_awards",
     "public_notices",
     "publicity_working_days_of",
@@ -149,7 +150,7 @@ async def publicity_working_days_of(conn: asyncpg.Connection, program_code: str)
 _NOTICE_COLUMNS: Final = (
     "n.id, n.award_id, n.claim_id, n.program_code, n.item_code, n.item_name, n.credit_code, "
     "n.awardee_name, n.amount_fen, n.approval_event_id, n.status, n.published_at, n.starts_on, n.ends_on, "
-    "n.working_days"
+    "n.working_days, n.notice_seq"
 )
 
 
@@ -179,7 +180,7 @@ def _notice(row: asyncpg.Record) -> Notice:
             "working_days",
         )
     }
-    return Notice(id=str(row["id"]), status=NoticeStatus(row["status"]), **values)
+    return Notice(id=str(row["id"]), status=NoticeStatus(row["status"]), seq=row["notice_seq"], **values)
 
 
 def _notice_row(row: asyncpg.Record) -> NoticeRow:
@@ -238,19 +239,39 @@ async def notice_for_award(conn: asyncpg.Connection, award_id: str) -> Notice | 
     return _notice(row) if row else None
 
 
-async def save_publication(conn: asyncpg.Connection, n: Notice) -> None:
+async def save_publication(conn: asyncpg.Connection, n: Notice) -> int:
+    """Saves the publication and gives the notice the program's next number (公示编号), in
+    one statement; returns that number."""
     assert n.is_published
-    status = await conn.execute(
-        "UPDATE notices SET status = $2, published_at = $3, starts_on = $4, ends_on = $5 "
-        "WHERE id = $1 AND status = 'awaiting_calendar'",
+    seq = await conn.fetchval(
+        """WITH next AS (
+               INSERT INTO notice_sequences AS s (program_code, last_seq) VALUES ($6, 1)
+               ON CONFLICT (program_code) DO UPDATE SET last_seq = s.last_seq + 1
+               RETURNING last_seq)
+           UPDATE notices SET status = $2, published_at = $3, starts_on = $4, ends_on = $5,
+                  notice_seq = (SELECT last_seq FROM next)
+           WHERE id = $1 AND status = 'awaiting_calendar' RETURNING notice_seq""",
         n.id,
         n.status.value,
         n.published_at,
         n.starts_on,
         n.ends_on,
+        n.program_code,
     )
-    # The caller holds the row (inserted or locked in this transaction): anything else is a bug.
-    assert status == "UPDATE 1", f"notice {n.id} was not awaiting the calendar: {status}"
+    # The caller holds the row (inserted or locked in this transaction): anything else is a
+    # bug (and its transaction, with the number it took, rolls back).
+    assert seq is not None, f"notice {n.id} was not awaiting the calendar"
+    return int(seq)
+
+
+async def notice_id_by_number(conn: asyncpg.Connection, program_code: str, seq: int) -> str | None:
+    """The published notice with this 公示编号, if any."""
+    found = await conn.fetchval(
+        "SELECT id::text FROM notices WHERE program_code = $1 AND notice_seq = $2 AND status = 'published'",
+        program_code,
+        seq,
+    )
+    return str(found) if found else None
 
 
 async def public_notices(

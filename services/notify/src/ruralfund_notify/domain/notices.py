@@ -14,6 +14,7 @@ due event) is withdrawn visibly, like a revoked one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -30,7 +31,9 @@ __all__ = [
     "NoticeStatus",
     "PublicityPhase",
     "Revocation",
+    "notice_number",
     "notice_url",
+    "parse_notice_number",
     "publicity_ends_at",
     "publicity_period_zh",
     "revocation_of_refused_reservation",
@@ -119,6 +122,13 @@ class Notice:
     ends_on: date | None = None
     # how long it is publicised: the program's publicity_working_days (funds enforces the same)
     working_days: int = PUBLICITY_WORKING_DAYS
+    # its place among the program's published notices (1, 2, …), given at publication
+    seq: int | None = None
+
+    @property
+    def number(self) -> str | None:
+        """公示编号, e.g. XINPING-2021-0013: what a citizen quotes (None until published)."""
+        return notice_number(self.program_code, self.seq) if self.seq is not None else None
 
     def __post_init__(self) -> None:
         for name in (
@@ -210,6 +220,29 @@ class Notice:
         if self.ends_on is None:
             raise ValueError(f"notice {self.id} is not published")
         return publicity_ends_at(self.ends_on)
+
+
+NOTICE_NUMBER_DIGITS: Final = 4
+
+
+def notice_number(program_code: str, seq: int) -> str:
+    """公示编号: the program's code in capitals and the notice's sequence number, at least four
+    digits (XINPING-2021-0013): short enough to read out on the phone or write on a letter."""
+    if seq <= 0:
+        raise ValueError(f"a notice sequence number starts at 1, got {seq}")
+    return f"{program_code.upper()}-{seq:0{NOTICE_NUMBER_DIGITS}d}"
+
+
+_NOTICE_NUMBER = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9-]*)-(\d{1,9})\s*$")
+
+
+def parse_notice_number(text: str) -> tuple[str, int] | None:
+    """(program code, sequence) of a 公示编号 as typed (any case, spaces around): None if it is
+    not one. ``xinping-2021-13`` and ``XINPING-2021-0013`` are the same notice."""
+    found = _NOTICE_NUMBER.match(text)
+    if not found or int(found.group(2)) == 0:
+        return None
+    return found.group(1).lower(), int(found.group(2))
 
 
 def notice_url(public_base_url: str, notice_id: str) -> str:

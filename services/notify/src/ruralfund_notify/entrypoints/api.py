@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import AwareDatetime, BaseModel, Field
 from ruralfund_common.auth import Principal, Role, public_endpoint, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
 from ruralfund_common.calendar import PUBLICITY_WORKING_DAYS, local_date
@@ -66,6 +66,7 @@ class PublicNotice(BaseModel):
     """A notice as anyone may read it: a natural person's name is masked."""
 
     id: str
+    notice_no: str = Field(description="公示编号 to quote, e.g. XINPING-2021-0013 (per program, in publication order)")
     program_code: str
     program_name: str
     item_code: str
@@ -87,8 +88,10 @@ class PublicNotice(BaseModel):
     def of(cls, row: NoticeRow, *, today: date, service: NotifyService) -> PublicNotice:
         n, revocation = row.notice, row.revocation
         assert n.published_at is not None and n.starts_on is not None and n.ends_on is not None
+        assert n.number is not None  # every published notice has one (migration 0009)
         return cls(
             id=n.id,
+            notice_no=n.number,
             program_code=n.program_code,
             program_name=redact_text(row.program_name or n.program_code),
             item_code=n.item_code,
@@ -277,11 +280,32 @@ async def publicity_feed(ctx: CtxDep, params: Annotated[PageParams, Depends()]) 
 async def publicity_notice_page(notice_id: str, request: Request, ctx: CtxDep) -> HTMLResponse:
     service = notify_service(ctx)
     assert ctx.pool is not None
-    try:
-        row = await service.public_notice(ctx.pool, str(UUID(notice_id)))
-    except (ValueError, NotFound):  # a mistyped link and an unknown notice look the same
+    try:  # its id (links) or its 公示编号 (XINPING-2021-0013, what people quote)
+        row = await service.public_notice(ctx.pool, await service.public_notice_id(ctx.pool, notice_id))
+    except NotFound:  # a mistyped link and an unknown notice look the same
         return not_found_page(request, ctx)
     return notice_page(ctx, row)
+
+
+@public_router.get(
+    "/publicity/lookup",
+    response_class=RedirectResponse,
+    status_code=303,
+    summary="Find a notice by its 公示编号 (the list page's search box): 303 to the notice",
+    responses={404: {"description": "NOTICE_NOT_FOUND"}},
+)
+async def publicity_lookup(
+    request: Request,
+    ctx: CtxDep,
+    no: Annotated[str, Query(max_length=80, description="公示编号, e.g. XINPING-2021-0013")],
+) -> Response:
+    service = notify_service(ctx)
+    assert ctx.pool is not None
+    try:
+        notice_id = await service.public_notice_id(ctx.pool, no)
+    except NotFound:
+        return not_found_page(request, ctx)
+    return RedirectResponse(f"/publicity/notices/{notice_id}", status_code=303)
 
 
 def wants_html(request: Request) -> bool:

@@ -148,9 +148,9 @@ async def file_objection(notice_id: str, request: Request, ctx: CtxDep) -> HTMLR
     desk = service.objections
     peer = request.client.host if request.client else "unknown"
     client_ip = desk.client_of(peer, request.headers.get("x-forwarded-for"))
-    try:
-        notice_id = str(UUID(notice_id))
-    except ValueError:
+    try:  # its id or its 公示编号 (XINPING-2021-0013)
+        notice_id = await service.public_notice_id(ctx.db, notice_id)
+    except NotFound:
         return not_found_page(request, ctx)
     fields: dict[str, str] = {}
     try:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.errors import MessageError
 from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
 
 import asyncpg
 from ruralfund_common.bootstrap import ServiceContext
@@ -63,6 +64,7 @@ from ..domain.notices import (
     NoticeStatus,
     Revocation,
     notice_url,
+    parse_notice_number,
     revocation_of_refused_reservation,
 )
 from ..domain.open_data import PaidAward, PublicPaidAward
@@ -467,7 +469,7 @@ class NotifyService:
             starts_on=window.starts_on,
             ends_on=window.ends_on,
         )
-        await repo.save_publication(tx.conn, published)
+        published = replace(published, seq=await repo.save_publication(tx.conn, published))
         url = self.url_of(published.id)
         await self.emit(
             tx,
@@ -590,6 +592,22 @@ class NotifyService:
     ) -> list[repo.NoticeRow]:
         async with pool.acquire() as conn:
             return await repo.public_notices(conn, limit=limit, after=after)
+
+    async def public_notice_id(self, pool: asyncpg.Pool, reference: str) -> str:
+        """The id of the published notice a person refers to: its id (links) or its 公示编号
+        (what is quoted on the phone, in letters and in the objection form)."""
+        try:
+            return str(UUID(reference))
+        except ValueError:
+            pass
+        number = parse_notice_number(reference)
+        found = None
+        if number is not None:
+            async with pool.acquire() as conn:
+                found = await repo.notice_id_by_number(conn, *number)
+        if found is None:
+            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {reference[:60]!r}", field="notice_id")
+        return found
 
     async def public_notice(self, pool: asyncpg.Pool, notice_id: str) -> repo.NoticeRow:
         async with pool.acquire() as conn:
