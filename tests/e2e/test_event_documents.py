@@ -6,6 +6,7 @@ its ``dataschema`` names, fetched from the producer."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ruralfund_common.auth import Role
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
@@ -85,6 +87,19 @@ async def _check(msg, namespace: str, documents: dict[str, dict], urls: dict[str
     # 4. data matches the JSON Schema its dataschema names, served by the producer
     schema = (await http.get(urls[owner] + event.get_dataschema())).json()
     jsonschema.validate(payload["data"], schema)
+    # 5. the signature verifies with a key the producer publishes, scoped to this subject,
+    # checked here without our signing code (the framing as docs/integrating.md states it)
+    published = (await http.get(urls[owner] + "/.well-known/ruralfund/event-keys")).json()
+    key = next(k for k in published["keys"] if k["key_id"] == headers["Ruralfund-Key-Id"])
+    assert any(scope == f"{owner}.>" for scope in key["scopes"]), key
+    fields = [b"ruralfund-event-signature-v1", key["key_id"].encode(), msg.subject.encode(),
+              headers["Nats-Msg-Id"].encode(), headers["Ruralfund-Seq"].encode()]
+    signed = b"".join(b"%d:%s\n" % (len(f), f) for f in fields) + msg.data
+    Ed25519PublicKey.from_public_bytes(_unb64(key["public_key"])).verify(_unb64(headers["Ruralfund-Signature"]), signed)
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _message_for(document: dict, address: str) -> dict:

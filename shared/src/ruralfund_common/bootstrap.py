@@ -34,6 +34,7 @@ from .http import BodyLimitMiddleware, RequestIdMiddleware, health_router, insta
 from .logging import configure_logging, get_logger
 from .messaging import EventRouter, Messaging, Tx
 from .messaging.envelope import schema_path
+from .messaging.signing import HEADER_KEY_ID, HEADER_SIGNATURE
 from .openapi_doc import install_openapi_finish
 from .query_params import reject_unknown_query_parameters
 from .settings import ServiceSettings, load_settings
@@ -246,14 +247,49 @@ def _asyncapi_router(messaging: Messaging) -> APIRouter:
     async def asyncapi() -> JSONResponse:
         return JSONResponse(messaging.asyncapi())
 
-    @router.get("/contracts/{subject}.json", summary="JSON Schema of one event contract's data "
+    @router.get("/event-schemas/{subject}.json", summary="JSON Schema of one event contract's data "
                 "(the events' CloudEvents dataschema)",
                 responses={200: {"content": {"application/json": {"schema": {
                     "type": "object", "description": "a JSON Schema (draft 2020-12)"}}}}})
     async def contract_schema(subject: str) -> JSONResponse:
         return JSONResponse(_contract_schema(subject))
 
+    @router.get("/.well-known/ruralfund/event-keys", summary="The public keys that sign events, each with the "
+                "subjects it may sign: what a subscriber needs to verify Ruralfund-Signature",
+                responses={200: {"content": {"application/json": {"schema": _EVENT_KEYS_SCHEMA}}}})
+    async def event_keys() -> JSONResponse:
+        return JSONResponse(_event_keys(messaging))
+
     return router
+
+
+_EVENT_KEY_SCHEMA: Final = {"type": "object", "required": ["key_id", "public_key", "scopes"], "properties": {
+    "key_id": {"type": "string"}, "public_key": {"type": "string", "description": "base64url, 32 bytes"},
+    "encoding": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
+    "development": {"type": "boolean"}, "valid_from": {"type": ["string", "null"]},
+    "valid_until": {"type": ["string", "null"]}}}
+_EVENT_KEYS_SCHEMA: Final = {"type": "object", "required": ["service", "algorithm", "keys"], "properties": {
+    "service": {"type": "string"}, "algorithm": {"type": "string", "const": "Ed25519"},
+    "signing_key_id": {"type": "string"}, "headers": {"type": "object"}, "signed": {"type": "string"},
+    "keys": {"type": "array", "items": _EVENT_KEY_SCHEMA}}}
+
+
+def _event_keys(messaging: Messaging) -> dict[str, Any]:
+    """Public halves only. A key has no dates of its own: it is valid while it is listed here
+    (a rotation lists the old and the new key together until the old one's events are gone)."""
+    keys = messaging.event_keys
+    return {
+        "service": messaging.service,
+        "algorithm": "Ed25519",
+        "signing_key_id": keys.signing.key_id,
+        "headers": {"key_id": HEADER_KEY_ID, "signature": HEADER_SIGNATURE},
+        "signed": "ruralfund-event-signature-v1 framing of key id, subject, Nats-Msg-Id, Ruralfund-Seq, "
+                  "payload bytes (docs/integrating.md)",
+        "keys": [{"key_id": k.key_id, "public_key": k.public_text, "encoding": "base64url, 32 bytes",
+                  "scopes": list(k.scopes), "development": k.key_id.startswith("dev-"),
+                  "valid_from": None, "valid_until": None}
+                 for k in keys.trusted.keys],
+    }
 
 
 def _contract_schema(subject: str) -> dict[str, Any]:

@@ -86,7 +86,7 @@ async def test_relay_publishes_cloudevents_the_official_sdk_parses_and_validates
         assert event.get_source() == "ruralfund/notify" and event.get_id() == headers[HEADER_MSG_ID]
         assert event.get_extension("correlationid") == correlation
         assert event.get_extension("causationid") == causation
-        assert event.get_dataschema() == f"/contracts/{ObjectionResolved.SUBJECT}.json"
+        assert event.get_dataschema() == f"/event-schemas/{ObjectionResolved.SUBJECT}.json"
         assert event.get_data()["reason"] == "材料齐全，异议不成立"
         # the 1.x-compatible and pydantic APIs validate the same message
         legacy = legacy_from_http(headers, msg.data)

@@ -91,7 +91,8 @@ def _routes(app: Any) -> set[str]:
                 found += walk(route.original_router.routes)
         return found
 
-    common = {"/healthz", "/readyz", "/asyncapi.json", "/contracts/{subject}.json", "/metrics",
+    common = {"/healthz", "/readyz", "/asyncapi.json", "/event-schemas/{subject}.json", "/metrics",
+              "/.well-known/ruralfund/event-keys",
               "/admin/clock"} | API_DOCS_PATHS
     return {
         f"{m} {r.path}" for r in walk(app.router.routes) for m in r.methods if r.path not in common

@@ -280,12 +280,12 @@ async def test_every_contract_schema_an_event_names_as_dataschema_is_served(harn
     from ruralfund_common.contracts import ALL_EVENTS
 
     for subject, model in ALL_EVENTS.items():
-        r = await harness.client.get(f"/contracts/{subject}.json")
+        r = await harness.client.get(f"/event-schemas/{subject}.json")
         assert r.status_code == 200, (subject, r.text)
         schema = r.json()
-        assert schema["$id"] == f"/contracts/{subject}.json"
+        assert schema["$id"] == f"/event-schemas/{subject}.json"
         assert schema["properties"] == model.model_json_schema()["properties"]
-    missing = await harness.client.get("/contracts/claims.evt.no_such_event.v1.json")
+    missing = await harness.client.get("/event-schemas/claims.evt.no_such_event.v1.json")
     assert missing.status_code == 404 and missing.json()["code"] == "CONTRACT_NOT_FOUND"
 
 

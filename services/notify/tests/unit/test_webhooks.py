@@ -75,7 +75,7 @@ def test_payload_is_the_cloudevent_the_official_sdk_validates_plus_the_timestamp
         "correlationid": "req-1",
         "causationid": None,
         "datacontenttype": "application/json",
-        "dataschema": "/contracts/claims.evt.claim_approved.v1.json",
+        "dataschema": "/event-schemas/claims.evt.claim_approved.v1.json",
         "data": {"award_id": "award-1", "amount_fen": 246_900, "item_name": "“新平礼好”"},
     }
     body = payload_of(envelope)

@@ -42,7 +42,7 @@ SPECVERSION = "1.0"
 def schema_path(subject: str) -> str:
     """Where every service serves a contract's JSON Schema (the envelope's ``dataschema``): a
     URI reference resolved against the producing service's public base URL."""
-    return f"/contracts/{subject}.json"
+    return f"/event-schemas/{subject}.json"
 
 
 class Event(BaseModel):
@@ -77,7 +77,7 @@ class Envelope(BaseModel, Generic[E]):
         default=None, validation_alias=AliasChoices("causationid", "causation_id"),
         description="CloudEvents extension: id of the event that caused this one (absent for a request)")
     datacontenttype: str = "application/json"
-    dataschema: str | None = Field(default=None, description="JSON Schema of data: /contracts/<type>.json")
+    dataschema: str | None = Field(default=None, description="JSON Schema of data: /event-schemas/<type>.json")
     data: E
 
     @property

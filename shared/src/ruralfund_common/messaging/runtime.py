@@ -306,6 +306,11 @@ class Messaging:
         fails before it touches the database (migrations), not after."""
         self._event_keys()
 
+    @property
+    def event_keys(self) -> EventKeys:
+        """This service's signing key and the keys it trusts (public halves are published)."""
+        return self._event_keys()
+
     def _event_keys(self) -> EventKeys:
         """Explicit keys, else the settings' (refused in production when missing or dev keys)."""
         if self.keys is None:

@@ -274,6 +274,10 @@ class TrustedKeys:
     def key_ids(self) -> list[str]:
         return sorted(self._keys)
 
+    @property
+    def keys(self) -> list[TrustedKey]:
+        return [self._keys[k] for k in sorted(self._keys)]
+
     def has_dev_keys(self) -> bool:
         return any(k.startswith(_DEV_PREFIX) for k in self._keys)
 
