@@ -373,16 +373,18 @@ def _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, load
     moved = [svc for svc in PROCESSES if PORTS[svc] != DEV_PORTS[svc]]
     if moved:
         Console().print("[yellow]not on the default ports:[/] " + ", ".join(f"{s} {PORTS[s]}" for s in moved))
-    Console().print(_sign_ins(var_dir, tokens))
+    Console().print(_sign_ins(var_dir, tokens, f"http://{host}:{PORTS[CONSOLE]}/signin"))
     Console().print("Dev tokens (Authorization: Bearer …):")
     Console().print_json(json.dumps(tokens))
 
 
-def _sign_ins(var_dir: Path, tokens: dict[str, str]) -> Table:
-    """Who can sign in: every role, and one enterprise user per demo enterprise."""
+def _sign_ins(var_dir: Path, tokens: dict[str, str], console_signin: str) -> Table:
+    """Who can sign in: every role, and one enterprise user per demo enterprise; in the
+    console (pick the user at its sign-in page) or on the APIs with a token."""
     enterprises = {name: f"企业 {zh}（{code}）" for name, code, zh in DEMO_ENTERPRISES}
     users_file = (var_dir / "users.json").resolve()
-    table = Table(title=f"sign-in for every role (users in {users_file})")
+    table = Table(title=f"sign-in for every role: console {console_signin} (choose the user), "
+                        f"or a token for the APIs (users in {users_file})")
     table.add_column("user")
     table.add_column("role")
     table.add_column("fresh token")

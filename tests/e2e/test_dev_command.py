@@ -139,6 +139,7 @@ def test_auto_ports_move_a_taken_port_and_say_so(tmp_path):
     moved = int(out.split("notify takes port ")[1].split()[0].strip("[]/"))
     assert f"http://127.0.0.1:{moved}/publicity" in out
     assert f"http://127.0.0.1:{base}/docs" in out  # the free ones stay
+    assert "/signin (choose the user)" in out  # the console's sign-in page
     for user in ("bureau-admin", "leading-group", "contractor-signatory", "finance-bureau", "auditor", "packaging-co"):
         assert f"ruralfund users token {user}" in out, out[-3000:]
 
