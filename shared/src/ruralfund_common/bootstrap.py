@@ -242,7 +242,7 @@ def _asyncapi_router(messaging: Messaging) -> APIRouter:
 
     @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the events this service publishes and consumes",
                 responses={200: {"content": {"application/json": {"schema": {
-                    "type": "object", "required": ["asyncapi"],
+                    "type": "object", "required": ["asyncapi"], "properties": {"asyncapi": {"type": "string"}},
                     "description": "an AsyncAPI 3.0 document"}}}}})
     async def asyncapi() -> JSONResponse:
         return JSONResponse(messaging.asyncapi())
