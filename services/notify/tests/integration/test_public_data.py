@@ -123,6 +123,9 @@ async def test_open_data_lists_every_paid_award_masked_once(harness, samples) ->
     assert company["item_name"] == "“新平礼好”公共品牌升级打造"
     notice_ids = {n["awardee"]: n["url"] for n in await _public_items(h)}
     assert company["notice_url"] == notice_ids["新平礼好农业科技有限公司"]
+    notice_nos = {n["awardee"]: n["notice_no"] for n in await _public_items(h)}
+    assert company["notice_no"] == notice_nos["新平礼好农业科技有限公司"]  # its 公示编号 (#17)
+    assert company["notice_no"].startswith("XINPING-2021-")
     assert (person["awardee"], person["credit_code"]) == ("张*三", "**************4321")
     assert "张小三" not in r.text and "6228480123456789012" not in r.text
 

@@ -61,6 +61,7 @@ def test_a_company_is_published_in_full_with_its_credit_code() -> None:
         "amount_fen": 246_900,
         "paid_on": "2026-03-09",
         "notice_url": "https://portal.example.cn/publicity/notices/n-1",
+        "notice_no": None,
     }
     assert list(row) == list(FIELDS_ZH)  # JSON keys and CSV columns in one order
 

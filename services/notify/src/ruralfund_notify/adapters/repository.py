@@ -344,6 +344,7 @@ class PaidAwardRow:
     program_name: str | None
     item_name: str | None
     notice_id: str | None
+    notice_seq: int | None = None  # the notice's 公示编号 sequence
 
 
 async def insert_paid_award(conn: asyncpg.Connection, p: PaidAward) -> bool:
@@ -375,7 +376,8 @@ async def paid_awards(
     """
     rows = await conn.fetch(
         """SELECT a.*, p.name AS program_name,
-                  COALESCE(n.item_name, i.item_name) AS item_name, n.id::text AS notice_id
+                  COALESCE(n.item_name, i.item_name) AS item_name, n.id::text AS notice_id,
+                  n.notice_seq
            FROM paid_awards a
            LEFT JOIN programs p ON p.code = a.program_code
            LEFT JOIN program_items i ON i.program_code = a.program_code AND i.item_code = a.item_code
@@ -394,6 +396,7 @@ async def paid_awards(
             r["program_name"],
             r["item_name"],
             r["notice_id"],
+            r["notice_seq"],
         )
         for r in rows
     ]

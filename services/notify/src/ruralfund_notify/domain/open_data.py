@@ -46,6 +46,7 @@ FIELDS_ZH: Final = {
     "amount_fen": "奖补金额（分）",
     "paid_on": "拨付日期",
     "notice_url": "公示网址",
+    "notice_no": "公示编号",
 }
 CSV_HEADER_ZH: Final = tuple(FIELDS_ZH.values())
 
@@ -85,6 +86,7 @@ class PublicPaidAward:
     amount_fen: int
     paid_on: date
     notice_url: str | None
+    notice_no: str | None = None  # 公示编号 (XINPING-2021-0013) of the award's notice
 
     @classmethod
     def of(
@@ -94,6 +96,7 @@ class PublicPaidAward:
         program_name: str | None,
         item_name: str | None,
         notice_url: str | None,
+        notice_no: str | None = None,
     ) -> PublicPaidAward:
         return cls(
             payment_id=paid.payment_id,
@@ -107,6 +110,7 @@ class PublicPaidAward:
             amount_fen=paid.amount_fen,
             paid_on=paid.paid_on,
             notice_url=notice_url,
+            notice_no=notice_no,
         )
 
     def as_json(self) -> dict[str, object]:
@@ -122,6 +126,7 @@ class PublicPaidAward:
             "amount_fen": self.amount_fen,
             "paid_on": self.paid_on.isoformat(),
             "notice_url": self.notice_url,
+            "notice_no": self.notice_no,
         }
 
     def csv_row(self) -> list[str]:

@@ -63,6 +63,7 @@ from ..domain.notices import (
     Notice,
     NoticeStatus,
     Revocation,
+    notice_number,
     notice_url,
     parse_notice_number,
     revocation_of_refused_reservation,
@@ -624,8 +625,10 @@ class NotifyService:
                 rows = await repo.paid_awards(conn, limit=EXPORT_CHUNK_ROWS, after=after)
             for row in rows:
                 url = self.url_of(row.notice_id) if row.notice_id else None
+                number = notice_number(row.paid.program_code, row.notice_seq) if row.notice_seq else None
                 yield PublicPaidAward.of(
-                    row.paid, program_name=row.program_name, item_name=row.item_name, notice_url=url
+                    row.paid, program_name=row.program_name, item_name=row.item_name, notice_url=url,
+                    notice_no=number,
                 )
             if len(rows) < EXPORT_CHUNK_ROWS:
                 return
