@@ -68,3 +68,42 @@ def test_dev_refuses_a_taken_port_naming_it(tmp_path):
 
         moved = devrun._choose_ports("127.0.0.1", "auto", taken - 1)
         assert moved["funds"] != taken and moved["claims"] == taken - 1
+
+
+def test_dev_never_counts_another_process_on_its_port_as_ready(monkeypatch, capsys):
+    """Something else answering /readyz 200 on the port (another dev's service that took it
+    after the check) is not this run's service: dev stops naming the port instead of "ready"."""
+    import http.server
+    import threading
+
+    import httpx
+    import pytest
+    import typer
+
+    from ruralfund import devrun
+
+    class Impostor(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = b'{"status": "ok", "dev_run_id": "another-run"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Impostor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    monkeypatch.setitem(devrun.PORTS, "funds", port)
+    try:
+        with httpx.Client(timeout=2) as client:
+            assert devrun._ours_and_ready(client, "127.0.0.1", "funds", "another-run") is True
+            with pytest.raises(typer.Exit) as stopped:
+                devrun._ours_and_ready(client, "127.0.0.1", "funds", "this-run")
+    finally:
+        server.shutdown()
+    assert stopped.value.exit_code == 1
+    assert f"port {port} (funds) is answered by another process" in capsys.readouterr().err.replace("\n", " ")
