@@ -83,7 +83,7 @@ def test_dev_never_counts_another_process_on_its_port_as_ready(monkeypatch, caps
     from ruralfund import devrun
 
     class Impostor(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):  # http.server's name
             body = b'{"status": "ok", "dev_run_id": "another-run"}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
