@@ -168,6 +168,7 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "GET /admin/clock": ANY_ROLE,
         "POST /admin/clock": "write:bureau_admin,system",
         "GET /publicity": "public",
+        "GET /publicity/lookup": "public",
         "GET /publicity/notices.json": "public",
         "GET /publicity/feed.atom": "public",
         "GET /publicity/notices/{notice_id}": "public",

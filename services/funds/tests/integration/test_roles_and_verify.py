@@ -49,6 +49,8 @@ def matrix(pid: str) -> list[tuple[str, str, object, set[Role]]]:
          {Role.BUREAU_ADMIN}),
         ("GET", f"{P}/spending", None, READ),
         ("GET", "/awards/m-1", None, READ),
+        ("GET", "/awards", None, READ),
+        ("GET", "/payments", None, READ),
         ("GET", f"/payments/{pid}", None, READ),
         ("GET", f"{P}/balances", None, READ),
         ("GET", f"{P}/trial-balance", None, READ),

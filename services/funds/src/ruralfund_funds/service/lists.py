@@ -15,8 +15,9 @@ from ..domain.payments import APPROVER_ROLES
 
 __all__ = ["AwardStatus", "AwardSummary", "PaymentStatus", "PaymentSummary", "list_awards", "list_payments"]
 
-PaymentStatus = Literal["awaiting_approval", "executed", "cancelled"]
-AwardStatus = Literal["reserved", "refused", "in_publicity", "paid", "revoked"]
+# every status the tables' CHECK constraints allow (a narrower list made listing such a row a 500)
+PaymentStatus = Literal["awaiting_approval", "executed", "settled", "failed", "cancelled"]
+AwardStatus = Literal["reserved", "refused", "in_publicity", "payable", "paid", "revoked"]
 
 
 class PaymentSummary(BaseModel):
@@ -39,7 +40,7 @@ class PaymentSummary(BaseModel):
 
 class AwardSummary(BaseModel):
     award_id: str
-    claim_id: str
+    claim_id: str | None  # none for a pre-allocation (预拨) or a contract tranche
     program_code: str
     line_code: str
     item_code: str
