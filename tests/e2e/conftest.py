@@ -13,9 +13,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
-
+from ruralfund_common.auth import Role
 from ruralfund_common.testing.infra import free_port
+from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.wait import eventually
 
+REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("claims", "funds", "logistics", "notify")
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -24,7 +27,7 @@ class MailBox:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.original_content or envelope.content)
         return "250 OK"
 
@@ -40,6 +43,30 @@ class System:
 
     def client(self, service: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
+
+    async def start_xinping(self, *, contact_email: str = "li@packaging.example",
+                            account_no: str = "6228480000000000001") -> None:
+        """The opening every Xinping flow shares: Monday 2026-03-02, 10:00 in Shanghai on the dev
+        clock (the clock file moves all four services), the program loaded and its accounts opened
+        by funds, and 新平礼好包装有限公司 (91530427MA6K0B0Q1Y) registered."""
+        admin = bearer(person("Admin Wang", Role.BUREAU_ADMIN))
+        async with self.client("claims") as claims, self.client("funds") as funds:
+            r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=admin)
+            assert r.status_code == 200, r.text
+            r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
+                                  headers={**admin, "Content-Type": "application/yaml"})
+            assert r.status_code == 201, r.text
+
+            async def accounts_open() -> bool:
+                return (await funds.get("/programs/xinping-2021/balances", headers=admin)).status_code == 200
+
+            await eventually(accounts_open, timeout=20, description="funds opened the program's accounts")
+            r = await claims.post("/enterprises", headers=admin, json={
+                "credit_code": "91530427MA6K0B0Q1Y", "name": "新平礼好包装有限公司", "kind": "enterprise",
+                "contact": {"name": "李经理", "email": contact_email},
+                "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": account_no},
+                "program_code": "xinping-2021"})
+            assert r.status_code == 201, r.text
 
     def log_tail(self, service: str, lines: int = 40) -> str:
         return "\n".join(self.logs[service].read_text(errors="replace").splitlines()[-lines:])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +24,6 @@ from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 CREDIT_CODE = "91530427MA6K0B0Q1Y"
 ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
 LEADER = person("Leader Zhao", Role.LEADING_GROUP)
@@ -123,19 +121,7 @@ def _validate(instance: Any, schema_or_ref: dict, document: dict, what: str) -> 
 async def _run_flow(system) -> None:
     claims, funds = system.client("claims"), system.client("funds")
     async with claims, funds:
-        r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=bearer(ADMIN))
-        assert r.status_code == 200, r.text
-        r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
-                              headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
-        assert r.status_code == 201, r.text
-        await eventually(lambda: _ok(funds, "/programs/xinping-2021/balances"), timeout=20,
-                         description="funds opened the program's accounts")
-        r = await claims.post("/enterprises", headers=bearer(ADMIN), json={
-            "credit_code": CREDIT_CODE, "name": "新平礼好包装有限公司", "kind": "enterprise",
-            "contact": {"name": "李经理", "email": "li@packaging.example"},
-            "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": "6228480000000000001"},
-            "program_code": "xinping-2021"})
-        assert r.status_code == 201, r.text
+        await system.start_xinping()
         r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
             "program_code": "xinping-2021", "item_code": "brand-packaging",
             "evidence": {"quarter": "2023Q3", "units": 12345}})
@@ -145,7 +131,3 @@ async def _run_flow(system) -> None:
         assert r.status_code == 200, r.text
         r = await claims.post(f"/claims/{claim_id}/decision", json={"decision": "approve"}, headers=bearer(LEADER))
         assert r.status_code == 200, r.text
-
-
-async def _ok(client, path) -> bool:
-    return (await client.get(path, headers=bearer(ADMIN))).status_code == 200

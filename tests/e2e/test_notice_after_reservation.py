@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from email import message_from_bytes
 from email.header import decode_header, make_header
-from pathlib import Path
 
 import pytest
 from ruralfund_common.auth import Role
@@ -16,7 +15,6 @@ from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 CREDIT_CODE = "91530427MA6K0B0Q1Y"  # registered in 新平县 (530427)
 ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
 LEADER = person("Leader Zhao", Role.LEADING_GROUP)
@@ -31,22 +29,6 @@ NEW_ACCOUNT = "6217000000000000002"
 async def _json(client, path, who=ADMIN):
     r = await client.get(path, headers=bearer(who))
     return r.json() if r.status_code == 200 else None
-
-
-async def _start(system, claims, funds) -> None:
-    r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=bearer(ADMIN))
-    assert r.status_code == 200, r.text
-    r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
-                          headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
-    assert r.status_code == 201, r.text
-    await eventually(lambda: _json(funds, "/programs/xinping-2021/balances"), timeout=20,
-                     description="funds opened the program's accounts")
-    r = await claims.post("/enterprises", headers=bearer(ADMIN), json={
-        "credit_code": CREDIT_CODE, "name": "新平礼好包装有限公司", "kind": "enterprise",
-        "contact": {"name": "李经理", "email": OLD_CONTACT},
-        "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": OLD_ACCOUNT},
-        "program_code": "xinping-2021"})
-    assert r.status_code == 201, r.text
 
 
 async def _approved_packaging(claims, quarter: str, units: int) -> tuple[str, str]:
@@ -65,7 +47,7 @@ async def _approved_packaging(claims, quarter: str, units: int) -> tuple[str, st
 async def test_an_award_over_the_item_budget_gets_no_notice_and_a_chinese_refusal(system):
     claims, funds, notify = (system.client(s) for s in ("claims", "funds", "notify"))
     async with claims, funds, notify:
-        await _start(system, claims, funds)
+        await system.start_xinping(contact_email=OLD_CONTACT, account_no=OLD_ACCOUNT)
         # 4,512,345 boxes x 0.20 = 902,469.00 of the 1,000,000.00 item: 97,531.00 left
         _, first = await _approved_packaging(claims, "2023Q3", 4_512_345)
         await eventually(lambda: _status(funds, first), expect="in_publicity", timeout=60)
@@ -93,7 +75,7 @@ async def test_an_award_over_the_item_budget_gets_no_notice_and_a_chinese_refusa
 async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_old_contact(system):
     claims, funds, notify = (system.client(s) for s in ("claims", "funds", "notify"))
     async with claims, funds, notify:
-        await _start(system, claims, funds)
+        await system.start_xinping(contact_email=OLD_CONTACT, account_no=OLD_ACCOUNT)
         _, award_id = await _approved_packaging(claims, "2023Q3", 12_345)  # 2,469.00
         await eventually(lambda: _status(funds, award_id), expect="in_publicity", timeout=60)
         r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from email import message_from_bytes
 from email.header import decode_header, make_header
-from pathlib import Path
 
 import pytest
 from ruralfund_common.auth import Role
@@ -18,7 +17,6 @@ from ruralfund.cli_ledger import app as ledger_cli
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 CREDIT_CODE = "91530427MA6K0B0Q1Y"  # a valid GB 32100 code registered in 新平县 (530427)
 ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
 LEADER = person("Leader Zhao", Role.LEADING_GROUP)
@@ -38,22 +36,7 @@ async def test_brand_packaging_claim_travels_from_claim_to_payment(system):
         for c in (claims, funds, notify, logistics):
             assert (await c.get("/healthz")).status_code == 200
             assert (await c.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")
-        # Monday 2026-03-02, 10:00 in Shanghai; the dev clock file moves all four services.
-        r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=bearer(ADMIN))
-        assert r.status_code == 200, r.text
-
-        r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
-                              headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
-        assert r.status_code == 201, r.text
-        await eventually(lambda: _json(funds, "/programs/xinping-2021/balances"), timeout=20,
-                         description="funds opened the program's accounts")
-
-        r = await claims.post("/enterprises", headers=bearer(ADMIN), json={
-            "credit_code": CREDIT_CODE, "name": "新平礼好包装有限公司", "kind": "enterprise",
-            "contact": {"name": "李经理", "email": "li@packaging.example"},
-            "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": "6228480000000000001"},
-            "program_code": "xinping-2021"})
-        assert r.status_code == 201, r.text
+        await system.start_xinping()  # Monday 2026-03-02 10:00 Shanghai, program, enterprise
 
         r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
             "program_code": "xinping-2021", "item_code": "brand-packaging",
