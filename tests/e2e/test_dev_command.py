@@ -167,7 +167,7 @@ async def test_stopping_dev_stops_every_service(tmp_path, stop):
     dev = psutil.Process(proc.pid)
     services = _services_of(dev)
     everything = dev.children(recursive=True)  # the embedded servers too, to clean up after SIGKILL
-    assert len(services) == 4, [p.cmdline() for p in everything]
+    assert len(services) == len(SERVICES) + 1, [p.cmdline() for p in everything]  # + the console
     try:
         proc.send_signal(stop)
         assert _gone(services, 30), f"services left running after {stop.name}: {[p.pid for p in services]}"
