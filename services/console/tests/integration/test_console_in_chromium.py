@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 from playwright.async_api import async_playwright, expect
 from ruralfund_common.testing.infra import free_port
+from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -37,10 +38,13 @@ async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    def started() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
+            task.result()  # a server that could not start says why, at once
+        return server.started
+
+    await eventually(started, timeout=30, description="the console's uvicorn server started")
     return server, task, f"http://127.0.0.1:{port}"
 
 
