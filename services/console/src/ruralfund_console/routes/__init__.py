@@ -1,0 +1,9 @@
+"""The console's pages, one module per area; ``ROUTERS`` is what the app includes."""
+
+from __future__ import annotations
+
+from . import home, signin
+
+__all__ = ["ROUTERS"]
+
+ROUTERS = [signin.router, home.router]

@@ -1,0 +1,48 @@
+"""The home page: each of the person's roles adds its work queue; signing a payment order."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..services import Services
+from ..session import Session
+from ..web import services, signed_form, signed_in, web
+
+__all__ = ["SIGNERS", "router"]
+
+router = APIRouter()
+SIGNERS = ("leading_group", "contractor_signatory")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, session: Session = Depends(signed_in)) -> Response:
+    return web(request).page(request, "home.html", session, **await _queues(services(request), session))
+
+
+@router.post("/payments/{payment_id}/approve")
+async def approve(request: Request, payment_id: str, content_sha256: Annotated[str, Form(max_length=64)],
+                  session: Session = Depends(signed_form)) -> Response:
+    # the person signs exactly the content they were shown: funds refuses another hash
+    await services(request).post("funds", f"/payments/{payment_id}/approvals", session.token or "",
+                                 {"content_sha256": content_sha256})
+    return RedirectResponse("/", status_code=303)
+
+
+async def _queues(services: Services, session: Session) -> dict[str, Any]:
+    token, roles = session.token or "", set(session.roles)
+    out: dict[str, Any] = {}
+    if "enterprise" in roles:
+        out["my_claims"] = (await services.get("claims", "/claims", token, limit=100))["items"]
+    if "bureau_admin" in roles:
+        out["to_review"] = (await services.get("claims", "/claims", token, status="submitted", limit=100))["items"]
+    if "leading_group" in roles:
+        out["to_decide"] = (await services.get("claims", "/claims", token, status="awaiting_decision",
+                                               limit=100))["items"]
+    if roles & set(SIGNERS):
+        out["to_sign"] = (await services.get("funds", "/payments", token, awaiting_my_approval="true",
+                                             limit=100))["items"]
+    out["programs"] = (await services.get("claims", "/programs", token, limit=100))["items"]
+    return out
