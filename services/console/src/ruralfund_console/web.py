@@ -20,8 +20,20 @@ from .services import ServiceError, Services
 from .session import COOKIE_NAME, SESSION_SECONDS, Session, SessionCodec, csrf_matches
 from .settings import ConsoleSettings
 
-__all__ = ["Csrf", "NotSignedIn", "Refused", "TEMPLATES", "Web", "install", "services", "signed_form",
-           "signed_in", "web"]
+__all__ = [
+    "TEMPLATES",
+    "Csrf",
+    "NotSignedIn",
+    "Refused",
+    "SignedForm",
+    "SignedIn",
+    "Web",
+    "install",
+    "services",
+    "signed_form",
+    "signed_in",
+    "web",
+]
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters.update(yuan=yuan_zh, date_zh=date_zh, status_zh=status_zh,
@@ -80,11 +92,19 @@ def signed_in(request: Request) -> Session:
     return session
 
 
-def signed_form(request: Request, csrf: Csrf = None, session: Session = Depends(signed_in)) -> Session:
+SignedIn = Annotated[Session, Depends(signed_in)]
+"""A route parameter: the signed-in person (else to the sign-in page)."""
+
+
+def signed_form(request: Request, session: SignedIn, csrf: Csrf = None) -> Session:
     """The signed-in person, for a form whose CSRF token matches their session's."""
     if not csrf_matches(session, csrf):
         raise Refused("请求已过期", "页面已过期或来源不明，请刷新页面后再提交。")
     return session
+
+
+SignedForm = Annotated[Session, Depends(signed_form)]
+"""A route parameter of a form handler: the signed-in person, CSRF token checked."""
 
 
 def install(app: FastAPI, settings: ConsoleSettings) -> None:

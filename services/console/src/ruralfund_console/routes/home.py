@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..services import Services
 from ..session import Session
-from ..web import services, signed_form, signed_in, web
+from ..web import SignedForm, SignedIn, services, web
 
 __all__ = ["SIGNERS", "router"]
 
@@ -18,13 +18,13 @@ SIGNERS = ("leading_group", "contractor_signatory")
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request, session: Session = Depends(signed_in)) -> Response:
+async def home(request: Request, session: SignedIn) -> Response:
     return web(request).page(request, "home.html", session, **await _queues(services(request), session))
 
 
 @router.post("/payments/{payment_id}/approve")
 async def approve(request: Request, payment_id: str, content_sha256: Annotated[str, Form(max_length=64)],
-                  session: Session = Depends(signed_form)) -> Response:
+                  session: SignedForm) -> Response:
     # the person signs exactly the content they were shown: funds refuses another hash
     await services(request).post("funds", f"/payments/{payment_id}/approvals", session.token or "",
                                  {"content_sha256": content_sha256})
