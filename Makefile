@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test sync lint bench chaos clean browser compose-test node-tools
+.PHONY: run test sync lint bench chaos clean browser compose-test testcontainers-test node-tools
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -68,6 +68,11 @@ chaos: sync
 # restarts, checks one payment and the ledger, then `docker compose down -v`.
 compose-test: sync
 	$(UV) run --frozen --no-sync python deploy/compose/compose_test.py
+
+# Only its first part: RURALFUND_INFRA=testcontainers on the local stand-in images (a part of the
+# suite in containers, nothing pulled, Ryuk off; a SIGKILLed owner's container is removed).
+testcontainers-test: sync
+	$(UV) run --frozen --no-sync python deploy/compose/compose_test.py --testcontainers-only
 
 clean:
 	rm -rf .venv .tools var .pytest_cache node_modules

@@ -17,6 +17,11 @@
    checkpoint notify published.
 5. `docker compose down -v`, whatever happened (logs printed on failure).
 
+Before the stack, the tests' own testcontainers path (issue 18, 2) runs on the same stand-ins:
+part of the suite with RURALFUND_INFRA=testcontainers (no pull, Ryuk off as its image is not
+here), then a process SIGKILLed while it holds a container, whose container the next process
+removes (owner labels). `make testcontainers-test` runs only that part.
+
 Run: `make compose-test` (root, or a user in the docker group with an engine running).
 RURALFUND_COMPOSE_TEST_KEEP=1 leaves the stack up for a look.
 """
@@ -218,6 +223,61 @@ def ensure_standins() -> dict[str, str]:
             env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=1800)
         images[var] = tag
     return images
+
+
+# ---------------------------------------------------------------- the tests' testcontainers path
+
+# A small part of the suite that needs both servers: the messaging guarantees and the pool.
+TESTCONTAINERS_TESTS = ("shared/tests/integration/test_messaging.py",
+                        "shared/tests/integration/test_db.py")
+TESTCONTAINERS_SECONDS = 900
+_HOLD_A_CONTAINER = """
+import sys
+from ruralfund_common.testing.infra import nats_container
+with nats_container() as url:
+    print(url, flush=True)
+    sys.stdin.read()  # held until this process is killed
+"""
+
+
+def _labelled_containers() -> list[str]:
+    from ruralfund_common.testing.infra import CONTAINER_OWNER_LABEL
+
+    return run(["docker", "ps", "-aq", "--filter", f"label={CONTAINER_OWNER_LABEL}"]).stdout.split()
+
+
+def testcontainers_path(images: dict[str, str]) -> None:
+    """RURALFUND_INFRA=testcontainers on the stand-ins: the fixtures start containers from the
+    images compose's variables name (nothing pulled), and leave none behind, even when the
+    process that started one is SIGKILLed."""
+    from ruralfund_common.testing.infra import reap_orphan_containers
+
+    started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if k not in {
+        "NATS_URL", "DATABASE_URL", "RURALFUND_INFRA", "TESTCONTAINERS_RYUK_DISABLED"}}
+    env.update(images, RURALFUND_INFRA="testcontainers")
+    log(f"RURALFUND_INFRA=testcontainers: {' '.join(TESTCONTAINERS_TESTS)}")
+    result = run([sys.executable, "-m", "pytest", *TESTCONTAINERS_TESTS, "-q", "-p", "no:cacheprovider",
+                  "--basetemp", str(WORK / "pytest-testcontainers")], env=env, cwd=ROOT,
+                 timeout=TESTCONTAINERS_SECONDS)
+    used = dict(re.findall(r"(?m)^(NATS|PostgreSQL): (\S+) ", result.stdout))
+    assert used == {"NATS": "testcontainers", "PostgreSQL": "testcontainers"}, result.stdout[-2000:]
+    assert _labelled_containers() == [], "the test run left containers behind"
+    summary = result.stdout.strip().splitlines()[-1]
+
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_A_CONTAINER], env=env, cwd=ROOT, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        url = holder.stdout.readline().strip()
+        assert url.startswith("nats://"), f"the holder started no container (rc {holder.poll()})"
+        assert len(_labelled_containers()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    removed = reap_orphan_containers()
+    assert len(removed) == 1 and _labelled_containers() == [], removed
+    log(f"testcontainers path: {summary}; a SIGKILLed owner's container removed "
+        f"({time.monotonic() - started:.0f}s)")
 
 
 # ---------------------------------------------------------------- the stack
@@ -471,9 +531,13 @@ def check_hardening(stack: Stack) -> None:
 
 # ---------------------------------------------------------------- main
 
-async def main() -> int:
+async def main(argv: list[str]) -> int:
     dockerd = ensure_engine()
     try:
+        if argv == ["--testcontainers-only"]:
+            ensure_base_image()
+            testcontainers_path(ensure_standins())
+            return 0
         return await compose_test()
     finally:
         stop_engine(dockerd)
@@ -484,6 +548,7 @@ async def compose_test() -> int:
     compose = compose_binary()
     ensure_base_image()
     images = ensure_standins()
+    testcontainers_path(images)
     env_file, secrets = make_env_file()
     stack = Stack(compose, env_file, images)
     stack("down", "-v", "--remove-orphans", check=False)  # leftovers of an interrupted run
@@ -509,4 +574,4 @@ async def compose_test() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main(sys.argv[1:])))

