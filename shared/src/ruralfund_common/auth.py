@@ -4,9 +4,12 @@ Tokens are JWTs. Two kinds are accepted:
 
 * **local** HS256 tokens signed with ``RURALFUND_AUTH_JWT_SECRET`` — issued by
   :func:`issue_token` (dev user directory, service-to-service ``system`` tokens);
-* **OIDC** RS256/ES256 tokens from the county's identity provider, when
+* **OIDC** RS256/ES256 access tokens from the county's identity provider, when
   ``RURALFUND_AUTH_OIDC_JWKS_URL`` and ``RURALFUND_AUTH_OIDC_ISSUER`` are set; keys come
-  from the provider's JWKS, roles from a configurable claim.
+  from the provider's JWKS, roles from a configurable claim through the operator's role map
+  (``RURALFUND_AUTH_OIDC_ROLE_MAP``, e.g. ``{"county-bureau": "bureau_admin"}``). The console
+  signs people in at the same IdP and reads these same settings, so the roles it shows are the
+  roles the services grant (one mapping, one place). A token that maps to no role is refused.
 
 The token's ``alg`` header only chooses *which* of the two verifications runs; each passes
 its own fixed algorithm list and key to PyJWT, so a token can never pick its own key
@@ -43,7 +46,7 @@ import jwt
 import structlog
 from fastapi import FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import run_in_threadpool
 
@@ -70,6 +73,7 @@ __all__ = [
     "public_endpoint",
     "require_roles",
     "require_write",
+    "roles_from_claims",
     "unguarded_routes",
     "verify_token",
 ]
@@ -174,8 +178,10 @@ class Unauthenticated(DomainError):
 
     status = 401
 
-    def __init__(self, code: str, message: str, *, error: str | None = None) -> None:
-        super().__init__(code, message)
+    def __init__(
+        self, code: str, message: str, *, error: str | None = None, detail_zh: str | None = None
+    ) -> None:
+        super().__init__(code, message, detail_zh=detail_zh)
         # RFC 6750 §3: tell the client which scheme to use and, if a token was sent, why it failed.
         challenge = 'Bearer realm="ruralfund"'
         if error:
@@ -233,16 +239,34 @@ class AuthSettings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None  # defaults to `audience`
     oidc_roles_claim: str = "roles"  # dotted path allowed, e.g. realm_access.roles (Keycloak)
+    # The IdP's group (or role) names -> ours, JSON in the environment:
+    # {"county-bureau": "bureau_admin", "fund-auditors": ["auditor"]}. Empty: the claim must
+    # carry our role names themselves. Set: ONLY mapped names count - an IdP group that happens
+    # to be called "auditor" grants nothing unless the operator mapped it.
+    oidc_role_map: dict[str, frozenset[Role]] = Field(default_factory=dict)
     oidc_name_claim: str = "name"
     oidc_credit_code_claim: str = "credit_code"
     oidc_linked_credit_codes_claim: str = "linked_credit_codes"
 
     _jwks_client: jwt.PyJWKClient | None = PrivateAttr(default=None)
 
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _one_role_or_several(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
     @model_validator(mode="after")
     def _oidc_both_or_neither(self) -> AuthSettings:
         if bool(self.oidc_jwks_url) != bool(self.oidc_issuer):
             raise ValueError("set both oidc_jwks_url and oidc_issuer, or neither")
+        for group, roles in self.oidc_role_map.items():
+            if Role.SYSTEM in roles:
+                # automation has its own local tokens; a person's IdP group must never be it
+                raise ValueError(f"oidc_role_map: {group!r} maps to 'system', which no person may hold")
+            if not roles:
+                raise ValueError(f"oidc_role_map: {group!r} maps to no role")
         return self
 
     @property
@@ -336,6 +360,11 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
         return _principal_from_local(_decode_local(token, settings))
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("AUTH_EXPIRED", "token has expired", error="invalid_token") from exc
+    except NoRole as exc:
+        raise Unauthenticated(
+            "AUTH_NO_ROLE", str(exc), error="invalid_token",
+            detail_zh="您在统一身份认证中的岗位没有对应本系统的任何角色，请联系县商务局开通。",
+        ) from exc
     except jwt.PyJWKClientConnectionError as exc:
         log.warning("auth_jwks_unreachable", url=settings.oidc_jwks_url, error=str(exc))
         raise AuthUnavailable("AUTH_UNAVAILABLE", "identity provider keys unavailable") from exc
@@ -406,13 +435,27 @@ def _principal_from_local(claims: Mapping[str, Any]) -> Principal:
     )
 
 
+class NoRole(ValueError):
+    """A genuine IdP token whose claim maps to none of our roles."""
+
+
+def roles_from_claims(claims: Mapping[str, Any], settings: AuthSettings) -> frozenset[Role]:
+    """Our roles for an IdP token's claims, through the operator's role map (empty when none
+    apply). Never ``system``: automation uses local tokens, not a person's IdP account."""
+    raw = _str_list(_claim_at(claims, settings.oidc_roles_claim))
+    if settings.oidc_role_map:
+        roles = frozenset(r for name in raw for r in settings.oidc_role_map.get(name, ()))
+    else:
+        # The IdP's role claim is shared with other county systems: keep only our roles.
+        known = {r.value for r in Role} - {Role.SYSTEM.value}
+        roles = frozenset(Role(r) for r in raw if r in known)
+    return roles
+
+
 def _principal_from_oidc(claims: Mapping[str, Any], settings: AuthSettings) -> Principal:
-    # The IdP's role claim is shared with other county systems: keep only our roles.
-    known = {r.value for r in Role}
-    raw_roles = _str_list(_claim_at(claims, settings.oidc_roles_claim))
-    roles = frozenset(Role(r) for r in raw_roles if r in known)
+    roles = roles_from_claims(claims, settings)
     if not roles:
-        raise ValueError(f"token carries no ruralfund role in claim {settings.oidc_roles_claim!r}")
+        raise NoRole(f"token carries no ruralfund role in claim {settings.oidc_roles_claim!r}")
     name = claims.get(settings.oidc_name_claim) or claims.get("preferred_username") or claims["sub"]
     return Principal(
         subject=str(claims["sub"]),

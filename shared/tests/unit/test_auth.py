@@ -448,6 +448,44 @@ def test_oidc_token_without_our_roles_is_refused(
         verify_token(token, _oidc_settings(idp))
 
 
+def test_oidc_role_map_turns_idp_groups_into_our_roles(
+    idp: _JwksServer, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    settings = _oidc_settings(
+        idp, oidc_roles_claim="groups", oidc_credit_code_claim="uscc",
+        oidc_role_map={"county-bureau": "bureau_admin", "xinping-firms": ["enterprise"]},
+    )  # fmt: skip
+    staff = _idp_token(rsa_key, "rsa-1", "RS256", groups=["county-bureau", "county-canteen"])
+    assert verify_token(staff, settings).roles == {Role.BUREAU_ADMIN}
+    firm = _idp_token(rsa_key, "rsa-1", "RS256", groups=["xinping-firms"], uscc=TEA_CO)
+    p = verify_token(firm, settings)
+    assert (p.roles, p.credit_code) == ({Role.ENTERPRISE}, TEA_CO)
+    # with a map, only mapped names count: a group named like one of our roles grants nothing
+    named_like_ours = _idp_token(rsa_key, "rsa-1", "RS256", groups=["auditor"])
+    with pytest.raises(Unauthenticated) as caught:
+        verify_token(named_like_ours, settings)
+    assert caught.value.code == "AUTH_NO_ROLE" and "岗位" in (caught.value.detail_zh or "")
+
+
+def test_the_idp_never_grants_system(idp: _JwksServer, rsa_key: rsa.RSAPrivateKey) -> None:
+    token = _idp_token(rsa_key, "rsa-1", "RS256", roles=["system"])
+    with pytest.raises(Unauthenticated) as caught:
+        verify_token(token, _oidc_settings(idp))
+    assert caught.value.code == "AUTH_NO_ROLE"
+    with pytest.raises(ValueError, match="system"):
+        _oidc_settings(idp, oidc_role_map={"ops": "system"})
+    with pytest.raises(ValueError):
+        _oidc_settings(idp, oidc_role_map={"ops": "root"})
+
+
+def test_role_map_comes_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RURALFUND_AUTH_OIDC_ROLE_MAP",
+                       '{"county-bureau": "bureau_admin", "leaders": ["leading_group", "auditor"]}')
+    settings = AuthSettings()
+    assert settings.oidc_role_map == {"county-bureau": {Role.BUREAU_ADMIN},
+                                      "leaders": {Role.LEADING_GROUP, Role.AUDITOR}}
+
+
 def test_public_key_used_as_hs256_secret_is_refused(
     idp: _JwksServer, rsa_key: rsa.RSAPrivateKey
 ) -> None:
