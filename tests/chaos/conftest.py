@@ -626,6 +626,18 @@ class Faults:
         self.done.append(Fault("postgres-kill" if hard else "postgres-restart", "postgresql",
                                self.rig.scale.down_s, time.monotonic() - t0))
 
+    async def fail_over_postgres(self) -> None:
+        """SIGKILL the PostgreSQL primary, leave the system without one for ``down_s``, promote
+        the synchronous standby (``rig.pg`` is a ReplicatedPostgres) and wait until every
+        service answers again: their multi-host DATABASE_URL finds the new primary."""
+        t0 = time.monotonic()
+        await asyncio.to_thread(self.rig.pg.kill_primary)
+        await asyncio.sleep(self.rig.scale.down_s)  # no primary while the load goes on
+        await asyncio.to_thread(self.rig.pg.promote)
+        await self.rig.services.wait_ready()
+        self.done.append(Fault("postgres-failover", "primary→standby", self.rig.scale.down_s,
+                               time.monotonic() - t0))
+
     async def round(self, round_no: int) -> None:
         """PostgreSQL restarted, then nats-server, then each service SIGKILLed and restarted.
 

@@ -73,6 +73,8 @@ __all__ = [
     "nats_container",
     "nats_image",
     "nats_url_from_env_or_start",
+    "pg_owned_dir",
+    "pg_tool",
     "postgres_container",
     "postgres_dsn_from_env_or_start",
     "postgres_image",
@@ -552,6 +554,24 @@ def _pg_ctl(args: list[str], pgdata: Path, timeout: float) -> str:
     return str(_import_ep().pg_ctl(args, pgdata=pgdata, timeout=timeout, cwd=str(pgdata), **kwargs))
 
 
+def pg_tool(name: str, args: list[str], *, timeout: float = PG_START_TIMEOUT_S) -> str:
+    """Run one of the embedded build's client tools (``pg_basebackup``, ``psql``, ``pg_dump``,
+    ...) as the user that runs postgres, so the files it writes belong to the server; stdout."""
+    return str(getattr(_import_ep(), name)(args, timeout=timeout, **_pg_run_kwargs()))
+
+
+def pg_owned_dir(path: Path) -> Path:
+    """An existing directory the postgres OS user owns and may write (a base backup's target,
+    a WAL archive), mode 0700 as PostgreSQL wants for a data directory."""
+    path.mkdir(parents=True, exist_ok=True)
+    ids = _prepare_pg_os_user()
+    if ids is not None:
+        os.chown(path, *ids)
+        _ensure_traversable(path)
+    path.chmod(0o700)
+    return path
+
+
 def _read_lock_pid(lock_file: Path) -> int | None:
     """First line of a postgres lock file (postmaster.pid, .s.PGSQL.N.lock) is the pid."""
     try:
@@ -629,7 +649,12 @@ class EmbeddedPostgres:
     o+x so that user can reach it.
     """
 
-    def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path | None = None, port: int | None = None,
+                 settings: dict[str, str] | None = None) -> None:
+        #: Server settings given on the command line (``-c name=value``), not written to
+        #: postgresql.conf: a base backup of this cluster does not carry them over, so a
+        #: primary's ``synchronous_standby_names`` never follows a promoted copy.
+        self.settings: dict[str, str] = dict(settings or {})
         self._run_dir: Path | None = None
         if data_dir is None:
             self._run_dir = Path(tempfile.mkdtemp(prefix=_PG_DIR_PREFIX))
@@ -726,7 +751,8 @@ class EmbeddedPostgres:
         sock = self.data_dir / f".s.PGSQL.{self.port}"
         sock_dir = shlex.quote(str(self.data_dir)) if len(str(sock)) < _UNIX_SOCKET_PATH_MAX \
             else "''"
-        opts = f"-h 127.0.0.1 -p {self.port} -k {sock_dir}"
+        opts = f"-h 127.0.0.1 -p {self.port} -k {sock_dir}" + "".join(
+            f" -c {shlex.quote(f'{k}={v}')}" for k, v in self.settings.items())
         try:
             _pg_ctl(["-w", "-t", str(PG_START_TIMEOUT_S), "-l", str(self.log_path),
                      "-o", opts, "start"], self.data_dir, timeout=PG_START_TIMEOUT_S + 5)
@@ -755,6 +781,10 @@ class EmbeddedPostgres:
         """Graceful stop, then start on the same data dir and port."""
         self.stop()
         return self.start()
+
+    def promote(self) -> None:
+        """End recovery of a standby (``pg_ctl promote -w``): it accepts writes once this returns."""
+        _pg_ctl(["-w", "-t", str(PG_START_TIMEOUT_S), "promote"], self.data_dir, timeout=PG_START_TIMEOUT_S + 5)
 
     def close(self) -> None:
         """Stop the server and delete the data dir if this object created it (idempotent)."""
