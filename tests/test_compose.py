@@ -179,7 +179,7 @@ def test_nats_runs_jetstream_with_always_sync(compose: dict[str, Any]) -> None:
 
 def test_nats_gets_every_password_its_config_names(compose: dict[str, Any]) -> None:
     named = set(re.findall(r"password: \$(\w+)", _nats_config(compose)))
-    assert named == {f"RURALFUND_NATS_{u}_PASSWORD" for u in ("OPS", *map(str.upper, SERVICES))}
+    assert named == {f"RURALFUND_NATS_{u}_PASSWORD" for u in ("OPS", *map(str.upper, SERVICES), "SUBSCRIBER")}
     env = compose["services"]["nats"]["environment"]
     assert set(env) == named
     for var in named:  # required: compose refuses to start without them

@@ -43,6 +43,23 @@ NamespaceOption = Annotated[
 ]
 
 
+SubscriberOption = Annotated[
+    list[str] | None,
+    typer.Option("--subscriber",
+                 help="read-only outside subscriber (NATS user; its durable is ext_<user>); repeat "
+                      "for several; default: one named 'subscriber' (docs/integrating.md)"),
+]
+
+
+def _subscribers(names: list[str] | None) -> tuple[str, ...]:
+    try:
+        for name in names or []:
+            natsauth.subscriber_durable(name)  # checks the name
+    except ValueError as exc:
+        _fail(str(exc))
+    return tuple(names) if names else natsauth.DEFAULT_SUBSCRIBERS
+
+
 def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
@@ -91,6 +108,7 @@ def nats_config(
     command_sender: Annotated[list[str] | None, typer.Option(
         help="NAME=OWNER: an outside system allowed to send OWNER's commands "
              "(e.g. sorting_line=logistics)")] = None,
+    subscriber: SubscriberOption = None,
 ) -> None:
     """Write a nats-server config: JetStream (fsync always) and one user per service."""
     senders = _pairs(command_sender, "--command-sender")
@@ -104,7 +122,8 @@ def nats_config(
     creds = _credentials(_pairs(password, "--password"), _pairs(nkey, "--nkey"))
     try:
         text = natsauth.render_config(namespace or [""], credentials=creds,
-                                      command_senders=senders, server=server)
+                                      command_senders=senders, subscribers=_subscribers(subscriber),
+                                      server=server)
     except ValueError as exc:
         _fail(str(exc))
     if out is None:
@@ -124,6 +143,7 @@ def nats_helm_values(
     replicas: Annotated[int, typer.Option(min=3, help="NATS servers (odd)")] = 3,
     pvc_size: Annotated[str, typer.Option(help="JetStream volume per server")] = "20Gi",
     command_sender: Annotated[list[str] | None, typer.Option(help="NAME=OWNER, as above")] = None,
+    subscriber: SubscriberOption = None,
 ) -> None:
     """Values for the official NATS Helm chart: 3-node JetStream, the same users and rights."""
     import yaml
@@ -131,7 +151,8 @@ def nats_helm_values(
     try:
         values = natsauth.helm_values(namespace or [""], secret_name=secret, replicas=replicas,
                                       pvc_size=pvc_size,
-                                      command_senders=_pairs(command_sender, "--command-sender"))
+                                      command_senders=_pairs(command_sender, "--command-sender"),
+                                      subscribers=_subscribers(subscriber))
     except (ValueError, AssertionError) as exc:
         _fail(str(exc))
     text = _HELM_HEADER + yaml.safe_dump(values, sort_keys=False, width=100)
@@ -155,6 +176,7 @@ def secrets(
     command_sender: Annotated[list[str] | None, typer.Option(
         help="NAME=OWNER: also an event signing key for an outside system sending OWNER's "
              "commands (e.g. sorting_line=logistics), trusted for <owner>.cmd.> only")] = None,
+    subscriber: SubscriberOption = None,
 ) -> None:
     """Print fresh secrets as .env lines: NATS users, PostgreSQL roles, JWT and form secrets,
     event signing keys and the trusted public keys.
@@ -166,8 +188,8 @@ def secrets(
         _fail(f"unknown owner(s) {bad}; choose from {', '.join(natsauth.SERVICES)}")
     lines = [f"{natsauth.password_env_var('', 'ops')}={natsauth.new_password()}"]
     for ns in namespace or [""]:
-        for svc in natsauth.SERVICES:
-            lines.append(f"{natsauth.password_env_var(ns, svc)}={natsauth.new_password()}")
+        for who in (*natsauth.SERVICES, *_subscribers(subscriber)):
+            lines.append(f"{natsauth.password_env_var(ns, who)}={natsauth.new_password()}")
     for svc in natsauth.SERVICES:  # per service a runtime and an owner role (deploy/compose/postgres)
         lines.append(f"POSTGRES_{svc.upper()}_PASSWORD={natsauth.new_password()}")
         lines.append(f"POSTGRES_{svc.upper()}_OWNER_PASSWORD={natsauth.new_password()}")

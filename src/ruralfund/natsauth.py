@@ -28,6 +28,16 @@ otherwise stop the service at start-up, a deploy-ordering trap). The filter-subj
 ``CONSUMER.CREATE`` is scoped, so a consumer can only be made on events (or, on the service's
 own stream, on its commands).
 
+Outside subscribers (``subscriber`` by default, more with ``--subscriber NAME``) are read-only:
+each may look up, create and pull from one durable consumer per owner's stream, named
+``ext_<user>`` (``subscriber_durable``) and filtered on that owner's events, ack its own
+messages, and receive on its own inbox prefix ``_INBOX_<user>`` (``subscriber_inbox``; nats-py's
+``inbox_prefix=``). NATS permissions match whole subject tokens only, so "any consumer whose
+name starts with ext_" cannot be said: the name is exact, and with it the subscriber can neither
+touch a service's consumer (same stream, other name) nor ack a service's messages
+(``$JS.ACK.<stream>.<its durable>.>`` only). It publishes no event, command or dead letter, never
+reaches the repair channel, and sees no other client's replies (not ``_INBOX.>``).
+
 Secrets: by default the config holds no password at all, only ``$VARIABLE`` references that
 nats-server resolves from its own environment at start (and refuses to start when one is
 missing). Literal passwords (tests) and public nkeys (not secret) are also supported.
@@ -62,6 +72,9 @@ __all__ = [
     "service_permissions",
     "stream_name",
     "subject",
+    "subscriber_durable",
+    "subscriber_inbox",
+    "subscriber_permissions",
     "trusted_keys_env_var",
     "user_name",
 ]
@@ -77,6 +90,10 @@ CONSUMES: Mapping[str, tuple[str, ...]] = {
     "logistics": (),
     "notify": ("claims", "funds", "logistics"),
 }
+
+#: The read-only identity for outside subscribers every generated config has (docs/integrating.md).
+DEFAULT_SUBSCRIBERS: tuple[str, ...] = ("subscriber",)
+SUBSCRIBER_DURABLE_PREFIX = "ext_"
 
 OPS_USER = "ops"
 JS_API = "$JS.API"
@@ -248,6 +265,48 @@ def command_sender_permissions(owner: str, namespace: str = "") -> Permissions:
     return Permissions((subject(ns, f"{owner}.cmd.>"),), (INBOX,))
 
 
+def _check_subscriber(name: str) -> str:
+    if not name or not name.replace("_", "").isalnum() or name != name.lower():
+        raise ValueError(f"subscriber name must be lower-case letters, digits and underscores: {name!r}")
+    if name in (*SERVICES, OPS_USER):
+        raise ValueError(f"subscriber name {name!r} is taken by a service or the ops user")
+    return name
+
+
+def subscriber_durable(name: str, namespace: str = "") -> str:
+    """The one durable consumer an outside subscriber may use on each owner's stream:
+    ``ext_<its NATS user>`` (services' durables are ``<service>__<handler>``)."""
+    return SUBSCRIBER_DURABLE_PREFIX + user_name(_check_namespace(namespace), _check_subscriber(name))
+
+
+def subscriber_inbox(name: str, namespace: str = "") -> str:
+    """The inbox prefix an outside subscriber connects with (``nats.connect(inbox_prefix=...)``):
+    JetStream answers and fetched messages come back there, and nobody else listens there."""
+    return f"_INBOX_{user_name(_check_namespace(namespace), _check_subscriber(name))}"
+
+
+def subscriber_permissions(name: str, namespace: str = "") -> Permissions:
+    """A read-only outside subscriber: its own durable pull consumer on every owner's events.
+
+    The JetStream API subjects nats-py's ``pull_subscribe(subject, durable=, stream=)`` and
+    ``fetch`` use, and nothing else: CONSUMER.INFO (does the durable exist?), CONSUMER.CREATE
+    with a filter on ``<owner>.evt.>`` (commands stay private: no filter on ``<owner>.cmd.>``),
+    CONSUMER.MSG.NEXT (a pull) and ``$JS.ACK`` of its own consumer. No STREAM.INFO/NAMES (pass
+    ``stream=``), no CONSUMER.DELETE (ops resets a consumer), no core subscription on events."""
+    ns = _check_namespace(namespace)
+    durable = subscriber_durable(name, ns)
+    publish: list[str] = []
+    for owner in SERVICES:
+        stream = stream_name(ns, owner)
+        publish += [
+            f"{JS_API}.CONSUMER.INFO.{stream}.{durable}",
+            f"{JS_API}.CONSUMER.CREATE.{stream}.{durable}.{subject(ns, f'{owner}.evt.>')}",
+            f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>",
+        ]
+    return Permissions(tuple(publish), (f"{subscriber_inbox(name, ns)}.>",))
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -337,6 +396,7 @@ def _users(
     namespaces: Sequence[str],
     credentials: Mapping[str, Credential],
     command_senders: Mapping[str, str],
+    subscribers: Sequence[str] = DEFAULT_SUBSCRIBERS,
 ) -> list[_User]:
     users = [_User(OPS_USER, credentials.get(OPS_USER) or _default_credential("", "ops"), None,
                    "operators: streams, consumers, DLQ draining, re-publish requests (ruralfund deploy, "
@@ -353,6 +413,12 @@ def _users(
             cred = credentials.get(name) or _default_credential(ns, sender)
             users.append(_User(name, cred, command_sender_permissions(owner, ns),
                                f"outside system sending {owner} commands"))
+        for reader in subscribers:
+            name = user_name(ns, _check_subscriber(reader))
+            cred = credentials.get(name) or _default_credential(ns, reader)
+            users.append(_User(name, cred, subscriber_permissions(reader, ns),
+                               f"outside subscriber, read-only: its durable {subscriber_durable(reader, ns)} "
+                               f"on each owner's events, inbox {subscriber_inbox(reader, ns)}"))
     names = [u.name for u in users]
     if len(names) != len(set(names)):
         raise ValueError(f"user names collide: {names}")
@@ -385,16 +451,18 @@ def render_config(
     *,
     credentials: Mapping[str, Credential] | None = None,
     command_senders: Mapping[str, str] | None = None,
+    subscribers: Sequence[str] = DEFAULT_SUBSCRIBERS,
     server: ServerOptions | None = None,
 ) -> str:
     """The whole nats-server config: server, JetStream, one user per service (and namespace).
 
     ``credentials`` maps a user name (``claims``, ``xinping_funds``, ``ops``) to how it logs in;
     users not named there read their password from ``password_env_var(ns, who)``.
-    ``command_senders`` maps an outside system's user name to the owner it sends commands to.
+    ``command_senders`` maps an outside system's user name to the owner it sends commands to;
+    ``subscribers`` names the read-only outside subscribers (``subscriber_permissions``).
     """
     spaces = list(dict.fromkeys(_check_namespace(ns) for ns in namespaces)) or [""]
-    users = _users(spaces, credentials or {}, command_senders or {})
+    users = _users(spaces, credentials or {}, command_senders or {}, subscribers)
     lines = [
         "# Generated by `ruralfund deploy nats-config`; edit the generator, not this file.",
         f"# Namespaces: {', '.join(ns or '(none)' for ns in spaces)}.",
@@ -438,6 +506,7 @@ def helm_values(
     replicas: int = 3,
     pvc_size: str = "20Gi",
     command_senders: Mapping[str, str] | None = None,
+    subscribers: Sequence[str] = DEFAULT_SUBSCRIBERS,
 ) -> dict[str, object]:
     """Values for the official NATS Helm chart: a JetStream cluster with the same users.
 
@@ -446,7 +515,7 @@ def helm_values(
     """
     assert replicas >= 3 and replicas % 2 == 1, "JetStream's RAFT wants an odd quorum >= 3"
     spaces = list(dict.fromkeys(_check_namespace(ns) for ns in namespaces)) or [""]
-    users = _users(spaces, {}, command_senders or {})
+    users = _users(spaces, {}, command_senders or {}, subscribers)
     env_vars = [u.credential.env for u in users if u.credential.env]
     return {
         "config": {

@@ -38,6 +38,8 @@ STOP_TIMEOUT_SECONDS: Final = 10.0
 COUNTY: Final = "xinping"
 OTHER_COUNTY: Final = "ruyuan"
 SENDER: Final = "sorting_line"
+#: The read-only outside subscriber every generated config has.
+SUBSCRIBER: Final = "subscriber"
 
 
 def nats_server_binary() -> Path:
@@ -68,7 +70,7 @@ def _passwords() -> dict[str, tuple[str, str]]:
     """user -> (environment variable, random password) for every user in the config."""
     found = {"ops": (password_env_var("", "ops"), new_password())}
     for ns in ("", COUNTY, OTHER_COUNTY):
-        for who in (*SERVICES, SENDER):
+        for who in (*SERVICES, SENDER, SUBSCRIBER):
             found[user_name(ns, who)] = (password_env_var(ns, who), new_password())
     return found
 

@@ -39,8 +39,25 @@ def test_nats_config_to_stdout_names_no_secret() -> None:
     result = runner.invoke(app, ["nats-config"])
     assert result.exit_code == 0, result.output
     assert re.findall(r"password: (\S+)", result.output) == [
-        f"${natsauth.password_env_var('', who)}" for who in ("ops", *natsauth.SERVICES)
+        f"${natsauth.password_env_var('', who)}" for who in ("ops", *natsauth.SERVICES, "subscriber")
     ]
+
+
+def test_nats_config_names_the_subscribers_asked_for() -> None:
+    """One read-only `subscriber` by default; --subscriber replaces it with the names given."""
+    result = runner.invoke(app, ["nats-config", "-n", "xinping", "--subscriber", "tax_bureau",
+                                 "--subscriber", "bank"])
+    assert result.exit_code == 0, result.output
+    assert "$RURALFUND_NATS_XINPING_TAX_BUREAU_PASSWORD" in result.output
+    assert '"$JS.API.CONSUMER.MSG.NEXT.XINPING_FUNDS.ext_xinping_bank"' in result.output
+    assert '"_INBOX_xinping_tax_bureau.>"' in result.output and "SUBSCRIBER_PASSWORD" not in result.output
+    values = dict(line.split("=", 1) for line in
+                  runner.invoke(app, ["secrets", "-n", "xinping", "--subscriber", "bank"]).output.splitlines())
+    assert natsauth.password_is_safe(values["RURALFUND_NATS_XINPING_BANK_PASSWORD"])
+    for taken in ("funds", "ops", "Bank", "tax-bureau"):
+        for command in ("nats-config", "nats-helm-values", "secrets"):
+            bad = runner.invoke(app, [command, "--subscriber", taken])
+            assert bad.exit_code == 2, (command, taken, bad.output)
 
 
 def test_nats_config_with_literal_password_nkey_and_sender_is_valid_for_nats_server(
@@ -54,6 +71,7 @@ def test_nats_config_with_literal_password_nkey_and_sender_is_valid_for_nats_ser
         "--password", f"ops={pw}", "--password", f"claims={pw}", "--nkey", f"funds={nkey}",
         "--nkey", f"logistics={_user_nkey(2)}", "--nkey", f"notify={_user_nkey(3)}",
         "--password", f"sorting_line={pw}", "--command-sender", "sorting_line=logistics",
+        "--password", f"subscriber={pw}",
     ])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")

@@ -29,9 +29,17 @@ from ruralfund_common.messaging.subjects import Namespace
 from ruralfund_common.testing.infra import connect_nats
 from ruralfund_common.testing.wait import eventually
 
-from ruralfund.natsauth import CONSUMES, SERVICES, stream_name, subject, user_name
+from ruralfund.natsauth import (
+    CONSUMES,
+    SERVICES,
+    stream_name,
+    subject,
+    subscriber_durable,
+    subscriber_inbox,
+    user_name,
+)
 
-from .conftest import COUNTY, OTHER_COUNTY, SENDER, LockedNats
+from .conftest import COUNTY, OTHER_COUNTY, SENDER, SUBSCRIBER, LockedNats
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +57,22 @@ async def login(server: LockedNats, user: str) -> AsyncIterator[tuple[NatsClient
         errors.append(str(exc))
 
     nc = await connect_nats(server.url_for(user), error_cb=on_error)
+    try:
+        yield nc, errors
+    finally:
+        await nc.close()
+
+
+@asynccontextmanager
+async def login_subscriber(server: LockedNats, namespace: str = "") -> AsyncIterator[tuple[NatsClient, list[str]]]:
+    """The read-only outside subscriber, on its own inbox prefix as the example consumer does."""
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    nc = await connect_nats(server.url_for(user_name(namespace, SUBSCRIBER)), error_cb=on_error,
+                            inbox_prefix=subscriber_inbox(SUBSCRIBER, namespace))
     try:
         yield nc, errors
     finally:
@@ -378,3 +402,128 @@ async def test_wrong_password_is_refused(locked_nats: LockedNats) -> None:
     with pytest.raises((nats.errors.NoServersError, nats.errors.Error, asyncio.TimeoutError)):
         nc = await connect_nats(url, allow_reconnect=False)
         await nc.close()
+
+
+# --------------------------------------------------------------------------- the outside subscriber
+
+
+@pytest.mark.parametrize("namespace", ["", COUNTY])
+async def test_the_subscriber_reads_each_owners_events_through_its_own_durable(
+    locked_nats: LockedNats, namespace: str
+) -> None:
+    """What the example consumer (examples/subscriber) does, and nothing it does is refused."""
+    await _streams_exist(locked_nats, namespace)
+    ns = Namespace(namespace)
+    for owner in SERVICES:
+        async with login(locked_nats, user_name(namespace, owner)) as (nc, _):
+            await nc.jetstream().publish(ns.subject(f"{owner}.evt.thing_done.v1"), owner.encode(),
+                                         stream=ns.stream(owner))
+    durable = subscriber_durable(SUBSCRIBER, namespace)
+    async with login_subscriber(locked_nats, namespace) as (nc, errors):
+        js = nc.jetstream(timeout=OK_TIMEOUT_SECONDS)
+        for owner in SERVICES:
+            sub = await js.pull_subscribe(ns.subject(f"{owner}.evt.>"), durable=durable, stream=ns.stream(owner),
+                                          config=ConsumerConfig(ack_wait=30, max_deliver=5))
+            [msg] = await sub.fetch(1, timeout=OK_TIMEOUT_SECONDS)
+            assert (msg.subject, msg.data) == (ns.subject(f"{owner}.evt.thing_done.v1"), owner.encode())
+            await msg.ack_sync(timeout=OK_TIMEOUT_SECONDS)
+            info = await js.consumer_info(ns.stream(owner), durable)
+            assert info.ack_floor.stream_seq == 1
+        assert errors == []
+    assert "Violation" not in locked_nats.log
+
+
+async def test_the_subscriber_publishes_no_event_command_dead_letter_or_repair_request(
+    locked_nats: LockedNats,
+) -> None:
+    await _streams_exist(locked_nats)
+    counts = {o: await _message_count(locked_nats, stream_name("", o)) for o in (*SERVICES, "dlq")}
+    forbidden = [f"{o}.{kind}.forged.v1" for o in SERVICES for kind in ("evt", "cmd")]
+    forbidden += [f"_rf.republish.{o}" for o in SERVICES] + ["dlq.funds.claims.evt.forged.v1"]
+    async with login_subscriber(locked_nats) as (nc, errors):
+        for target in forbidden:
+            await nc.publish(target, b"{}")
+        await nc.flush()
+        for target in forbidden:
+            await eventually(lambda t=target: _denied(errors, f'"{t}"'), description=f"subscriber denied {target}")
+    for owner, count in counts.items():
+        assert await _message_count(locked_nats, stream_name("", owner)) == count, owner
+
+
+@pytest.mark.parametrize("target", ["_rf.republish.>", "_rf.republish.claims", "_INBOX.>", "claims.evt.>",
+                                    "logistics.cmd.>", "dlq.>", ">"])
+async def test_the_subscriber_listens_only_on_its_own_inbox(locked_nats: LockedNats, target: str) -> None:
+    """Not the repair channel, not the services' replies (``_INBOX.>``), not a core
+    subscription on events or commands: it reads events through its durable only."""
+    async with login_subscriber(locked_nats) as (nc, errors):
+        await nc.subscribe(target)
+        await nc.flush()
+        # nats-py lower-cases the whole error, subject included
+        await eventually(lambda: any(f'permissions violation for subscription to "{target.lower()}"' in e.lower()
+                                     for e in errors), description=f"subscriber denied subscribing {target}")
+
+
+async def test_the_subscriber_cannot_touch_streams_or_the_services_consumers(locked_nats: LockedNats) -> None:
+    await _streams_exist(locked_nats)
+    async with login(locked_nats, "funds") as (nc, _):  # a service's durable to attack
+        await nc.jetstream().pull_subscribe("claims.evt.claim_approved.v1", durable="funds__on_claim_approved",
+                                            stream="RURALFUND_CLAIMS")
+    stream = "RURALFUND_CLAIMS"
+    async with login_subscriber(locked_nats) as (nc, errors):
+        js = nc.jetstream(timeout=DENIED_TIMEOUT_SECONDS)
+        attempts = {
+            f"$JS.API.STREAM.DELETE.{stream}": js.delete_stream(stream),
+            f"$JS.API.STREAM.PURGE.{stream}": js.purge_stream(stream),
+            f"$JS.API.STREAM.UPDATE.{stream}": js.update_stream(name=stream, subjects=["claims.>", "x.>"]),
+            "$JS.API.STREAM.CREATE.SNOOP": js.add_stream(name="SNOOP", subjects=["snoop.>"]),
+            f"$JS.API.CONSUMER.DELETE.{stream}.funds__on_claim_approved":
+                js.delete_consumer(stream, "funds__on_claim_approved"),
+            # re-creating a service's durable with another filter would be an update of it
+            f"$JS.API.CONSUMER.CREATE.{stream}.funds__on_claim_approved":
+                js.add_consumer(stream, durable_name="funds__on_claim_approved", name="funds__on_claim_approved",
+                                filter_subject="claims.evt.>"),
+            # its own durable, but on commands: those stay between the sender and the owner
+            f"$JS.API.CONSUMER.CREATE.{stream}.ext_subscriber.claims.cmd.>":
+                js.add_consumer(stream, durable_name="ext_subscriber", name="ext_subscriber",
+                                filter_subject="claims.cmd.>"),
+            f"$JS.API.CONSUMER.INFO.{stream}.funds__on_claim_approved":
+                js.consumer_info(stream, "funds__on_claim_approved"),
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.funds__on_claim_approved":
+                nc.request(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.funds__on_claim_approved", b"1",
+                           timeout=DENIED_TIMEOUT_SECONDS),
+        }
+        for what, attempt in attempts.items():
+            with pytest.raises(nats.errors.TimeoutError):
+                await attempt
+            await eventually(lambda w=what: _denied(errors, w), description=f"subscriber denied {what}")
+        # acking the service's messages (the reply subject of its deliveries) is refused too
+        await nc.publish(f"$JS.ACK.{stream}.funds__on_claim_approved.1.1.1.1.0", b"+ACK")
+        await nc.flush()
+        await eventually(lambda: _denied(errors, "$JS.ACK.RURALFUND_CLAIMS.funds__on_claim_approved"))
+    async with login(locked_nats, "ops") as (nc, _):
+        info = await nc.jetstream().consumer_info(stream, "funds__on_claim_approved")
+        assert info.config.filter_subject == "claims.evt.claim_approved.v1"
+        assert (await nc.jetstream().stream_info(stream)).config.subjects == ["claims.>"]
+
+
+async def test_a_pulls_reply_subject_is_not_checked_by_nats_but_stores_nothing(locked_nats: LockedNats) -> None:
+    """A known NATS limit: a request's reply subject is not checked against the sender's
+    permissions, so the subscriber (like any user allowed to pull) can have its own messages
+    delivered to any subject where someone listens, the repair channel included. The server
+    stores none of them in a stream, and what reaches a listener is a genuine message that no
+    signature check takes for anything else (an event's signature covers its own subject; a
+    repair answer has its own signature label; the owner answers such a "request" with an error)."""
+    await _streams_exist(locked_nats)
+    async with login(locked_nats, "claims") as (nc, _):
+        await nc.jetstream().publish("claims.evt.thing_done.v1", b"{}", stream="RURALFUND_CLAIMS")
+    before = await _message_count(locked_nats, "RURALFUND_FUNDS")
+    async with login(locked_nats, "ops") as (ops, _), login_subscriber(locked_nats) as (nc, errors):
+        seen = await ops.subscribe("funds.evt.redirected.v1")  # someone listens: it is delivered
+        await ops.flush()
+        await nc.jetstream().pull_subscribe("claims.evt.>", durable="ext_subscriber", stream="RURALFUND_CLAIMS")
+        await nc.publish("$JS.API.CONSUMER.MSG.NEXT.RURALFUND_CLAIMS.ext_subscriber", b'{"batch": 1}',
+                         reply="funds.evt.redirected.v1")
+        delivered = await seen.next_msg(timeout=OK_TIMEOUT_SECONDS)
+        assert delivered.subject == "claims.evt.thing_done.v1"  # the message keeps its own subject
+        assert errors == []
+    assert await _message_count(locked_nats, "RURALFUND_FUNDS") == before
