@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from ruralfund_common.money import format_yuan
 
 from .domain.claim import allowed_actions
@@ -200,6 +200,12 @@ class ClaimOut(BaseModel):
     revocation_reason: str | None = None
     # For the bureau's review: facts that do not refuse the claim (an unlisted platform, 等).
     flags: list[str] = []
+    recusal_required: bool = Field(
+        default=False,
+        description="the caller must recuse from reviewing or deciding this claim: the "
+        "enterprise is their own or one they are linked to (回避; the review and decision "
+        "endpoints refuse them with 403 RECUSAL_REQUIRED)",
+    )
     updated_at: datetime
     version: int
     history: list[ClaimHistoryOut] | None = None

@@ -161,17 +161,28 @@ async def get_enterprise(
     )
 
 
+def _like_fragment(text: str | None) -> str | None:
+    """``text`` as an ILIKE pattern matching it anywhere, its own % and _ taken literally."""
+    if text is None:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 async def list_enterprises(
-    conn: Conn, *, after: str | None, limit: int, credit_code: str | None
+    conn: Conn, *, after: str | None, limit: int, credit_code: str | None, search: str | None = None
 ) -> list[asyncpg.Record]:
+    """``search``: a fragment of the name or of the credit code (the bureau's registry search)."""
     return await conn.fetch(
         """SELECT e.*, coalesce((SELECT array_agg(program_code ORDER BY program_code) FROM enterprise_programs p
                WHERE p.credit_code = e.credit_code), '{}') AS programs FROM enterprises e
            WHERE ($1::text IS NULL OR credit_code > $1) AND ($2::text IS NULL OR credit_code = $2)
+             AND ($4::text IS NULL OR name ILIKE $4 OR credit_code ILIKE $4)
            ORDER BY credit_code LIMIT $3""",
         after,
         credit_code,
         limit,
+        _like_fragment(search),
     )
 
 
@@ -314,6 +325,10 @@ class ClaimFilter:
     program_code: str | None = None
     item_code: str | None = None
     credit_code: str | None = None  # set for enterprise principals: their own claims only
+    # the bureau's search (#17): one enterprise by its code, a name fragment, one period
+    enterprise_credit_code: str | None = None
+    enterprise_name_contains: str | None = None
+    period: str | None = None
 
 
 async def list_claims(
@@ -324,6 +339,9 @@ async def list_claims(
            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR program_code = $2)
              AND ($3::text IS NULL OR item_code = $3) AND ($4::text IS NULL OR credit_code = $4)
              AND ($5::uuid IS NULL OR id > $5::uuid)
+             AND ($7::text IS NULL OR credit_code = $7)
+             AND ($8::text IS NULL OR enterprise_name ILIKE $8)
+             AND ($9::text IS NULL OR period = $9)
            ORDER BY id LIMIT $6""",
         f.status,
         f.program_code,
@@ -331,6 +349,9 @@ async def list_claims(
         f.credit_code,
         after_id,
         limit,
+        f.enterprise_credit_code,
+        _like_fragment(f.enterprise_name_contains),
+        f.period,
     )
 
 

@@ -261,14 +261,23 @@ async def get_enterprise(credit_code: CreditCodePath, ctx: Ctx, principal: Reade
     "/enterprises",
     tags=["enterprises"],
     response_model=Page[EnterpriseOut],
-    summary="Enterprises (an enterprise sees itself)",
+    summary="Enterprises by credit code, optionally searched (an enterprise sees itself)",
 )
 async def list_enterprises(
-    ctx: Ctx, principal: Reader, page: Annotated[PageParams, Depends()]
+    ctx: Ctx,
+    principal: Reader,
+    page: Annotated[PageParams, Depends()],
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="part of the name or the credit code"),
+    ] = None,
 ) -> Page[EnterpriseOut]:
     after = _cursor_value(page.cursor)
+    search = (q.strip() or None) if q else None
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
-        found = await service.list_enterprises(conn, principal, after=after, limit=page.limit + 1)
+        found = await service.list_enterprises(
+            conn, principal, after=after, limit=page.limit + 1, search=search
+        )
     return _page(found, page.limit, lambda e: e.credit_code)
 
 
@@ -429,7 +438,8 @@ async def get_claim(claim_id: ClaimIdPath, ctx: Ctx, principal: Reader) -> Claim
     "/claims",
     tags=["claims"],
     response_model=Page[ClaimOut],
-    summary="Claims, oldest first (an enterprise sees its own)",
+    summary="Claims, oldest first, filtered and searched (an enterprise sees its own); "
+    "recusal_required says whether the caller must stay out of each",
 )
 async def list_claims(
     ctx: Ctx,
@@ -438,6 +448,17 @@ async def list_claims(
     status: ClaimStatus | None = None,
     program: Annotated[str | None, Query(max_length=64)] = None,
     item: Annotated[str | None, Query(max_length=64)] = None,
+    credit_code: Annotated[
+        str | None,
+        Query(min_length=18, max_length=18, description="one enterprise's 统一社会信用代码"),
+    ] = None,
+    enterprise: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="part of the enterprise's name"),
+    ] = None,
+    period: Annotated[
+        str | None, Query(max_length=MAX_PERIOD_CHARS, description="the period claimed, e.g. 2023Q3")
+    ] = None,
 ) -> Page[ClaimOut]:
     after = _cursor_value(page.cursor)
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
@@ -449,5 +470,8 @@ async def list_claims(
             item_code=item,
             after_id=after,
             limit=page.limit + 1,
+            credit_code=credit_code.strip().upper() if credit_code else None,
+            enterprise_name=enterprise.strip() if enterprise else None,
+            period=period.strip() if period else None,
         )
     return _page(found, page.limit, lambda c: c.id)

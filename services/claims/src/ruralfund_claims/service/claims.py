@@ -19,7 +19,7 @@ from ruralfund_common.errors import Conflict, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
 from ruralfund_common.money import format_yuan
-from ruralfund_common.recusal import require_no_conflict_of_interest
+from ruralfund_common.recusal import must_recuse, require_no_conflict_of_interest
 
 from ..adapters import once_keys as once_repo
 from ..adapters import repository as repo
@@ -292,7 +292,13 @@ async def get_claim(
 ) -> ClaimOut:
     row = await claim_row(conn, principal, claim_id)
     history = await repo.list_claim_history(conn, claim_id) if with_history else None
-    return claim_out(row, history)
+    return _for_reader(claim_out(row, history), principal)
+
+
+def _for_reader(out: ClaimOut, principal: Principal) -> ClaimOut:
+    """The claim as ``principal`` reads it: whether they must recuse from reviewing or
+    deciding it (the rule of ruralfund_common.recusal, so a page can say so before a click)."""
+    return out.model_copy(update={"recusal_required": must_recuse(principal, out.credit_code)})
 
 
 async def list_claims(
@@ -304,15 +310,21 @@ async def list_claims(
     item_code: str | None,
     after_id: str | None,
     limit: int,
+    credit_code: str | None = None,
+    enterprise_name: str | None = None,
+    period: str | None = None,
 ) -> list[ClaimOut]:
     f = ClaimFilter(
         status=status,
         program_code=program_code,
         item_code=item_code,
         credit_code=own_credit_code_only(principal),
+        enterprise_credit_code=credit_code,
+        enterprise_name_contains=enterprise_name,
+        period=period,
     )
     rows = await repo.list_claims(conn, f, after_id=after_id, limit=limit)
-    return [claim_out(r) for r in rows]
+    return [_for_reader(claim_out(r), principal) for r in rows]
 
 
 async def resubmit_claim(

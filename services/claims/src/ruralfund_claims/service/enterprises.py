@@ -159,10 +159,11 @@ async def get_enterprise(
 
 
 async def list_enterprises(
-    conn: asyncpg.Connection, principal: Principal, *, after: str | None, limit: int
-) -> list[EnterpriseOut]:
+    conn: asyncpg.Connection, principal: Principal, *, after: str | None, limit: int,
+    search: str | None = None,
+) -> list[EnterpriseOut]:  # fmt: skip
     rows = await repo.list_enterprises(
-        conn, after=after, limit=limit, credit_code=own_credit_code_only(principal)
+        conn, after=after, limit=limit, credit_code=own_credit_code_only(principal), search=search
     )
     return [enterprise_out(r) for r in rows]
 
