@@ -8,11 +8,12 @@ from ruralfund_common.auth import Role
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
 
-from .conftest import ADMIN, ENTERPRISE, FINANCE, LEADER, SIGNATORY, approved
+from .conftest import ADMIN, CC, ENTERPRISE, FINANCE, LEADER, SIGNATORY, approved
 
 pytestmark = pytest.mark.integration
 
 LEADER_QIAN = person("Leader Qian", Role.LEADING_GROUP)
+LINKED_LEADER = person("Leader Sun", Role.LEADING_GROUP, linked=[CC])  # a relative runs the payee
 P = "/programs/xinping-2021"
 
 
@@ -72,6 +73,19 @@ async def test_each_approver_sees_the_orders_awaiting_their_signature(world) -> 
     assert r.status_code == 200 and r.json()["status"] == "executed", r.text
     assert await _ids(world, SIGNATORY, **mine) == ["list-3"]
     assert await _ids(world, ADMIN, status="executed") == ["list-1"]
+
+
+async def test_a_member_linked_to_the_payee_is_told_to_recuse_before_signing(world) -> None:
+    o1, *_ = await _three_orders(world)
+    r = await world.funds.get("/payments", params={"awaiting_my_approval": "true"}, headers=bearer(LINKED_LEADER))
+    assert [p["recusal_required"] for p in r.json()["items"]] == [True, True, True]
+    r = await world.funds.get("/payments", params={"awaiting_my_approval": "true"}, headers=bearer(LEADER))
+    assert [p["recusal_required"] for p in r.json()["items"]] == [False, False, False]
+    # what the list said is what the approval does: refused, in Chinese, naming the payee
+    r = await world.post(f"/payments/{o1['payment_id']}/approvals", {"content_sha256": o1["content_sha256"]},
+                         LINKED_LEADER)
+    assert r.status_code == 403 and r.json()["code"] == "RECUSAL_REQUIRED", r.text
+    assert CC in r.json()["detail_zh"]
 
 
 async def test_awards_are_listed_by_status(world) -> None:

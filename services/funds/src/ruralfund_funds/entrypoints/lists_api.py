@@ -53,7 +53,7 @@ async def get_payments(
         rows = await list_payments(
             conn, status=status, awaiting_person=who.subject if awaiting_my_approval else None,
             awaiting_roles=frozenset(str(r) for r in who.roles), after_id=after.id if after else None,
-            limit=page.limit + 1)
+            limit=page.limit + 1, reader=who)
     items, more = rows[: page.limit], len(rows) > page.limit
     return Page(items=items, limit=page.limit,
                 next_cursor=encode_cursor({"id": items[-1].payment_id}) if more else None)

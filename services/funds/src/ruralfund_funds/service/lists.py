@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, Field
 from ruralfund_common.money import format_yuan
+from ruralfund_common.recusal import Decider, must_recuse
 
 from ..domain.payments import APPROVER_ROLES
 
@@ -36,6 +37,10 @@ class PaymentSummary(BaseModel):
     content_sha256: str = Field(description="what an approval signs (POST /payments/{id}/approvals)")
     approved_roles: list[str] = Field(description="roles whose approval of the current content is given")
     requested_at: datetime
+    recusal_required: bool = Field(
+        default=False, description="the caller must recuse from approving this order: the payee is their "
+        "own enterprise or one they are linked to (回避; POST /payments/{id}/approvals refuses them with "
+        "403 RECUSAL_REQUIRED)")
 
 
 class AwardSummary(BaseModel):
@@ -56,7 +61,7 @@ class AwardSummary(BaseModel):
 
 async def list_payments(
     conn: asyncpg.Connection, *, status: str | None, awaiting_person: str | None,
-    awaiting_roles: frozenset[str], after_id: UUID | None, limit: int,
+    awaiting_roles: frozenset[str], after_id: UUID | None, limit: int, reader: Decider | None = None,
 ) -> list[PaymentSummary]:
     """Payment orders by id (uuid7: oldest first). With ``awaiting_person``: only open orders
     that person has not signed and whose side for one of ``awaiting_roles`` is still open."""
@@ -78,10 +83,10 @@ async def list_payments(
         """,
         status, awaiting_person, after_id, open_roles, limit,
     )
-    return [_payment(r) for r in rows]
+    return [_payment(r, reader) for r in rows]
 
 
-def _payment(r: asyncpg.Record) -> PaymentSummary:
+def _payment(r: asyncpg.Record, reader: Decider | None) -> PaymentSummary:
     c = r["content"]
     return PaymentSummary(
         payment_id=r["payment_id"], award_id=r["award_id"], program_code=c["program_code"], status=r["status"],
@@ -89,6 +94,8 @@ def _payment(r: asyncpg.Record) -> PaymentSummary:
         payee_bank_name=c["payee_bank_name"], payee_bank_account=c["payee_bank_account"],
         amount_fen=c["amount_fen"], amount_yuan=format_yuan(c["amount_fen"]), content_sha256=r["content_sha256"],
         approved_roles=sorted(r["roles"]), requested_at=r["requested_at"],
+        # the approval's own rule (ruralfund_common.recusal), said before the person signs
+        recusal_required=reader is not None and must_recuse(reader, c["payee_credit_code"]),
     )
 
 
