@@ -20,7 +20,6 @@ import re
 from typing import Any, Final
 
 import pytest
-from fastapi.routing import APIRoute
 from ruralfund_common.auth import (
     API_DOCS_PATHS,
     Principal,
@@ -28,6 +27,7 @@ from ruralfund_common.auth import (
     current_principal,
     public_endpoint,
 )
+from ruralfund_common.routes import api_routes
 from ruralfund_common.testing.services import person
 
 pytestmark = pytest.mark.integration
@@ -214,17 +214,6 @@ MADE_UP_ID: Final = "01a21300-0000-7000-8000-000000000000"  # a well-formed id o
 # ------------------------------------------------------------------------------ the gates
 
 
-def _routes(routes: list[Any]) -> list[APIRoute]:
-    found: list[APIRoute] = []
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            found += _routes(inner.routes)
-        elif isinstance(route, APIRoute):
-            found.append(route)
-    return found
-
-
 def _gate(dependant: Any) -> str | None:
     """The gate a route's dependencies declare (the first role check found, depth first)."""
     if dependant.call is public_endpoint:
@@ -245,7 +234,7 @@ def derived_gates(app: Any) -> dict[str, str]:
     return {
         f"{method} {route.path}": _gate(route.dependant)
         or ("public" if route.path in API_DOCS_PATHS else "UNGUARDED")
-        for route in _routes(app.router.routes)
+        for route in api_routes(app)
         for method in sorted(route.methods)
     }
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import pytest
-from fastapi.routing import APIRoute
 from ruralfund_common.auth import Principal, Role
 from ruralfund_common.credit_code import with_check_character
+from ruralfund_common.routes import api_routes
 from ruralfund_common.testing.services import person
 from ruralfund_common.testing.wait import eventually
 
@@ -215,16 +215,6 @@ DECISIONS: Final[dict[str, dict[str, tuple[str, Request]]]] = {
 def _write_routes(app: Any) -> dict[str, frozenset[Role]]:
     """Every state-changing route and the roles its gate names."""
 
-    def walk(routes: list[Any]) -> list[APIRoute]:
-        found: list[APIRoute] = []
-        for route in routes:
-            inner = getattr(route, "original_router", None)
-            if inner is not None:
-                found += walk(inner.routes)
-            elif isinstance(route, APIRoute):
-                found.append(route)
-        return found
-
     def roles(dependant: Any) -> frozenset[Role] | None:
         if hasattr(dependant.call, "required_roles"):
             return frozenset(dependant.call.required_roles)
@@ -235,7 +225,7 @@ def _write_routes(app: Any) -> dict[str, frozenset[Role]]:
         return None
 
     out = {}
-    for route in walk(app.router.routes):
+    for route in api_routes(app):
         for method in route.methods - {"GET", "HEAD"}:
             out[f"{method} {route.path}"] = roles(route.dependant) or frozenset()
     return out

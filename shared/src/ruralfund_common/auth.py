@@ -52,6 +52,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ruralfund_common.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
+from ruralfund_common.routes import all_routes
 
 __all__ = [
     "DEFAULT_USERS_FILE",
@@ -592,23 +593,12 @@ def unguarded_routes(app: FastAPI) -> list[str]:
     # bundled assets, as API routes where plain FastAPI used bare Starlette routes)
     docs = API_DOCS_PATHS | {app.openapi_url}
     found: list[str] = []
-    for route in _api_routes(app.routes):
+    for route in all_routes(app.routes):
         if getattr(route, "path", None) in docs:
             continue
         if isinstance(route, APIRoute) and not _declares_auth(route.dependant):
             found.extend(f"{method} {route.path}" for method in sorted(route.methods))
     return found
-
-
-def _api_routes(routes: Iterable[Any]) -> Iterable[Any]:
-    """Every route, including those of included routers (newer FastAPI wraps each included
-    router instead of copying its routes into the app)."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from _api_routes(inner.routes)
-        else:
-            yield route
 
 
 def _declares_auth(dependant: Any) -> bool:

@@ -14,7 +14,8 @@ from typing import Any, Final
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from .auth import _api_routes, bearer_scheme, public_endpoint
+from .auth import bearer_scheme, public_endpoint
+from .routes import all_routes
 from .settings import ServiceSettings
 
 __all__ = ["finish_openapi", "install_openapi_finish"]
@@ -44,7 +45,7 @@ def finish_openapi(app: FastAPI, document: dict[str, Any], settings: ServiceSett
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes.setdefault(bearer_scheme.scheme_name, bearer_scheme.model.model_dump(by_alias=True, exclude_none=True))
     paths: dict[str, dict[str, Any]] = document.get("paths", {})
-    for route in _api_routes(app.routes):
+    for route in all_routes(app.routes):
         if not (isinstance(route, APIRoute) and route.include_in_schema and _is_public(route.dependant)):
             continue
         for method in route.methods:

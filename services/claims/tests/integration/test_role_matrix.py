@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from ruralfund_common.auth import API_DOCS_PATHS, Principal, Role
 from ruralfund_common.credit_code import with_check_character
+from ruralfund_common.routes import api_routes
 from ruralfund_common.testing.services import bearer, person
 
 pytestmark = pytest.mark.integration
@@ -82,20 +82,11 @@ def _routes(app: Any) -> set[str]:
     """ "METHOD /path" of every API route, through included routers (FastAPI >= 0.16x wraps
     them, so ``app.routes`` alone does not list them)."""
 
-    def walk(routes: list[Any]) -> list[APIRoute]:
-        found: list[APIRoute] = []
-        for route in routes:
-            if isinstance(route, APIRoute):
-                found.append(route)
-            elif hasattr(route, "original_router"):
-                found += walk(route.original_router.routes)
-        return found
-
     common = {"/healthz", "/readyz", "/asyncapi.json", "/event-schemas/{subject}.json", "/metrics",
               "/.well-known/ruralfund/event-keys",
               "/admin/clock"} | API_DOCS_PATHS
     return {
-        f"{m} {r.path}" for r in walk(app.router.routes) for m in r.methods if r.path not in common
+        f"{m} {r.path}" for r in api_routes(app) for m in r.methods if r.path not in common
     }
 
 
@@ -112,21 +103,10 @@ def _declared_roles(app: Any) -> dict[str, frozenset[str] | None]:
         return None
 
     out: dict[str, frozenset[str] | None] = {}
-    for route in _all_routes(app):
+    for route in api_routes(app):
         for m in route.methods:
             out[f"{m} {route.path}"] = roles_of(route.dependant)
     return out
-
-
-def _all_routes(app: Any) -> list[APIRoute]:
-    stack, found = list(app.router.routes), []
-    while stack:
-        route = stack.pop()
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif hasattr(route, "original_router"):
-            stack += route.original_router.routes
-    return found
 
 
 async def _world(claims) -> dict[str, str]:  # type: ignore[no-untyped-def]

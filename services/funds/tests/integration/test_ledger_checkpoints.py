@@ -72,6 +72,17 @@ async def superuser(w: World) -> asyncpg.Connection:
     return await asyncpg.connect(w.database_url, server_settings={"search_path": "funds"})
 
 
+async def _forge_pending_onto_tree(conn: asyncpg.Connection) -> tuple[int, list[str]]:
+    """What a DBA who read the code would do: empty the seal's capture and append its leaves to
+    the tree as if funds had sealed them. Returns the tree's size before and the forged leaves."""
+    size = await conn.fetchval("SELECT count(*) FROM ledger_leaves")
+    leaves = [r["leaf"] for r in await conn.fetch("SELECT leaf FROM ledger_pending ORDER BY pending_id")]
+    await conn.execute("DELETE FROM ledger_pending")
+    for i, text in enumerate(leaves):
+        await conn.execute("INSERT INTO ledger_leaves VALUES ($1, $2, $3)", size + i, text, leaf_hash(text.encode()))
+    return size, leaves
+
+
 async def test_untouched_ledger_verifies_and_the_checkpoint_is_published(world: World, tmp_path):
     w = world
     _, kept = await kept_checkpoint(w, tmp_path)
@@ -204,19 +215,7 @@ async def test_dba_appends_an_entry_with_a_recomputed_hash(world: World, tmp_pat
         assert code == 1, out
         assert "unsealed_change" in out and f"insert entries entry_id={entry_id}" in out, out
         # the capture is emptied and leaves are forged onto the tree: beyond the head funds signed
-        size = await conn.fetchval("SELECT count(*) FROM ledger_leaves")
-        forged = [
-            r["leaf"]
-            for r in await conn.fetch("SELECT leaf FROM ledger_pending ORDER BY pending_id")
-        ]
-        await conn.execute("DELETE FROM ledger_pending")
-        for i, text in enumerate(forged):
-            await conn.execute(
-                "INSERT INTO ledger_leaves VALUES ($1, $2, $3)",
-                size + i,
-                text,
-                leaf_hash(text.encode()),
-            )
+        size, forged = await _forge_pending_onto_tree(conn)
         code, out = await run_verify(w, path)
         assert code == 1 and "unsealed_change" not in out, out
         assert (
@@ -342,9 +341,7 @@ async def test_dba_changes_the_bank_account_of_an_executed_payment(world: World,
         await conn.execute(
             "UPDATE awards SET payee_bank_account = '6217000000000666' WHERE award_id = 'dba-2'"
         )
-        assert (await run_verify(w, None))[
-            0
-        ] == 0  # payments and awards were outside the hash chain
+        assert (await run_verify(w, None))[0] == 0  # payments and awards were outside the hash chain
         code, out = await run_verify(w, path)
         assert code == 1, out
         assert f"row_differs: payments payment_id={pid}" in out, out
@@ -353,19 +350,7 @@ async def test_dba_changes_the_bank_account_of_an_executed_payment(world: World,
         assert "unsealed_change" in out and f"update payments payment_id={pid}" in out, out
         # the captured change is appended as leaves as if funds had made it: beyond the signed head,
         # and a change no legitimate one makes (an executed payment's content, a paid award's account)
-        size = await conn.fetchval("SELECT count(*) FROM ledger_leaves")
-        pending = [
-            r["leaf"]
-            for r in await conn.fetch("SELECT leaf FROM ledger_pending ORDER BY pending_id")
-        ]
-        await conn.execute("DELETE FROM ledger_pending")
-        for i, text in enumerate(pending):
-            await conn.execute(
-                "INSERT INTO ledger_leaves VALUES ($1, $2, $3)",
-                size + i,
-                text,
-                leaf_hash(text.encode()),
-            )
+        await _forge_pending_onto_tree(conn)
         code, out = await run_verify(w, path)
         assert code == 1 and "row_differs" not in out and "tree_forged_append" in out, out
         assert (

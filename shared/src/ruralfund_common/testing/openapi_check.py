@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 from starlette.routing import Match
 
-from ruralfund_common.auth import _api_routes
+from ruralfund_common.routes import all_routes
 
 __all__ = ["UndocumentedAnswer", "check_answers_against_openapi"]
 
@@ -55,7 +55,7 @@ def check_answers_against_openapi(client: httpx.AsyncClient, app: FastAPI) -> li
 
 def _operation(app: FastAPI, request: httpx.Request) -> str | None:
     scope = {"type": "http", "path": request.url.path, "method": request.method, "root_path": ""}
-    for route in _api_routes(app.routes):
+    for route in all_routes(app.routes):
         if getattr(route, "include_in_schema", False) and route.matches(scope)[0] is Match.FULL:
             return route.path_format
     return None
