@@ -7,6 +7,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
 from pathlib import Path
 
 import httpx
@@ -21,15 +24,39 @@ from ruralfund_common.testing.wait import eventually
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("claims", "funds", "logistics", "notify")
 READY_TIMEOUT_SECONDS = 60.0
+ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
+LEADER = person("Leader Zhao", Role.LEADING_GROUP)
+ENTERPRISE = person("Packaging Co", Role.ENTERPRISE, credit_code="91530427MA6K0B0Q1Y")
 
 
 class MailBox:
+    """The SMTP server notify sends to, and what the flows ask of the mails it received."""
+
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.original_content or envelope.content)
         return "250 OK"
+
+    def mails(self, to: str | None = None) -> list[Message]:
+        found = map(message_from_bytes, self.messages)
+        return [m for m in found if to is None or to in (m["To"] or "")]
+
+    def mail(self, subject_text: str, to: str | None = None) -> Message | None:
+        """The one mail (to ``to``) whose subject holds ``subject_text``; None while none came."""
+        found = [m for m in self.mails(to) if subject_text in self.subject_of(m)]
+        assert len(found) <= 1, f"{subject_text!r} was mailed {len(found)} times: it is sent once"
+        return found[0] if found else None
+
+    @staticmethod
+    def subject_of(mail: Message) -> str:
+        return str(make_header(decode_header(mail["Subject"] or "")))
+
+    @staticmethod
+    def body_of(mail: Message) -> str:
+        part = mail.get_payload(0) if mail.is_multipart() else mail
+        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
 
 
 @dataclass
@@ -49,7 +76,7 @@ class System:
         """The opening every Xinping flow shares: Monday 2026-03-02, 10:00 in Shanghai on the dev
         clock (the clock file moves all four services), the program loaded and its accounts opened
         by funds, and 新平礼好包装有限公司 (91530427MA6K0B0Q1Y) registered."""
-        admin = bearer(person("Admin Wang", Role.BUREAU_ADMIN))
+        admin = bearer(ADMIN)
         async with self.client("claims") as claims, self.client("funds") as funds:
             r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=admin)
             assert r.status_code == 200, r.text
@@ -67,6 +94,20 @@ class System:
                 "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": account_no},
                 "program_code": "xinping-2021"})
             assert r.status_code == 201, r.text
+
+    async def approved_packaging(self, claims: httpx.AsyncClient, *, quarter: str = "2023Q3",
+                                 units: int = 12345) -> tuple[str, str]:
+        """The enterprise's brand-packaging claim, reviewed complete and approved: (claim, award)."""
+        r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
+            "program_code": "xinping-2021", "item_code": "brand-packaging",
+            "evidence": {"quarter": quarter, "units": units}})
+        assert r.status_code == 201, r.text
+        claim_id = r.json()["id"]
+        r = await claims.post(f"/claims/{claim_id}/review", json={"outcome": "complete"}, headers=bearer(ADMIN))
+        assert r.status_code == 200, r.text
+        r = await claims.post(f"/claims/{claim_id}/decision", json={"decision": "approve"}, headers=bearer(LEADER))
+        assert r.status_code == 200, r.text
+        return claim_id, r.json()["award_id"]
 
     def log_tail(self, service: str, lines: int = 40) -> str:
         return "\n".join(self.logs[service].read_text(errors="replace").splitlines()[-lines:])

@@ -18,16 +18,10 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from ruralfund_common.auth import Role
-from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
 
 pytestmark = pytest.mark.e2e
 
-CREDIT_CODE = "91530427MA6K0B0Q1Y"
-ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
-LEADER = person("Leader Zhao", Role.LEADING_GROUP)
-ENTERPRISE = person("Packaging Co", Role.ENTERPRISE, credit_code=CREDIT_CODE)
 # the flow below makes every owner publish: claims, funds and notify events
 EXPECTED_TYPES = {
     "claims.evt.program_activated.v1", "claims.evt.enterprise_registered.v1", "claims.evt.claim_submitted.v1",
@@ -122,12 +116,4 @@ async def _run_flow(system) -> None:
     claims, funds = system.client("claims"), system.client("funds")
     async with claims, funds:
         await system.start_xinping()
-        r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
-            "program_code": "xinping-2021", "item_code": "brand-packaging",
-            "evidence": {"quarter": "2023Q3", "units": 12345}})
-        assert r.status_code == 201, r.text
-        claim_id = r.json()["id"]
-        r = await claims.post(f"/claims/{claim_id}/review", json={"outcome": "complete"}, headers=bearer(ADMIN))
-        assert r.status_code == 200, r.text
-        r = await claims.post(f"/claims/{claim_id}/decision", json={"decision": "approve"}, headers=bearer(LEADER))
-        assert r.status_code == 200, r.text
+        await system.approved_packaging(claims)

@@ -5,9 +5,6 @@ contact on record before the change."""
 
 from __future__ import annotations
 
-from email import message_from_bytes
-from email.header import decode_header, make_header
-
 import pytest
 from ruralfund_common.auth import Role
 from ruralfund_common.testing.services import bearer, person
@@ -31,32 +28,20 @@ async def _json(client, path, who=ADMIN):
     return r.json() if r.status_code == 200 else None
 
 
-async def _approved_packaging(claims, quarter: str, units: int) -> tuple[str, str]:
-    r = await claims.post("/claims", headers=bearer(ENTERPRISE), json={
-        "program_code": "xinping-2021", "item_code": "brand-packaging",
-        "evidence": {"quarter": quarter, "units": units}})
-    assert r.status_code == 201, r.text
-    claim_id = r.json()["id"]
-    r = await claims.post(f"/claims/{claim_id}/review", json={"outcome": "complete"}, headers=bearer(ADMIN))
-    assert r.status_code == 200, r.text
-    r = await claims.post(f"/claims/{claim_id}/decision", json={"decision": "approve"}, headers=bearer(LEADER))
-    assert r.status_code == 200, r.text
-    return claim_id, r.json()["award_id"]
-
-
 async def test_an_award_over_the_item_budget_gets_no_notice_and_a_chinese_refusal(system):
     claims, funds, notify = (system.client(s) for s in ("claims", "funds", "notify"))
+    mailbox = system.mailbox
     async with claims, funds, notify:
         await system.start_xinping(contact_email=OLD_CONTACT, account_no=OLD_ACCOUNT)
         # 4,512,345 boxes x 0.20 = 902,469.00 of the 1,000,000.00 item: 97,531.00 left
-        _, first = await _approved_packaging(claims, "2023Q3", 4_512_345)
+        _, first = await system.approved_packaging(claims, quarter="2023Q3", units=4_512_345)
         await eventually(lambda: _status(funds, first), expect="in_publicity", timeout=60)
         # 500,000 boxes x 0.20 = 100,000.00 > 97,531.00: funds refuses the reservation
-        claim_id, refused = await _approved_packaging(claims, "2023Q4", 500_000)
+        claim_id, refused = await system.approved_packaging(claims, quarter="2023Q4", units=500_000)
         await eventually(lambda: _status(funds, refused), expect="refused", timeout=60)
 
-        mail = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "奖补资金未能安排"), timeout=60)
-        body = _body(mail)
+        mail = await eventually(lambda: mailbox.mail("奖补资金未能安排", to=OLD_CONTACT), timeout=60)
+        body = mailbox.body_of(mail)
         for text in ("核定奖补金额：100,000.00 元", "该项目剩余预算：97,531.00 元", "预算缺口：2,469.00 元",
                      f"申报编号 {claim_id}", "不予公示"):
             assert text in body, (text, body)
@@ -68,15 +53,16 @@ async def test_an_award_over_the_item_budget_gets_no_notice_and_a_chinese_refusa
         assert "100,000.00" not in page
         admin = (await notify.get("/notices", headers=bearer(ADMIN))).json()["items"]
         assert refused not in {n["award_id"] for n in admin}
-        approvals = [m for m in _mails(system.mailbox, OLD_CONTACT) if "审核通过" in _subject(m)]
-        assert len(approvals) == 1 and "902,469.00" in _body(approvals[0])  # none promises the refused one
+        approvals = [m for m in mailbox.mails(OLD_CONTACT) if "审核通过" in mailbox.subject_of(m)]
+        assert len(approvals) == 1 and "902,469.00" in mailbox.body_of(approvals[0])  # none promises the refused one
 
 
 async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_old_contact(system):
     claims, funds, notify = (system.client(s) for s in ("claims", "funds", "notify"))
+    mailbox = system.mailbox
     async with claims, funds, notify:
         await system.start_xinping(contact_email=OLD_CONTACT, account_no=OLD_ACCOUNT)
-        _, award_id = await _approved_packaging(claims, "2023Q3", 12_345)  # 2,469.00
+        _, award_id = await system.approved_packaging(claims, quarter="2023Q3", units=12_345)  # 2,469.00
         await eventually(lambda: _status(funds, award_id), expect="in_publicity", timeout=60)
         r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),
                              json={"amount_yuan": "5,000,000.00", "approval_reference": "新电商领〔2026〕1号"})
@@ -105,42 +91,22 @@ async def test_a_registry_bank_change_moves_the_pending_payment_and_warns_the_ol
                              headers=bearer(SIGNATORY))
         assert r.status_code == 409 and r.json()["code"] == "APPROVAL_CONTENT_CHANGED", r.text
 
-        warning = await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "收款账户变更提醒"), timeout=60)
-        body = _body(warning)
+        warning = await eventually(lambda: mailbox.mail("收款账户变更提醒", to=OLD_CONTACT), timeout=60)
+        body = mailbox.body_of(warning)
         assert "李经理：" in body and "0001" in body and "0002" in body and NEW_ACCOUNT not in body
-        assert not _mails(system.mailbox, "zhang@new-owner.example")  # the new contact is not who is warned
+        assert not mailbox.mails("zhang@new-owner.example")  # the new contact is not who is warned
         # and the old contact hears that it was replaced (a contact-first, account-next attack)
-        await eventually(lambda: _mail(system.mailbox, OLD_CONTACT, "联系人变更提醒"), timeout=60)
+        await eventually(lambda: mailbox.mail("联系人变更提醒", to=OLD_CONTACT), timeout=60)
 
         new_sha = payment["content_sha256"]
         for who in (LEADER, SIGNATORY):
             r = await funds.post(f"/payments/{pid}/approvals", json={"content_sha256": new_sha}, headers=bearer(who))
             assert r.status_code == 200, r.text
         assert r.json()["status"] == "executed", r.text
-        paid = await eventually(lambda: _mail(system.mailbox, "zhang@new-owner.example", "奖补资金已拨付"),
-                                timeout=60)
-        assert "0002" in _body(paid) and "中国建设银行新平支行" in _body(paid)
+        paid = await eventually(lambda: mailbox.mail("奖补资金已拨付", to="zhang@new-owner.example"), timeout=60)
+        assert "0002" in mailbox.body_of(paid) and "中国建设银行新平支行" in mailbox.body_of(paid)
 
 
 async def _status(funds, award_id):
     award = await _json(funds, f"/awards/{award_id}")
     return award and award["status"]
-
-
-def _subject(msg) -> str:
-    return str(make_header(decode_header(msg["Subject"] or "")))
-
-
-def _body(msg) -> str:
-    part = msg.get_payload(0) if msg.is_multipart() else msg
-    return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
-
-
-def _mails(mailbox, address: str) -> list:
-    return [m for m in map(message_from_bytes, mailbox.messages) if address in (m["To"] or "")]
-
-
-def _mail(mailbox, address: str, subject_text: str):
-    found = [m for m in _mails(mailbox, address) if subject_text in _subject(m)]
-    assert len(found) <= 1, f"one mail {subject_text!r} to {address}"
-    return found[0] if found else None

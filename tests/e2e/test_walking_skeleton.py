@@ -4,8 +4,6 @@ as separate processes over real NATS JetStream and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from email import message_from_bytes
-from email.header import decode_header, make_header
 
 import pytest
 from ruralfund_common.auth import Role
@@ -78,9 +76,9 @@ async def test_brand_packaging_claim_travels_from_claim_to_payment(system):
         assert r.status_code == 200 and r.json()["status"] == "executed", r.text
 
         await eventually(lambda: _claim_status(claims, claim_id), expect="paid", timeout=30)
-        paid_mail = await eventually(lambda: _mail_with_subject(system.mailbox, "奖补资金已拨付"), timeout=30)
+        paid_mail = await eventually(lambda: system.mailbox.mail("奖补资金已拨付"), timeout=30)
         assert "li@packaging.example" in paid_mail["To"]
-        assert "2,469.00" in _subject(paid_mail) and "2,469.00" in _body(paid_mail)
+        assert "2,469.00" in system.mailbox.subject_of(paid_mail) and "2,469.00" in system.mailbox.body_of(paid_mail)
 
         balances = await _json(funds, "/programs/xinping-2021/balances")
         assert balances["trial_balance"]["balanced"]
@@ -115,16 +113,4 @@ async def _claim_status(claims, claim_id):
     return claim and claim["status"]
 
 
-def _subject(msg) -> str:
-    return str(make_header(decode_header(msg["Subject"] or "")))
 
-
-def _body(msg) -> str:
-    part = msg.get_payload(0) if msg.is_multipart() else msg
-    return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
-
-
-def _mail_with_subject(mailbox, text):
-    found = [m for m in map(message_from_bytes, mailbox.messages) if text in _subject(m)]
-    assert len(found) <= 1, "a payment is announced once"
-    return found[0] if found else None
