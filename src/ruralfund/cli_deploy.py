@@ -249,9 +249,10 @@ OneNamespaceOption = Annotated[str, typer.Option(
 
 async def _connect(url: str) -> Any:
     import nats
+    from ruralfund_common.settings import nats_servers
 
     # Fail fast: an operator's typo must not hang for the client's default two minutes.
-    return await nats.connect(url, connect_timeout=OPS_TIMEOUT_SECONDS, max_reconnect_attempts=1,
+    return await nats.connect(nats_servers(url), connect_timeout=OPS_TIMEOUT_SECONDS, max_reconnect_attempts=1,
                               reconnect_time_wait=0.2, allow_reconnect=False)
 
 

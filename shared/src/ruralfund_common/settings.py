@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-__all__ = ["ServiceSettings", "load_settings", "SERVICES"]
+__all__ = ["ServiceSettings", "load_settings", "nats_servers", "SERVICES"]
 
 SERVICES = ("claims", "funds", "logistics", "notify")
 
@@ -22,7 +22,12 @@ _BARE_ALIASES = {"nats_url": "NATS_URL", "database_url": "DATABASE_URL"}
 class ServiceSettings(BaseModel):
     service: str
     env: Literal["development", "test", "production"] = "development"
+    # One URL, or the servers of a cluster separated by commas ("nats://n1:4222,nats://n2:4222"):
+    # the client tries them all at connect and on every reconnect (nats_servers).
     nats_url: str = "nats://127.0.0.1:4222"
+    # Copies JetStream keeps of each of our streams: 1 on a single server, 3 on a three-node
+    # cluster (a stream then survives the loss of one node). Existing streams are scaled to it.
+    nats_replicas: int = Field(default=1, ge=1, le=5)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     # The schema owner's login, used only to migrate (ruralfund_common.db.access): with it,
     # DATABASE_URL is the runtime role, which may change rows but no table, rule or trigger.
@@ -60,6 +65,13 @@ class ServiceSettings(BaseModel):
             raise ValueError("namespace must be letters, digits and underscores")
         return v.lower()
 
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_url_lists_servers(cls, v: str) -> str:
+        if not nats_servers(v):
+            raise ValueError("NATS_URL names no server")
+        return v
+
     @property
     def schema(self) -> str:
         return self.service
@@ -79,3 +91,9 @@ def load_settings(service: str, environ: dict[str, str] | None = None, **overrid
                 break
     values.update({k: v for k, v in overrides.items() if v is not None})
     return ServiceSettings.model_validate(values)
+
+
+def nats_servers(url: str) -> list[str]:
+    """The server URLs in a NATS_URL: one, or a cluster's separated by commas (nats-py takes a
+    list, not the comma-separated form the Go client and the nats CLI accept)."""
+    return [u.strip() for u in url.split(",") if u.strip()]

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ruralfund_common.clock import DevClock, DevClockForbidden, SystemClock, make_clock
-from ruralfund_common.settings import load_settings
+from ruralfund_common.settings import load_settings, nats_servers
 
 
 def test_dev_clock_refused_in_production():
@@ -44,3 +44,15 @@ def test_settings_prefer_service_specific_then_common_then_bare_names():
     assert load_settings("claims", env).namespace == "demo_1"
     with pytest.raises(ValueError):
         load_settings("claims", {"RURALFUND_NAMESPACE": "a.b"})
+
+
+def test_nats_url_may_list_a_clusters_servers_and_replicas_default_to_one():
+    env = {"NATS_URL": "nats://n1:4222, nats://n2:4222,nats://n3:4222", "RURALFUND_NATS_REPLICAS": "3"}
+    settings = load_settings("funds", env)
+    assert nats_servers(settings.nats_url) == ["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"]
+    assert settings.nats_replicas == 3
+    assert load_settings("funds", {}).nats_replicas == 1
+    assert nats_servers("nats://one:4222") == ["nats://one:4222"]
+    for bad in ({"RURALFUND_NATS_REPLICAS": "0"}, {"NATS_URL": " , "}):
+        with pytest.raises(ValueError):
+            load_settings("funds", bad)

@@ -27,6 +27,7 @@ from nats.aio.msg import Msg
 
 from ..errors import InvalidInput
 from ..logging import get_logger
+from ..settings import nats_servers
 from . import repair
 from .envelope import (
     CONTENT_TYPE,
@@ -179,10 +180,12 @@ class OutboxRelay:
         poll_seconds: float = 0.2,
         retention_days: int = 30,
         signing_key: SigningKey | None = None,
+        replicas: int = 1,
     ) -> None:
         assert 1 <= batch_size <= 5000
         self.pool = pool
         self.nats_url = nats_url
+        self.replicas = replicas
         self.producer = producer
         self.ns = namespace
         self.batch_size = batch_size
@@ -200,11 +203,12 @@ class OutboxRelay:
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self._nc = await nats.connect(
-            self.nats_url, name=f"ruralfund-{self.producer}-relay",
+            nats_servers(self.nats_url), name=f"ruralfund-{self.producer}-relay",
             max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
         )
         self._js = js = self._nc.jetstream(publish_async_max_pending=MAX_PUBLISH_IN_FLIGHT)
-        await ensure_stream(js, self.ns.stream(self.producer), self.ns.stream_subjects(self.producer))
+        await ensure_stream(js, self.ns.stream(self.producer), self.ns.stream_subjects(self.producer),
+                            replicas=self.replicas)
         await self._nc.subscribe(self.ns.republish_subject(self.producer), cb=self._on_republish)
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.producer}")
 

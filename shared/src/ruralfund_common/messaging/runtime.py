@@ -24,7 +24,7 @@ from faststream.specification import AsyncAPI
 
 from ..clock import Clock
 from ..logging import get_logger
-from ..settings import load_settings
+from ..settings import load_settings, nats_servers
 from ..telemetry import CONSUMER_LAG, register_gauges
 from . import asyncapi_doc
 from .envelope import Envelope, Event
@@ -87,8 +87,9 @@ class Messaging:
     def __init__(self, *, service: str, nats_url: str, namespace: str, clock: Clock,
                  max_deliver: int = 20, outbox_batch_size: int = 500, outbox_poll_seconds: float = 0.2,
                  outbox_retention_days: int = 30, ctx: Any = None, keys: EventKeys | None = None,
-                 tail_check_seconds: float = TAIL_CHECK_SECONDS) -> None:
+                 tail_check_seconds: float = TAIL_CHECK_SECONDS, replicas: int = 1) -> None:
         self.ctx = ctx
+        self.replicas = replicas
         self.tail_check_seconds = tail_check_seconds
         # None: taken at start from the service's settings (ctx.settings, else the environment)
         self.keys = keys
@@ -100,7 +101,7 @@ class Messaging:
         self._relay_args = dict(batch_size=outbox_batch_size, poll_seconds=outbox_poll_seconds,
                                 retention_days=outbox_retention_days)
         # The broker is used to describe our channels (AsyncAPI); it is never connected.
-        self.broker = NatsBroker(nats_url, log_level=logging.DEBUG)
+        self.broker = NatsBroker(nats_servers(nats_url), log_level=logging.DEBUG)
         self._handlers: list[tuple[str, type[Event], Handler, str]] = []
         self._processors: dict[str, EventProcessor] = {}
         self._consumed_owners: set[str] = set()
@@ -324,12 +325,12 @@ class Messaging:
         self.pool = pool
         keys = self._event_keys()
         self.relay = OutboxRelay(pool, self.nats_url, producer=self.service, namespace=self.ns,
-                                 signing_key=keys.signing, **self._relay_args)
+                                 signing_key=keys.signing, replicas=self.replicas, **self._relay_args)
         await self.relay.start()
         js = self.relay.nc.jetstream()
         for owner in {self.service} | self._consumed_owners:
-            await ensure_stream(js, self.ns.stream(owner), self.ns.stream_subjects(owner))
-        await ensure_stream(js, self.ns.dlq_stream, [self.ns.subject("dlq.>")])
+            await ensure_stream(js, self.ns.stream(owner), self.ns.stream_subjects(owner), replicas=self.replicas)
+        await ensure_stream(js, self.ns.dlq_stream, [self.ns.subject("dlq.>")], replicas=self.replicas)
         for subject, model, handler, consumer in self._handlers:
             self._processors[consumer] = EventProcessor(
                 service=self.service, consumer=consumer, subject=subject, model=model, handler=handler,

@@ -14,19 +14,34 @@ __all__ = ["ensure_stream", "STREAM_DUPLICATE_WINDOW_SECONDS"]
 STREAM_DUPLICATE_WINDOW_SECONDS = 120
 
 
-async def ensure_stream(js: Any, name: str, subjects: list[str]) -> None:
-    """Create or reconcile a stream; safe to call from every service at every start."""
+async def ensure_stream(js: Any, name: str, subjects: list[str], *, replicas: int = 1) -> None:
+    """Create or reconcile a stream; safe to call from every service at every start.
+
+    ``replicas`` is the deployment's RURALFUND_NATS_REPLICAS: a stream created before the
+    deployment became a cluster (or by a service with another setting) is scaled to it rather
+    than refused, as JetStream allows for a running stream. On a single server anything above 1
+    fails here, at start, with the server's reason."""
+    assert 1 <= replicas <= 5, replicas
     config = StreamConfig(
         name=name, subjects=subjects, storage=StorageType.FILE,
-        duplicate_window=STREAM_DUPLICATE_WINDOW_SECONDS,
+        duplicate_window=STREAM_DUPLICATE_WINDOW_SECONDS, num_replicas=replicas,
     )
     try:
         info = await js.stream_info(name)
     except NotFoundError:
         try:
             await js.add_stream(config)
-        except Exception:
-            await js.stream_info(name)  # lost a creation race with another service: fine
-        return
-    if sorted(info.config.subjects or []) != sorted(subjects):
+            return
+        except Exception as exc:
+            try:
+                info = await js.stream_info(name)  # lost a creation race with another service: fine
+            except NotFoundError:
+                raise exc from None  # the server's reason (e.g. replicas > 1 on a single server)
+    if replicas > 1 and not (info.cluster and info.cluster.name):
+        # a single server refuses to create such a stream, but some versions (2.9) take the
+        # update and report replicas they do not keep: refuse here, so a deployment that asks
+        # for a cluster's replicas of a lone server does not start
+        raise RuntimeError(f"stream {name}: RURALFUND_NATS_REPLICAS={replicas} but the NATS server is not "
+                           "in a JetStream cluster (replicas > 1 need one)")
+    if sorted(info.config.subjects or []) != sorted(subjects) or (info.config.num_replicas or 1) != replicas:
         await js.update_stream(config)

@@ -336,8 +336,13 @@ class EmbeddedNats:
     ``close()`` only if this object created it.
     """
 
-    def __init__(self, store_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, store_dir: Path | None = None, port: int | None = None, *,
+                 config_text: str | None = None) -> None:
+        """``config_text``: a nats-server configuration file's text (a cluster node's routes,
+        ``sync_interval``); the command-line flags (port, store dir) still win over it."""
         self._run_dir = Path(tempfile.mkdtemp(prefix=_NATS_DIR_PREFIX))
+        self._config_text = config_text
+        self._paused = False
         _write_owner(self._run_dir, "nats", None)
         self._owns_store = store_dir is None
         self.store_dir: Path = (store_dir or self._run_dir / "store").resolve()
@@ -387,6 +392,10 @@ class EmbeddedNats:
             "-p", str(self.port if self.port is not None else -1),
             "--ports_file_dir", str(self._ports_dir),
         ]
+        if self._config_text is not None:
+            config = self._run_dir / "nats-server.conf"
+            config.write_text(self._config_text)
+            cmd += ["-c", str(config)]
         t0 = time.monotonic()
         # stderr goes to a file, never a pipe: nobody drains a pipe during a long test run, and
         # a full pipe buffer would block the server.
@@ -418,6 +427,24 @@ class EmbeddedNats:
         """Hard stop (SIGKILL), as a crash would. Store is kept; unsynced writes may be lost."""
         self._terminate(signal.SIGKILL)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process holds its sockets but answers nothing, as a node cut off by a
+        network partition does (clients and peers see it only through their timeouts)."""
+        if self.running and not self._paused:
+            self._proc.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+            self._paused = True
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause`: the node is back on the network."""
+        if self._proc is not None and self._paused:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGCONT)
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def restart(self) -> str:
         """Stop gracefully and start again on the same port and store dir."""
         self.stop()
@@ -443,6 +470,7 @@ class EmbeddedNats:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(sig)
+            self.resume()  # a paused process acts on the signal only once it runs again
             try:
                 proc.wait(NATS_STOP_TIMEOUT_S if sig != signal.SIGKILL else _KILL_WAIT_S)
             except subprocess.TimeoutExpired:
@@ -1101,4 +1129,6 @@ async def connect_nats(url: str, **overrides: Any) -> NatsClient:
         "error_cb": _log_nats_error,
     }
     options.update(overrides)
-    return await nats.connect(url, **options)
+    from ruralfund_common.settings import nats_servers
+
+    return await nats.connect(nats_servers(url), **options)
