@@ -137,11 +137,16 @@ def test_service_health_dependencies_and_restart(services: dict[str, Any], name:
 def test_service_ports_are_the_agreed_ones_and_unique(services: dict[str, Any]) -> None:
     host_ports: list[str] = []
     for name, svc in services.items():
-        for mapping in svc.get("ports", []):
+        for index, mapping in enumerate(svc.get("ports", [])):
             host, container = _host_port(mapping)
             host_ports.append(host)
-            if name in SERVICES:
+            if name in SERVICES and index == 0:
                 assert (host, container) == (str(SERVICES[name]), "8000")
+    # notify's second port is its public listener, on the public bind address
+    public = services["notify"]["ports"][1]
+    assert public.startswith("${RURALFUND_PUBLIC_BIND_ADDRESS:-127.0.0.1}:")
+    assert _host_port(public) == ("8014", services["notify"]["environment"]["RURALFUND_NOTIFY_PUBLIC_PORT"])
+    assert [len(svc.get("ports", [])) for name, svc in services.items() if name in SERVICES].count(1) == 3
     assert len(host_ports) == len(set(host_ports)), f"duplicate host ports: {host_ports}"
     for name in SERVICES:
         assert services[name].get("ports"), f"{name} publishes no port"
@@ -541,6 +546,7 @@ def test_every_image_is_a_variable_defaulting_to_the_official_one(services: dict
     """A registry-less machine (make compose-test) swaps in stand-ins; an operator gets the real ones."""
     assert _official_default(services["nats"]["image"]).startswith("nats:")
     assert _official_default(services["postgres"]["image"]).startswith("postgres:")
+    assert _official_default(services["proxy"]["image"]).startswith("nginx:")
     for name in (*SERVICES, "migrate"):
         base = services[name]["build"]["args"]["PYTHON_IMAGE"]
         assert re.fullmatch(r"\$\{RURALFUND_PYTHON_IMAGE:-python:3\.11-slim\}", base), base
@@ -556,7 +562,7 @@ def test_dockerfile_builds_with_the_classic_builder(dockerfile: str) -> None:
 
 
 def test_containers_have_read_only_root_filesystems(services: dict[str, Any]) -> None:
-    for name in (*SERVICES, "migrate", "nats", "postgres"):
+    for name in (*SERVICES, "migrate", "nats", "postgres", "proxy"):
         assert services[name].get("read_only") is True, name
     for name in (*SERVICES, "migrate"):
         assert "/tmp" in services[name]["tmpfs"], name
@@ -576,3 +582,59 @@ def test_each_service_gets_its_own_api_base_url(services: dict[str, Any]) -> Non
         var = f"RURALFUND_{name.upper()}_API_BASE_URL"
         assert var in documented
         assert services[name]["environment"]["RURALFUND_API_BASE_URL"] == f"${{{var}:-}}"
+
+
+# --------------------------------------------------------------------------- the public side
+
+
+def _public_paths() -> list[str]:
+    """Every path notify's public listener serves (create_public_app's routers)."""
+    from ruralfund_notify.app import PUBLIC_ROUTERS
+
+    return [route.path for router in PUBLIC_ROUTERS for route in router.routes]
+
+
+def _admin_paths() -> list[str]:
+    """Every path of notify's admin listener that is not a public one."""
+    from ruralfund_notify.app import create_app
+
+    public = set(_public_paths())
+    return [path for path in create_app().openapi()["paths"] if path not in public]
+
+
+def _proxied(location: str, path: str) -> bool:
+    exact = location.startswith("= ")
+    prefix = location.removeprefix("= ")
+    return path == prefix if exact else path.startswith(prefix)
+
+
+def test_the_proxy_passes_exactly_the_public_listeners_paths() -> None:
+    """deploy/compose/proxy/nginx-public.conf: every public path reaches notify's public
+    listener, no admin path of notify (nor /metrics, /docs, health) matches a proxied location,
+    and anything else is answered 404 by nginx itself."""
+    conf = (ROOT / "deploy/compose/proxy/nginx-public.conf").read_text(encoding="utf-8")
+    blocks = dict(re.findall(r"location ((?:= )?\S+) \{\s*([^}]*)\}", conf))
+    proxied = [loc for loc, body in blocks.items() if "proxy_pass http://notify:8080;" in body]
+    assert {body.strip() for loc, body in blocks.items() if loc not in proxied} == {
+        "return 404;", "return 302 /publicity;"}
+    assert blocks["/"].strip() == "return 404;"
+    for path in _public_paths():
+        assert any(_proxied(loc, path) for loc in proxied), f"{path} is not proxied"
+    for path in [*_admin_paths(), "/metrics", "/docs", "/openapi.json", "/healthz", "/readyz"]:
+        assert not any(_proxied(loc, path) for loc in proxied), f"{path} would be public"
+    # each proxied location serves at least one public path (none is there for nothing)
+    for loc in proxied:
+        assert any(_proxied(loc, path) for path in _public_paths()), loc
+
+
+def test_the_public_listener_and_the_proxy_are_on_the_public_address(services: dict[str, Any]) -> None:
+    notify = services["notify"]
+    assert notify["environment"]["RURALFUND_NOTIFY_PUBLIC_PORT"] == "8080"
+    assert "8014" in str(notify["environment"]["RURALFUND_NOTIFY_PUBLIC_BASE_URL"])
+    proxy = services["proxy"]
+    assert proxy["profiles"] == ["proxy"]  # an example: only with --profile proxy
+    assert proxy["depends_on"]["notify"]["condition"] == "service_healthy"
+    assert proxy["ports"] == ["${RURALFUND_PUBLIC_BIND_ADDRESS:-127.0.0.1}:${RURALFUND_PROXY_PORT:-8080}:8080"]
+    for name in (*SERVICES, "nats", "postgres"):  # everything else stays on the inside address
+        for mapping in services[name].get("ports", [])[: 1 if name == "notify" else None]:
+            assert mapping.startswith("${RURALFUND_BIND_ADDRESS:-127.0.0.1}:"), (name, mapping)

@@ -62,11 +62,15 @@ BASE_PACKAGES = "python3.11,python3.11-venv,python3-pip,ca-certificates"
 STANDINS = {
     "RURALFUND_NATS_IMAGE": ("ruralfund-standin/nats:2.11", "nats.Dockerfile"),
     "RURALFUND_POSTGRES_IMAGE": ("ruralfund-standin/postgres:17", "postgres.Dockerfile"),
+    "RURALFUND_PROXY_IMAGE": ("ruralfund-standin/nginx:1.27", "nginx.Dockerfile"),
 }
+# Only the database and the broker serve the tests' testcontainers path.
+TESTCONTAINERS_IMAGES = ("RURALFUND_NATS_IMAGE", "RURALFUND_POSTGRES_IMAGE")
 SERVICES = ("claims", "funds", "logistics", "notify")
 PORT_VARS = {
     "claims": "RURALFUND_CLAIMS_PORT", "funds": "RURALFUND_FUNDS_PORT",
     "logistics": "RURALFUND_LOGISTICS_PORT", "notify": "RURALFUND_NOTIFY_PORT",
+    "notify-public": "RURALFUND_PUBLIC_PORT", "proxy": "RURALFUND_PROXY_PORT",
     "nats": "RURALFUND_NATS_PORT", "nats-monitor": "RURALFUND_NATS_MONITOR_PORT",
     "postgres": "RURALFUND_POSTGRES_PORT",
 }
@@ -255,7 +259,7 @@ def testcontainers_path(images: dict[str, str]) -> None:
     started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k not in {
         "NATS_URL", "DATABASE_URL", "RURALFUND_INFRA", "TESTCONTAINERS_RYUK_DISABLED"}}
-    env.update(images, RURALFUND_INFRA="testcontainers")
+    env.update({var: images[var] for var in TESTCONTAINERS_IMAGES}, RURALFUND_INFRA="testcontainers")
     log(f"RURALFUND_INFRA=testcontainers: {' '.join(TESTCONTAINERS_TESTS)}")
     result = run([sys.executable, "-m", "pytest", *TESTCONTAINERS_TESTS, "-q", "-p", "no:cacheprovider",
                   "--basetemp", str(WORK / "pytest-testcontainers")], env=env, cwd=ROOT,
@@ -309,7 +313,8 @@ def make_env_file() -> tuple[Path, dict[str, str]]:
 class Stack:
     def __init__(self, compose: list[str], env_file: Path, images: dict[str, str]) -> None:
         self.ports = {name: free_port() for name in PORT_VARS}
-        self.compose_cmd = [*compose, "-p", PROJECT, "--project-directory", str(ROOT),
+        # --profile proxy: the example reverse proxy of the public side runs too.
+        self.compose_cmd = [*compose, "-p", PROJECT, "--project-directory", str(ROOT), "--profile", "proxy",
                             *(a for f in COMPOSE_FILES for a in ("-f", str(ROOT / f))),
                             "--env-file", str(env_file)]
         # The shell wins over .env in compose: drop the caller's own settings, then add ours.
@@ -519,9 +524,34 @@ async def check_once(stack: Stack, clients, auth: People, secrets: dict[str, str
     log("one payment, the payee credited once, trial balance balanced, ledger verified")
 
 
+# Admin routes of notify, and what every service serves besides its API: none is public.
+NOT_PUBLIC = ("/notices", "/objections", "/webhooks/subscriptions", "/metrics", "/docs",
+              "/openapi.json", "/healthz", "/readyz", "/admin/clock")
+
+
+async def check_public_side(stack: Stack) -> None:
+    """notify's public listener and the proxy in front of it: the 公示 pages, feed and open data
+    answer, with the paid award's notice; every admin path is 404 on both."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        await eventually(lambda: _get(client, stack.url("proxy") + "/publicity/notices.json", {}),
+                         timeout=READY_SECONDS, interval=1, description="the proxy answers")
+        for name in ("notify-public", "proxy"):
+            base = stack.url(name)
+            page = await client.get(base + "/publicity")
+            assert page.status_code == 200 and "公示" in page.text, (name, page.status_code)
+            notices = (await client.get(base + "/publicity/notices.json")).json()["items"]
+            assert [n["amount_fen"] for n in notices] == [AWARD_FEN], (name, notices)
+            for path in ("/publicity/feed.atom", "/open-data/paid-awards.json",
+                         "/open-data/ledger-checkpoints.json"):
+                assert (await client.get(base + path)).status_code == 200, (name, path)
+            for path in NOT_PUBLIC:
+                assert (await client.get(base + path)).status_code == 404, (name, path)
+    log("public listener and proxy: the 公示 pages and open data only, admin paths 404")
+
+
 def check_hardening(stack: Stack) -> None:
     """Non-root and read-only root filesystems, as the compose file promises."""
-    for service in (*SERVICES, "nats", "postgres"):
+    for service in (*SERVICES, "nats", "postgres", "proxy"):
         info = json.loads(run(["docker", "inspect", stack.container(service)]).stdout)[0]
         assert info["HostConfig"]["ReadonlyRootfs"], f"{service}: root filesystem is writable"
     for service in SERVICES:
@@ -561,6 +591,7 @@ async def compose_test() -> int:
         log("all four services ready")
         check_hardening(stack)
         await walking_skeleton(stack, secrets)
+        await check_public_side(stack)
         ok = True
     finally:
         if not ok:

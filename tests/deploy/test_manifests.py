@@ -113,9 +113,11 @@ def test_a_broken_manifest_is_caught_by_the_validator() -> None:
 
 
 def _containers(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """The four services' Deployments (not the console's: it has no NATS or database)."""
     for dep in _of(docs, "Deployment").values():
         svc = dep["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
-        yield svc, dep, dep["spec"]["template"]["spec"]["containers"][0]
+        if svc in SERVICES:
+            yield svc, dep, dep["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_four_deployments_with_probes_resources_and_non_root(rendered) -> None:
@@ -323,3 +325,231 @@ def test_every_overlays_nats_users_exist_in_the_nats_values() -> None:
         for svc in SERVICES:
             perms = users[natsauth.user_name(ns, svc)]["permissions"]
             assert natsauth.subject(ns, f"{svc}.evt.>") in perms["publish"]["allow"]
+
+
+# --------------------------------------------------------------------------- exposure (#18, 4)
+
+
+def _public_paths() -> list[str]:
+    from ruralfund_notify.app import PUBLIC_ROUTERS
+
+    return [route.path for router in PUBLIC_ROUTERS for route in router.routes]
+
+
+def _notify_paths_not_public() -> list[str]:
+    from ruralfund_notify.app import create_app
+
+    public = set(_public_paths())
+    return [p for p in create_app().openapi()["paths"] if p not in public]
+
+
+def _prefix_matches(prefix: str, path: str) -> bool:
+    """Kubernetes' pathType Prefix: element-wise (/publicity matches /publicity/x, not /publicityx)."""
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def test_notify_serves_its_public_pages_on_a_port_of_their_own(rendered) -> None:
+    overlay, docs = rendered
+    release, _ = RELEASES[overlay]
+    for svc, _dep, c in _containers(docs):
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        env = _env(c)
+        if svc == "notify":
+            assert ports == {"http": 8000, "public": 8080}
+            assert env["RURALFUND_NOTIFY_PUBLIC_PORT"]["value"] == "8080"
+        else:
+            assert ports == {"http": 8000} and "RURALFUND_NOTIFY_PUBLIC_PORT" not in env
+    public = _of(docs, "Service")[f"{release}-notify-public"]["spec"]
+    assert public["ports"] == [{"name": "http", "port": 80, "targetPort": "public", "protocol": "TCP"}]
+    assert public["selector"]["app.kubernetes.io/component"] == "notify"
+
+
+def test_the_console_runs_on_the_services_apis_without_nats_or_database(rendered) -> None:
+    overlay, docs = rendered
+    release, _ = RELEASES[overlay]
+    console = _of(docs, "Deployment")[f"{release}-console"]["spec"]["template"]["spec"]
+    c = console["containers"][0]
+    env = _env(c)
+    assert c["args"] == ["serve", "console"]
+    assert {f"RURALFUND_CONSOLE_{svc.upper()}_URL": f"http://{release}-{svc}" for svc in SERVICES}.items() <= {
+        k: e.get("value") for k, e in env.items()}.items()
+    assert not {"NATS_URL", "DATABASE_URL", "NATS_PASSWORD", "PGPASSWORD"} & set(env)
+    ref = env["RURALFUND_CONSOLE_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert (ref["name"], ref["key"]) == (f"{release}-app", "console-session-secret")
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True and console["securityContext"]["runAsNonRoot"]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+
+
+def _ingress_values(overlay: str) -> dict[str, Any]:
+    return {"ingress": {**_values(overlay).get("ingress", {}), "enabled": True}}
+
+
+@pytest.mark.parametrize("overlay", sorted(RELEASES))
+def test_the_public_host_reaches_only_the_public_listeners_paths(overlay: str) -> None:
+    release, _ = RELEASES[overlay]
+    docs = render_with(overlay, _ingress_values(overlay))
+    ingresses = _of(docs, "Ingress")
+    assert set(ingresses) == {f"{release}-public", f"{release}-internal"}
+    spec = ingresses[f"{release}-public"]["spec"]
+    assert len(spec["rules"]) == 1
+    paths = spec["rules"][0]["http"]["paths"]
+    assert {p["backend"]["service"]["name"] for p in paths} == {f"{release}-notify-public"}
+    assert {p["pathType"] for p in paths} == {"Prefix"}
+    prefixes = [p["path"] for p in paths]
+    for path in _public_paths():
+        assert any(_prefix_matches(prefix, path) for prefix in prefixes), f"{path} is not routed"
+    for path in [*_notify_paths_not_public(), "/metrics", "/docs", "/openapi.json", "/healthz"]:
+        assert not any(_prefix_matches(prefix, path) for prefix in prefixes), f"{path} would be public"
+    assert all(any(_prefix_matches(prefix, path) for path in _public_paths()) for prefix in prefixes)
+
+
+@pytest.mark.parametrize("overlay", sorted(RELEASES))
+def test_the_internal_host_carries_the_console_and_each_admin_api(overlay: str) -> None:
+    release, _ = RELEASES[overlay]
+    docs = render_with(overlay, _ingress_values(overlay))
+    spec = _of(docs, "Ingress")[f"{release}-internal"]["spec"]
+    host = _ingress_values(overlay)["ingress"].get("internal", {}).get("host", "ruralfund.internal.example.gov.cn")
+    routes = {r["host"]: [(p["path"], p["backend"]["service"]["name"], p["backend"]["service"]["port"])
+                          for p in r["http"]["paths"]] for r in spec["rules"]}
+    expected = {host: [("/", f"{release}-console", {"name": "http"})]}
+    expected |= {f"{svc}.{host}": [("/", f"{release}-{svc}", {"name": "http"})] for svc in SERVICES}
+    assert routes == expected
+    public_host = _of(docs, "Ingress")[f"{release}-public"]["spec"]["rules"][0]["host"]
+    assert public_host not in routes and not public_host.endswith("." + host)
+
+
+# NetworkPolicy semantics, enough to ask "may this pod reach that one on this port" of the
+# rendered policies: a pod selected by no policy of a direction is open in that direction; a
+# selected one only where some rule of a selecting policy matches the peer and the port.
+
+NAMESPACE_LABEL: Final = "kubernetes.io/metadata.name"
+
+
+def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    if selector is None:
+        return False
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expr in selector.get("matchExpressions", []):
+        present = labels.get(expr["key"])
+        if expr["operator"] == "In" and present not in expr["values"]:
+            return False
+        if expr["operator"] == "NotIn" and present in expr["values"]:
+            return False
+    return True
+
+
+def _peer_matches(peer: dict[str, Any], policy_ns: str, pod: dict[str, Any]) -> bool:
+    if "ipBlock" in peer:
+        if "ip" not in pod:
+            return False
+        import ipaddress
+
+        address = ipaddress.ip_address(pod["ip"])
+        block = peer["ipBlock"]
+        return address in ipaddress.ip_network(block["cidr"]) and not any(
+            address in ipaddress.ip_network(e) for e in block.get("except", []))
+    if "labels" not in pod:  # an address outside the cluster: only ipBlocks name it
+        return False
+    if "namespaceSelector" in peer:
+        if not _selects(peer["namespaceSelector"], {NAMESPACE_LABEL: pod["ns"]}):
+            return False
+    elif pod["ns"] != policy_ns:
+        return False
+    return "podSelector" not in peer or _selects(peer["podSelector"], pod["labels"])
+
+
+def _port_matches(rule_ports: list[dict[str, Any]] | None, dst: dict[str, Any], port: int) -> bool:
+    if not rule_ports:
+        return True
+    named = {name for name, number in dst.get("ports", {}).items() if number == port}
+    return any(p["port"] == port or p["port"] in named for p in rule_ports)
+
+
+def _allowed_side(policies, side: str, me: dict[str, Any], peer: dict[str, Any], dst, port: int) -> bool:
+    kind, peers_key = ("Ingress", "from") if side == "ingress" else ("Egress", "to")
+    selecting = [p for p in policies if p["metadata"]["namespace"] == me["ns"]
+                 and kind in p["spec"]["policyTypes"] and _selects(p["spec"]["podSelector"], me["labels"])]
+    if not selecting:
+        return True
+    for policy in selecting:
+        for rule in policy["spec"].get(side, []) or []:
+            peers = rule.get(peers_key)
+            if (not peers or any(_peer_matches(x, policy["metadata"]["namespace"], peer) for x in peers)) \
+                    and _port_matches(rule.get("ports"), dst, port):
+                return True
+    return False
+
+
+def _may_connect(policies, src: dict[str, Any], dst: dict[str, Any], port: int) -> bool:
+    egress = "labels" not in src or _allowed_side(policies, "egress", src, dst, dst, port)
+    ingress = "labels" not in dst or _allowed_side(policies, "ingress", dst, src, dst, port)
+    return egress and ingress
+
+
+def _pods(docs: list[dict[str, Any]], namespace: str) -> dict[str, dict[str, Any]]:
+    pods = {}
+    for dep in _of(docs, "Deployment").values():
+        template = dep["spec"]["template"]
+        component = template["metadata"]["labels"]["app.kubernetes.io/component"]
+        pods[component] = {"ns": namespace, "labels": template["metadata"]["labels"],
+                           "ports": {p["name"]: p["containerPort"] for p in template["spec"]["containers"][0]["ports"]}}
+    return pods
+
+
+def test_network_policies_let_services_reach_nats_and_postgres_only() -> None:
+    overlay = "county-xinping.yaml"
+    release, namespace = RELEASES[overlay]
+    docs = render(overlay)
+    policies = list(_of(docs, "NetworkPolicy").values())
+    assert policies, "county-xinping.yaml turns the policies on"
+    pods = _pods(docs, namespace)
+    nats = {"ns": "nats", "labels": {"app.kubernetes.io/name": "nats"}, "ports": {"client": 4222}}
+    postgres = {"ns": namespace, "labels": {"cnpg.io/cluster": f"{release}-pg", "cnpg.io/instanceRole": "primary"}}
+    other_pg = {"ns": namespace, "labels": {"cnpg.io/cluster": "someone-else-pg"}}
+    dns = {"ns": "kube-system", "labels": {"k8s-app": "kube-dns"}}
+    controller = {"ns": "ingress-nginx", "labels": {"app.kubernetes.io/name": "ingress-nginx"}}
+    stranger = {"ns": "default", "labels": {"app": "curious"}}
+    internet, lan = {"ip": "203.0.113.7"}, {"ip": "10.1.2.3"}
+
+    for svc in SERVICES:
+        me = pods[svc]
+        assert _may_connect(policies, me, nats, 4222), svc
+        assert _may_connect(policies, me, postgres, 5432), svc
+        assert _may_connect(policies, me, dns, 53), svc
+        assert not _may_connect(policies, me, other_pg, 5432), svc
+        assert not _may_connect(policies, me, nats, 8222), svc  # monitoring is not theirs
+        assert not _may_connect(policies, me, pods["console"], 8000), svc
+        for other in SERVICES:
+            if other != svc:  # services talk over NATS, never to each other's API
+                assert not _may_connect(policies, me, pods[other], 8000), (svc, other)
+        assert _may_connect(policies, pods["console"], me, 8000), svc
+        assert _may_connect(policies, controller, me, 8000), svc
+        assert not _may_connect(policies, stranger, me, 8000), svc
+        assert _may_connect(policies, me, internet, 443) == (svc == "notify"), svc  # webhooks
+        assert _may_connect(policies, me, internet, 465) == (svc == "notify"), svc  # SMTP
+        assert not _may_connect(policies, me, lan, 443), svc
+    # the public listener: the ingress controller only, not even the console or another service
+    assert _may_connect(policies, controller, pods["notify"], 8080)
+    assert not _may_connect(policies, pods["console"], pods["notify"], 8080)
+    assert not _may_connect(policies, pods["claims"], pods["notify"], 8080)
+    assert not _may_connect(policies, stranger, pods["notify"], 8080)
+    # the console: reached by the ingress controller, reaches the APIs and nothing of the data
+    assert _may_connect(policies, controller, pods["console"], 8000)
+    assert not _may_connect(policies, stranger, pods["console"], 8000)
+    assert not _may_connect(policies, pods["console"], nats, 4222)
+    assert not _may_connect(policies, pods["console"], postgres, 5432)
+    assert not _may_connect(policies, pods["console"], internet, 443)
+    # the CloudNativePG pods are none of these policies' business (they need the operator etc.)
+    assert _may_connect(policies, stranger, postgres, 5432)
+
+
+def test_the_policy_check_sees_a_hole() -> None:
+    """The evaluator above is not blind: an egress rule open to everything is caught."""
+    overlay = "county-xinping.yaml"
+    _release, namespace = RELEASES[overlay]
+    docs = render_with(overlay, {"networkPolicy": {"enabled": True, "extraEgress": [{"ports": [{"port": 8000}]}]}})
+    policies = list(_of(docs, "NetworkPolicy").values())
+    pods = _pods(docs, namespace)
+    assert _may_connect(policies, pods["claims"], {"ip": "203.0.113.7"}, 8000)
+    assert not _may_connect(policies, pods["claims"], pods["funds"], 8000)  # funds' ingress still closed
