@@ -19,6 +19,7 @@ class ServiceError(Exception):
     title_zh: str
     detail_zh: str
     code: str = ""
+    field: str = ""  # the input the refusal names (a form shows the message beside it)
 
     @classmethod
     def from_response(cls, r: httpx.Response) -> ServiceError:
@@ -28,7 +29,8 @@ class ServiceError(Exception):
             body = {}
         body = body if isinstance(body, dict) else {}
         return cls(r.status_code, body.get("title_zh") or "请求未被接受",
-                   body.get("detail_zh") or body.get("detail") or "", body.get("code") or "")
+                   body.get("detail_zh") or body.get("detail") or "", body.get("code") or "",
+                   body.get("field") or "")
 
 
 class Services:
@@ -42,14 +44,21 @@ class Services:
     async def post(self, service: str, path: str, token: str, body: dict[str, Any]) -> Any:
         return await self._send(service, "POST", path, token, json=body)
 
+    async def download(self, service: str, path: str, token: str) -> httpx.Response:
+        """A file as the service serves it (bytes and headers), e.g. a claim's evidence."""
+        return await self._request(service, "GET", path, token)
+
     async def _send(self, service: str, method: str, path: str, token: str, **kw: Any) -> Any:
+        return (await self._request(service, method, path, token, **kw)).json()
+
+    async def _request(self, service: str, method: str, path: str, token: str, **kw: Any) -> httpx.Response:
         try:
             r = await self._clients[service].request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
         except httpx.HTTPError as exc:
             raise ServiceError(503, "服务暂时无法访问", f"{service} 服务暂时无法访问，请稍后再试。") from exc
         if r.status_code >= 400:
             raise ServiceError.from_response(r)
-        return r.json()
+        return r
 
     async def aclose(self) -> None:
         for client in self._clients.values():

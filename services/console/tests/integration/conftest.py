@@ -27,6 +27,8 @@ from ruralfund_funds.app import create_app as funds_app
 
 PROVIDER = "91530427MA6DEM0008"
 ENTERPRISE_CODE = with_check_character("91530427MA6K5XQ21")  # registered in Xinping
+OTHER_CODE = with_check_character("92530427MA6T00012")  # a second Xinping enterprise
+PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
 PAYEE = "91530427MA6K0B0Q1Y"
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
@@ -90,6 +92,9 @@ async def world(nats_url, database_url, pg_admin_dsn, namespace, tmp_path: Path)
     users.create("陈签字人", [Role.CONTRACTOR_SIGNATORY])
     users.create("王科长", [Role.BUREAU_ADMIN])
     users.create("李经理", [Role.ENTERPRISE], credit_code=ENTERPRISE_CODE)
+    users.create("周经理", [Role.ENTERPRISE], credit_code=OTHER_CODE)
+    # a member whose relatives run 李经理's enterprise and the order's payee: must recuse from both
+    users.create("孙委员", [Role.LEADING_GROUP], linked_credit_codes=[ENTERPRISE_CODE, PAYEE])
     funds_settings = service_settings("funds", nats_url=nats_url, database_url=database_url, namespace=namespace,
                                       dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
     # the real claims service answers /programs and /claims; its own database and subjects
@@ -128,3 +133,44 @@ async def _an_order_awaiting_approval(funds: httpx.AsyncClient, upstream) -> dic
 async def _ok(client: httpx.AsyncClient, path: str) -> bool | None:
     r = await client.get(path, headers=bearer(ADMIN))
     return True if r.status_code == 200 else None
+
+
+@dataclass
+class Reviewing:
+    """Xinping loaded in the real claims service, two enterprises registered and three claims
+    submitted: 李经理's for 2023Q3 and 2023Q4, 周经理's for 2023Q3."""
+
+    world: World
+    first: dict
+    second: dict
+    other: dict
+
+    async def claim(self, claim_id: str) -> dict:
+        r = await self.world.claims.get(f"/claims/{claim_id}", headers=bearer(ADMIN))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def _enterprise(code: str, name: str) -> dict:
+    return {"credit_code": code, "name": name, "kind": "enterprise", "program_code": "xinping-2021",
+            "contact": {"name": "李华", "email": "lihua@example.cn", "phone": "0877-7012345"},
+            "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": "6228 4800 0000 0000 017"}}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def reviewing(world: World) -> Reviewing:
+    admin, claims = bearer(ADMIN), world.claims
+    r = await claims.post("/programs", content=(PROGRAMS / "xinping-2021.yaml").read_bytes(),
+                          headers={**admin, "Content-Type": "application/yaml"})
+    assert r.status_code == 201, r.text
+    for code, name in ((ENTERPRISE_CODE, "新平礼好农业有限公司"), (OTHER_CODE, "新平县嘎洒农产品合作社")):
+        r = await claims.post("/enterprises", headers=admin, json=_enterprise(code, name))
+        assert r.status_code == 201, r.text
+    made = []
+    for who, quarter, units in (("李经理", "2023Q3", 12_345), ("李经理", "2023Q4", 20_000), ("周经理", "2023Q3", 15_000)):
+        r = await claims.post("/claims", headers=bearer(world.users.get(who)), json={
+            "program_code": "xinping-2021", "item_code": "brand-packaging",
+            "evidence": {"quarter": quarter, "units": units}})
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    return Reviewing(world, *made)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import home, signin
+from . import home, signin, staff_claims
 
 __all__ = ["ROUTERS"]
 
-ROUTERS = [signin.router, home.router]
+ROUTERS = [signin.router, home.router, staff_claims.router]
