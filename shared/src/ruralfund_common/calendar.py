@@ -51,6 +51,7 @@ __all__ = [
     "YearCalendar",
     "YearSource",
     "add_working_days",
+    "date_zh",
     "default_calendar",
     "default_calendar_dir",
     "is_working_day",
@@ -494,6 +495,14 @@ def _require_aware(instant: datetime) -> datetime:
 def local_date(instant: datetime) -> date:
     """The county's calendar day (Asia/Shanghai) of an aware instant."""
     return _require_aware(instant).astimezone(COUNTY_TZ).date()
+
+
+def date_zh(day: date) -> str:
+    """A day as people read it in Chinese text: ``2026年10月13日`` (no leading zeros); an
+    instant (a datetime) is the county's day it falls on."""
+    if isinstance(day, datetime):
+        day = local_date(day)
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _start_of(day: date) -> datetime:

@@ -42,6 +42,7 @@ __all__ = [
     "parse_yuan",
     "per_unit",
     "percent_of",
+    "yuan_zh",
 ]
 
 # Limits: the ledger stores fen in PostgreSQL bigint columns.
@@ -165,6 +166,11 @@ def format_yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), FEN_PER_YUAN)
     return f"{sign}{whole:,}.{cents:02d}"
+
+
+def yuan_zh(fen: int) -> str:
+    """Money as people read it in Chinese text: ``9753100`` → ``97,531.00 元``."""
+    return f"{format_yuan(fen)} 元"
 
 
 def _rate_as_decimal(rate: Decimal | str | int, name: str) -> Decimal:

@@ -24,6 +24,7 @@ from ruralfund_common.calendar import (
     WorkingCalendar,
     YearCalendar,
     add_working_days,
+    date_zh,
     default_calendar_dir,
     is_working_day,
     local_date,
@@ -478,3 +479,10 @@ def test_bad_year_file_formats_are_refused(store: CalendarStore, tmp_path: Path)
 def test_year_calendar_is_valid_by_construction() -> None:
     with pytest.raises(CalendarFileError, match="Saturdays or Sundays"):
         YearCalendar(2027, (), (date(2027, 1, 4),), "test")
+
+
+def test_a_day_in_chinese_text_has_no_leading_zeros_and_an_instant_is_the_countys_day() -> None:
+    assert date_zh(date(2026, 10, 13)) == "2026年10月13日"
+    assert date_zh(date(2026, 3, 2)) == "2026年3月2日"
+    # 16:30 UTC on 12 October is already 13 October in the county (UTC+8)
+    assert date_zh(datetime(2026, 10, 12, 16, 30, tzinfo=UTC)) == "2026年10月13日"

@@ -18,6 +18,7 @@ from ruralfund_common.money import (
     parse_yuan,
     per_unit,
     percent_of,
+    yuan_zh,
 )
 
 fens = st.integers(min_value=MIN_FEN, max_value=MAX_FEN)
@@ -280,3 +281,8 @@ def test_money_is_frozen_and_slotted() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         m.fen = 2  # type: ignore[misc]
     assert not hasattr(m, "__dict__")
+
+
+def test_money_in_chinese_text_reads_as_yuan_with_separators() -> None:
+    assert yuan_zh(9_753_100) == "97,531.00 元"
+    assert yuan_zh(1) == "0.01 元" and yuan_zh(-246_900) == "-2,469.00 元"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Final
 
-from ruralfund_common.calendar import local_date
-from ruralfund_common.money import format_yuan
+from ruralfund_common.calendar import date_zh as _date_zh
+from ruralfund_common.money import yuan_zh
 
 __all__ = ["CLAIM_STATUS_ZH", "PAYMENT_STATUS_ZH", "ROLE_ZH", "date_zh", "status_zh", "yuan_zh"]
 
@@ -22,20 +22,13 @@ ROLE_ZH: Final = {
 }
 
 
-def yuan_zh(fen: int) -> str:
-    """Integer fen as people read money: ``9753100`` → ``97,531.00 元``."""
-    return f"{format_yuan(fen)} 元"
-
-
 def date_zh(value: date | datetime | str | None) -> str:
     """A day as ``2026年10月13日``; an instant is the county's day (Asia/Shanghai) it falls on."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
+    if isinstance(value, str):  # as the services' JSON carries it
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    if isinstance(value, datetime):
-        value = local_date(value)
-    return f"{value.year}年{value.month}月{value.day}日"
+    return _date_zh(value)
 
 
 def status_zh(status: str) -> str:

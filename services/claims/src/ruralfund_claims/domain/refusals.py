@@ -4,8 +4,9 @@ figures that decided it (money as 150,000.00 元, dates as 2022年10月23日).""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Final
+
+from ruralfund_common.calendar import date_zh
 
 from .rules import Reason
 
@@ -61,10 +62,6 @@ _LABELS_ZH: Final[Mapping[str, str]] = {
     "min_investment": "投资额",
 }
 _MONEY_CHECKS: Final = frozenset({"min_total", "online_sales_first_months", "min_investment"})
-
-
-def date_zh(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _label(r: Reason) -> str:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from ruralfund_common.calendar import COUNTY_TZ
-from ruralfund_common.money import format_yuan
+from ruralfund_common.calendar import COUNTY_TZ, date_zh
+from ruralfund_common.money import yuan_zh
 
 __all__ = ["cn_date", "cn_datetime", "rfc3339", "yuan"]
 
 
-def yuan(amount_fen: int) -> str:
-    """246900 → "2,469.00 元"."""
-    return f"{format_yuan(amount_fen)} 元"
-
-
-def cn_date(day: date) -> str:
-    """date(2026, 3, 2) → "2026年3月2日" (an instant is first taken to the county's day)."""
-    if isinstance(day, datetime):
-        day = day.astimezone(COUNTY_TZ).date()
-    return f"{day.year}年{day.month}月{day.day}日"
+# The shared Chinese forms under the names notify's templates and mails use.
+yuan = yuan_zh  # 246900 → "2,469.00 元"
+cn_date = date_zh  # date(2026, 3, 2) → "2026年3月2日"; an instant is the county's day
 
 
 def cn_datetime(instant: datetime) -> str:
