@@ -267,6 +267,14 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
     for expected in ("乳源瑶族自治县电子商务进农村综合示范项目执行情况报告", "四、采购包组、购买服务合同及交付物",
                      "RY-2023-ZB-03", "4,274,000.00", "已逾期未完成", "统计截至"):  # fmt: skip
         assert expected in text, expected
+    flat = "".join(text.split())
+    # the stored program's source reference (a file path) is not part of the basis document
+    assert "seeds" not in text and ".txt" not in text and "依据文件乳源瑶族自治县人民政府办公室" in flat
+    assert "第2期进度款（节点验收后）固定直播间建成" in flat  # the tranche by number, its milestone by name
+    assert "编制单位（盖章）：乳源瑶族自治县工信局" in flat and "日期：2023年12月15日" in flat
+    fonts = [f.get_object() for page in PdfReader(BytesIO(pdf.content)).pages
+             for f in page["/Resources"]["/Font"].values()]  # type: ignore[index]  # fmt: skip
+    assert fonts and all("/FontFile2" in f["/FontDescriptor"].get_object() for f in fonts)
 
 
 async def test_who_may_read_the_report(claims) -> None:  # type: ignore[no-untyped-def]

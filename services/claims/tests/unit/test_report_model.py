@@ -272,7 +272,7 @@ def test_payment_schedule_of_a_contract(ruyuan: ProgramCheck) -> None:
     tranches = report(ruyuan).tranches
     assert [(t.code, t.kind_zh, t.status_zh, t.paid_fen) for t in tranches] == [
         ("advance", "前期资金拨付", "已支付", 264_000_00),
-        ("studio", "进度款（节点验收后）", "被拒付（RATIO_LIMIT_EXCEEDED）", 0),
+        ("studio", "进度款（节点验收后）", "被拒付（超过资金使用比例上限）", 0),
         ("balance", "尾款（最终验收后）", "未到付款条件", 0),
     ]
     assert tranches[0].paid_on == date(2023, 6, 15)

@@ -1,14 +1,17 @@
 """The execution report rendered: the xlsx opened with openpyxl (sheets, Chinese headings, yuan
-as numbers with 2 decimals from fen), the PDF read back with pypdf (Chinese title and headings,
-a yuan figure, page numbers)."""
+as numbers with 2 decimals from fen, subtotal rows marked), the PDF read back with pypdf (Chinese
+title and headings, a yuan figure, page numbers, the embedded font subset, the sign-off block,
+nothing a county reader would not understand)."""
 
 from __future__ import annotations
 
+import re
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -27,8 +30,18 @@ from ruralfund_claims.reports.model import (
     TrancheFacts,
     build_report,
 )
-from ruralfund_claims.reports.pdf import render_pdf
-from ruralfund_claims.reports.xlsx import SHEETS, render_xlsx, yuan
+from ruralfund_claims.reports.pdf import FONT, font_covers, render_pdf
+from ruralfund_claims.reports.xlsx import (
+    DATE_FORMAT,
+    DETAIL,
+    ROW_KIND_HEADING,
+    SHEETS,
+    SUBTOTAL,
+    TOTAL,
+    YUAN_FORMAT,
+    render_xlsx,
+    yuan,
+)
 
 PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
 WAN = 1_000_000
@@ -86,8 +99,8 @@ def report() -> ExecutionReport:
         ],
         target_actuals={"county-to-village-hours": 20},
         as_of=date(2023, 10, 8),
-        generated_by="王工（bureau_admin）",
-        document="乳府办〔2023〕19号",
+        generated_by="王工",
+        document="乳府办〔2023〕19号 (seeds/000_cd2fd8de6ac1832c.txt)",
     )
 
 
@@ -128,12 +141,88 @@ def test_xlsx_has_the_six_sheets_with_chinese_headings_and_yuan_numbers(
         Decimal("198765.44"), Decimal("198765.44"),
     ]  # fmt: skip
     assert all(c.number_format == "#,##0.00" for c in reward[3:10])
-    logistics = rows[("健全县镇村三级物流配送体系", "（方向小计）")]
+    logistics = rows[("健全县镇村三级物流配送体系", "小计")]
     budget, committed, paid, remaining = (logistics[i].value for i in (3, 4, 7, 8))
     assert (budget, committed, paid, remaining) == (2_200_000, 1_480_000, 444_000, 1_756_000)
     total = rows[("合计", None)]  # an empty text cell reads back as None
     assert total[3].value == 10_000_000
     assert dec(total[8].value) == Decimal(10_000_000) - Decimal(444_000) - Decimal("1234.56")
+
+
+def _tables(ws: Any) -> list[tuple[list[str], list[Any]]]:
+    """The sheet's tables: each heading row (blue fill) with the rows under it up to a blank."""
+    tables: list[tuple[list[str], list[Any]]] = []
+    for row in ws.iter_rows():
+        if row[0].fill.fgColor.rgb == "00DDEBF7":
+            tables.append(([str(c.value or "") for c in row], []))
+        elif tables and any(c.value is not None for c in row):
+            tables[-1][1].append(row)
+        elif tables and tables[-1][0]:
+            tables.append(([], []))  # a blank row ends the table
+    return [t for t in tables if t[0]]
+
+
+def test_every_money_figure_in_the_workbook_is_a_number_cell_in_yuan(
+    report: ExecutionReport,
+) -> None:
+    """Under every heading in 元, on every sheet: a number (never text such as "1,234.56"),
+    formatted #,##0.00; every day is a date cell shown as 2023年10月8日."""
+    wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
+    money_cells = 0
+    for ws in wb:
+        for headings, rows in _tables(ws):
+            money = [i for i, h in enumerate(headings) if "元" in h]
+            for row in rows:
+                for i in money:
+                    assert isinstance(row[i].value, int | float), (ws.title, headings[i], row[i].value)
+                    assert row[i].number_format == YUAN_FORMAT, (ws.title, headings[i])
+                    money_cells += 1
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, datetime):
+                    assert cell.number_format == DATE_FORMAT == 'yyyy"年"m"月"d"日"', cell
+                assert not (isinstance(cell.value, str) and re.fullmatch(r"-?[\d,]+\.\d\d", cell.value))
+    assert money_cells > 100
+    summary = {r[0]: r[1] for r in wb["总表"].iter_rows(max_col=2, values_only=True) if r[0]}
+    assert summary["统计截至"] == datetime(2023, 10, 8) and summary["编制单位"] == "乳源瑶族自治县工信局"
+
+
+def test_subtotal_rows_are_marked_so_a_column_sum_over_the_details_is_the_total(
+    report: ExecutionReport,
+) -> None:
+    """资金: every row says 明细, 小计 or 合计 in its last column (行类型); the details sum to the
+    合计 in every money column, so do the 小计 rows, and each 小计 is its own items' sum; the
+    items sit an outline level below their line. 总表: the lines (明细) sum to the 合计."""
+    wb = openpyxl.load_workbook(BytesIO(render_xlsx(report)))
+    ws = wb["资金"]
+    headings = [c.value for c in ws[1]]
+    assert headings[-1] == ROW_KIND_HEADING == "行类型"
+    rows = list(ws.iter_rows(min_row=2))
+    kinds = [r[-1].value for r in rows]
+    assert set(kinds) == {DETAIL, SUBTOTAL, TOTAL} and kinds.count(TOTAL) == 1 and kinds[-1] == TOTAL
+    assert kinds.count(SUBTOTAL) == len(report.lines)
+    money = range(3, 10)
+    (total,) = [r for r in rows if r[-1].value == TOTAL]
+    for col in money:
+        details = sum(dec(r[col].value) for r in rows if r[-1].value == DETAIL)
+        subtotals = sum(dec(r[col].value) for r in rows if r[-1].value == SUBTOTAL)
+        assert details == subtotals == dec(total[col].value), headings[col]
+        everything = sum(dec(r[col].value) for r in rows)
+        assert everything != details or details == 0  # why the marking matters
+    for sub in (r for r in rows if r[-1].value == SUBTOTAL):
+        items = [r for r in rows if r[-1].value == DETAIL and r[0].value == sub[0].value]
+        assert items and all(ws.row_dimensions[r[0].row].outline_level == 1 for r in items)
+        assert ws.row_dimensions[sub[0].row].outline_level == 0 and sub[1].value == "小计"
+        assert sub[0].font.bold and sub[0].fill.fgColor.rgb == "00F2F2F2"
+        for col in money:
+            assert sum(dec(r[col].value) for r in items) == dec(sub[col].value)
+    assert ws.sheet_properties.outlinePr.summaryBelow is False
+    ((headings, by_line),) = [t for t in _tables(wb["总表"]) if t[0][0] == "方向"]
+    assert headings[-1] == "行类型"
+    assert [r[-1].value for r in by_line] == [DETAIL] * len(report.lines) + [TOTAL]
+    for col in range(1, 8):
+        details = sum(dec(r[col].value) for r in by_line if r[-1].value == DETAIL)
+        assert details == dec(by_line[-1][col].value)
 
 
 def test_xlsx_targets_contracts_progress_and_ratios(report: ExecutionReport) -> None:
@@ -146,8 +235,8 @@ def test_xlsx_targets_contracts_progress_and_ratios(report: ExecutionReport) -> 
     heading = next(i for i, row in enumerate(contracts) if row[0] == "付款计划")
     schedule = contracts[heading + 2 :]  # after the table's headings
     assert [(t[2], t[3], t[6], t[7], t[8]) for t in schedule] == [
-        ("advance", "前期资金拨付", 444_000, 444_000, "已支付"),
-        ("balance", "尾款（最终验收后）", 1_036_000, 0, "未到付款条件"),
+        ("第1期", "前期资金拨付", 444_000, 444_000, "已支付"),
+        ("第2期", "尾款（最终验收后）", 1_036_000, 0, "未到付款条件"),
     ]
     progress = {r[2]: r for r in wb["进度"].iter_rows(min_row=2, values_only=True)}
     assert progress["智能分拣线投用"][6:8] == ("已逾期未完成", 8)
@@ -187,8 +276,134 @@ def test_pdf_in_chinese_with_title_headings_figures_and_page_numbers(
     pages = len(reader.pages)
     assert pages >= 2
     assert f"第 1 页 / 共 {pages} 页" in reader.pages[0].extract_text()
-    fonts = reader.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
-    assert any(f.get_object()["/BaseFont"] == "/STSong-Light" for f in fonts.values())
+
+
+def _fonts(pdf: bytes) -> list[Any]:
+    reader = PdfReader(BytesIO(pdf))
+    return [
+        font.get_object()
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[index]
+    ]
+
+
+def test_the_pdf_embeds_a_subset_of_its_chinese_font_and_names_no_other(
+    report: ExecutionReport,
+) -> None:
+    """A reader without any Chinese font shows the report too: every font the pages use is a
+    subset (ABCDEF+ prefix) of WenQuanYi Micro Hei with its TrueType program embedded
+    (FontFile2) and a ToUnicode map (the text can be searched and copied)."""
+    pdf = render_pdf(report)
+    fonts = _fonts(pdf)
+    assert fonts
+    for font in fonts:
+        assert re.fullmatch(rf"/[A-Z]{{6}}\+{FONT}-\d+", font["/BaseFont"]), font["/BaseFont"]
+        assert font["/Subtype"] == "/TrueType" and "/ToUnicode" in font
+        assert "/FontFile2" in font["/FontDescriptor"].get_object()
+    # a subset: the font file is 5 MB, the whole report far less
+    assert len(pdf) < 300_000, len(pdf)
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages)
+    assert all(font_covers(c) for c in set(text) if not c.isspace()), sorted(
+        c for c in set(text) if not c.isspace() and not font_covers(c)
+    )
+
+
+INTERNAL_WORDING = re.compile(
+    r"/work|/tmp|site-packages|\.(py|txt|ya?ml|ttc)\b|seeds|\bfen\b|\bNone\b|\b[a-z]+_[a-z_]+\b"
+    r"|\b(budget|status|paid|committed|advance|balance|instalment|scheduled|reward|service)\b"
+    r"|本服务|资金服务|\d{4}-\d{2}-\d{2}(?!\d)"
+)
+
+
+def test_the_pdf_reads_as_a_county_report_without_paths_codes_or_internal_words(
+    report: ExecutionReport,
+) -> None:
+    """No file path (the program file's source reference is dropped from the basis document),
+    no English field or status names, no snake_case, no ISO dates: days as 2023年10月8日, the
+    total as 10,000,000.00 元, tranches as 第n期 with the milestone's name."""
+    pdf = render_pdf(report)
+    reader = PdfReader(BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert reader.metadata is not None
+    shown = "\n".join([text, *(str(v) for v in reader.metadata.values())])
+    assert not INTERNAL_WORDING.search(shown), INTERNAL_WORDING.findall(shown)
+    assert "/work" not in pdf.decode("latin-1")
+    flat = "".join(text.split())
+    assert "依据文件乳府办〔2023〕19号" in flat
+    assert "统计截至2023年10月8日" in flat and "10,000,000.00元" in flat
+    assert "第1期前期资金拨付" in flat and "第2期尾款（最终验收后）" in flat
+    assert "2023年6月20日" in flat  # the advance's payment day
+    assert "2023年9月30日" in flat  # the sorting line's due day
+    # the only Latin text is what the program and contracts are called by (codes people quote)
+    # and the plan's own wording (O2O, 1+4+N场景式直播中心)
+    latin = set(re.findall(r"[A-Za-z][A-Za-z0-9-]*", text))
+    assert latin <= {"ruyuan-2021-p2", "RY-2023-WL-01", "O2O", "N"}, latin
+
+
+def test_the_pdf_ends_with_the_sign_off_block(report: ExecutionReport) -> None:
+    """编制单位 (the program's 主管部门, from county.bureau), 负责人 and 经办人 to sign by hand,
+    the day: the last thing on the last page."""
+    reader = PdfReader(BytesIO(render_pdf(report)))
+    last = "".join(reader.pages[-1].extract_text().split())
+    block = last[last.index("八、编制与签字") :]
+    assert block.startswith(
+        "八、编制与签字编制单位（盖章）：乳源瑶族自治县工信局负责人（签字）：经办人（签字）："
+        "日期：2023年10月8日"
+    ), block
+    assert block.endswith(f"第{len(reader.pages)}页/共{len(reader.pages)}页")
+
+
+def test_a_program_without_a_named_bureau_is_signed_by_the_countys_commerce_department() -> None:
+    doc = yaml.safe_load((PROGRAMS / "xinping-2021.yaml").read_text(encoding="utf-8"))
+    check = check_program(doc)
+    assert check.program is not None and check.program.bureau_name is None
+    report = build_report(
+        check.program, plan_ratios=check.ratios, spend={}, contracts=[], milestones=[],
+        target_actuals={}, as_of=date(2026, 10, 13), generated_by="王工",
+    )  # fmt: skip
+    assert report.header.compiled_by == "新平彝族傣族自治县商务主管部门"
+    doc["county"]["bureau"] = "新平彝族傣族自治县商务局"
+    check = check_program(doc)
+    assert check.program is not None
+    report = build_report(
+        check.program, plan_ratios=check.ratios, spend={}, contracts=[], milestones=[],
+        target_actuals={}, as_of=date(2026, 10, 13), generated_by="王工",
+    )  # fmt: skip
+    last = PdfReader(BytesIO(render_pdf(report))).pages[-1].extract_text()
+    flat = "".join(last.split())
+    assert "编制单位（盖章）：新平彝族傣族自治县商务局" in flat and "日期：2026年10月13日" in flat
+
+
+def test_a_refused_tranche_says_why_in_chinese() -> None:
+    doc = yaml.safe_load((PROGRAMS / "ruyuan-2021-p2.yaml").read_text(encoding="utf-8"))
+    check = check_program(doc)
+    assert check.program is not None
+    contract = ContractFacts(
+        contract_no="RY-2023-WL-02", item_code="smart-logistics-center", provider_name="某物流公司",
+        provider_credit_code="91440232MA4W000011", amount_fen=100_000_00,
+        signed_on=date(2023, 6, 10), ends_on=date(2023, 11, 30), procurement="公开招标",
+        status="active", paid_fen=0,
+        milestones=(MilestoneFacts("sorting-line", "智能分拣线投用", date(2023, 9, 30), None),),
+        tranches=(
+            TrancheFacts("advance", "advance", 30_000_00, "refused", refusal_code="INSUFFICIENT_FUNDS"),
+            TrancheFacts("m1", "instalment", 50_000_00, "refused", milestone_code="sorting-line",
+                         refusal_code="SOMETHING_NEW"),
+            TrancheFacts("balance", "balance", 20_000_00, "scheduled"),
+        ),
+    )  # fmt: skip
+    report = build_report(
+        check.program, plan_ratios=check.ratios,
+        spend={"smart-logistics-center": ItemSpend(contracts_fen=100_000_00)},
+        contracts=[contract], milestones=[], target_actuals={}, as_of=date(2023, 10, 8),
+        generated_by="王工",
+    )  # fmt: skip
+    first, second, _ = report.tranches
+    assert first.status_zh == "被拒付（共管账户余额不足）"
+    assert second.status_zh == "被拒付（原因代码 SOMETHING_NEW）"  # quotable, never hidden
+    assert (second.number, second.milestone_name) == (2, "智能分拣线投用")
+    flat = "".join("".join(p.extract_text() for p in PdfReader(BytesIO(render_pdf(report))).pages).split())
+    assert "第1期前期资金拨付" in flat and "被拒付（共管账户余额不足）" in flat
+    assert "第2期进度款（节点验收后）智能分拣线投用" in flat
 
 
 def test_xinping_without_share_rules_or_contracts_renders_too() -> None:
@@ -255,9 +470,9 @@ def test_user_text_is_never_a_formula_and_numbers_stay_numbers() -> None:
     assert texts[HOSTILE_TEXT[0]].quotePrefix  # typing into the cell keeps it text too
     for text in HOSTILE_TEXT[1:4]:
         assert texts[text].data_type == "s" and texts[text].quotePrefix, text
-    assert "生成人" in texts and texts["生成人"].quotePrefix is False
+    assert "导出人" in texts and texts["导出人"].quotePrefix is False
     summary = {r[0]: r[1] for r in wb["总表"].iter_rows(max_col=2, values_only=True) if r[0]}
-    assert summary["生成人"] == HOSTILE_TEXT[5] and summary["依据文件"] == HOSTILE_TEXT[2]
+    assert summary["导出人"] == HOSTILE_TEXT[5] and summary["依据文件"] == HOSTILE_TEXT[2]
     assert summary["项目名称"] == HOSTILE_TEXT[0]
     assert summary["中央财政资金（元）"] == 5_000_000  # numbers stay number cells
     assert any(c.data_type == "n" and c.number_format == "#,##0.00" for c in cells)
@@ -299,7 +514,7 @@ def test_the_leading_groups_decision_on_an_in_principle_rule_is_in_every_format(
     )  # fmt: skip
     (hardware,) = [r for r in report.ratios if r.code == "hardware-decoration-max"]
     assert hardware.paid_this_phase_fen == 300_000_00  # the named hardware part only
-    shown = "合同RY-2023-FW-003付款studio（360,000.00元）：固定直播间设备为验收必需，领导小组2023年第2次会议同意（赵组长，2023年9月5日）"
+    shown = "合同RY-2023-FW-003付款 360,000.00 元：固定直播间设备为验收必需，领导小组2023年第2次会议同意（赵组长，2023年9月5日）"
     assert hardware.decisions_zh == shown
     (as_json,) = [r for r in report.to_dict()["ratios"] if r["code"] == "hardware-decoration-max"]
     assert as_json["decisions"][0]["decided_by"] == "赵组长"

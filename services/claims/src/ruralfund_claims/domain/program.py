@@ -102,6 +102,9 @@ class CountyDoc(_Doc):
     name: Text
     prefecture: Text | None = None
     province: Text | None = None
+    # 主管部门: the county department that runs the program (县商务局, or 县工信局 where commerce
+    # sits there); the execution report names it as 编制单位 in its sign-off block.
+    bureau: Text | None = None
 
 
 class ContractorDoc(_Doc):
@@ -271,6 +274,7 @@ class Program:
     published_on: date | None = None
     claim_starts_on: date | None = None
     claim_ends_on: date | None = None
+    bureau_name: str | None = None  # 主管部门 (county.bureau)
 
     def items(self) -> list[Item]:
         return [item for line in self.lines for item in line.items]
@@ -408,6 +412,7 @@ def check_program(raw: object) -> ProgramCheck:
         name=doc.name,
         county_code=doc.county.code,
         county_name=doc.county.name,
+        bureau_name=doc.county.bureau,
         year=doc.year,
         phase=doc.phase,
         total_fen=total_fen or 0,

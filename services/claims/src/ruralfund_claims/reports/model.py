@@ -19,12 +19,14 @@ paid, over the cumulative fund of all phases (the denominator the plan's rule us
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from typing import Any, Final, Literal
 
-from ruralfund_common.money import format_yuan
+from ruralfund_common.calendar import date_zh
+from ruralfund_common.money import format_yuan, yuan_zh
 
 from ..domain.program import PHASE_NAMES_ZH, Item, Program
 from ..domain.ratios import PhaseFigures, RatioResult, RatioRuleDoc, evaluate_ratio
@@ -62,6 +64,7 @@ __all__ = [
     "TrancheFacts",
     "TrancheRow",
     "build_report",
+    "document_title",
     "jsonable",
     "milestone_status",
 ]
@@ -100,6 +103,18 @@ TRANCHE_STATUS_ZH: Final[Mapping[str, str]] = {
     "due": "应付（待支付）",
     "paid": "已支付",
     "refused": "被拒付",
+}
+# Why funds refused a tranche's payment (its CommandRefused codes), as the report shows it;
+# an unknown code is shown as "原因代码 X" so the reader can still quote it.
+REFUSAL_ZH: Final[Mapping[str, str]] = {
+    "INSUFFICIENT_FUNDS": "共管账户余额不足",
+    "RATIO_LIMIT_EXCEEDED": "超过资金使用比例上限",
+    "RATIO_JUSTIFICATION_REQUIRED": "偏离“原则上”资金使用比例，须领导小组决定",
+    "JOINT_ACCOUNT_FROZEN": "共管账户已冻结（承办企业违约）",
+    "CONTRACTOR_IN_DEFAULT": "收款单位已被认定违约",
+    "ALREADY_PAID": "已支付过",
+    "CALENDAR_YEAR_UNKNOWN": "缺少该年度节假日安排",
+    "BANK_REJECTED": "银行退回",
 }
 # Spending categories the program files use (an unknown one is shown by its code).
 CATEGORY_ZH: Final[Mapping[str, str]] = {
@@ -171,9 +186,9 @@ class RatioDecision:
 
     @property
     def text_zh(self) -> str:
-        day = f"{self.decided_at.year}年{self.decided_at.month}月{self.decided_at.day}日"
-        return (f"合同{self.contract_no}付款{self.tranche_code}（{format_yuan(self.amount_fen)}元）："
-                f"{self.text}（{self.decided_by}，{day}）")
+        # the tranche by its amount: its code is the system's, not the reader's
+        return (f"合同{self.contract_no}付款 {yuan_zh(self.amount_fen)}："
+                f"{self.text}（{self.decided_by}，{date_zh(self.decided_at)}）")
 
 
 @dataclass(frozen=True)
@@ -205,13 +220,12 @@ class ClawbackRow:
 
 
 def clawback_row(f: ClawbackFacts) -> ClawbackRow:
-    day = f"{f.resolution_date.year}年{f.resolution_date.month}月{f.resolution_date.day}日"
     outstanding = f.receivable_fen - f.repaid_fen
-    text = (f"违约收回：{f.name}（{f.credit_code}）经领导小组{f.resolution_no}（{day}）认定违约，"
-            f"已退回财政 {format_yuan(f.returned_fen)} 元，应收违约方 {format_yuan(f.receivable_fen)} 元")
+    text = (f"违约收回：{f.name}（{f.credit_code}）经领导小组{f.resolution_no}"
+            f"（{date_zh(f.resolution_date)}）认定违约，"
+            f"已退回财政 {yuan_zh(f.returned_fen)}，应收违约方 {yuan_zh(f.receivable_fen)}")
     if f.repayments:
-        text += (f"，已收回 {format_yuan(f.repaid_fen)} 元（缴回县财政局），"
-                 f"尚欠 {format_yuan(outstanding)} 元")
+        text += f"，已收回 {yuan_zh(f.repaid_fen)}（缴回县财政局），尚欠 {yuan_zh(outstanding)}"
     return ClawbackRow(f.credit_code, f.name, f.resolution_no, f.resolution_date, f.returned_fen,
                        f.receivable_fen, f.repaid_fen, outstanding, text + "。")
 
@@ -348,6 +362,7 @@ class Header:
     as_of: date
     generated_by: str
     total_fen: int
+    compiled_by: str = ""  # 编制单位 of the sign-off: the program's 主管部门
 
 
 @dataclass(frozen=True)
@@ -421,9 +436,11 @@ class TrancheRow:
     contract_no: str
     provider_name: str
     code: str
+    number: int  # 第 n 期 of its contract's schedule, from 1
     kind: str
     kind_zh: str
     milestone_code: str | None
+    milestone_name: str | None  # the contract milestone the instalment waits for
     spending_category: str | None
     spending_category_zh: str | None
     amount_fen: int
@@ -553,13 +570,29 @@ def build_report(
         packages=tuple(_package_row(program, p) for p in packages),
         contracts=contract_rows,
         deliverables=tuple(_deliverable_row(c, d) for c in contracts for d in c.deliverables),
-        tranches=tuple(_tranche_row(c, t) for c in contracts for t in c.tranches),
+        tranches=tuple(
+            _tranche_row(c, t, n) for c in contracts for n, t in enumerate(c.tranches, start=1)
+        ),
         milestones=_milestone_rows(milestones, contracts, as_of),
         ratios=_ratio_rows(program, plan_ratios, lines, spend, ratio_decisions),
         notes=_notes(program, [*_recovery_note(contract_rows),
                                *(c.summary_zh for c in clawback_rows), *notes]),
         clawbacks=clawback_rows,
     )
+
+
+# A file reference after a document's title, e.g. "（乳府办〔2023〕19号） (seeds/000_x.txt)":
+# where the program file came from, not part of the title a reader quotes.
+_FILE_REFERENCE: Final = re.compile(
+    r"\s*[(（]\s*[A-Za-z0-9_./\\-]*[/\\][A-Za-z0-9_./\\-]*\s*[)）]\s*$", re.ASCII
+)
+
+
+def document_title(document: str | None) -> str | None:
+    """The basis document's title as a reader quotes it: without a trailing file path."""
+    if document is None:
+        return None
+    return _FILE_REFERENCE.sub("", document).strip() or None
 
 
 def _header(program: Program, as_of: date, generated_by: str, document: str | None) -> Header:
@@ -572,10 +605,11 @@ def _header(program: Program, as_of: date, generated_by: str, document: str | No
         year=program.year,
         phase=program.phase,
         phase_zh=PHASE_NAMES_ZH.get(program.phase, program.phase),
-        document=document,
+        document=document_title(document),
         as_of=as_of,
         generated_by=generated_by,
         total_fen=program.total_fen,
+        compiled_by=program.bureau_name or f"{program.county_name}商务主管部门",
     )
 
 
@@ -706,17 +740,20 @@ def _package_row(program: Program, p: PackageFacts) -> PackageRow:
     )
 
 
-def _tranche_row(c: ContractFacts, t: TrancheFacts) -> TrancheRow:
+def _tranche_row(c: ContractFacts, t: TrancheFacts, number: int = 0) -> TrancheRow:
     status = TRANCHE_STATUS_ZH.get(t.status, t.status)
     if t.status == "refused" and t.refusal_code:
-        status += f"（{t.refusal_code}）"
+        status += f"（{REFUSAL_ZH.get(t.refusal_code) or f'原因代码 {t.refusal_code}'}）"
+    milestones = {m.code: m.name for m in c.milestones}
     return TrancheRow(
         contract_no=c.contract_no,
         provider_name=c.provider_name,
         code=t.code,
+        number=number,
         kind=t.kind,
         kind_zh=TRANCHE_KIND_ZH.get(t.kind, t.kind),
         milestone_code=t.milestone_code,
+        milestone_name=milestones.get(t.milestone_code or "", t.milestone_code),
         spending_category=t.spending_category,
         spending_category_zh=CATEGORY_ZH.get(t.spending_category or "", t.spending_category),
         amount_fen=t.amount_fen,
@@ -895,7 +932,7 @@ def _recovery_note(contracts: Sequence[ContractRow]) -> list[str]:
     paid = sum(c.paid_fen for c in failed)
     numbers = "、".join(c.contract_no for c in failed)
     note = (
-        f"验收不合格的合同 {len(failed)} 份（{numbers}），其已支付的 {format_yuan(paid)} 元"
+        f"验收不合格的合同 {len(failed)} 份（{numbers}），其已支付的 {yuan_zh(paid)}"
         "应予追回（承办单位不能按期完成项目建设目标并影响项目验收的，收回全部项目建设资金）。"
     )
     return [note]
@@ -903,15 +940,15 @@ def _recovery_note(contracts: Sequence[ContractRow]) -> list[str]:
 
 def _notes(program: Program, extra: Sequence[str]) -> tuple[str, ...]:
     notes = [
-        "金额单位：元，由整数“分”精确换算，保留两位小数。",
+        "金额单位：元，精确到分，保留两位小数。",
         (
             "承诺金额 = 已签订购买服务合同金额 + 已批准的以奖代补奖补金额（含公示中、已支付）"
             "（已招标包组中尚未签订合同的金额不计入）；"
             "已支付 = 已支付奖补 + 已支付合同款；剩余 = 预算 - 已支付；未承诺 = 预算 - 承诺金额。"
         ),
         (
-            "向服务商预拨（预拨资金）的款项只记录在资金服务（共管账户台账）中，本服务无从得知，"
-            "未计入本报告的已支付金额；请与资金服务的共管账户流水核对。"
+            "向服务商预拨的款项记在共管账户台账中，不计入本报告的已支付金额；"
+            "请与共管账户台账及银行流水核对。"
         ),
     ]
     if program.ratio_rules:

@@ -1,18 +1,24 @@
-"""The execution report as a PDF in Chinese (reportlab): title, header, tables, page numbers.
+"""The execution report as a PDF in Chinese (reportlab): title, header, tables, page numbers
+and the sign-off block (编制单位、负责人、日期).
 
-Font: reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1, encoding UniGB-UCS2-H). It
-needs no font file on the server and no system install, so the service renders the same PDF
-on any machine; the glyphs are not embedded, and every PDF reader with Chinese support
-(Acrobat, WPS, Foxit, pdf.js, poppler with a CJK font) supplies its own Song/Ming face for
-this standard Adobe-GB1 font — what county and provincial reviewers open it with. Embedding
-a TTF would need a CJK font file shipped with the service (none is on PyPI as a dependency we
-could rely on, and system fonts differ per machine), and would make each PDF megabytes larger.
+Font: WenQuanYi Micro Hei (文泉驿微米黑, Apache-2.0) from the ``paperang-p2-fonts-cjk`` package,
+a dependency of claims: ``uv sync`` and the service image bring it, nothing is installed by
+hand. reportlab embeds a subset of it (only the glyphs the report uses, as ``ABCDEF+`` subset
+fonts with a ToUnicode map, so the text can be searched and copied): every reader shows the
+Chinese, one without any Chinese font of its own too. The built-in ``STSong-Light`` used
+before is never embedded, and such a reader showed every character as a box. The font must
+have TrueType outlines: reportlab cannot embed CFF-based OpenType, which the Noto/Source Han
+CJK fonts on PyPI are.
+
+Money in tables is the figure under a "（元）" heading (2,200,000.00), in running text
+"97,531.00 元"; days are "2026年10月13日" (``ruralfund_common``'s ``yuan_zh``/``date_zh``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from importlib.resources import as_file, files
 from io import BytesIO
 from typing import Any, Final
 
@@ -22,23 +28,40 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from ruralfund_common.money import format_yuan
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from ruralfund_common.calendar import date_zh
+from ruralfund_common.money import format_yuan, yuan_zh
 
 from . import PDF_MEDIA_TYPE
 from .model import ExecutionReport, Figures
 
-__all__ = ["FONT", "PDF_MEDIA_TYPE", "render_pdf"]
+__all__ = ["FONT", "FONT_FILE", "FONT_PACKAGE", "PDF_MEDIA_TYPE", "font_covers", "render_pdf"]
 
-FONT: Final = "STSong-Light"
+FONT: Final = "WenQuanYiMicroHei"
+FONT_PACKAGE: Final = "paperang_p2_fonts_cjk"
+FONT_FILE: Final = "fonts/wqy-microhei.ttc"  # a collection: face 0 is Micro Hei, 1 its Mono
 PAGE: Final = landscape(A4)
 MARGIN: Final = 12 * mm
 WIDTH: Final = PAGE[0] - 2 * MARGIN
 
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
+
+def _register_font() -> TTFont:
+    # TTFont reads the whole file when it is made: the path is needed only until then.
+    with as_file(files(FONT_PACKAGE).joinpath(FONT_FILE)) as path:
+        font = TTFont(FONT, path, subfontIndex=0)
+    pdfmetrics.registerFont(font)
+    return font
+
+
+_FONT: Final = _register_font()
+
+
+def font_covers(char: str) -> bool:
+    """The embedded font has a glyph for ``char`` (a reader shows a box for one it has not)."""
+    return ord(char) in _FONT.face.charToGlyph
 _BODY = ParagraphStyle("body", fontName=FONT, fontSize=8, leading=10.5, wordWrap="CJK")
 _NUM = ParagraphStyle("num", parent=_BODY, alignment=TA_RIGHT)
 _HEAD = ParagraphStyle("head", parent=_BODY, fontSize=8)
@@ -55,6 +78,9 @@ _SECTION = ParagraphStyle(
     spaceAfter=4,
     keepWithNext=True,  # a heading never ends a page without its table
 )
+# A table sets its cells' font even where a Paragraph draws the text: ours, not Helvetica.
+_CELL_FONT: Final = ("FONTNAME", (0, 0), (-1, -1), FONT)
+_SIGN = ParagraphStyle("sign", parent=_BODY, fontSize=10.5, leading=14)
 _NOTE = ParagraphStyle("note", parent=_BODY, fontSize=8.5, leading=12)
 
 
@@ -79,8 +105,8 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
-# Symbols STSong-Light (GB 2312 repertoire) has no glyph for, as the nearest one it has: a
-# reader shows a missing glyph as a box or "?", which looked like a defect in the figures.
+# Symbols the font has no glyph for, as the nearest one it has: a reader shows a missing
+# glyph as a box, which looks like a defect in the figures.
 _GB_SAFE: Final = str.maketrans({"−": "-", "‐": "-", "‑": "-", "–": "-", "•": "·", "\u00a0": " "})
 
 
@@ -113,7 +139,7 @@ def _table(
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
     style += [("BACKGROUND", (0, r), (-1, r), colors.HexColor("#F2F2F2")) for r in bold_rows]
-    table.setStyle(TableStyle(style))
+    table.setStyle(TableStyle([_CELL_FONT, *style]))
     return table
 
 
@@ -133,16 +159,16 @@ _FIGURES = ("预算（元）", "承诺（元）", "已支付（元）", "剩余�
 def _header(report: ExecutionReport) -> list[Any]:
     h = report.header
     rows = [
-        ["项目名称", h.program_name, "县（区划代码）", f"{h.county_name}（{h.county_code}）"],
-        ["年度 / 期次", f"{h.year}年 {h.phase_zh}", "中央财政资金（元）", format_yuan(h.total_fen)],
+        ["项目名称", h.program_name, "县（行政区划代码）", f"{h.county_name}（{h.county_code}）"],
+        ["年度 / 期次", f"{h.year}年 {h.phase_zh}", "中央财政资金", yuan_zh(h.total_fen)],
         ["依据文件", h.document or "—", "统计截至", _date(h.as_of)],
-        ["项目编码", h.program_code, "生成人", h.generated_by],
+        ["系统内项目编号", h.program_code, "导出人", h.generated_by],
     ]
     table = Table(
         [[_p(c) for c in row] for row in rows],
         colWidths=[w * WIDTH for w in (0.12, 0.48, 0.14, 0.26)],
     )
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+    table.setStyle(TableStyle([_CELL_FONT, ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#F2F2F2")),
                                ("BACKGROUND", (2, 0), (2, -1), colors.HexColor("#F2F2F2"))]))  # fmt: skip
     # Names from the program file are text, never reportlab markup (<img src=...> reads files).
@@ -150,7 +176,7 @@ def _header(report: ExecutionReport) -> list[Any]:
 
 
 def _date(d: date | None) -> str:
-    return d.isoformat() if d else "—"
+    return date_zh(d) if d else "—"
 
 
 def _money(report: ExecutionReport) -> list[Any]:
@@ -202,7 +228,7 @@ def _contracts(report: ExecutionReport) -> list[Any]:
         ]  # fmt: skip
         out.append(_table(["包组编号", "包组名称", "项目", "采购方式", "中标单位", "中标日期",
                            "包组预算（元）", "已签合同（元）", "未签合同（元）"], packages,
-                          (0.10, 0.18, 0.16, 0.08, 0.16, 0.08, 0.08, 0.08, 0.08)))  # fmt: skip
+                          (0.09, 0.17, 0.16, 0.08, 0.16, 0.10, 0.08, 0.08, 0.08)))  # fmt: skip
         out.append(Spacer(1, 6))
     if not contracts:
         return [*out, _p("尚无已签订的购买服务合同。", _NOTE)]
@@ -215,14 +241,14 @@ def _contracts(report: ExecutionReport) -> list[Any]:
                       (0.14, 0.36, 0.08, 0.14, 0.14, 0.14)))  # fmt: skip
     if report.tranches:
         tranches = [
-            [t.contract_no, t.code, t.kind_zh, t.milestone_code, t.spending_category_zh,
+            [t.contract_no, f"第{t.number}期", t.kind_zh, t.milestone_name, t.spending_category_zh,
              _y(t.amount_fen), _y(t.paid_fen), t.status_zh, _date(t.paid_on)]
             for t in report.tranches
         ]  # fmt: skip
         out.append(Spacer(1, 6))
         out.append(_table(["合同编号", "分期", "付款条件", "对应节点", "支出类别", "金额（元）",
                            "已支付（元）", "状态", "支付日期"], tranches,
-                          (0.14, 0.10, 0.16, 0.12, 0.10, 0.10, 0.10, 0.10, 0.08)))  # fmt: skip
+                          (0.13, 0.06, 0.14, 0.15, 0.10, 0.10, 0.10, 0.12, 0.10)))  # fmt: skip
     return out
 
 
@@ -235,7 +261,7 @@ def _milestones(report: ExecutionReport) -> list[Any]:
     return [
         Paragraph("五、实施进度", _SECTION),
         _table(["计划", "阶段", "工作名称", "责任单位", "时间节点", "完成日期", "完成情况", "逾期天数"],
-               rows, (0.12, 0.11, 0.24, 0.20, 0.08, 0.08, 0.10, 0.07)),
+               rows, (0.12, 0.10, 0.22, 0.18, 0.10, 0.10, 0.10, 0.08)),
     ]  # fmt: skip
 
 
@@ -264,6 +290,24 @@ def _notes(report: ExecutionReport) -> list[Any]:
     return out
 
 
+def _sign_off(report: ExecutionReport) -> list[Any]:
+    """编制单位 (the program's 主管部门, stamped), 负责人 and 经办人 signing by hand, and the
+    report's day; kept on one page so the signatures stay with the block's heading."""
+    h = report.header
+    rows = [
+        [_p("编制单位（盖章）：", _SIGN), _p(h.compiled_by, _SIGN)],
+        [_p("负责人（签字）：", _SIGN), ""],
+        [_p("经办人（签字）：", _SIGN), ""],
+        [_p("日期：", _SIGN), _p(_date(h.as_of), _SIGN)],
+    ]
+    table = Table(rows, colWidths=[0.14 * WIDTH, 0.30 * WIDTH], hAlign="RIGHT")
+    table.setStyle(TableStyle([_CELL_FONT, ("TOPPADDING", (0, 0), (-1, -1), 12),
+                               ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                               # the lines a person signs on
+                               ("LINEBELOW", (1, 1), (1, 2), 0.6, colors.black)]))  # fmt: skip
+    return [Spacer(1, 14), KeepTogether([Paragraph("八、编制与签字", _SECTION), table])]
+
+
 def render_pdf(report: ExecutionReport) -> bytes:
     out = BytesIO()
     doc = SimpleDocTemplate(
@@ -276,6 +320,9 @@ def render_pdf(report: ExecutionReport) -> bytes:
         title=report.header.title,
         author=report.header.generated_by,
         subject=report.header.program_name,
+        lang="zh-CN",
+        # Not reportlab's default Helvetica: every font the PDF names is the embedded one.
+        initialFontName=FONT,
     )
     story = [
         *_header(report),
@@ -285,6 +332,7 @@ def render_pdf(report: ExecutionReport) -> bytes:
         *_milestones(report),
         *_ratios(report),
         *_notes(report),
+        *_sign_off(report),
     ]
     doc.build(story, canvasmaker=_NumberedCanvas)
     return out.getvalue()

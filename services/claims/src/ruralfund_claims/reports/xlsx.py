@@ -2,7 +2,17 @@
 
 Yuan cells are numbers (so a reviewer can sum and check them), written as ``Decimal`` made
 from integer fen by moving the decimal point (``Decimal(fen).scaleb(-2)``): exact, never a
-float computed from money. They are formatted ``#,##0.00``.
+float computed from money. They are formatted ``#,##0.00``; days are date cells shown as
+``2026年10月13日``.
+
+Subtotals: the tables that hold aggregate rows (总表's lines, 资金's lines and items) end with a
+行类型 column saying 明细, 小计 or 合计 for every row, and the 小计/合计 rows are bold on a grey
+fill; in 资金 the detail rows are an outline level below their line's 小计 (collapsible).
+A column's sum over the 明细 rows (a filter on 行类型, or SUMIF(…,"明细",…)) is the 合计:
+a plain column sum would count every item twice, once in its line's 小计. The subtotals are
+values, not SUBTOTAL() formulas: the workbook never holds a formula (names in it are typed by
+other people, see ``_text_never_formula``), and a value reads the same in every program,
+openpyxl and pandas included, which read no formula's result.
 """
 
 from __future__ import annotations
@@ -22,12 +32,25 @@ from ruralfund_common.text import FORMULA_STARTS
 from . import XLSX_MEDIA_TYPE
 from .model import ExecutionReport, Figures
 
-__all__ = ["SHEETS", "XLSX_MEDIA_TYPE", "render_xlsx", "yuan"]
+__all__ = [
+    "DATE_FORMAT",
+    "DETAIL",
+    "ROW_KIND_HEADING",
+    "SHEETS",
+    "SUBTOTAL",
+    "TOTAL",
+    "XLSX_MEDIA_TYPE",
+    "YUAN_FORMAT",
+    "render_xlsx",
+    "yuan",
+]
 
 SHEETS: Final = ("总表", "资金", "绩效目标", "合同", "进度", "比例")
 YUAN_FORMAT: Final = "#,##0.00"
 PERCENT_FORMAT: Final = "0.00%"
-DATE_FORMAT: Final = "yyyy-mm-dd"
+DATE_FORMAT: Final = 'yyyy"年"m"月"d"日"'
+ROW_KIND_HEADING: Final = "行类型"
+DETAIL, SUBTOTAL, TOTAL = "明细", "小计", "合计"
 _BOLD: Final = Font(bold=True)
 _TITLE: Final = Font(bold=True, size=14)
 _HEAD_FILL: Final = PatternFill("solid", fgColor="DDEBF7")
@@ -67,9 +90,13 @@ def _figures(f: Figures) -> list[Any]:
     ]
 
 
-def _write_row(ws: Worksheet, values: Sequence[Any], *, style: str = "") -> int:
+def _write_row(
+    ws: Worksheet, values: Sequence[Any], *, style: str = "", outline_level: int = 0
+) -> int:
     ws.append(list(values))
     row = ws.max_row
+    if outline_level:
+        ws.row_dimensions[row].outline_level = outline_level
     for col, value in enumerate(values, start=1):
         cell = ws.cell(row=row, column=col)
         if isinstance(value, Yuan):
@@ -105,21 +132,22 @@ def _summary(ws: Worksheet, report: ExecutionReport) -> None:
     ws.cell(row=1, column=1).font = _TITLE
     for label, value in (
         ("项目名称", h.program_name),
-        ("项目编码", h.program_code),
-        ("县（区划代码）", f"{h.county_name}（{h.county_code}）"),
+        ("系统内项目编号", h.program_code),
+        ("县（行政区划代码）", f"{h.county_name}（{h.county_code}）"),
         ("年度 / 期次", f"{h.year}年 {h.phase_zh}"),
         ("依据文件", h.document or "—"),
         ("统计截至", h.as_of),
-        ("生成人", h.generated_by),
+        ("导出人", h.generated_by),
+        ("编制单位", h.compiled_by),
         ("中央财政资金（元）", yuan(h.total_fen)),
     ):
         row = _write_row(ws, [label, value], style="plain")
         ws.cell(row=row, column=1).font = _BOLD
     ws.append([])
-    _write_row(ws, ["方向", *_FIGURE_HEADINGS], style="head")
+    _write_row(ws, ["方向", *_FIGURE_HEADINGS, ROW_KIND_HEADING], style="head")
     for line in report.lines:
-        _write_row(ws, [line.name, *_figures(line.figures)])
-    _write_row(ws, ["合计", *_figures(report.totals)], style="total")
+        _write_row(ws, [line.name, *_figures(line.figures), DETAIL])
+    _write_row(ws, ["合计", *_figures(report.totals), TOTAL], style="total")
     ws.append([])
     counts = (
         ("绩效目标已达成", _count(report.targets, "met"), len(report.targets)),
@@ -141,7 +169,7 @@ def _summary(ws: Worksheet, report: ExecutionReport) -> None:
     _write_row(ws, ["说明"], style="head")
     for i, note in enumerate(report.notes, start=1):
         _write_row(ws, [f"{i}. {note}"], style="plain")
-    _widths(ws, [28, 22, 18, 18, 18, 18, 22, 18])
+    _widths(ws, [28, 22, 18, 18, 18, 18, 22, 18, 10])
 
 
 def _count(rows: Sequence[Any], status: str) -> int:
@@ -149,19 +177,16 @@ def _count(rows: Sequence[Any], status: str) -> int:
 
 
 def _money(ws: Worksheet, report: ExecutionReport) -> None:
-    rows: list[list[Any]] = []
-    for line in report.lines:
-        rows.append([line.name, "（方向小计）", "", *_figures(line.figures)])
-        rows += [
-            [line.name, item.name, item.mode_zh, *_figures(item.figures)] for item in line.items
-        ]
-    _table(ws, ["方向", "项目", "实施方式", *_FIGURE_HEADINGS], rows)
-    _write_row(ws, ["合计", "", "", *_figures(report.totals)], style="total")
-    for r in range(2, ws.max_row + 1):
-        if ws.cell(row=r, column=2).value == "（方向小计）":
-            for c in range(1, 11):
-                ws.cell(row=r, column=c).font = _BOLD
-    _widths(ws, [26, 34, 10, 16, 16, 16, 16, 16, 18, 16])
+    _table(ws, ["方向", "项目", "实施方式", *_FIGURE_HEADINGS, ROW_KIND_HEADING], [])
+    for line in report.lines:  # the line's 小计 first, its items an outline level below
+        _write_row(ws, [line.name, SUBTOTAL, "", *_figures(line.figures), SUBTOTAL], style="total")
+        for item in line.items:
+            _write_row(ws, [line.name, item.name, item.mode_zh, *_figures(item.figures), DETAIL],
+                       outline_level=1)  # fmt: skip
+    _write_row(ws, ["合计", "", "", *_figures(report.totals), TOTAL], style="total")
+    ws.sheet_properties.outlinePr.summaryBelow = False  # the 小计 row is above its items
+    ws.auto_filter.ref = f"A1:{get_column_letter(ws.max_column)}{ws.max_row}"
+    _widths(ws, [26, 34, 10, 16, 16, 16, 16, 16, 18, 16, 10])
 
 
 def _targets(ws: Worksheet, report: ExecutionReport) -> None:
@@ -174,9 +199,11 @@ def _targets(ws: Worksheet, report: ExecutionReport) -> None:
     _write_row(ws, ["合同交付物"], style="plain")
     ws.cell(row=ws.max_row, column=1).font = _BOLD
     _write_row(ws, ["合同编号", "服务商", "交付物", "单位", "指标值", "实际值", "完成情况", "可替代"], style="head")  # fmt: skip
-    for d in report.deliverables:
+    names = {(d.contract_no, d.code): d.name for d in report.deliverables}
+    for d in report.deliverables:  # 可替代: the other deliverable by its name, not its code
+        alternative = names.get((d.contract_no, d.alternative_to or ""), d.alternative_to)
         _write_row(ws, [d.contract_no, d.provider_name, d.name, d.unit, d.target, d.actual,
-                        d.status_zh, d.alternative_to or ""])  # fmt: skip
+                        d.status_zh, alternative or ""])  # fmt: skip
     _widths(ws, [22, 36, 10, 16, 14, 16, 40, 14])
 
 
@@ -206,7 +233,7 @@ def _contracts(ws: Worksheet, report: ExecutionReport) -> None:
     _write_row(ws, ["合同编号", "服务商", "分期", "付款条件", "对应节点", "支出类别", "金额（元）",
                     "已支付（元）", "状态", "支付日期"], style="head")  # fmt: skip
     for t in report.tranches:
-        _write_row(ws, [t.contract_no, t.provider_name, t.code, t.kind_zh, t.milestone_code or "",
+        _write_row(ws, [t.contract_no, t.provider_name, f"第{t.number}期", t.kind_zh, t.milestone_name or "",
                         t.spending_category_zh or "", yuan(t.amount_fen), yuan(t.paid_fen),
                         t.status_zh, t.paid_on or ""])  # fmt: skip
     _widths(ws, [18, 30, 30, 30, 22, 14, 14, 14, 16, 16, 16, 16, 10, 10])
