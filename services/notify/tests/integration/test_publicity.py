@@ -84,6 +84,7 @@ async def test_approved_claim_is_publicised_with_its_window_announced_and_mailed
             "starts_on",
             "ends_on",
             "url",
+            "notice_no",
         )
     } == {
         "notice_id": notice["id"],
@@ -94,6 +95,7 @@ async def test_approved_claim_is_publicised_with_its_window_announced_and_mailed
         "starts_on": "2026-03-02",
         "ends_on": "2026-03-06",
         "url": url,
+        "notice_no": "XINPING-2021-0001",  # the 公示编号 the portal and letters quote
     }
     assert datetime.fromisoformat(data["published_at"]) == published_at
 

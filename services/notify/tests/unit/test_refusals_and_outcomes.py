@@ -50,10 +50,12 @@ def test_a_refusal_without_budget_figures_names_its_reason_only() -> None:
                                          (False, "处理结果：异议不成立。")])
 def test_the_objector_reads_the_outcome(upheld: bool, text: str) -> None:
     mail = render_objection_resolved(ObjectionResolvedMail(
-        objector_name="李四", objection_id="o-1", notice_id="n-1", program_name="新平县2021年示范项目",
+        objector_name="李四", objection_id="o-1", notice_no="XINPING-2021-0013",
+        program_name="新平县2021年示范项目",
         item_name="公共品牌升级打造", awardee="新平礼好包装有限公司", amount_fen=246_900, filed_at=AT,
         resolved_at=AT, upheld=upheld, reason="经核查属实", url="https://x/publicity/notices/n-1"), SENDER)
     assert text in mail.body and "奖补金额：2,469.00 元" in mail.body and "经核查属实" in mail.body
+    assert "公示编号：XINPING-2021-0013" in mail.body  # the short number the public page shows, not an id
 
 
 def test_the_bank_change_warning_masks_both_accounts() -> None:

@@ -83,7 +83,7 @@ def test_objection_receipt_names_the_notice_as_the_public_saw_it() -> None:
     mail = ObjectionReceivedMail(
         objector_name="李四",
         objection_id="obj-1",
-        notice_id="n-1",
+        notice_no="XINPING-2021-0013",
         program_name=PROGRAM,
         item_name=ITEM,
         awardee="张*三",
@@ -94,7 +94,7 @@ def test_objection_receipt_names_the_notice_as_the_public_saw_it() -> None:
     )
     out = render_objection_received(mail, SENDER)
     assert out.subject == "【电子商务进农村综合示范】异议已受理（受理编号 obj-1）"
-    for text in ("李四：", "奖补对象：张*三", "奖补金额：2,469.00 元", "咨询电话：0877-1234567"):
+    for text in ("李四：", "公示编号：XINPING-2021-0013", "奖补对象：张*三", "奖补金额：2,469.00 元", "咨询电话：0877-1234567"):
         assert text in out.body, text
 
 

@@ -143,7 +143,7 @@ class ObjectionReceivedMail:
 
     objector_name: str
     objection_id: str
-    notice_id: str
+    notice_no: str  # 公示编号 as the public page shows it (XINPING-2021-0013)
     program_name: str
     item_name: str
     awardee: str  # masked as on the public page
@@ -190,7 +190,7 @@ class ObjectionResolvedMail:
 
     objector_name: str
     objection_id: str
-    notice_id: str
+    notice_no: str  # 公示编号 as the public page shows it (XINPING-2021-0013)
     program_name: str
     item_name: str
     awardee: str  # masked as on the public page
@@ -208,7 +208,7 @@ class ObjectionAwardRevokedMail:
 
     objector_name: str
     objection_id: str
-    notice_id: str
+    notice_no: str  # 公示编号 as the public page shows it (XINPING-2021-0013)
     program_name: str
     item_name: str
     awardee: str

@@ -484,6 +484,7 @@ class NotifyService:
                 starts_on=window.starts_on,
                 ends_on=window.ends_on,
                 url=url,
+                notice_no=published.number,
             ),
             aggregate_id=published.id,
         )

@@ -181,7 +181,7 @@ class ObjectionDesk:
         mail = ObjectionReceivedMail(
             objector_name=o.name,
             objection_id=o.id,
-            notice_id=n.id,
+            notice_no=_number(n),
             program_name=redact_text(row.program_name or n.program_code),
             item_name=redact_text(n.item_name),
             awardee=public_awardee_name(n.awardee_name, n.credit_code),
@@ -241,7 +241,7 @@ class ObjectionDesk:
         assert notice is not None and o.resolved_at is not None and o.resolution_reason is not None
         program_name, _ = await repo.names_for(tx.conn, notice.program_code, notice.item_code)
         mail = ObjectionResolvedMail(
-            objector_name=o.name, objection_id=o.id, notice_id=notice.id,
+            objector_name=o.name, objection_id=o.id, notice_no=_number(notice),
             program_name=redact_text(program_name or notice.program_code),
             item_name=redact_text(notice.item_name),
             awardee=public_awardee_name(notice.awardee_name, notice.credit_code),
@@ -265,7 +265,7 @@ class ObjectionDesk:
             if o.email is None:
                 continue
             mail = ObjectionAwardRevokedMail(
-                objector_name=o.name, objection_id=o.id, notice_id=notice.id,
+                objector_name=o.name, objection_id=o.id, notice_no=_number(notice),
                 program_name=redact_text(program_name or notice.program_code),
                 item_name=redact_text(notice.item_name),
                 awardee=public_awardee_name(notice.awardee_name, notice.credit_code),
@@ -298,3 +298,10 @@ class ObjectionDesk:
             return await orepo.list_objections(
                 conn, limit=limit, before_id=before_id, status=status, notice_id=notice_id
             )
+
+
+def _number(notice: Notice) -> str:
+    """The 公示编号 an objector quotes: only a published notice can be objected to, and every
+    published notice has one."""
+    assert notice.number is not None, f"notice {notice.id} was objected to but has no number"
+    return notice.number

@@ -20,3 +20,6 @@ class PublicityPublished(Event):
     starts_on: date
     ends_on: date
     url: str
+    # 公示编号 of the notice (XINPING-2021-0013): what citizens, the portal and letters quote.
+    # Added after v1 shipped, so optional: events published before it carry none.
+    notice_no: str | None = None
