@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from ruralfund_common.contracts import ALL_EVENTS
 from ruralfund_common.messaging.subjects import _LOGICAL
 
