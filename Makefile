@@ -47,7 +47,7 @@ test: sync browser node-tools
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5) treated as success"; rc=0; fi; exit $$rc
 
 lint: sync
-	$(UV) run --frozen --no-sync ruff check shared services src tests benchmarks
+	$(UV) run --frozen --no-sync ruff check shared services src tests benchmarks examples
 	$(UV) run --frozen --no-sync lint-imports
 
 # Every benchmark, one table (figure, value, machine limit measured in the same run, ratio,

@@ -123,8 +123,15 @@ def mailbox() -> Iterator[MailBox]:
     controller.stop()
 
 
+@pytest.fixture
+def system_env() -> dict[str, str]:
+    """More environment for the four services; a test overrides this fixture to run them, say,
+    with their own NATS users and production-like event keys (test_example_subscriber)."""
+    return {}
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def system(nats_url, database_url, namespace, mailbox, tmp_path) -> Iterator[System]:
+async def system(nats_url, database_url, namespace, mailbox, tmp_path, system_env) -> Iterator[System]:
     ports = {svc: free_port() for svc in SERVICES}
     clock_file = tmp_path / "clock.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RURALFUND_")}
@@ -136,6 +143,7 @@ async def system(nats_url, database_url, namespace, mailbox, tmp_path) -> Iterat
         "RURALFUND_NOTIFY_SMTP_HOST": "127.0.0.1", "RURALFUND_NOTIFY_SMTP_PORT": str(mailbox.port),
         "RURALFUND_NOTIFY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notify']}",
     })
+    env.update(system_env)
     procs, logs = {}, {}
     for svc in SERVICES:
         logs[svc] = tmp_path / f"{svc}.log"
