@@ -208,7 +208,7 @@ def _headers(msg_id: str, seq: int) -> dict[str, str]:
 
 
 async def _publish_forgeries(locked: LockedNats, namespace: str) -> dict[str, str]:
-    """Three messages claims never wrote, on a subject with no events yet and seq 1, so that
+    """Four messages claims never wrote, on a subject with no events yet and seq 1, so that
     accepting any of them would show: Nats-Msg-Id -> the refusal the example must report."""
     logical = "claims.evt.claim_rejected.v1"
     subject = f"{namespace}.{logical}" if namespace else logical
@@ -218,7 +218,9 @@ async def _publish_forgeries(locked: LockedNats, namespace: str) -> dict[str, st
     nc = await nats.connect(locked.url_for("ops"))
     try:
         js = nc.jetstream()
-        for code, signer in (("UNSIGNED", None), ("BAD_SIGNATURE", as_claims), ("UNKNOWN_KEY", attacker)):
+        # funds' genuine key is published too, but only for funds' subjects
+        for code, signer in (("UNSIGNED", None), ("BAD_SIGNATURE", as_claims), ("UNKNOWN_KEY", attacker),
+                             ("WRONG_SIGNER", KEYS["funds"])):
             msg_id, data = f"forged-{code.lower()}-{uuid.uuid4().hex[:8]}", _event(logical, 0)
             headers = _headers(msg_id, 1)
             if signer is not None:
