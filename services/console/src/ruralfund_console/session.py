@@ -30,6 +30,7 @@ class Session:
     subject: str | None = None
     roles: list[str] = field(default_factory=list)
     credit_code: str | None = None
+    idp: bool = False  # signed in at the county IdP (sign-out also ends the IdP's session)
     expires_at: float = field(default_factory=lambda: time.time() + SESSION_SECONDS)
 
     @property

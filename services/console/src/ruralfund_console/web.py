@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from .formatting import ROLE_ZH, date_zh, status_zh, yuan_zh
+from .oidc import FlowCodec
 from .services import ServiceError, Services
 from .session import COOKIE_NAME, SESSION_SECONDS, Session, SessionCodec, csrf_matches
 from .settings import ConsoleSettings
@@ -58,7 +59,9 @@ class Web:
 
     def __init__(self, settings: ConsoleSettings) -> None:
         self.settings = settings
-        self.codec = SessionCodec(settings.secret_bytes())
+        secret = settings.secret_bytes()  # once: outside production it is random per call
+        self.codec = SessionCodec(secret)
+        self.flow_codec = FlowCodec(secret)  # the IdP sign-in's state/nonce/verifier cookie
 
     def session_of(self, request: Request) -> Session | None:
         return self.codec.loads(request.cookies.get(COOKIE_NAME))

@@ -1,11 +1,13 @@
 """Fixtures: the console against real claims and funds (in-process, real NATS JetStream and
-PostgreSQL), with a payment order awaiting approval and dev users in a users file."""
+PostgreSQL), with a payment order awaiting approval and dev users in a users file; and the same
+world signing in at a real OpenID provider (``idp_world``)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 import httpx
 import pytest_asyncio
 from ruralfund_claims.app import create_app as claims_app
-from ruralfund_common.auth import Role, UserDirectory
+from ruralfund_common.auth import AuthSettings, Role, UserDirectory, install_auth
 from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
 from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.testing.infra import create_database, drop_database
@@ -24,6 +26,8 @@ from ruralfund_common.testing.wait import eventually
 from ruralfund_console.app import create_app as console_app
 from ruralfund_console.settings import ConsoleSettings
 from ruralfund_funds.app import create_app as funds_app
+
+from .idp import AUDIENCE, CLIENT_ID, CLIENT_SECRET, REDIRECT, RealIdp, real_idp, signing_jwk
 
 PROVIDER = "91530427MA6DEM0008"
 ENTERPRISE_CODE = with_check_character("91530427MA6K5XQ21")  # registered in Xinping
@@ -174,3 +178,56 @@ async def reviewing(world: World) -> Reviewing:
         assert r.status_code == 201, r.text
         made.append(r.json())
     return Reviewing(world, *made)
+
+
+# ---------------------------------------------------------------- sign-in at a real OpenID provider
+
+# the operator's mapping (RURALFUND_AUTH_OIDC_ROLE_MAP): services and console read the same one
+ROLE_MAP = {"county-bureau": "bureau_admin", "xinping-firms": "enterprise", "county-leaders": "leading_group"}
+IDP_ACCOUNTS = {  # the IdP's people and their groups (claim `groups`)
+    "wang": {"name": "王科长", "groups": ["county-bureau", "county-canteen"]},
+    "zhao": {"name": "赵师傅", "groups": ["county-canteen"]},  # nothing of ours
+    "li": {"name": "李经理", "groups": ["xinping-firms"], "credit_code": ENTERPRISE_CODE},
+}
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def idps(tmp_path_factory) -> AsyncIterator[tuple[RealIdp, RealIdp]]:
+    """The county's IdP, and another one with the SAME signing key but its own issuer (so only
+    the issuer check can tell their tokens apart)."""
+    keys = [signing_jwk("county-1")]
+    logs = tmp_path_factory.mktemp("idp")
+    async with real_idp(IDP_ACCOUNTS, keys, logs / "county.log") as county, \
+            real_idp(IDP_ACCOUNTS, keys, logs / "other.log") as other:
+        yield county, other
+
+
+@dataclass
+class IdpWorld:
+    world: World
+    idp: RealIdp
+    other_idp: RealIdp
+    auth: AuthSettings
+    stack: AsyncExitStack
+
+    async def console(self, client_id: str = CLIENT_ID, secret: str | None = CLIENT_SECRET) -> Any:
+        """A console signing in at the county IdP as ``client_id``, over the world's services."""
+        settings = ConsoleSettings(session_secret="s" * 32, oidc_issuer=self.idp.issuer, oidc_client_id=client_id,
+                                   oidc_client_secret=secret, oidc_redirect_url=REDIRECT,
+                                   oidc_scopes="openid profile groups", oidc_resource=AUDIENCE)
+        w = self.world
+        app = console_app(settings, clients={"claims": w.claims, "funds": w.funds, "logistics": w.claims,
+                                             "notify": w.claims}, auth_settings=self.auth)
+        await self.stack.enter_async_context(app.router.lifespan_context(app))
+        return app
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def idp_world(world: World, idps: tuple[RealIdp, RealIdp]) -> AsyncIterator[IdpWorld]:
+    county, other = idps
+    auth = AuthSettings(oidc_jwks_url=county.jwks_url, oidc_issuer=county.issuer, oidc_audience=AUDIENCE,
+                        oidc_roles_claim="groups", oidc_role_map=ROLE_MAP)
+    for service in (world.claims, world.funds):
+        install_auth(service.app, auth)  # the services accept the county IdP's access tokens
+    async with AsyncExitStack() as stack:
+        yield IdpWorld(world, county, other, auth, stack)

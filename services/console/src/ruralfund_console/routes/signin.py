@@ -29,7 +29,8 @@ async def signin_page(request: Request) -> Response:
     session = web(request).session_of(request) or Session()
     directory = _dev_directory(request)
     people = sorted(directory.list(), key=lambda p: p.name) if directory else []
-    return web(request).page(request, "signin.html", session, people=people, dev=directory is not None)
+    return web(request).page(request, "signin.html", session, people=people, dev=directory is not None,
+                             idp=getattr(request.app.state, "oidc", None) is not None)
 
 
 @router.post("/signin")
@@ -53,8 +54,12 @@ async def signin(request: Request, name: Annotated[str, Form(max_length=200)], c
 @router.post("/signout")
 async def signout(request: Request, csrf: Csrf = None) -> Response:
     # a forged sign-out changes nothing: the session (if any) stays as it was
-    if not csrf_matches(web(request).session_of(request), csrf):
+    session = web(request).session_of(request)
+    if not csrf_matches(session, csrf):
         raise Refused("请求已过期", "页面已过期或来源不明，请重新打开页面。")
-    response = RedirectResponse("/signin", status_code=303)
+    oidc = getattr(request.app.state, "oidc", None)
+    # signed in at the IdP: end that session too, where the IdP offers it (RP-initiated logout)
+    target = (oidc.end_session_url() if oidc is not None and session and session.idp else None) or "/signin"
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
