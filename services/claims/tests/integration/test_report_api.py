@@ -271,6 +271,7 @@ async def test_report_as_json_xlsx_and_pdf(claims, funds, tmp_path: Path) -> Non
     # the stored program's source reference (a file path) is not part of the basis document
     assert "seeds" not in text and ".txt" not in text and "依据文件乳源瑶族自治县人民政府办公室" in flat
     assert "第2期进度款（节点验收后）固定直播间建成" in flat  # the tranche by number, its milestone by name
+    assert "RYCG-2023-017" in text and "lot-3-livestream" not in text  # the tender's number
     assert "编制单位（盖章）：乳源瑶族自治县工信局" in flat and "日期：2023年12月15日" in flat
     fonts = [f.get_object() for page in PdfReader(BytesIO(pdf.content)).pages
              for f in page["/Resources"]["/Font"].values()]  # type: ignore[index]  # fmt: skip

@@ -6,7 +6,9 @@ nothing a county reader would not understand)."""
 from __future__ import annotations
 
 import re
+import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
@@ -306,6 +308,22 @@ def test_the_pdf_embeds_a_subset_of_its_chinese_font_and_names_no_other(
     assert all(font_covers(c) for c in set(text) if not c.isspace()), sorted(
         c for c in set(text) if not c.isspace() and not font_covers(c)
     )
+
+
+def test_pdfs_rendered_at_the_same_time_are_each_whole(report: ExecutionReport) -> None:
+    """The API renders in a thread pool: reportlab's font subsetting shares one parsed font
+    file, so concurrent builds must not interleave. Without pdf._BUILD_LOCK this run raised
+    KeyError in makeSubset in about half of the tries (a race: it cannot fail every time)."""
+    expected = "".join(p.extract_text() for p in PdfReader(BytesIO(render_pdf(report))).pages)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often, so an unguarded build races
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            pdfs = list(pool.map(lambda _: render_pdf(report), range(8)))
+    finally:
+        sys.setswitchinterval(interval)
+    for pdf in pdfs:
+        assert "".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages) == expected
 
 
 INTERNAL_WORDING = re.compile(

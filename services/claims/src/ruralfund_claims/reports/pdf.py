@@ -16,6 +16,7 @@ Money in tables is the figure under a "（元）" heading (2,200,000.00), in run
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import date
 from importlib.resources import as_file, files
@@ -57,6 +58,11 @@ def _register_font() -> TTFont:
 
 
 _FONT: Final = _register_font()
+# reportlab subsets a TrueType font by seeking in the one parsed copy that every document
+# shares: two PDFs built at once (the API renders in a thread pool) corrupt each other's subset
+# (KeyError in makeSubset, seen with 6 threads). One build at a time; a report takes well under
+# a second.
+_BUILD_LOCK: Final = threading.Lock()
 
 
 def font_covers(char: str) -> bool:
@@ -222,11 +228,12 @@ def _contracts(report: ExecutionReport) -> list[Any]:
     out: list[Any] = [Paragraph("四、采购包组、购买服务合同及交付物", _SECTION)]
     if report.packages:
         packages = [
-            [p.code, p.name, p.item_names, p.method_zh, p.winner_name, _date(p.awarded_on),
+            # the tender's own number, not the system's code of the package
+            [p.tender_ref, p.name, p.item_names, p.method_zh, p.winner_name, _date(p.awarded_on),
              _y(p.budget_fen), _y(p.contracted_fen), _y(p.uncontracted_fen)]
             for p in report.packages
         ]  # fmt: skip
-        out.append(_table(["包组编号", "包组名称", "项目", "采购方式", "中标单位", "中标日期",
+        out.append(_table(["采购项目编号", "包组名称", "项目", "采购方式", "中标单位", "中标日期",
                            "包组预算（元）", "已签合同（元）", "未签合同（元）"], packages,
                           (0.09, 0.17, 0.16, 0.08, 0.16, 0.10, 0.08, 0.08, 0.08)))  # fmt: skip
         out.append(Spacer(1, 6))
@@ -334,5 +341,6 @@ def render_pdf(report: ExecutionReport) -> bytes:
         *_notes(report),
         *_sign_off(report),
     ]
-    doc.build(story, canvasmaker=_NumberedCanvas)
+    with _BUILD_LOCK:
+        doc.build(story, canvasmaker=_NumberedCanvas)
     return out.getvalue()
