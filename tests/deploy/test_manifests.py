@@ -378,6 +378,8 @@ def test_the_console_runs_on_the_services_apis_without_nats_or_database(rendered
     assert (ref["name"], ref["key"]) == (f"{release}-app", "console-session-secret")
     assert c["securityContext"]["readOnlyRootFilesystem"] is True and console["securityContext"]["runAsNonRoot"]
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    # the same ConfigMap as the services: one IdP role map (RURALFUND_AUTH_OIDC_*) for all
+    assert c["envFrom"] == [{"configMapRef": {"name": f"{release}-config"}}]
 
 
 def _ingress_values(overlay: str) -> dict[str, Any]:
