@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -287,8 +288,17 @@ async def consume(sub, subscriber: Subscriber, stopping: asyncio.Event) -> None:
             msgs = await sub.fetch(FETCH_BATCH, timeout=FETCH_WAIT_SECONDS)
         except (TimeoutError, nats.errors.TimeoutError):
             continue  # nothing new
+        except nats.errors.Error as exc:  # reconnecting: nats-py comes back by itself
+            log.warning("fetch failed (%r), trying again", exc)
+            await asyncio.sleep(1)
+            continue
         for msg in msgs:
-            await subscriber.handle(msg)
+            try:
+                await subscriber.handle(msg)
+            except Exception:  # the keys endpoint down, a full disk...: later, never dropped
+                log.exception("could not handle a message on %s; it comes again", msg.subject)
+                with contextlib.suppress(Exception):  # without the NAK it comes after ack_wait
+                    await msg.nak(delay=GAP_RETRY_MAX_SECONDS)
 
 
 async def run(args: argparse.Namespace) -> None:
