@@ -486,6 +486,10 @@ async def test_the_subscriber_cannot_touch_streams_or_the_services_consumers(loc
             f"$JS.API.CONSUMER.CREATE.{stream}.ext_subscriber.claims.cmd.>":
                 js.add_consumer(stream, durable_name="ext_subscriber", name="ext_subscriber",
                                 filter_subject="claims.cmd.>"),
+            # dead letters (any service's) are the operators' to read
+            "$JS.API.CONSUMER.CREATE.RURALFUND_DLQ.ext_subscriber.dlq.>":
+                js.add_consumer("RURALFUND_DLQ", durable_name="ext_subscriber", name="ext_subscriber",
+                                filter_subject="dlq.>"),
             f"$JS.API.CONSUMER.INFO.{stream}.funds__on_claim_approved":
                 js.consumer_info(stream, "funds__on_claim_approved"),
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.funds__on_claim_approved":
