@@ -371,6 +371,9 @@ class ContractOut(BaseModel):
     remaining_fen: int  # the contract amount not paid yet
     remaining_yuan: str
     acceptance_gaps: list[str]
+    acceptance_gaps_zh: list[str] = Field(
+        default=[], description="the same gaps in Chinese with their figures, for people"
+    )
     acceptance_note: str | None
     accepted_by: str | None
     accepted_at: datetime | None
@@ -394,6 +397,7 @@ def contract_out(
     milestones: Sequence[Mapping[str, Any]],
     gaps: Sequence[str],
     tranches: Sequence[Mapping[str, Any]] = (),
+    gaps_zh: Sequence[str] = (),
 ) -> ContractOut:
     paid = sum(t["paid_fen"] or 0 for t in tranches if t["status"] == "paid")
     return ContractOut(
@@ -402,6 +406,7 @@ def contract_out(
         deliverables=list(deliverables),
         milestones=[_contract_milestone_out(m) for m in milestones],
         acceptance_gaps=list(gaps),
+        acceptance_gaps_zh=list(gaps_zh),
         payment_schedule=[_tranche_out(t) for t in tranches] if tranches else None,
         items=_shares(row["items"]),
         paid_fen=paid,

@@ -81,6 +81,10 @@ async def test_acceptance_passes_only_when_everything_is_delivered(claims) -> No
     assert (early.status_code, early.json()["code"]) == (409, "ACCEPTANCE_REFUSED")
     gaps = early.json()["details"]["gaps"]
     assert "deliverable trainee-times (培训对象): 99, required >= 100" in gaps
+    # people read the same gaps in Chinese, with the figures
+    assert early.json()["title_zh"] == "合同尚不能验收合格"
+    assert "「培训对象」实际 99，要求不低于 100" in early.json()["detail_zh"]
+    assert "节点「培训方案备案」尚未验收" in early.json()["detail_zh"]
 
     assert (await _report(claims, cid, "trainee-times", actual_value=100)).json()["deliverables"][
         0
@@ -114,7 +118,8 @@ async def test_a_failed_acceptance_needs_its_reason(claims) -> None:  # type: ig
     no_reason = await claims.http.post(
         f"/contracts/{cid}/acceptance", json={"outcome": "failed"}, headers=claims.ADMIN
     )
-    assert no_reason.json()["code"] == "NOTE_REQUIRED"
+    assert no_reason.json()["code"] == "NOTE_REQUIRED" and no_reason.json()["field"] == "note"
+    assert "验收不合格时须写明理由" in no_reason.json()["detail_zh"]
     failed = await claims.http.post(
         f"/contracts/{cid}/acceptance",
         json={"outcome": "failed", "note": "培训人次不足，影响项目验收"},

@@ -34,6 +34,7 @@ __all__ = [
     "DeliverableState",
     "MilestoneAcceptanceIn",
     "acceptance_gaps",
+    "acceptance_gaps_zh",
     "acceptance_record",
     "contract_deliverables",
     "require_active",
@@ -131,16 +132,24 @@ def acceptance_record(
     day = accepted_on or today
     if day > today:
         raise InvalidInput(
-            "ACCEPTED_ON_IN_FUTURE", f"{day} is after today ({today})", field="accepted_on"
-        )
+            "ACCEPTED_ON_IN_FUTURE", f"{day} is after today ({today})", field="accepted_on",
+            title_zh="验收日期不能晚于今天",
+            detail_zh=f"验收日期 {_day_zh(day)} 晚于今天（{_day_zh(today)}）。",
+        )  # fmt: skip
     if day < signed_on:
         raise InvalidInput(
             "ACCEPTED_ON_BEFORE_SIGNING",
             f"{day} is before the contract was signed ({signed_on})",
             field="accepted_on",
+            title_zh="验收日期不能早于合同签订日",
+            detail_zh=f"验收日期 {_day_zh(day)} 早于合同签订日 {_day_zh(signed_on)}。",
         )
     people = tuple(dict.fromkeys(n.strip() for n in names if n.strip())) or (recorder_name,)
     return day, people
+
+
+def _day_zh(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def require_service_item(item: Item) -> None:
@@ -192,9 +201,12 @@ def contract_deliverables(item: Item, extra: list[DeliverableDoc]) -> list[Deliv
 
 def require_active(status: str) -> None:
     if status != ContractStatus.ACTIVE:
+        state_zh = {"accepted": "已验收合格", "failed": "已验收不合格"}.get(status, status)
         raise Conflict(
             "CONTRACT_CLOSED",
             f"the contract is {status}: its acceptance is recorded, nothing more can change",
+            title_zh="合同已验收，不能再更改",
+            detail_zh=f"该合同{state_zh}，验收结果已记录，不能再报告或验收。",
         )
 
 
@@ -211,32 +223,58 @@ class DeliverableState:
         return is_met(self.bound, self.actual)
 
 
-def acceptance_gaps(
-    deliverables: list[DeliverableState],
-    milestones: list[tuple[str, Literal["pending", "accepted"]]],
-) -> list[str]:
-    """What stands between the contract and a passed acceptance (empty when nothing does)."""
+def _open_gaps(
+    deliverables: list[DeliverableState], milestones: list[tuple[str, Literal["pending", "accepted"]]]
+) -> tuple[list[tuple[DeliverableState, DeliverableState | None]], list[str]]:
+    """The deliverables not met (each with the alternative that would also do) and the codes
+    of the milestones not accepted."""
     met = {d.code: d.met is True for d in deliverables}
     by_code = {d.code: d for d in deliverables}
-    gaps: list[str] = []
+    short: list[tuple[DeliverableState, DeliverableState | None]] = []
     reported: set[str] = set()
     for d in deliverables:
         alternative = by_code.get(d.alternative_to or "")
         if met[d.code] or (alternative and met[alternative.code]) or d.code in reported:
             continue
-        gap = _gap(d)
         if alternative is not None:  # a pair: either suffices, so one gap names both
-            gap += " — or " + _gap(alternative).removeprefix("deliverable ")
             reported.add(alternative.code)
-        gaps.append(gap)
-    gaps += [
-        f"milestone {code} is not accepted" for code, status in milestones if status != "accepted"
+        short.append((d, alternative))
+    return short, [code for code, status in milestones if status != "accepted"]
+
+
+def acceptance_gaps(
+    deliverables: list[DeliverableState],
+    milestones: list[tuple[str, Literal["pending", "accepted"]]],
+) -> list[str]:
+    """What stands between the contract and a passed acceptance (empty when nothing does)."""
+    short, pending = _open_gaps(deliverables, milestones)
+    gaps = [
+        _gap(d) + (" — or " + _gap(alt).removeprefix("deliverable ") if alt else "")
+        for d, alt in short
     ]
-    return gaps
+    return gaps + [f"milestone {code} is not accepted" for code in pending]
+
+
+def acceptance_gaps_zh(
+    deliverables: list[DeliverableState],
+    milestones: list[tuple[str, Literal["pending", "accepted"]]],
+    milestone_names: dict[str, str],
+) -> list[str]:
+    """The same gaps as people read them, with the figures: 「培训对象：实际 99，要求不低于 100」."""
+    short, pending = _open_gaps(deliverables, milestones)
+    gaps = [_gap_zh(d) + (f"（或{_gap_zh(alt)}）" if alt else "") for d, alt in short]
+    return gaps + [f"节点「{milestone_names.get(c, c)}」尚未验收" for c in pending]
 
 
 def _gap(d: DeliverableState) -> str:
     return f"deliverable {d.code} ({d.name}): {_actual(d)}, required {d.bound.text()}"
+
+
+def _gap_zh(d: DeliverableState) -> str:
+    unit = " 元" if d.bound.money else ""
+    actual = "未报告" if d.actual is None else f"实际 {_actual(d)}{unit}"
+    bound = d.bound.text().replace(">= ", "不低于 ").replace("<= ", "不高于 ")
+    return f"「{d.name}」{actual}，要求{bound}{unit if bound != '-' else ''}"
 
 
 def _actual(d: DeliverableState) -> str:

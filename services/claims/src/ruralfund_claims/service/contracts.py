@@ -36,6 +36,7 @@ from ..domain.contracts import (
     DeliverableState,
     MilestoneAcceptanceIn,
     acceptance_gaps,
+    acceptance_gaps_zh,
     acceptance_record,
     contract_deliverables,
     require_active,
@@ -230,7 +231,8 @@ async def contract_row(
     )
     own = own_credit_code_only(principal)
     if row is None or (own is not None and row["provider_credit_code"] != own):
-        raise NotFound("CONTRACT_NOT_FOUND", f"no contract {contract_id!r}")
+        raise NotFound("CONTRACT_NOT_FOUND", f"no contract {contract_id!r}",
+                       title_zh="未找到该合同", detail_zh=f"未找到合同 {contract_id}。")  # fmt: skip
     return row
 
 
@@ -267,9 +269,11 @@ async def _contract_out(conn: asyncpg.Connection, row: asyncpg.Record) -> Contra
     milestones = await repo.list_milestones(conn, str(row["id"]))
     tranches = await repo.list_tranches(conn, str(row["id"]))
     states = _states(deliverables)
-    gaps = acceptance_gaps(states, [(m["code"], m["status"]) for m in milestones])
+    statuses = [(m["code"], m["status"]) for m in milestones]
+    gaps = acceptance_gaps(states, statuses)
+    gaps_zh = acceptance_gaps_zh(states, statuses, {m["code"]: m["name"] for m in milestones})
     outs = [_deliverable_out(d, s) for d, s in zip(deliverables, states, strict=True)]
-    return contract_out(row, outs, milestones, gaps, tranches)
+    return contract_out(row, outs, milestones, gaps, tranches, gaps_zh)
 
 
 async def list_contracts(
@@ -298,7 +302,8 @@ async def report_deliverable(
         tx.conn, contract_id, code, actual, principal.subject, tx.clock.now(), note
     )
     if not found:
-        raise NotFound("DELIVERABLE_NOT_FOUND", f"the contract has no deliverable {code!r}")
+        raise NotFound("DELIVERABLE_NOT_FOUND", f"the contract has no deliverable {code!r}",
+                       title_zh="合同没有该交付指标", detail_zh=f"该合同没有交付指标 {code}。")  # fmt: skip
     return await get_contract(tx.conn, principal, contract_id)
 
 
@@ -323,9 +328,11 @@ async def accept_contract_milestone(
         tx.conn, contract_id, code, principal.subject, now, body.note, record
     )
     if before is None:
-        raise NotFound("MILESTONE_NOT_FOUND", f"the contract has no milestone {code!r}")
+        raise NotFound("MILESTONE_NOT_FOUND", f"the contract has no milestone {code!r}",
+                       title_zh="合同没有该节点", detail_zh=f"该合同没有节点 {code}。")  # fmt: skip
     if before == "accepted":
-        raise Conflict("MILESTONE_ACCEPTED", f"milestone {code} is already accepted")
+        raise Conflict("MILESTONE_ACCEPTED", f"milestone {code} is already accepted",
+                       title_zh="该节点已验收", detail_zh=f"节点 {code} 已验收过，不能重复验收。")  # fmt: skip
     await _make_due(
         tx, contract_id, kind="instalment", milestone_code=code, accepted_by=list(people)
     )
@@ -347,6 +354,8 @@ async def _evidence_ids(
             "EVIDENCE_FILE_NOT_FOUND",
             f"not attached to this contract: {', '.join(missing)}",
             field="evidence_file_ids",
+            title_zh="证明材料不属于该合同",
+            detail_zh=f"以下 {len(missing)} 个文件未附在该合同上：{'、'.join(missing)}。",
         )
     return wanted
 
@@ -372,9 +381,14 @@ async def accept_contract(
             "ACCEPTANCE_REFUSED",
             "the contract cannot pass: " + "; ".join(current.acceptance_gaps),
             details={"gaps": current.acceptance_gaps},
+            title_zh="合同尚不能验收合格",
+            detail_zh=f"还有 {len(current.acceptance_gaps_zh)} 项未满足："
+            + "；".join(current.acceptance_gaps_zh) + "。",
         )
     if outcome == "failed" and not (note and note.strip()):
-        raise InvalidInput("NOTE_REQUIRED", "a failed acceptance must say why", field="note")
+        raise InvalidInput("NOTE_REQUIRED", "a failed acceptance must say why", field="note",
+                           title_zh="请写明验收不合格的理由",
+                           detail_zh="验收不合格时须写明理由（将据此追回承办方资金）。")  # fmt: skip
     status = ContractStatus.ACCEPTED if outcome == "passed" else ContractStatus.FAILED
     await repo.record_acceptance(
         tx.conn, contract_id, status.value, note, principal.subject, tx.clock.now()

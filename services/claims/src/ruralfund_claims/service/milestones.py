@@ -36,9 +36,11 @@ async def accept_program_milestone(
     """The bureau records that a milestone is done (验收); it is then never overdue."""
     row = await repo.get_milestone(tx.conn, code, milestone_code, for_update=True)
     if row is None:
-        raise NotFound("MILESTONE_NOT_FOUND", f"program {code} has no milestone {milestone_code!r}")
+        raise NotFound("MILESTONE_NOT_FOUND", f"program {code} has no milestone {milestone_code!r}",
+                       title_zh="方案没有该节点", detail_zh=f"方案 {code} 的实施计划中没有节点 {milestone_code}。")
     if row["status"] == "accepted":
-        raise Conflict("MILESTONE_ACCEPTED", f"milestone {milestone_code} is already accepted")
+        raise Conflict("MILESTONE_ACCEPTED", f"milestone {milestone_code} is already accepted",
+                       title_zh="该节点已验收", detail_zh=f"节点 {milestone_code} 已验收过，不能重复验收。")
     now = tx.clock.now()
     await repo.accept_milestone(tx.conn, code, milestone_code, principal.subject, now, note)
     accepted = await repo.get_milestone(tx.conn, code, milestone_code)
