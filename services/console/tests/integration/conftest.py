@@ -231,3 +231,26 @@ async def idp_world(world: World, idps: tuple[RealIdp, RealIdp]) -> AsyncIterato
         install_auth(service.app, auth)  # the services accept the county IdP's access tokens
     async with AsyncExitStack() as stack:
         yield IdpWorld(world, county, other, auth, stack)
+
+
+PROVIDER_CODE = with_check_character("91530427MA6P00071")  # a training company in Xinping
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def contract(reviewing: Reviewing) -> dict:
+    """An anchor-training service contract (购买服务) with two milestones, as claims recorded it;
+    Ruyuan's program (which has an implementation plan) is loaded too."""
+    admin, claims = bearer(ADMIN), reviewing.world.claims
+    body = _enterprise(PROVIDER_CODE, "新平县主播培训有限公司") | {"kind": "service_provider"}
+    r = await claims.post("/enterprises", headers=admin, json=body)
+    assert r.status_code == 201, r.text
+    r = await claims.post("/programs/xinping-2021/contracts", headers=admin, json={
+        "item_code": "anchor-training", "contract_no": "XP-2023-FW-009", "provider_credit_code": PROVIDER_CODE,
+        "amount_yuan": "480,000.00", "signed_on": "2023-05-10", "ends_on": "2023-12-31", "procurement": "竞争性磋商",
+        "milestones": [{"code": "course-plan", "name": "培训方案备案", "due_on": "2023-06-15"},
+                       {"code": "final-report", "name": "项目总结报告", "due_on": "2023-12-20"}]})
+    assert r.status_code == 201, r.text
+    ruyuan = await claims.post("/programs", content=(PROGRAMS / "ruyuan-2021-p2.yaml").read_bytes(),
+                               headers={**admin, "Content-Type": "application/yaml"})
+    assert ruyuan.status_code == 201, ruyuan.text
+    return r.json()
