@@ -56,8 +56,10 @@ bench: sync
 	$(UV) run --frozen --no-sync python -m benchmarks.run_all
 
 # Faults under load and the JetStream loss drill (issue #10): several rounds of SIGKILLed services
-# and restarted/killed nats-server and PostgreSQL under a steady load (minutes). A short variant
-# of the same tests runs in `make test`. Failed runs keep the service logs (RURALFUND_CHAOS_LOGS).
+# and restarted/killed nats-server and PostgreSQL under a steady load (minutes); the cluster drills
+# (issue #18): on three nats-server nodes with R3 streams, stream leaders SIGKILLed and nodes cut
+# off (SIGSTOP) or stopped, each drill's time in the summary. A short variant of the same tests
+# runs in `make test`. Failed runs keep the service (and node) logs (RURALFUND_CHAOS_LOGS).
 chaos: sync
 	RURALFUND_CHAOS=full $(UV) run --frozen --no-sync python -m pytest tests/chaos -q -p no:cacheprovider
 

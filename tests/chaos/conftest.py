@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +37,9 @@ from ruralfund_common.contracts.logistics.record_scans import RecordScans, ScanR
 from ruralfund_common.credit_code import with_check_character
 from ruralfund_common.messaging.envelope import encode, make_envelope
 from ruralfund_common.messaging.subjects import Namespace
+from ruralfund_common.settings import nats_servers
 from ruralfund_common.testing.infra import EmbeddedNats, EmbeddedPostgres, free_port
+from ruralfund_common.testing.nats_cluster import EmbeddedNatsCluster
 from ruralfund_common.testing.processes import SERVICES, ServiceProcesses
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
@@ -103,7 +106,7 @@ class MailBox:
 
 @dataclass
 class Rig:
-    nats: EmbeddedNats
+    nats: EmbeddedNats | None  # the single server the faults restart; None on a cluster
     pg: EmbeddedPostgres
     services: ServiceProcesses
     namespace: str
@@ -113,10 +116,15 @@ class Rig:
     faults: Faults = None  # type: ignore[assignment]
     checks: Checks = None  # type: ignore[assignment]
     startup_s: float = 0.0
+    cluster: EmbeddedNatsCluster | None = None  # three nodes, streams with three replicas
 
     @property
     def dsn(self) -> str:
         return self.pg.dsn
+
+    @property
+    def nats_url(self) -> str:
+        return self.cluster.url if self.cluster is not None else self.nats.url  # type: ignore[union-attr]
 
     def log_events(self, service: str) -> list[dict[str, Any]]:
         """The service's JSON log lines (all its incarnations)."""
@@ -153,12 +161,14 @@ class Rig:
         return DevClock(self.clock_file).now()
 
     def stream_dir(self, owner: str) -> Path:
+        assert self.nats is not None, "a single server's store"
         return self.nats.store_dir / "jetstream" / "$G" / "streams" / Namespace(self.namespace).stream(owner)
 
     async def nats_client(self) -> nats.NATS:
-        """A client that rides out a nats-server restart (as the services' clients do)."""
-        return await nats.connect(self.nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2,
-                                  connect_timeout=2, allow_reconnect=True)
+        """A client that rides out a nats-server restart or a lost cluster node (as the services'
+        clients do: a PING every 3 s, another server after 2 unanswered)."""
+        return await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                                  connect_timeout=2, allow_reconnect=True, ping_interval=3, max_outstanding_pings=2)
 
     async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.dsn, timeout=10)
@@ -191,12 +201,34 @@ def mailbox() -> Iterator[MailBox]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def rig(own_nats: EmbeddedNats, own_postgres: EmbeddedPostgres, mailbox: MailBox,
               tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """The four services on one nats-server and one PostgreSQL."""
+    async with _system(own_postgres, mailbox, tmp_path, request, nats_server=own_nats) as rig:
+        yield rig
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def cluster_rig(own_postgres: EmbeddedPostgres, mailbox: MailBox, tmp_path: Path,
+                      request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """The four services on a three-node JetStream cluster (every stream with three replicas,
+    each node fsyncing every write), NATS_URL listing the three servers."""
+    with EmbeddedNatsCluster(3) as cluster:
+        await cluster.ready()
+        async with _system(own_postgres, mailbox, tmp_path, request, cluster=cluster) as rig:
+            yield rig
+
+
+@asynccontextmanager
+async def _system(pg: EmbeddedPostgres, mailbox: MailBox, tmp_path: Path, request: pytest.FixtureRequest, *,
+                  nats_server: EmbeddedNats | None = None,
+                  cluster: EmbeddedNatsCluster | None = None) -> AsyncIterator[Rig]:
     namespace = f"c{uuid.uuid4().hex[:8]}"
     clock_file = tmp_path / "clock.json"
     ports = {s: free_port() for s in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.startswith("RURALFUND_")}
     env.update({
-        "NATS_URL": own_nats.url, "DATABASE_URL": own_postgres.dsn, "RURALFUND_NAMESPACE": namespace,
+        "NATS_URL": cluster.url if cluster is not None else nats_server.url,  # type: ignore[union-attr]
+        "RURALFUND_NATS_REPLICAS": "3" if cluster is not None else "1",
+        "DATABASE_URL": pg.dsn, "RURALFUND_NAMESPACE": namespace,
         "RURALFUND_ENV": "test", "RURALFUND_CLOCK": "dev", "RURALFUND_DEV_CLOCK_FILE": str(clock_file),
         "RURALFUND_CALENDAR_DIR": str(tmp_path / "calendar"), "RURALFUND_LOG_FORMAT": "json",
         "RURALFUND_OUTBOX_POLL_SECONDS": "0.05",
@@ -204,7 +236,7 @@ async def rig(own_nats: EmbeddedNats, own_postgres: EmbeddedPostgres, mailbox: M
         "RURALFUND_NOTIFY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notify']}",
     })
     procs = ServiceProcesses(env, tmp_path / "logs", ports=ports)
-    rig = Rig(own_nats, own_postgres, procs, namespace, clock_file, LONG if FULL else SHORT)
+    rig = Rig(nats_server, pg, procs, namespace, clock_file, LONG if FULL else SHORT, cluster=cluster)
     rig.driver, rig.faults, rig.checks = Driver(rig), Faults(rig), Checks(rig)
     try:
         t0 = time.monotonic()
@@ -225,6 +257,8 @@ async def rig(own_nats: EmbeddedNats, own_postgres: EmbeddedPostgres, mailbox: M
             sys.stderr.write(f"\nchaos diagnosis:\n{diagnosis}\n")
         procs.close()
         if failed is not None and failed.failed:
+            for name, node in zip(cluster.names, cluster.nodes) if cluster is not None else ():
+                shutil.copyfile(node.log_path, tmp_path / "logs" / f"nats-{name}.log")
             shutil.copytree(tmp_path / "logs", keep, dirs_exist_ok=True)
             sys.stderr.write(f"\nchaos: service logs kept in {keep}\n")
 
@@ -589,6 +623,7 @@ class Fault:
     target: str
     down_s: float
     recovered_s: float
+    detail: str = ""  # what the drill measured, for the summary
 
 
 class Faults:
@@ -662,6 +697,58 @@ class Faults:
                 await self.kill_services(svc)
                 await asyncio.sleep(settle)
         await asyncio.sleep(settle)
+
+    # -- a three-node cluster (cluster_rig) ----------------------------------------------------
+    def _streams(self) -> list[str]:
+        ns = Namespace(self.rig.namespace)
+        return [*(ns.stream(owner) for owner in SERVICES), ns.dlq_stream]
+
+    async def stream_leaders(self) -> dict[str, str]:
+        """Each of our streams -> the node leading it, once every replica on a node that is up
+        is current (waits for that)."""
+        cluster = self.rig.cluster
+        assert cluster is not None, "a cluster fault needs cluster_rig"
+        return {s: await cluster.stream_leader(s) for s in self._streams()}
+
+    async def kill_stream_leader(self, owner: str) -> Fault:
+        """SIGKILL the node leading ``owner``'s stream (and whatever else it leads); once the
+        others have elected new leaders for its streams, and after down_s more, start it again
+        on its store; done when it is a current replica again and every service is ready."""
+        return await self._lose_node("leader-kill", owner, lambda node: node.kill(), lambda node: node.start(),
+                                     keep_down_s=self.rig.scale.down_s)
+
+    async def cut_off_node(self, owner: str, *, stop: bool = False) -> Fault:
+        """Cut the node leading ``owner``'s stream off: SIGSTOP (it keeps its sockets and answers
+        nothing, as behind a network partition) or, with ``stop``, SIGTERM; the load runs on the
+        other two for settle_s after they elected new leaders; then SIGCONT (or start) it."""
+        if stop:
+            return await self._lose_node("node-stop", owner, lambda node: node.stop(), lambda node: node.start(),
+                                         keep_down_s=self.rig.scale.settle_s)
+        return await self._lose_node("node-cut-off", owner, lambda node: node.pause(), lambda node: node.resume(),
+                                     keep_down_s=self.rig.scale.settle_s)
+
+    async def _lose_node(self, kind: str, owner: str, lose: Any, restore: Any, *, keep_down_s: float) -> Fault:
+        cluster = self.rig.cluster
+        assert cluster is not None, "a cluster fault needs cluster_rig"
+        leaders = await self.stream_leaders()
+        name = leaders[Namespace(self.rig.namespace).stream(owner)]
+        led = sorted(s for s, n in leaders.items() if n == name)
+        t0 = time.monotonic()
+        await asyncio.to_thread(lose, cluster.node(name))
+        for stream in led:  # the two others elect a leader for each stream it led
+            await cluster.stream_leader(stream, not_on=name)
+        elected_s = time.monotonic() - t0
+        await asyncio.sleep(keep_down_s)  # the load goes on with one node missing
+        await asyncio.to_thread(restore, cluster.node(name))
+        t1 = time.monotonic()
+        await self.stream_leaders()  # it is a current replica of every stream again
+        await self.rig.services.wait_ready()
+        back_s, total_s = time.monotonic() - t1, time.monotonic() - t0
+        fault = Fault(kind, f"{name}, leader of {len(led)} stream(s)", t1 - t0, total_s, detail=(
+            f"{kind} {name} (led {', '.join(led)}): new leaders in {elected_s:.1f} s, down {t1 - t0:.1f} s, "
+            f"a current replica again {back_s:.1f} s after its return; drill {total_s:.1f} s"))
+        self.done.append(fault)
+        return fault
 
     def record(self, kind: str, target: str, down_s: float = 0.0, recovered_s: float = 0.0) -> None:
         """A fault a test injected by hand (the loss drill)."""

@@ -51,6 +51,12 @@ PUBACK_TIMEOUT_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 3600.0
 RELAY_BATCH_TIMEOUT_SECONDS = 120.0  # a batch (sequence, publish, mark) never takes this long when healthy
 REPUBLISH_MAX_ROWS = 10_000
+# A server that stops answering without closing the connection (a node cut off from the
+# network, a paused process) is noticed only by unanswered PINGs: by nats-py's defaults (a
+# PING every 2 min, stale after 2 unanswered) a service would stay on a lost cluster node for
+# minutes; with these it gives up on it after ~12 s and reconnects to another server of NATS_URL.
+PING_INTERVAL_SECONDS = 3
+MAX_OUTSTANDING_PINGS = 2
 log = get_logger("ruralfund.outbox")
 
 
@@ -205,12 +211,26 @@ class OutboxRelay:
         self._nc = await nats.connect(
             nats_servers(self.nats_url), name=f"ruralfund-{self.producer}-relay",
             max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
+            ping_interval=PING_INTERVAL_SECONDS, max_outstanding_pings=MAX_OUTSTANDING_PINGS,
+            disconnected_cb=self._on_disconnected, reconnected_cb=self._on_reconnected,
         )
         self._js = js = self._nc.jetstream(publish_async_max_pending=MAX_PUBLISH_IN_FLIGHT)
         await ensure_stream(js, self.ns.stream(self.producer), self.ns.stream_subjects(self.producer),
                             replicas=self.replicas)
         await self._nc.subscribe(self.ns.republish_subject(self.producer), cb=self._on_republish)
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.producer}")
+
+    def _server(self) -> str:
+        """host:port of the server the connection is on (never the URL: it may hold a password)."""
+        url = self._nc.connected_url if self._nc is not None else None
+        return f"{url.hostname}:{url.port}" if url is not None else "-"
+
+    async def _on_disconnected(self) -> None:
+        log.warning("nats_disconnected", producer=self.producer)
+
+    async def _on_reconnected(self) -> None:
+        # the operator sees which server of a cluster the service went on with
+        log.info("nats_reconnected", producer=self.producer, server=self._server())
 
     async def stop(self) -> None:
         self._stopping = True

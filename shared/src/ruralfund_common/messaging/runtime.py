@@ -239,18 +239,25 @@ class Messaging:
 
     async def _resubscribe(self, sub: Any, consumer: str, subject: str) -> Any:
         """Re-create the durable (idempotent when it exists): a consumer deleted while the
-        service runs comes back and, with the inbox, re-applies nothing twice."""
-        try:
+        service runs comes back and, with the inbox, re-applies nothing twice.
+
+        Tries until it has a subscription: found by the cluster drill (tests/chaos/
+        test_nats_cluster.py), a failed attempt used to hand back the old, unsubscribed one,
+        whose fetches time out forever like an idle consumer's while its durable's pending
+        messages waited (the stream had no leader for a few seconds after its node was lost)."""
+        with contextlib.suppress(Exception):
             await sub.unsubscribe()
-        except Exception:
-            pass
-        try:
-            new = await self._pull_subscription(consumer, subject)
+        while True:
+            try:
+                new = await self._pull_subscription(consumer, subject)
+            except Exception as exc:  # no stream leader yet, or NATS reconnecting
+                log.warning("consumer_resubscribe_failed", consumer=consumer, error=repr(exc))
+                if self._stopping:
+                    raise
+                await asyncio.sleep(PULL_ERROR_PAUSE_SECONDS)
+                continue
             log.warning("consumer_resubscribed", consumer=consumer)
             return new
-        except Exception as exc:
-            log.warning("consumer_resubscribe_failed", consumer=consumer, error=repr(exc))
-            return sub
 
     async def _sample_lag(self) -> None:
         """Consumer lag for /metrics: pending + unacknowledged messages per durable; and the
