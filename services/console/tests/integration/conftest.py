@@ -19,7 +19,7 @@ from ruralfund_claims.app import create_app as claims_app
 from ruralfund_common.auth import AuthSettings, Role, UserDirectory, install_auth
 from ruralfund_common.contracts import ClaimApproved, ItemBudget, LineBudget, ProgramActivated
 from ruralfund_common.credit_code import with_check_character
-from ruralfund_common.testing.infra import create_database, drop_database
+from ruralfund_common.testing.infra import create_database, drop_database, free_port
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
 from ruralfund_common.testing.upstream import producer
 from ruralfund_common.testing.wait import eventually
@@ -191,13 +191,18 @@ IDP_ACCOUNTS = {  # the IdP's people and their groups (claim `groups`)
 }
 
 
+# where Chromium reaches a console that signs in at the IdP: `localhost`, so the console and the
+# IdP (127.0.0.1) are different sites for the browser, as they are in a county
+BROWSER_ORIGIN = f"http://localhost:{free_port()}"
+
+
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def idps(tmp_path_factory) -> AsyncIterator[tuple[RealIdp, RealIdp]]:
     """The county's IdP, and another one with the SAME signing key but its own issuer (so only
     the issuer check can tell their tokens apart)."""
     keys = [signing_jwk("county-1")]
     logs = tmp_path_factory.mktemp("idp")
-    async with real_idp(IDP_ACCOUNTS, keys, logs / "county.log") as county, \
+    async with real_idp(IDP_ACCOUNTS, keys, logs / "county.log", [BROWSER_ORIGIN]) as county, \
             real_idp(IDP_ACCOUNTS, keys, logs / "other.log") as other:
         yield county, other
 
@@ -210,10 +215,11 @@ class IdpWorld:
     auth: AuthSettings
     stack: AsyncExitStack
 
-    async def console(self, client_id: str = CLIENT_ID, secret: str | None = CLIENT_SECRET) -> Any:
+    async def console(self, client_id: str = CLIENT_ID, secret: str | None = CLIENT_SECRET,
+                      redirect_url: str = REDIRECT) -> Any:
         """A console signing in at the county IdP as ``client_id``, over the world's services."""
         settings = ConsoleSettings(session_secret="s" * 32, oidc_issuer=self.idp.issuer, oidc_client_id=client_id,
-                                   oidc_client_secret=secret, oidc_redirect_url=REDIRECT,
+                                   oidc_client_secret=secret, oidc_redirect_url=redirect_url,
                                    oidc_scopes="openid profile groups", oidc_resource=AUDIENCE)
         w = self.world
         app = console_app(settings, clients={"claims": w.claims, "funds": w.funds, "logistics": w.claims,

@@ -41,8 +41,12 @@ def signing_jwk(kid: str) -> dict[str, Any]:
     return jwk | {"kid": kid, "use": "sig", "alg": "RS256"}
 
 
-def clients() -> list[dict[str, Any]]:
-    common = {"redirect_uris": [REDIRECT], "post_logout_redirect_uris": [f"{CONSOLE}/signin"],
+def clients(origins: list[str]) -> list[dict[str, Any]]:
+    """The console as a confidential and as a public client, at ``CONSOLE`` (httpx) and at
+    ``origins`` (a real server for Chromium)."""
+    consoles = [CONSOLE, *origins]
+    common = {"redirect_uris": [f"{o}/oidc/callback" for o in consoles],
+              "post_logout_redirect_uris": [f"{o}/signin" for o in consoles],
               "grant_types": ["authorization_code"], "response_types": ["code"]}
     return [common | {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
                       "token_endpoint_auth_method": "client_secret_basic"},
@@ -60,11 +64,12 @@ class RealIdp:
 
 
 @asynccontextmanager
-async def real_idp(accounts: dict[str, dict[str, Any]], keys: list[dict[str, Any]], log: Path) -> AsyncIterator[RealIdp]:
+async def real_idp(accounts: dict[str, dict[str, Any]], keys: list[dict[str, Any]], log: Path,
+                   origins: list[str] = ()) -> AsyncIterator[RealIdp]:
     node = shutil.which("node")
     assert node, "node is needed for the OpenID provider (make node-tools installs it with npm)"
     assert (REPO / "node_modules/oidc-provider").is_dir(), "run `make node-tools` (npm ci) for oidc-provider"
-    config = {"audience": AUDIENCE, "jwks": keys, "clients": clients(), "accounts": accounts,
+    config = {"audience": AUDIENCE, "jwks": keys, "clients": clients(list(origins)), "accounts": accounts,
               "cookie_key": secrets.token_urlsafe(32)}
     with log.open("wb") as errors:
         process = await asyncio.create_subprocess_exec(

@@ -34,8 +34,8 @@ def _chromium() -> str:
     pytest.fail("no Chromium: `make browser` installs Debian's, or set RURALFUND_CHROMIUM", pytrace=False)
 
 
-async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
-    port = free_port()
+async def _serve(app, port: int | None = None) -> tuple[uvicorn.Server, asyncio.Task, str]:
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
     task = asyncio.create_task(server.serve())
 
@@ -85,3 +85,41 @@ async def test_a_leading_group_member_signs_the_order_in_chromium(world, viewpor
         server.should_exit = True
         await task
     assert shot.stat().st_size > 10_000, "the screenshot is empty"
+
+
+async def test_a_bureau_person_signs_in_at_the_idp_and_out_again_in_chromium(idp_world, reviewing) -> None:
+    """The real redirects in a real browser: the console on `localhost`, the IdP on 127.0.0.1
+    (two sites: the flow cookie must come back on the IdP's redirect, SameSite=Lax), the IdP's
+    own forms, and sign-out on to the IdP's end-session page (the page policy's form-action)."""
+    from .conftest import BROWSER_ORIGIN
+
+    app = await idp_world.console(redirect_url=f"{BROWSER_ORIGIN}/oidc/callback")
+    server, task, _ = await _serve(app, int(BROWSER_ORIGIN.rsplit(":", 1)[1]))
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+            page = await browser.new_page(viewport=PHONE, locale="zh-CN")
+            await page.goto(f"{BROWSER_ORIGIN}/")
+            await page.screenshot(path=str(SCREENSHOT_DIR / "console-signin-idp-phone.png"), full_page=True)
+            await page.get_by_role("link", name="通过县统一身份认证登录").click()
+            await page.locator("input[name=login]").fill("wang")  # the IdP's own login form
+            await page.locator("input[name=password]").fill("any")
+            await page.get_by_role("button", name="Sign-in").click()
+            await page.get_by_role("button", name="Continue").click()  # its consent form
+            await expect(page.get_by_role("region", name="待审核的申报")).to_contain_text("新平礼好农业有限公司")
+            await expect(page.locator("header")).to_contain_text("王科长（商务局）")
+            assert page.url == f"{BROWSER_ORIGIN}/"
+            await page.screenshot(path=str(SCREENSHOT_DIR / "console-idp-bureau-home-phone.png"), full_page=True)
+            await page.get_by_role("button", name="退出登录").click()
+            await expect(page.get_by_role("button", name="Yes, sign me out")).to_be_visible()
+            assert page.url.startswith(f"{idp_world.idp.issuer}/session/end")
+            await page.get_by_role("button", name="Yes, sign me out").click()
+            await expect(page.get_by_role("heading", name="登录")).to_be_visible()  # back, signed out
+            assert page.url == f"{BROWSER_ORIGIN}/signin"
+            await page.goto(f"{BROWSER_ORIGIN}/")
+            await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+            await browser.close()
+    finally:
+        server.should_exit = True
+        await task

@@ -23,7 +23,7 @@ async def _start(client, path: str = "/oidc/login"):
     return r
 
 
-async def test_a_bureau_person_signs_in_at_the_idp_and_finds_the_review_queue(idp_world) -> None:
+async def test_a_bureau_person_signs_in_at_the_idp_and_finds_the_review_queue(idp_world, reviewing) -> None:
     app = await idp_world.console()
     async with browser(app) as client:
         page = await client.get(f"{CONSOLE}/signin")
@@ -50,6 +50,7 @@ async def test_a_bureau_person_signs_in_at_the_idp_and_finds_the_review_queue(id
         assert home.status_code == 200, home.text
         # the review queue comes from the real claims service, called with the IdP's access token
         assert "王科长（商务局）" in home.text and "待审核的申报" in home.text
+        assert "新平礼好农业有限公司" in home.text and "新平县嘎洒农产品合作社" in home.text  # submitted claims
         policy = home.headers["content-security-policy"]
         assert f"form-action 'self' {idp_world.idp.issuer}" in policy
 
