@@ -174,6 +174,18 @@ class Principal:
 # --------------------------------------------------------------------------- errors
 
 
+# The roles as the county names them, for refusals people read.
+ROLE_ZH: Final[Mapping[str, str]] = {
+    "bureau_admin": "县商务局工作人员", "leading_group": "领导小组成员", "contractor_signatory": "承办企业签字人",
+    "finance_bureau": "县财政局", "enterprise": "企业", "auditor": "审计人员", "system": "系统",
+}  # fmt: skip
+
+
+def roles_zh(roles: Iterable[str]) -> str:
+    """``["bureau_admin", "system"]`` → ``县商务局工作人员、系统``."""
+    return "、".join(ROLE_ZH.get(str(r), str(r)) for r in roles)
+
+
 class Unauthenticated(DomainError):
     """401: no usable credentials. ``headers`` is sent back as-is by the problem handler."""
 
@@ -198,6 +210,9 @@ class AuthUnavailable(DomainError):
 
 class AuthConfigError(RuntimeError):
     """The auth settings are unsafe or inconsistent; the service must not start."""
+
+
+_SIGN_IN_ZH: Final = "请先登录：请求中没有身份凭证（Authorization: Bearer）。"
 
 
 # --------------------------------------------------------------------------- settings
@@ -351,16 +366,18 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
     (the FastAPI dependency does).
     """
     if not token:
-        raise Unauthenticated("AUTH_MISSING", "no bearer token was sent")
+        raise Unauthenticated("AUTH_MISSING", "no bearer token was sent", detail_zh=_SIGN_IN_ZH)
     if len(token) > MAX_TOKEN_BYTES:
-        raise Unauthenticated("AUTH_INVALID", "token is too long", error="invalid_token")
+        raise Unauthenticated("AUTH_INVALID", "token is too long", error="invalid_token",
+                              detail_zh=f"身份凭证过长（超过 {MAX_TOKEN_BYTES} 字节），不是本系统签发的凭证，请重新登录。")
     try:
         alg = jwt.get_unverified_header(token).get("alg")
         if alg in _OIDC_ALGORITHMS and settings.oidc_enabled:
             return _principal_from_oidc(_decode_oidc(token, settings), settings)
         return _principal_from_local(_decode_local(token, settings))
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthenticated("AUTH_EXPIRED", "token has expired", error="invalid_token") from exc
+        raise Unauthenticated("AUTH_EXPIRED", "token has expired", error="invalid_token",
+                              detail_zh="您的登录已过期，请重新登录后再操作。") from exc
     except NoRole as exc:
         raise Unauthenticated(
             "AUTH_NO_ROLE", str(exc), error="invalid_token",
@@ -368,11 +385,13 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
         ) from exc
     except jwt.PyJWKClientConnectionError as exc:
         log.warning("auth_jwks_unreachable", url=settings.oidc_jwks_url, error=str(exc))
-        raise AuthUnavailable("AUTH_UNAVAILABLE", "identity provider keys unavailable") from exc
+        raise AuthUnavailable("AUTH_UNAVAILABLE", "identity provider keys unavailable",
+                              detail_zh="暂时无法连接统一身份认证服务核验您的身份，请稍后重试。") from exc
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         # PyJWT's message names the failed check (signature, audience, …) without secrets.
         raise Unauthenticated(
-            "AUTH_INVALID", f"token is not valid: {exc}", error="invalid_token"
+            "AUTH_INVALID", f"token is not valid: {exc}", error="invalid_token",
+            detail_zh="身份凭证无效（签名、签发方或有效期核验未通过），请重新登录。",
         ) from exc
 
 
@@ -521,7 +540,7 @@ async def current_principal(
     """The caller, from ``Authorization: Bearer``; 401 problem if absent or invalid."""
     settings = auth_settings(request)
     if credentials is None:
-        raise Unauthenticated("AUTH_MISSING", "send Authorization: Bearer <token>")
+        raise Unauthenticated("AUTH_MISSING", "send Authorization: Bearer <token>", detail_zh=_SIGN_IN_ZH)
     if settings.oidc_enabled:
         # PyJWKClient may fetch keys over the network: keep it off the event loop.
         principal = await run_in_threadpool(verify_token_cached, credentials.credentials, settings)
@@ -560,12 +579,14 @@ def _role_dependency(wanted: frozenset[Role], *, write: bool) -> PrincipalDepend
         principal: Principal = Security(current_principal, scopes=names),  # noqa: B008
     ) -> Principal:
         if write and principal.is_read_only:
-            raise Forbidden("READ_ONLY", "auditors can read but not change anything")
+            raise Forbidden("READ_ONLY", "auditors can read but not change anything",
+                            detail_zh="审计人员只能查阅，不能新增或修改任何内容。")
         if wanted and not (principal.roles & wanted):
             raise Forbidden(
                 "ROLE_REQUIRED",
                 f"this action needs one of the roles: {', '.join(names)}",
                 details={"required_roles": names, "roles": sorted(principal.roles)},
+                detail_zh=f"此操作须由{roles_zh(names)}办理；您的角色（{roles_zh(sorted(principal.roles))}）不能办理。",
             )
         return principal
 
@@ -645,10 +666,12 @@ class UserDirectory:
                 linked_credit_codes=frozenset(linked_credit_codes),
             )
         except ValueError as exc:
-            raise InvalidInput("USER_INVALID", str(exc)) from exc
+            raise InvalidInput("USER_INVALID", str(exc), title_zh="人员信息有误",
+                               detail_zh=f"人员“{name}”的信息有误（姓名、角色或统一社会信用代码），未能创建。") from exc
         people = self._load()
         if any(_same_name(p.name, name) or p.subject == principal.subject for p in people):
-            raise Conflict("USER_EXISTS", f"a person named {name!r} already exists", field="name")
+            raise Conflict("USER_EXISTS", f"a person named {name!r} already exists", field="name",
+                           title_zh="人员已存在", detail_zh=f"已有名为“{name}”的人员，请换一个姓名。")
         self._save([*people, principal])
         return principal
 
@@ -657,7 +680,8 @@ class UserDirectory:
         for person in self._load():
             if person.subject == key or _same_name(person.name, key):
                 return person
-        raise NotFound("USER_NOT_FOUND", f"no person with id or name {key!r} in {self.path}")
+        raise NotFound("USER_NOT_FOUND", f"no person with id or name {key!r} in {self.path}", title_zh="未找到该人员",
+                       detail_zh=f"人员名册 {self.path} 中没有编号或姓名为“{key}”的人员。")
 
     def token_for(
         self, subject_or_name: str, settings: AuthSettings, ttl: int | timedelta | None = None
@@ -674,7 +698,8 @@ class UserDirectory:
             return [_principal_from_json(p) for p in data["users"]]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # Hand-edited files are expected in development: say which file, not a traceback.
-            raise InvalidInput("USERS_FILE_INVALID", f"{self.path}: {exc}") from exc
+            raise InvalidInput("USERS_FILE_INVALID", f"{self.path}: {exc}", title_zh="人员名册文件有误",
+                               detail_zh=f"人员名册文件 {self.path} 无法读取，请检查其内容格式。") from exc
 
     def _save(self, people: Iterable[Principal]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

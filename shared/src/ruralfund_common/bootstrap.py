@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -136,6 +136,7 @@ def build_service_app(
     on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
     auth_settings: AuthSettings | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    titles_zh: Mapping[str, str] | None = None,
 ) -> FastAPI:
     settings = settings or load_settings(service)
     configure_logging(service, settings.log_format, settings.log_level)
@@ -185,7 +186,7 @@ def build_service_app(
     app.state.ctx = ctx
     app.state.max_body_bytes = max_body_bytes
     install_auth(app, auth_settings or AuthSettings())
-    install_problem_handlers(app)
+    install_problem_handlers(app, titles_zh)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(TracingMiddleware, service=service)
@@ -300,7 +301,8 @@ def _contract_schema(subject: str) -> dict[str, Any]:
 
     model = ALL_EVENTS.get(subject)
     if model is None:
-        raise NotFound("CONTRACT_NOT_FOUND", f"no event contract {subject[:200]}")
+        raise NotFound("CONTRACT_NOT_FOUND", f"no event contract {subject[:200]}",
+                       detail_zh=f"没有名为 {subject[:200]} 的事件契约。")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_path(subject),
             **model.model_json_schema()}
 
@@ -335,12 +337,15 @@ def _dev_clock_router(clock: DevClock) -> APIRouter:
     async def change_clock(change: ClockChange) -> dict[str, str]:
         if change.set_to is not None:
             if change.set_to.tzinfo is None:
-                raise InvalidInput("INVALID_INPUT", "set_to must carry a timezone offset", field="set_to")
+                raise InvalidInput("INVALID_INPUT", "set_to must carry a timezone offset", field="set_to",
+                                   title_zh="时刻须带时区", detail_zh="“set_to”须带时区（如 +08:00）。")
             now = clock.set(change.set_to)
         elif change.advance_seconds is not None:
             now = clock.advance(timedelta(seconds=change.advance_seconds))
         else:
-            raise InvalidInput("INVALID_INPUT", "give set_to or advance_seconds", field="set_to")
+            raise InvalidInput("INVALID_INPUT", "give set_to or advance_seconds", field="set_to",
+                               title_zh="请指定时钟如何调整",
+                               detail_zh="请给出“set_to”（设为某一时刻）或“advance_seconds”（向前拨动的秒数）。")
         return {"now": now.isoformat(), "kind": "dev"}
 
     return router
@@ -364,7 +369,8 @@ async def idempotent(
     ctx: ServiceContext = request.app.state.ctx
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS):
-        raise InvalidInput("INVALID_IDEMPOTENCY_KEY", f"Idempotency-Key must be 1..{MAX_IDEMPOTENCY_KEY_CHARS} characters", field="Idempotency-Key")
+        raise InvalidInput("INVALID_IDEMPOTENCY_KEY", f"Idempotency-Key must be 1..{MAX_IDEMPOTENCY_KEY_CHARS} characters", field="Idempotency-Key",
+                           detail_zh=f"幂等键（Idempotency-Key）须为 1 至 {MAX_IDEMPOTENCY_KEY_CHARS} 个字符。")
     # the request's hash only matters with a key (most writes come without one: hot path)
     request_hash = _request_hash(request, payload) if key is not None else ""
     correlation_id = request.headers.get("X-Request-Id")
@@ -397,9 +403,12 @@ async def idempotent(
                 # The use case hit a uniqueness rule it did not check itself (e.g. a race
                 # between two first requests): a conflict, never a 500.
                 raise Conflict("CONFLICT", "this change conflicts with existing data",
-                               details={"constraint": exc.constraint_name}) from None
+                               details={"constraint": exc.constraint_name},
+                               detail_zh="此项更改与已有数据重复或冲突（可能有人同时提交了相同的内容），未作任何更改；"
+                                         "请刷新后核对。") from None
             # A concurrent request with the same key won: answer with what it stored.
-    raise Conflict("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still being processed")
+    raise Conflict("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still being processed",
+                   detail_zh="使用同一幂等键（Idempotency-Key）的请求仍在处理中，请稍后查询结果，不要重复提交。")
 
 
 def _request_hash(request: Request, payload: BaseModel | dict | None) -> str:
@@ -421,7 +430,8 @@ def _replay(stored: asyncpg.Record, principal: Principal, request_hash: str) -> 
         )
     if stored["request_hash"] != request_hash:
         raise Conflict(
-            "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+            "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request", field="Idempotency-Key",
+            detail_zh="此幂等键（Idempotency-Key）已用于另一项不同内容的请求，您的请求未被执行；请换一个新的键重新提交。",
         )
     return JSONResponse(stored["response"], status_code=stored["status"], headers={"Idempotent-Replayed": "true"})
 

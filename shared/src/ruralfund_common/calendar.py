@@ -117,6 +117,9 @@ class CalendarYearUnknown(DomainError):
             message,
             status=422,
             details={"year": year, "calendar_dir": str(calendar_dir) if calendar_dir else None},
+            title_zh=f"{year}年工作日历未知",
+            detail_zh=f"系统尚无{year}年的工作日安排（已知{first}年至{last}年），无法计算期限；"
+            f"请由管理员载入国务院办公厅公布的{year}年节假日安排后再办理。",
         )
         self.year = year
 

@@ -107,6 +107,8 @@ def make_clock(kind: str, env: str, state_file: str | None = None) -> Clock:
             raise DevClockForbidden(
                 "DEV_CLOCK_IN_PRODUCTION",
                 "the controllable dev clock cannot be used when RURALFUND_ENV=production",
+                title_zh="生产环境不能使用开发时钟",
+                detail_zh="生产环境（RURALFUND_ENV=production）不能使用可调的开发时钟。",
             )
         return DevClock(state_file)
     return SystemClock()

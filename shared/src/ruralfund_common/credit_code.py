@@ -69,6 +69,7 @@ def validate_credit_code(code: str, *, field: str = "credit_code") -> str:
             "CREDIT_CODE_INVALID",
             f"{code!r} is not an 18-character unified social credit code (GB 32100)",
             field=field,
+            detail_zh=f"“{field}”不是 18 位统一社会信用代码（GB 32100）。",
         )
     expected = check_character(normalised[:17])
     if normalised[17] != expected:
@@ -76,6 +77,7 @@ def validate_credit_code(code: str, *, field: str = "credit_code") -> str:
             "CREDIT_CODE_INVALID",
             f"{normalised}: check character is {normalised[17]!r}, GB 32100 gives {expected!r}",
             field=field,
+            detail_zh=f"统一社会信用代码 {normalised} 的校验码为 {normalised[17]}，按 GB 32100 应为 {expected}，请核对。",
         )
     return normalised
 

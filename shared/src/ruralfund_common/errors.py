@@ -41,6 +41,8 @@ class DomainError(Exception):
             out["field"] = self.field
         if self.details:
             out["details"] = self.details
+        if self.title_zh:
+            out["title_zh"] = self.title_zh
         if self.detail_zh:
             out["detail_zh"] = self.detail_zh
         return out

@@ -39,6 +39,7 @@ from ruralfund_common.ids import new_id
 from ruralfund_common.recusal import RECUSAL_REQUIRED, RECUSAL_TITLE_ZH
 
 __all__ = [
+    "GENERIC_TITLES_ZH",
     "MAX_JSON_DEPTH",
     "PAGE_LIMIT_DEFAULT",
     "PAGE_LIMIT_MAX",
@@ -84,10 +85,35 @@ _TITLE_ZH_BY_CODE: Final[Mapping[str, str]] = {
     "ROLE_REQUIRED": "无此操作权限",
     "READ_ONLY": "只读角色不能修改",
     RECUSAL_REQUIRED: RECUSAL_TITLE_ZH,
+    "AUTH_NO_ROLE": "没有本系统的角色",
     "IDEMPOTENCY_KEY_REUSED": "幂等键已被使用",
-    "INVALID_INPUT": "输入有误",
-    "INTERNAL": "服务器内部错误",
+    "IDEMPOTENCY_KEY_IN_USE": "同一请求正在处理中",
+    "INVALID_IDEMPOTENCY_KEY": "幂等键格式有误",
+    "CONFLICT": "与已有数据冲突",
+    "INVALID_INPUT": "请求内容有误",
+    "INTERNAL": "系统内部出错",
+    "NOT_FOUND": "地址不存在",
+    "METHOD_NOT_ALLOWED": "该地址不支持此请求方法",
+    "BODY_TOO_LARGE": "提交的内容超过大小上限",
+    "BODY_INVALID": "请求内容不是有效的 JSON",
+    "DOCUMENT_TOO_DEEP": "请求内容嵌套层数过多",
+    "UNSUPPORTED_MEDIA_TYPE": "不支持该内容类型",
+    "TOO_MANY_REQUESTS": "提交过于频繁，请稍后再试",
+    "RATE_LIMITED": "提交过于频繁，请稍后再试",
+    "DATABASE_UNAVAILABLE": "数据库暂不可用",
+    "SERVICE_UNAVAILABLE": "服务暂时无法处理请求",
+    "VALUE_NOT_STORABLE": "数值无法保存",
+    "INVALID_CURSOR": "翻页游标无效",
+    "CONTRACT_NOT_FOUND": "未找到该事件契约",
+    "CREDIT_CODE_INVALID": "统一社会信用代码有误",
+    "EVENT_TOO_LARGE": "事件内容过大",
+    "CALENDAR_YEAR_UNKNOWN": "该年度工作日历未知",
 }
+# The generic by-status titles: what a person sees only when no refusal says more (the tests
+# treat one of these on a refusal as a gap to fill).
+GENERIC_TITLES_ZH: Final = frozenset({"请求有误", "未认证", "无权限", "未找到", "不支持的请求方法", "冲突",
+                                      "请求内容过大", "不支持的内容类型", "输入有误", "请求过于频繁",
+                                      "服务器内部错误", "服务暂不可用"})  # fmt: skip
 _TITLE_ZH_BY_STATUS: Final[Mapping[int, str]] = {
     400: "请求有误",
     401: "未认证",
@@ -123,9 +149,14 @@ def problem_response(
     field: str | None = None,
     details: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    title_zh: str | None = None,
+    detail_zh: str | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    """A ``application/problem+json`` response; ``extensions`` become extra members."""
+    """A ``application/problem+json`` response; ``extensions`` become extra members.
+
+    ``title_zh``: when not given, the service's own title for ``code`` (see
+    :func:`install_problem_handlers`), then the shared one, then one by status."""
     body: dict[str, Any] = {
         "type": problem_type(code),
         "title": _title(code),
@@ -133,9 +164,12 @@ def problem_response(
         "detail": detail,
         "code": code,
     }
-    title_zh = _TITLE_ZH_BY_CODE.get(code) or _TITLE_ZH_BY_STATUS.get(status)
+    title_zh = (title_zh or _service_titles_zh(request).get(code) or _TITLE_ZH_BY_CODE.get(code)
+                or _TITLE_ZH_BY_STATUS.get(status))
     if title_zh:
         body["title_zh"] = title_zh
+    if detail_zh:
+        body["detail_zh"] = detail_zh
     if field:
         body["field"] = field
     if details:
@@ -150,6 +184,11 @@ def problem_response(
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers or {}),
     )
+
+
+def _service_titles_zh(request: Request | None) -> Mapping[str, str]:
+    app = request.scope.get("app") if request is not None else None
+    return getattr(getattr(app, "state", None), "titles_zh", None) or {}
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> Response:
@@ -167,10 +206,9 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _chinese(exc: DomainError) -> dict[str, str]:
+def _chinese(exc: DomainError) -> dict[str, str | None]:
     """The refusal's own Chinese title and detail, when it gives them."""
-    out = {"title_zh": exc.title_zh} if exc.title_zh else {}
-    return out | ({"detail_zh": exc.detail_zh} if exc.detail_zh else {})
+    return {"title_zh": exc.title_zh, "detail_zh": exc.detail_zh}
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
@@ -179,6 +217,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     first = errors[0] if errors else {"field": None, "message": "invalid request"}
     where = f"{first['field']}: " if first["field"] else ""
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    more_zh = f"（另有 {len(errors) - 1} 处问题，见 errors）" if len(errors) > 1 else ""
+    first_zh = first.get("message_zh") or "请求内容有误"
     return problem_response(
         request,
         status=422,
@@ -186,6 +226,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
         detail=f"{where}{first['message']}{more}",
         field=first["field"],
         errors=errors,
+        detail_zh=f"{first_zh}{more_zh}，请求未被执行。",
     )
 
 
@@ -198,12 +239,92 @@ def _validation_item(error: Mapping[str, Any]) -> dict[str, Any]:
     if error.get("type") == "json_invalid":
         loc = []  # the rest of loc is a character offset, not a field
     # Neither `input` nor `ctx` is echoed: input may hold personal data, ctx may not be JSON.
+    kind = str(error.get("type", "value_error"))
+    field = _dotted(loc)
     return {
-        "field": _dotted(loc),
+        "field": field,
         "location": location,
         "message": str(error.get("msg", "invalid value")),
-        "type": str(error.get("type", "value_error")),
+        "message_zh": validation_message_zh(kind, field, location, error.get("ctx") or {}),
+        "type": kind,
     }
+
+
+_LOCATION_ZH: Final[Mapping[str, str]] = {
+    "body": "", "query": "查询参数", "path": "地址中的", "header": "请求头", "cookie": "Cookie ",
+}
+# Pydantic's error types as a sentence about the field ({f}: “amount_yuan”); the figures a
+# type carries (a length, a bound) come from its ctx. A type not listed says the value is wrong.
+_VALIDATION_ZH: Final[Mapping[str, str]] = {
+    "missing": "缺少必填项{f}",
+    "extra_forbidden": "{f}不是此接口接受的字段",
+    "json_invalid": "请求内容不是有效的 JSON",
+    "json_type": "请求内容须为 JSON",
+    "model_type": "{f}须为 JSON 对象",
+    "model_attributes_type": "{f}须为 JSON 对象",
+    "dict_type": "{f}须为 JSON 对象",
+    "list_type": "{f}须为列表",
+    "string_type": "{f}须为文本",
+    "string_too_short": "{f}至少须有 {min_length} 个字符",
+    "string_too_long": "{f}最多 {max_length} 个字符",
+    "string_pattern_mismatch": "{f}格式有误",
+    "string_unicode": "{f}须为有效的文本",
+    "too_short": "{f}至少须有 {min_length} 项",
+    "too_long": "{f}最多 {max_length} 项",
+    "int_type": "{f}须为整数",
+    "int_parsing": "{f}须为整数",
+    "int_from_float": "{f}须为整数",
+    "float_type": "{f}须为数字",
+    "float_parsing": "{f}须为数字",
+    "decimal_type": "{f}须为数字",
+    "decimal_parsing": "{f}须为数字",
+    "decimal_max_digits": "{f}的位数过多（最多 {max_digits} 位）",
+    "decimal_max_places": "{f}最多 {decimal_places} 位小数",
+    "finite_number": "{f}须为有限的数字",
+    "greater_than": "{f}须大于 {gt}",
+    "greater_than_equal": "{f}不能小于 {ge}",
+    "less_than": "{f}须小于 {lt}",
+    "less_than_equal": "{f}不能大于 {le}",
+    "multiple_of": "{f}须为 {multiple_of} 的整数倍",
+    "bool_type": "{f}须为 true 或 false",
+    "bool_parsing": "{f}须为 true 或 false",
+    "date_type": "{f}须为日期（如 2026-10-13）",
+    "date_parsing": "{f}须为日期（如 2026-10-13）",
+    "date_from_datetime_parsing": "{f}须为日期（如 2026-10-13）",
+    "date_from_datetime_inexact": "{f}须为日期，不含时刻",
+    "datetime_type": "{f}须为带时区的时刻（如 2026-10-13T09:00:00+08:00）",
+    "datetime_parsing": "{f}须为带时区的时刻（如 2026-10-13T09:00:00+08:00）",
+    "datetime_from_date_parsing": "{f}须为带时区的时刻（如 2026-10-13T09:00:00+08:00）",
+    "timezone_aware": "{f}须带时区（如 +08:00）",
+    "uuid_type": "{f}须为 UUID",
+    "uuid_parsing": "{f}须为 UUID",
+    "enum": "{f}须为以下之一：{expected}",
+    "literal_error": "{f}须为以下之一：{expected}",
+    "url_type": "{f}须为网址",
+    "url_parsing": "{f}须为有效的网址",
+    "url_scheme": "{f}的网址协议须为 {expected_schemes}",
+    "value_error": "{f}的值有误",
+    "assertion_error": "{f}的值有误",
+    "union_tag_invalid": "{f}的类型须为以下之一：{expected_tags}",
+    "union_tag_not_found": "{f}缺少类型字段 {discriminator}",
+    "bytes_too_long": "{f}过长（最多 {max_length} 字节）",
+    "bytes_too_short": "{f}过短（至少 {min_length} 字节）",
+    "recursion_loop": "{f}嵌套过深",
+}
+
+
+def validation_message_zh(kind: str, field: str | None, location: str | None, ctx: Mapping[str, Any]) -> str:
+    """One pydantic error as a Chinese sentence naming the field as the API names it:
+    ``missing`` of ``amount_yuan`` → 缺少必填项“amount_yuan”."""
+    where = _LOCATION_ZH.get(location or "", "")
+    named = f"{where}“{field}”" if field else "请求内容"
+    template = _VALIDATION_ZH.get(kind, "{f}的值有误")
+    figures = {k: (" 或 ".join(v.replace("'", "").split(" or ")) if k == "expected" and isinstance(v, str) else v)
+               for k, v in ctx.items()}
+    try:
+        return template.format(f=named, **figures)
+    except (KeyError, IndexError, ValueError):  # a ctx without the figure the sentence needs
+        return f"{named}的值有误"
 
 
 def _dotted(loc: Sequence[Any]) -> str | None:
@@ -232,6 +353,7 @@ class DocumentTooDeep(InvalidInput):
             "DOCUMENT_TOO_DEEP",
             f"the document nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects",
             field=field,
+            detail_zh=f"“{field}”的数组和对象嵌套超过 {MAX_JSON_DEPTH} 层，无法处理；请检查提交的内容。",
         )
 
 
@@ -255,9 +377,11 @@ def _body_problem(request: Request, exc: StarletteHTTPException) -> Response | N
         return None
     if isinstance(exc.__cause__, RecursionError):
         deep = DocumentTooDeep()
-        return problem_response(request, status=400, code=deep.code, detail=deep.message, field="body")
+        return problem_response(request, status=400, code=deep.code, detail=deep.message, field="body",
+                                detail_zh=deep.detail_zh)
     return problem_response(request, status=400, code="BODY_INVALID",
-                            detail="the request body cannot be read as JSON", field="body")  # fmt: skip
+                            detail="the request body cannot be read as JSON", field="body",
+                            detail_zh="请求内容无法按 JSON 读取，请检查格式后重新提交。")  # fmt: skip
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
@@ -278,7 +402,21 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         detail=detail,
         details=details,
         headers=headers,
+        detail_zh=getattr(exc, "detail_zh", None) or _status_detail_zh(request, exc.status_code, headers),
     )
+
+
+def _status_detail_zh(request: Request, status: int, headers: Mapping[str, str]) -> str:
+    """What Starlette's own refusals (an unknown address, a method a route lacks) mean, in Chinese."""
+    path = request.url.path[:200]
+    if status == 404:
+        return f"地址 {path} 不存在，请核对请求的地址。"
+    if status == 405:
+        allowed = headers.get("allow") or headers.get("Allow")
+        also = f"；该地址支持：{allowed}" if allowed else ""
+        return f"地址 {path} 不支持 {request.method} 请求{also}。"
+    phrase = _TITLE_ZH_BY_STATUS.get(status, "请求未被接受")
+    return f"{phrase}（HTTP {status}），请求未被执行。"
 
 
 def _status_code_and_phrase(status: int) -> tuple[str, str]:
@@ -307,6 +445,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
         code="INTERNAL",
         detail="an unexpected error occurred; quote the request id when reporting it",
         headers=headers,
+        detail_zh=f"系统处理请求时发生意外错误。报告问题时请提供请求编号 {request_id or '（无）'}。",
     )
 
 
@@ -319,6 +458,12 @@ _VALUE_REFUSED_BY_DATABASE: Final[Mapping[str, str]] = {
     "22021": "a text value contains the NUL character (U+0000), which cannot be stored",
     "22P05": "a text value contains the NUL character (U+0000), which cannot be stored",
 }
+_VALUE_REFUSED_BY_DATABASE_ZH: Final[Mapping[str, str]] = {
+    "22001": "提交的某项文字过长，无法保存；未作任何更改。",
+    "22003": "提交的某个数字超出可保存的范围（最大 9223372036854775807）；未作任何更改。",
+    "22021": "提交的文字中含有空字符（U+0000），无法保存；未作任何更改。",
+    "22P05": "提交的文字中含有空字符（U+0000），无法保存；未作任何更改。",
+}
 
 
 async def _on_database_data_error(request: Request, exc: Exception) -> Response:
@@ -326,7 +471,8 @@ async def _on_database_data_error(request: Request, exc: Exception) -> Response:
     if reason is None:  # another data exception: the service's own fault
         return await _on_unexpected(request, exc)
     log.info("request_refused", code="VALUE_NOT_STORABLE", status=422, path=request.url.path)
-    return problem_response(request, status=422, code="VALUE_NOT_STORABLE", detail=reason)
+    return problem_response(request, status=422, code="VALUE_NOT_STORABLE", detail=reason,
+                            detail_zh=_VALUE_REFUSED_BY_DATABASE_ZH[str(getattr(exc, "sqlstate", ""))])
 
 
 # The database is down, restarting or out of connections: nothing was changed (the use case's
@@ -350,15 +496,20 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> Response
         request, status=503, code="DATABASE_UNAVAILABLE",
         detail="the database is unavailable for a moment; nothing was changed: send the same request again",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        detail_zh=f"数据库暂时无法访问，未作任何更改；请在 {RETRY_AFTER_SECONDS} 秒后重新提交同一请求。",
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, titles_zh: Mapping[str, str] | None = None) -> None:
     """Make every error response of ``app`` an RFC 9457 problem+json body.
+
+    ``titles_zh``: the service's Chinese title for each of its refusal codes, used when the
+    refusal itself gives none.
 
     Note: Starlette re-raises after the 500 handler has answered, so servers (and
     ``TestClient`` unless ``raise_server_exceptions=False``) still see the exception.
     """
+    app.state.titles_zh = dict(titles_zh or {})
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
@@ -454,6 +605,7 @@ class _BodyTooLarge(StarletteHTTPException):
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"the request body may have at most {max_bytes} bytes")
+        self.detail_zh = f"提交的内容最多 {max_bytes:,} 字节（约 {max_bytes / 1048576:.1f} MB），请减小后重新提交。"
 
 
 class BodyLimitMiddleware:
@@ -474,7 +626,8 @@ class BodyLimitMiddleware:
         if declared is not None and declared > self.max_bytes:
             too_large = _BodyTooLarge(self.max_bytes)
             response = problem_response(Request(scope), status=413, code=too_large.code,
-                                        detail=too_large.detail, details={"max_bytes": self.max_bytes})
+                                        detail=too_large.detail, details={"max_bytes": self.max_bytes},
+                                        detail_zh=too_large.detail_zh)
             await response(scope, receive, send)
             return
         received = 0
@@ -596,7 +749,8 @@ class InvalidCursor(InvalidInput):
     status = 400
 
     def __init__(self, reason: str = "not a cursor this list handed out") -> None:
-        super().__init__("INVALID_CURSOR", f"cursor is not valid: {reason}", field="cursor")
+        super().__init__("INVALID_CURSOR", f"cursor is not valid: {reason}", field="cursor",
+                         detail_zh="翻页游标（cursor）不是此列表给出的，请从列表第一页重新翻页。")
 
 
 def decode_cursor(cursor: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from ruralfund_common.auth import unguarded_routes
 from ruralfund_common.errors import Conflict, DomainError, NotFound
 from ruralfund_common.http import (
+    GENERIC_TITLES_ZH,
     MAX_JSON_DEPTH,
     PROBLEM_MEDIA_TYPE,
     CursorIndex,
@@ -384,3 +386,43 @@ def test_an_unavailable_database_is_a_503_to_retry_not_a_500(raised: str) -> Non
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.headers["retry-after"] == "2"
     assert r.json()["code"] == "DATABASE_UNAVAILABLE"
+
+
+# --------------------------------------------------------------------------- Chinese for people (#17)
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _chinese_problem(body: dict[str, Any]) -> None:
+    assert body.get("title_zh") and body["title_zh"] not in GENERIC_TITLES_ZH, body
+    assert _CJK.search(body.get("detail_zh") or ""), body
+
+
+def test_validation_errors_say_in_chinese_which_field_and_what_is_wrong(client: TestClient) -> None:
+    missing = client.post("/claims", json={"evidence": {"units": 1}}).json()
+    _chinese_problem(missing)
+    assert missing["detail_zh"] == "缺少必填项“credit_code”，请求未被执行。"
+    too_many = client.post("/claims", json={"credit_code": "x" * 19, "evidence": {"units": 0}}).json()
+    assert too_many["detail_zh"].startswith("“credit_code”最多 18 个字符（另有 1 处问题")
+    assert [e["message_zh"] for e in too_many["errors"]][1] == "“evidence.units”须大于 0"
+    unreadable = client.post("/claims", content=b"{", headers={"content-type": "application/json"}).json()
+    _chinese_problem(unreadable)
+
+
+def test_unknown_route_and_method_are_named_in_chinese(client: TestClient) -> None:
+    nowhere = client.get("/no-such-place").json()
+    _chinese_problem(nowhere)
+    assert "/no-such-place" in nowhere["detail_zh"]
+    wrong_method = client.delete("/claims").json()
+    _chinese_problem(wrong_method)
+    assert "DELETE" in wrong_method["detail_zh"] and "POST" in wrong_method["detail_zh"]
+    boom = client.get("/boom")
+    _chinese_problem(boom.json())
+    assert boom.headers["x-request-id"] in boom.json()["detail_zh"]
+
+
+def test_a_services_own_titles_are_used_when_the_refusal_gives_none() -> None:
+    app = _app()
+    install_problem_handlers(app, {"PUBLICITY_NOT_ENDED": "公示期尚未结束"})
+    body = TestClient(app).post("/claims/c-1/pay").json()
+    assert body["title_zh"] == "公示期尚未结束"

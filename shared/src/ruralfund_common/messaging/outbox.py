@@ -77,7 +77,9 @@ def check_size(envelope: dict[str, Any]) -> None:
     size = len(json.dumps(envelope, ensure_ascii=False).encode())
     if size > MAX_EVENT_BYTES:
         raise InvalidInput("EVENT_TOO_LARGE", f"the {envelope['type']} event would be {size} bytes, "
-                           f"at most {MAX_EVENT_BYTES}", details={"bytes": size, "max_bytes": MAX_EVENT_BYTES})
+                           f"at most {MAX_EVENT_BYTES}", details={"bytes": size, "max_bytes": MAX_EVENT_BYTES},
+                           detail_zh=f"此项更改产生的事件为 {size:,} 字节，超过上限 {MAX_EVENT_BYTES:,} 字节，"
+                                     "未作任何更改；请减少提交的内容。")
 
 
 async def append(
