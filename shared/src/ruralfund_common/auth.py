@@ -374,7 +374,18 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
         alg = jwt.get_unverified_header(token).get("alg")
         if alg in _OIDC_ALGORITHMS and settings.oidc_enabled:
             return _principal_from_oidc(_decode_oidc(token, settings), settings)
-        return _principal_from_local(_decode_local(token, settings))
+        principal = _principal_from_local(_decode_local(token, settings))
+        if settings.is_production and settings.oidc_enabled and principal.roles != {Role.SYSTEM}:
+            # People sign in at the county IdP; the shared HS256 secret signs automation only,
+            # so whoever holds it (a host, a CI job) cannot act as a person.
+            raise Unauthenticated(
+                "AUTH_PERSON_NOT_FROM_IDP",
+                "with the county IdP configured, a person's token must come from the IdP; "
+                "local tokens are for system automation only",
+                error="invalid_token",
+                detail_zh="请通过县统一身份认证登录；本地签发的令牌只供系统自动化使用。",
+            )
+        return principal
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("AUTH_EXPIRED", "token has expired", error="invalid_token",
                               detail_zh="您的登录已过期，请重新登录后再操作。") from exc

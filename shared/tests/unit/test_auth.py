@@ -532,6 +532,25 @@ def test_local_tokens_still_work_when_oidc_is_on(idp: _JwksServer) -> None:
     assert verify_token(issue_token(p, settings), settings) == p
 
 
+def test_in_production_with_the_idp_local_tokens_are_for_automation_only() -> None:
+    secret = "p" * 40
+    # the JWKS is never fetched for a local (HS256) token
+    settings = AuthSettings(environment="production", jwt_secret=secret,
+                            oidc_jwks_url="https://idp.invalid/jwks", oidc_issuer=ISSUER)  # fmt: skip
+    signer = AuthSettings(jwt_secret=secret)  # the same secret, as `ruralfund users token` has it
+    bot = _person(Role.SYSTEM, subject="svc-funds", name="funds service")
+    assert verify_token(issue_token(bot, signer), settings) == bot
+    for roles in ({Role.BUREAU_ADMIN}, {Role.SYSTEM, Role.LEADING_GROUP}):
+        person = Principal(subject="u-wang", name="王科长", roles=frozenset(roles))
+        with pytest.raises(Unauthenticated) as caught:
+            verify_token(issue_token(person, signer), settings)
+        assert caught.value.code == "AUTH_PERSON_NOT_FROM_IDP" and caught.value.detail_zh
+    # without the IdP the local directory is how people get tokens
+    plain = AuthSettings(environment="production", jwt_secret=secret)
+    admin = _person(Role.BUREAU_ADMIN)
+    assert verify_token(issue_token(admin, signer), plain) == admin
+
+
 # --------------------------------------------------------------------------- user directory
 
 
