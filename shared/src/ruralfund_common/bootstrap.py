@@ -147,7 +147,7 @@ def build_service_app(
         service=service, nats_url=settings.nats_url, namespace=settings.namespace, clock=clock,
         max_deliver=settings.consumer_max_deliver, outbox_batch_size=settings.outbox_batch_size,
         outbox_poll_seconds=settings.outbox_poll_seconds, outbox_retention_days=settings.outbox_retention_days,
-        replicas=settings.nats_replicas,
+        replicas=settings.nats_replicas, nats_options=settings.nats_tls,
     )
     ctx = ServiceContext(settings=settings, clock=clock, calendar=calendar, messaging=messaging)
     messaging.ctx = ctx

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+from .tls import nats_tls_options
 
 __all__ = ["ServiceSettings", "load_settings", "nats_servers", "SERVICES"]
 
@@ -28,6 +30,11 @@ class ServiceSettings(BaseModel):
     # Copies JetStream keeps of each of our streams: 1 on a single server, 3 on a three-node
     # cluster (a stream then survives the loss of one node). Existing streams are scaled to it.
     nats_replicas: int = Field(default=1, ge=1, le=5)
+    # TLS to NATS (ruralfund_common.tls): the CA the server's certificate must chain to, and
+    # this service's client certificate and key for a server that verifies clients.
+    nats_tls_ca_file: str | None = None
+    nats_tls_cert_file: str | None = None
+    nats_tls_key_file: str | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     # The schema owner's login, used only to migrate (ruralfund_common.db.access): with it,
     # DATABASE_URL is the runtime role, which may change rows but no table, rule or trigger.
@@ -71,6 +78,20 @@ class ServiceSettings(BaseModel):
         if not nats_servers(v):
             raise ValueError("NATS_URL names no server")
         return v
+
+    @model_validator(mode="after")
+    def _nats_tls_files_go_together(self) -> ServiceSettings:
+        # at start, not at the first connect: a half-configured TLS is a deployment mistake
+        if (self.nats_tls_cert_file is None) != (self.nats_tls_key_file is None):
+            raise ValueError("RURALFUND_NATS_TLS_CERT_FILE and RURALFUND_NATS_TLS_KEY_FILE go together")
+        if self.nats_tls_cert_file is not None and self.nats_tls_ca_file is None:
+            raise ValueError("RURALFUND_NATS_TLS_CERT_FILE needs RURALFUND_NATS_TLS_CA_FILE")
+        return self
+
+    @property
+    def nats_tls(self) -> dict[str, object]:
+        """Keyword arguments for ``nats.connect``: the TLS context, or nothing."""
+        return nats_tls_options(self.nats_tls_ca_file, self.nats_tls_cert_file, self.nats_tls_key_file)
 
     @property
     def schema(self) -> str:

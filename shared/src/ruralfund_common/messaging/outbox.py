@@ -189,10 +189,12 @@ class OutboxRelay:
         retention_days: int = 30,
         signing_key: SigningKey | None = None,
         replicas: int = 1,
+        nats_options: dict[str, Any] | None = None,
     ) -> None:
         assert 1 <= batch_size <= 5000
         self.pool = pool
         self.nats_url = nats_url
+        self.nats_options = dict(nats_options or {})  # e.g. {"tls": SSLContext}
         self.replicas = replicas
         self.producer = producer
         self.ns = namespace
@@ -215,6 +217,7 @@ class OutboxRelay:
             max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
             ping_interval=PING_INTERVAL_SECONDS, max_outstanding_pings=MAX_OUTSTANDING_PINGS,
             disconnected_cb=self._on_disconnected, reconnected_cb=self._on_reconnected,
+            **self.nats_options,
         )
         self._js = js = self._nc.jetstream(publish_async_max_pending=MAX_PUBLISH_IN_FLIGHT)
         await ensure_stream(js, self.ns.stream(self.producer), self.ns.stream_subjects(self.producer),

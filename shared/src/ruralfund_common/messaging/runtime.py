@@ -87,8 +87,11 @@ class Messaging:
     def __init__(self, *, service: str, nats_url: str, namespace: str, clock: Clock,
                  max_deliver: int = 20, outbox_batch_size: int = 500, outbox_poll_seconds: float = 0.2,
                  outbox_retention_days: int = 30, ctx: Any = None, keys: EventKeys | None = None,
-                 tail_check_seconds: float = TAIL_CHECK_SECONDS, replicas: int = 1) -> None:
+                 tail_check_seconds: float = TAIL_CHECK_SECONDS, replicas: int = 1,
+                 nats_options: dict[str, Any] | None = None) -> None:
         self.ctx = ctx
+        # extra nats.connect arguments (TLS: ServiceSettings.nats_tls)
+        self.nats_options = dict(nats_options or {})
         self.replicas = replicas
         self.tail_check_seconds = tail_check_seconds
         # None: taken at start from the service's settings (ctx.settings, else the environment)
@@ -332,7 +335,8 @@ class Messaging:
         self.pool = pool
         keys = self._event_keys()
         self.relay = OutboxRelay(pool, self.nats_url, producer=self.service, namespace=self.ns,
-                                 signing_key=keys.signing, replicas=self.replicas, **self._relay_args)
+                                 signing_key=keys.signing, replicas=self.replicas,
+                                 nats_options=self.nats_options, **self._relay_args)
         await self.relay.start()
         js = self.relay.nc.jetstream()
         for owner in {self.service} | self._consumed_owners:
