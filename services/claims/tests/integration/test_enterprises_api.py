@@ -87,13 +87,24 @@ async def test_an_enterprise_sees_and_changes_only_itself(claims) -> None:  # ty
     assert [e["data"]["credit_code"] for e in events] == [claims.LOCAL, claims.OTHER, claims.LOCAL]
 
 
-async def test_only_the_bureau_registers_and_twice_is_a_conflict(claims) -> None:  # type: ignore[no-untyped-def]
-    body = claims.enterprise_body(program_code=None)
-    assert (await claims.http.post("/enterprises", json=body, headers=claims.ENTERPRISE)).json()[
-        "code"
-    ] == "ROLE_REQUIRED"
-    assert (
-        await claims.http.post("/enterprises", json=body, headers=claims.ADMIN)
-    ).status_code == 201
+async def test_an_enterprise_registers_itself_only_and_twice_is_a_conflict(claims) -> None:  # type: ignore[no-untyped-def]
+    await claims.load_xinping()
+    # another enterprise's code: refused before anything is looked up, in Chinese
+    other = await claims.http.post("/enterprises", json=claims.enterprise_body(), headers=claims.OTHER_ENTERPRISE)
+    assert (other.status_code, other.json()["code"], other.json()["field"]) == (403, "NOT_YOUR_CREDIT_CODE", "credit_code")
+    assert claims.OTHER in other.json()["detail_zh"] and other.json()["title_zh"] == "只能登记本企业"
+    # a contractor or provider is the bureau's to register
+    contractor = claims.enterprise_body(kind="contractor")
+    refused = await claims.http.post("/enterprises", json=contractor, headers=claims.ENTERPRISE)
+    assert (refused.status_code, refused.json()["code"]) == (403, "KIND_REGISTERED_BY_BUREAU")
+    assert await claims.sql("SELECT count(*) FROM enterprises") == 0
+
+    body = claims.enterprise_body()
+    mine = await claims.http.post("/enterprises", json=body, headers=claims.ENTERPRISE)
+    assert mine.status_code == 201, mine.text
+    assert (mine.json()["credit_code"], mine.json()["programs"]) == (claims.LOCAL, ["xinping-2021"])
     again = await claims.http.post("/enterprises", json=body, headers=claims.ADMIN)
     assert (again.status_code, again.json()["code"]) == (409, "ENTERPRISE_EXISTS")
+    # the bureau still registers anyone in the county
+    station = claims.enterprise_body(claims.OTHER, kind="station_operator")
+    assert (await claims.http.post("/enterprises", json=station, headers=claims.ADMIN)).status_code == 201

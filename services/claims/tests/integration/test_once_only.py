@@ -223,6 +223,18 @@ async def test_an_item_says_what_a_claim_needs(claims) -> None:  # type: ignore[
     assert supply["paid_once"] == {"per": "enterprise"}
     assert supply["evidence_schema"]["properties"]["figures"]["properties"]["storage_area_m2"][
         "type"] == "integer"
+    # the form in Chinese: each field with its unit and threshold, the quarters on offer
+    packaging = (await claims.http.get(
+        "/programs/xinping-2021/items/brand-packaging", headers=claims.ENTERPRISE)).json()["form"]
+    quarter, units = packaging["fields"]
+    assert (quarter["name"], quarter["input"], units["name"], units["input"]) == (
+        "quarter", "quarter", "units", "integer")
+    assert quarter["choices"][-1] == {"value": "2022Q4", "label_zh": "2022年第4季度"}  # published 2022-10-23
+    assert units["threshold_zh"] == "不低于 10,000 个（每个补助 0.20 元）" and units["unit_zh"] == "个"
+    assert "新平礼好" in units["label_zh"] and "2022-10-23" in packaging["period_zh"]
+    supply_fields = {f["name"]: f for f in supply["form"]["fields"]}
+    assert supply_fields["figures.storage_area_m2"]["label_zh"] == "单一或整体仓储面积（平方米）"
+    assert supply_fields["figures.storage_area_m2"]["threshold_zh"].startswith("不低于 ")
     missing = await claims.http.get("/programs/xinping-2021/items/nope", headers=claims.ENTERPRISE)
     assert missing.status_code == 404
 

@@ -177,7 +177,7 @@ def _endpoints(ids: dict[str, str]) -> list[tuple[str, str, Any, dict[str, str]]
         ("GET", "/programs/xinping-2021/milestones", None, EVERYONE),
         ("POST", "/programs/xinping-2021/milestones/m/acceptance", BAD, BUREAU_WRITE),
         ("POST", "/admin/milestones/check", None, rule(("bureau_admin", "system"), write=True)),
-        ("POST", "/enterprises", BAD, BUREAU_WRITE),
+        ("POST", "/enterprises", BAD, rule(("bureau_admin", *ENTERPRISES), write=True)),
         ("GET", "/enterprises", None, EVERYONE),
         ("GET", f"/enterprises/{LOCAL}", None, EVERYONE | {"other_enterprise": "404 ENTERPRISE_NOT_FOUND", "provider": "404 ENTERPRISE_NOT_FOUND"}),
         ("PATCH", f"/enterprises/{LOCAL}", BAD, rule(("bureau_admin", *ENTERPRISES), write=True)),

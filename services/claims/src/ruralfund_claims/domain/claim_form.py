@@ -6,10 +6,12 @@ with the original's wording, the period claims may cover, and what the item pays
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from ruralfund_common.money import format_yuan
 
+from .claim_form_fields import claim_form
 from .program import Item, Program
 from .rules import (
     FixedIfAllParams,
@@ -27,7 +29,8 @@ __all__ = ["describe_item"]
 _YUAN_PATTERN = r"^[0-9]{1,3}(,[0-9]{3})*(\.[0-9]{1,2})?$|^[0-9]+(\.[0-9]{1,2})?$"
 
 
-def describe_item(program: Program, item: Item) -> dict[str, Any]:
+def describe_item(program: Program, item: Item, today: date | None = None) -> dict[str, Any]:
+    """``today`` (the county's day): the latest quarter and year the form offers."""
     out: dict[str, Any] = {
         "program_code": program.code,
         "code": item.code,
@@ -55,6 +58,7 @@ def describe_item(program: Program, item: Item) -> dict[str, Any]:
         "evidence_schema": _evidence_schema(rule),
         "thresholds": _thresholds(rule),
         "paid_once": _once_scope(rule),
+        "form": claim_form(program, rule, today),
     }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
+from ruralfund_common.calendar import local_date
 from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import DomainError, InvalidInput
 from ruralfund_common.http import (
@@ -170,7 +171,8 @@ async def program_item(
     code: CodePath, item_code: CodePath, ctx: Ctx, principal: Reader
 ) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
-        return await service.describe_program_item(conn, code, item_code)
+        today = local_date(ctx.clock.now())  # the latest period the form offers
+        return await service.describe_program_item(conn, code, item_code, today)
 
 
 @router.get(
@@ -210,10 +212,11 @@ class EnterpriseChangeIn(EnterpriseChange):
     status_code=201,
     tags=["enterprises"],
     responses={201: {"model": EnterpriseOut}},
-    summary="Register an enterprise (emits EnterpriseRegistered)",
+    summary="Register an enterprise (emits EnterpriseRegistered); an enterprise registers itself "
+    "(its own credit code, as an enterprise or a station operator)",
 )
 async def register_enterprise(
-    body: EnterpriseIn, request: Request, principal: BureauAdmin
+    body: EnterpriseIn, request: Request, principal: EnterpriseOrBureau
 ) -> JSONResponse:
     enterprise = Enterprise(
         credit_code=validate_credit_code(body.credit_code),

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
-from ruralfund_common.auth import Principal
+from ruralfund_common.auth import Principal, Role
 from ruralfund_common.contracts import EnterpriseRegistered
 from ruralfund_common.contracts.claims.enterprise_bank_account_changed import (
     EnterpriseBankAccountChanged,
 )
-from ruralfund_common.errors import Conflict, InvalidInput, NotFound
+from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.messaging import Tx
 
 from ..adapters import repository as repo
@@ -31,9 +31,38 @@ __all__ = [
 ]
 
 
+SELF_REGISTERED_KINDS: Final = ("enterprise", "station_operator")
+
+
+def check_may_register(principal: Principal, enterprise: Enterprise) -> None:
+    """The bureau registers anyone; an enterprise only itself (the credit code its sign-in
+    carries) and only as what it may declare itself: providers and contractors are the
+    bureau's to register."""
+    if principal.has(Role.BUREAU_ADMIN):
+        return
+    if principal.credit_code != enterprise.credit_code:
+        raise Forbidden(
+            "NOT_YOUR_CREDIT_CODE",
+            "an enterprise registers only its own credit code",
+            field="credit_code",
+            title_zh="只能登记本企业",
+            detail_zh=f"您登录所用的统一社会信用代码是 {principal.credit_code}，"
+            f"不能登记 {enterprise.credit_code}。",
+        )
+    if enterprise.kind not in SELF_REGISTERED_KINDS:
+        raise Forbidden(
+            "KIND_REGISTERED_BY_BUREAU",
+            f"a {enterprise.kind} is registered by the bureau",
+            field="kind",
+            title_zh="此类主体由主管部门登记",
+            detail_zh="服务商和承办企业由主管部门登记；企业自行登记时请选择“企业”或“站点运营者”。",
+        )
+
+
 async def register_enterprise(
     tx: Tx, principal: Principal, enterprise: Enterprise, program_code: str | None
 ) -> EnterpriseOut:
+    check_may_register(principal, enterprise)
     if await repo.get_enterprise(tx.conn, enterprise.credit_code) is not None:
         raise Conflict(
             "ENTERPRISE_EXISTS",
@@ -179,6 +208,6 @@ def registered_enterprise(row: Mapping[str, Any] | None, credit_code: str) -> En
             f"{credit_code} is not registered: ask the bureau to register it first",
             field="credit_code",
             title_zh="企业尚未登记",
-            detail_zh=f"统一社会信用代码 {credit_code} 的企业尚未登记，请先由主管部门登记。",
+            detail_zh=f"统一社会信用代码 {credit_code} 的企业尚未登记，请先登记本企业（或请主管部门登记）。",
         )
     return enterprise_from_row(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Any, Final, Literal
 
 import asyncpg
@@ -222,10 +223,10 @@ async def get_program(conn: asyncpg.Connection, code: str, *, with_document: boo
 
 
 async def describe_program_item(
-    conn: asyncpg.Connection, code: str, item_code: str
+    conn: asyncpg.Connection, code: str, item_code: str, today: date | None = None
 ) -> dict[str, Any]:
     program = await load_program(conn, code)
-    return describe_item(program, program.item(item_code))
+    return describe_item(program, program.item(item_code), today)
 
 
 async def check_stored_program(conn: asyncpg.Connection, code: str) -> dict[str, Any]:
