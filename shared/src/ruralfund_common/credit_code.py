@@ -69,7 +69,8 @@ def validate_credit_code(code: str, *, field: str = "credit_code") -> str:
             "CREDIT_CODE_INVALID",
             f"{code!r} is not an 18-character unified social credit code (GB 32100)",
             field=field,
-            detail_zh=f"“{field}”不是 18 位统一社会信用代码（GB 32100）。",
+            title_zh="统一社会信用代码有误",
+            detail_zh=f"“{code}”不是18位统一社会信用代码（GB 32100：数字和除 I、O、Z、S、V 以外的大写字母）。",
         )
     expected = check_character(normalised[:17])
     if normalised[17] != expected:
@@ -77,7 +78,8 @@ def validate_credit_code(code: str, *, field: str = "credit_code") -> str:
             "CREDIT_CODE_INVALID",
             f"{normalised}: check character is {normalised[17]!r}, GB 32100 gives {expected!r}",
             field=field,
-            detail_zh=f"统一社会信用代码 {normalised} 的校验码为 {normalised[17]}，按 GB 32100 应为 {expected}，请核对。",
+            title_zh="统一社会信用代码有误",
+            detail_zh=f"{normalised} 的第18位校验码应为 {expected}，而不是 {normalised[17]}：请核对营业执照。",
         )
     return normalised
 

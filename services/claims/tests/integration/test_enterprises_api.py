@@ -32,6 +32,7 @@ async def test_a_wrong_check_character_is_refused(claims) -> None:  # type: igno
         headers=claims.ADMIN,
     )
     assert (response.status_code, response.json()["code"]) == (422, "CREDIT_CODE_INVALID")
+    assert f"第18位校验码应为 {claims.LOCAL[17]}" in response.json()["detail_zh"]
     assert await claims.sql("SELECT count(*) FROM enterprises") == 0
 
 

@@ -89,6 +89,7 @@ async def test_types_are_checked_by_their_bytes(claims) -> None:  # type: ignore
     claim_id = await _claim(claims)
     disguised = await _upload(claims, claim_id, b"MZ\x90\x00 not a pdf", name="invoice.pdf")
     assert (disguised.status_code, disguised.json()["code"]) == (415, "EVIDENCE_TYPE_UNSUPPORTED")
+    assert "“invoice.pdf”不是可接受的文件：请上传 PDF" in disguised.json()["detail_zh"]
     mismatch = await _upload(claims, claim_id, PDF, content_type="image/png")
     assert (mismatch.status_code, mismatch.json()["code"]) == (415, "EVIDENCE_TYPE_MISMATCH")
     assert await claims.sql("SELECT count(*) FROM evidence_files") == 0
@@ -127,6 +128,7 @@ async def test_the_size_limit_is_enforced(
         claim_id = await _claim(claims)
         big = await _upload(claims, claim_id, PDF + b" ")
         assert (big.status_code, big.json()["code"]) == (413, "EVIDENCE_FILE_TOO_LARGE")
+        assert big.json()["title_zh"] == "文件过大" and "不得超过" in big.json()["detail_zh"]
         assert (await _upload(claims, claim_id, PDF)).status_code == 201  # exactly the limit
         second = await _upload(claims, claim_id, PDF.replace(b"1.7", b"1.6"), name="b.pdf")
         assert (second.status_code, second.json()["code"]) == (409, "TOO_MANY_FILES")

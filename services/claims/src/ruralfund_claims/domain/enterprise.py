@@ -82,7 +82,8 @@ class EnterpriseChange(_Strict):
             if v is not None
         }
         if not changes:
-            raise InvalidInput("NOTHING_TO_CHANGE", "give name, contact or bank_account")
+            raise InvalidInput("NOTHING_TO_CHANGE", "give name, contact or bank_account",
+                               title_zh="没有变更", detail_zh="请至少修改名称、联系人或银行账户中的一项。")
         return current.model_copy(update=changes)
 
 
@@ -96,6 +97,9 @@ def check_registered_in_county(
             f"{enterprise.credit_code} was registered in division {enterprise.county_code}; "
             f"program {program_code} is for county {county_code}",
             field="credit_code",
+            title_zh="不是本县注册的企业",
+            detail_zh=f"统一社会信用代码 {enterprise.credit_code} 的登记机关区划为 {enterprise.county_code}，"
+            f"本项目只受理县域（区划 {county_code}）内注册的企业。",
             details={
                 "registration_division": enterprise.county_code,
                 "program_county": county_code,

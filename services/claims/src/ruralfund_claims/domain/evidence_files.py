@@ -21,11 +21,13 @@ from ruralfund_common.text import UNSAFE_CHARACTERS
 
 __all__ = [
     "ACCEPTED_TYPES",
+    "ACCEPTED_ZH",
     "MAX_FILENAME_CHARS",
     "CheckedFile",
     "check_evidence_file",
     "clean_filename",
     "detect_content_type",
+    "file_too_large",
     "served_filename",
 ]
 
@@ -53,6 +55,18 @@ EXTENSIONS: Final = {
 }
 _OLE2: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CSV_SAMPLE_BYTES: Final = 64 * 1024
+
+
+ACCEPTED_ZH: Final = "PDF、图片（PNG、JPEG、WebP）或表格（XLSX、XLS、CSV）"
+
+
+def file_too_large(max_bytes: int) -> InvalidInput:
+    """413 ``EVIDENCE_FILE_TOO_LARGE`` with the limit in MB, as people read it."""
+    return InvalidInput(
+        "EVIDENCE_FILE_TOO_LARGE", f"an evidence file has at most {max_bytes} bytes", status=413,
+        field="file", title_zh="文件过大",
+        detail_zh=f"单个证明材料文件不得超过 {max_bytes / 1024 / 1024:g} MB，请压缩或拆分后上传。",
+    )  # fmt: skip
 
 
 class UnsupportedMediaType(DomainError):
@@ -118,12 +132,15 @@ def clean_filename(name: str) -> str:
     base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1].strip()
     base = UNSAFE_CHARACTERS.sub("", base)  # controls, and bidi overrides ("fdp.exe" reversed)
     if not base or base in {".", ".."}:
-        raise InvalidInput("FILENAME_INVALID", "give the file's name", field="filename")
+        raise InvalidInput("FILENAME_INVALID", "give the file's name", field="filename",
+                           title_zh="缺少文件名", detail_zh="请选择要上传的文件（文件须有文件名）。")
     if len(base) > MAX_FILENAME_CHARS:
         raise InvalidInput(
             "FILENAME_INVALID",
             f"a file name has at most {MAX_FILENAME_CHARS} characters",
             field="filename",
+            title_zh="文件名过长",
+            detail_zh=f"文件名最多 {MAX_FILENAME_CHARS} 个字符，请改短后再上传。",
         )
     return base
 
@@ -146,16 +163,18 @@ def check_evidence_file(
     """The file's name, true type, size and SHA-256, or a refusal naming what is wrong."""
     name = clean_filename(filename)
     if len(content) > max_bytes:
-        raise InvalidInput(
-            "EVIDENCE_FILE_TOO_LARGE", f"an evidence file has at most {max_bytes} bytes", status=413
-        )
+        raise file_too_large(max_bytes)
     if not content:
-        raise InvalidInput("EVIDENCE_FILE_EMPTY", "the file is empty")
+        raise InvalidInput("EVIDENCE_FILE_EMPTY", "the file is empty", field="file",
+                           title_zh="文件为空", detail_zh=f"“{name}”是空文件，请选择有内容的文件。")
     detected = detect_content_type(content, name)
     if detected is None:
         raise UnsupportedMediaType(
             "EVIDENCE_TYPE_UNSUPPORTED",
             "send a PDF, an image (PNG, JPEG, WebP) or a spreadsheet (XLSX, XLS, CSV)",
+            field="file",
+            title_zh="不支持的文件类型",
+            detail_zh=f"“{name}”不是可接受的文件：请上传 {ACCEPTED_ZH}。",
             details={"accepted": list(ACCEPTED_TYPES)},
         )
     declared = (declared_type or "").split(";")[0].strip().lower()
@@ -163,6 +182,9 @@ def check_evidence_file(
         raise UnsupportedMediaType(
             "EVIDENCE_TYPE_MISMATCH",
             f"the file was sent as {declared} but its content is {detected}",
+            field="file",
+            title_zh="文件类型与内容不符",
+            detail_zh=f"“{name}”声明为 {declared}，实际内容是 {detected}，请核对后重新上传。",
             details={"declared": declared, "detected": detected},
         )
     return CheckedFile(

@@ -28,12 +28,14 @@ from ruralfund_common.text import SingleLine
 from .. import service
 from ..domain.claim import MAX_NOTE_CHARS, ClaimStatus
 from ..domain.enterprise import BankAccount, Contact, Enterprise, EnterpriseChange, EnterpriseKind
+from ..domain.evidence_files import ACCEPTED_TYPES, ACCEPTED_ZH
 from ..domain.program import (
     MAX_PROGRAM_DOCUMENT_BYTES,
     YAML_MEDIA_TYPES,
     check_program,
     decode_program_document,
 )
+from ..settings import SETTINGS_KEY, ClaimsSettings
 from ..views import ClaimOut, EnterpriseOut, ProgramOut, ProgramTargetsOut
 
 __all__ = ["router"]
@@ -172,7 +174,12 @@ async def program_item(
 ) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
         today = local_date(ctx.clock.now())  # the latest period the form offers
-        return await service.describe_program_item(conn, code, item_code, today)
+        item = await service.describe_program_item(conn, code, item_code, today)
+    limits = ctx.extras.get(SETTINGS_KEY) or ClaimsSettings()
+    # what the upload takes, so a form can say so before anyone waits for a refusal
+    return item | {"evidence_files": {
+        "max_bytes": limits.evidence_max_file_bytes, "max_files": limits.evidence_max_files_per_claim,
+        "types": list(ACCEPTED_TYPES), "types_zh": ACCEPTED_ZH}}  # fmt: skip
 
 
 @router.get(

@@ -11,10 +11,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
-from ruralfund_common.errors import InvalidInput
 
 from .. import service
-from ..domain.evidence_files import MAX_FILENAME_CHARS, served_filename
+from ..domain.evidence_files import MAX_FILENAME_CHARS, file_too_large, served_filename
 from ..settings import SETTINGS_KEY, ClaimsSettings
 from ..views import ContractFileOut, EvidenceFileOut
 
@@ -45,9 +44,7 @@ def _settings(ctx: ServiceContext) -> ClaimsSettings:
 async def _read_limited(request: Request, max_bytes: int) -> bytes:
     """The body, refused (413) as soon as it is larger than allowed: never held whole."""
     declared = request.headers.get("content-length")
-    too_large = InvalidInput(
-        "EVIDENCE_FILE_TOO_LARGE", f"an evidence file has at most {max_bytes} bytes", status=413
-    )
+    too_large = file_too_large(max_bytes)
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise too_large
     body = bytearray()

@@ -68,6 +68,8 @@ async def register_enterprise(
             "ENTERPRISE_EXISTS",
             f"{enterprise.credit_code} is already registered; change it with PATCH",
             field="credit_code",
+            title_zh="企业已登记",
+            detail_zh=f"统一社会信用代码 {enterprise.credit_code} 的企业已经登记，请修改原登记信息。",
         )
     now = tx.clock.now()
     if program_code is not None:

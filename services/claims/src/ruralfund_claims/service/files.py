@@ -35,15 +35,19 @@ async def add_evidence_file(
         raise Conflict(
             "EVIDENCE_CLOSED",
             f"the claim is {row['status']}: evidence is closed once the leading group decides",
+            title_zh="已不能补充材料",
+            detail_zh="领导小组作出决定后，申报的证明材料不再接受补充。",
         )
     checked = check_evidence_file(content, filename, declared_type, max_bytes=max_bytes)
     existing = await repo.file_with_sha256(tx.conn, claim_id, checked.sha256)
     if existing is not None:
         raise Conflict(
-            "EVIDENCE_FILE_EXISTS", "this file is already attached", details={"file_id": existing}
-        )
+            "EVIDENCE_FILE_EXISTS", "this file is already attached", details={"file_id": existing},
+            field="file", title_zh="文件已上传过", detail_zh="同一文件已附在此申报中，无需重复上传。",
+        )  # fmt: skip
     if await repo.count_files(tx.conn, claim_id) >= max_files:
-        raise Conflict("TOO_MANY_FILES", f"a claim has at most {max_files} evidence files")
+        raise Conflict("TOO_MANY_FILES", f"a claim has at most {max_files} evidence files", field="file",
+                       title_zh="文件数量已达上限", detail_zh=f"每项申报最多 {max_files} 个证明材料文件。")
     file_id = new_id()
     await repo.insert_file(
         tx.conn, file_id, claim_id, row["credit_code"], checked, content, principal.subject,
