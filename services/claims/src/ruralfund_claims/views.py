@@ -255,10 +255,19 @@ _CLAIM_COLUMNS = (
 )
 
 
+def _with_chinese(reason: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored reason with ``text_zh``: the condition and the figures as the claimant reads them."""
+    try:
+        return {**reason, "text_zh": reason_zh(Reason.model_validate(reason))}
+    except ValueError:  # a reason stored in another shape: as it was
+        return dict(reason)
+
+
 def claim_out(
     row: Mapping[str, Any], history: Sequence[Mapping[str, Any]] | None = None
 ) -> ClaimOut:
     values = {name: row[name] for name in _CLAIM_COLUMNS}
+    values["reasons"] = [_with_chinese(r) for r in values["reasons"] or []]
     return ClaimOut(
         id=str(row["id"]),
         award_id=str(row["award_id"]) if row["award_id"] else None,

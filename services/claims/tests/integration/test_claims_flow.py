@@ -42,6 +42,10 @@ async def test_brand_packaging_claim_from_submission_to_payment(claims, funds) -
         "2,469.00",
         "2023Q3",
     )
+    # each reason also in Chinese, with its figures (the console shows these)
+    assert [r["text_zh"] for r in claim["reasons"]] == [
+        "企业注册地（须在方案所在县注册）：530427，要求530427", "使用数量：12,345，要求不低于 10,000",
+        "申报的 2023Q3 在方案申报期间 2022年10月23日至项目验收内"]
     (sub_env,) = await eventually(lambda: claims.events("claim_submitted"))
     assert (
         sub_env["data"]["claim_id"],

@@ -19,7 +19,8 @@ class ServiceError(Exception):
     title_zh: str
     detail_zh: str
     code: str = ""
-    field: str = ""  # the input the refusal names (a form shows the message beside it)
+    field: str = ""  # the input the service names (a form shows the refusal beside it)
+    fields: tuple[str, ...] = ()  # every field a validation refusal (422 INVALID_INPUT) lists
 
     @classmethod
     def from_response(cls, r: httpx.Response) -> ServiceError:
@@ -28,9 +29,11 @@ class ServiceError(Exception):
         except ValueError:
             body = {}
         body = body if isinstance(body, dict) else {}
+        listed = body.get("errors") if isinstance(body.get("errors"), list) else []
+        fields = tuple(str(e["field"]) for e in listed if isinstance(e, dict) and e.get("field"))
         return cls(r.status_code, body.get("title_zh") or "请求未被接受",
                    body.get("detail_zh") or body.get("detail") or "", body.get("code") or "",
-                   body.get("field") or "")
+                   str(body.get("field") or ""), fields)
 
 
 class Services:
@@ -48,12 +51,22 @@ class Services:
         """A file as the service serves it (bytes and headers), e.g. a claim's evidence."""
         return await self._request(service, "GET", path, token)
 
+    async def patch(self, service: str, path: str, token: str, body: dict[str, Any]) -> Any:
+        return await self._send(service, "PATCH", path, token, json=body)
+
+    async def post_file(self, service: str, path: str, token: str, content: bytes, content_type: str,
+                        **params: Any) -> Any:
+        """A raw body (an evidence file) as the service's upload endpoints take it."""
+        return await self._send(service, "POST", path, token, content=content, params=params,
+                                headers={"Content-Type": content_type})
+
     async def _send(self, service: str, method: str, path: str, token: str, **kw: Any) -> Any:
         return (await self._request(service, method, path, token, **kw)).json()
 
     async def _request(self, service: str, method: str, path: str, token: str, **kw: Any) -> httpx.Response:
         try:
-            r = await self._clients[service].request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
+            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+            r = await self._clients[service].request(method, path, headers=headers, **kw)
         except httpx.HTTPError as exc:
             raise ServiceError(503, "服务暂时无法访问", f"{service} 服务暂时无法访问，请稍后再试。") from exc
         if r.status_code >= 400:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ ENTERPRISE_CODE = with_check_character("91530427MA6K5XQ21")  # registered in Xin
 OTHER_CODE = with_check_character("92530427MA6T00012")  # a second Xinping enterprise
 PROGRAMS = Path(__file__).resolve().parents[4] / "programs"
 PAYEE = "91530427MA6K0B0Q1Y"
+XINPING_YAML = (PROGRAMS / "xinping-2021.yaml").read_bytes()
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 ADMIN = person("Admin Wang", Role.BUREAU_ADMIN)
 FINANCE = person("Finance Li", Role.FINANCE_BUREAU)
@@ -70,6 +71,29 @@ class World:
     users: UserDirectory
     order: dict
     claims: httpx.AsyncClient
+    claims_database_url: str = ""
+    nats_url: str = ""
+    claims_namespace: str = ""
+
+    async def load_xinping(self) -> None:
+        """The Xinping program in the (real) claims service, as the bureau loads it."""
+        r = await self.claims.post("/programs", content=XINPING_YAML,
+                                   headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
+        assert r.status_code == 201, r.text
+
+    async def form(self, path: str) -> tuple[str, str]:
+        """The page at ``path`` (200) and its CSRF token."""
+        page = await self.console.get(path)
+        assert page.status_code == 200, page.text
+        return page.text, CSRF.search(page.text).group(1)
+
+    @asynccontextmanager
+    async def funds_facts(self) -> AsyncIterator[Any]:
+        """Funds' facts about awards as claims hears them (reserved, publicity, paid): an outbox
+        beside claims' own database, relayed on claims' subjects. The world's funds service
+        keeps its own synthetic program, so a claim made here reaches funds only this way."""
+        async with producer("funds", self.claims_database_url, self.nats_url, self.claims_namespace) as p:
+            yield p
 
     async def sign_in(self, name: str) -> str:
         """Signs ``name`` in through the sign-in form; the home page's HTML."""
@@ -113,7 +137,7 @@ async def world(nats_url, database_url, pg_admin_dsn, namespace, tmp_path: Path)
                               clients={"claims": claims, "funds": funds, "logistics": claims, "notify": claims})
             async with app.router.lifespan_context(app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://console.test") as console:
-                yield World(console, app, funds, users, order, claims)
+                yield World(console, app, funds, users, order, claims, claims_db, nats_url, f"{namespace}c")
     finally:
         await drop_database(pg_admin_dsn, claims_db_name)
 
@@ -164,9 +188,7 @@ def _enterprise(code: str, name: str) -> dict:
 @pytest_asyncio.fixture(loop_scope="session")
 async def reviewing(world: World) -> Reviewing:
     admin, claims = bearer(ADMIN), world.claims
-    r = await claims.post("/programs", content=(PROGRAMS / "xinping-2021.yaml").read_bytes(),
-                          headers={**admin, "Content-Type": "application/yaml"})
-    assert r.status_code == 201, r.text
+    await world.load_xinping()
     for code, name in ((ENTERPRISE_CODE, "新平礼好农业有限公司"), (OTHER_CODE, "新平县嘎洒农产品合作社")):
         r = await claims.post("/enterprises", headers=admin, json=_enterprise(code, name))
         assert r.status_code == 201, r.text

@@ -80,7 +80,8 @@ def _figure(text: str, money: bool) -> str:
 
 def reason_zh(r: Reason) -> str:
     if r.check == "within_program_period":
-        return f"申报的 {r.actual.removesuffix(' outside')} 不在{r.label}内"
+        where = "在" if r.passed else "不在"  # a claim's page lists the met conditions too
+        return f"申报的 {r.actual.removesuffix(' outside')} {where}{r.label}内"
     money = r.check in _MONEY_CHECKS or "（元）" in r.label
     required = {"yes": "是"}.get(r.required, _figure(r.required, money))
     actual = {"yes": "是", "no": "否"}.get(r.actual, _figure(r.actual, money))

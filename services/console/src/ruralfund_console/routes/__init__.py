@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import home, oidc, signin, staff_claims, staff_registry
+from . import enterprise, home, oidc, signin, staff_claims, staff_registry
 
 __all__ = ["ROUTERS"]
 
-ROUTERS = [signin.router, oidc.router, home.router, staff_claims.router, staff_registry.router]
+ROUTERS = [signin.router, oidc.router, home.router, staff_claims.router, staff_registry.router, enterprise.router]
