@@ -14,10 +14,11 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Final
+from typing import Any, Final, Generic, TypeVar
 
-__all__ = ["COOKIE_NAME", "SESSION_SECONDS", "Session", "SessionCodec", "csrf_matches"]
+__all__ = ["COOKIE_NAME", "SESSION_SECONDS", "Session", "SessionCodec", "SignedCookie", "csrf_matches"]
 
+T = TypeVar("T", bound=Any)
 COOKIE_NAME: Final = "rf_console"
 SESSION_SECONDS: Final = 8 * 3600  # a working day
 
@@ -38,31 +39,41 @@ class Session:
         return self.token is not None
 
 
-class SessionCodec:
-    def __init__(self, secret: bytes) -> None:
+class SignedCookie(Generic[T]):
+    """A dataclass with an ``expires_at`` as an HMAC-SHA256-signed JSON cookie value. The key is
+    derived from the secret for ``purpose``, so a cookie of one kind never passes for another
+    (a session for a sign-in flow or the other way round)."""
+
+    def __init__(self, secret: bytes, kind: type[T], purpose: str, max_chars: int = 8192) -> None:
         if len(secret) < 32:
             raise ValueError("the console's session secret needs at least 32 bytes")
-        self._secret = secret
+        self._key = hmac.new(secret, f"ruralfund-console {purpose}".encode(), hashlib.sha256).digest()
+        self._kind, self._max_chars = kind, max_chars
 
     def _mac(self, payload: bytes) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self._secret, payload, hashlib.sha256).digest()).decode().rstrip("=")
+        return base64.urlsafe_b64encode(hmac.new(self._key, payload, hashlib.sha256).digest()).decode().rstrip("=")
 
-    def dumps(self, session: Session) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps(asdict(session), separators=(",", ":")).encode())
+    def dumps(self, value: T) -> str:
+        payload = base64.urlsafe_b64encode(json.dumps(asdict(value), separators=(",", ":")).encode())
         return f"{payload.decode()}.{self._mac(payload)}"
 
-    def loads(self, cookie: str | None) -> Session | None:
-        """The session in ``cookie``; None when absent, forged, mangled or expired."""
-        if not cookie or "." not in cookie or len(cookie) > 8192:
+    def loads(self, cookie: str | None) -> T | None:
+        """The value in ``cookie``; None when absent, forged, mangled or expired."""
+        if not cookie or "." not in cookie or len(cookie) > self._max_chars:
             return None
         payload, mac = cookie.rsplit(".", 1)
         if not hmac.compare_digest(mac, self._mac(payload.encode())):
             return None
         try:
-            session = Session(**json.loads(base64.urlsafe_b64decode(payload.encode())))
+            value = self._kind(**json.loads(base64.urlsafe_b64decode(payload.encode())))
         except (ValueError, TypeError):
             return None
-        return session if session.expires_at > time.time() else None
+        return value if value.expires_at > time.time() else None
+
+
+class SessionCodec(SignedCookie[Session]):
+    def __init__(self, secret: bytes) -> None:
+        super().__init__(secret, Session, "session")
 
 
 def csrf_matches(session: Session | None, sent: str | None) -> bool:
