@@ -240,7 +240,14 @@ async def test_admins_list_and_resolve_once_and_funds_is_told(harness, samples) 
     assert listed.status_code == 200, listed.text
     [item] = listed.json()["items"]
     assert (item["name"], item["contact"], item["notice_id"]) == ("李四", "13987654321", notice_id)
+    # the notice it is against, so staff see whose award it concerns
+    assert item["notice_number"].startswith("XINPING-2021-") and item["awardee_name"]
+    assert item["amount_fen"] > 0 and item["notice_ends_on"] and item["recusal_required"] is False
     objection_id = item["id"]
+    blank = await h.client.post(f"/objections/{objection_id}/resolve", headers=samples.ADMIN,
+                                json={"outcome": "dismissed", "reason": "  "})
+    assert blank.status_code == 422 and blank.json()["field"] == "reason", blank.text
+    assert "处理异议须写明理由" in blank.json()["detail_zh"]
     by_notice = await h.client.get(
         "/objections", params={"notice_id": notice_id}, headers=samples.ADMIN
     )
@@ -272,6 +279,8 @@ async def test_admins_list_and_resolve_once_and_funds_is_told(harness, samples) 
         "/objections/0195f000-0000-7000-8000-000000000099/resolve", json=body, headers=samples.ADMIN
     )
     assert missing.status_code == 404 and missing.json()["code"] == "OBJECTION_NOT_FOUND"
+    assert "未找到异议" in missing.json()["detail_zh"]
+    assert "已处理（异议成立）" in again.json()["detail_zh"]
 
 
 async def test_clients_that_are_not_browsers_get_problem_json_refusals(harness, samples) -> None:
@@ -314,7 +323,12 @@ async def test_a_person_of_the_awardee_cannot_resolve_an_objection_against_it(
         person("Own Admin", Role.BUREAU_ADMIN, Role.ENTERPRISE, credit_code=samples.COMPANY_CODE),
         person("Linked Admin", Role.BUREAU_ADMIN, linked=[samples.COMPANY_CODE]),
     )
+    assert item["recusal_required"] is False and item["credit_code"] == samples.COMPANY_CODE
     for who in conflicted:
+        # told before acting (the console shows 须回避 instead of the buttons) ...
+        [seen] = (await h.client.get("/objections", headers=bearer(who))).json()["items"]
+        assert seen["recusal_required"] is True
+        # ... and refused if they act anyway
         r = await h.client.post(path, json=body, headers=bearer(who))
         assert (r.status_code, r.json()["code"]) == (403, "RECUSAL_REQUIRED"), r.text
         assert samples.COMPANY_CODE in r.json()["detail_zh"] and "回避" in r.json()["title_zh"]

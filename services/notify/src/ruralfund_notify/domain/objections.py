@@ -118,9 +118,12 @@ class ObjectionInvalid(InvalidInput):
 
 class ObjectionAlreadyResolved(Conflict):
     def __init__(self, objection_id: str, status: ObjectionStatus) -> None:
+        outcome_zh = {"upheld": "异议成立", "dismissed": "异议不成立"}.get(status.value, status.value)
         super().__init__(
             "OBJECTION_ALREADY_RESOLVED",
             f"objection {objection_id} was already resolved ({status.value})",
+            title_zh="该异议已处理",
+            detail_zh=f"异议 {objection_id} 已处理（{outcome_zh}），处理结果不能更改。",
         )
 
 
@@ -289,6 +292,9 @@ class Objection:
                 "INVALID_INPUT",
                 f"the reason must be 1..{MAX_RESOLUTION_CHARS} characters",
                 field="reason",
+                title_zh="请写明处理理由",
+                detail_zh=f"处理异议须写明理由（1 至 {MAX_RESOLUTION_CHARS} 字，您写了 {len(reason)} 字），"
+                "理由将告知异议人。",
             )
         return replace(
             self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Final
 from urllib.parse import parse_qs
 from uuid import UUID
@@ -15,7 +15,9 @@ from ruralfund_common.bootstrap import ServiceContext, get_ctx, idempotent
 from ruralfund_common.errors import NotFound
 from ruralfund_common.http import IdPosition, Page, PageParams, cursor_position, encode_cursor
 from ruralfund_common.messaging import Tx
+from ruralfund_common.recusal import must_recuse
 
+from ..domain.notices import Notice
 from ..domain.objections import (
     MAX_REASON_CHARS,
     MAX_RESOLUTION_CHARS,
@@ -209,7 +211,8 @@ def _acknowledgement(ctx: ServiceContext, filed: FiledObjection) -> HTMLResponse
 
 
 class AdminObjection(BaseModel):
-    """An objection as staff see it: the objector's identity and contact included."""
+    """An objection as staff see it: the objector's identity and contact included, and the
+    notice it is against (so the person resolving it sees whose award it concerns)."""
 
     id: str
     notice_id: str
@@ -226,17 +229,35 @@ class AdminObjection(BaseModel):
     resolution_reason: str | None
     resolved_by: str | None
     resolved_at: datetime | None
+    notice_number: str | None = Field(default=None, description="公示编号, e.g. XINPING-2021-0013")
+    awardee_name: str | None = None
+    credit_code: str | None = Field(default=None, description="the awardee's 统一社会信用代码")
+    item_name: str | None = None
+    amount_fen: int | None = None
+    notice_ends_on: date | None = Field(default=None, description="the publicity window's last day")
+    recusal_required: bool = Field(
+        default=False,
+        description="the caller must recuse from resolving it: the awardee is their own enterprise "
+        "or one they are linked to (回避; resolve refuses them with 403 RECUSAL_REQUIRED)",
+    )
 
     @classmethod
-    def of(cls, o: Objection) -> AdminObjection:
+    def of(cls, o: Objection, notice: Notice | None = None, reader: Principal | None = None) -> AdminObjection:
+        own = {name: getattr(o, name) for name in cls.model_fields if hasattr(o, name)}
+        if notice is None:
+            return cls(**own)
         return cls(
-            **{name: getattr(o, name) for name in cls.model_fields},
+            **own, notice_number=notice.number, awardee_name=notice.awardee_name,
+            credit_code=notice.credit_code, item_name=notice.item_name, amount_fen=notice.amount_fen,
+            notice_ends_on=notice.ends_on,
+            recusal_required=reader is not None and must_recuse(reader, notice.credit_code),
         )
 
 
 class Resolution(BaseModel):
     outcome: ObjectionOutcome = Field(description="upheld: funds revokes the award; dismissed")
-    reason: str = Field(min_length=1, max_length=MAX_RESOLUTION_CHARS)
+    # no min_length: a blank reason is refused by the domain, in Chinese, naming the field
+    reason: str = Field(max_length=MAX_RESOLUTION_CHARS)
 
 
 Reader = Annotated[
@@ -247,7 +268,7 @@ Resolver = Annotated[Principal, Depends(require_write(Role.BUREAU_ADMIN))]
 
 @objection_admin_router.get("", summary="Objections, newest first")
 async def list_objections(
-    _: Reader,
+    reader: Reader,
     ctx: CtxDep,
     params: Annotated[PageParams, Depends()],
     status: Annotated[ObjectionStatus | None, Query()] = None,
@@ -261,7 +282,9 @@ async def list_objections(
         status=status,
         notice_id=str(notice_id) if notice_id else None,
     )
-    items = [AdminObjection.of(o) for o in found[: params.limit]]
+    shown = found[: params.limit]
+    notices = await notify_service(ctx).objections.notices_of(ctx.db, {o.notice_id for o in shown})
+    items = [AdminObjection.of(o, notices.get(o.notice_id), reader) for o in shown]
     next_cursor = encode_cursor({"id": items[-1].id}) if len(found) > params.limit else None
     return Page[AdminObjection](items=items, next_cursor=next_cursor, limit=params.limit)
 
@@ -272,8 +295,11 @@ def _position(cursor: str | None) -> str | None:
 
 
 @objection_admin_router.get("/{objection_id}", summary="One objection")
-async def get_objection(objection_id: UUID, _: Reader, ctx: CtxDep) -> AdminObjection:
-    return AdminObjection.of(await notify_service(ctx).objections.get(ctx.db, str(objection_id)))
+async def get_objection(objection_id: UUID, reader: Reader, ctx: CtxDep) -> AdminObjection:
+    desk = notify_service(ctx).objections
+    objection = await desk.get(ctx.db, str(objection_id))
+    notices = await desk.notices_of(ctx.db, {objection.notice_id})
+    return AdminObjection.of(objection, notices.get(objection.notice_id), reader)
 
 
 @objection_admin_router.post(

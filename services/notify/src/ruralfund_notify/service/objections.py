@@ -207,7 +207,8 @@ class ObjectionDesk:
         the awardee or linked to it must recuse: dismissing lets its payment go out."""
         objection = await orepo.get_objection(tx.conn, objection_id, for_update=True)
         if objection is None:
-            raise NotFound("OBJECTION_NOT_FOUND", f"no objection {objection_id}")
+            raise NotFound("OBJECTION_NOT_FOUND", f"no objection {objection_id}",
+                           title_zh="未找到该异议", detail_zh=f"未找到异议 {objection_id}。")
         notice = await repo.get_notice(tx.conn, objection.notice_id)
         assert notice is not None, "an objection is filed against a notice notify holds"
         require_no_conflict_of_interest(by, notice.credit_code, decision_zh="处理针对该企业公示的异议")
@@ -282,8 +283,19 @@ class ObjectionDesk:
         async with pool.acquire() as conn:
             objection = await orepo.get_objection(conn, objection_id)
         if objection is None:
-            raise NotFound("OBJECTION_NOT_FOUND", f"no objection {objection_id}")
+            raise NotFound("OBJECTION_NOT_FOUND", f"no objection {objection_id}",
+                           title_zh="未找到该异议", detail_zh=f"未找到异议 {objection_id}。")
         return objection
+
+    async def notices_of(self, pool: asyncpg.Pool, notice_ids: set[str]) -> dict[str, Notice]:
+        """The notices the objections are against, by id (what staff see beside each)."""
+        out: dict[str, Notice] = {}
+        async with pool.acquire() as conn:
+            for notice_id in sorted(notice_ids):
+                notice = await repo.get_notice(conn, notice_id)
+                if notice is not None:
+                    out[notice_id] = notice
+        return out
 
     async def list(
         self,
