@@ -8,8 +8,9 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from ruralfund_common.testing.wait import eventually
 from ruralfund_console.app import create_app as console_app
 from ruralfund_console.settings import ConsoleSettings
 from ruralfund_funds.app import create_app as funds_app
+from ruralfund_notify.app import create_app as notify_app
+from ruralfund_notify.settings import NotifySettings
 
 from .idp import AUDIENCE, CLIENT_ID, CLIENT_SECRET, REDIRECT, RealIdp, real_idp, signing_jwk
 
@@ -74,6 +77,10 @@ class World:
     claims_database_url: str = ""
     nats_url: str = ""
     claims_namespace: str = ""
+    # the console's clients by service (the very dict its Services reads: a fixture may plug in
+    # a real notify), and the stand-in claims producer that fed funds its events
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    upstream: Any = None
 
     async def load_xinping(self) -> None:
         """The Xinping program in the (real) claims service, as the bureau loads it."""
@@ -133,11 +140,12 @@ async def world(nats_url, database_url, pg_admin_dsn, namespace, tmp_path: Path)
                 running_service(claims_app, claims_settings) as claims, \
                 producer("claims", database_url, nats_url, namespace) as upstream:
             order = await _an_order_awaiting_approval(funds, upstream)
-            app = console_app(ConsoleSettings(users_file=str(users.path), session_secret="s" * 32),
-                              clients={"claims": claims, "funds": funds, "logistics": claims, "notify": claims})
+            clients = {"claims": claims, "funds": funds, "logistics": claims, "notify": claims}
+            app = console_app(ConsoleSettings(users_file=str(users.path), session_secret="s" * 32), clients=clients)
             async with app.router.lifespan_context(app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://console.test") as console:
-                yield World(console, app, funds, users, order, claims, claims_db, nats_url, f"{namespace}c")
+                yield World(console, app, funds, users, order, claims, claims_db, nats_url, f"{namespace}c",
+                            clients=clients, upstream=upstream)
     finally:
         await drop_database(pg_admin_dsn, claims_db_name)
 
@@ -282,3 +290,48 @@ async def contract(reviewing: Reviewing) -> dict:
                                headers={**admin, "Content-Type": "application/yaml"})
     assert ruyuan.status_code == 201, ruyuan.text
     return r.json()
+
+
+@dataclass
+class Objected:
+    """A real notify beside the world's funds (same subjects, same clock): an award that needs
+    publicity, its notice published, and a citizen's objection filed through the public form."""
+
+    world: World
+    notify: httpx.AsyncClient
+    notice: dict
+    objection_id: str
+
+
+OBJECTION_REASON = "该企业实际使用带“新平礼好”标识的包装箱不足1万个，申报数量不实，请核查。"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def objected(world: World, nats_url, database_url, namespace, tmp_path: Path) -> AsyncIterator[Objected]:
+    settings = service_settings("notify", nats_url=nats_url, database_url=database_url, namespace=namespace,
+                                dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
+    # no mail server in these tests: mails wait for their retry, nothing here reads them
+    own = NotifySettings(public_base_url="http://notify.test", smtp_port=free_port(), mail_retry_base_seconds=3600,
+                         mail_retry_max_seconds=3600)
+    async with running_service(partial(notify_app, notify_settings=own), settings) as notify:
+        world.clients["notify"] = notify
+        approved = _approved("award-p1", 50_000_00).model_copy(update={"claim_id": "claim-p1",
+                                                                       "requires_publicity": True})
+        await world.upstream.emit(approved, "claim-p1")
+
+        async def published() -> dict | None:
+            r = await notify.get("/notices", params={"status": "published"}, headers=bearer(ADMIN))
+            found = [n for n in r.json()["items"] if n["award_id"] == "award-p1"] if r.status_code == 200 else []
+            return found[0] if found else None
+
+        notice = await eventually(published, timeout=30, description="the award's notice published")
+        page = await notify.get(f"/publicity/notices/{notice['id']}")
+        token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        r = await notify.post(f"/publicity/notices/{notice['id']}/objections", headers={"Accept": "text/html"},
+                              data={"form_token": token.group(1), "name": "李四", "contact": "13987654321",
+                                    "email": "", "reason": OBJECTION_REASON})
+        assert r.status_code == 201, r.text
+        listed = await notify.get("/objections", params={"notice_id": notice["id"]}, headers=bearer(ADMIN))
+        [objection] = listed.json()["items"]
+        yield Objected(world, notify, notice, objection["id"])

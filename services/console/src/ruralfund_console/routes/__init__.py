@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from . import enterprise, home, oidc, signin, staff_claims, staff_registry
+from . import enterprise, home, oidc, signin, staff_claims, staff_objections, staff_registry
 
 __all__ = ["ROUTERS"]
 
-ROUTERS = [signin.router, oidc.router, home.router, staff_claims.router, staff_registry.router, enterprise.router]
+ROUTERS = [signin.router, oidc.router, home.router, staff_claims.router, staff_registry.router,
+           staff_objections.router, enterprise.router]
