@@ -177,10 +177,6 @@ class ClaimOut(BaseModel):
     amount_yuan: str
     rule_version: str
     reasons: list[dict[str, Any]]
-    reasons_zh: list[str] = Field(
-        default=[], description="each rule condition in Chinese with its figures, e.g. "
-        "「使用数量：12,345，要求不低于 10,000」 (符合/不符合 is in reasons[].passed)"
-    )
     calculation: str
     status: str
     allowed_actions: list[str]
@@ -275,19 +271,8 @@ def claim_out(
         allowed_actions=allowed_actions(row["status"]),
         history=[history_out(h) for h in history] if history is not None else None,
         flags=list(row.get("flags") or []),
-        reasons_zh=_reasons_zh(row["reasons"]),
         **values,
     )
-
-
-def _reasons_zh(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
-    out = []
-    for r in reasons:
-        try:
-            out.append(reason_zh(Reason.model_validate(r)))
-        except ValueError:  # a reason stored in an older shape: its own label, as stored
-            out.append(f"{r.get('label', '')}：{r.get('actual', '')}，要求{r.get('required', '')}")
-    return out
 
 
 # --------------------------------------------------------------------------- service contracts

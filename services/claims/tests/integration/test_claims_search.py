@@ -87,7 +87,8 @@ async def test_recusal_required_is_said_to_the_conflicted_member_before_they_dec
     assert seen == {first["id"]: True, other["id"]: False}
     detail = await claims.http.get(f"/claims/{first['id']}", headers=claims.LINKED_MEMBER)
     assert detail.json()["recusal_required"] is True
-    assert "使用数量：12,345，要求不低于 10,000" in detail.json()["reasons_zh"]  # the rule, in Chinese
+    texts = [r["text_zh"] for r in detail.json()["reasons"]]
+    assert "使用数量：12,345，要求不低于 10,000" in texts  # the rule, in Chinese
     assert (await claims.http.get(f"/claims/{first['id']}", headers=claims.MEMBER)).json()["recusal_required"] is False
     # the decision itself still refuses, in Chinese, naming the enterprise
     r = await claims.http.post(f"/claims/{first['id']}/decision", json={"decision": "approve"},
