@@ -69,7 +69,8 @@ bench: sync
 # Faults under load and the JetStream loss drill (issue #10): several rounds of SIGKILLed services
 # and restarted/killed nats-server and PostgreSQL under a steady load (minutes); the cluster drills
 # (issue #18): on three nats-server nodes with R3 streams, stream leaders SIGKILLed and nodes cut
-# off (SIGSTOP) or stopped, each drill's time in the summary. A short variant of the same tests
+# off (SIGSTOP) or stopped; PostgreSQL failover to a synchronous standby; funds' database restored
+# to a point in time (docs/runbook.md); each drill's time in the summary. A short variant of the same tests
 # runs in `make test`. Failed runs keep the service (and node) logs (RURALFUND_CHAOS_LOGS).
 chaos: sync
 	RURALFUND_CHAOS=full $(UV) run --frozen --no-sync python -m pytest tests/chaos -q -p no:cacheprovider

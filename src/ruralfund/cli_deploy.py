@@ -578,3 +578,76 @@ def gap_ack(
     if not asyncio.run(_ack_gap(database_url, _gap_schemas([schema])[0], gap_id, by.strip(), note.strip())):
         _fail(f"no open gap {gap_id} in schema {schema}")
     typer.echo(f"gap {schema}#{gap_id} acknowledged by {by.strip()}")
+
+
+# --------------------------------------------------------------------------- after a restore
+
+
+async def _after_restore(service: str, dsn: str, url: str, namespace: str, apply: bool) -> tuple[Any, Any]:
+    import asyncpg
+    from ruralfund_common.messaging.signing import TrustedKeys
+    from ruralfund_common.messaging.subjects import Namespace
+
+    from .restore_check import apply_report, check_restore
+
+    trusted_text = os.environ.get(natsauth.trusted_keys_env_var(namespace))
+    trusted = TrustedKeys.parse(trusted_text) if trusted_text else TrustedKeys.dev()
+    conn = await asyncpg.connect(dsn, timeout=OPS_TIMEOUT_SECONDS)
+    try:
+        nc = await _connect(url)
+        try:
+            report = await check_restore(conn, nc.jetstream(timeout=OPS_TIMEOUT_SECONDS), service=service,
+                                         namespace=Namespace(namespace), trusted=trusted)
+        finally:
+            await nc.close()
+        applied = await apply_report(conn, report) if apply and not report.collisions else None
+        return report, applied
+    finally:
+        await conn.close()
+
+
+@app.command("after-restore")
+def after_restore(
+    service: Annotated[str, typer.Argument(help="the service whose database was restored (funds)")],
+    nats_url: NatsUrlOption,
+    database_url: Annotated[str | None, typer.Option(
+        "--database-url", envvar="DATABASE_URL",
+        help="the restored PostgreSQL holding the service's schema (its owner or a superuser)")] = None,
+    namespace: OneNamespaceOption = "",
+    apply: Annotated[bool, typer.Option("--apply", help="write the published events back into the outbox "
+                                                         "and continue its sequences after them")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """After a point-in-time restore of one service's database, before the service starts: the
+    events it had published after the restore point (its stream has them, its outbox not).
+    Exit 1 while any of them moved money (a person reconciles with the bank statement:
+    docs/runbook.md, "Restore funds' database to a point in time"); 2 when the outbox and the
+    stream disagree (the service ran after the restore: nothing is changed)."""
+    if service not in natsauth.SERVICES:
+        _fail(f"no service named {service!r}")
+    if not database_url:
+        _fail("give --database-url or set DATABASE_URL")
+    try:
+        report, applied = asyncio.run(_after_restore(service, database_url, nats_url, namespace, apply))
+    except (OSError, TimeoutError) as exc:
+        _fail(f"cannot reach PostgreSQL or NATS: {exc!r}")
+    if as_json:
+        typer.echo(json.dumps({**report.as_dict(), "applied": applied}, ensure_ascii=False))
+    else:
+        for p in report.orphans:
+            mark = "MONEY " if p.money else ""
+            extra = "".join(f"  {k}={v}" for k, v in p.summary().items()
+                            if k in ("award_id", "payment_id", "amount_fen", "payee_name"))
+            typer.echo(f"{mark}{p.subject} seq {p.seq}  {p.time}  id {p.id}{extra}")
+        for line in report.collisions:
+            typer.echo(f"COLLISION {line}")
+        for line in report.unverified:
+            typer.echo(f"UNVERIFIED {line}")
+        typer.echo(f"{len(report.orphans)} event(s) published after the restore point "
+                   f"({len(report.money)} moved money), {len(report.unsent)} restored as unsent but published; "
+                   + (f"written back: {applied}" if applied else "nothing changed (--apply writes them back)"),
+                   err=True)
+    if report.collisions:
+        _fail("the restored outbox and the stream disagree: the service ran after the restore (runbook)")
+    if report.money:
+        raise typer.Exit(1)

@@ -117,10 +117,17 @@ class Rig:
     checks: Checks = None  # type: ignore[assignment]
     startup_s: float = 0.0
     cluster: EmbeddedNatsCluster | None = None  # three nodes, streams with three replicas
+    #: services on a PostgreSQL of their own (RURALFUND_<SVC>_DATABASE_URL), e.g. funds for
+    #: the restore drill; the others use ``pg``
+    databases: dict[str, EmbeddedPostgres] = field(default_factory=dict)
 
     @property
     def dsn(self) -> str:
         return self.pg.dsn
+
+    def dsn_of(self, service: str) -> str:
+        """The DSN of the server holding ``service``'s schema."""
+        return self.databases[service].dsn if service in self.databases else self.pg.dsn
 
     @property
     def nats_url(self) -> str:
@@ -170,8 +177,9 @@ class Rig:
         return await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.2,
                                   connect_timeout=2, allow_reconnect=True, ping_interval=3, max_outstanding_pings=2)
 
-    async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(self.dsn, timeout=10)
+    async def sql(self, query: str, *args: Any, on: str | None = None) -> list[asyncpg.Record]:
+        """Run ``query`` on the server holding service ``on``'s schema (default: the shared one)."""
+        conn = await asyncpg.connect(self.dsn_of(on) if on else self.dsn, timeout=10)
         try:
             return await conn.fetch(query, *args)
         finally:
@@ -198,11 +206,20 @@ def mailbox() -> Iterator[MailBox]:
     controller.stop()
 
 
+@pytest.fixture
+def service_databases() -> dict[str, EmbeddedPostgres]:
+    """Services that get a PostgreSQL of their own (none: all four schemas on ``own_postgres``);
+    a test module overrides this fixture."""
+    return {}
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def rig(own_nats: EmbeddedNats, own_postgres: EmbeddedPostgres, mailbox: MailBox,
-              tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    """The four services on one nats-server and one PostgreSQL."""
-    async with _system(own_postgres, mailbox, tmp_path, request, nats_server=own_nats) as rig:
+              tmp_path: Path, request: pytest.FixtureRequest,
+              service_databases: dict[str, EmbeddedPostgres]) -> AsyncIterator[Rig]:
+    """The four services on one nats-server and one PostgreSQL (and the ``service_databases``)."""
+    async with _system(own_postgres, mailbox, tmp_path, request, nats_server=own_nats,
+                       databases=service_databases) as rig:
         yield rig
 
 
@@ -220,7 +237,8 @@ async def cluster_rig(own_postgres: EmbeddedPostgres, mailbox: MailBox, tmp_path
 @asynccontextmanager
 async def _system(pg: EmbeddedPostgres, mailbox: MailBox, tmp_path: Path, request: pytest.FixtureRequest, *,
                   nats_server: EmbeddedNats | None = None,
-                  cluster: EmbeddedNatsCluster | None = None) -> AsyncIterator[Rig]:
+                  cluster: EmbeddedNatsCluster | None = None,
+                  databases: dict[str, EmbeddedPostgres] | None = None) -> AsyncIterator[Rig]:
     namespace = f"c{uuid.uuid4().hex[:8]}"
     clock_file = tmp_path / "clock.json"
     ports = {s: free_port() for s in SERVICES}
@@ -234,9 +252,11 @@ async def _system(pg: EmbeddedPostgres, mailbox: MailBox, tmp_path: Path, reques
         "RURALFUND_OUTBOX_POLL_SECONDS": "0.05",
         "RURALFUND_NOTIFY_SMTP_HOST": "127.0.0.1", "RURALFUND_NOTIFY_SMTP_PORT": str(mailbox.port),
         "RURALFUND_NOTIFY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notify']}",
+        **{f"RURALFUND_{svc.upper()}_DATABASE_URL": db.dsn for svc, db in (databases or {}).items()},
     })
     procs = ServiceProcesses(env, tmp_path / "logs", ports=ports)
-    rig = Rig(nats_server, pg, procs, namespace, clock_file, LONG if FULL else SHORT, cluster=cluster)
+    rig = Rig(nats_server, pg, procs, namespace, clock_file, LONG if FULL else SHORT, cluster=cluster,
+              databases=dict(databases or {}))
     rig.driver, rig.faults, rig.checks = Driver(rig), Faults(rig), Checks(rig)
     try:
         t0 = time.monotonic()
@@ -441,7 +461,9 @@ class Driver:
 
     # -- the load --------------------------------------------------------------------------------
     def start(self) -> None:
+        """Start the load (again, after a ``stop()``: the drills pause it at a chosen moment)."""
         s = self.rig.scale
+        self._stop.clear()
         self._tasks = [
             asyncio.create_task(self._every(1 / s.claims_per_second, self._spawn_claim), name="claims"),
             asyncio.create_task(self._every(1 / s.scan_batches_per_second, self._spawn_scans), name="scans"),
@@ -595,7 +617,8 @@ class Driver:
     async def _not_in_publicity(self) -> list[str]:
         """Approved, unpaid awards not (yet) in publicity, as 'award id: status'."""
         waiting = [a for a in self.log.approved.values() if a not in self.log.payments]
-        rows = await self.rig.sql("SELECT award_id, status FROM funds.awards WHERE award_id = ANY($1::text[])", waiting)
+        rows = await self.rig.sql("SELECT award_id, status FROM funds.awards WHERE award_id = ANY($1::text[])", waiting,
+                                  on="funds")
         status = {r["award_id"]: r["status"] for r in rows}
         return [f"{a}: {status.get(a, 'missing')}" for a in waiting if status.get(a) != "in_publicity"]
 
@@ -781,12 +804,13 @@ class Checks:
         seqs: dict[str, int] = {}
         cursors: dict[tuple[str, str], int] = {}
         for svc in SERVICES:
-            rows = await self.rig.sql(f"SELECT count(*) AS n FROM {svc}.outbox WHERE sent_at IS NULL OR seq IS NULL")
+            rows = await self.rig.sql(f"SELECT count(*) AS n FROM {svc}.outbox WHERE sent_at IS NULL OR seq IS NULL",
+                                      on=svc)
             if rows[0]["n"]:
                 unsent[svc] = rows[0]["n"]
-            for r in await self.rig.sql(f"SELECT subject, last_seq FROM {svc}.outbox_sequence"):
+            for r in await self.rig.sql(f"SELECT subject, last_seq FROM {svc}.outbox_sequence", on=svc):
                 seqs[r["subject"]] = r["last_seq"]
-            for r in await self.rig.sql(f"SELECT consumer, subject, last_seq FROM {svc}.inbox_cursor"):
+            for r in await self.rig.sql(f"SELECT consumer, subject, last_seq FROM {svc}.inbox_cursor", on=svc):
                 cursors[(r["consumer"], r["subject"])] = r["last_seq"]
         assert not unsent, f"outbox rows not sent: {unsent}"
         ns = Namespace(self.rig.namespace)
@@ -830,12 +854,12 @@ class Checks:
         for svc in SERVICES:
             rows = await self.rig.sql(f"SELECT subject, count(*) FILTER (WHERE seq IS NULL) AS unsequenced, "
                                       f"count(*) FILTER (WHERE sent_at IS NULL) AS unsent FROM {svc}.outbox "
-                                      f"GROUP BY subject HAVING count(*) FILTER (WHERE sent_at IS NULL) > 0")
+                                      f"GROUP BY subject HAVING count(*) FILTER (WHERE sent_at IS NULL) > 0", on=svc)
             out += [f"{svc} outbox {r['subject']}: {r['unsent']} unsent ({r['unsequenced']} unsequenced)" for r in rows]
             seqs.update({r["subject"]: r["last_seq"] for r in await self.rig.sql(
-                f"SELECT subject, last_seq FROM {svc}.outbox_sequence")})
+                f"SELECT subject, last_seq FROM {svc}.outbox_sequence", on=svc)})
             cursors.update({(r["consumer"], r["subject"]): r["last_seq"] for r in await self.rig.sql(
-                f"SELECT consumer, subject, last_seq FROM {svc}.inbox_cursor")})
+                f"SELECT consumer, subject, last_seq FROM {svc}.inbox_cursor", on=svc)})
         ns = Namespace(self.rig.namespace)
         nc = await self.rig.nats_client()
         try:
@@ -853,7 +877,7 @@ class Checks:
                                f"{cursors.get((ci.name, subject), 0)} of {seqs.get(subject, 0)}")
         finally:
             await nc.close()
-        rows = await self.rig.sql("SELECT status, count(*) AS n FROM funds.awards GROUP BY status")
+        rows = await self.rig.sql("SELECT status, count(*) AS n FROM funds.awards GROUP BY status", on="funds")
         out.append("awards: " + ", ".join(f"{r['status']} {r['n']}" for r in rows))
         return "\n".join(out)
 
@@ -895,7 +919,8 @@ class Checks:
         lines.append(f"claims: {len(stored)} accepted = {len(stored)} stored, {steps} history steps, none twice")
 
         # funds: one award per approved claim, reserved (never refused), none for others
-        awards = await self.rig.sql("SELECT award_id, claim_id, status, amount_fen FROM funds.awards WHERE kind = 'award'")
+        awards = await self.rig.sql("SELECT award_id, claim_id, status, amount_fen FROM funds.awards WHERE kind = 'award'",
+                                    on="funds")
         by_claim = Counter(a["claim_id"] for a in awards)
         assert set(by_claim) == set(log.approved), (
             f"awards for {len(by_claim)} claims, approved {len(log.approved)}: "
@@ -911,12 +936,12 @@ class Checks:
         lines.append(f"awards: {len(awards)} reserved once each, {len(notices)} notices")
 
         # payments: never twice; each executed order once, with one payment_executed event
-        pays = await self.rig.sql("SELECT award_id, status FROM funds.payments")
+        pays = await self.rig.sql("SELECT award_id, status FROM funds.payments", on="funds")
         executed = Counter(p["award_id"] for p in pays if p["status"] == "executed")
         assert max(executed.values(), default=1) == 1, f"awards paid twice: {[a for a, n in executed.items() if n > 1]}"
         assert set(executed) == log.executed, f"executed {sorted(set(executed) ^ log.executed)[:5]} differ"
         approvals = Counter(r["award_id"] for r in await self.rig.sql(
-            "SELECT p.award_id FROM funds.approvals a JOIN funds.payments p USING (payment_id)"))
+            "SELECT p.award_id FROM funds.approvals a JOIN funds.payments p USING (payment_id)", on="funds"))
         assert all(approvals[a] == 2 for a in log.executed) and set(approvals) <= set(log.payments), \
             f"approvals per payment: {Counter(approvals.values())}"
         paid_status = {a for a, s in status.items() if s == "paid"}
@@ -968,11 +993,12 @@ class Checks:
         finally:
             await nc.close()
 
-    async def ledger(self, log: Ledger) -> str:
+    async def ledger(self, log: Ledger, paid: set[str] | None = None) -> str:
         """``ruralfund ledger verify`` (hash chain, trial balance, kept balances) and the API's
-        trial balance; payees hold exactly what was paid."""
+        trial balance; payees hold exactly what was paid (``paid``: the awards funds' ledger
+        should hold as paid, when not every award the clients saw executed, after a restore)."""
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ruralfund", "ledger", "verify", "--json", "--database-url", self.rig.dsn,
+            sys.executable, "-m", "ruralfund", "ledger", "verify", "--json", "--database-url", self.rig.dsn_of("funds"),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         assert proc.returncode == 0, f"ledger verify rc={proc.returncode}: {out.decode()[-2000:]} {err.decode()[-2000:]}"
@@ -983,7 +1009,8 @@ class Checks:
         balances = r.json()
         assert balances["trial_balance"]["balanced"], balances["trial_balance"]
         payees = sum(a["balance_fen"] for a in balances["accounts"] if a["account"].startswith("payee:"))
-        assert payees == CLAIM_FEN * len(log.executed), f"payees hold {payees} fen, paid {CLAIM_FEN * len(log.executed)}"
+        want = CLAIM_FEN * len(log.executed if paid is None else paid)
+        assert payees == want, f"payees hold {payees} fen, paid {want}"
         return (f"ledger: verify OK ({report['audit_records']} audit records, {report['postings']} postings), "
                 f"trial balance balanced, payees hold {payees / 100:,.2f} yuan")
 

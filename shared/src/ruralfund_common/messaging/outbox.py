@@ -43,13 +43,16 @@ from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
 from .streams import ensure_stream
 from .subjects import Namespace
 
-__all__ = ["append", "append_many", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT", "MAX_EVENT_BYTES", "check_size"]
+__all__ = ["append", "append_many", "OutboxBehindStream", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT", "MAX_EVENT_BYTES", "check_size"]
 
 MAX_PUBLISH_IN_FLIGHT = 4000
 PUBLISH_STALL_SECONDS = 5.0
 PUBACK_TIMEOUT_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 3600.0
 RELAY_BATCH_TIMEOUT_SECONDS = 120.0  # a batch (sequence, publish, mark) never takes this long when healthy
+# A graceful stop publishes what was committed and not yet sent, within this: a service stopped
+# for a restore of its database (docs/runbook.md) must leave no event its consumers never got.
+STOP_FLUSH_SECONDS = 5.0
 REPUBLISH_MAX_ROWS = 10_000
 # A server that stops answering without closing the connection (a node cut off from the
 # network, a paused process) is noticed only by unanswered PINGs: by nats-py's defaults (a
@@ -174,6 +177,17 @@ SELECT count(*) FROM gone
 """
 
 
+class OutboxBehindStream(RuntimeError):
+    """The producer's stream is ahead of its outbox: its database was restored (runbook)."""
+
+    def __init__(self, producer: str, ahead: list[str]) -> None:
+        super().__init__(
+            f"{producer}'s stream holds events its outbox does not: was its database restored to an "
+            f"earlier point? Run `ruralfund deploy after-restore {producer}` before starting it "
+            f"(docs/runbook.md). {'; '.join(ahead[:10])}")
+        self.ahead = ahead
+
+
 class OutboxRelay:
     """Publishes one service's outbox to JetStream and answers re-publish requests."""
 
@@ -222,6 +236,10 @@ class OutboxRelay:
         self._js = js = self._nc.jetstream(publish_async_max_pending=MAX_PUBLISH_IN_FLIGHT)
         await ensure_stream(js, self.ns.stream(self.producer), self.ns.stream_subjects(self.producer),
                             replicas=self.replicas)
+        ahead = await self.stream_ahead()
+        if ahead:
+            await self._nc.close()
+            raise OutboxBehindStream(self.producer, ahead)
         await self._nc.subscribe(self.ns.republish_subject(self.producer), cb=self._on_republish)
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.producer}")
 
@@ -246,6 +264,7 @@ class OutboxRelay:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
+        await self._flush()
         if self._nc and not self._nc.is_closed:
             # close, not drain: drain waits up to 30 s on pull subscriptions other code opened
             # on this connection, and nothing unacknowledged is lost (JetStream redelivers).
@@ -254,6 +273,46 @@ class OutboxRelay:
             except Exception:
                 pass
             await self._nc.close()
+
+    async def stream_ahead(self) -> list[str]:
+        """Subjects on which the stream holds a sequence number of ours past the outbox's last.
+
+        Never so in operation (a row's sequence commits before it is published); after the
+        database was restored to an earlier point, the stream still holds what was published
+        since. Publishing then would reuse those numbers, and every consumer already past them
+        would drop the new events as duplicates, silently: the service must not start until
+        ``ruralfund deploy after-restore`` has written them back (docs/runbook.md)."""
+        assert self._js is not None
+        stream = self.ns.stream(self.producer)
+        info = await self._js.stream_info(stream, subjects_filter=self.ns.subject(f"{self.producer}.>"))
+        subjects = list((info.state.subjects or {}).keys())
+        if not subjects:
+            return []
+        async with self.pool.acquire() as conn:
+            high = {r["subject"]: int(r["last_seq"]) for r in await conn.fetch(
+                "SELECT subject, last_seq FROM outbox_sequence")}
+        ahead = []
+        for physical in subjects:
+            headers = (await self._js.get_last_msg(stream, physical)).headers or {}
+            if headers.get(HEADER_PRODUCER) != self.producer or HEADER_SEQ not in headers:
+                continue  # a command sent to us, not one of our events
+            logical, seq = self.ns.logical(physical), int(headers[HEADER_SEQ])
+            if seq > high.get(logical, 0):
+                ahead.append(f"{logical}: the stream holds seq {seq}, the outbox ends at {high.get(logical, 0)}")
+        return ahead
+
+    async def _flush(self) -> None:
+        """Publish the rows committed but not yet sent (the consumers and the HTTP server have
+        stopped writing by now). Without it, a row committed just before a stop waited for the
+        next start; if the database was then restored to before it, nobody ever got it."""
+        if self._nc is None or not self._nc.is_connected:
+            return  # NATS down: the rows stay in the outbox, the next start sends them
+        try:
+            async with asyncio.timeout(STOP_FLUSH_SECONDS):
+                while await self.relay_once():
+                    pass
+        except Exception as exc:  # never block a stop: the rows stay unsent, sent at the next start
+            log.warning("outbox_flush_on_stop_failed", producer=self.producer, error=repr(exc))
 
     @property
     def nc(self) -> NatsClient:

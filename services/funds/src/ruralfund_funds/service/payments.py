@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruralfund_common.auth import Principal, Role
-from ruralfund_common.errors import DomainError, Forbidden, InvalidInput, NotFound
+from ruralfund_common.contracts.funds.payment_executed import PaymentExecuted
+from ruralfund_common.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ruralfund_common.ids import new_id
 from ruralfund_common.messaging import Tx
 from ruralfund_common.recusal import RecusalRequired, require_no_conflict_of_interest
@@ -32,6 +33,32 @@ async def _award_or_404(tx: Tx, award_id: str) -> Award:
     if award is None:
         raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}", field="award_id")
     return award
+
+
+async def require_not_paid_before_restore(tx: Tx, award_id: str) -> None:
+    """Refuse to pay an award that funds' own published history says was paid, when its
+    database does not record that payment: it was restored to before it (``ruralfund deploy
+    after-restore`` wrote the published events back into the outbox). The bank may have paid
+    it; ordering or co-signing it again would pay it twice. A person reconciles first
+    (docs/runbook.md, "Restore funds' database to a point in time").
+
+    A payment the bank failed is in ``payments`` as failed, so paying again after a failure
+    stays possible. Reads the outbox through its (subject, seq) index: one subject's rows."""
+    lost = await tx.conn.fetchval(
+        "SELECT o.envelope->'data'->>'payment_id' FROM outbox o WHERE o.subject = $1 "
+        "AND o.envelope->'data'->>'award_id' = $2 AND NOT EXISTS (SELECT 1 FROM payments p "
+        "WHERE p.payment_id::text = o.envelope->'data'->>'payment_id' AND p.status IN ('executed', 'settled', 'failed')) "
+        "LIMIT 1", PaymentExecuted.SUBJECT, award_id)
+    if lost is not None:
+        raise Conflict(
+            "AWARD_PAID_BEFORE_RESTORE",
+            f"award {award_id} was paid by payment {lost} (funds published its execution), which this database "
+            "no longer records: it was restored to before it. Reconcile with the bank statement first.",
+            details={"award_id": award_id, "payment_id": lost},
+            title_zh="该奖补在恢复点之后已付款",
+            detail_zh=f"资金服务曾发布该奖补已由付款单 {lost} 支付，但数据库已恢复到该付款之前。"
+                      "请先与银行对账单核对，不得再次付款。",
+        )
 
 
 def justifications_of(shares: ShareBook | None, given: list[tuple[str, str]], by: Principal,
@@ -63,6 +90,7 @@ async def request_payment(tx: Tx, award_id: str, by: Principal, payment_id: str 
                           justifications: list[tuple[str, str]] | None = None) -> dict:
     award = await _award_or_404(tx, award_id)
     require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="为该企业申请付款")
+    await require_not_paid_before_restore(tx, award_id)
     program_row, program = await program_or_404(tx, award.program_code)
     now = tx.clock.now()
     facts = []
@@ -121,6 +149,7 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
                 continue
             try:
                 require_no_conflict_of_interest(by, award.payee.credit_code, decision_zh="审批向该企业的付款")
+                await require_not_paid_before_restore(tx, award.award_id)
                 why = justifications_of(shares, it.justifications, by, now, award.payee.credit_code)
                 facts = award.approve(program, it.payment_id, person=by.subject, name=by.name,
                                       roles=frozenset(r.value for r in by.roles), signed_sha256=it.content_sha256,
