@@ -542,7 +542,9 @@ def helm_values(
             "cluster": {"enabled": True, "replicas": replicas},
             "jetstream": {
                 "enabled": True,
-                "fileStore": {"pvc": {"size": pvc_size}},
+                # file storage on a volume per server; streams get RURALFUND_NATS_REPLICAS=3
+                # copies, one per server (the ruralfund chart's nats.replicas)
+                "fileStore": {"enabled": True, "pvc": {"size": pvc_size}},
                 # fsync before the PubAck: see render_config (Jepsen, NATS 2.12.1).
                 "merge": {"sync_interval": "<< always >>"},
             },
@@ -555,5 +557,8 @@ def helm_values(
             "env": {var: {"valueFrom": {"secretKeyRef": {"name": secret_name, "key": var}}}
                     for var in env_vars},
         },
+        # one server per Kubernetes node: three replicas on one node would all go with it
+        "podTemplate": {"topologySpreadConstraints": {
+            "kubernetes.io/hostname": {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}}},
         "podDisruptionBudget": {"enabled": True},
     }

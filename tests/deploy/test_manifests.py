@@ -149,6 +149,8 @@ def test_settings_come_from_the_configmap_and_credentials_from_secrets(rendered)
     prefix = values.get("postgres", {}).get("rolePrefix", "")
     config = _of(docs, "ConfigMap")[f"{release}-config"]["data"]
     assert config["RURALFUND_NAMESPACE"] == ns
+    # streams with one copy per NATS server: 3 on the official chart's cluster, 1 on dev's server
+    assert config["RURALFUND_NATS_REPLICAS"] == str(values.get("nats", {}).get("replicas", 3))
     assert config["RURALFUND_HTTP_HOST"] == "0.0.0.0"
     for svc, _dep, c in _containers(docs):
         assert c["envFrom"] == [{"configMapRef": {"name": f"{release}-config"}}]
@@ -306,7 +308,9 @@ def test_nats_chart_values_are_the_generators_output(path: str, namespaces: list
     assert values == natsauth.helm_values(namespaces)
     config = values["config"]
     assert config["cluster"] == {"enabled": True, "replicas": 3}
-    assert config["jetstream"]["enabled"] is True
+    assert config["jetstream"]["enabled"] is True and config["jetstream"]["fileStore"]["enabled"] is True
+    spread = values["podTemplate"]["topologySpreadConstraints"]["kubernetes.io/hostname"]
+    assert spread == {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}  # a node holds one copy
     assert config["jetstream"]["merge"]["sync_interval"] == "<< always >>"
     users = {u["user"]: u for u in config["merge"]["authorization"]["users"]}
     env = values["container"]["env"]
