@@ -155,10 +155,12 @@ async def _approve_paced(
     return [done[a] - t0 for a, t0 in started.items()], hops
 
 
-async def run(nats_url: str, admin_dsn: str, approvals: int, per_s: float, limit_s: float) -> dict[str, Any]:
+async def run(nats_url: str, admin_dsn: str, approvals: int, per_s: float, limit_s: float, *,
+              replicas: int = 1) -> dict[str, Any]:
+    """``replicas``: RURALFUND_NATS_REPLICAS of the services (3 on a cluster, benchmarks/cluster.py)."""
     limits = {
         "pg_commit_1_conn": await measure_pg_commit_rate(admin_dsn, limit_s, 1),
-        "nats_publish_ack_each": await measure_nats_publish_rate(nats_url, limit_s, 1),
+        "nats_publish_ack_each": await measure_nats_publish_rate(nats_url, limit_s, 1, replicas=replicas),
     }
     floor_ms = HOPS * (1 / limits["pg_commit_1_conn"] + 1 / limits["nats_publish_ack_each"]) * 1000
     db = f"bench_appr_{uuid.uuid4().hex[:8]}"
@@ -168,7 +170,8 @@ async def run(nats_url: str, admin_dsn: str, approvals: int, per_s: float, limit
         with tempfile.TemporaryDirectory(prefix="bench-approval-") as tmp:
             env = service_env(nats_url, dsn, namespace, RURALFUND_CLOCK="dev",
                               RURALFUND_DEV_CLOCK_FILE=str(Path(tmp) / "clock.json"),
-                              RURALFUND_NOTIFY_SMTP_PORT="1")  # no mail server: mail is not on this path
+                              RURALFUND_NOTIFY_SMTP_PORT="1",  # no mail server: mail is not on this path
+                              RURALFUND_NATS_REPLICAS=str(replicas))
             async with (
                 services_running(["claims", "funds", "notify"], env) as procs,
                 httpx.AsyncClient(base_url=procs["claims"].url, timeout=REQUEST_TIMEOUT_S) as claims,
@@ -187,7 +190,7 @@ async def run(nats_url: str, admin_dsn: str, approvals: int, per_s: float, limit
     p99 = ms[min(len(ms) - 1, int(0.99 * len(ms)))]
     return {
         "approvals": len(ms), "offered_per_s": per_s,
-        "p50_ms": statistics.median(ms), "p99_ms": p99, "max_ms": ms[-1],
+        "p50_ms": statistics.median(ms), "p99_ms": p99, "max_ms": ms[-1], "latencies_ms": ms,
         "hops_p50_ms": {k: statistics.median(v) for k, v in hops.items() if v and k != "slowest"},
         "slowest_ms": hops["slowest"],
         "limits": limits, "floor_ms": floor_ms, "p99_over_floor": p99 / floor_ms,

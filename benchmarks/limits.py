@@ -29,6 +29,7 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
+from ruralfund_common.settings import nats_servers
 from ruralfund_common.testing.infra import (
     DATABASE_URL_ENV,
     NATS_URL_ENV,
@@ -74,7 +75,7 @@ def _bounded(seconds: float) -> float:
 
 
 def _require_loopback(url: str, allow_remote: bool) -> None:
-    if not allow_remote and not is_loopback_url(url):
+    if not allow_remote and not all(is_loopback_url(u) for u in nats_servers(url)):
         raise ValueError(
             f"{redact_url(url)} is not on this machine; limits are measured on loopback only "
             "(pass allow_remote=True to measure anyway)"
@@ -82,14 +83,14 @@ def _require_loopback(url: str, allow_remote: bool) -> None:
 
 
 async def measure_nats_publish_rate(
-    url: str, seconds: float, in_flight: int = 1, *, allow_remote: bool = False
+    url: str, seconds: float, in_flight: int = 1, *, allow_remote: bool = False, replicas: int = 1
 ) -> float:
     """JetStream publishes per second, each awaiting its PubAck, with ``Nats-Msg-Id`` headers.
 
     ``in_flight`` concurrent publishers each await their own PubAck before the next publish, so
     exactly that many are outstanding: 1 is the latency-bound rate a careful relay gets, 100
     shows what pipelining buys. Uses a file-storage stream (as production does), created for
-    the run and deleted after.
+    the run and deleted after. ``replicas`` > 1 needs a cluster (``url`` may list its servers).
     """
     seconds = _bounded(seconds)
     if in_flight < 1:
@@ -104,7 +105,7 @@ async def measure_nats_publish_rate(
         js = nc.jetstream(timeout=PUBACK_TIMEOUT_S)
         await js.add_stream(
             name=stream, subjects=[subject], storage=js_api.StorageType.FILE,
-            max_msgs=MAX_MESSAGES + WARMUP_OPS + in_flight,
+            max_msgs=MAX_MESSAGES + WARMUP_OPS + in_flight, num_replicas=replicas,
         )
         try:
             for i in range(WARMUP_OPS):

@@ -37,6 +37,7 @@ BENCHMARKS: Final[dict[str, list[str]]] = {
     "claims": ["--claims", "4000", "--seconds", "20", "--limit-seconds", "2"],
     "approval": ["--approvals", "50", "--per-second", "5", "--limit-seconds", "2"],
     "startup": ["--idle", "5"],
+    "cluster": ["--seconds", "2", "--approvals", "60", "--per-second", "5"],
 }
 
 
@@ -99,8 +100,28 @@ def _startup(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _cluster(r: dict[str, Any]) -> list[Row]:
+    """R3 on the three-node cluster against R1 on a single server, both measured in this run."""
+    pub, e2e = r["publish"], r["end_to_end"]
+    one, r3, sync = pub["r1_single"], pub["r3_cluster"], pub["r1_cluster"]
+    rows = []
+    for key, how in (("ack_each_per_s", "ack each"), ("in_flight_100_per_s", "100 in flight")):
+        rows.append(Row(f"JetStream publish {how}, R3 on 3 nodes (sync always)", r3[key], "/s",
+                        "same, R1 on 1 server", one[key], r3[key] / one[key], "-", None))
+    rows.append(Row("JetStream publish ack each, R1 on 3 nodes (sync always)", sync["ack_each_per_s"], "/s",
+                    "same, R1 on 1 server", one["ack_each_per_s"], sync["ack_each_per_s"] / one["ack_each_per_s"],
+                    "-", None))
+    for pct in ("p50", "p99"):
+        ms, base = e2e["r3_cluster"][f"{pct}_ms"], e2e["r1_single"][f"{pct}_ms"]
+        rows.append(Row(f"approval -> funds window open {pct}, R3 on 3 nodes", ms, "ms",
+                        "same path, R1 on 1 server, ms", base, ms / base,
+                        "< 200 ms" if pct == "p99" else "-", ms < 200 if pct == "p99" else None))
+    return rows
+
+
 ROWS: Final[dict[str, Callable[[dict[str, Any]], list[Row]]]] = {
     "scans": _scans, "ledger": _ledger, "claims": _claims, "approval": _approval, "startup": _startup,
+    "cluster": _cluster,
 }
 
 
