@@ -16,6 +16,7 @@ from .services import ServiceError
 __all__ = [
     "REGISTRATION_FIELDS",
     "FormErrors",
+    "chinese_part",
     "evidence_from_form",
     "form_values_of",
     "reason_zh",
@@ -171,3 +172,12 @@ def reason_zh(reason: Mapping[str, Any]) -> str:
     verdict = "符合" if reason.get("passed") else "不符合"
     text = reason.get("text_zh") or f"{reason.get('label', '')}：{reason.get('actual', '')}"
     return f"{text}（{verdict}）"
+
+
+def chinese_part(text: str | None) -> str:
+    """A program's wording without the English gloss that follows it (criteria: the original's
+    sentence, then a translation for developers that starts with a Latin letter)."""
+    text = text or ""
+    end = text.rfind("。")
+    rest = text[end + 1 :].strip()
+    return text[: end + 1] if end >= 0 and rest[:1].isascii() and rest[:1].isalpha() else text

@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile as StarletteUpload  # what reque
 from ..enterprise_forms import (
     REGISTRATION_FIELDS,
     FormErrors,
+    chinese_part,
     evidence_from_form,
     form_values_of,
     reason_zh,
@@ -28,11 +29,12 @@ from ..enterprise_forms import (
 )
 from ..services import ServiceError, Services
 from ..session import Session
-from ..web import Refused, SignedForm, SignedIn, services, web
+from ..web import TEMPLATES, Refused, SignedForm, SignedIn, services, web
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/enterprise")
+TEMPLATES.env.filters["chinese_part"] = chinese_part
 KINDS_ZH: Final = {"enterprise": "企业", "station_operator": "站点运营者"}
 
 
