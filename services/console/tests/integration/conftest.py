@@ -246,14 +246,16 @@ class IdpWorld:
     stack: AsyncExitStack
 
     async def console(self, client_id: str = CLIENT_ID, secret: str | None = CLIENT_SECRET,
-                      redirect_url: str = REDIRECT) -> Any:
-        """A console signing in at the county IdP as ``client_id``, over the world's services."""
-        settings = ConsoleSettings(session_secret="s" * 32, oidc_issuer=self.idp.issuer, oidc_client_id=client_id,
+                      redirect_url: str = REDIRECT, issuer: str | None = None,
+                      auth: AuthSettings | None = None) -> Any:
+        """A console signing in at the county IdP as ``client_id``, over the world's services
+        (``issuer``, ``auth``: a misconfigured one)."""
+        settings = ConsoleSettings(session_secret="s" * 32, oidc_issuer=issuer or self.idp.issuer, oidc_client_id=client_id,
                                    oidc_client_secret=secret, oidc_redirect_url=redirect_url,
                                    oidc_scopes="openid profile groups", oidc_resource=AUDIENCE)
         w = self.world
         app = console_app(settings, clients={"claims": w.claims, "funds": w.funds, "logistics": w.claims,
-                                             "notify": w.claims}, auth_settings=self.auth)
+                                             "notify": w.claims}, auth_settings=auth or self.auth)
         await self.stack.enter_async_context(app.router.lifespan_context(app))
         return app
 

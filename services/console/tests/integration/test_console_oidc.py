@@ -5,8 +5,10 @@ accepting the IdP's access token. Every tampering the flow guards against is tri
 
 from __future__ import annotations
 
+import html
 import re
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -168,6 +170,44 @@ async def test_a_service_refuses_a_token_signed_by_another_key(idp_world) -> Non
         assert r.status_code == 401 and r.json()["code"] == "AUTH_INVALID", r.text
         assert "signature" in r.json()["detail"].lower()
     assert genuine["aud"] == AUDIENCE and genuine["groups"] == ["county-bureau", "county-canteen"]
+
+
+async def test_cancelling_at_the_idp_signs_no_one_in(idp_world) -> None:
+    app = await idp_world.console()
+    async with browser(app) as client:
+        start = await _start(client)
+        login = await client.get(start.url.join(start.headers["location"]))
+        login = await client.get(login.url.join(login.headers["location"]))
+        cancel = re.search(r'<a href="([^"]+)">\[ Cancel \]</a>', login.text)
+        assert cancel, login.text[:500]
+        r = await client.get(login.url.join(html.unescape(cancel.group(1))))
+        while r.is_redirect and not r.headers["location"].startswith(CONSOLE):
+            r = await client.get(r.url.join(r.headers["location"]))
+        back = httpx.URL(r.headers["location"])
+        assert back.params["error"] == "access_denied"
+        r = await client.get(back)
+        assert r.status_code == 403 and "您在统一身份认证页面取消了登录" in r.text
+        assert (await client.get(f"{CONSOLE}/")).headers["location"] == "/signin"
+
+
+async def test_a_misconfigured_console_refuses_before_anyone_signs_in(idp_world) -> None:
+    # the discovery document names its issuer exactly: a trailing slash is another issuer
+    app = await idp_world.console(issuer=idp_world.idp.issuer + "/")
+    async with browser(app) as client:
+        r = await client.get(f"{CONSOLE}/oidc/login")
+        assert r.status_code == 502 and "统一身份认证服务的配置与本系统不符" in r.text
+    # services whose audience is the console's client id would take an ID token for an access token
+    app = await idp_world.console(auth=idp_world.auth.model_copy(update={"oidc_audience": "ruralfund-console"}))
+    async with browser(app) as client:
+        r = await client.get(f"{CONSOLE}/oidc/login")
+        assert r.status_code == 502 and "令牌受众与本系统的客户端标识相同" in r.text
+
+
+async def test_an_unreachable_idp_is_said_so(idp_world) -> None:
+    app = await idp_world.console(issuer="http://127.0.0.1:9")  # discard port on loopback: refused at once
+    async with browser(app) as client:
+        r = await client.get(f"{CONSOLE}/oidc/login")
+        assert r.status_code == 503 and "统一身份认证服务暂时无法访问" in r.text
 
 
 def _csrf(page: str) -> str:
