@@ -12,9 +12,13 @@ FROM ${PYTHON_IMAGE} AS builder
 
 # uv from PyPI through pip (no binaries fetched from elsewhere); pinned for repeatable builds.
 ARG UV_VERSION=0.13.9
+# A PyPI mirror (simple index URL) for networks where PyPI is slow or out of reach, e.g.
+# https://mirrors.aliyun.com/pypi/simple/ (RURALFUND_PYPI_MIRROR in compose's .env). Empty: PyPI.
+ARG PYPI_MIRROR=
 # In its own venv: Debian's system python refuses a system-wide pip install (PEP 668).
 RUN python3 -m venv /opt/uv \
- && /opt/uv/bin/pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"
+ && /opt/uv/bin/pip install --no-cache-dir --disable-pip-version-check \
+        ${PYPI_MIRROR:+--index-url "$PYPI_MIRROR"} "uv==${UV_VERSION}"
 
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
@@ -35,7 +39,20 @@ COPY services/claims/pyproject.toml services/claims/
 COPY services/funds/pyproject.toml services/funds/
 COPY services/logistics/pyproject.toml services/logistics/
 COPY services/notify/pyproject.toml services/notify/
-RUN uv sync --frozen --all-packages --no-dev --no-install-workspace --no-cache
+COPY services/console/pyproject.toml services/console/
+# uv sync --frozen fetches the file URLs written in uv.lock whatever index is set (uv issue
+# 19625), so with a mirror the locked versions are exported with their hashes and installed
+# from it: the same files (every hash is checked), from another host. The sync below then finds
+# them installed and adds only our own packages.
+RUN if [ -n "$PYPI_MIRROR" ]; then \
+      uv export --frozen --all-packages --no-dev --no-emit-workspace --format requirements-txt \
+          -o /tmp/requirements.txt \
+      && uv venv /app/.venv \
+      && uv pip install --python /app/.venv/bin/python --no-cache --require-hashes \
+          --index-url "$PYPI_MIRROR" -r /tmp/requirements.txt; \
+    else \
+      uv sync --frozen --all-packages --no-dev --no-install-workspace --no-cache; \
+    fi
 
 # Then our own packages, installed as wheels (--no-editable) so the final stage needs
 # only /app/.venv and none of the source tree.

@@ -547,9 +547,10 @@ def test_every_image_is_a_variable_defaulting_to_the_official_one(services: dict
     assert _official_default(services["nats"]["image"]).startswith("nats:")
     assert _official_default(services["postgres"]["image"]).startswith("postgres:")
     assert _official_default(services["proxy"]["image"]).startswith("nginx:")
-    for name in (*SERVICES, "migrate"):
-        base = services[name]["build"]["args"]["PYTHON_IMAGE"]
-        assert re.fullmatch(r"\$\{RURALFUND_PYTHON_IMAGE:-python:3\.11-slim\}", base), base
+    for name in (*SERVICES, "migrate", "console"):
+        args = services[name]["build"]["args"]
+        assert re.fullmatch(r"\$\{RURALFUND_PYTHON_IMAGE:-python:3\.11-slim\}", args["PYTHON_IMAGE"]), name
+        assert args["PYPI_MIRROR"] == "${RURALFUND_PYPI_MIRROR:-}", name  # empty: PyPI itself
 
 
 def test_dockerfile_builds_with_the_classic_builder(dockerfile: str) -> None:
@@ -562,7 +563,7 @@ def test_dockerfile_builds_with_the_classic_builder(dockerfile: str) -> None:
 
 
 def test_containers_have_read_only_root_filesystems(services: dict[str, Any]) -> None:
-    for name in (*SERVICES, "migrate", "nats", "postgres", "proxy"):
+    for name in (*SERVICES, "migrate", "nats", "postgres", "proxy", "console"):
         assert services[name].get("read_only") is True, name
     for name in (*SERVICES, "migrate"):
         assert "/tmp" in services[name]["tmpfs"], name
@@ -638,3 +639,21 @@ def test_the_public_listener_and_the_proxy_are_on_the_public_address(services: d
     for name in (*SERVICES, "nats", "postgres"):  # everything else stays on the inside address
         for mapping in services[name].get("ports", [])[: 1 if name == "notify" else None]:
             assert mapping.startswith("${RURALFUND_BIND_ADDRESS:-127.0.0.1}:"), (name, mapping)
+
+
+def test_the_console_reaches_the_apis_inside_and_holds_no_service_secret(services: dict[str, Any]) -> None:
+    console = services["console"]
+    env = console["environment"]
+    assert console["command"] == ["serve", "console"]
+    assert {f"RURALFUND_CONSOLE_{svc.upper()}_URL": f"http://{svc}:8000" for svc in SERVICES}.items() <= env.items()
+    assert env["RURALFUND_CONSOLE_SESSION_SECRET"].startswith("${RURALFUND_CONSOLE_SESSION_SECRET:?")
+    text = " ".join(str(v) for v in env.values())
+    assert "PASSWORD" not in text and "SIGNING_KEY" not in text and "JWT_SECRET" not in text
+    assert "NATS_URL" not in env and "DATABASE_URL" not in env
+    assert console["ports"] == ["${RURALFUND_BIND_ADDRESS:-127.0.0.1}:${RURALFUND_CONSOLE_PORT:-8005}:8000"]
+    from ruralfund_console.settings import ConsoleSettings
+
+    for name in ConsoleSettings.model_fields:  # every console setting is documented and passed
+        var = f"RURALFUND_CONSOLE_{name.upper()}"
+        if name.startswith("oidc_") or name == "session_secret":
+            assert var in _env_example() and var in env, var

@@ -71,6 +71,7 @@ PORT_VARS = {
     "claims": "RURALFUND_CLAIMS_PORT", "funds": "RURALFUND_FUNDS_PORT",
     "logistics": "RURALFUND_LOGISTICS_PORT", "notify": "RURALFUND_NOTIFY_PORT",
     "notify-public": "RURALFUND_PUBLIC_PORT", "proxy": "RURALFUND_PROXY_PORT",
+    "console": "RURALFUND_CONSOLE_PORT",
     "nats": "RURALFUND_NATS_PORT", "nats-monitor": "RURALFUND_NATS_MONITOR_PORT",
     "postgres": "RURALFUND_POSTGRES_PORT",
 }
@@ -549,12 +550,22 @@ async def check_public_side(stack: Stack) -> None:
     log("public listener and proxy: the 公示 pages and open data only, admin paths 404")
 
 
+async def check_console(stack: Stack) -> None:
+    """The console answers on the inside address: ready, and its sign-in page in Chinese."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        await eventually(lambda: _get(client, stack.url("console") + "/readyz", {}),
+                         timeout=READY_SECONDS, interval=1, description="the console is ready")
+        page = await client.get(stack.url("console") + "/signin")
+        assert page.status_code == 200 and "登录" in page.text, page.status_code
+    log("console ready, its sign-in page answers")
+
+
 def check_hardening(stack: Stack) -> None:
     """Non-root and read-only root filesystems, as the compose file promises."""
-    for service in (*SERVICES, "nats", "postgres", "proxy"):
+    for service in (*SERVICES, "nats", "postgres", "proxy", "console"):
         info = json.loads(run(["docker", "inspect", stack.container(service)]).stdout)[0]
         assert info["HostConfig"]["ReadonlyRootfs"], f"{service}: root filesystem is writable"
-    for service in SERVICES:
+    for service in (*SERVICES, "console"):
         uid = stack("exec", "-T", service, "id", "-u").stdout.strip()
         assert uid != "0", f"{service} runs as root"
 
@@ -592,6 +603,7 @@ async def compose_test() -> int:
         check_hardening(stack)
         await walking_skeleton(stack, secrets)
         await check_public_side(stack)
+        await check_console(stack)
         ok = True
     finally:
         if not ok:

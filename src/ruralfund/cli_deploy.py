@@ -171,6 +171,37 @@ def certs(
     typer.echo("keys are 0600: hand each one only to its server or service (deploy/README.md, TLS)", err=True)
 
 
+@app.command("smtp-check")
+def smtp_check(
+    to: Annotated[str, typer.Option("--to", help="where the test mail goes (the operator's own mailbox)")],
+) -> None:
+    """Send one test mail with notify's mail settings (RURALFUND_NOTIFY_SMTP_*, _MAIL_FROM), as
+    notify sends: run it where notify runs (docker compose exec notify ruralfund deploy smtp-check
+    --to …). Exits non-zero with the server's answer if it is not accepted."""
+    from email.message import EmailMessage
+
+    from pydantic import ValidationError
+    from ruralfund_notify.adapters.smtp import MailDeliveryError, SmtpMailer
+    from ruralfund_notify.settings import NotifySettings
+
+    try:
+        settings = NotifySettings()
+    except ValidationError as exc:
+        _fail(f"notify's mail settings: {exc}")
+    message = EmailMessage()
+    message["Subject"] = "电子商务进农村综合示范资金系统：邮件测试"
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message.set_content("这是一封测试邮件：系统能够通过本邮件服务器向企业、异议人和县商务局发送通知。无需回复。\n"
+                        "(ruralfund deploy smtp-check)")
+    try:
+        SmtpMailer(settings).send(message, to)
+    except MailDeliveryError as exc:
+        _fail(f"{settings.smtp_host}:{settings.smtp_port} did not take the mail: {exc}")
+    typer.echo(f"{settings.smtp_host}:{settings.smtp_port} accepted a test mail to {to} "
+               f"(from {settings.mail_from_address}); check that it arrives")
+
+
 @app.command("nats-helm-values")
 def nats_helm_values(
     namespace: NamespaceOption = None,
@@ -216,7 +247,7 @@ def secrets(
              "commands (e.g. sorting_line=logistics), trusted for <owner>.cmd.> only")] = None,
     subscriber: SubscriberOption = None,
 ) -> None:
-    """Print fresh secrets as .env lines: NATS users, PostgreSQL roles, JWT and form secrets,
+    """Print fresh secrets as .env lines: NATS users, PostgreSQL roles, JWT, form and console session secrets,
     event signing keys and the trusted public keys.
 
     ``ruralfund deploy secrets >> .env`` once per installation; keep the file out of git.
@@ -234,6 +265,7 @@ def secrets(
     lines.append(f"POSTGRES_PASSWORD={natsauth.new_password()}")
     lines.append(f"RURALFUND_AUTH_JWT_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
     lines.append(f"RURALFUND_NOTIFY_FORM_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
+    lines.append(f"RURALFUND_CONSOLE_SESSION_SECRET={_secrets.token_urlsafe(JWT_SECRET_BYTES)}")
     try:
         pairs = natsauth.event_keys(namespace or [""], senders, date.today())
     except ValueError as exc:
