@@ -211,3 +211,26 @@ async def _paid(funds, claim_id: str, award_id: str, payee: str) -> None:
                                      payee_credit_code=payee, payee_name="新平礼好农业有限公司", amount_fen=300_000,
                                      content_sha256="0" * 64, approvals=approvals, bank_instruction=instruction,
                                      executed_at=PAID_AT), award_id)
+
+
+async def test_an_enterprise_withdraws_its_claim_from_its_page(world) -> None:
+    await world.load_xinping()
+    await world.sign_in("李经理")
+    await _register(world, ENTERPRISE_CODE)
+    _, csrf = await world.form("/enterprise/claims/new/xinping-2021/brand-packaging")
+    r = await world.console.post("/enterprise/claims/new/xinping-2021/brand-packaging",
+                                 data={"ev.quarter": "2023Q3", "ev.units": "12345", "csrf": csrf})
+    assert r.status_code == 303, r.text
+    (claim,) = await _claims(world)
+    page, csrf = await world.form(f"/enterprise/claims/{claim['id']}")
+    assert "撤回此申报" in page
+    assert (await world.console.post(f"/enterprise/claims/{claim['id']}/withdraw", data={})).status_code == 403
+    r = await world.console.post(f"/enterprise/claims/{claim['id']}/withdraw", data={"csrf": csrf})
+    assert r.status_code == 303
+    page, csrf = await world.form(f"/enterprise/claims/{claim['id']}")
+    assert "已撤回" in page and "撤回此申报" not in page
+    # twice: the service's refusal in Chinese, as a page
+    r = await world.console.post(f"/enterprise/claims/{claim['id']}/withdraw", data={"csrf": csrf})
+    assert r.status_code == 409 and "申报当前状态不允许此操作" in r.text
+    home = await world.console.get("/")
+    assert f'href="/enterprise/claims/{claim["id"]}"' in home.text

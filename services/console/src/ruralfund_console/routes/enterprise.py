@@ -323,3 +323,11 @@ async def resubmit(request: Request, claim_id: str, session: SignedForm) -> Resp
         return await _claim_page(request, session, claim_id, refusal_errors(exc, _field_labels(item)), values,
                                  status=exc.status)
     return RedirectResponse(f"/enterprise/claims/{quote(claim_id)}?submitted=1", status_code=303)
+
+
+@router.post("/claims/{claim_id}/withdraw")
+async def withdraw(request: Request, claim_id: str, session: SignedForm) -> Response:
+    _enterprise(session)
+    # claims decides whether it may still be withdrawn (before the leading group's decision)
+    await services(request).post("claims", f"/claims/{quote(claim_id)}/withdraw", session.token or "", {})
+    return RedirectResponse(f"/enterprise/claims/{quote(claim_id)}", status_code=303)
