@@ -33,6 +33,7 @@ CJK: Final = re.compile(r"[\u3400-\u9fff]")
 # Where refusals are made, and the title map each hands to build_service_app.
 SOURCES: Final[Mapping[str, tuple[Path, str | None]]] = {
     "shared": (ROOT / "shared/src", None),
+    "claims": (ROOT / "services/claims/src", "ruralfund_claims.domain.refusals:TITLES_ZH"),
 }
 
 

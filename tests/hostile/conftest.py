@@ -38,6 +38,7 @@ from ruralfund_common.contracts import (
     ProgramActivated,
 )
 from ruralfund_common.credit_code import with_check_character
+from ruralfund_common.http import GENERIC_TITLES_ZH
 from ruralfund_common.testing.infra import free_port
 from ruralfund_common.testing.services import bearer, person, running_service, service_settings
 from ruralfund_common.testing.upstream import Producer, producer
@@ -106,6 +107,30 @@ def problem_violation(status: int, headers: Mapping[str, str], content: bytes) -
         if first and body.get("field") != first:
             return f"{status} problem lists field {first!r} but its field is {body.get('field')!r}"
     return None
+
+
+_CJK: Final = re.compile(r"[\u3400-\u9fff]")
+
+
+def chinese_violation(body: Mapping[str, Any]) -> str | None:
+    """Why a refusal would leave a county clerk or an enterprise reading English, or None: it
+    needs a ``title_zh`` that says which refusal it is (not the generic by-status one, "冲突"
+    for every 409) and a ``detail_zh`` in Chinese (issue 17)."""
+    title, detail = body.get("title_zh"), body.get("detail_zh")
+    if not title or title in GENERIC_TITLES_ZH:
+        return f"{body.get('status')} {body.get('code')}: title_zh {title!r} does not say which refusal this is"
+    if not isinstance(detail, str) or not _CJK.search(detail):
+        return f"{body.get('status')} {body.get('code')}: no Chinese detail_zh ({detail!r}); detail {body.get('detail')!r}"
+    return None
+
+
+def assert_chinese(r: httpx.Response) -> dict[str, Any]:
+    """A problem+json refusal a person can read in Chinese: specific title_zh, detail_zh."""
+    violation = problem_violation(r.status_code, r.headers, r.content) if r.status_code < 500 else None
+    assert violation is None, violation
+    body = r.json()
+    assert (why := chinese_violation(body)) is None, why
+    return body
 
 
 def assert_refused(r: httpx.Response, field: str | None) -> dict[str, Any]:
@@ -424,6 +449,8 @@ def hostile() -> Any:
         PEOPLE = PEOPLE
         problem_violation = staticmethod(problem_violation)
         assert_refused = staticmethod(assert_refused)
+        assert_chinese = staticmethod(assert_chinese)
+        chinese_violation = staticmethod(chinese_violation)
         MAX_FEN_AS_YUAN = MAX_FEN_AS_YUAN
         HOSTILE_YUAN = HOSTILE_YUAN
         HOSTILE_YUAN_JSON = HOSTILE_YUAN_JSON

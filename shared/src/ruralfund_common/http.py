@@ -67,6 +67,7 @@ __all__ = [
     "install_problem_handlers",
     "problem_response",
     "problem_type",
+    "validation_message_zh",
 ]
 
 log = structlog.get_logger(__name__)
@@ -86,6 +87,7 @@ _TITLE_ZH_BY_CODE: Final[Mapping[str, str]] = {
     "READ_ONLY": "只读角色不能修改",
     RECUSAL_REQUIRED: RECUSAL_TITLE_ZH,
     "AUTH_NO_ROLE": "没有本系统的角色",
+    "AUTH_PERSON_NOT_FROM_IDP": "请通过统一身份认证登录",
     "IDEMPOTENCY_KEY_REUSED": "幂等键已被使用",
     "IDEMPOTENCY_KEY_IN_USE": "同一请求正在处理中",
     "INVALID_IDEMPOTENCY_KEY": "幂等键格式有误",

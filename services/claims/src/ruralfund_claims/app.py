@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from ruralfund_common.bootstrap import DEFAULT_MAX_BODY_BYTES, ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
+from .domain.refusals import TITLES_ZH
 from .entrypoints import (
     api,
     contracts_api,
@@ -48,6 +49,7 @@ def create_app(
     return build_service_app(
         service="claims",
         title="ruralfund claims",
+        titles_zh=TITLES_ZH,
         description=(
             "Programs (示范项目) as data with their budget and share checks, enterprises "
             "(统一社会信用代码), claims under reward items (以奖代补): rule-computed awards, bureau "

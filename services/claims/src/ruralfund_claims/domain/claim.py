@@ -190,7 +190,7 @@ def compute_award(
         evidence = item.rule.parse_evidence(raw_evidence)
     except InvalidInput as exc:
         exc.title_zh = TITLES_ZH["EVIDENCE_INVALID"]
-        exc.detail_zh = "申报数据有以下问题：" + "；".join(exc.details.get("errors", [exc.message]))
+        exc.detail_zh = exc.detail_zh or "申报数据有误，请核对后重新提交。"
         raise
     computation = item.rule.compute(evidence, RuleContext(published_on=program.published_on))
     period = _period_reason(program, item.rule.spans(evidence))

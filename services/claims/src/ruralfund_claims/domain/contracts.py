@@ -19,7 +19,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ruralfund_common.errors import Conflict, InvalidInput
-from ruralfund_common.money import format_yuan
+from ruralfund_common.money import format_yuan, yuan_zh
 
 from .claim import MAX_NOTE_CHARS
 from .program import Item
@@ -158,6 +158,7 @@ def require_service_item(item: Item) -> None:
             "ITEM_NOT_SERVICE",
             f"item {item.code} is a reward (以奖代补): enterprises claim it, nobody is contracted",
             field="item_code",
+            detail_zh=f"项目 {item.code} 是以奖代补项目，由企业申报，不签订服务合同。",
         )
 
 
@@ -165,7 +166,8 @@ def require_within_budget(item: Item, amount_fen: int, contracted_fen: int) -> N
     """The item's live contracts together never exceed its budget."""
     if amount_fen <= 0:
         raise InvalidInput(
-            "AMOUNT_INVALID", "a contract amount must be positive", field="amount_yuan"
+            "AMOUNT_INVALID", "a contract amount must be positive", field="amount_yuan",
+            detail_zh="合同金额必须大于零。",
         )
     left = item.budget_fen - contracted_fen
     if amount_fen > left:
@@ -179,6 +181,7 @@ def require_within_budget(item: Item, amount_fen: int, contracted_fen: int) -> N
                 "item_budget_fen": item.budget_fen,
                 "amount_fen": amount_fen,
             },
+            detail_zh=f"项目 {item.code} 预算 {yuan_zh(item.budget_fen)}，尚余 {yuan_zh(left)}；本合同金额 {yuan_zh(amount_fen)}，超出剩余预算。",
         )
 
 
@@ -191,12 +194,14 @@ def contract_deliverables(item: Item, extra: list[DeliverableDoc]) -> list[Deliv
                 "DUPLICATE_CODE",
                 f"deliverable {d.code} is already promised by the program for {item.code}",
                 field="extra_deliverables",
+                detail_zh=f"交付内容 {d.code} 已由方案为项目 {item.code} 规定，不能重复列入。",
             )
         known.add(d.code)
     try:
         return [*item.deliverables, *(deliverable_from_doc(d) for d in extra)]
     except ValueError as exc:  # a min_yuan that is not an amount
-        raise InvalidInput("AMOUNT_INVALID", str(exc), field="extra_deliverables") from None
+        raise InvalidInput("AMOUNT_INVALID", str(exc), field="extra_deliverables",
+            detail_zh="“extra_deliverables”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。") from None
 
 
 def require_active(status: str) -> None:

@@ -19,7 +19,7 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from ruralfund_common.errors import Conflict, InvalidInput
-from ruralfund_common.money import format_yuan
+from ruralfund_common.money import format_yuan, yuan_zh
 
 from .program import Item, Program
 
@@ -86,12 +86,14 @@ def require_renewal_consistent(method: ProcurementMethod, renews: str | None) ->
             "RENEWAL_NEEDS_PREDECESSOR",
             "a renewal (续签) must name the earlier contract or phase it renews",
             field="renews",
+            detail_zh="续签（renewal）采购须在“renews”中注明所续签的合同或前一期。",
         )
     if method is not ProcurementMethod.RENEWAL and renews is not None:
         raise InvalidInput(
             "RENEWS_ONLY_FOR_RENEWAL",
             f"a package procured by {method.value} renews nothing; use method renewal",
             field="renews",
+            detail_zh=f"以 {method.value} 方式采购的包不是续签，不能填写“renews”；续签请选择 renewal。",
         )
 
 
@@ -101,11 +103,17 @@ def checked_package_items(program: Program, line_code: str, item_codes: list[str
     line = lines.get(line_code)
     if line is None:
         raise InvalidInput(
-            "LINE_NOT_FOUND", f"program {program.code} has no line {line_code!r}", field="line_code"
+            "LINE_NOT_FOUND",
+            f"program {program.code} has no line {line_code!r}",
+            field="line_code",
+            detail_zh=f"方案 {program.code} 中没有建设内容 {line_code}。",
         )
     if len(set(item_codes)) != len(item_codes):
         raise InvalidInput(
-            "DUPLICATE_CODE", f"an item is listed twice: {item_codes}", field="item_codes"
+            "DUPLICATE_CODE",
+            f"an item is listed twice: {item_codes}",
+            field="item_codes",
+            detail_zh=f"项目列表（item_codes）中有重复的项目：{'、'.join(item_codes)}。",
         )
     items = {item.code: item for item in line.items}
     found = []
@@ -116,12 +124,14 @@ def checked_package_items(program: Program, line_code: str, item_codes: list[str
                 "ITEM_NOT_IN_LINE",
                 f"line {line_code} has no item {code!r}: a package covers items of its own line",
                 field="item_codes",
+                detail_zh=f"建设内容 {line_code} 中没有项目 {code}：采购包只能包含本建设内容下的项目。",
             )
         if item.mode != "service":
             raise InvalidInput(
                 "ITEM_NOT_SERVICE",
                 f"item {code} is a reward (以奖代补): enterprises claim it, nothing is tendered",
                 field="item_codes",
+                detail_zh=f"项目 {code} 是以奖代补项目，由企业申报，不进行采购。",
             )
         found.append(item)
     return found
@@ -131,7 +141,10 @@ def require_package_within_items(items: list[Item], committed_fen: int, budget_f
     """The package's budget fits what its items have not committed yet."""
     if budget_fen <= 0:
         raise InvalidInput(
-            "AMOUNT_INVALID", "a package budget must be positive", field="budget_yuan"
+            "AMOUNT_INVALID",
+            "a package budget must be positive",
+            field="budget_yuan",
+            detail_zh="采购包预算必须大于零。",
         )
     items_fen = sum(item.budget_fen for item in items)
     left = items_fen - committed_fen
@@ -143,6 +156,7 @@ def require_package_within_items(items: list[Item], committed_fen: int, budget_f
             f"the package is {format_yuan(budget_fen)}",
             field="budget_yuan",
             details={"left_fen": left, "items_budget_fen": items_fen, "budget_fen": budget_fen},
+            detail_zh=f"项目 {'、'.join(item.code for item in items)} 预算合计 {yuan_zh(items_fen)}，尚未安排 {yuan_zh(left)}；本采购包预算 {yuan_zh(budget_fen)}，超出可安排金额。",
         )
 
 
@@ -163,6 +177,7 @@ def require_winner(package: Package, item_code: str, provider_credit_code: str) 
             "ITEM_NOT_IN_PACKAGE",
             f"package {package.code} covers {', '.join(package.item_codes)}, not {item_code}",
             field="item_code",
+            detail_zh=f"采购包 {package.code} 包含的项目为 {'、'.join(package.item_codes)}，不包括 {item_code}。",
         )
     if provider_credit_code != package.winner_credit_code:
         raise InvalidInput(
@@ -170,6 +185,7 @@ def require_winner(package: Package, item_code: str, provider_credit_code: str) 
             f"package {package.code} was awarded to {package.winner_credit_code}, "
             f"not {provider_credit_code}",
             field="provider_credit_code",
+            detail_zh=f"采购包 {package.code} 的中标单位是 {package.winner_credit_code}，不是 {provider_credit_code}。",
         )
 
 
@@ -177,7 +193,10 @@ def require_within_package(package: Package, contracted_fen: int, amount_fen: in
     """The package's contracts together never exceed its budget."""
     if amount_fen <= 0:
         raise InvalidInput(
-            "AMOUNT_INVALID", "a contract amount must be positive", field="amount_yuan"
+            "AMOUNT_INVALID",
+            "a contract amount must be positive",
+            field="amount_yuan",
+            detail_zh="合同金额必须大于零。",
         )
     left = package.budget_fen - contracted_fen
     if amount_fen > left:
@@ -191,4 +210,5 @@ def require_within_package(package: Package, contracted_fen: int, amount_fen: in
                 "package_budget_fen": package.budget_fen,
                 "amount_fen": amount_fen,
             },
+            detail_zh=f"采购包 {package.code} 预算 {yuan_zh(package.budget_fen)}，尚余 {yuan_zh(left)}；本合同金额 {yuan_zh(amount_fen)}，超出剩余预算。",
         )

@@ -345,6 +345,7 @@ def decode_program_document(raw: bytes, media_type: str) -> Any:
             "PROGRAM_DOCUMENT_TOO_LARGE",
             f"a program document may have at most {MAX_PROGRAM_DOCUMENT_BYTES} bytes",
             status=413,
+            detail_zh=f"方案文件最多 {MAX_PROGRAM_DOCUMENT_BYTES:,} 字节，本文件为 {len(raw):,} 字节。",
         )
     try:
         text = raw.decode("utf-8")
@@ -353,12 +354,14 @@ def decode_program_document(raw: bytes, media_type: str) -> Any:
         return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InvalidInput(
-            "PROGRAM_DOCUMENT_INVALID", f"cannot read the program document: {exc}", field="body"
+            "PROGRAM_DOCUMENT_INVALID", f"cannot read the program document: {exc}", field="body",
+            detail_zh="方案文件无法按 JSON 或 YAML 读取，请检查文件格式和编码（UTF-8）。",
         ) from None
     except RecursionError:  # "[[[[…" thousands deep: both parsers recurse
         raise InvalidInput(
             "DOCUMENT_TOO_DEEP", "the program document nests too deep to read", status=400,
             field="body",
+            detail_zh="方案文件的嵌套层数过多，无法读取。",
         ) from None
 
 
@@ -991,4 +994,5 @@ def require_activatable(check: ProgramCheck) -> Program:
             "errors": [e.to_dict() for e in errors],
             "warnings": [w.to_dict() for w in check.warnings],
         },
+        detail_zh=f"方案有 {len(errors)} 处问题，不能启用" + (f"，首先是“{errors[0].path}”" if errors else "") + "；详见 details.errors。",
     )

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruralfund_common.errors import InvalidInput
+from ruralfund_common.http import validation_message_zh
 from ruralfund_common.money import MAX_FEN, format_yuan, parse_yuan, per_unit, percent_of
 
 from .identity import normalised_identity
@@ -959,10 +960,13 @@ class Rule:
             evidence = self.evidence_model.model_validate(raw)
         except ValidationError as exc:
             errors = [f"evidence.{p}: {m}" if p else f"evidence: {m}" for p, m in _errors_of(exc)]
-            raise _evidence_invalid(errors) from None
+            errors_zh = [validation_message_zh(e["type"], ".".join(["evidence", *map(str, e["loc"])]), None,
+                                               e.get("ctx") or {}) for e in exc.errors()]  # fmt: skip
+            raise _evidence_invalid(errors, errors_zh) from None
         problems = _KINDS[self.kind].check(self.params, evidence)
         if problems:
-            raise _evidence_invalid([f"evidence.{p}" for p in problems])
+            raise _evidence_invalid([f"evidence.{p}" for p in problems],
+                                    [_problem_zh(p) for p in problems])  # fmt: skip
         return evidence  # type: ignore[return-value]
 
     def period(self, evidence: Evidence) -> str:
@@ -1024,12 +1028,23 @@ def _eligible(kind: str, reasons: list[Reason]) -> bool:
     return all(r.passed for r in reasons)
 
 
-def _evidence_invalid(errors: list[str]) -> InvalidInput:
+def _problem_zh(problem: str) -> str:
+    """A rule's own check (``store_id: required (…, 店铺ID)``) in Chinese: the field it names,
+    with the Chinese the rule gives, if any."""
+    path, _, rest = problem.partition(":")
+    hint = "".join(re.findall(r"[\u3400-\u9fff][^()（）]*", rest))
+    if re.match(r"[A-Z_]+$", path):  # already a Chinese sentence after a code
+        return rest.strip()
+    return f"“evidence.{path.strip()}”不符合该项目的要求" + (f"（{hint}）" if hint else "")
+
+
+def _evidence_invalid(errors: list[str], errors_zh: list[str]) -> InvalidInput:
     """422 naming the first offending field (``evidence.units``), every problem in details."""
     assert errors, "an invalid evidence has at least one problem"
     first_path = errors[0].split(":", 1)[0].strip()
     field = first_path if first_path.startswith("evidence") else "evidence"
-    return InvalidInput("EVIDENCE_INVALID", "; ".join(errors), field=field, details={"errors": errors})
+    return InvalidInput("EVIDENCE_INVALID", "; ".join(errors), field=field, details={"errors": errors},
+                        detail_zh="申报数据有以下问题：" + "；".join(errors_zh) + "。")
 
 
 def parse_rule(raw: object, *, path: str = "rule") -> Rule:

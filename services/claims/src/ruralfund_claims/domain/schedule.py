@@ -17,7 +17,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from ruralfund_common.errors import Conflict, InvalidInput
-from ruralfund_common.money import format_yuan, parse_yuan
+from ruralfund_common.money import format_yuan, parse_yuan, yuan_zh
 
 __all__ = [
     "MAX_SPLIT_ITEMS",
@@ -57,6 +57,9 @@ class TrancheStatus(StrEnum):
     REFUSED = "refused"  # funds could not reserve it (e.g. ITEM_BUDGET_EXCEEDED)
 
 
+TRANCHE_STATUS_ZH: Final = {"scheduled": "“已排期”", "due": "“待支付”", "paid": "“已支付”", "refused": "“资金预留被拒”"}
+
+
 class TrancheIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -93,10 +96,12 @@ def _fen(text: str, code: str) -> int:
     try:
         fen = parse_yuan(text)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput("AMOUNT_INVALID", f"tranche {code}: {exc}", field=FIELD) from None
+        raise InvalidInput("AMOUNT_INVALID", f"tranche {code}: {exc}", field=FIELD,
+            detail_zh=f"付款 {code} 的金额“{text}”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。") from None
     if fen <= 0:
         raise InvalidInput(
-            "AMOUNT_INVALID", f"tranche {code}: an amount must be positive", field=FIELD
+            "AMOUNT_INVALID", f"tranche {code}: an amount must be positive", field=FIELD,
+            detail_zh=f"付款 {code} 的金额必须大于零。",
         )
     return fen
 
@@ -194,7 +199,8 @@ def _hardware(t: TrancheIn, amount_fen: int) -> int | None:
     try:
         fen = parse_yuan(t.hardware_yuan)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput("AMOUNT_INVALID", f"tranche {t.code}: {exc}", field=FIELD) from None
+        raise InvalidInput("AMOUNT_INVALID", f"tranche {t.code}: {exc}", field=FIELD,
+            detail_zh=f"付款 {t.code} 的硬件金额“{t.hardware_yuan}”不是有效的元金额。") from None
     if fen < 0 or fen > amount_fen:
         raise InvalidInput(
             "HARDWARE_EXCEEDS_TRANCHE", f"tranche {t.code}: hardware must be between 0 and the tranche",
@@ -216,18 +222,21 @@ def check_schedule(
     """The checked tranches, or the first refusal (every one has its own code)."""
     given = list(tranches)
     if len(given) > MAX_TRANCHES:
-        raise InvalidInput("SCHEDULE_TOO_LONG", f"at most {MAX_TRANCHES} tranches", field=FIELD)
+        raise InvalidInput("SCHEDULE_TOO_LONG", f"at most {MAX_TRANCHES} tranches", field=FIELD,
+            detail_zh=f"付款计划最多 {MAX_TRANCHES} 笔，本计划有 {len(given)} 笔。")
     codes = Counter(t.code for t in given)
     twice = sorted(c for c, n in codes.items() if n > 1)
     if twice:
         raise InvalidInput(
-            "DUPLICATE_CODE", f"tranche codes used twice: {', '.join(twice)}", field=FIELD
+            "DUPLICATE_CODE", f"tranche codes used twice: {', '.join(twice)}", field=FIELD,
+            detail_zh=f"付款编码重复使用：{'、'.join(twice)}。",
         )
     kinds = Counter(t.kind for t in given)
     for kind in ("advance", "balance"):
         if kinds[kind] > 1:
             raise InvalidInput(
-                f"SCHEDULE_{kind.upper()}_TWICE", f"a schedule has at most one {kind}", field=FIELD
+                f"SCHEDULE_{kind.upper()}_TWICE", f"a schedule has at most one {kind}", field=FIELD,
+                title_zh={"advance": "预付款只能有一笔", "balance": "尾款只能有一笔"}[kind], detail_zh=f"付款计划中最多一笔{'预付款' if kind == 'advance' else '尾款'}（{kind}），本计划有 {kinds[kind]} 笔。",
             )
     known = set(milestone_codes)
     paying: dict[str, str] = {}
@@ -238,6 +247,7 @@ def check_schedule(
                     "MILESTONE_ONLY_FOR_INSTALMENT",
                     f"tranche {t.code}: an {t.kind} is not paid on a milestone",
                     field=FIELD,
+                    detail_zh=f"付款 {t.code} 是{'预付款' if t.kind == 'advance' else '尾款'}，不按节点支付，请删除 milestone_code。",
                 )
             continue
         if t.milestone_code is None:
@@ -245,18 +255,21 @@ def check_schedule(
                 "INSTALMENT_NEEDS_MILESTONE",
                 f"instalment {t.code} must name the contract milestone whose acceptance pays it",
                 field=FIELD,
+                detail_zh=f"分期付款 {t.code} 须注明验收后支付该笔的合同节点（milestone_code）。",
             )
         if t.milestone_code not in known:
             raise InvalidInput(
                 "UNKNOWN_MILESTONE",
                 f"instalment {t.code}: the contract has no milestone {t.milestone_code!r}",
                 field=FIELD,
+                detail_zh=f"分期付款 {t.code}：合同中没有节点 {t.milestone_code}。",
             )
         if t.milestone_code in paying:
             raise InvalidInput(
                 "MILESTONE_PAID_TWICE",
                 f"milestone {t.milestone_code} already pays instalment {paying[t.milestone_code]}",
                 field=FIELD,
+                detail_zh=f"节点 {t.milestone_code} 已对应分期付款 {paying[t.milestone_code]}，一个节点只能对应一笔。",
             )
         paying[t.milestone_code] = t.code
     amounts = [_fen(t.amount_yuan, t.code) for t in given]
@@ -268,6 +281,7 @@ def check_schedule(
             f"{format_yuan(amount_fen)} (difference {format_yuan(total - amount_fen)})",
             field=FIELD,
             details={"tranches_fen": total, "amount_fen": amount_fen},
+            detail_zh=f"各笔付款合计 {yuan_zh(total)}，合同金额为 {yuan_zh(amount_fen)}，相差 {yuan_zh(total - amount_fen)}。",
         )
     parts = _split_tranches(given, amounts, contract_split)
     return [
@@ -282,6 +296,7 @@ def require_status(code: str, status: str, *expected: TrancheStatus) -> None:
         raise Conflict(
             "TRANCHE_STATE",
             f"tranche {code} is {status}, not {' or '.join(e.value for e in expected)}",
+            detail_zh=f"付款 {code} 当前状态为{TRANCHE_STATUS_ZH.get(status, status)}，须为{'或'.join(TRANCHE_STATUS_ZH[e.value] for e in expected)}才能办理。",
         )
 
 

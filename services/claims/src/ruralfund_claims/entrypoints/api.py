@@ -93,6 +93,7 @@ async def _program_document(request: Request) -> Any:
             "UNSUPPORTED_MEDIA_TYPE",
             f"send application/json or application/yaml, not {media_type!r}",
             status=415,
+            detail_zh=f"方案文件请以 application/json 或 application/yaml 提交，不接受 {media_type or '（未注明）'}。",
         )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_PROGRAM_DOCUMENT_BYTES:
@@ -100,6 +101,7 @@ async def _program_document(request: Request) -> Any:
             "PROGRAM_DOCUMENT_TOO_LARGE",
             f"a program document may have at most {MAX_PROGRAM_DOCUMENT_BYTES} bytes",
             status=413,
+            detail_zh=f"方案文件最多 {MAX_PROGRAM_DOCUMENT_BYTES:,} 字节，本次提交为 {int(declared):,} 字节。",
         )
     body = bytearray()
     async for chunk in request.stream():

@@ -47,7 +47,10 @@ class ReportIn(_In):
     def actual(self) -> int:
         if (self.actual_value is None) == (self.actual_yuan is None):
             raise InvalidInput(
-                "VALUE_INVALID", "give actual_value or actual_yuan", field="actual_value"
+                "VALUE_INVALID",
+                "give actual_value or actual_yuan",
+                field="actual_value",
+                detail_zh="请给出 actual_value（数量）或 actual_yuan（金额）中的一项，且只给一项。",
             )
         if self.actual_yuan is None:
             assert self.actual_value is not None
@@ -55,7 +58,12 @@ class ReportIn(_In):
         try:
             return parse_yuan(self.actual_yuan)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidInput("AMOUNT_INVALID", str(exc), field="actual_yuan") from None
+            raise InvalidInput(
+                "AMOUNT_INVALID",
+                str(exc),
+                field="actual_yuan",
+                detail_zh="“actual_yuan”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。",
+            ) from None
 
 
 class ContractAcceptanceIn(_In):

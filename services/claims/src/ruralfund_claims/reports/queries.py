@@ -51,7 +51,8 @@ async def execution_report(
     """The program's execution report as of the clock's county day."""
     row = await conn.fetchrow("SELECT document FROM programs WHERE code = $1", code)
     if row is None:
-        raise NotFound("PROGRAM_NOT_FOUND", f"no program {code!r}", field="code")
+        raise NotFound("PROGRAM_NOT_FOUND", f"no program {code!r}", field="code",
+            detail_zh=f"没有编码为 {code} 的方案。")
     check = check_program(row["document"])
     program = check.program
     # A stored program passed this check when it was activated (see service.load_program).

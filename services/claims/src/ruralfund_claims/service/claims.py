@@ -252,7 +252,8 @@ async def submit_claim(
             tx.conn, a.program.code, a.item.code, a.enterprise.credit_code, a.computation.period
         )  # raises DUPLICATE_CLAIM naming the claim that holds the period
         raise Conflict(
-            "DUPLICATE_CLAIM", f"you already claimed {a.item.code} for {a.computation.period}"
+            "DUPLICATE_CLAIM", f"you already claimed {a.item.code} for {a.computation.period}",
+            detail_zh=f"您已就项目 {a.item.code} 申报过期间 {a.computation.period}，同一期间只能申报一次。",
         )
     await _hold_once_keys(tx.conn, a, claim_id)
     if a.computation.flags:
@@ -339,7 +340,8 @@ async def resubmit_claim(
     )  # fmt: skip
     now = tx.clock.now()
     message = f"you already claimed {a.item.code} for {a.computation.period}"
-    async with conflict_on_duplicate("DUPLICATE_CLAIM", message):
+    message_zh = f"您已就项目 {a.item.code} 申报过期间 {a.computation.period}，同一期间只能申报一次。"
+    async with conflict_on_duplicate("DUPLICATE_CLAIM", message, message_zh):
         await repo.update_claim_assessment(tx.conn, claim_id, {**a.columns(), "at": now})
     await once_repo.free_once_keys(tx.conn, claim_id)  # the corrected evidence takes its own
     await _hold_once_keys(tx.conn, a, claim_id)
@@ -478,7 +480,8 @@ async def withdraw_claim(
     row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     if row["credit_code"] != principal.credit_code:
         # Only the claimant withdraws; the bureau returns or the leading group rejects instead.
-        raise NotFound("CLAIM_NOT_FOUND", f"no claim {claim_id!r} of yours")
+        raise NotFound("CLAIM_NOT_FOUND", f"no claim {claim_id!r} of yours",
+            detail_zh=f"没有编号为 {claim_id} 的、属于您的申报。")
     after = transition(row["status"], ClaimAction.WITHDRAW)
     now = tx.clock.now()
     await repo.set_claim_status(tx.conn, claim_id, after, now)

@@ -11,6 +11,8 @@ import asyncpg
 from ruralfund_common.auth import Principal, Role
 from ruralfund_common.errors import Conflict, Forbidden
 
+from ..domain.refusals import TITLES_ZH
+
 __all__ = [
     "FUNDS_ACTOR",
     "READ_ALL_ROLES",
@@ -38,18 +40,22 @@ def own_credit_code_only(principal: Principal) -> str | None:
     if principal.roles & READ_ALL_ROLES:
         return None
     if principal.credit_code is None:
-        raise Forbidden("ROLE_REQUIRED", "no access to enterprise data")
+        raise Forbidden(
+            "ROLE_REQUIRED",
+            "no access to enterprise data",
+            detail_zh="您的账号未关联企业，不能查看企业数据。",
+        )
     return principal.credit_code
 
 
 @asynccontextmanager
-async def conflict_on_duplicate(code: str, message: str) -> AsyncIterator[None]:
+async def conflict_on_duplicate(code: str, message: str, detail_zh: str) -> AsyncIterator[None]:
     """A concurrent request that inserted the same key first wins; this one gets 409.
     (The explicit existence checks before the insert give the same answer without the race.)"""
     try:
         yield
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(code, message) from exc
+        raise Conflict(code, message, title_zh=TITLES_ZH.get(code), detail_zh=detail_zh) from exc
 
 
 def is_uuid(text: str) -> bool:

@@ -29,17 +29,26 @@ async def add_contract_file(
         principal.has(Role.BUREAU_ADMIN) or principal.credit_code == row["provider_credit_code"]
     ):
         raise Forbidden(
-            "NOT_THE_PROVIDER", "only the contracted provider or the bureau adds evidence"
+            "NOT_THE_PROVIDER",
+            "only the contracted provider or the bureau adds evidence",
+            detail_zh="只有签约的服务商或县商务局可以为合同上传证明文件。",
         )
     require_active(row["status"])
     checked = check_evidence_file(content, filename, declared_type, max_bytes=max_bytes)
     existing = await repo.file_with_sha256(tx.conn, contract_id, checked.sha256)
     if existing is not None:
         raise Conflict(
-            "EVIDENCE_FILE_EXISTS", "this file is already attached", details={"file_id": existing}
+            "EVIDENCE_FILE_EXISTS",
+            "this file is already attached",
+            details={"file_id": existing},
+            detail_zh=f"该文件已上传过（文件编号 {existing}），无需重复上传。",
         )
     if await repo.count_files(tx.conn, contract_id) >= max_files:
-        raise Conflict("TOO_MANY_FILES", f"a contract has at most {max_files} evidence files")
+        raise Conflict(
+            "TOO_MANY_FILES",
+            f"a contract has at most {max_files} evidence files",
+            detail_zh=f"每个合同最多上传 {max_files} 个证明文件，已达上限。",
+        )
     file_id = new_id()
     await repo.insert_file(
         tx.conn, file_id, contract_id, checked, content, principal.subject, tx.clock.now()
@@ -61,5 +70,9 @@ async def contract_file(
     await contract_row(conn, principal, contract_id)
     row = await repo.get_file_content(conn, contract_id, file_id) if is_uuid(file_id) else None
     if row is None:
-        raise NotFound("FILE_NOT_FOUND", f"contract {contract_id} has no file {file_id!r}")
+        raise NotFound(
+            "FILE_NOT_FOUND",
+            f"contract {contract_id} has no file {file_id!r}",
+            detail_zh=f"合同 {contract_id} 中没有编号为 {file_id} 的文件。",
+        )
     return row

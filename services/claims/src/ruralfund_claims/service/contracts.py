@@ -125,7 +125,8 @@ async def create_contract(
         program.code,
         body.contract_no,
     ):
-        raise Conflict("CONTRACT_EXISTS", f"contract {body.contract_no} is already recorded")
+        raise Conflict("CONTRACT_EXISTS", f"contract {body.contract_no} is already recorded",
+            detail_zh=f"合同 {body.contract_no} 已登记，不能重复登记。")
     milestones = [m.model_dump() for m in body.milestones]
     await repo.insert_contract(tx.conn, row, deliverables, milestones)
     if schedule:
@@ -155,6 +156,7 @@ async def _require_room(
         raise InvalidInput(
             "PACKAGE_NOT_FOUND", f"program {program_code} has no package {package_code!r}",
             field="package_code",
+            detail_zh=f"方案 {program_code} 中没有采购包 {package_code}。",
         )  # fmt: skip
     package = Package(
         row["code"], tuple(row["item_codes"]), row["budget_fen"], row["winner_credit_code"]
@@ -203,7 +205,8 @@ def _fen(text: str) -> int:
     try:
         return parse_yuan(text)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput("AMOUNT_INVALID", str(exc), field="amount_yuan") from None
+        raise InvalidInput("AMOUNT_INVALID", str(exc), field="amount_yuan",
+            detail_zh="“amount_yuan”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。") from None
 
 
 async def registered_enterprise(
@@ -216,6 +219,7 @@ async def registered_enterprise(
             "ENTERPRISE_NOT_REGISTERED",
             f"{code} is not registered: register the provider (kind service_provider) first",
             field=field,
+            detail_zh=f"统一社会信用代码 {code} 的单位尚未登记，请先将服务商登记为 service_provider（服务商）。",
         )
     return row
 
@@ -292,11 +296,13 @@ async def report_deliverable(
     if not (
         principal.has(Role.BUREAU_ADMIN) or principal.credit_code == row["provider_credit_code"]
     ):
-        raise Forbidden("NOT_THE_PROVIDER", "only the contracted provider or the bureau reports")
+        raise Forbidden("NOT_THE_PROVIDER", "only the contracted provider or the bureau reports",
+            detail_zh="只有签约的服务商或县商务局可以报告实际完成情况。")
     require_active(row["status"])
     if actual < 0:
         raise InvalidInput(
-            "VALUE_INVALID", "an actual value is never negative", field="actual_value"
+            "VALUE_INVALID", "an actual value is never negative", field="actual_value",
+            detail_zh="实际完成值不能为负数。",
         )
     found = await repo.report_deliverable(
         tx.conn, contract_id, code, actual, principal.subject, tx.clock.now(), note
@@ -459,12 +465,14 @@ async def _tranche(
 ) -> asyncpg.Record:
     t = await repo.tranche_by_due_id(tx.conn, payment_due_id) if is_uuid(payment_due_id) else None
     if t is None:
-        raise Conflict("TRANCHE_NOT_FOUND", f"no tranche with payment_due_id {payment_due_id}")
+        raise Conflict("TRANCHE_NOT_FOUND", f"no tranche with payment_due_id {payment_due_id}",
+            detail_zh=f"没有付款编号（payment_due_id）为 {payment_due_id} 的合同付款。")
     if (str(t["contract_id"]), t["code"]) != (contract_id, tranche_code):
         raise Conflict(
             "TRANCHE_MISMATCH",
             f"payment_due_id {payment_due_id} is tranche {t['code']} of contract {t['contract_id']}, "
             f"funds reported {tranche_code} of {contract_id}",
+            detail_zh=f"付款编号 {payment_due_id} 对应合同 {t['contract_id']} 的付款 {t['code']}，而资金服务报告的是合同 {contract_id} 的付款 {tranche_code}。",
         )
     return t
 

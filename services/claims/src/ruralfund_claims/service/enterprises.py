@@ -76,7 +76,8 @@ async def register_enterprise(
         program = await load_program(tx.conn, program_code)
         check_registered_in_county(enterprise, program.county_code, program_code=program.code)
     message = f"{enterprise.credit_code} is already registered"
-    async with conflict_on_duplicate("ENTERPRISE_EXISTS", message):
+    message_zh = f"统一社会信用代码 {enterprise.credit_code} 的企业已经登记，请修改原登记信息。"
+    async with conflict_on_duplicate("ENTERPRISE_EXISTS", message, message_zh):
         row = {**_enterprise_row(enterprise), "by": principal.subject, "at": now}
         await repo.insert_enterprise(tx.conn, row)
     if program_code is not None:
@@ -149,7 +150,8 @@ async def _enterprise_row_or_404(
     # Another enterprise's data answers like a missing one: existence is not disclosed.
     if row is None or (own is not None and own != credit_code):
         raise NotFound(
-            "ENTERPRISE_NOT_FOUND", f"no enterprise {credit_code!r}", field="credit_code"
+            "ENTERPRISE_NOT_FOUND", f"no enterprise {credit_code!r}", field="credit_code",
+            detail_zh=f"没有统一社会信用代码为 {credit_code} 的企业。",
         )
     return row
 

@@ -30,7 +30,8 @@ async def add_evidence_file(
 ) -> EvidenceFileOut:  # fmt: skip
     row = await claim_row(tx.conn, principal, claim_id, for_update=True)
     if not (principal.has(Role.BUREAU_ADMIN) or principal.credit_code == row["credit_code"]):
-        raise Forbidden("NOT_THE_CLAIMANT", "only the claimant or the bureau adds evidence")
+        raise Forbidden("NOT_THE_CLAIMANT", "only the claimant or the bureau adds evidence",
+            detail_zh="只有申报企业或县商务局可以为申报上传证明文件。")
     if row["status"] not in EVIDENCE_OPEN_STATUSES:
         raise Conflict(
             "EVIDENCE_CLOSED",
@@ -71,5 +72,6 @@ async def evidence_file(
     await claim_row(conn, principal, claim_id)
     row = await repo.get_file_content(conn, claim_id, file_id) if is_uuid(file_id) else None
     if row is None:
-        raise NotFound("FILE_NOT_FOUND", f"claim {claim_id} has no file {file_id!r}")
+        raise NotFound("FILE_NOT_FOUND", f"claim {claim_id} has no file {file_id!r}",
+            detail_zh=f"申报 {claim_id} 中没有编号为 {file_id} 的文件。")
     return row

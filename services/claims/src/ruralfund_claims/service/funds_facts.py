@@ -72,6 +72,7 @@ async def apply_funds_event(tx: Tx, env: Envelope[Any]) -> None:
         raise Conflict(
             "AWARD_MISMATCH",
             f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}",
+            detail_zh=f"申报 {event.claim_id} 的奖补编号为 {row['award_id']}，资金服务报告的是 {event.award_id}。",
         )
     action, facts = _funds_fact(event)
     if isinstance(event, PaymentExecuted) and event.payment_id in (row["failed_payment_ids"] or []):
@@ -112,7 +113,8 @@ async def apply_payment_failed(tx: Tx, env: Envelope[PaymentFailed]) -> None:
     if row is None:
         return  # a contract tranche's payment: see contracts.apply_tranche_payment_failed
     if row["award_id"] is None or str(row["award_id"]) != event.award_id:
-        raise Conflict("AWARD_MISMATCH", f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}")
+        raise Conflict("AWARD_MISMATCH", f"claim {event.claim_id} has award {row['award_id']}, funds reported {event.award_id}",
+            detail_zh=f"申报 {event.claim_id} 的奖补编号为 {row['award_id']}，资金服务报告的是 {event.award_id}。")
     current = row["status"] == ClaimStatus.PAID and str(row["payment_id"]) == event.payment_id
     after = ClaimStatus.IN_PUBLICITY if current else ClaimStatus(row["status"])
     now = tx.clock.now()

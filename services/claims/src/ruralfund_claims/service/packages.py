@@ -37,9 +37,19 @@ async def create_package(
     try:
         budget_fen = parse_yuan(body.budget_yuan)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput("AMOUNT_INVALID", str(exc), field="budget_yuan") from None
+        raise InvalidInput(
+            "AMOUNT_INVALID",
+            str(exc),
+            field="budget_yuan",
+            detail_zh="“budget_yuan”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。",
+        ) from None
     if await repo.get_package(tx.conn, program.code, body.code) is not None:
-        raise Conflict("PACKAGE_EXISTS", f"package {body.code} is already recorded", field="code")
+        raise Conflict(
+            "PACKAGE_EXISTS",
+            f"package {body.code} is already recorded",
+            field="code",
+            detail_zh=f"采购包 {body.code} 已登记，不能重复登记。",
+        )
     codes = sorted(item.code for item in items)
     # Serialise commitments on these items (contracts outside packages lock the same rows).
     await tx.conn.execute(
@@ -61,7 +71,11 @@ async def create_package(
     try:
         await repo.insert_package(tx.conn, row)
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict("PACKAGE_EXISTS", f"package {body.code} is already recorded") from exc
+        raise Conflict(
+            "PACKAGE_EXISTS",
+            f"package {body.code} is already recorded",
+            detail_zh=f"采购包 {body.code} 已登记，不能重复登记。",
+        ) from exc
     return await get_package(tx.conn, program.code, body.code)
 
 
@@ -69,7 +83,11 @@ async def get_package(conn: asyncpg.Connection, program_code: str, code: str) ->
     await load_program(conn, program_code)  # 404 for an unknown program
     row = await repo.get_package(conn, program_code, code)
     if row is None:
-        raise NotFound("PACKAGE_NOT_FOUND", f"program {program_code} has no package {code!r}")
+        raise NotFound(
+            "PACKAGE_NOT_FOUND",
+            f"program {program_code} has no package {code!r}",
+            detail_zh=f"方案 {program_code} 中没有采购包 {code}。",
+        )
     return package_out(row)
 
 

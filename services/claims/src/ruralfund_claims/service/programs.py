@@ -52,10 +52,11 @@ async def activate_program(tx: Tx, principal: Principal, document: Any) -> Progr
             "PROGRAM_EXISTS",
             f"program {program.code} is already active; amendments are not supported yet",
             field="code",
+            detail_zh=f"方案 {program.code} 已启用；目前不支持修订已启用的方案。",
         )
     now = tx.clock.now()
     async with conflict_on_duplicate(
-        "PROGRAM_EXISTS", f"program {program.code} is already active"
+        "PROGRAM_EXISTS", f"program {program.code} is already active", f"方案 {program.code} 已启用，不能重复启用。"
     ):
         row = _program_row(program, document, check, principal, now)
         await repo.insert_program(tx.conn, row, _item_rows(program))
