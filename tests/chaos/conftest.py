@@ -258,17 +258,20 @@ async def _system(pg: EmbeddedPostgres, mailbox: MailBox, tmp_path: Path, reques
     rig = Rig(nats_server, pg, procs, namespace, clock_file, LONG if FULL else SHORT, cluster=cluster,
               databases=dict(databases or {}))
     rig.driver, rig.faults, rig.checks = Driver(rig), Faults(rig), Checks(rig)
+    started = False
     try:
         t0 = time.monotonic()
         procs.start()
         await procs.wait_ready()
+        started = True
         rig.startup_s = time.monotonic() - t0
         yield rig
     finally:
         await rig.driver.close()
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            keep = Path(os.environ.get("RURALFUND_CHAOS_LOGS", "/tmp")) / f"ruralfund-chaos-{namespace}"
+        call = getattr(request.node, "rep_call", None)
+        failed = not started or (call is not None and call.failed)  # a start that failed keeps logs too
+        keep = Path(os.environ.get("RURALFUND_CHAOS_LOGS", "/tmp")) / f"ruralfund-chaos-{namespace}"
+        if started and failed:
             try:
                 diagnosis = await asyncio.wait_for(rig.checks.diagnose(), timeout=60)
             except Exception as exc:  # noqa: BLE001 - a diagnosis must not hide the failure
@@ -276,7 +279,7 @@ async def _system(pg: EmbeddedPostgres, mailbox: MailBox, tmp_path: Path, reques
             (tmp_path / "logs" / "diagnosis.txt").write_text(diagnosis)
             sys.stderr.write(f"\nchaos diagnosis:\n{diagnosis}\n")
         procs.close()
-        if failed is not None and failed.failed:
+        if failed:
             for name, node in zip(cluster.names, cluster.nodes) if cluster is not None else ():
                 shutil.copyfile(node.log_path, tmp_path / "logs" / f"nats-{name}.log")
             shutil.copytree(tmp_path / "logs", keep, dirs_exist_ok=True)

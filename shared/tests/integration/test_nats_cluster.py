@@ -4,12 +4,15 @@ survives the loss of its leader; a single server refuses replicas it cannot keep
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 from ruralfund_common.messaging.streams import ensure_stream
 from ruralfund_common.testing.infra import connect_nats
 from ruralfund_common.testing.nats_cluster import EmbeddedNatsCluster
+from ruralfund_common.testing.wait import eventually
+from structlog.testing import capture_logs
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +47,31 @@ async def test_a_stream_is_scaled_to_three_replicas_and_survives_its_leader(clus
         again = await js.publish(f"{namespace}.claims.evt.x.v1", b"0", headers={"Nats-Msg-Id": "m0"})
         assert again.duplicate  # the duplicate window was replicated with the messages
         assert (await js.stream_info(stream)).state.messages == 11
+    finally:
+        await nc.close()
+
+
+async def test_a_service_starting_while_the_cluster_has_no_quorum_waits_for_it(cluster, namespace):
+    """Two of three servers down: no leader can be elected, every JetStream request times out.
+    Stream set-up (what a starting service does) retries instead of failing the start, and
+    creates the stream once the servers are back."""
+    await cluster.ready()
+    stream = f"{namespace.upper()}_NOTIFY"
+    nc = await connect_nats(cluster.nodes[0].url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    try:
+        js = nc.jetstream(timeout=2)
+        cluster.nodes[1].kill()
+        cluster.nodes[2].kill()
+        with capture_logs() as logs:
+            setup = asyncio.create_task(ensure_stream(js, stream, [f"{namespace}.notify.>"], replicas=3, timeout=300))
+            await eventually(lambda: [e for e in logs if e["event"] == "stream_setup_retry"], timeout=60,
+                             description="stream set-up retried")
+            assert not setup.done(), setup
+            cluster.nodes[1].start()
+            cluster.nodes[2].start()
+            await asyncio.wait_for(setup, 300)
+        assert (await js.stream_info(stream)).config.num_replicas == 3
+        assert await cluster.stream_leader(stream)
     finally:
         await nc.close()
 
