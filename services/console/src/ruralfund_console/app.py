@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from ruralfund_common.auth import AuthSettings
 
+from .body_limit import BodyLimit
 from .oidc import OidcClient
 from .routes import ROUTERS
 from .services import Services
@@ -58,6 +59,7 @@ def create_app(settings: ConsoleSettings | None = None,
     app.state.oidc = oidc
     # styles from a file: the page policy (default-src 'self') allows no inline style
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(BodyLimit)  # before any route parses a form: a huge upload is never spooled
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:

@@ -36,6 +36,8 @@ REGISTRATION_HINTS: Final = {
     "account_no": "银行账号只能包含数字（可用空格或“-”分隔），6至40位。",
     "bank_name": "开户银行至少2个字，如 中国农业银行新平县支行。",
 }
+# refusals whose detail lists every problem (in the validator's words): each field gets its own line
+LISTING_CODES: Final = frozenset({"INVALID_INPUT", "EVIDENCE_INVALID"})
 # the service's field paths (request bodies) as the form's field names
 _SERVICE_FIELDS: Final = {
     "contact.name": "contact_name", "contact.email": "contact_email", "contact.phone": "contact_phone",
@@ -75,7 +77,7 @@ def _form_field(service_field: str, labels: Mapping[str, str]) -> str | None:
     """``evidence.months[2].sales_yuan`` → ``months``; ``contact.phone`` → ``contact_phone``."""
     name = service_field.removeprefix("body.").removeprefix("evidence.")
     name = _SERVICE_FIELDS.get(name, name)
-    name = re.sub(r"\[\d+\].*$", "", name)
+    name = re.sub(r"(\[\d+\]|\.\d+).*$", "", name)  # a row of a list: the list's field
     if name in labels:
         return name
     parent = name.rsplit(".", 1)[0]
@@ -91,7 +93,7 @@ def refusal_errors(exc: ServiceError, labels: Mapping[str, str]) -> FormErrors:
         name = _form_field(service_field, labels)
         if name is None:
             continue
-        if exc.code != "INVALID_INPUT" and exc.detail_zh:
+        if exc.code not in LISTING_CODES and exc.detail_zh:
             errors.add(name, exc.detail_zh)
         else:
             errors.add(name, REGISTRATION_HINTS.get(name) or f"“{labels[name]}”填写有误，请按提示填写。")

@@ -31,6 +31,10 @@ class ServiceError(Exception):
         body = body if isinstance(body, dict) else {}
         listed = body.get("errors") if isinstance(body.get("errors"), list) else []
         fields = tuple(str(e["field"]) for e in listed if isinstance(e, dict) and e.get("field"))
+        # a domain refusal listing its problems as "evidence.units: …" (EVIDENCE_INVALID)
+        details = body.get("details") if isinstance(body.get("details"), dict) else {}
+        problems = details.get("errors") if isinstance(details.get("errors"), list) else []
+        fields += tuple(p.split(":", 1)[0].strip() for p in problems if isinstance(p, str) and ":" in p)
         return cls(r.status_code, body.get("title_zh") or "请求未被接受",
                    body.get("detail_zh") or body.get("detail") or "", body.get("code") or "",
                    str(body.get("field") or ""), fields)

@@ -234,3 +234,26 @@ async def test_an_enterprise_withdraws_its_claim_from_its_page(world) -> None:
     assert r.status_code == 409 and "申报当前状态不允许此操作" in r.text
     home = await world.console.get("/")
     assert f'href="/enterprise/claims/{claim["id"]}"' in home.text
+
+
+async def test_the_sales_form_takes_month_rows_and_a_bad_row_is_named(world) -> None:
+    """Another rule kind from the same generated form: the platform choice, the store, the
+    opening date, month-by-month sales as rows; a month the service refuses is shown beside
+    the rows, not as the validator's English."""
+    await world.load_xinping()
+    await world.sign_in("李经理")
+    await _register(world, ENTERPRISE_CODE)
+    form, csrf = await world.form("/enterprise/claims/new/xinping-2021/sales-reward")
+    assert '<option value="taobao">淘宝</option>' in form and "逐月销售额" in form
+    assert "连续 3 个月以上，累计不低于 150,000.00 元，按实际销售额 5% 奖励" in form
+    fields = {"ev.platform": "taobao", "ev.store_id": "TB-1234567", "ev.store_name": "新平礼好旗舰店",
+              "ev.opened_on": "2023-01-05", "csrf": csrf}
+    r = await world.console.post("/enterprise/claims/new/xinping-2021/sales-reward", data={
+        **fields, "ev.months": "2023-01 50,000.00\n2023-13 60,000.00\n2023-03 70,000.00"})
+    assert r.status_code == 422 and 'id="f-months-error"' in r.text and "“逐月销售额”填写有误" in r.text
+    assert "String should" not in r.text and await _claims(world) == []
+    r = await world.console.post("/enterprise/claims/new/xinping-2021/sales-reward", data={
+        **fields, "ev.months": "2023-01 50,000.00\n2023-02 60,000.00\n2023-03 70,000.00"})
+    assert r.status_code == 303, r.text
+    (claim,) = await _claims(world)
+    assert (claim["amount_fen"], claim["evidence"]["months"][1]) == (9_000_00, {"month": "2023-02", "sales_yuan": "60,000.00"})

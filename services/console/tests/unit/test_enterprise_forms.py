@@ -52,8 +52,12 @@ def test_a_refusal_goes_beside_the_field_it_names() -> None:
     county = ServiceError(422, "不是本县注册的企业", "本项目只受理县域内注册的企业。", "ENTERPRISE_NOT_IN_COUNTY",
                           "credit_code")
     assert refusal_errors(county, REGISTRATION_FIELDS).get("credit_code") == "本项目只受理县域内注册的企业。"
-    row = ServiceError(422, "申报数据有误", "第2个月的销售额有误。", "EVIDENCE_INVALID", "evidence.months[1].sales_yuan")
-    assert refusal_errors(row, {"months": "逐月销售额"}).get("months") == "第2个月的销售额有误。"
+    row = ServiceError(422, "店铺的这些月份已申报过", "第2个月已申报过。", "MONTHS_ALREADY_CLAIMED", "evidence.months[1].month")
+    assert refusal_errors(row, {"months": "逐月销售额"}).get("months") == "第2个月已申报过。"
+    listed = ServiceError(422, "申报数据有误", "申报数据有以下问题：evidence.months.1.month: String should match",
+                          "EVIDENCE_INVALID", "evidence.months.1.month", ("evidence.months.1.month", "evidence.store_id"))
+    beside = refusal_errors(listed, {"months": "逐月销售额", "store_id": "店铺ID"})
+    assert beside.by_field == {"months": "“逐月销售额”填写有误，请按提示填写。", "store_id": "“店铺ID”填写有误，请按提示填写。"}
     elsewhere = refusal_errors(ServiceError(409, "已申报过", "该季度已申报。", "DUPLICATE_CLAIM"), {"x": "x"})
     assert (elsewhere.by_field, elsewhere.general) == ({}, ["已申报过：该季度已申报。"])
 
@@ -63,3 +67,21 @@ def test_chinese_wording() -> None:
     assert chinese_part("按季度给予补助。") == "按季度给予补助。"
     assert reason_zh({"text_zh": "使用数量：12,345，要求不低于 10,000", "passed": True}) == (
         "使用数量：12,345，要求不低于 10,000（符合）")
+
+
+async def test_a_body_larger_than_any_service_takes_is_refused_unread() -> None:
+    import httpx
+    from ruralfund_console.body_limit import BodyLimit
+
+    reached = []
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        reached.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    limited = BodyLimit(app, max_bytes=1024 * 1024)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited), base_url="http://c") as client:
+        big = await client.post("/enterprise/claims/x/files", content=b"x" * (1024 * 1024 + 1))
+        assert big.status_code == 413 and "提交的内容超过 1 MB" in big.text and reached == []
+        assert (await client.post("/x", content=b"x" * 1024 * 1024)).status_code == 204
