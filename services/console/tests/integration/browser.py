@@ -5,38 +5,28 @@ RURALFUND_CHROMIUM): the console served by uvicorn on a free port, pages at a de
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import uvicorn
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, async_playwright, expect
+from ruralfund_common.testing.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_path
 from ruralfund_common.testing.infra import free_port
 from ruralfund_common.testing.wait import eventually
 
 __all__ = ["CHROMIUM_ARGS", "DESKTOP", "PHONE", "SCREENSHOT_DIR", "VIEWPORTS", "browser_page", "chromium", "fits", "served",
-           "shot"]
+           "shot", "sign_in"]
 
 REPO = Path(__file__).resolve().parents[4]
 SCREENSHOT_DIR = REPO / "test-output"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 VIEWPORTS = [(DESKTOP, "desktop"), (PHONE, "phone")]
 
 
 def chromium() -> str:
     """Debian's Chromium (or RURALFUND_CHROMIUM); missing is a failure, never a skip."""
-    wanted = os.environ.get("RURALFUND_CHROMIUM")
-    for path in [wanted] if wanted else ["/usr/bin/chromium", shutil.which("chromium") or ""]:
-        if path and Path(path).is_file() and os.access(path, os.X_OK):
-            return path
-    pytest.fail("no Chromium: `make browser` installs Debian's, or set RURALFUND_CHROMIUM", pytrace=False)
+    return chromium_path()
 
 
 @asynccontextmanager
@@ -89,3 +79,13 @@ async def shot(page: Page, name: str) -> Path:
     await page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000, f"the screenshot {path.name} is empty"
     return path
+
+
+async def sign_in(page: Page, url: str, user: str) -> None:
+    """Signs in at the dev sign-in form as the user whose entry in the list starts with ``user``."""
+    await page.goto(f"{url}/signin")
+    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+    option = page.locator("#name option", has_text=user).first
+    await page.get_by_label("用户").select_option(await option.get_attribute("value"))
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("button", name="退出登录")).to_be_visible()

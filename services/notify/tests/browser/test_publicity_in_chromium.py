@@ -19,6 +19,7 @@ from ruralfund_common.contracts import (
     LineBudget,
     ProgramActivated,
 )
+from ruralfund_common.testing.browser import VIEWPORTS, check_page
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
 
@@ -191,3 +192,61 @@ async def test_the_list_fits_a_390_px_phone_with_the_details_link_on_screen(
     SCREENSHOT_DIR.mkdir(exist_ok=True)
     for png in tmp_path.glob("*.png"):
         shutil.copy(png, SCREENSHOT_DIR / png.name)
+
+
+@pytest.mark.parametrize("screen", list(VIEWPORTS))
+async def test_every_public_page_passes_axe_and_fits_the_screen(
+    notify_process: Any, chromium: Any, screen: str
+) -> None:
+    """The 公示 list, a notice with its objection form, the lookup by 公示编号 (found and not),
+    the form sent back with a mistake, the refusal page and the receipt: axe-core finds no
+    serious or critical violation, none is wider than the screen, each leaves a screenshot in
+    test-output/public-a11y/<screen>/."""
+    notice = await _published_notice(notify_process)
+    url = notify_process.url
+    folder = SCREENSHOT_DIR / "public-a11y" / screen
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
+        try:
+            page = await browser.new_page(locale="zh-CN", viewport=VIEWPORTS[screen])
+            seen: list[str] = []
+
+            async def check(name: str) -> None:
+                await check_page(page, folder / f"{len(seen):02d}-{name}.png", f"{name} ({screen})")
+                seen.append(name)
+
+            await page.goto(f"{url}/publicity")
+            await check("publicity-list")
+            await page.get_by_label("按公示编号查找").fill(notice["notice_no"])
+            await page.get_by_role("button", name="查找").click()
+            await expect(page.locator("#notice-no")).to_have_text(notice["notice_no"])
+            await check("notice-with-form")
+            await page.goto(f"{url}/publicity/lookup?no=XINPING-2021-9999")
+            await expect(page.locator("h1")).to_have_text("未找到该公示")
+            await check("lookup-not-found")
+
+            await page.goto(f"{url}/publicity/notices/{notice['id']}")
+            await page.get_by_label("异议人姓名或单位名称").fill("李四")
+            await page.get_by_label("联系电话或电子邮箱").fill("12")  # neither a phone nor an address
+            await page.get_by_label("异议事项和理由").fill(REASON)
+            await page.get_by_role("button", name="提交异议").click()
+            await expect(page.locator("#form-errors")).to_be_visible()
+            await check("objection-form-with-errors")
+
+            await page.get_by_label("联系电话或电子邮箱").fill("13987654321")
+            # a stale form (its signed token altered) is refused on a page of its own
+            await page.locator("input[name=form_token]").evaluate("e => e.value = 'x' + e.value")
+            await page.get_by_role("button", name="提交异议").click()
+            await expect(page.locator("#objection-refused")).to_be_visible()
+            await check("objection-refused")
+
+            await page.goto(f"{url}/publicity/notices/{notice['id']}")
+            await page.get_by_label("异议人姓名或单位名称").fill("李四")
+            await page.get_by_label("联系电话或电子邮箱").fill("13987654321")
+            await page.get_by_label("异议事项和理由").fill(REASON)
+            await page.get_by_role("button", name="提交异议").click()
+            await expect(page.locator("h1")).to_have_text("异议已收到")
+            await check("objection-received")
+        finally:
+            await browser.close()
+    assert len(seen) == 6

@@ -1,0 +1,57 @@
+"""Pages in a real browser (Debian's Chromium driven by Playwright): which browser, the two
+screens every page must fit (desktop and a 390-px phone), and :func:`check_page`, what a test
+asks of every page it visits — fits its screen, passes axe-core, leaves a screenshot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Final
+
+from .axe import assert_accessible
+
+__all__ = ["CHROMIUM_ARGS", "CHROMIUM_ENV", "DESKTOP", "PHONE", "VIEWPORTS", "check_page", "chromium_path"]
+
+CHROMIUM_ENV: Final = "RURALFUND_CHROMIUM"
+# Chromium in a container: no sandbox (no user namespaces), no GPU, nothing phoning home.
+CHROMIUM_ARGS: Final = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync"]
+DESKTOP: Final = {"width": 1280, "height": 900}
+PHONE: Final = {"width": 390, "height": 844}  # a common phone's CSS viewport
+VIEWPORTS: Final = {"desktop": DESKTOP, "phone": PHONE}
+# the first elements that reach past the screen's right edge, named by tag, id and class
+WIDEST: Final = """(limit) => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > limit)
+    .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className
+                     + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+
+class NoChromium(AssertionError):
+    pass
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (or ``RURALFUND_CHROMIUM``). Missing is a failure, never a skip: a green
+    run must mean a browser really showed the pages."""
+    wanted = os.environ.get(CHROMIUM_ENV)
+    candidates = [wanted] if wanted else ["/usr/bin/chromium", shutil.which("chromium") or ""]
+    for path in candidates:
+        if path and Path(path).is_file() and os.access(path, os.X_OK):
+            return path
+    raise NoChromium(f"no Chromium ({CHROMIUM_ENV}={wanted!r}, tried {candidates}): `make browser` installs "
+                     f"Debian's, or set {CHROMIUM_ENV}")
+
+
+async def check_page(page: Any, shot: Path, where: str) -> list[dict[str, Any]]:
+    """The page as it is now: nothing wider than the screen (only a ``.table-wrap`` may scroll
+    sideways, inside the page), a full-page screenshot at ``shot``, and no serious or critical
+    axe-core violation. Returns axe's milder findings."""
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(shot), full_page=True)  # first: a failing page is still seen
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    screen = page.viewport_size["width"]
+    if width > screen:
+        wide = await page.evaluate(WIDEST, screen)  # what to fix
+        raise AssertionError(f"{where} ({page.url}) is {width} px wide on a {screen} px screen: {wide} (see {shot})")
+    return await assert_accessible(page, where)
