@@ -205,6 +205,7 @@ async def test_every_public_page_passes_axe_and_fits_the_screen(
     notice = await _published_notice(notify_process)
     url = notify_process.url
     folder = SCREENSHOT_DIR / "public-a11y" / screen
+    shutil.rmtree(folder, ignore_errors=True)  # only this run's pages
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
         try:
