@@ -54,7 +54,8 @@ class SignedCookie(Generic[T]):
         return base64.urlsafe_b64encode(hmac.new(self._key, payload, hashlib.sha256).digest()).decode().rstrip("=")
 
     def dumps(self, value: T) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps(asdict(value), separators=(",", ":")).encode())
+        # unpadded: with no "=" the value is a plain cookie token, never sent quoted
+        payload = base64.urlsafe_b64encode(json.dumps(asdict(value), separators=(",", ":")).encode()).rstrip(b"=")
         return f"{payload.decode()}.{self._mac(payload)}"
 
     def loads(self, cookie: str | None) -> T | None:
@@ -65,7 +66,7 @@ class SignedCookie(Generic[T]):
         if not hmac.compare_digest(mac, self._mac(payload.encode())):
             return None
         try:
-            value = self._kind(**json.loads(base64.urlsafe_b64decode(payload.encode())))
+            value = self._kind(**json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
         except (ValueError, TypeError):
             return None
         return value if value.expires_at > time.time() else None

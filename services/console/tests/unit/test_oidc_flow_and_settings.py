@@ -24,6 +24,14 @@ def test_a_flow_survives_its_cookie_and_its_challenge_is_s256_of_the_verifier() 
     assert known.challenge == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
+def test_cookie_values_are_plain_tokens_whatever_their_length() -> None:
+    # a "=" would make the server send the value quoted (RFC 6265 cookie-octets exclude it)
+    codec = FlowCodec(SECRET)
+    for digits in range(1, 9):
+        cookie = codec.dumps(Flow("s" * digits, "n", "v" * 43, time.time() + 60 + digits / 7))
+        assert "=" not in cookie and '"' not in cookie and codec.loads(cookie) is not None
+
+
 def test_a_tampered_expired_or_foreign_flow_cookie_is_no_flow() -> None:
     codec = FlowCodec(SECRET)
     cookie = codec.dumps(Flow.new())
