@@ -52,6 +52,19 @@ async def _register(world, code: str) -> None:
     assert r.status_code == 303, r.text
 
 
+async def _registered_and_claimed(world) -> dict:
+    """Xinping loaded, 李经理 signed in and registered, a 12,345-box claim submitted on the console."""
+    await world.load_xinping()
+    await world.sign_in("李经理")
+    await _register(world, ENTERPRISE_CODE)
+    _, csrf = await world.form("/enterprise/claims/new/xinping-2021/brand-packaging")
+    r = await world.console.post("/enterprise/claims/new/xinping-2021/brand-packaging",
+                                 data={"ev.quarter": "2023Q3", "ev.units": "12345", "csrf": csrf})
+    assert r.status_code == 303, r.text
+    (claim,) = await _claims(world)
+    return claim
+
+
 async def test_an_enterprise_registers_and_submits_a_packaging_claim_with_a_pdf(world) -> None:
     await world.load_xinping()
     home = await world.sign_in("李经理")
@@ -154,14 +167,7 @@ async def test_an_enterprise_registers_and_submits_a_packaging_claim_with_a_pdf(
 
 
 async def test_a_returned_claim_is_corrected_resubmitted_and_its_payment_shown(world) -> None:
-    await world.load_xinping()
-    await world.sign_in("李经理")
-    await _register(world, ENTERPRISE_CODE)
-    _, csrf = await world.form("/enterprise/claims/new/xinping-2021/brand-packaging")
-    r = await world.console.post("/enterprise/claims/new/xinping-2021/brand-packaging",
-                                 data={"ev.quarter": "2023Q3", "ev.units": "12345", "csrf": csrf})
-    assert r.status_code == 303, r.text
-    (claim,) = await _claims(world)
+    claim = await _registered_and_claimed(world)
     r = await world.claims.post(f"/claims/{claim['id']}/review", headers=bearer(ADMIN),
                                 json={"outcome": "return", "note": "入库单数量与申报不符，请核对后补正。"})
     assert r.status_code == 200, r.text
@@ -214,14 +220,7 @@ async def _paid(funds, claim_id: str, award_id: str, payee: str) -> None:
 
 
 async def test_an_enterprise_withdraws_its_claim_from_its_page(world) -> None:
-    await world.load_xinping()
-    await world.sign_in("李经理")
-    await _register(world, ENTERPRISE_CODE)
-    _, csrf = await world.form("/enterprise/claims/new/xinping-2021/brand-packaging")
-    r = await world.console.post("/enterprise/claims/new/xinping-2021/brand-packaging",
-                                 data={"ev.quarter": "2023Q3", "ev.units": "12345", "csrf": csrf})
-    assert r.status_code == 303, r.text
-    (claim,) = await _claims(world)
+    claim = await _registered_and_claimed(world)
     page, csrf = await world.form(f"/enterprise/claims/{claim['id']}")
     assert "撤回此申报" in page
     assert (await world.console.post(f"/enterprise/claims/{claim['id']}/withdraw", data={})).status_code == 403
