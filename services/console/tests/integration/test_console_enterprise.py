@@ -99,6 +99,17 @@ async def test_an_enterprise_registers_and_submits_a_packaging_claim_with_a_pdf(
     (stored,) = await _enterprises(world)
     assert (stored["credit_code"], stored["programs"], stored["bank_name"]) == (
         ENTERPRISE_CODE, ["xinping-2021"], "中国农业银行新平县支行")
+    # a new bank account: the code stays (a posted one is ignored), a bad account number changes nothing
+    changed = {**REGISTRATION, "credit_code": OTHER_ENTERPRISE_CODE, "bank_name": "新平县农村信用合作联社",
+               "account_no": "6223 1900 0000 0000 99", "csrf": csrf}
+    r = await world.console.post("/enterprise/registration", data={**changed, "account_no": "账号"})
+    assert r.status_code == 422 and "银行账号：银行账号只能包含数字" in r.text
+    assert (await _enterprises(world))[0]["bank_account_no"] == "6228 4800 0000 0000 017"
+    r = await world.console.post("/enterprise/registration", data=changed)
+    assert r.status_code == 303, r.text
+    (stored,) = await _enterprises(world)
+    assert (stored["credit_code"], stored["bank_name"], stored["bank_account_no"]) == (
+        ENTERPRISE_CODE, "新平县农村信用合作联社", "6223 1900 0000 0000 99")
 
     items, _ = await world.form("/enterprise/claims/new")
     assert 'href="/enterprise/claims/new/xinping-2021/brand-packaging"' in items
