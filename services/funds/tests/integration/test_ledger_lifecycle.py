@@ -110,6 +110,7 @@ async def test_command_ids_replay_the_first_outcome_even_a_refusal(world: World)
     await eventually(lambda: w.status("award-9"), expect="in_publicity")
     first = await w.post("/payments", {"award_id": "award-9", "command_id": "cmd-1"}, ADMIN)
     assert first.status_code == 409 and first.json()["code"] == "PUBLICITY_NOT_ENDED"
+    assert first.json()["title_zh"] == "公示期未满" and "起才能付款" in first.json()["detail_zh"]
     await w.clock("2026-03-07T02:00:00Z")  # the window has ended, but cmd-1 already has its outcome
     again = await w.post("/payments", {"award_id": "award-9", "command_id": "cmd-1"}, ADMIN)
     assert again.status_code == 409 and again.json()["code"] == "PUBLICITY_NOT_ENDED"
@@ -126,17 +127,18 @@ async def test_command_ids_replay_the_first_outcome_even_a_refusal(world: World)
     pid, sha = ok.json()["payment_id"], ok.json()["content_sha256"]
     r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": "0" * 64}, LEADER)
     assert r.json()["code"] == "APPROVAL_CONTENT_CHANGED"
+    assert r.json()["title_zh"] == "付款内容已变更，请重新核对" and sha[:12] in r.json()["detail_zh"]
     r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, LEADER)
     assert r.status_code == 200
     r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, LEADER)
-    assert r.json()["code"] == "SAME_PERSON_BOTH_APPROVALS"
+    assert r.json()["code"] == "SAME_PERSON_BOTH_APPROVALS" and r.json()["title_zh"] == "您已签批过该付款"
     r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, SIGNATORY)
     assert r.json()["code"] == "INSUFFICIENT_FUNDS"  # nothing released yet: refused, nothing changed
     await w.post("/programs/xinping-2021/releases", {"amount_yuan": "5,000.00", "approval_reference": "r"}, FINANCE)
     r = await w.post(f"/payments/{pid}/approvals", {"content_sha256": sha}, SIGNATORY)
     assert r.json()["status"] == "executed"
     r = await w.post("/payments", {"award_id": "award-9"}, ADMIN)
-    assert r.json()["code"] == "ALREADY_PAID"
+    assert r.json()["code"] == "ALREADY_PAID" and "已执行），不能再次付款" in r.json()["detail_zh"]
 
 
 async def test_bank_confirms_or_fails_by_api_and_by_statement(world: World):

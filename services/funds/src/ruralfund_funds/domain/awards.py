@@ -349,8 +349,12 @@ class Award:
         """Open a payment order. With ``shares`` the program's share rules are checked on actual
         spend as if this payment were made (and again at execution)."""
         if self.payment is not None:
-            code = "PAYMENT_ALREADY_REQUESTED" if self.payment.status is PaymentStatus.AWAITING_APPROVAL else "ALREADY_PAID"
-            raise Conflict(code, "a payment for this award already exists", details={"payment_id": self.payment.payment_id})
+            waiting = self.payment.status is PaymentStatus.AWAITING_APPROVAL
+            code = "PAYMENT_ALREADY_REQUESTED" if waiting else "ALREADY_PAID"
+            raise Conflict(code, "a payment for this award already exists", details={"payment_id": self.payment.payment_id},
+                           title_zh="已有付款单，待签批" if waiting else "该奖补已拨付",
+                           detail_zh=f"该奖补已有付款单 {self.payment.payment_id}（"
+                           + ("正在等待签批）。" if waiting else "已执行），不能再次付款。"))
         self.check_payable(program, today)
         justifications = list(justifications or [])
         checks = self._check_shares(shares, justifications)
@@ -382,7 +386,8 @@ class Award:
         made since the request) refuses this approval too: nothing changes."""
         order = self._order(payment_id)
         if order.status in (PaymentStatus.EXECUTED, PaymentStatus.SETTLED):
-            raise Conflict("ALREADY_PAID", "this payment was already executed")
+            raise Conflict("ALREADY_PAID", "this payment was already executed", title_zh="该付款已执行",
+                           detail_zh=f"付款单 {payment_id} 已执行，无须再签批。")
         content = self.content()  # the current content: a change since the request invalidates approvals
         role = check_can_approve(content, order.approvals, person=person, roles=roles, signed_sha256=signed_sha256)
         approval = Approval(person, name, role, signed_sha256, now)

@@ -210,7 +210,8 @@ async def _command(request: Request, who: Principal, kind: str, body: BaseModel 
         return response
     refusal = json.loads(response.body)
     field = refusal.get("field") or (fields or {}).get(refusal["code"])
-    chinese = {"title_zh": t} if (t := TITLES_ZH.get(refusal["code"])) else {}
+    # the funds-wide title for the code, else the refusal's own (a domain refusal gives both)
+    chinese = {"title_zh": t} if (t := TITLES_ZH.get(refusal["code"]) or refusal.get("title_zh")) else {}
     if refusal.get("detail_zh"):
         chinese["detail_zh"] = refusal["detail_zh"]
     return problem_response(request, status=response.status_code, code=refusal["code"], detail=refusal["message"],
@@ -274,7 +275,7 @@ def _refusal(outcome: dict[str, Any]) -> DomainError:
     cls = Forbidden if outcome["code"] in ("ROLE_REQUIRED", "RECUSAL_REQUIRED", "RATIO_DECISION_BY_LEADING_GROUP") \
         else DomainError
     return cls(outcome["code"], outcome["message"], field=outcome.get("field"), details=outcome.get("details"),
-               detail_zh=outcome.get("detail_zh"))
+               title_zh=outcome.get("title_zh"), detail_zh=outcome.get("detail_zh"))
 
 
 @router.post("/payment-approvals", responses=R.ok(R.BatchApprovalOut),
