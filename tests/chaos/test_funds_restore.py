@@ -141,6 +141,11 @@ async def test_funds_restored_to_a_restore_point_converges_or_flags_what_it_cann
         "SELECT award_id FROM funds.payments WHERE status = 'executed'", on="funds")}
     assert payments_restored == kept_executed, "the restore did not stop at the restore point"
 
+    # NATS did not go back with funds' database: the durable consumers have nothing left to
+    # deliver, yet funds' cursor on the approvals is behind what claims has published
+    behind = await _behind_without_redelivery(rig, "claims.evt.claim_approved.v1")
+    assert behind, "funds' restored cursor is not behind claims' approvals"
+
     # forgetting step 5: funds refuses to start (its stream is ahead of its restored outbox)
     t_refused = time.monotonic()
     rig.services.start("funds")
@@ -226,6 +231,7 @@ async def test_funds_restored_to_a_restore_point_converges_or_flags_what_it_cann
     lines.append(f"bank statement: {len(per_award)} debits; reconciliation flags exactly the "
                  f"{len(unapproved)} paid after the restore point as PAID_NOT_APPROVED")
 
+    lines.append(f"after the restore, before funds started: {behind}")
     lines.append(await checks.ledger(log, paid=funds_paid))
     assert not await checks._dead_letters(), "dead letters after the restore"
     for svc in ("claims", "funds", "logistics", "notify"):
@@ -239,6 +245,29 @@ async def test_funds_restored_to_a_restore_point_converges_or_flags_what_it_cann
                  f"step 6 (funds ready) {start_s:.1f} s; [funds' refused start without step 5: {refused_s:.1f} s]; "
                  f"after the restart until quiet and checked {time.monotonic() - t_settle:.0f} s")
     rig.summarise("funds restored to a point in time", lines)
+
+
+async def _behind_without_redelivery(rig, subject: str) -> str:
+    """'' unless funds' durable consumer of ``subject`` has acknowledged (so will not redeliver)
+    messages past funds' restored cursor: NATS did not go back with the database."""
+    from ruralfund_common.messaging.subjects import Namespace
+
+    consumer, cursor = (await rig.sql("SELECT consumer, last_seq FROM funds.inbox_cursor WHERE subject = $1",
+                                      subject, on="funds"))[0]
+    owner = subject.split(".", 1)[0]
+    ns = Namespace(rig.namespace)
+    nc = await rig.nats_client()
+    try:
+        js = nc.jetstream()
+        info = await js.consumer_info(ns.stream(owner), ns.durable(consumer))
+        acked = await js.get_msg(ns.stream(owner), info.ack_floor.stream_seq)
+    finally:
+        await nc.close()
+    acked_seq = int((acked.headers or {})["Ruralfund-Seq"])
+    if acked_seq > cursor:
+        return (f"{consumer} acknowledged in NATS up to {subject} seq {acked_seq}, funds' restored cursor is at "
+                f"{cursor}; {info.num_pending} pending (published while funds was stopped)")
+    return ""
 
 
 async def _archived(rig, walfile: str) -> bool:

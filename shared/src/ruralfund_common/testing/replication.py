@@ -18,6 +18,7 @@ the primary into the standby's empty data dir, then the standby starts in recove
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from types import TracebackType
@@ -47,8 +48,9 @@ class ReplicatedPostgres:
             **(primary_settings or {}),
         })
         self.standby: EmbeddedPostgres | None = None
-        self.failed_over = False
+        self.failovers = 0
         self.basebackup_s: float | None = None
+        self._ports: tuple[int, int] | None = None  # the DSN's host order, fixed for the run
 
     # -- addresses ---------------------------------------------------------------------------
     @property
@@ -56,8 +58,8 @@ class ReplicatedPostgres:
         return self.dsn_for(PG_SUPERUSER)
 
     def dsn_for(self, database: str) -> str:
-        assert self.standby is not None and self.standby.port is not None, "not started"
-        hosts = f"127.0.0.1:{self.primary.port},127.0.0.1:{self.standby.port}"
+        assert self._ports is not None, "not started"
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self._ports)
         return f"postgresql://{PG_SUPERUSER}@{hosts}/{database}?target_session_attrs=read-write"
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -67,6 +69,14 @@ class ReplicatedPostgres:
             return self.dsn
         self.primary.start()
         standby = EmbeddedPostgres()
+        self._clone_into(standby)
+        self.standby = standby
+        self._ports = (self.primary.port, standby.port)  # type: ignore[assignment]
+        self.wait_sync()
+        return self.dsn
+
+    def _clone_into(self, standby: EmbeddedPostgres) -> None:
+        """``pg_basebackup -R`` of the primary into ``standby``'s (empty) data dir; start it."""
         t0 = time.monotonic()
         pg_owned_dir(standby.data_dir)
         pg_tool("pg_basebackup", [
@@ -74,14 +84,30 @@ class ReplicatedPostgres:
             "-D", str(standby.data_dir), "-X", "stream", "-R", "-c", "fast", "--no-sync",
         ])
         self.basebackup_s = time.monotonic() - t0
+        # A standby must not wait for a standby of its own once promoted: drop what the copy
+        # brought of the primary's ALTER SYSTEM (after an earlier failover).
+        auto = standby.data_dir / "postgresql.auto.conf"
+        auto.write_text("".join(line for line in auto.read_text().splitlines(keepends=True)
+                                if not line.startswith("synchronous_standby_names")))
         # primary_conninfo on the command line wins over the one -R wrote: it adds the name the
         # primary's synchronous_standby_names waits for.
-        standby.settings["primary_conninfo"] = (
-            f"host=127.0.0.1 port={self.primary.port} user={PG_SUPERUSER} application_name={STANDBY_NAME}")
+        standby.settings = {"primary_conninfo": (
+            f"host=127.0.0.1 port={self.primary.port} user={PG_SUPERUSER} application_name={STANDBY_NAME}")}
         standby.start()
-        self.standby = standby
+
+    def rebuild_standby(self) -> None:
+        """After a failover: the lost primary's data dir is wiped and cloned from the new
+        primary (same port, so the DSN stays valid), which then waits for it again."""
+        assert self.standby is not None and self.failovers > 0
+        lost, self.primary = self.primary, self.standby
+        lost.stop(mode="immediate")
+        shutil.rmtree(lost.data_dir)
+        self._clone_into(lost)
+        self.standby = lost
+        pg_tool("psql", ["-h", "127.0.0.1", "-p", str(self.primary.port), "-U", PG_SUPERUSER, "-d", "postgres",
+                         "-c", f"ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ({STANDBY_NAME})'",
+                         "-c", "SELECT pg_reload_conf()"], timeout=10)
         self.wait_sync()
-        return self.dsn
 
     def wait_sync(self, timeout: float = SYNC_TIMEOUT_S) -> None:
         """Until the primary reports the standby streaming with ``sync_state = sync``."""
@@ -106,7 +132,7 @@ class ReplicatedPostgres:
         """Promote the standby (``pg_ctl promote -w``): it accepts writes when this returns."""
         assert self.standby is not None
         self.standby.promote()
-        self.failed_over = True
+        self.failovers += 1
 
     def in_recovery(self, server: EmbeddedPostgres) -> bool:
         out = pg_tool("psql", ["-h", "127.0.0.1", "-p", str(server.port), "-U", PG_SUPERUSER, "-d", "postgres",
