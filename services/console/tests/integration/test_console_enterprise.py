@@ -267,3 +267,18 @@ async def test_the_sales_form_takes_month_rows_and_a_bad_row_is_named(world) -> 
     assert r.status_code == 303, r.text
     (claim,) = await _claims(world)
     assert (claim["amount_fen"], claim["evidence"]["months"][1]) == (9_000_00, {"month": "2023-02", "sales_yuan": "60,000.00"})
+
+
+async def test_the_claims_list_pages_on(world, monkeypatch) -> None:
+    from ruralfund_console.routes import enterprise
+
+    first = await _registered_and_claimed(world)
+    r = await world.claims.post("/claims", headers=bearer(world.users.get("李经理")), json={
+        "program_code": "xinping-2021", "item_code": "brand-packaging", "evidence": {"quarter": "2023Q4", "units": 20_000}})
+    assert r.status_code == 201, r.text
+    monkeypatch.setattr(enterprise, "CLAIMS_PER_PAGE", 1)
+    page = (await world.console.get("/enterprise/claims")).text
+    assert first["id"] in page and r.json()["id"] not in page
+    following = re.search(r'href="(/enterprise/claims\?cursor=[^"]+)" id="next-page"', page).group(1)
+    page = (await world.console.get(following.replace("&amp;", "&"))).text
+    assert r.json()["id"] in page and first["id"] not in page and 'id="next-page"' not in page

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import InvalidInput
@@ -35,6 +35,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/enterprise")
 TEMPLATES.env.filters["chinese_part"] = chinese_part
+CLAIMS_PER_PAGE: Final = 50
 KINDS_ZH: Final = {"enterprise": "企业", "station_operator": "站点运营者"}
 
 
@@ -131,10 +132,12 @@ def _check_registration(values: dict[str, str], *, registering: bool) -> FormErr
 
 
 @router.get("/claims", response_class=HTMLResponse)
-async def claims_page(request: Request, session: SignedIn) -> Response:
+async def claims_page(request: Request, session: SignedIn,
+                      cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
     code = _enterprise(session)
     svc, token = services(request), session.token or ""
-    claims = (await svc.get("claims", "/claims", token, limit=100))["items"]
+    page = await svc.get("claims", "/claims", token, limit=CLAIMS_PER_PAGE, cursor=cursor)
+    claims = page["items"]
     # what funds has paid this enterprise, per program: its own payee statement (funds scopes it)
     statements = []
     for program in sorted({c["program_code"] for c in claims if c.get("award_id")}):
@@ -147,7 +150,8 @@ async def claims_page(request: Request, session: SignedIn) -> Response:
                 raise
     registered = await _registered(svc, session, code)
     return web(request).page(request, "enterprise_claims.html", session, claims=claims,
-                             statements=statements, registered=registered, reason_zh=reason_zh)
+                             statements=statements, registered=registered, reason_zh=reason_zh,
+                             next_cursor=page.get("next_cursor"), first_page=cursor is None)
 
 
 @router.get("/claims/new", response_class=HTMLResponse)
