@@ -5,9 +5,6 @@ they sign, and signs it. Screenshots land in test-output/."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -15,23 +12,10 @@ from playwright.async_api import async_playwright, expect
 from ruralfund_common.testing.infra import free_port
 from ruralfund_common.testing.wait import eventually
 
+from .browser import CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOT_DIR
+from .browser import chromium as _chromium
+
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[4]
-SCREENSHOT_DIR = REPO / "test-output"  # gitignored; CI keeps it as an artifact
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def _chromium() -> str:
-    """Debian's Chromium (or RURALFUND_CHROMIUM); missing is a failure, never a skip."""
-    wanted = os.environ.get("RURALFUND_CHROMIUM")
-    for path in [wanted] if wanted else ["/usr/bin/chromium", shutil.which("chromium") or ""]:
-        if path and Path(path).is_file() and os.access(path, os.X_OK):
-            return path
-    pytest.fail("no Chromium: `make browser` installs Debian's, or set RURALFUND_CHROMIUM", pytrace=False)
 
 
 async def _serve(app, port: int | None = None) -> tuple[uvicorn.Server, asyncio.Task, str]:

@@ -16,7 +16,7 @@ from ..services import ServiceError
 from ..session import Session
 from ..web import SignedForm, SignedIn, services, web
 
-__all__ = ["router"]
+__all__ = ["forward_file", "router"]
 
 router = APIRouter()
 PAGE_SIZE: Final = 20
@@ -97,8 +97,13 @@ async def claim_page(request: Request, claim_id: str, session: SignedIn) -> Resp
 
 @router.get("/staff/claims/{claim_id}/files/{file_id}")
 async def claim_file(request: Request, claim_id: str, file_id: str, session: SignedIn) -> Response:
-    r = await services(request).download(
-        "claims", f"/claims/{quote(claim_id, safe='')}/files/{quote(file_id, safe='')}", session.token or "")
+    return await forward_file(request, session, f"/claims/{quote(claim_id, safe='')}/files/{quote(file_id, safe='')}")
+
+
+async def forward_file(request: Request, session: Session, path: str) -> Response:
+    """An evidence file from claims to the browser: its bytes, type, name and SHA-256 as claims
+    serves them (claims decides who may read it)."""
+    r = await services(request).download("claims", path, session.token or "")
     headers = {k: r.headers[k] for k in ("content-disposition", "x-content-sha256") if k in r.headers}
     return Response(r.content, media_type=r.headers.get("content-type"),
                     headers={**headers, "X-Content-Type-Options": "nosniff"})

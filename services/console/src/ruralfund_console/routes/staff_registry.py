@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..services import ServiceError
 from ..session import Session
 from ..web import SignedForm, SignedIn, services, web
+from .staff_claims import forward_file
 
 __all__ = ["router"]
 
@@ -122,11 +123,7 @@ async def accept_contract(request: Request, contract_id: str, session: SignedFor
 
 @router.get("/staff/contracts/{contract_id}/files/{file_id}")
 async def contract_file(request: Request, contract_id: str, file_id: str, session: SignedIn) -> Response:
-    r = await services(request).download("claims", f"/contracts/{_q(contract_id)}/files/{_q(file_id)}",
-                                         session.token or "")
-    headers = {k: r.headers[k] for k in ("content-disposition", "x-content-sha256") if k in r.headers}
-    return Response(r.content, media_type=r.headers.get("content-type"),
-                    headers={**headers, "X-Content-Type-Options": "nosniff"})
+    return await forward_file(request, session, f"/contracts/{_q(contract_id)}/files/{_q(file_id)}")
 
 
 async def _milestones_page(request: Request, session: Session, program: str | None, *, status: int = 200,
