@@ -91,9 +91,11 @@ async def test_a_member_decides_and_a_conflicted_member_sees_the_recusal_and_no_
     await _pass_to_leading_group(reviewing, first, other)
     console = world.console
 
-    # 孙委员's relative runs 李经理's enterprise
+    # 孙委员's relative runs 李经理's enterprise: said on the home queue already
     home = await world.sign_in("孙委员")
     assert 'href="/staff/decisions"' in home
+    decide_queue = home.split('id="q-decide"')[1].split("</section>")[0]
+    assert decide_queue.count("您与该企业存在利害关系，须回避") == 1
     queue = await console.get("/staff/decisions")
     assert _rows(queue.text) == [first["id"], other["id"]]
     row = queue.text.split(f'data-claim-id="{first["id"]}"')[1].split("</tr>")[0]
