@@ -16,6 +16,7 @@ tests/hostile/test_refusals_chinese.py checks the same on the wire, per service.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import re
 from collections.abc import Iterator, Mapping
@@ -34,6 +35,8 @@ CJK: Final = re.compile(r"[\u3400-\u9fff]")
 SOURCES: Final[Mapping[str, tuple[Path, str | None]]] = {
     "shared": (ROOT / "shared/src", None),
     "claims": (ROOT / "services/claims/src", "ruralfund_claims.domain.refusals:TITLES_ZH"),
+    "funds": (ROOT / "services/funds/src", "ruralfund_funds.entrypoints.api:TITLES_ZH"),
+    "logistics": (ROOT / "services/logistics/src", "ruralfund_logistics.domain.refusals:TITLES_ZH"),
 }
 
 
@@ -44,6 +47,7 @@ class Site:
     call: ast.Call
 
 
+@functools.cache
 def _trees() -> dict[Path, ast.Module]:
     files = [p for root, _ in SOURCES.values() for p in sorted(root.rglob("*.py"))]
     return {p: ast.parse(p.read_text(encoding="utf-8"), str(p)) for p in files}
@@ -80,7 +84,7 @@ def _literal_text(node: ast.expr) -> str | None:
         return "".join(v.value for v in node.values if isinstance(v, ast.Constant))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _literal_text(node.left), _literal_text(node.right)
-        return None if left is None and right is None else (left or "") + (right or "")
+        return None if left is None or right is None else left + right  # a computed part: judged at run time
     if isinstance(node, ast.IfExp):
         texts = [_literal_text(node.body), _literal_text(node.orelse)]
         return None if None in texts else min(texts, key=lambda t: len(CJK.findall(t or "")))

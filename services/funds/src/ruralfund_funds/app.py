@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from ruralfund_common.bootstrap import ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
-from .entrypoints.api import router
+from .entrypoints.api import TITLES_ZH, router
 from .entrypoints.checkpoints import start_ledger_tree, stop_ledger_tree
 from .entrypoints.ledger_api import ledger_router
 from .entrypoints.lists_api import lists_router
@@ -22,6 +22,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return build_service_app(
         service="funds",
         title="ruralfund funds",
+        titles_zh=TITLES_ZH,
         description="Double-entry ledger of each program's central fund and joint account (共管账户): "
         "release (预拨), reservation, publicity window, dual approval, payment.",
         events=events,

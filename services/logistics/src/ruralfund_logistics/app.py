@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from ruralfund_common.bootstrap import ServiceContext, build_service_app
 from ruralfund_common.settings import ServiceSettings
 
+from .domain.refusals import TITLES_ZH
 from .entrypoints.api import router
 from .entrypoints.parcels_api import SWEEPER_KEY
 from .entrypoints.parcels_api import router as parcels_router
@@ -42,6 +43,7 @@ def create_app(
     return build_service_app(
         service="logistics",
         title="ruralfund logistics",
+        titles_zh=TITLES_ZH,
         description=(
             "County-town-village logistics (县镇村三级物流): the station registry, stations' monthly "
             "transaction volumes with their Xinping award tier, the county logistics center's "

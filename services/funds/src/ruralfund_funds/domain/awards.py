@@ -21,6 +21,7 @@ from .payments import (
     valid_approvals,
 )
 from .ratios import Justification, Money, ShareBook
+from .wording import AWARD_STATUS_ZH, PAYMENT_STATUS_ZH
 
 __all__ = [
     "AwardStatus", "PaymentStatus", "Payee", "Window", "Objection", "PaymentOrder", "Award", "ProgramView",
@@ -158,6 +159,7 @@ class Fact:
     reason: str = ""
     payment_id: str = ""
     source: str = ""
+    reason_zh: str = ""  # a refusal's reason as people read it
 
 
 @dataclass
@@ -252,13 +254,15 @@ class Award:
             for part in self.parts:
                 item = program.items.get(part.item_code)
                 if item is None or item.line_code != part.line_code:
-                    raise Conflict("ITEM_NOT_FOUND", f"{self.program_code} has no item {part.line_code}/{part.item_code}")
+                    raise Conflict("ITEM_NOT_FOUND", f"{self.program_code} has no item {part.line_code}/{part.item_code}",
+                        detail_zh=f"方案 {self.program_code} 中没有项目 {part.line_code}/{part.item_code}。")
                 if self.kind == "contract_payment":
                     self._check_contract_payment(program, item)
             books.post(L.reserve_parts_entry(self.parts, self.award_id))
         except DomainError as refused:
             self.status, self.refusal_code = AwardStatus.REFUSED, refused.code
-            return [Fact("reservation_refused", self.award_id, refused.code, refused.message)]
+            return [Fact("reservation_refused", self.award_id, refused.code, refused.message,
+                         reason_zh=refused.detail_zh or "")]
         facts = [Fact("reserved", self.award_id)]
         if self.upheld_objections():  # the objection was upheld before the approval reached us
             facts += self._revoke(books, "OBJECTION_UPHELD", "an objection to this award was upheld")
@@ -266,9 +270,11 @@ class Award:
 
     def _check_contract_payment(self, program: ProgramView, item: ItemInfo) -> None:
         if item.mode != "service":
-            raise Conflict("NOT_A_SERVICE_ITEM", "contract tranches pay purchase-of-service items only")
+            raise Conflict("NOT_A_SERVICE_ITEM", "contract tranches pay purchase-of-service items only",
+                detail_zh="合同付款只能支付购买服务类项目。")
         if self.payee.credit_code in program.defaulted:
-            raise Conflict("CONTRACTOR_IN_DEFAULT", f"领导小组已认定{self.payee.credit_code}违约：不再向其付款")
+            raise Conflict("CONTRACTOR_IN_DEFAULT", f"领导小组已认定{self.payee.credit_code}违约：不再向其付款",
+                detail_zh=f"领导小组已认定{self.payee.credit_code}违约：不再向其付款。")
 
     # -- publicity ---------------------------------------------------------------------------
     def record_publication(self, published_at: datetime) -> None:
@@ -373,7 +379,8 @@ class Award:
         """A corrected bank account changes the payment content: approvals given so far no
         longer count (they signed the old hash)."""
         if self.status in (AwardStatus.PAID, AwardStatus.REVOKED, AwardStatus.REFUSED):
-            raise Conflict("AWARD_NOT_CHANGEABLE", f"award is {self.status.value}")
+            raise Conflict("AWARD_NOT_CHANGEABLE", f"award is {self.status.value}",
+                detail_zh=f"该奖补当前为“{AWARD_STATUS_ZH.get(self.status.value, self.status.value)}”，不能再更改。")
         self.payee = Payee(self.payee.credit_code, self.payee.name, bank_name, bank_account)
         if self.payment is not None:
             self.payment.content = self.content()
@@ -415,9 +422,11 @@ class Award:
     def settle(self, payment_id: str, bank_txn_id: str, now: datetime, source: str) -> list[Fact]:
         order = self._order(payment_id)
         if order.status is PaymentStatus.SETTLED:
-            raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment")
+            raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment",
+                detail_zh="银行已确认该笔付款到账，不能重复处理。")
         if order.status is not PaymentStatus.EXECUTED:
-            raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}")
+            raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}",
+                detail_zh=f"该笔付款当前为“{PAYMENT_STATUS_ZH.get(order.status.value, order.status.value)}”，尚未执行，不能确认到账。")
         order.status, order.settled_at, order.bank_txn_id = PaymentStatus.SETTLED, now, bank_txn_id
         return [Fact("settled", self.award_id, payment_id=payment_id, source=source)]
 
@@ -426,9 +435,11 @@ class Award:
         back in the joint account and the amount back to payable to the payee."""
         order = self._order(payment_id)
         if order.status is PaymentStatus.SETTLED:
-            raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment")
+            raise Conflict("PAYMENT_ALREADY_SETTLED", "the bank already confirmed this payment",
+                detail_zh="银行已确认该笔付款到账，不能再登记为退回。")
         if order.status is not PaymentStatus.EXECUTED:
-            raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}")
+            raise Conflict("PAYMENT_NOT_EXECUTED", f"payment is {order.status.value}",
+                detail_zh=f"该笔付款当前为“{PAYMENT_STATUS_ZH.get(order.status.value, order.status.value)}”，尚未执行，不能登记为退回。")
         books.post(L.reversal_parts_entry(self.parts, self.payee.credit_code, payment_id=payment_id))
         order.status, order.failed_at, order.outcome_code = PaymentStatus.FAILED, now, code
         self.closed_payments.append(order)
@@ -440,5 +451,7 @@ class Award:
             return self.payment
         for closed in self.closed_payments:
             if closed.payment_id == payment_id:
-                raise Conflict("PAYMENT_" + closed.status.value.upper(), f"payment is {closed.status.value}")
-        raise NotFound("PAYMENT_NOT_FOUND", f"no live payment {payment_id} for award {self.award_id}")
+                raise Conflict("PAYMENT_" + closed.status.value.upper(), f"payment is {closed.status.value}",
+                    title_zh=f"该笔付款{PAYMENT_STATUS_ZH.get(closed.status.value, closed.status.value)}", detail_zh=f"付款 {payment_id} 当前为“{PAYMENT_STATUS_ZH.get(closed.status.value, closed.status.value)}”，不能再办理。")
+        raise NotFound("PAYMENT_NOT_FOUND", f"no live payment {payment_id} for award {self.award_id}",
+            detail_zh=f"奖补 {self.award_id} 没有编号为 {payment_id} 的有效付款指令。")

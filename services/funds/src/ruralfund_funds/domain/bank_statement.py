@@ -45,22 +45,26 @@ class StatementLine:
 def parse_statement(text: str) -> list[StatementLine]:
     """All lines or a refusal naming the first bad one (an import is all or nothing)."""
     if len(text.encode()) > MAX_STATEMENT_BYTES:
-        raise InvalidInput("STATEMENT_TOO_LARGE", f"a statement is at most {MAX_STATEMENT_BYTES} bytes")
+        raise InvalidInput("STATEMENT_TOO_LARGE", f"a statement is at most {MAX_STATEMENT_BYTES} bytes",
+            detail_zh=f"银行对账单最多 {MAX_STATEMENT_BYTES:,} 字节，本文件为 {len(text.encode()):,} 字节。")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = set(COLUMNS) - set(reader.fieldnames or ())
     if missing:
-        raise InvalidInput("STATEMENT_COLUMNS", f"missing columns: {', '.join(sorted(missing))}")
+        raise InvalidInput("STATEMENT_COLUMNS", f"missing columns: {', '.join(sorted(missing))}",
+            detail_zh=f"银行对账单缺少以下列：{'、'.join(sorted(missing))}。")
     lines = []
     for n, row in enumerate(reader, start=2):
         if n - 1 > MAX_STATEMENT_LINES:
-            raise InvalidInput("STATEMENT_TOO_LARGE", f"a statement has at most {MAX_STATEMENT_LINES} lines")
+            raise InvalidInput("STATEMENT_TOO_LARGE", f"a statement has at most {MAX_STATEMENT_LINES} lines",
+                detail_zh=f"银行对账单最多 {MAX_STATEMENT_LINES:,} 行。")
         lines.append(_line(n, row))
     return lines
 
 
 def _line(n: int, row: dict[str, str]) -> StatementLine:
     def bad(field: str, why: str) -> InvalidInput:
-        return InvalidInput("STATEMENT_LINE_INVALID", f"line {n}: {field} {why}", field=field, details={"line": n})
+        return InvalidInput("STATEMENT_LINE_INVALID", f"line {n}: {field} {why}", field=field, details={"line": n},
+            detail_zh=f"银行对账单第 {n} 行的“{field}”有误，整份对账单未导入。")
 
     try:
         value_date = date.fromisoformat((row["value_date"] or "").strip())

@@ -99,7 +99,8 @@ class ProgramBook:
     def preallocate(self, preallocation_id: str, item_code: str, provider: Payee, amount_fen: int,
                     now: datetime) -> Award:
         if preallocation_id in self.awards:
-            raise DomainError("DUPLICATE_ID", "pre-allocation id already used")
+            raise DomainError("DUPLICATE_ID", "pre-allocation id already used",
+                title_zh="编号已被使用", detail_zh=f"预拨编号 {preallocation_id} 已被使用，请换一个新编号。")
         award = P.preallocate(self.program, self.books, preallocation_id, item_code, provider, amount_fen, now)
         self.awards[award.award_id] = award
         return award

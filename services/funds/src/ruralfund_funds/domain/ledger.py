@@ -24,8 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final
 
 from ruralfund_common.errors import Conflict
+from ruralfund_common.money import yuan_zh
 
 __all__ = [
     "Side", "Line", "Entry", "Balance", "Books", "normal_side", "account_budget", "account_reserved",
@@ -203,7 +205,9 @@ def open_program_entry(total_fen: int, item_budgets: Mapping[tuple[str, str], in
     """Allocation receivable + appropriation of every item budget; budgets must add up."""
     if sum(item_budgets.values()) != total_fen:
         raise Conflict("PROGRAM_BUDGET_MISMATCH", "item budgets do not add up to the program total",
-                       details={"total_fen": total_fen, "items_fen": sum(item_budgets.values())})
+                       details={"total_fen": total_fen, "items_fen": sum(item_budgets.values())},
+                           detail_zh=f"各项目预算合计 {yuan_zh(sum(item_budgets.values()))}，与方案总额 {yuan_zh(total_fen)} 不符。",
+                       )
     lines = list(_transfer(FUND_RECEIVABLE, FUND_ALLOCATION, total_fen))
     lines.append(Line(BUDGET_CONTROL, debit_fen=total_fen))
     for (line_code, item_code), budget_fen in item_budgets.items():
@@ -308,6 +312,31 @@ _REFUSALS = {
 }
 
 
+TITLES_ZH_BY_ACCOUNT: Final[Mapping[str, str]] = {
+    "ITEM_BUDGET_EXCEEDED": "项目预算不足",
+    "INSUFFICIENT_FUNDS": "共管账户余额不足",
+    "RELEASE_EXCEEDS_PROGRAM_TOTAL": "拨付超过方案总额",
+    "RESERVATION_NOT_FOUND": "没有可用的资金预留",
+    "REPAYMENT_EXCEEDS_RECEIVABLE": "还款超过应收回余额",
+    "NOTHING_PAYABLE": "没有可支付的金额",
+    "ACCOUNT_BELOW_ZERO": "账户余额不足",
+}
+
+
+def below_zero_zh(code: str, account: str, balance_fen: int, change_fen: int) -> str:
+    """Why ``account`` cannot move by ``change_fen``, with both figures, as people read it."""
+    have, need = yuan_zh(balance_fen), yuan_zh(abs(change_fen))
+    item = account.split(":", 1)[-1]
+    return {
+        "ITEM_BUDGET_EXCEEDED": f"项目 {item} 可用预算为 {have}，本次需要 {need}，预算不足。",
+        "INSUFFICIENT_FUNDS": f"共管账户余额为 {have}，本次付款需要 {need}，余额不足；请先由县财政局拨入资金（预拨）。",
+        "RELEASE_EXCEEDS_PROGRAM_TOTAL": f"方案总额中尚未拨付的为 {have}，本次拨付 {need}，超过方案总额。",
+        "RESERVATION_NOT_FOUND": f"该笔奖补的资金预留余额为 {have}，本次需要 {need}，没有可用的预留。",
+        "REPAYMENT_EXCEEDS_RECEIVABLE": f"应收回余额为 {have}，本次还款 {need}，超过应收回余额。",
+        "NOTHING_PAYABLE": f"应付余额为 {have}，本次需要 {need}，没有可支付的金额。",
+    }.get(code, f"账户 {account} 余额为 {have}，本次变动 {need} 后将小于零。")
+
+
 def check_balances(entry: Entry, current: Mapping[str, int]) -> dict[str, int]:
     """Balances after ``entry``; refuses with a stable code if any would go below zero."""
     after: dict[str, int] = {}
@@ -318,6 +347,7 @@ def check_balances(entry: Entry, current: Mapping[str, int]) -> dict[str, int]:
             raise InsufficientBalance(
                 code, f"{account} would go below zero",
                 details={"account": account, "balance_fen": current.get(account, 0), "change_fen": delta},
+                title_zh=TITLES_ZH_BY_ACCOUNT.get(code), detail_zh=below_zero_zh(code, account, current.get(account, 0), delta),
             )
         after[account] = new
     return after

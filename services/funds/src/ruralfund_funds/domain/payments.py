@@ -14,7 +14,10 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
+from ruralfund_common.calendar import date_zh
 from ruralfund_common.errors import Conflict, Forbidden
+
+from .wording import AWARD_STATUS_ZH
 
 __all__ = ["PaymentContent", "Approval", "APPROVER_ROLES", "check_can_approve", "is_fully_approved",
            "valid_approvals", "check_payable", "bank_reference"]
@@ -103,10 +106,6 @@ def is_fully_approved(content: PaymentContent, approvals: list[Approval]) -> boo
 _ROLE_ZH = {"leading_group": "领导小组", "contractor_signatory": "承办方签字人"}
 
 
-def _day_zh(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def check_payable(*, status: str, requires_publicity: bool, payable_from: date | None,
                   today_local: date, objections_open: int = 0, objections_upheld: int = 0,
                   window_error: str | None = None, payee_in_default: bool = False,
@@ -120,12 +119,15 @@ def check_payable(*, status: str, requires_publicity: bool, payable_from: date |
                        detail_zh="该奖补已撤销（如公示异议成立），不再付款。")
     if status not in ("reserved", "in_publicity", "payable"):
         raise Conflict("AWARD_NOT_RESERVED", f"award is {status}, not reserved", title_zh="该奖补尚未预留资金",
-                       detail_zh=f"该奖补当前状态为 {status}，资金预留后才能付款。")
+                       detail_zh=f"该奖补当前为“{AWARD_STATUS_ZH.get(status, status)}”，资金预留后才能付款。")
     if payee_in_default:
-        raise Conflict("CONTRACTOR_IN_DEFAULT", "领导小组已认定收款单位违约：不再向其付款，已付资金须收回")
+        raise Conflict("CONTRACTOR_IN_DEFAULT", "领导小组已认定收款单位违约：不再向其付款，已付资金须收回",
+            detail_zh="领导小组已认定收款单位违约：不再向其付款，已付资金须收回。")
     if joint_account_frozen:
         raise Conflict("JOINT_ACCOUNT_FROZEN",
-                       "共管账户的承办企业已被领导小组认定违约：共管账户不再对外付款，结余资金已退回县财政局")
+                       "共管账户的承办企业已被领导小组认定违约：共管账户不再对外付款，结余资金已退回县财政局",
+                           detail_zh="共管账户的承办企业已被领导小组认定违约：共管账户不再对外付款，结余资金已退回县财政局。",
+                       )
     if objections_open:
         raise Conflict("OBJECTION_PENDING", "an objection to this award is pending", title_zh="公示异议尚未处理",
                        detail_zh=f"该奖补的公示有 {objections_open} 件异议尚未处理，处理完毕前不能付款。")
@@ -133,12 +135,14 @@ def check_payable(*, status: str, requires_publicity: bool, payable_from: date |
         if payable_from is None:
             if window_error:
                 raise Conflict(window_error, "the publicity window could not be computed: the working-day "
-                               "calendar does not cover the publication date; load the year and retry")
+                               "calendar does not cover the publication date; load the year and retry",
+                                   title_zh="公示期无法计算", detail_zh="工作日历未覆盖公示发布日期，无法计算公示期；请由管理员载入该年度节假日安排后重试。",
+                               )
             raise Conflict("PUBLICITY_NOT_STARTED", "the award has not been publicised yet", title_zh="尚未公示",
                            detail_zh="该奖补须先公示，公示期满后才能付款。")
         if today_local < payable_from:
             last_day = payable_from - timedelta(days=1)
             raise Conflict("PUBLICITY_NOT_ENDED", f"publicity runs until the day before {payable_from.isoformat()}",
                            details={"payable_from": payable_from.isoformat()}, title_zh="公示期未满",
-                           detail_zh=f"公示期至 {_day_zh(last_day)}，{_day_zh(payable_from)}起才能付款"
-                           f"（今天是 {_day_zh(today_local)}）。")
+                           detail_zh=f"公示期至 {date_zh(last_day)}，{date_zh(payable_from)}起才能付款"
+                           f"（今天是 {date_zh(today_local)}）。")

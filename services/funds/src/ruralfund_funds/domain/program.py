@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ruralfund_common.errors import Conflict, InvalidInput
-from ruralfund_common.money import format_yuan
+from ruralfund_common.money import format_yuan, yuan_zh
 
 from . import ledger as L
 from .awards import Award, AwardStatus, Fact, Payee, PaymentStatus, ProgramView
+from .ledger import TITLES_ZH_BY_ACCOUNT
 
 __all__ = ["Resolution", "Adjustment", "Default", "release", "adjust", "preallocate", "declare_default", "repay",
            "MAX_RESOLUTION_CHARS"]
@@ -29,7 +30,9 @@ class Resolution:
     def __post_init__(self) -> None:
         if not self.number.strip() or len(self.number) > MAX_RESOLUTION_CHARS:
             raise InvalidInput("RESOLUTION_REQUIRED", "a leading group resolution number is required",
-                               field="resolution_number")
+                               field="resolution_number",
+                                   detail_zh=f"请填写领导小组决议文号（最多 {MAX_RESOLUTION_CHARS} 个字符）。",
+                               )
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ def release(books: L.Books, release_id: str, amount_fen: int, program: ProgramVi
     if program is not None and program.joint_account_frozen:
         raise Conflict("JOINT_ACCOUNT_FROZEN",
                        f"共管账户的承办企业（{program.contractor_credit_code}）已被领导小组认定违约，"
-                       "项目资金已收回，不再拨入共管账户")
+                       "项目资金已收回，不再拨入共管账户",
+                           detail_zh=f"共管账户的承办企业（{program.contractor_credit_code}）已被领导小组认定违约，项目资金已收回，不再拨入共管账户。",
+                       )
     books.post(L.release_entry(amount_fen, release_id))
 
 
@@ -68,16 +73,21 @@ def adjust(program: ProgramView, books: L.Books, adjustment_id: str, from_item: 
     """Move available budget between items. Reward items need a resolution; purchase-of-service
     items are "in principle not adjusted": refused unless the resolution explicitly overrides."""
     if resolution is None:
-        raise Conflict("RESOLUTION_REQUIRED", "moving budget between items needs a leading group resolution")
+        raise Conflict("RESOLUTION_REQUIRED", "moving budget between items needs a leading group resolution",
+            detail_zh="在项目之间调剂预算须有领导小组决议（决议文号和日期）。")
     if from_item == to_item:
-        raise InvalidInput("SAME_ITEM", "an adjustment moves budget between two different items", field="to_item")
+        raise InvalidInput("SAME_ITEM", "an adjustment moves budget between two different items", field="to_item",
+            detail_zh="调剂须在两个不同的项目之间进行，调出和调入项目不能相同。")
     src, dst = program.items.get(from_item), program.items.get(to_item)
     if src is None or dst is None:
-        raise Conflict("ITEM_NOT_FOUND", f"no item {from_item if src is None else to_item}")
+        raise Conflict("ITEM_NOT_FOUND", f"no item {from_item if src is None else to_item}",
+            detail_zh=f"方案中没有项目 {from_item if src is None else to_item}。")
     service_involved = "service" in (src.mode, dst.mode)
     if service_involved and not override:
         raise Conflict("SERVICE_ITEM_NOT_ADJUSTABLE",
-                       "purchase-of-service budgets are not adjusted unless a resolution explicitly overrides")
+                       "purchase-of-service budgets are not adjusted unless a resolution explicitly overrides",
+                           detail_zh="购买服务类项目的预算原则上不调剂，除非领导小组决议明确同意。",
+                       )
     books.post(L.adjustment_entry((src.line_code, src.item_code), (dst.line_code, dst.item_code), amount_fen,
                                   adjustment_id))
     return Adjustment(adjustment_id, from_item, to_item, amount_fen, resolution, service_involved)
@@ -89,17 +99,21 @@ def preallocate(program: ProgramView, books: L.Books, preallocation_id: str, ite
     reserved like an award, paid through the same two-approval payment order, no publicity."""
     item = program.items.get(item_code)
     if item is None:
-        raise Conflict("ITEM_NOT_FOUND", f"no item {item_code}")
+        raise Conflict("ITEM_NOT_FOUND", f"no item {item_code}",
+            detail_zh=f"方案中没有项目 {item_code}。")
     if item.mode != "service":
-        raise Conflict("NOT_A_SERVICE_ITEM", "only purchase-of-service items are pre-allocated; rewards are claimed")
+        raise Conflict("NOT_A_SERVICE_ITEM", "only purchase-of-service items are pre-allocated; rewards are claimed",
+            detail_zh="只有购买服务类项目可以预拨；以奖代补项目由企业申报。")
     if provider.credit_code in program.defaulted:
-        raise Conflict("CONTRACTOR_IN_DEFAULT", "the leading group declared this provider in default")
+        raise Conflict("CONTRACTOR_IN_DEFAULT", "the leading group declared this provider in default",
+            detail_zh=f"领导小组已认定服务商 {provider.credit_code} 违约，不再向其预拨资金。")
     award = Award(preallocation_id, None, program.program_code, item.line_code, item.item_code, provider, amount_fen,
                   now, kind="preallocation", requires_publicity=False, contract_reference=contract_reference,
                   spending_category=item.spending_category)
     facts = award.reserve(program, books)
     if award.status is AwardStatus.REFUSED:
-        raise Conflict(facts[0].code, facts[0].reason)
+        raise Conflict(facts[0].code, facts[0].reason,
+            title_zh=TITLES_ZH_BY_ACCOUNT.get(facts[0].code), detail_zh=facts[0].reason_zh)
     return award
 
 
@@ -117,13 +131,16 @@ def declare_default(program: ProgramView, books: L.Books, credit_code: str, reso
     ``unpaid``: its awards reserved but not paid: voided back to their items' budgets (it will
     not be paid them, and the budget is not held for it)."""
     if credit_code in program.defaulted:
-        raise Conflict("ALREADY_IN_DEFAULT", f"{credit_code} 已被认定违约，不能重复认定")
+        raise Conflict("ALREADY_IN_DEFAULT", f"{credit_code} 已被认定违约，不能重复认定",
+            detail_zh=f"{credit_code} 已被认定违约，不能重复认定。")
     in_flight = [a.award_id for a in awards_in_flight
                  if a.payment is not None and a.payment.status is PaymentStatus.EXECUTED]
     if in_flight:
         raise Conflict("PAYMENTS_IN_FLIGHT",
                        f"有{len(in_flight)}笔已执行的付款尚待银行确认：请先确认到账或退回，再认定违约",
-                       details={"award_ids": in_flight})
+                       details={"award_ids": in_flight},
+                           detail_zh=f"有 {len(in_flight)} 笔已执行的付款尚待银行确认：请先确认到账或退回，再认定违约。",
+                       )
     paid = books.balance(L.account_payee(credit_code))
     if paid > 0:
         books.post(L.default_entry(credit_code, paid, f"default:{credit_code}"))
@@ -140,11 +157,14 @@ def declare_default(program: ProgramView, books: L.Books, credit_code: str, reso
 def repay(program: ProgramView, books: L.Books, repayment_id: str, credit_code: str, amount_fen: int) -> int:
     """A repayment to the finance bureau against the clawback receivable; returns what is left."""
     if credit_code not in program.defaulted:
-        raise Conflict("NOT_IN_DEFAULT", f"{credit_code} 未被认定违约，没有应收回的资金")
+        raise Conflict("NOT_IN_DEFAULT", f"{credit_code} 未被认定违约，没有应收回的资金",
+            detail_zh=f"{credit_code} 未被认定违约，没有应收回的资金。")
     outstanding = books.balance(L.account_clawback(credit_code))
     if amount_fen > outstanding:
         raise Conflict("REPAYMENT_EXCEEDS_RECEIVABLE",
                        f"还款{format_yuan(amount_fen)}元超过应收回余额{format_yuan(outstanding)}元",
-                       field="amount_yuan", details={"outstanding_fen": outstanding, "amount_fen": amount_fen})
+                       field="amount_yuan", details={"outstanding_fen": outstanding, "amount_fen": amount_fen},
+                           detail_zh=f"还款 {yuan_zh(amount_fen)} 超过应收回余额 {yuan_zh(outstanding)}。",
+                       )
     after = books.post(L.repayment_entry(credit_code, amount_fen, repayment_id))
     return after[L.account_clawback(credit_code)]

@@ -29,7 +29,7 @@ from fractions import Fraction
 from typing import Any
 
 from ruralfund_common.errors import Conflict, InvalidInput
-from ruralfund_common.money import format_yuan
+from ruralfund_common.money import format_yuan, yuan_zh
 
 __all__ = ["Rule", "Phase", "Spend", "Money", "RuleStatus", "Justification", "ShareBook", "MAX_JUSTIFICATION_CHARS",
            "MAX_JUSTIFICATIONS", "percent"]
@@ -111,16 +111,22 @@ class Phase:
         unknown = sorted(set(lines) - set(self.lines))
         if unknown:
             raise InvalidInput("LINE_NOT_IN_PHASE", f"phase {self.phase} has no line {unknown[0]}",
-                               field=f"lines.{unknown[0]}")
+                               field=f"lines.{unknown[0]}",
+                                   detail_zh=f"第 {self.phase} 期没有建设内容 {unknown[0]}。",
+                               )
         for name, figures in (("lines", lines), ("measures", measures)):
             for code, fen in figures.items():
                 if fen < 0 or fen > self.total_fen:
                     raise InvalidInput("FIGURE_OUT_OF_RANGE", f"{code} must be between 0 and the phase total",
-                                       field=f"{name}.{code}")
+                                       field=f"{name}.{code}",
+                                           detail_zh=f"{code} 的金额须在 0 至该期总额 {yuan_zh(self.total_fen)} 之间。",
+                                       )
         merged = {**self.lines, **lines}
         if sum(merged.values()) > self.total_fen:
             raise InvalidInput("HISTORY_EXCEEDS_TOTAL", f"phase {self.phase} would spend more than its total",
-                               field="lines", details={"total_fen": self.total_fen, "lines_fen": sum(merged.values())})
+                               field="lines", details={"total_fen": self.total_fen, "lines_fen": sum(merged.values())},
+                                   detail_zh=f"第 {self.phase} 期各项支出合计 {yuan_zh(sum(merged.values()))}，超过该期总额 {yuan_zh(self.total_fen)}。",
+                               )
         return Phase(self.phase, self.label, self.total_fen, merged, {**self.measures, **measures})
 
     def not_counted(self, rule: Rule) -> int | None:
@@ -211,7 +217,9 @@ class Justification:
         if not self.text.strip() or len(self.text) > MAX_JUSTIFICATION_CHARS:
             raise InvalidInput("JUSTIFICATION_TEXT_INVALID",
                                f"a justification is 1 to {MAX_JUSTIFICATION_CHARS} characters",
-                               field="ratio_justifications")
+                               field="ratio_justifications",
+                                   detail_zh=f"每条理由须为 1 至 {MAX_JUSTIFICATION_CHARS} 个字符。",
+                               )
 
     def as_dict(self) -> dict[str, Any]:
         out = {"rule_code": self.rule_code, "text": self.text, "recorded_by": self.recorded_by,
@@ -328,7 +336,9 @@ class ShareBook:
                 details={"rule": first.rule.code, "share_before": str(percent(first.before_fen, first.denominator_fen)),
                          "share_after": str(percent(first.after_fen, first.denominator_fen)),
                          "limit_percent": first.rule.limit_text, "bound": first.rule.bound,
-                         "unverified_phases": list(first.unknown_phases), "rules": [s.as_dict() for s in errors]})
+                         "unverified_phases": list(first.unknown_phases), "rules": [s.as_dict() for s in errors]},
+                             detail_zh=first.refusal_zh("不得") + "。",
+                         )
         done = set(justified)
         missing = [s for s in statuses if s.affected and s.breached and s.rule.on_breach == "warning"
                    and s.rule.code not in done]
@@ -338,7 +348,9 @@ class ShareBook:
                 "；".join(s.refusal_zh("原则上不得") for s in missing)
                 + "。须由与收款单位无关联的领导小组成员作出决定并说明理由（ratio_justifications）后方可付款",
                 field="ratio_justifications", details={"rules": [s.rule.code for s in missing],
-                                                  "warnings": [s.as_dict() for s in missing]})
+                                                  "warnings": [s.as_dict() for s in missing]},
+                                                      detail_zh="；".join(s.refusal_zh("原则上不得") for s in missing) + "。须由与收款单位无关联的领导小组成员作出决定并说明理由（ratio_justifications）后方可付款。",
+                                                  )
         return statuses
 
     def record(self, money: Money | str, category: str | None = None, amount_fen: int = 0) -> None:

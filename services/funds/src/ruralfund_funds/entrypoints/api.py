@@ -23,7 +23,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from ruralfund_common.auth import Principal, Role, require_roles, require_write
 from ruralfund_common.bootstrap import CtxDep, idempotent
-from ruralfund_common.calendar import local_date
+from ruralfund_common.calendar import date_zh, local_date
 from ruralfund_common.credit_code import CREDIT_CODE_PATTERN
 from ruralfund_common.errors import DomainError, Forbidden, InvalidInput
 from ruralfund_common.http import problem_response
@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import service
 from ..domain.awards import Payee
 from ..domain.bank_statement import MAX_STATEMENT_BYTES, parse_statement
+from ..domain.ledger import TITLES_ZH_BY_ACCOUNT
 from ..domain.ratios import MAX_JUSTIFICATION_CHARS, MAX_JUSTIFICATIONS
 from ..reports import journal as journal_reports
 from ..service.journal import MAX_HTTP_EXPORT_ENTRIES, journal_export
@@ -175,15 +176,18 @@ def _amount_fen(text: str) -> int:
     try:
         fen = parse_yuan(text)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("INVALID_AMOUNT", str(exc), field="amount_yuan") from None
+        raise InvalidInput("INVALID_AMOUNT", str(exc), field="amount_yuan",
+            detail_zh="“amount_yuan”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。") from None
     if fen <= 0:
-        raise InvalidInput("INVALID_AMOUNT", "amount must be positive", field="amount_yuan")
+        raise InvalidInput("INVALID_AMOUNT", "amount must be positive", field="amount_yuan",
+            detail_zh="金额必须大于零。")
     return fen
 
 
 def _resolution(body: ResolutionFields):
     if bool(body.resolution_number) != bool(body.resolution_date):
-        raise InvalidInput("RESOLUTION_REQUIRED", "give both the resolution's number and date", field="resolution_date")
+        raise InvalidInput("RESOLUTION_REQUIRED", "give both the resolution's number and date", field="resolution_date",
+            detail_zh="请同时填写领导小组决议文号（resolution_number）和日期（resolution_date）。")
     return service.resolution_of(body.resolution_number, body.resolution_date)
 
 
@@ -210,18 +214,63 @@ async def _command(request: Request, who: Principal, kind: str, body: BaseModel 
         return response
     refusal = json.loads(response.body)
     field = refusal.get("field") or (fields or {}).get(refusal["code"])
-    # the funds-wide title for the code, else the refusal's own (a domain refusal gives both)
-    chinese = {"title_zh": t} if (t := TITLES_ZH.get(refusal["code"]) or refusal.get("title_zh")) else {}
-    if refusal.get("detail_zh"):
-        chinese["detail_zh"] = refusal["detail_zh"]
+    # the refusal's own title (the most specific: 已有付款单，待签批), else the funds-wide one for its code
     return problem_response(request, status=response.status_code, code=refusal["code"], detail=refusal["message"],
                             field=field, details=refusal.get("details"),
                             headers={k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"},
-                            **chinese)
+                            title_zh=refusal.get("title_zh") or TITLES_ZH.get(refusal["code"]),
+                            detail_zh=refusal.get("detail_zh"))
 
 
-# Chinese titles of funds' money refusals (their details already say the figures in Chinese).
+# Chinese titles of funds' refusals by code (the app hands them to the problem handler too);
+# each refusal says its figures in its own detail_zh.
 TITLES_ZH = {
+    **TITLES_ZH_BY_ACCOUNT,
+    "PUBLICITY_NOT_ENDED": "公示期尚未结束",
+    "PUBLICITY_NOT_STARTED": "尚未公示",
+    "OBJECTION_PENDING": "有异议尚未处理",
+    "APPROVAL_CONTENT_CHANGED": "付款内容已变化，须重新签批",
+    "SAME_PERSON_BOTH_APPROVALS": "同一人不能签批两次",
+    "APPROVAL_ALREADY_GIVEN": "您这一方已签批",
+    "ALREADY_PAID": "已支付",
+    "AWARD_REVOKED": "奖补已撤销",
+    "AWARD_NOT_RESERVED": "奖补尚未预留资金",
+    "AWARD_NOT_CHANGEABLE": "奖补已不能更改",
+    "AWARD_NOT_FOUND": "未找到该奖补",
+    "PAYMENT_NOT_FOUND": "未找到该付款指令",
+    "PAYMENT_ALREADY_SETTLED": "银行已确认到账",
+    "PAYMENT_NOT_EXECUTED": "付款尚未执行",
+    "PROGRAM_NOT_FOUND": "未找到该方案",
+    "PROGRAM_BUDGET_MISMATCH": "项目预算合计与方案总额不符",
+    "PHASE_NOT_FOUND": "未找到该期历史数据",
+    "ITEM_NOT_FOUND": "方案中没有该项目",
+    "NOT_A_SERVICE_ITEM": "不是购买服务类项目",
+    "SAME_ITEM": "调出与调入项目相同",
+    "SERVICE_ITEM_NOT_ADJUSTABLE": "购买服务类项目预算原则上不调剂",
+    "RESOLUTION_REQUIRED": "须有领导小组决议",
+    "INVALID_AMOUNT": "金额有误",
+    "INVALID_CODE": "编码有误",
+    "INVALID_DATE": "日期格式有误",
+    "INVALID_FORMAT": "导出格式有误",
+    "INVALID_RANGE": "日期范围有误",
+    "NO_FIGURES": "没有填写支出金额",
+    "NOT_YOUR_DATA": "只能查看本企业的数据",
+    "STATEMENT_TOO_LARGE": "银行对账单过大",
+    "STATEMENT_COLUMNS": "银行对账单缺少列",
+    "STATEMENT_LINE_INVALID": "银行对账单有误",
+    "STATEMENT_ENCODING": "银行对账单编码有误",
+    "EXPORT_TOO_LARGE": "导出的分录过多",
+    "CHECKPOINT_NOT_FOUND": "未找到账本检查点",
+    "TREE_SIZE_UNKNOWN": "账本树没有该大小",
+    "INVALID_TREE_SIZE": "账本树大小有误",
+    "INVALID_LEAF_INDEX": "叶子序号有误",
+    "COMMAND_ID_REUSED": "指令编号已用于其他指令",
+    "TOO_MANY_JUSTIFICATIONS": "理由条数过多",
+    "UNKNOWN_RATIO_RULE": "不是“原则上”的比例规则",
+    "JUSTIFICATION_TEXT_INVALID": "理由文字有误",
+    "LINE_NOT_IN_PHASE": "该期没有此建设内容",
+    "FIGURE_OUT_OF_RANGE": "金额超出范围",
+    "HISTORY_EXCEEDS_TOTAL": "支出合计超过该期总额",
     "RATIO_LIMIT_EXCEEDED": "超过资金使用比例上限",
     "RATIO_JUSTIFICATION_REQUIRED": "偏离「原则上」资金使用比例，须领导小组决定",
     "RATIO_DECISION_BY_LEADING_GROUP": "资金使用比例的偏离只能由领导小组决定",
@@ -314,11 +363,13 @@ async def fail(payment_id: str, body: FailureRequest, request: Request, who: Ban
 async def import_statement(program_code: str, request: Request, who: StatementImporter):
     raw = await request.body()
     if len(raw) > MAX_STATEMENT_BYTES:
-        raise InvalidInput("STATEMENT_TOO_LARGE", f"a statement is at most {MAX_STATEMENT_BYTES} bytes")
+        raise InvalidInput("STATEMENT_TOO_LARGE", f"a statement is at most {MAX_STATEMENT_BYTES} bytes",
+            detail_zh=f"银行对账单最多 {MAX_STATEMENT_BYTES:,} 字节，本文件为 {len(raw):,} 字节。")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput("STATEMENT_ENCODING", "the statement must be UTF-8 CSV") from None
+        raise InvalidInput("STATEMENT_ENCODING", "the statement must be UTF-8 CSV",
+            detail_zh="银行对账单须为 UTF-8 编码的 CSV 文件。") from None
     lines = parse_statement(text)
     file_sha = hashlib.sha256(raw).hexdigest()
     # the same file twice from one person is the same command: it replays the first import's outcome
@@ -369,7 +420,8 @@ async def preallocate(program_code: str, body: PreallocationRequest, request: Re
 async def declare_default(program_code: str, body: DefaultRequest, request: Request, who: LeadingGroup):
     resolution = _resolution(body)
     if resolution is None:
-        raise InvalidInput("RESOLUTION_REQUIRED", "a default needs the leading group resolution", field="resolution_number")
+        raise InvalidInput("RESOLUTION_REQUIRED", "a default needs the leading group resolution", field="resolution_number",
+            detail_zh="认定违约须有领导小组决议：请填写决议文号（resolution_number）和日期（resolution_date）。")
     return await _command(request, who, "declare_default", body, lambda tx: service.declare_default(
         tx, program_code, body.credit_code, resolution, who), ok_status=201, refs={"program_code": program_code})
 
@@ -393,13 +445,17 @@ def _figures(figures: dict[str, str], name: str) -> dict[str, int]:
     for code, text in figures.items():
         if not _CODE.fullmatch(code):
             raise InvalidInput("INVALID_CODE", "a line or measure code is lowercase letters, digits and '-'",
-                               field=name)
+                               field=name,
+                                   detail_zh=f"“{name}”中的编码“{code}”有误：只能使用小写字母、数字和“-”。",
+                               )
         try:
             fen = parse_yuan(text)
         except (ValueError, TypeError) as exc:
-            raise InvalidInput("INVALID_AMOUNT", str(exc), field=f"{name}.{code}") from None
+            raise InvalidInput("INVALID_AMOUNT", str(exc), field=f"{name}.{code}",
+                detail_zh=f"“{name}.{code}”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。") from None
         if fen < 0:
-            raise InvalidInput("INVALID_AMOUNT", "a spend figure is not negative", field=f"{name}.{code}")
+            raise InvalidInput("INVALID_AMOUNT", "a spend figure is not negative", field=f"{name}.{code}",
+                detail_zh=f"“{name}.{code}”的支出金额不能为负数。")
         out[code] = fen
     return out
 
@@ -410,7 +466,8 @@ def _figures(figures: dict[str, str], name: str) -> dict[str, int]:
 async def import_history(program_code: str, body: HistoryImportRequest, request: Request, who: BureauAdmin):
     lines, measures = _figures(body.lines, "lines"), _figures(body.measures, "measures")
     if not lines and not measures:
-        raise InvalidInput("NO_FIGURES", "give at least one line or measure figure", field="lines")
+        raise InvalidInput("NO_FIGURES", "give at least one line or measure figure", field="lines",
+            detail_zh="请至少给出一项建设内容（lines）或措施（measures）的支出金额。")
     import_id = body.import_id or body.command_id or new_id()
     return await _command(request, who, "import_history", body, lambda tx: service.import_history(
         tx, program_code, import_id, body.phase, body.document, lines, measures, who), ok_status=201,
@@ -460,7 +517,8 @@ async def trial_balance(program_code: str, ctx: CtxDep, who: Reader):
             summary="Statement of one payee: paid, owed again after a failure, clawback receivable")
 async def payee_statement(program_code: str, credit_code: str, ctx: CtxDep, who: PayeeReader):
     if not (set(who.roles) & set(READERS)) and who.credit_code != credit_code:
-        raise Forbidden("NOT_YOUR_DATA", "an enterprise sees only its own statement")
+        raise Forbidden("NOT_YOUR_DATA", "an enterprise sees only its own statement",
+            detail_zh="企业只能查看本企业的对账单。")
     async with ctx.db.acquire() as conn:
         return await service.payee_statement(conn, program_code, credit_code)
 
@@ -528,7 +586,9 @@ def _journal_day(text: str | None, field: str) -> date | None:
     except ValueError:
         pass
     raise InvalidInput("INVALID_DATE", f"{field}: a county day as YYYY-MM-DD, e.g. 2026-10-13"
-                       "（日期格式应为 YYYY-MM-DD）", field=field, status=400)
+                       "（日期格式应为 YYYY-MM-DD）", field=field, status=400,
+                           detail_zh=f"“{field}”须为日期，格式为 YYYY-MM-DD（如 2026-10-13）。",
+                       )
 
 
 @router.get("/programs/{program_code}/journal", tags=["ledger"], response_class=Response,
@@ -546,11 +606,15 @@ async def journal(
 ):
     if format not in journal_reports.FORMATS:
         raise InvalidInput("INVALID_FORMAT", "format is csv, xlsx or beancount"
-                           "（导出格式应为 csv、xlsx 或 beancount）", field="format", status=400)
+                           "（导出格式应为 csv、xlsx 或 beancount）", field="format", status=400,
+                               detail_zh="导出格式须为 csv、xlsx 或 beancount。",
+                           )
     first_day, last_day = _journal_day(from_, "from"), _journal_day(to, "to")
     if first_day and last_day and first_day > last_day:
         raise InvalidInput("INVALID_RANGE", "from is after to（起始日期晚于截止日期）", field="from",
-                           status=400)
+                           status=400,
+                               detail_zh=f"起始日期（{date_zh(first_day)}）晚于截止日期（{date_zh(last_day)}）。",
+                           )
     async with ctx.db.acquire() as conn:
         export = await journal_export(conn, program_code, first_day, last_day,
                                       max_entries=MAX_HTTP_EXPORT_ENTRIES)

@@ -69,6 +69,7 @@ async def _one(ctx, tree_size: int | None) -> dict:
         raise NotFound(
             "CHECKPOINT_NOT_FOUND",
             "no checkpoint" + (f" of size {tree_size}" if tree_size is not None else ""),
+            detail_zh="没有" + (f"树大小为 {tree_size} 的" if tree_size is not None else "") + "账本检查点。",
         )
     return service.checkpoint_view(rows[0])
 

@@ -38,7 +38,8 @@ def today(tx: Tx) -> date:
 async def program_or_404(tx: Tx, program_code: str) -> tuple[asyncpg.Record, ProgramView]:
     found = await repo.load_program(tx.conn, program_code)
     if found is None:
-        raise NotFound("PROGRAM_NOT_FOUND", f"no program {program_code}", field="program_code")
+        raise NotFound("PROGRAM_NOT_FOUND", f"no program {program_code}", field="program_code",
+            detail_zh=f"没有编码为 {program_code} 的方案。")
     return found
 
 

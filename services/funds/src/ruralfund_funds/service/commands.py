@@ -62,5 +62,6 @@ async def _replay(tx: Tx, command_id: str, kind: str, request_hash: str, by: Pri
                        f"command with a new {id_field}", field=id_field,
                        detail_zh=f"此 {id_field} 已被其他人使用，您的指令未被执行；请换一个新的 {id_field} 重新提交。")
     if row["kind"] != kind or row["request_hash"] != request_hash:
-        raise Conflict("COMMAND_ID_REUSED", "this command id was used for a different command", field="command_id")
+        raise Conflict("COMMAND_ID_REUSED", "this command id was used for a different command", field="command_id",
+            detail_zh="此指令编号（command_id）已用于另一项不同的指令，您的指令未被执行；请换一个新编号重新提交。")
     return row["http_status"], row["response"]

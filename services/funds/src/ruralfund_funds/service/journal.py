@@ -57,7 +57,8 @@ async def journal_export(
             program_code,
         )
         if program is None:
-            raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}")
+            raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}",
+                detail_zh=f"没有方案 {program_code} 的账本。")
         total = await conn.fetchval(
             "SELECT count(*) FROM entries WHERE program_code=$1 "
             "AND ($2::timestamptz IS NULL OR posted_at >= $2) "
@@ -75,6 +76,7 @@ async def journal_export(
                 field="from",
                 status=400,
                 details={"entries": total, "max_entries": max_entries},
+                detail_zh=f"区间内共 {total:,} 笔分录，单次下载最多 {max_entries:,} 笔，请缩短日期范围（from、to）。",
             )
         entries = await _entries(conn, program_code, lo, hi, total, progress)
         names = await _names(conn, program_code, program)

@@ -126,9 +126,11 @@ async def _size(conn: asyncpg.Connection) -> int:
 async def prove_consistency(conn: asyncpg.Connection, first: int, second: int) -> dict[str, Any]:
     size = await _size(conn)
     if not 0 <= first <= second:
-        raise InvalidInput("INVALID_TREE_SIZE", "from must be between 0 and to", field="from")
+        raise InvalidInput("INVALID_TREE_SIZE", "from must be between 0 and to", field="from",
+            detail_zh=f"“from”须在 0 与“to”之间（现为 {first} 和 {second}）。")
     if second > size:
-        raise NotFound("TREE_SIZE_UNKNOWN", f"the tree has {size} leaves, not {second}", field="to")
+        raise NotFound("TREE_SIZE_UNKNOWN", f"the tree has {size} leaves, not {second}", field="to",
+            detail_zh=f"账本树目前有 {size} 个叶子，没有大小为 {second} 的树。")
     proof = await _prove(conn, lambda perfect: consistency_proof(first, second, perfect))
     return {"from_size": first, "to_size": second, "proof": [h.hex() for h in proof]}
 
@@ -139,13 +141,15 @@ async def prove_inclusion(
     size = await _size(conn)
     if tree_size > size:
         raise NotFound(
-            "TREE_SIZE_UNKNOWN", f"the tree has {size} leaves, not {tree_size}", field="tree_size"
+            "TREE_SIZE_UNKNOWN", f"the tree has {size} leaves, not {tree_size}", field="tree_size",
+            detail_zh=f"账本树目前有 {size} 个叶子，没有大小为 {tree_size} 的树。",
         )
     if not 0 <= leaf_index < tree_size:
         raise InvalidInput(
             "INVALID_LEAF_INDEX",
             f"a leaf of a tree of {tree_size} is 0..{tree_size - 1}",
             field="leaf_index",
+            detail_zh=f"大小为 {tree_size} 的树，叶子序号须在 0 至 {tree_size - 1} 之间。",
         )
     proof = await _prove(conn, lambda perfect: inclusion_proof(leaf_index, tree_size, perfect))
     leaf = (await store.perfect_hashes(conn, [(0, leaf_index)]))[(0, leaf_index)]

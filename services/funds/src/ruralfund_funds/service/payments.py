@@ -31,7 +31,8 @@ MAX_BATCH_APPROVALS = 500
 async def _award_or_404(tx: Tx, award_id: str) -> Award:
     award = (await repo.load_awards(tx.conn, [award_id])).get(award_id)
     if award is None:
-        raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}", field="award_id")
+        raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}", field="award_id",
+            detail_zh=f"没有编号为 {award_id} 的奖补。")
     return award
 
 
@@ -69,11 +70,14 @@ def justifications_of(shares: ShareBook | None, given: list[tuple[str, str]], by
     contractor's), and never a member linked to the payee (the same recusal as for claims);
     recorded with who decided and when."""
     if len(given) > MAX_JUSTIFICATIONS:
-        raise InvalidInput("TOO_MANY_JUSTIFICATIONS", f"at most {MAX_JUSTIFICATIONS}", field="ratio_justifications")
+        raise InvalidInput("TOO_MANY_JUSTIFICATIONS", f"at most {MAX_JUSTIFICATIONS}", field="ratio_justifications",
+            detail_zh=f"理由最多 {MAX_JUSTIFICATIONS} 条。")
     if given and not by.has(Role.LEADING_GROUP):
         raise Forbidden("RATIO_DECISION_BY_LEADING_GROUP",
                         "偏离「原则上」资金使用比例须由领导小组决定：只有领导小组成员可以填写理由（ratio_justifications）",
-                        field="ratio_justifications")
+                        field="ratio_justifications",
+                            detail_zh="偏离“原则上”资金使用比例须由领导小组决定：只有领导小组成员可以填写理由（ratio_justifications）。",
+                        )
     if given and payee_credit_code:
         require_no_conflict_of_interest(by, payee_credit_code, decision_zh="决定该笔付款偏离资金使用比例")
     out = []
@@ -81,7 +85,9 @@ def justifications_of(shares: ShareBook | None, given: list[tuple[str, str]], by
         rule = shares.rule(rule_code) if shares is not None else None
         if rule is None or rule.on_breach != "warning":
             raise InvalidInput("UNKNOWN_RATIO_RULE", f"{rule_code} is not an 'in principle' share rule of this program",
-                               field="ratio_justifications")
+                               field="ratio_justifications",
+                                   detail_zh=f"{rule_code} 不是本方案“原则上”的资金使用比例规则，不能为其填写理由。",
+                               )
         out.append(Justification(rule_code, text, by.subject, now, by.name))
     return out
 
@@ -201,7 +207,8 @@ async def _payment_award(tx: Tx, payment_id: str) -> Award:
     items = [ApprovalItem(payment_id, "")]
     award_id = (await _awards_of_payments(tx, items)).get(payment_id)
     if award_id is None:
-        raise NotFound("PAYMENT_NOT_FOUND", f"no payment {payment_id}")
+        raise NotFound("PAYMENT_NOT_FOUND", f"no payment {payment_id}",
+            detail_zh=f"没有编号为 {payment_id} 的付款指令。")
     return await _award_or_404(tx, award_id)
 
 

@@ -25,7 +25,8 @@ __all__ = ["release_funds", "adjust_budget", "preallocate", "declare_default", "
 async def _unused(tx: Tx, table: str, column: str, value: str) -> None:
     # client-supplied ids name the thing they create: reusing one for something else is refused
     if await tx.conn.fetchval(f"SELECT 1 FROM {table} WHERE {column}=$1", value):
-        raise Conflict("DUPLICATE_ID", f"{column} {value} is already used", field=column)
+        raise Conflict("DUPLICATE_ID", f"{column} {value} is already used", field=column,
+            title_zh="编号已被使用", detail_zh=f"{column} {value} 已被使用，请换一个新编号。")
 
 
 async def release_funds(tx: Tx, program_code: str, release_id: str, amount_fen: int, approval_reference: str,

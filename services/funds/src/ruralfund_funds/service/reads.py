@@ -28,7 +28,8 @@ def _plain(row: asyncpg.Record | dict) -> dict[str, Any]:
 async def award_view(conn: asyncpg.Connection, award_id: str) -> dict[str, Any]:
     row = await conn.fetchrow("SELECT * FROM awards WHERE award_id=$1", award_id)
     if row is None:
-        raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}")
+        raise NotFound("AWARD_NOT_FOUND", f"no award {award_id}",
+            detail_zh=f"没有编号为 {award_id} 的奖补。")
     out = _plain(row)
     out["amount_yuan"] = format_yuan(row["amount_fen"])
     # its share on each item (one part when it is wholly on its own item)
@@ -51,7 +52,8 @@ async def award_view(conn: asyncpg.Connection, award_id: str) -> dict[str, Any]:
 async def payment_view(conn: asyncpg.Connection, payment_id: str) -> dict[str, Any]:
     pay = await conn.fetchrow("SELECT * FROM payments WHERE payment_id::text=$1", str(payment_id))
     if pay is None:
-        raise NotFound("PAYMENT_NOT_FOUND", f"no payment {payment_id}")
+        raise NotFound("PAYMENT_NOT_FOUND", f"no payment {payment_id}",
+            detail_zh=f"没有编号为 {payment_id} 的付款指令。")
     approvals = await conn.fetch("SELECT person, name, role, content_sha256, approved_at FROM approvals "
                                  "WHERE payment_id=$1 ORDER BY approved_at", pay["payment_id"])
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
@@ -75,7 +77,8 @@ def _fen(n: int) -> dict[str, Any]:
 async def _accounts(conn: asyncpg.Connection, program_code: str) -> dict[str, int]:
     rows = await conn.fetch("SELECT account, debits_fen, credits_fen FROM balances WHERE program_code=$1", program_code)
     if not rows:
-        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}")
+        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}",
+            detail_zh=f"没有方案 {program_code} 的账本。")
     return {r["account"]: L.Balance(r["account"], r["debits_fen"], r["credits_fen"]).balance_fen for r in rows}
 
 
@@ -84,7 +87,8 @@ async def balances(conn: asyncpg.Connection, program_code: str) -> dict[str, Any
     rows = await conn.fetch("SELECT account, normal_side, debits_fen, credits_fen FROM balances "
                             "WHERE program_code=$1 ORDER BY account", program_code)
     if not rows:
-        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}")
+        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}",
+            detail_zh=f"没有方案 {program_code} 的账本。")
     totals = await conn.fetchrow("SELECT coalesce(sum(debit_fen),0)::bigint AS d, coalesce(sum(credit_fen),0)::bigint AS c "
                                  "FROM postings WHERE program_code=$1", program_code)
     accounts, items, lines, payees = [], {}, {}, {}
@@ -135,7 +139,8 @@ async def payee_statement(conn: asyncpg.Connection, program_code: str, credit_co
 
 async def postings(conn: asyncpg.Connection, program_code: str) -> list[asyncpg.Record]:
     if not await conn.fetchval("SELECT 1 FROM programs WHERE program_code=$1", program_code):
-        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}")
+        raise NotFound("PROGRAM_NOT_FOUND", f"no ledger for program {program_code}",
+            detail_zh=f"没有方案 {program_code} 的账本。")
     return await conn.fetch(
         "SELECT p.posting_id, e.posted_at, e.kind, e.reference, p.account, p.debit_fen, p.credit_fen "
         "FROM postings p JOIN entries e USING (entry_id) WHERE p.program_code=$1 ORDER BY p.posting_id", program_code)

@@ -30,7 +30,8 @@ async def import_history(tx: Tx, program_code: str, import_id: str, phase: str, 
     row = await tx.conn.fetchrow("SELECT * FROM program_history WHERE program_code=$1 AND phase=$2 FOR UPDATE",
                                  program_code, phase)
     if row is None:
-        raise NotFound("PHASE_NOT_FOUND", f"{program_code} has no earlier phase {phase}", field="phase")
+        raise NotFound("PHASE_NOT_FOUND", f"{program_code} has no earlier phase {phase}", field="phase",
+            detail_zh=f"方案 {program_code} 没有第 {phase} 期的历史数据。")
     updated = repo.phase_of(row).with_final_accounts(lines, measures)  # refuses before anything changes
     now = tx.clock.now()
     await tx.conn.execute(
@@ -58,7 +59,8 @@ async def spending(conn: asyncpg.Connection, program_code: str) -> dict[str, Any
     program = await conn.fetchrow("SELECT program_code, total_fen, ratio_rules FROM programs WHERE program_code=$1",
                                   program_code)
     if program is None:
-        raise NotFound("PROGRAM_NOT_FOUND", f"no program {program_code}")
+        raise NotFound("PROGRAM_NOT_FOUND", f"no program {program_code}",
+            detail_zh=f"没有编码为 {program_code} 的方案。")
     history_rows = await conn.fetch("SELECT * FROM program_history WHERE program_code=$1 ORDER BY position",
                                     program_code)
     history = [repo.phase_of(r) for r in history_rows]

@@ -27,6 +27,7 @@ from ..domain import (
     Tier,
     VolumeReport,
 )
+from ..domain.refusals import DUPLICATE_ZH, TITLES_ZH
 
 __all__ = ["Lock", "Repository", "StationFilter"]
 
@@ -147,7 +148,8 @@ async def execute_refusing_duplicates(
         if refusal is None:
             raise
         code, message, *field = refusal
-        raise Conflict(code, message, field=field[0] if field else None) from exc
+        raise Conflict(code, message, field=field[0] if field else None,
+            title_zh=TITLES_ZH.get(code), detail_zh=DUPLICATE_ZH.get(code, "与已有数据重复（可能有人同时提交），未作任何更改。")) from exc
 
 
 class Repository:

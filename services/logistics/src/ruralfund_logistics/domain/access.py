@@ -33,6 +33,7 @@ def check_may_report_volume(actor: Actor, station: Station) -> None:
     raise Forbidden(
         "NOT_STATION_OPERATOR",
         f"only the operator of station {station.id} or the bureau may report its volumes",
+        detail_zh=f"只有站点 {station.id} 的运营方或县商务局可以报告其交易额。",
     )
 
 
@@ -40,4 +41,5 @@ def check_may_read_station(actor: Actor, station: Station) -> None:
     if actor.reads_network or actor.manages_network or station.is_operated_by(actor.credit_code):
         return
     # 403, not 404: the public list already shows that the station exists, just not its contacts.
-    raise Forbidden("NOT_STATION_OPERATOR", f"station {station.id} is not operated by you")
+    raise Forbidden("NOT_STATION_OPERATOR", f"station {station.id} is not operated by you",
+        detail_zh=f"站点 {station.id} 不是由您运营的，不能查看其联系信息。")

@@ -13,9 +13,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+from ruralfund_common.calendar import date_zh
 from ruralfund_common.errors import Conflict, InvalidInput
 
 from .network import Station, Tier, check_credit_code
+from .refusals import TIER_ZH
 
 __all__ = [
     "MAX_PARTY_NAME_CHARS",
@@ -73,9 +75,11 @@ def _center(station: Station) -> Station:
         raise InvalidInput(
             "STATION_NOT_A_CENTER",
             f"station {station.id} is a {station.tier}, not the county center",
+            detail_zh=f"站点 {station.id} 是{TIER_ZH.get(station.tier, station.tier)}，不是县级物流配送中心。",
         )
     if not station.is_active:
-        raise Conflict("STATION_CLOSED", f"station {station.id} is closed")
+        raise Conflict("STATION_CLOSED", f"station {station.id} is closed",
+            detail_zh=f"站点 {station.id} 已关闭。")
     return station
 
 
@@ -86,6 +90,7 @@ def _party(name: str, credit_code: str | None, *, prefix: str) -> tuple[str, str
             "PARTY_NAME_INVALID",
             f"name must be 1..{MAX_PARTY_NAME_CHARS} characters",
             field=f"{prefix}name",
+            detail_zh=f"“{prefix}name”须为 1 至 {MAX_PARTY_NAME_CHARS} 个字符。",
         )
     code = check_credit_code(credit_code, field=f"{prefix}credit_code") if credit_code else None
     return text, code
@@ -94,7 +99,8 @@ def _party(name: str, credit_code: str | None, *, prefix: str) -> tuple[str, str
 def _not_future(day: date, today: date, *, field: str) -> None:
     # The registry records facts the bureau can attest to, not plans.
     if day > today:
-        raise InvalidInput("DATE_IN_FUTURE", f"{field} is in the future", field=field)
+        raise InvalidInput("DATE_IN_FUTURE", f"{field} is in the future", field=field,
+            detail_zh=f"“{field}”（{date_zh(day)}）晚于今天（{date_zh(today)}）：只能登记已经发生的事实。")
 
 
 def settle_carrier(
@@ -114,7 +120,8 @@ def settle_carrier(
     _not_future(settled_on, today, field="settled_on")
     if settled_on < center.opened_on:
         raise InvalidInput(
-            "DATE_BEFORE_OPENING", "settled_on is before the center opened", field="settled_on"
+            "DATE_BEFORE_OPENING", "settled_on is before the center opened", field="settled_on",
+            detail_zh=f"入驻日期 {date_zh(settled_on)} 早于中心启用日期 {date_zh(center.opened_on)}。",
         )
     if any(
         c.kind is kind and c.name.casefold() == text.casefold() and c.left_on is None
@@ -124,6 +131,7 @@ def settle_carrier(
             "CARRIER_ALREADY_SETTLED",
             f"{text!r} is already settled as a {kind} carrier",
             field="name",
+            detail_zh=f"“{text}”已作为{'快递企业' if kind == 'express' else '大宗物流企业'}入驻，不能重复登记。",
         )
     return CenterCarrier(
         id=carrier_id,
@@ -137,10 +145,12 @@ def settle_carrier(
 
 def carrier_leaves(carrier: CenterCarrier, *, left_on: date, today: date) -> CenterCarrier:
     if carrier.left_on is not None:
-        raise Conflict("CARRIER_ALREADY_LEFT", f"carrier {carrier.id} left on {carrier.left_on}")
+        raise Conflict("CARRIER_ALREADY_LEFT", f"carrier {carrier.id} left on {carrier.left_on}",
+            detail_zh=f"快递企业 {carrier.id} 已于{date_zh(carrier.left_on)}撤出。")
     _not_future(left_on, today, field="left_on")
     if left_on < carrier.settled_on:
-        raise InvalidInput("DATE_BEFORE_START", "left_on is before settled_on", field="left_on")
+        raise InvalidInput("DATE_BEFORE_START", "left_on is before settled_on", field="left_on",
+            detail_zh=f"撤出日期 {date_zh(left_on)} 早于入驻日期 {date_zh(carrier.settled_on)}。")
     return replace(carrier, left_on=left_on)
 
 
@@ -159,13 +169,15 @@ def start_partnership(
     _not_future(started_on, today, field="started_on")
     if started_on < center.opened_on:
         raise InvalidInput(
-            "DATE_BEFORE_OPENING", "started_on is before the center opened", field="started_on"
+            "DATE_BEFORE_OPENING", "started_on is before the center opened", field="started_on",
+            detail_zh=f"合作开始日期 {date_zh(started_on)} 早于中心启用日期 {date_zh(center.opened_on)}。",
         )
     if any(p.partner_name.casefold() == text.casefold() and p.ended_on is None for p in active):
         raise Conflict(
             "PARTNERSHIP_EXISTS",
             f"a partnership with {text!r} is already running",
             field="partner_name",
+            detail_zh=f"与“{text}”的合作正在进行，不能重复登记。",
         )
     return RetailPartnership(
         id=partnership_id,
@@ -181,11 +193,13 @@ def end_partnership(
 ) -> RetailPartnership:
     if partnership.ended_on is not None:
         raise Conflict(
-            "PARTNERSHIP_ENDED", f"partnership {partnership.id} ended on {partnership.ended_on}"
+            "PARTNERSHIP_ENDED", f"partnership {partnership.id} ended on {partnership.ended_on}",
+            detail_zh=f"合作 {partnership.id} 已于{date_zh(partnership.ended_on)}结束。",
         )
     _not_future(ended_on, today, field="ended_on")
     if ended_on < partnership.started_on:
-        raise InvalidInput("DATE_BEFORE_START", "ended_on is before started_on", field="ended_on")
+        raise InvalidInput("DATE_BEFORE_START", "ended_on is before started_on", field="ended_on",
+            detail_zh=f"结束日期 {date_zh(ended_on)} 早于开始日期 {date_zh(partnership.started_on)}。")
     return replace(partnership, ended_on=ended_on)
 
 

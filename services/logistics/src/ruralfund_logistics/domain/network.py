@@ -16,8 +16,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+from ruralfund_common.calendar import date_zh
 from ruralfund_common.credit_code import validate_credit_code
 from ruralfund_common.errors import Conflict, InvalidInput
+
+from .refusals import TIER_ZH
 
 __all__ = [
     "COUNTY_CODE_PATTERN",
@@ -77,11 +80,13 @@ class GeoPoint:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0):
             raise InvalidInput(
-                "GEO_OUT_OF_RANGE", f"latitude {self.lat} is not within -90..90", field="geo.lat"
+                "GEO_OUT_OF_RANGE", f"latitude {self.lat} is not within -90..90", field="geo.lat",
+                detail_zh=f"纬度 {self.lat} 不在 -90 至 90 之间。",
             )
         if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0):
             raise InvalidInput(
-                "GEO_OUT_OF_RANGE", f"longitude {self.lon} is not within -180..180", field="geo.lon"
+                "GEO_OUT_OF_RANGE", f"longitude {self.lon} is not within -180..180", field="geo.lon",
+                detail_zh=f"经度 {self.lon} 不在 -180 至 180 之间。",
             )
 
 
@@ -136,7 +141,8 @@ def _text(value: str, *, limit: int, field: str) -> str:
     text = value.strip()
     if not 0 < len(text) <= limit:
         raise InvalidInput(
-            "STATION_FIELD_INVALID", f"{field} must be 1..{limit} characters", field=field
+            "STATION_FIELD_INVALID", f"{field} must be 1..{limit} characters", field=field,
+            detail_zh=f"“{field}”须为 1 至 {limit} 个字符。",
         )
     return text
 
@@ -147,11 +153,13 @@ def _normalised(draft: StationDraft) -> StationDraft:
             "COUNTY_CODE_INVALID",
             "county_code must be a 6-digit division code",
             field="county_code",
+            detail_zh="“county_code”须为 6 位县级行政区划代码。",
         )
     phone = draft.contact_phone.strip() if draft.contact_phone else None
     if phone is not None and not _PHONE.fullmatch(phone):
         raise InvalidInput(
-            "STATION_FIELD_INVALID", "contact_phone is not a phone number", field="contact_phone"
+            "STATION_FIELD_INVALID", "contact_phone is not a phone number", field="contact_phone",
+            detail_zh="“contact_phone”不是有效的电话号码。",
         )
     contact = draft.contact_name.strip() if draft.contact_name else None
     if contact is not None:
@@ -177,6 +185,7 @@ def _check_parent(draft: StationDraft, parent: Station | None) -> None:
                 "STATION_PARENT_INVALID",
                 "a county center is the root of the network: it has no parent",
                 field="parent_id",
+                detail_zh="县级物流配送中心是网络的根节点，不能有上级站点。",
             )
         return
     if draft.parent_id is None:
@@ -184,10 +193,12 @@ def _check_parent(draft: StationDraft, parent: Station | None) -> None:
             "STATION_PARENT_INVALID",
             f"a {draft.tier} station needs a {wanted} parent",
             field="parent_id",
+            detail_zh=f"{TIER_ZH.get(draft.tier, draft.tier)}须有上级{TIER_ZH.get(wanted, wanted)}（parent_id）。",
         )
     if parent is None:
         raise InvalidInput(
-            "STATION_PARENT_NOT_FOUND", f"no station {draft.parent_id}", field="parent_id"
+            "STATION_PARENT_NOT_FOUND", f"no station {draft.parent_id}", field="parent_id",
+            detail_zh=f"没有编号为 {draft.parent_id} 的上级站点。",
         )
     assert parent.id == draft.parent_id, "the caller loaded the wrong parent"
     if parent.tier is not wanted:
@@ -196,16 +207,19 @@ def _check_parent(draft: StationDraft, parent: Station | None) -> None:
             f"a {draft.tier} station's parent must be a {wanted}, not a {parent.tier}",
             field="parent_id",
             details={"parent_tier": str(parent.tier), "required_tier": str(wanted)},
+            detail_zh=f"{TIER_ZH.get(draft.tier, draft.tier)}的上级须为{TIER_ZH.get(wanted, wanted)}，不能是{TIER_ZH.get(parent.tier, parent.tier)}。",
         )
     if parent.county_code != draft.county_code:
         raise InvalidInput(
             "STATION_PARENT_INVALID",
             f"the parent belongs to county {parent.county_code}, not {draft.county_code}",
             field="parent_id",
+            detail_zh=f"上级站点属于县 {parent.county_code}，不是 {draft.county_code}。",
         )
     if not parent.is_active:
         raise InvalidInput(
-            "STATION_PARENT_CLOSED", f"parent station {parent.id} is closed", field="parent_id"
+            "STATION_PARENT_CLOSED", f"parent station {parent.id} is closed", field="parent_id",
+            detail_zh=f"上级站点 {parent.id} 已关闭。",
         )
 
 
@@ -229,12 +243,14 @@ def register_station(
             "STATION_CENTER_EXISTS",
             f"county {draft.county_code} already has an active center ({active_center.id})",
             field="tier",
+            detail_zh=f"县 {draft.county_code} 已有在用的县级物流配送中心（{active_center.id}）。",
         )
     if draft.name.casefold() in {n.casefold() for n in sibling_names}:
         raise Conflict(
             "STATION_NAME_TAKEN",
             f"the parent already has an active station named {draft.name!r}",
             field="name",
+            detail_zh=f"上级站点下已有名为“{draft.name}”的在用站点。",
         )
     return Station(
         id=station_id,
@@ -258,23 +274,27 @@ def close_station(
     station ever hangs under a closed one."""
     if not station.is_active:
         raise Conflict(
-            "STATION_CLOSED", f"station {station.id} was already closed on {station.closed_on}"
+            "STATION_CLOSED", f"station {station.id} was already closed on {station.closed_on}",
+            detail_zh=f"站点 {station.id} 已于{date_zh(station.closed_on)}关闭。",
         )
     if closed_on < station.opened_on:
         raise InvalidInput(
             "STATION_CLOSE_DATE_INVALID",
             "closed_on is before the station opened",
             field="closed_on",
+            detail_zh=f"关闭日期 {date_zh(closed_on)} 早于站点启用日期 {date_zh(station.opened_on)}。",
         )
     if closed_on > today:
         raise InvalidInput(
-            "STATION_CLOSE_DATE_INVALID", "closed_on is in the future", field="closed_on"
+            "STATION_CLOSE_DATE_INVALID", "closed_on is in the future", field="closed_on",
+            detail_zh=f"关闭日期 {date_zh(closed_on)} 晚于今天（{date_zh(today)}）。",
         )
     if active_children > 0:
         raise Conflict(
             "STATION_HAS_ACTIVE_CHILDREN",
             f"{active_children} active stations still hang under this one",
             details={"active_children": active_children},
+            detail_zh=f"该站点下还有 {active_children} 个在用的下级站点，须先关闭下级站点。",
         )
     text = _text(reason, limit=MAX_CLOSE_REASON_CHARS, field="reason")
     return replace(station, status=StationStatus.CLOSED, closed_on=closed_on, close_reason=text)

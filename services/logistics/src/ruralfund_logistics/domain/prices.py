@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 
+from ruralfund_common.calendar import date_zh
 from ruralfund_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ruralfund_common.money import FEN_PER_YUAN, parse_yuan
 
@@ -109,10 +110,12 @@ def parse_price_fen(text: str, field: str) -> int:
     try:
         fen = parse_yuan(text)
     except (ValueError, OverflowError, TypeError) as exc:
-        raise InvalidInput("PRICE_INVALID", str(exc), field=field) from None
+        raise InvalidInput("PRICE_INVALID", str(exc), field=field,
+            detail_zh=f"“{field}”不是有效的元金额（如 12 或 12.50，最多两位小数）。") from None
     if not 0 < fen <= MAX_BAND_PRICE_FEN:
         raise InvalidInput(
-            "PRICE_INVALID", f"a price must be 0.01..{MAX_BAND_PRICE_FEN // 100} yuan", field=field
+            "PRICE_INVALID", f"a price must be 0.01..{MAX_BAND_PRICE_FEN // 100} yuan", field=field,
+            detail_zh=f"“{field}”须在 0.01 至 {MAX_BAND_PRICE_FEN // 100:,} 元之间。",
         )
     return fen
 
@@ -120,7 +123,8 @@ def parse_price_fen(text: str, field: str) -> int:
 def _check_bands(bands: Sequence[WeightBand]) -> tuple[WeightBand, ...]:
     if not 1 <= len(bands) <= MAX_BANDS:
         raise InvalidInput(
-            "PRICE_BANDS_INVALID", f"give 1..{MAX_BANDS} weight bands", field="bands"
+            "PRICE_BANDS_INVALID", f"give 1..{MAX_BANDS} weight bands", field="bands",
+            detail_zh=f"请给出 1 至 {MAX_BANDS} 个重量段（bands）。",
         )
     below = 0
     for i, b in enumerate(bands):
@@ -129,12 +133,14 @@ def _check_bands(bands: Sequence[WeightBand]) -> tuple[WeightBand, ...]:
                 "PRICE_BANDS_INVALID",
                 f"up_to_g must rise band by band and stay within {MAX_WEIGHT_G} g",
                 field=f"bands[{i}].up_to_g",
+                detail_zh=f"第 {i + 1} 个重量段的上限（up_to_g）须逐段递增，且不超过 {MAX_WEIGHT_G:,} 克。",
             )
         if not 0 < b.min_fen <= b.max_fen <= MAX_BAND_PRICE_FEN:
             raise InvalidInput(
                 "PRICE_RANGE_INVALID",
                 "a range needs 0 < min_price <= max_price",
                 field=f"bands[{i}].max_price",
+                detail_zh=f"第 {i + 1} 个重量段的价格区间须满足 0 < 最低价 ≤ 最高价。",
             )
         below = b.up_to_g
     return tuple(bands)
@@ -147,7 +153,8 @@ def check_may_publish_prices(actor: Actor, carrier: CenterCarrier) -> None:
     if carrier.credit_code is not None and actor.credit_code == carrier.credit_code:
         return
     raise Forbidden(
-        "NOT_THE_CARRIER", f"only carrier {carrier.name} or the bureau may publish its prices"
+        "NOT_THE_CARRIER", f"only carrier {carrier.name} or the bureau may publish its prices",
+        detail_zh=f"只有快递企业“{carrier.name}”或县商务局可以发布其价格。",
     )
 
 
@@ -166,20 +173,24 @@ def publish_schedule(
     """The carrier's next price version. Prices apply from today or later, never back-dated
     (a shipper must be able to see a price before it is charged), and versions apply in order."""
     if not carrier.present_on(today):
-        raise Conflict("CARRIER_NOT_PRESENT", f"{carrier.name} is not settled in the center")
+        raise Conflict("CARRIER_NOT_PRESENT", f"{carrier.name} is not settled in the center",
+            detail_zh=f"“{carrier.name}”今天未入驻中心，不能发布价格。")
     checked = _check_bands(bands)
     if effective_from < today:
         raise InvalidInput(
-            "PRICE_BACKDATED", "effective_from is before today", field="effective_from"
+            "PRICE_BACKDATED", "effective_from is before today", field="effective_from",
+            detail_zh=f"生效日期 {date_zh(effective_from)} 早于今天（{date_zh(today)}）：价格不能追溯生效。",
         )
     if current is not None and effective_from < current.effective_from:
         raise InvalidInput(
             "PRICE_BACKDATED",
             f"version {current.version} already applies from {current.effective_from}",
             field="effective_from",
+            detail_zh=f"第 {current.version} 版价格已自{date_zh(current.effective_from)}起生效，新版本的生效日期不能早于此日。",
         )
     if current is not None and current.bands == checked:
-        raise InvalidInput("PRICE_UNCHANGED", "the bands repeat the current version", field="bands")
+        raise InvalidInput("PRICE_UNCHANGED", "the bands repeat the current version", field="bands",
+            detail_zh="提交的重量段与现行版本完全相同，无需重新发布。")
     return PriceSchedule(
         id=schedule_id,
         carrier_id=carrier.id,
@@ -196,7 +207,8 @@ def _note(note: str | None, field: str = "note") -> str | None:
     text = note.strip() if note is not None else None
     if text is not None and not 0 < len(text) <= MAX_NOTE_CHARS:
         raise InvalidInput(
-            "TEXT_INVALID", f"{field} must be 1..{MAX_NOTE_CHARS} characters", field=field
+            "TEXT_INVALID", f"{field} must be 1..{MAX_NOTE_CHARS} characters", field=field,
+            detail_zh=f"“{field}”须为 1 至 {MAX_NOTE_CHARS} 个字符。",
         )
     return text
 
@@ -243,25 +255,30 @@ def new_baseline(
     target = PRICE_TARGETS.get(target_code)
     if target is None:
         raise InvalidInput(
-            "PRICE_TARGET_UNKNOWN", f"target must be one of {sorted(PRICE_TARGETS)}", field="target"
+            "PRICE_TARGET_UNKNOWN", f"target must be one of {sorted(PRICE_TARGETS)}", field="target",
+            detail_zh=f"价格基准类别（target）须为以下之一：{'、'.join(sorted(PRICE_TARGETS))}。",
         )
     if not 0 < reference_weight_g <= MAX_WEIGHT_G:
         raise InvalidInput(
             "PRICE_BANDS_INVALID",
             f"reference_weight_g must be 1..{MAX_WEIGHT_G}",
             field="reference_weight_g",
+            detail_zh=f"参考重量（reference_weight_g）须为 1 至 {MAX_WEIGHT_G:,} 克。",
         )
     if not 0 < price_fen <= MAX_BAND_PRICE_FEN:
-        raise InvalidInput("PRICE_INVALID", "the baseline price is out of range", field="price")
+        raise InvalidInput("PRICE_INVALID", "the baseline price is out of range", field="price",
+            detail_zh=f"基准价格须在 0.01 至 {MAX_BAND_PRICE_FEN // 100:,} 元之间。")
     measured_text = _note(measured, "measured")
     if measured_text is None:
-        raise InvalidInput("TEXT_INVALID", "say what the baseline measures", field="measured")
+        raise InvalidInput("TEXT_INVALID", "say what the baseline measures", field="measured",
+            detail_zh="请说明价格基准测量的是什么（measured）。")
     reason = _note(correction_reason, "correction_reason")
     if (current is None) != (reason is None):
         raise Conflict(
             "BASELINE_CORRECTION_REASON",
             "a first baseline has no correction_reason; changing it needs one",
             field="correction_reason",
+            detail_zh="首次设定价格基准不需填写更正理由；更改已有基准须填写更正理由（correction_reason）。",
         )
     return PriceBaseline(
         county_code=county_code,
@@ -354,17 +371,21 @@ def certify_shipper(
     today: date,
 ) -> CertifiedShipper:
     if center.tier is not Tier.COUNTY_CENTER:
-        raise InvalidInput("STATION_NOT_A_CENTER", f"station {center.id} is not the county center")
+        raise InvalidInput("STATION_NOT_A_CENTER", f"station {center.id} is not the county center",
+            detail_zh=f"站点 {center.id} 不是县级物流配送中心。")
     code = check_credit_code(credit_code, field="credit_code")
     if code in active_codes:
         raise Conflict(
-            "SHIPPER_ALREADY_CERTIFIED", f"{code} is already certified", field="credit_code"
+            "SHIPPER_ALREADY_CERTIFIED", f"{code} is already certified", field="credit_code",
+            detail_zh=f"统一社会信用代码 {code} 的企业已认证，不能重复认证。",
         )
     if certified_on > today:
-        raise InvalidInput("DATE_IN_FUTURE", "certified_on is in the future", field="certified_on")
+        raise InvalidInput("DATE_IN_FUTURE", "certified_on is in the future", field="certified_on",
+            detail_zh=f"认证日期 {date_zh(certified_on)} 晚于今天（{date_zh(today)}）。")
     label = _note(name, "name")
     if label is None or len(label) > 100:
-        raise InvalidInput("TEXT_INVALID", "name must be 1..100 characters", field="name")
+        raise InvalidInput("TEXT_INVALID", "name must be 1..100 characters", field="name",
+            detail_zh="企业名称（name）须为 1 至 100 个字符。")
     return CertifiedShipper(shipper_id, center.id, code, label, certified_on)
 
 
@@ -372,12 +393,15 @@ def revoke_shipper(
     shipper: CertifiedShipper | None, *, revoked_on: date, reason: str, today: date
 ) -> CertifiedShipper:
     if shipper is None:
-        raise NotFound("SHIPPER_NOT_FOUND", "no such certified enterprise")
+        raise NotFound("SHIPPER_NOT_FOUND", "no such certified enterprise",
+            detail_zh="没有该认证企业。")
     if shipper.revoked_on is not None:
-        raise Conflict("SHIPPER_REVOKED", f"revoked on {shipper.revoked_on}")
+        raise Conflict("SHIPPER_REVOKED", f"revoked on {shipper.revoked_on}",
+            detail_zh=f"该企业的认证已于{date_zh(shipper.revoked_on)}撤销。")
     if not shipper.certified_on <= revoked_on <= today:
         raise InvalidInput(
-            "DATE_INVALID", "revoked_on must be between certified_on and today", field="revoked_on"
+            "DATE_INVALID", "revoked_on must be between certified_on and today", field="revoked_on",
+            detail_zh=f"撤销日期须在认证日期（{date_zh(shipper.certified_on)}）与今天（{date_zh(today)}）之间。",
         )
     text = _note(reason, "reason")
     return CertifiedShipper(

@@ -13,8 +13,9 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Final
 
+from ruralfund_common.calendar import date_zh
 from ruralfund_common.errors import Conflict, InvalidInput
-from ruralfund_common.money import FEN_PER_YUAN, parse_yuan
+from ruralfund_common.money import FEN_PER_YUAN, parse_yuan, yuan_zh
 
 from .network import Station
 
@@ -57,9 +58,11 @@ class ReportMonth:
                 "VOLUME_PERIOD_INVALID",
                 f"year must be {MIN_REPORT_YEAR}..{MAX_REPORT_YEAR}",
                 field="year",
+                detail_zh=f"年份须在 {MIN_REPORT_YEAR} 至 {MAX_REPORT_YEAR} 之间。",
             )
         if not 1 <= self.month <= 12:
-            raise InvalidInput("VOLUME_PERIOD_INVALID", "month must be 1..12", field="month")
+            raise InvalidInput("VOLUME_PERIOD_INVALID", "month must be 1..12", field="month",
+                detail_zh="月份须在 1 至 12 之间。")
 
     @property
     def first_day(self) -> date:
@@ -81,27 +84,32 @@ def parse_volume_fen(volume: str | None, volume_fen: int | None) -> int:
             "VOLUME_AMOUNT_INVALID",
             "give exactly one of volume (yuan text) or volume_fen",
             field="volume",
+            detail_zh="请给出交易额（volume，以元为单位的文字）或 volume_fen（以分为单位的整数）中的一项，且只给一项。",
         )
     field = "volume" if volume is not None else "volume_fen"
     if volume is not None:
         try:
             fen = parse_yuan(volume)
         except (ValueError, OverflowError, TypeError) as exc:
-            raise InvalidInput("VOLUME_AMOUNT_INVALID", str(exc), field=field) from None
+            raise InvalidInput("VOLUME_AMOUNT_INVALID", str(exc), field=field,
+                detail_zh=f"“{field}”不是有效的元金额（如 412,345.60，最多两位小数）。") from None
     else:
         assert volume_fen is not None
         if isinstance(volume_fen, bool) or not isinstance(volume_fen, int):
             raise InvalidInput(
-                "VOLUME_AMOUNT_INVALID", "volume_fen must be an integer", field=field
+                "VOLUME_AMOUNT_INVALID", "volume_fen must be an integer", field=field,
+                detail_zh="“volume_fen”须为整数（以分为单位）。",
             )
         fen = volume_fen
     if fen < 0:
-        raise InvalidInput("VOLUME_AMOUNT_INVALID", "a volume cannot be negative", field=field)
+        raise InvalidInput("VOLUME_AMOUNT_INVALID", "a volume cannot be negative", field=field,
+            detail_zh="交易额不能为负数。")
     if fen > MAX_MONTH_VOLUME_FEN:
         raise InvalidInput(
             "VOLUME_AMOUNT_INVALID",
             f"a month's volume above {MAX_MONTH_VOLUME_FEN} fen is not plausible",
             field=field,
+            detail_zh=f"单月交易额超过 {yuan_zh(MAX_MONTH_VOLUME_FEN)}，不合常理，请核对。",
         )
     return fen
 
@@ -129,27 +137,32 @@ class VolumeReport:
 
 def _check_figures(s: VolumeSubmission) -> None:
     if not 0 <= s.volume_fen <= MAX_MONTH_VOLUME_FEN:
-        raise InvalidInput("VOLUME_AMOUNT_INVALID", "volume out of range", field="volume_fen")
+        raise InvalidInput("VOLUME_AMOUNT_INVALID", "volume out of range", field="volume_fen",
+            detail_zh=f"交易额须在 0 至 {yuan_zh(MAX_MONTH_VOLUME_FEN)} 之间。")
     if not 0 <= s.parcels <= MAX_MONTH_PARCELS:
         raise InvalidInput(
-            "VOLUME_PARCELS_INVALID", f"parcels must be 0..{MAX_MONTH_PARCELS}", field="parcels"
+            "VOLUME_PARCELS_INVALID", f"parcels must be 0..{MAX_MONTH_PARCELS}", field="parcels",
+            detail_zh=f"包裹数须在 0 至 {MAX_MONTH_PARCELS:,} 之间。",
         )
 
 
 def _check_period(station: Station, period: ReportMonth, today: date) -> None:
     if today < period.next_first_day:
-        raise InvalidInput("VOLUME_MONTH_NOT_ENDED", f"{period} has not ended yet", field="month")
+        raise InvalidInput("VOLUME_MONTH_NOT_ENDED", f"{period} has not ended yet", field="month",
+            detail_zh=f"{period.first_day.year}年{period.first_day.month}月尚未结束，月末之后方可报告。")
     if period.next_first_day <= station.opened_on:
         raise InvalidInput(
             "VOLUME_BEFORE_OPENING",
             f"the station opened on {station.opened_on}, after {period}",
             field="month",
+            detail_zh=f"站点于{date_zh(station.opened_on)}启用，晚于{period.first_day.year}年{period.first_day.month}月。",
         )
     if station.closed_on is not None and period.first_day > station.closed_on:
         raise Conflict(
             "STATION_CLOSED",
             f"the station closed on {station.closed_on}, before {period}",
             field="month",
+            detail_zh=f"站点已于{date_zh(station.closed_on)}关闭，早于{period.first_day.year}年{period.first_day.month}月。",
         )
 
 
@@ -160,12 +173,14 @@ def _correction_reason(submitted: str | None, current: VolumeReport | None) -> s
             "VOLUME_CORRECTION_REASON_INVALID",
             f"correction_reason must be 1..{MAX_CORRECTION_REASON_CHARS} characters",
             field="correction_reason",
+            detail_zh=f"更正理由须为 1 至 {MAX_CORRECTION_REASON_CHARS} 个字符。",
         )
     if current is None and reason is not None:
         raise InvalidInput(
             "VOLUME_NOTHING_TO_CORRECT",
             "this month was never reported: send it without correction_reason",
             field="correction_reason",
+            detail_zh="该月尚未报告过：首次报告请不要填写更正理由（correction_reason）。",
         )
     if current is not None and reason is None:
         raise Conflict(
@@ -173,6 +188,7 @@ def _correction_reason(submitted: str | None, current: VolumeReport | None) -> s
             f"{current.period} was already reported; a correction needs correction_reason",
             field="correction_reason",
             details={"revision": current.revision, "volume_fen": current.volume_fen},
+            detail_zh=f"{current.period.first_day.year}年{current.period.first_day.month}月已报告（第 {current.revision} 版，交易额 {yuan_zh(current.volume_fen)}）；更正须填写更正理由（correction_reason）。",
         )
     return reason
 
@@ -203,6 +219,7 @@ def accept_report(
             "VOLUME_CORRECTION_UNCHANGED",
             "the correction repeats the figures already reported",
             field="volume",
+            detail_zh="更正的数据与已报告的完全相同，无需更正。",
         )
     return VolumeReport(
         id=report_id,

@@ -84,7 +84,8 @@ def _today(tx: Tx) -> date:
 async def _station_or_404(repo: Repository, station_id: str, *, lock: Lock = None) -> Station:
     station = await repo.station(station_id, lock=lock)
     if station is None:
-        raise NotFound("STATION_NOT_FOUND", f"no station {station_id}")
+        raise NotFound("STATION_NOT_FOUND", f"no station {station_id}",
+            detail_zh=f"没有编号为 {station_id} 的站点。")
     return station
 
 
@@ -258,7 +259,8 @@ async def carrier_leaves(
     repo = Repository(tx.conn)
     carrier = await repo.carrier(carrier_id, lock="update")
     if carrier is None or carrier.center_id != center_id:
-        raise NotFound("CARRIER_NOT_FOUND", f"no carrier {carrier_id} at station {center_id}")
+        raise NotFound("CARRIER_NOT_FOUND", f"no carrier {carrier_id} at station {center_id}",
+            detail_zh=f"站点 {center_id} 没有编号为 {carrier_id} 的快递企业。")
     gone = domain.carrier_leaves(carrier, left_on=left_on, today=_today(tx))
     await repo.save_carrier_departure(gone)
     return gone
@@ -295,7 +297,8 @@ async def end_partnership(
     partnership = await repo.partnership(partnership_id, lock="update")
     if partnership is None or partnership.center_id != center_id:
         raise NotFound(
-            "PARTNERSHIP_NOT_FOUND", f"no partnership {partnership_id} at station {center_id}"
+            "PARTNERSHIP_NOT_FOUND", f"no partnership {partnership_id} at station {center_id}",
+            detail_zh=f"站点 {center_id} 没有编号为 {partnership_id} 的合作。",
         )
     ended = domain.end_partnership(partnership, ended_on=ended_on, today=_today(tx))
     await repo.save_partnership_end(ended)
@@ -315,7 +318,8 @@ async def network_coverage(conn: asyncpg.Connection, county_code: str, *, as_of:
     center = await repo.active_center(county_code)
     if center is None:
         raise NotFound(
-            "COUNTY_CENTER_NOT_FOUND", f"county {county_code} has no active logistics center"
+            "COUNTY_CENTER_NOT_FOUND", f"county {county_code} has no active logistics center",
+            detail_zh=f"县 {county_code} 尚无在用的县级物流配送中心。",
         )
     carriers = await repo.carriers(center.id)
     partnerships = await repo.partnerships(center.id)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Final, Literal
 
 import asyncpg
+from ruralfund_common.calendar import date_zh
 from ruralfund_common.contracts.logistics.delivery_sla_breached import DeliverySlaBreached
 from ruralfund_common.errors import InvalidInput, NotFound
 from ruralfund_common.messaging import Tx
@@ -160,7 +161,8 @@ async def parcel_view(conn: asyncpg.Connection, parcel_id: str, *, now: datetime
     store = ParcelStore(conn)
     found: StoredParcel | None = await store.parcel(parcel_id)
     if found is None:
-        raise NotFound("PARCEL_NOT_FOUND", f"no scans of parcel {parcel_id}")
+        raise NotFound("PARCEL_NOT_FOUND", f"no scans of parcel {parcel_id}",
+            detail_zh=f"没有包裹 {parcel_id} 的扫描记录。")
     deadline, outcome = domain.sla_view(found.track)
     overdue = deadline is not None and now > deadline
     return ParcelView(
@@ -206,13 +208,16 @@ def _checked_range(granularity: str, start: date, end: date) -> tuple[date, date
     if granularity == "month":
         start, end = start.replace(day=1), domain.month_end(end)
     if end < start:
-        raise InvalidInput("RATE_RANGE_INVALID", "to is before from", field="to")
+        raise InvalidInput("RATE_RANGE_INVALID", "to is before from", field="to",
+            detail_zh=f"截止日期 {date_zh(end)} 早于起始日期 {date_zh(start)}。")
     days = (end - start).days + 1
     months = (end.year - start.year) * 12 + end.month - start.month + 1
     if granularity == "day" and days > MAX_RATE_DAYS:
-        raise InvalidInput("RATE_RANGE_INVALID", f"at most {MAX_RATE_DAYS} days", field="to")
+        raise InvalidInput("RATE_RANGE_INVALID", f"at most {MAX_RATE_DAYS} days", field="to",
+            detail_zh=f"按日统计最多 {MAX_RATE_DAYS} 天，所选区间为 {days} 天。")
     if granularity == "month" and months > MAX_RATE_MONTHS:
-        raise InvalidInput("RATE_RANGE_INVALID", f"at most {MAX_RATE_MONTHS} months", field="to")
+        raise InvalidInput("RATE_RANGE_INVALID", f"at most {MAX_RATE_MONTHS} months", field="to",
+            detail_zh=f"按月统计最多 {MAX_RATE_MONTHS} 个月，所选区间为 {months} 个月。")
     return start, end
 
 

@@ -61,7 +61,8 @@ async def _carrier_at(repo: Repository, center_id: str, carrier_id: str) -> Cent
     # FOR UPDATE: a carrier's versions are numbered one after the other
     carrier = await repo.carrier(carrier_id, lock="update")
     if carrier is None or carrier.center_id != center_id:
-        raise NotFound("CARRIER_NOT_FOUND", f"no carrier {carrier_id} at station {center_id}")
+        raise NotFound("CARRIER_NOT_FOUND", f"no carrier {carrier_id} at station {center_id}",
+            detail_zh=f"站点 {center_id} 没有编号为 {carrier_id} 的快递企业。")
     return carrier
 
 
@@ -109,7 +110,8 @@ async def _center_or_404(conn: asyncpg.Connection, county_code: str) -> Station:
     center = await Repository(conn).active_center(county_code)
     if center is None:
         raise NotFound(
-            "COUNTY_CENTER_NOT_FOUND", f"county {county_code} has no active logistics center"
+            "COUNTY_CENTER_NOT_FOUND", f"county {county_code} has no active logistics center",
+            detail_zh=f"县 {county_code} 尚无在用的县级物流配送中心。",
         )
     return center
 
@@ -155,7 +157,8 @@ async def price_history(
     carriers = {c.id: c for c in await Repository(conn).carriers(center.id)}
     if carrier_id is not None:
         if carrier_id not in carriers:
-            raise NotFound("CARRIER_NOT_FOUND", f"no carrier {carrier_id} at the county center")
+            raise NotFound("CARRIER_NOT_FOUND", f"no carrier {carrier_id} at the county center",
+                detail_zh=f"县级物流配送中心没有编号为 {carrier_id} 的快递企业。")
         carriers = {carrier_id: carriers[carrier_id]}
     versions = await PriceStore(conn).schedules(list(carriers))
     found = [(carriers[cid], v) for cid, vs in versions.items() for v in vs]
@@ -203,7 +206,8 @@ async def price_target_report(
     ranges in force on ``as_of``, against the county's latest baseline."""
     history = await PriceStore(conn).baselines(county_code)
     if not history:
-        raise NotFound("PRICE_BASELINE_NOT_SET", f"county {county_code} has no price baseline")
+        raise NotFound("PRICE_BASELINE_NOT_SET", f"county {county_code} has no price baseline",
+            detail_zh=f"县 {county_code} 尚未设定价格基准。")
     baseline = history[-1]
     board = await price_board(conn, county_code, as_of=as_of)
     quotes = [
@@ -223,7 +227,8 @@ async def certify_shipper(
     repo, store = Repository(tx.conn), PriceStore(tx.conn)
     center = await repo.station(center_id, lock="share")
     if center is None:
-        raise NotFound("STATION_NOT_FOUND", f"no station {center_id}")
+        raise NotFound("STATION_NOT_FOUND", f"no station {center_id}",
+            detail_zh=f"没有编号为 {center_id} 的站点。")
     active = [s.credit_code for s in await store.shippers(center.id) if s.revoked_on is None]
     shipper = domain.certify_shipper(
         center,
