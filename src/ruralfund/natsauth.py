@@ -10,7 +10,9 @@ read only the streams of the owners it consumes from, and delete no stream.
 
 What each service does on NATS (``ruralfund_common.messaging``), hence its permissions:
 
-- outbox relay: ensures its own stream (``$JS.API.STREAM.INFO|CREATE|UPDATE.<stream>``),
+- outbox relay: ensures its own stream (``$JS.API.STREAM.INFO|CREATE|UPDATE.<stream>``), reads
+  the last message of each of its subjects at start (``STREAM.MSG.GET.<stream>``: is the
+  stream ahead of a restored outbox?),
   publishes ``<owner>.evt.>`` with PubAcks coming back on ``_INBOX.>``, answers re-publish
   requests on ``_rf.republish.<owner>`` (core NATS; the answer goes to the requester's inbox,
   allowed by ``allow_responses``). Only the owner may subscribe there: the ops user may send
@@ -239,6 +241,9 @@ def service_permissions(
         subject(ns, f"{service}.evt.>"),
         subject(ns, f"dlq.{service}.>"),
         *_stream_admin(own),
+        # the relay's start-up check after a restore (OutboxRelay.stream_ahead): the last
+        # message of each subject of its own stream, read, never changed
+        f"{JS_API}.STREAM.MSG.GET.{own}",
         *_stream_admin(dlq),
         *_consumer_rights(own, [subject(ns, f"{service}.cmd.>")]),
     ]

@@ -373,8 +373,9 @@ async def _dead_letters(server: LockedNats) -> int:
 async def test_outbox_relay_and_consumer_work_with_their_own_users(
     locked_nats: LockedNats, database_url: str
 ) -> None:
-    """claims' relay and funds' consumer, each as itself: publish, consume, ack, re-publish
-    after a lost message (request/reply across users), dead-letter a refused event."""
+    """claims' relay and funds' consumer, each as itself: publish, check the stream is not
+    ahead of the outbox (a restart's check), consume, ack, re-publish after a lost message
+    (request/reply across users), dead-letter a refused event."""
     producer, consumer_pool = await _pool(database_url, "claims"), await _pool(database_url, "funds")
     relay = OutboxRelay(producer, locked_nats.url_for("claims"), producer="claims",
                         namespace=Namespace(""))
@@ -384,6 +385,9 @@ async def test_outbox_relay_and_consumer_work_with_their_own_users(
     try:
         await _emit(producer, [ThingHappened(n=n) for n in (1, 2, 3)] + [ThingHappened(n=4, poison=True)])
         await eventually(relay.relay_once, expect=4)
+        # what a restarting service checks first (its stream is not ahead of its outbox): it
+        # reads its own stream's last messages, as itself (funds could not restart in compose)
+        assert await relay.stream_ahead() == []
         await _drop_stored(locked_nats, "2")
         await funds.start(consumer_pool)  # on a fresh server: creates its streams itself
         await eventually(lambda: _effects(consumer_pool), expect=[1, 2, 3], timeout=20)
