@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from ruralfund_common.money import format_yuan
@@ -492,6 +492,69 @@ class TargetOut(BaseModel):
     met: bool | None
     item_codes: list[str]
     deliverables: list[str]
+
+
+class FormChoiceOut(BaseModel):
+    value: str | int
+    label_zh: str
+
+
+class FormColumnOut(BaseModel):
+    name: str
+    label_zh: str
+    input: str
+    unit_zh: str | None = None
+
+
+class FormFieldOut(BaseModel):
+    """One field of a claim form: ``name`` is its path in the evidence (``figures.storage_area_m2``)."""
+
+    name: str
+    label_zh: str
+    input: Literal["quarter", "year", "integer", "yuan", "text", "date", "boolean", "choice", "rows"]
+    required: bool
+    unit_zh: str | None = None
+    threshold_zh: str | None = Field(default=None, description="the condition in the original's terms")
+    hint_zh: str | None = None
+    min: int | None = None
+    choices: list[FormChoiceOut] | None = Field(default=None, description="newest period first")
+    columns: list[FormColumnOut] | None = Field(default=None, description="rows: one object per line")
+
+
+class ClaimFormOut(BaseModel):
+    fields: list[FormFieldOut]
+    per_zh: str = Field(description="how often it is claimed, e.g. 每季度")
+    period_zh: str = Field(description="the period claims may cover")
+
+
+class EvidenceFilesOut(BaseModel):
+    max_bytes: int
+    max_files: int
+    types: list[str]
+    types_zh: str
+
+
+class ProgramItemOut(BaseModel):
+    """What a claim under an item needs: build its form from ``form`` (Chinese labels, units,
+    thresholds, periods) or from ``evidence_schema`` (JSON Schema of the evidence)."""
+
+    program_code: str
+    code: str
+    name: str
+    line_code: str
+    mode: str
+    budget_fen: int
+    budget_yuan: str
+    criteria: str | None
+    claimable: bool
+    example: bool
+    period: dict[str, Any]
+    rule: dict[str, Any] | None = None
+    evidence_schema: dict[str, Any] | None = None
+    thresholds: list[dict[str, Any]] | None = None
+    paid_once: dict[str, Any] | None = None
+    form: ClaimFormOut | None = None
+    evidence_files: EvidenceFilesOut
 
 
 class ProgramTargetsOut(BaseModel):

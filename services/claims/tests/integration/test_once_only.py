@@ -235,6 +235,9 @@ async def test_an_item_says_what_a_claim_needs(claims) -> None:  # type: ignore[
     supply_fields = {f["name"]: f for f in supply["form"]["fields"]}
     assert supply_fields["figures.storage_area_m2"]["label_zh"] == "单一或整体仓储面积（平方米）"
     assert supply_fields["figures.storage_area_m2"]["threshold_zh"].startswith("不低于 ")
+    service = await claims.http.get("/programs/xinping-2021/items/anchor-training", headers=claims.ENTERPRISE)
+    assert service.status_code == 200, service.text  # purchase of service: no form to build
+    assert (service.json()["claimable"], service.json()["form"], service.json()["rule"]) == (False, None, None)
     missing = await claims.http.get("/programs/xinping-2021/items/nope", headers=claims.ENTERPRISE)
     assert missing.status_code == 404
 

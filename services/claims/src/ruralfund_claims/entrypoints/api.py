@@ -36,7 +36,7 @@ from ..domain.program import (
     decode_program_document,
 )
 from ..settings import SETTINGS_KEY, ClaimsSettings
-from ..views import ClaimOut, EnterpriseOut, ProgramOut, ProgramTargetsOut
+from ..views import ClaimOut, EnterpriseOut, ProgramItemOut, ProgramOut, ProgramTargetsOut
 
 __all__ = ["router"]
 
@@ -173,15 +173,15 @@ async def check_stored_program(code: CodePath, ctx: Ctx, principal: Reader) -> d
 )
 async def program_item(
     code: CodePath, item_code: CodePath, ctx: Ctx, principal: Reader
-) -> dict[str, Any]:
+) -> ProgramItemOut:
     async with ctx.pool.acquire() as conn:  # type: ignore[union-attr]
         today = local_date(ctx.clock.now())  # the latest period the form offers
         item = await service.describe_program_item(conn, code, item_code, today)
     limits = ctx.extras.get(SETTINGS_KEY) or ClaimsSettings()
     # what the upload takes, so a form can say so before anyone waits for a refusal
-    return item | {"evidence_files": {
+    return ProgramItemOut.model_validate(item | {"evidence_files": {
         "max_bytes": limits.evidence_max_file_bytes, "max_files": limits.evidence_max_files_per_claim,
-        "types": list(ACCEPTED_TYPES), "types_zh": ACCEPTED_ZH}}  # fmt: skip
+        "types": list(ACCEPTED_TYPES), "types_zh": ACCEPTED_ZH}})  # fmt: skip
 
 
 @router.get(

@@ -168,7 +168,7 @@ async def choose_item(request: Request, session: SignedIn) -> Response:
 
 async def _item(svc: Services, session: Session, program: str, item: str) -> dict[str, Any]:
     described = await svc.get("claims", f"/programs/{quote(program)}/items/{quote(item)}", session.token or "")
-    if not described.get("claimable") or "form" not in described:
+    if not described.get("claimable") or not described.get("form"):
         raise Refused("此项目不受理企业申报", f"“{described.get('name', item)}”不是以奖代补项目，或当前不受理申报。",
                       status=404)
     return described
@@ -255,7 +255,7 @@ async def _claim_page(request: Request, session: Session, claim_id: str, errors:
     files = await svc.get("claims", f"/claims/{quote(claim_id)}/files", token)
     item = await svc.get("claims", f"/programs/{quote(claim['program_code'])}/items/{quote(claim['item_code'])}",
                          token)
-    if not values and "form" in item:
+    if not values and item.get("form"):
         values = _values_of_evidence(claim["evidence"], item)
     return web(request).page(request, "enterprise_claim.html", session, status=status, claim=claim, files=files,
                              item=item, errors=errors, values=values, reason_zh=reason_zh,
