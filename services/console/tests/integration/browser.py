@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from playwright.async_api import Page, async_playwright, expect
-from ruralfund_common.testing.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_path
+from playwright.async_api import Page, async_playwright
+from ruralfund_common.testing.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_path, sign_in
 from ruralfund_common.testing.infra import free_port
 from ruralfund_common.testing.wait import eventually
 
@@ -80,12 +80,3 @@ async def shot(page: Page, name: str) -> Path:
     assert path.stat().st_size > 10_000, f"the screenshot {path.name} is empty"
     return path
 
-
-async def sign_in(page: Page, url: str, user: str) -> None:
-    """Signs in at the dev sign-in form as the user whose entry in the list starts with ``user``."""
-    await page.goto(f"{url}/signin")
-    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
-    option = page.locator("#name option", has_text=user).first
-    await page.get_by_label("用户").select_option(await option.get_attribute("value"))
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_role("button", name="退出登录")).to_be_visible()

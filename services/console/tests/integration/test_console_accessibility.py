@@ -34,7 +34,7 @@ async def test_every_console_page_passes_axe_and_fits_the_screen(contract, revie
                   ("contracts", "/staff/contracts?program=xinping-2021"),
                   ("contract", f"/staff/contracts/{contract['id']}"),
                   ("milestones", "/staff/milestones?program=ruyuan-2021-p2"),
-                  ("objections", "/staff/objections"),
+                  ("objections", "/staff/objections"), ("payments", "/staff/payments"),
                   ("not-found", "/staff/enterprises/91530427MA6K5XQ210")],
         "赵组长": [("home-leading-group", "/"), ("decisions", "/staff/decisions"),
                   ("claim-decision", f"/staff/claims/{reviewing.other['id']}")],

@@ -11,7 +11,8 @@ from typing import Any, Final
 
 from .axe import assert_accessible
 
-__all__ = ["CHROMIUM_ARGS", "CHROMIUM_ENV", "DESKTOP", "PHONE", "VIEWPORTS", "check_page", "chromium_path"]
+__all__ = ["CHROMIUM_ARGS", "CHROMIUM_ENV", "DESKTOP", "PHONE", "VIEWPORTS", "check_page", "chromium_path", "sign_in",
+           "sign_out"]
 
 CHROMIUM_ENV: Final = "RURALFUND_CHROMIUM"
 # Chromium in a container: no sandbox (no user namespaces), no GPU, nothing phoning home.
@@ -55,3 +56,24 @@ async def check_page(page: Any, shot: Path, where: str) -> list[dict[str, Any]]:
         wide = await page.evaluate(WIDEST, screen)  # what to fix
         raise AssertionError(f"{where} ({page.url}) is {width} px wide on a {screen} px screen: {wide} (see {shot})")
     return await assert_accessible(page, where)
+
+
+async def sign_in(page: Any, console_url: str, user: str) -> None:
+    """Signs in on the console's dev sign-in page as the user whose entry in the list starts
+    with ``user`` (the list shows each user's name and roles)."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{console_url}/signin")
+    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+    option = page.locator("#name option", has_text=user).first
+    await page.get_by_label("用户").select_option(await option.get_attribute("value"))
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+
+
+async def sign_out(page: Any) -> None:
+    """The header's 退出登录 button: back on the sign-in page."""
+    from playwright.async_api import expect
+
+    await page.get_by_role("button", name="退出登录").click()
+    await expect(page.get_by_role("heading", name="登录")).to_be_visible()

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from . import enterprise, home, oidc, signin, staff_claims, staff_objections, staff_registry
+from . import (
+    enterprise,
+    home,
+    oidc,
+    signin,
+    staff_claims,
+    staff_objections,
+    staff_payments,
+    staff_registry,
+)
 
 __all__ = ["ROUTERS"]
 
 ROUTERS = [signin.router, oidc.router, home.router, staff_claims.router, staff_registry.router,
-           staff_objections.router, enterprise.router]
+           staff_objections.router, enterprise.router, staff_payments.router]
