@@ -203,10 +203,14 @@ class OidcClient:
         exp = jwt.decode(tokens["access_token"], options={"verify_signature": False}).get("exp")
         return SignedInPerson(principal, tokens["access_token"], float(exp))
 
-    def end_session_url(self) -> str | None:
-        """Where sign-out sends the person (RP-initiated logout), when the IdP offers it."""
-        provider = self._provider
-        if provider is None or not provider.end_session_endpoint:
+    async def end_session_url(self) -> str | None:
+        """Where sign-out sends the person (RP-initiated logout), when the IdP offers it. An IdP
+        out of reach only means the person is signed out here alone (None)."""
+        try:
+            provider = await self.provider()  # cached; after a restart, read again
+        except SignInRefused:
+            return None
+        if not provider.end_session_endpoint:
             return None
         params = {"client_id": self.settings.oidc_client_id}
         if after := self.settings.post_logout_url():

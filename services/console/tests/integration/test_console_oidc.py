@@ -68,6 +68,17 @@ async def test_a_bureau_person_signs_in_at_the_idp_and_finds_the_review_queue(id
         # the IdP takes it from there: its own sign-out confirmation page
         assert (await client.get(end)).status_code == 200
 
+    # a console that restarted since (no discovery cached) still ends the IdP's session
+    again = await idp_world.console()
+    async with browser(again) as client:
+        start = await _start(client)
+        assert (await client.get(await through_idp(client, start.url.join(start.headers["location"]), "wang"))
+                ).status_code == 303
+        home = await client.get(f"{CONSOLE}/")
+        again.state.oidc._provider = None  # as after a restart
+        out = await client.post(f"{CONSOLE}/signout", data={"csrf": _csrf(home.text)})
+        assert out.headers["location"].startswith(f"{idp_world.idp.issuer}/session/end")
+
 
 async def test_an_enterprise_signs_in_as_a_public_client_with_its_credit_code(idp_world) -> None:
     app = await idp_world.console(client_id=PUBLIC_CLIENT_ID, secret=None)

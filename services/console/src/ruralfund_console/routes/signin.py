@@ -59,7 +59,7 @@ async def signout(request: Request, csrf: Csrf = None) -> Response:
         raise Refused("请求已过期", "页面已过期或来源不明，请重新打开页面。")
     oidc = getattr(request.app.state, "oidc", None)
     # signed in at the IdP: end that session too, where the IdP offers it (RP-initiated logout)
-    target = (oidc.end_session_url() if oidc is not None and session and session.idp else None) or "/signin"
+    target = (await oidc.end_session_url() if oidc is not None and session and session.idp else None) or "/signin"
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
