@@ -127,6 +127,9 @@ class OidcClient:
         except (httpx.HTTPError, ValueError) as exc:
             raise SignInRefused(f"discovery failed: {exc}", "统一身份认证服务暂时无法访问，请稍后再试。",
                                 status=503, title_zh="认证服务不可用") from exc
+        if not isinstance(doc, dict):
+            raise SignInRefused("discovery document is not a JSON object",
+                                "统一身份认证服务的配置不完整，请联系系统管理员。", status=502)
         if doc.get("issuer") != issuer:
             # Discovery §4.3: the document must name exactly the issuer we asked
             raise SignInRefused(f"discovery names issuer {doc.get('issuer')!r}, configured {issuer!r}",
@@ -138,6 +141,11 @@ class OidcClient:
         except KeyError as exc:
             raise SignInRefused(f"discovery lacks {exc}", "统一身份认证服务的配置不完整，请联系系统管理员。",
                                 status=502) from exc
+        endpoints = (provider.authorization_endpoint, provider.token_endpoint, provider.jwks_uri)
+        if self.settings.production and any(urlsplit(e).scheme != "https" for e in endpoints):
+            # the keys or the code would travel in the clear, open to being swapped or read
+            raise SignInRefused("discovery names a non-https endpoint",
+                                "统一身份认证服务的地址不是 https，生产环境不可使用。", status=502)
         if "S256" not in (doc.get("code_challenge_methods_supported") or ["S256"]):
             raise SignInRefused("IdP does not offer PKCE S256", "统一身份认证服务不支持本系统要求的登录方式（PKCE）。",
                                 status=502)
