@@ -559,3 +559,26 @@ def test_the_policy_check_sees_a_hole() -> None:
     pods = _pods(docs, namespace)
     assert _may_connect(policies, pods["claims"], {"ip": "203.0.113.7"}, 8000)
     assert not _may_connect(policies, pods["claims"], pods["funds"], 8000)  # funds' ingress still closed
+
+
+def test_nats_tls_mounts_each_service_only_the_ca_and_its_own_key() -> None:
+    """nats.tls.enabled: tls:// URLs, RURALFUND_NATS_TLS_* pointing into a read-only mount that
+    holds the CA and the service's own certificate and key, no other service's."""
+    docs = render_with("county-xinping.yaml", {"nats": {"address": "nats.nats.svc.cluster.local:4222",
+                                                       "tls": {"enabled": True}}})
+    for svc, dep, c in _containers(docs):
+        env = _env(c)
+        assert env["NATS_URL"]["value"].startswith("tls://"), svc
+        files = {k: env[f"RURALFUND_NATS_TLS_{k}_FILE"]["value"] for k in ("CA", "CERT", "KEY")}
+        assert files == {"CA": "/etc/ruralfund/nats-tls/ca.crt", "CERT": f"/etc/ruralfund/nats-tls/{svc}.crt",
+                         "KEY": f"/etc/ruralfund/nats-tls/{svc}.key"}
+        mount = next(m for m in c["volumeMounts"] if m["name"] == "nats-tls")
+        assert mount["readOnly"] is True and mount["mountPath"] == "/etc/ruralfund/nats-tls"
+        volume = next(v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "nats-tls")
+        assert volume["secret"]["secretName"] == "xinping-nats-tls"
+        assert {i["key"] for i in volume["secret"]["items"]} == {"ca.crt", f"{svc}.crt", f"{svc}.key"}
+        for version in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(dep, version, strict=True)
+    plain = _containers(render("county-xinping.yaml"))
+    assert all(_env(c)["NATS_URL"]["value"].startswith("nats://") and "RURALFUND_NATS_TLS_CA_FILE" not in _env(c)
+               for _svc, _dep, c in plain)
