@@ -61,7 +61,9 @@ async def _publish(urls: dict[str, tuple[str, int]], seconds: float) -> dict[str
         url, replicas = urls[shape]
         rates[shape]["ack_each_per_s"].append(await measure_nats_publish_rate(url, seconds, 1, replicas=replicas))
         rates[shape][IN_FLIGHT_KEY].append(await measure_nats_publish_rate(url, seconds, IN_FLIGHT, replicas=replicas))
-    return {s: {k: statistics.fmean(v) for k, v in figures.items()} for s, figures in rates.items()}
+    # the samples too: one stalled measurement (a loaded machine) shows as a pair far apart
+    return {s: {**{k: statistics.fmean(v) for k, v in figures.items()},
+                **{k.replace("_per_s", "_samples"): v for k, v in figures.items()}} for s, figures in rates.items()}
 
 
 async def _end_to_end(urls: dict[str, tuple[str, int]], dsn: str, approvals: int, per_s: float,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Final
 
 import httpx
-from ruralfund_common.testing.infra import free_port
+from ruralfund_common.testing.infra import free_ports_below_ephemeral
 
 __all__ = [
     "REPO",
@@ -81,7 +81,9 @@ class ServiceProcess:
 
 
 def _spawn(service: str, env: Mapping[str, str], log_dir: Path) -> ServiceProcess:
-    port = free_port()
+    # below the ephemeral range: the run's own outgoing connections took a port picked there
+    # before notify bound it (benchmarks/cluster.py starts the services four times)
+    port = free_ports_below_ephemeral()[0]
     log = open(log_dir / f"bench-{service}-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "ruralfund", "serve", service, "--host", "127.0.0.1", "--port", str(port)],

@@ -68,6 +68,7 @@ __all__ = [
     "embedded_nats",
     "embedded_postgres",
     "free_port",
+    "free_ports_below_ephemeral",
     "image_present",
     "is_loopback_url",
     "nats_container",
@@ -153,6 +154,34 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+#: Linux hands out outgoing connections' ports from 32768-60999; a port picked there for a server
+#: that starts later (or restarts) can meanwhile be taken by one (a dev test's console, a
+#: benchmark's notify: "address already in use").
+_BELOW_EPHEMERAL: Final = (20_000, 32_000)
+
+
+def free_ports_below_ephemeral(count: int = 1, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct ports, bindable a moment ago, below Linux's ephemeral range: for
+    servers that start a while after the pick, or stop and start again on the same port."""
+    import random
+
+    rnd = random.SystemRandom()
+    found: list[int] = []
+    for _ in range(200 + 10 * count):
+        port = rnd.randrange(*_BELOW_EPHEMERAL)
+        if port in found:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError(f"no {count} free ports in {_BELOW_EPHEMERAL}")
 
 
 def redact_url(url: str) -> str:

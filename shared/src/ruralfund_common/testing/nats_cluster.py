@@ -9,22 +9,20 @@ towards the quorum, as the Helm values ask of a production cluster.
 
 Nodes keep their client and route ports across stop/kill/start, so clients configured with
 the comma-separated URL list (NATS_URL) and the peers' routes find them again. The ports are
-chosen below Linux's ephemeral range (32768-60999): while a node is down, an outgoing
-connection of the run could otherwise take its port.
+chosen below Linux's ephemeral range: while a node is down, an outgoing connection of the run
+could otherwise take its port.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
-import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any, Final, Self
 
 from ..settings import nats_servers
-from .infra import EmbeddedNats, connect_nats
+from .infra import EmbeddedNats, connect_nats, free_ports_below_ephemeral
 from .wait import eventually
 
 __all__ = ["SYNC_INTERVAL", "EmbeddedNatsCluster", "nats_cluster"]
@@ -37,32 +35,8 @@ CLUSTER_NAME: Final = "ruralfund"
 READY_TIMEOUT_S: Final = 60.0
 #: A stream leader is re-elected within seconds of losing its leader; a loaded runner needs more.
 LEADER_TIMEOUT_S: Final = 60.0
-_PORT_RANGE: Final = (20_000, 32_000)
-_PORT_ATTEMPTS: Final = 200
 _STREAM_INFO_TIMEOUT_S: Final = 2.0
 _log = logging.getLogger(__name__)
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _ports(count: int) -> list[int]:
-    """``count`` distinct ports free a moment ago, below the ephemeral range."""
-    rnd = random.SystemRandom()
-    found: list[int] = []
-    for _ in range(_PORT_ATTEMPTS):
-        port = rnd.randrange(*_PORT_RANGE)
-        if port not in found and _bindable(port):
-            found.append(port)
-            if len(found) == count:
-                return found
-    raise RuntimeError(f"no {count} free ports in {_PORT_RANGE}")
 
 
 def node_config(name: str, route_port: int, route_ports: list[int]) -> str:
@@ -82,7 +56,7 @@ class EmbeddedNatsCluster:
 
     def __init__(self, size: int = 3) -> None:
         assert size >= 3 and size % 2 == 1, "a JetStream quorum needs an odd number of nodes, at least 3"
-        ports = _ports(2 * size)
+        ports = free_ports_below_ephemeral(2 * size)
         self.client_ports, self.route_ports = ports[:size], ports[size:]
         self.names = [f"n{i}" for i in range(size)]
         self.nodes = [
