@@ -5,13 +5,16 @@ them) on real NATS and PostgreSQL, and every act of a PERSON is a click in the b
   an enterprise signs in, registers, submits a packaging claim with a PDF; the bureau reviews;
   a leading-group member approves; the notice appears on the public page; a citizen objects
   (notify's public form, a browser context with no console cookies) and the bureau dismisses
-  it; the clock passes the window; the bureau orders the payment; a leading-group member and
+  it; the clock passes the window; the finance bureau releases the money into the joint
+  account; the bureau orders the payment; a leading-group member and
   the contractor's signatory sign it from their queues; the enterprise sees 已拨付.
 
+The finance bureau's release (预拨) into the joint account, without which no payment goes out,
+is a person's act too: done on the console's finance page before the order.
+
 Test scaffolding, not people: the dev clock (moved through funds' /admin/clock: the clock file
-moves every service, as `ruralfund dev`'s does), the demo program loaded as `ruralfund dev`
-loads it, and the finance bureau's release (预拨) posted to funds' API: the console has no
-finance page yet. Reads through the APIs only wait for the services to catch up.
+moves every service, as `ruralfund dev`'s does) and the demo program loaded as `ruralfund dev`
+loads it. Reads through the APIs only wait for the services to catch up.
 
 Every page visited is checked by :func:`check_page` (fits the screen, no serious or critical
 axe-core violation) and screenshotted to test-output/console-flow/<screen>/NN-<page>.png.
@@ -39,7 +42,7 @@ from ruralfund_common.testing.browser import (
     sign_out,
 )
 from ruralfund_common.testing.infra import free_port
-from ruralfund_common.testing.services import bearer, person
+from ruralfund_common.testing.services import bearer
 from ruralfund_common.testing.wait import eventually
 
 from .conftest import ADMIN, REPO, SERVICES
@@ -47,7 +50,6 @@ from .conftest import ADMIN, REPO, SERVICES
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 SCREENSHOTS = REPO / "test-output" / "console-flow"
-FINANCE = person("Finance Li", Role.FINANCE_BUREAU)
 CREDIT_CODE = "91530427MA6K0B0Q1Y"
 ENTERPRISE = "新平礼好包装有限公司"
 OBJECTION = "该企业实际使用带“新平礼好”标识的包装箱不足1万个，申报数量不实，请核查。"
@@ -97,9 +99,8 @@ async def console(system, tmp_path: Path) -> AsyncIterator[str]:
 
 
 async def _the_county_opens(system) -> None:
-    """What `ruralfund dev` and the finance bureau have done before the enterprise comes:
-    Monday 2026-03-02 10:00 in Shanghai, Xinping's program loaded, its accounts opened, and
-    5 million yuan released into the joint account."""
+    """What `ruralfund dev` has done before the enterprise comes: Monday 2026-03-02 10:00 in
+    Shanghai, Xinping's program loaded, and its accounts opened."""
     admin = bearer(ADMIN)
     async with system.client("claims") as claims, system.client("funds") as funds:
         r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=admin)
@@ -112,9 +113,6 @@ async def _the_county_opens(system) -> None:
             return (await funds.get("/programs/xinping-2021/balances", headers=admin)).status_code == 200
 
         await eventually(accounts_open, timeout=30, description="funds opened the program's accounts")
-        r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),
-                             json={"amount_yuan": "5,000,000.00", "approval_reference": "新电商领〔2026〕1号"})
-        assert r.status_code == 201, r.text
 
 
 async def _award(system, *, held: bool) -> dict:
@@ -261,7 +259,25 @@ async def test_the_xinping_flow_through_the_console_in_chromium(system, console,
                                      headers=bearer(ADMIN))
                 assert r.status_code == 200, r.text
 
+            await sign_out(page)
+
+            # --- the finance bureau releases the money into the joint account
+            await sign_in(page, console, "钱科长")
+            await look("finance-home")
+            await page.get_by_role("navigation", name="财政局导航").get_by_role("link", name="预拨资金").click()
+            joint = page.locator('#programs-table tr[data-program="xinping-2021"] td.joint')
+            await expect(joint).to_have_text("0.00 元")
+            await look("finance-releases")
+            await page.get_by_label("预拨金额（元，如 5,000,000.00）").fill("5,000,000.00")
+            await page.get_by_label("领导小组批复文号").fill("新电商领〔2026〕1号")
+            await page.get_by_role("button", name="预拨").click()
+            await expect(page.get_by_role("status")).to_contain_text("已预拨")
+            await expect(joint).to_have_text("5,000,000.00 元")
+            await look("finance-released")
+            await sign_out(page)
+
             # --- the bureau orders the payment
+            await sign_in(page, console, "王科长")
             await page.get_by_role("navigation", name="工作导航").get_by_role("link", name="支付指令").click()
             order_row = page.locator(f'#awards-to-order tr[data-award-id="{award["award_id"]}"]')
             await expect(order_row).to_contain_text("2,469.00 元")
@@ -300,5 +316,5 @@ async def test_the_xinping_flow_through_the_console_in_chromium(system, console,
         finally:
             await browser.close()
 
-    assert len(shots) == 28, shots
+    assert len(shots) == 31, shots
     assert all((folder / f"{i:02d}-{name}.png").stat().st_size > 10_000 for i, name in enumerate(shots))

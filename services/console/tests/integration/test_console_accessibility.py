@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 from playwright.async_api import async_playwright
+from ruralfund_common.auth import Role
 from ruralfund_common.testing.browser import CHROMIUM_ARGS, VIEWPORTS, check_page
 from ruralfund_common.testing.services import bearer
 
@@ -24,6 +25,7 @@ async def test_every_console_page_passes_axe_and_fits_the_screen(contract, revie
     r = await world.claims.post(f"/claims/{reviewing.other['id']}/review", json={"outcome": "complete"},
                                 headers=bearer(ADMIN))
     assert r.status_code == 200, r.text
+    world.users.create("钱科长", [Role.FINANCE_BUREAU])
     pages = {  # (who signs in, or None) -> [(name, path)]
         None: [("signin", "/signin")],
         "王科长": [("home-bureau", "/"), ("claims-search", "/staff/claims?status=submitted"),
@@ -41,6 +43,7 @@ async def test_every_console_page_passes_axe_and_fits_the_screen(contract, revie
         "孙委员": [("home-recused", "/"), ("decisions-recused", "/staff/decisions"),
                   ("claim-recused", f"/staff/claims/{reviewing.first['id']}")],
         "陈签字人": [("home-contractor", "/")],
+        "钱科长": [("home-finance", "/"), ("finance-releases", "/finance/releases")],
         "李经理": [("home-enterprise", "/"), ("enterprise-registration", "/enterprise/registration"),
                   ("enterprise-claims", "/enterprise/claims"), ("enterprise-items", "/enterprise/claims/new"),
                   ("enterprise-claim-form", "/enterprise/claims/new/xinping-2021/brand-packaging"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     enterprise,
+    finance,
     home,
     oidc,
     signin,
@@ -16,4 +17,4 @@ from . import (
 __all__ = ["ROUTERS"]
 
 ROUTERS = [signin.router, oidc.router, home.router, staff_claims.router, staff_registry.router,
-           staff_objections.router, enterprise.router, staff_payments.router]
+           staff_objections.router, enterprise.router, staff_payments.router, finance.router]
