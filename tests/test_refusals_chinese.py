@@ -37,6 +37,7 @@ SOURCES: Final[Mapping[str, tuple[Path, str | None]]] = {
     "claims": (ROOT / "services/claims/src", "ruralfund_claims.domain.refusals:TITLES_ZH"),
     "funds": (ROOT / "services/funds/src", "ruralfund_funds.entrypoints.api:TITLES_ZH"),
     "logistics": (ROOT / "services/logistics/src", "ruralfund_logistics.domain.refusals:TITLES_ZH"),
+    "notify": (ROOT / "services/notify/src", "ruralfund_notify.domain.refusals:TITLES_ZH"),
 }
 
 
@@ -113,15 +114,16 @@ def _gives(cls: ast.ClassDef | None, family: Mapping[str, ast.ClassDef | None], 
     or a value it computes, rather than forwarding a parameter of the same name)."""
     while cls is not None:
         init = _super_init(cls)
-        if init is not None:
-            value = _keyword(init, member)
-            forwarded = isinstance(value, ast.Name) and value.id == member
-            return value is not None and not forwarded and _chinese(value)
+        value = _keyword(init, member) if init is not None else None
+        if value is not None:  # given here; a parameter of the same name is the caller's to give
+            return not (isinstance(value, ast.Name) and value.id == member) and _chinese(value)
         cls = next((family.get(n) for b in cls.bases if (n := _name(b)) in family), None)
     return False
 
 
-def _code(call: ast.Call, cls: ast.ClassDef | None) -> str | None:
+def _code(call: ast.Call, cls: ast.ClassDef | None, family: Mapping[str, ast.ClassDef | None]) -> str | None:
+    while cls is not None and _super_init(cls) is None:  # the nearest class that calls its base
+        cls = next((family.get(n) for b in cls.bases if (n := _name(b)) in family), None)
     init = _super_init(cls) if cls is not None else None
     for made in (init, call) if init is not None else (call,):  # a subclass may name its code itself
         node = made.args[0] if made.args else _keyword(made, "code")
@@ -156,7 +158,7 @@ def _sites(service: str) -> Iterator[tuple[Site, bool, bool]]:
             if name not in family:
                 continue
             cls = family[name] or classes.get(name) if name not in BASES else None
-            code = _code(call, cls)
+            code = _code(call, cls, family)
             site = Site(f"{path.relative_to(ROOT)}:{call.lineno}", code, call)
             detail = _chinese(_keyword(call, "detail_zh")) or _gives(cls, family, "detail_zh")
             title_node = _keyword(call, "title_zh")

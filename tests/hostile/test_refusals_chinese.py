@@ -143,3 +143,23 @@ async def test_logistics_refusals_are_chinese(serve: Any, hostile: Any) -> None:
         ("VOLUME_AMOUNT_INVALID", admin, "POST", volumes, {"json": month | {"volume": "1.001"}, **key()}),
         ("NOT_STATION_OPERATOR", people["enterprise"], "POST", volumes, {"json": month | {"month": 2}, **key()}),
     ])  # fmt: skip
+
+
+async def test_notify_refusals_are_chinese(serve: Any, hostile: Any) -> None:
+    notify = await serve("notify")
+    admin, notice = hostile.ADMIN, notify.ids["notice_id"]
+    json_only = {"headers": {"Accept": "application/json"}}
+    subscription = {"url": "https://10.0.0.1/hook", "event_types": ["funds.evt.payment_executed.v1"]}
+    public = subscription | {"url": "https://93.184.216.34/hook"}  # an address literal: no DNS asked
+    await _each(notify, hostile, [
+        *_generic(hostile, "/webhooks/subscriptions", subscription),
+        ("NOTICE_NOT_FOUND", None, "GET", "/publicity/notices/no-such-notice", json_only),
+        ("WEBHOOK_TARGET_FORBIDDEN", admin, "POST", "/webhooks/subscriptions", {"json": subscription}),
+        ("UNKNOWN_EVENT_TYPE", admin, "POST", "/webhooks/subscriptions",
+         {"json": public | {"event_types": ["no.such.event"]}}),
+        ("INVALID_SECRET", admin, "POST", "/webhooks/subscriptions", {"json": public | {"secret": "hunter2"}}),
+        ("SUBSCRIPTION_NOT_FOUND", admin, "GET", f"/webhooks/subscriptions/{uuid.uuid4()}", {}),
+        ("OBJECTION_NOT_FOUND", admin, "GET", f"/objections/{uuid.uuid4()}", {}),
+        ("FORM_MEDIA_TYPE", None, "POST", f"/publicity/notices/{notice}/objections",
+         {"json": {"name": "张三"}, "headers": {"Accept": "application/json", "Sec-Fetch-Site": "same-origin"}}),
+    ])  # fmt: skip

@@ -12,6 +12,7 @@ from ruralfund_common.settings import ServiceSettings
 
 from .adapters.smtp import SmtpMailer
 from .adapters.webhook_http import WebhookHttp
+from .domain.refusals import TITLES_ZH
 from .entrypoints.api import admin_router, public_router
 from .entrypoints.objections_api import objection_admin_router, objection_form_router
 from .entrypoints.open_data import open_data_router
@@ -59,6 +60,7 @@ def create_app(
     app = build_service_app(
         service="notify",
         title="ruralfund notify",
+        titles_zh=TITLES_ZH,
         description="Publicity notices (公示) of approved awards on the county portal's public page "
         "(HTML, Atom, JSON, open data) with the objection form; mail to enterprises, objectors, "
         "responsible units and the bureau; signed webhooks for other systems.",
@@ -96,7 +98,7 @@ def create_public_app(app: FastAPI) -> FastAPI:
     public.state.ctx = app.state.ctx
     public.state.max_body_bytes = app.state.max_body_bytes
     public.state.auth_settings = app.state.auth_settings
-    install_problem_handlers(public)
+    install_problem_handlers(public, TITLES_ZH)
     public.add_middleware(BodyLimitMiddleware, max_bytes=app.state.max_body_bytes)
     public.add_middleware(RequestIdMiddleware)
     public.add_middleware(PublicHeadersMiddleware, prefixes=None)  # every answer is public

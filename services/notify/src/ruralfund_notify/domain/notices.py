@@ -96,7 +96,8 @@ def revocation_of_refused_reservation(award_id: str, code: str, at: datetime) ->
 
 class NoticeAlreadyPublished(Conflict):
     def __init__(self, notice_id: str) -> None:
-        super().__init__("NOTICE_ALREADY_PUBLISHED", f"notice {notice_id} is already published")
+        super().__init__("NOTICE_ALREADY_PUBLISHED", f"notice {notice_id} is already published",
+                         detail_zh=f"公示 {notice_id} 已发布，不能重复发布（重复发布会缩短异议期）。")
 
 
 # How a publicised contract tranche names itself on the public page.

@@ -72,7 +72,7 @@ class PublicRefusal(DomainError):
     """A refusal the public reads: ``message_zh`` goes on the page."""
 
     def __init__(self, code: str, message: str, message_zh: str, **kwargs: object) -> None:
-        super().__init__(code, message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(code, message, detail_zh=message_zh, **kwargs)  # type: ignore[arg-type]
         self.message_zh = message_zh
 
 
@@ -112,6 +112,7 @@ class ObjectionInvalid(InvalidInput):
             f"the objection form has mistakes in: {', '.join(errors_zh)}",
             field=first,
             details={"errors_zh": errors_zh},
+            detail_zh="异议表单有以下问题：" + "；".join(errors_zh.values()),
         )
         self.errors_zh = errors_zh
 

@@ -56,8 +56,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 class TargetRefused(InvalidInput):
     """The URL or one of its addresses may not be called."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__("WEBHOOK_TARGET_FORBIDDEN", message, field="url")
+    def __init__(self, message: str, *, detail_zh: str) -> None:
+        super().__init__("WEBHOOK_TARGET_FORBIDDEN", message, field="url", detail_zh=detail_zh)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,24 +92,26 @@ class Target:
 def parse_target(url: str, *, allow_loopback: bool) -> Target:
     """Check the URL's shape; raises TargetRefused. Addresses are checked separately."""
     if len(url) > MAX_URL_CHARS:
-        raise TargetRefused(f"the URL is longer than {MAX_URL_CHARS} characters")
+        raise TargetRefused(f"the URL is longer than {MAX_URL_CHARS} characters",
+                            detail_zh=f"接收地址（url）最多 {MAX_URL_CHARS} 个字符。")
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise TargetRefused(f"the URL cannot be parsed: {exc}") from None
+        raise TargetRefused(f"the URL cannot be parsed: {exc}", detail_zh="接收地址（url）不是有效的网址。") from None
     allowed = ("https", "http") if allow_loopback else ("https",)
     if parts.scheme not in allowed:
-        raise TargetRefused("webhook URLs must use https")
+        raise TargetRefused("webhook URLs must use https", detail_zh="接收地址（url）须使用 https。")
     if parts.username is not None or parts.password is not None:
-        raise TargetRefused("webhook URLs must not carry a user name or password")
+        raise TargetRefused("webhook URLs must not carry a user name or password",
+                            detail_zh="接收地址（url）中不能包含用户名或密码。")
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
-        raise TargetRefused("the URL has no host")
+        raise TargetRefused("the URL has no host", detail_zh="接收地址（url）中没有主机名。")
     try:
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:
-        raise TargetRefused("the host name is not a valid domain name") from None
+        raise TargetRefused("the host name is not a valid domain name", detail_zh="接收地址的主机名不是有效的域名。") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path)
 
@@ -149,7 +151,7 @@ def check_addresses(target: Target, addresses: list[str], *, allow_loopback: boo
     """The addresses, if every one may be called; raises TargetRefused naming the first that
     may not (a host with no address at all is refused too)."""
     if not addresses:
-        raise TargetRefused(f"{target.host} has no address")
+        raise TargetRefused(f"{target.host} has no address", detail_zh=f"主机 {target.host} 没有可用的网络地址。")
     for text in addresses:
         ip = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone id
         if is_public_address(ip):
@@ -158,10 +160,12 @@ def check_addresses(target: Target, addresses: list[str], *, allow_loopback: boo
             continue
         raise TargetRefused(
             f"{target.host} resolves to {ip}, which is not a public address "
-            "(loopback, private, link-local, multicast or reserved ranges are refused)"
+            "(loopback, private, link-local, multicast or reserved ranges are refused)",
+            detail_zh=f"主机 {target.host} 解析为 {ip}，不是公网地址（本机、内网、链路本地、组播和保留地址均不接受）。",
         )
     if target.scheme == "http" and not all(
         ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses
     ):
-        raise TargetRefused("plain http is accepted for loopback test receivers only")
+        raise TargetRefused("plain http is accepted for loopback test receivers only",
+                            detail_zh="只有本机测试接收方可以使用 http，其他接收地址须使用 https。")
     return addresses

@@ -72,19 +72,22 @@ def parse_secret(secret: str) -> bytes:
     """The HMAC key of a ``whsec_<base64>`` secret; raises InvalidInput if it is not one."""
     if not secret.startswith(SECRET_PREFIX):
         raise InvalidInput(
-            "INVALID_SECRET", "a webhook secret looks like whsec_<base64>", field="secret"
+            "INVALID_SECRET", "a webhook secret looks like whsec_<base64>", field="secret",
+            detail_zh="签名密钥（secret）的格式应为 whsec_ 加 base64 编码的随机字节。",
         )
     try:
         key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(
-            "INVALID_SECRET", "the secret after whsec_ is not base64", field="secret"
+            "INVALID_SECRET", "the secret after whsec_ is not base64", field="secret",
+            detail_zh="签名密钥（secret）中 whsec_ 之后的部分不是有效的 base64 编码。",
         ) from None
     if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
         raise InvalidInput(
             "INVALID_SECRET",
             f"the secret must hold {MIN_SECRET_BYTES}..{MAX_SECRET_BYTES} random bytes",
             field="secret",
+            detail_zh=f"签名密钥（secret）须含 {MIN_SECRET_BYTES} 至 {MAX_SECRET_BYTES} 个随机字节。",
         )
     return key
 
@@ -129,6 +132,7 @@ def check_event_types(wanted: list[str], offered: frozenset[str]) -> list[str]:
             "INVALID_EVENT_TYPES",
             f"subscribe to 1..{MAX_EVENT_TYPES} event types",
             field="event_types",
+            detail_zh=f"请订阅 1 至 {MAX_EVENT_TYPES} 种事件类型（event_types）。",
         )
     unknown = [t for t in distinct if t not in offered]
     if unknown:
@@ -137,6 +141,7 @@ def check_event_types(wanted: list[str], offered: frozenset[str]) -> list[str]:
             f"not offered: {', '.join(unknown)}; see GET /webhooks/event-types",
             field="event_types",
             details={"unknown": unknown, "offered": sorted(offered)},
+            detail_zh=f"以下事件类型不提供订阅：{'、'.join(unknown)}；可订阅的类型见 GET /webhooks/event-types。",
         )
     return distinct
 

@@ -318,7 +318,8 @@ def wants_html(request: Request) -> bool:
 def not_found_page(request: Request, ctx: ServiceContext) -> HTMLResponse:
     """404 for an unknown or mistyped notice: the page for people, problem+json for others."""
     if not wants_html(request):
-        raise NotFound("NOTICE_NOT_FOUND", "no published notice has this id", field="notice_id")
+        raise NotFound("NOTICE_NOT_FOUND", "no published notice has this id", field="notice_id",
+            detail_zh="没有该编号的已发布公示，请核对公示编号。")
     return html_page("not_found.html", status_code=404, **page_values(ctx))
 
 

@@ -115,7 +115,8 @@ class CalendarFileInvalid(DomainError):
 
     def __init__(self, problem: CalendarFileError) -> None:
         super().__init__(
-            "CALENDAR_FILE_INVALID", f"the working-day calendar cannot be read: {problem}"
+            "CALENDAR_FILE_INVALID", f"the working-day calendar cannot be read: {problem}",
+            detail_zh="已载入的工作日历文件有误，暂时无法计算公示期；请由管理员修正日历文件后重试。",
         )
 
 
@@ -290,6 +291,7 @@ class NotifyService:
                 "AWARD_RESERVED_WITHOUT_NOTICE_FIELDS",
                 f"award_reserved for {e.award_id} lacks the payee and publicity fields (a funds "
                 "from before issue 16): the notice cannot be written from it",
+                detail_zh=f"奖补 {e.award_id} 的预留事件缺少收款人和公示信息（来自旧版资金服务），无法据此编写公示。",
             )
         program_name, item_name = await repo.names_for(tx.conn, e.program_code, e.item_code)
         item_name = e.item_name or item_name or e.item_code
@@ -454,7 +456,8 @@ class NotifyService:
         """
         notice = await repo.get_notice(tx.conn, notice_id, for_update=True)
         if notice is None:
-            raise NotFound("NOTICE_NOT_FOUND", f"no notice {notice_id}")
+            raise NotFound("NOTICE_NOT_FOUND", f"no notice {notice_id}",
+                detail_zh=f"没有编号为 {notice_id} 的公示。")
         return await self._publish(tx, notice)
 
     async def _publish(self, tx: Tx, notice: Notice) -> Notice:
@@ -608,14 +611,16 @@ class NotifyService:
             async with pool.acquire() as conn:
                 found = await repo.notice_id_by_number(conn, *number)
         if found is None:
-            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {reference[:60]!r}", field="notice_id")
+            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {reference[:60]!r}", field="notice_id",
+                detail_zh=f"没有编号为 {reference[:60]} 的已发布公示，请核对公示编号。")
         return found
 
     async def public_notice(self, pool: asyncpg.Pool, notice_id: str) -> repo.NoticeRow:
         async with pool.acquire() as conn:
             rows = await repo.public_notices(conn, limit=1, notice_id=notice_id)
         if not rows:  # unknown, or not published yet: both are "not found" to the public
-            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {notice_id}")
+            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {notice_id}",
+                detail_zh=f"没有编号为 {notice_id} 的已发布公示。")
         return rows[0]
 
     async def public_paid_awards(self, pool: asyncpg.Pool) -> AsyncIterator[PublicPaidAward]:

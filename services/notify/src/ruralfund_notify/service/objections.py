@@ -157,7 +157,8 @@ class ObjectionDesk:
     async def _public_notice(self, conn: asyncpg.Connection, notice_id: str) -> repo.NoticeRow:
         rows = await repo.public_notices(conn, limit=1, notice_id=notice_id)
         if not rows:
-            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {notice_id}")
+            raise NotFound("NOTICE_NOT_FOUND", f"no published notice {notice_id}",
+                detail_zh=f"没有编号为 {notice_id} 的已发布公示。")
         return rows[0]
 
     async def _announce(self, tx: Tx, o: Objection, row: repo.NoticeRow) -> None:

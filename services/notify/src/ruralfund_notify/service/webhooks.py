@@ -71,7 +71,8 @@ class WebhookDesk:
         try:
             addresses = await resolve(target)
         except OSError as exc:
-            raise TargetUnresolved(f"{target.host} does not resolve: {exc}") from None
+            raise TargetUnresolved(f"{target.host} does not resolve: {exc}",
+                                   detail_zh=f"主机 {target.host} 目前无法解析（DNS），请核对接收地址或稍后重试。") from None
         return target, check_addresses(target, addresses, allow_loopback=allow)
 
     async def subscribe(
@@ -105,7 +106,8 @@ class WebhookDesk:
     async def disable(self, tx: Tx, subscription_id: str) -> Subscription:
         disabled = await wrepo.disable_subscription(tx.conn, subscription_id)
         if disabled is None:
-            raise NotFound("SUBSCRIPTION_NOT_FOUND", f"no webhook subscription {subscription_id}")
+            raise NotFound("SUBSCRIPTION_NOT_FOUND", f"no webhook subscription {subscription_id}",
+                detail_zh=f"没有编号为 {subscription_id} 的订阅。")
         return disabled
 
     # -- fan-out (in the transaction that handled or emitted the event) -----------------------
@@ -231,7 +233,8 @@ class WebhookDesk:
     # -- admin: replay and the log ------------------------------------------------------------
     async def replay(self, tx: Tx, delivery_id: str) -> wrepo.DeliveryRow:
         if not await wrepo.replay_delivery(tx.conn, delivery_id):
-            raise NotFound("DELIVERY_NOT_FOUND", f"no webhook delivery {delivery_id}")
+            raise NotFound("DELIVERY_NOT_FOUND", f"no webhook delivery {delivery_id}",
+                detail_zh=f"没有编号为 {delivery_id} 的投递记录。")
         row = await wrepo.get_delivery(tx.conn, delivery_id)
         assert row is not None
         log.info("webhook_replay", delivery_id=delivery_id, replays=row.replays)
@@ -241,7 +244,8 @@ class WebhookDesk:
         async with pool.acquire() as conn:
             found = await wrepo.get_subscription(conn, subscription_id)
         if found is None:
-            raise NotFound("SUBSCRIPTION_NOT_FOUND", f"no webhook subscription {subscription_id}")
+            raise NotFound("SUBSCRIPTION_NOT_FOUND", f"no webhook subscription {subscription_id}",
+                detail_zh=f"没有编号为 {subscription_id} 的订阅。")
         return found
 
     async def subscriptions(self, pool: asyncpg.Pool) -> list[Subscription]:
@@ -272,6 +276,7 @@ class WebhookDesk:
         async with pool.acquire() as conn:
             row = await wrepo.get_delivery(conn, delivery_id)
             if row is None:
-                raise NotFound("DELIVERY_NOT_FOUND", f"no webhook delivery {delivery_id}")
+                raise NotFound("DELIVERY_NOT_FOUND", f"no webhook delivery {delivery_id}",
+                    detail_zh=f"没有编号为 {delivery_id} 的投递记录。")
             attempts = await wrepo.attempts_of(conn, [delivery_id])
         return row, attempts[delivery_id]
