@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ruralfund_notify.app import public_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"claims": 8001, "funds": 8002, "logistics": 8003, "notify": 8004}
@@ -588,18 +589,11 @@ def test_each_service_gets_its_own_api_base_url(services: dict[str, Any]) -> Non
 # --------------------------------------------------------------------------- the public side
 
 
-def _public_paths() -> list[str]:
-    """Every path notify's public listener serves (create_public_app's routers)."""
-    from ruralfund_notify.app import PUBLIC_ROUTERS
-
-    return [route.path for router in PUBLIC_ROUTERS for route in router.routes]
-
-
 def _admin_paths() -> list[str]:
     """Every path of notify's admin listener that is not a public one."""
     from ruralfund_notify.app import create_app
 
-    public = set(_public_paths())
+    public = set(public_paths())
     return [path for path in create_app().openapi()["paths"] if path not in public]
 
 
@@ -619,13 +613,13 @@ def test_the_proxy_passes_exactly_the_public_listeners_paths() -> None:
     assert {body.strip() for loc, body in blocks.items() if loc not in proxied} == {
         "return 404;", "return 302 /publicity;"}
     assert blocks["/"].strip() == "return 404;"
-    for path in _public_paths():
+    for path in public_paths():
         assert any(_proxied(loc, path) for loc in proxied), f"{path} is not proxied"
     for path in [*_admin_paths(), "/metrics", "/docs", "/openapi.json", "/healthz", "/readyz"]:
         assert not any(_proxied(loc, path) for loc in proxied), f"{path} would be public"
     # each proxied location serves at least one public path (none is there for nothing)
     for loc in proxied:
-        assert any(_proxied(loc, path) for path in _public_paths()), loc
+        assert any(_proxied(loc, path) for path in public_paths()), loc
 
 
 def test_the_public_listener_and_the_proxy_are_on_the_public_address(services: dict[str, Any]) -> None:

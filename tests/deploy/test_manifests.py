@@ -19,6 +19,7 @@ import helm_python as helm  # dev dependency: a missing renderer is an error, ne
 import kubernetes_validate
 import pytest
 import yaml
+from ruralfund_notify.app import public_paths
 
 from ruralfund import natsauth
 
@@ -334,16 +335,10 @@ def test_every_overlays_nats_users_exist_in_the_nats_values() -> None:
 # --------------------------------------------------------------------------- exposure (#18, 4)
 
 
-def _public_paths() -> list[str]:
-    from ruralfund_notify.app import PUBLIC_ROUTERS
-
-    return [route.path for router in PUBLIC_ROUTERS for route in router.routes]
-
-
 def _notify_paths_not_public() -> list[str]:
     from ruralfund_notify.app import create_app
 
-    public = set(_public_paths())
+    public = set(public_paths())
     return [p for p in create_app().openapi()["paths"] if p not in public]
 
 
@@ -402,11 +397,11 @@ def test_the_public_host_reaches_only_the_public_listeners_paths(overlay: str) -
     assert {p["backend"]["service"]["name"] for p in paths} == {f"{release}-notify-public"}
     assert {p["pathType"] for p in paths} == {"Prefix"}
     prefixes = [p["path"] for p in paths]
-    for path in _public_paths():
+    for path in public_paths():
         assert any(_prefix_matches(prefix, path) for prefix in prefixes), f"{path} is not routed"
     for path in [*_notify_paths_not_public(), "/metrics", "/docs", "/openapi.json", "/healthz"]:
         assert not any(_prefix_matches(prefix, path) for prefix in prefixes), f"{path} would be public"
-    assert all(any(_prefix_matches(prefix, path) for path in _public_paths()) for prefix in prefixes)
+    assert all(any(_prefix_matches(prefix, path) for path in public_paths()) for prefix in prefixes)
 
 
 @pytest.mark.parametrize("overlay", sorted(RELEASES))

@@ -23,13 +23,19 @@ from .entrypoints.workers import BackgroundLoop, mail_sender, sla_summariser, we
 from .service import EXTRAS_KEY, NotifyService
 from .settings import NotifySettings
 
-__all__ = ["create_app", "create_public_app"]
+__all__ = ["create_app", "create_public_app", "public_paths"]
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _LOOPS_KEY: Final = "notify.background_loops"
 _HTTP_KEY: Final = "notify.webhook_http"
 # What anyone may reach: the 公示 pages and feed, the objection form, open data.
 PUBLIC_ROUTERS: Final = (public_router, objection_form_router, open_data_router)
+
+
+def public_paths() -> list[str]:
+    """Every path the public listener serves: what a reverse proxy or an Ingress may pass on to
+    it (deploy/compose/proxy, the Helm chart's public host; tests keep both to these)."""
+    return [route.path for router in PUBLIC_ROUTERS for route in router.routes]
 
 
 def create_app(
