@@ -259,7 +259,7 @@ def _check_cnpg(docs: list[dict[str, Any]], release: str, values: dict[str, Any]
     sql = spec["bootstrap"]["initdb"]["postInitApplicationSQL"]
     for svc in SERVICES:
         assert f"CREATE SCHEMA {svc} AUTHORIZATION {svc}_owner" in sql
-        assert not any(f"CREATE ON DATABASE" in line and line.endswith(f" {svc}") for line in sql)
+        assert not any("CREATE ON DATABASE" in line and line.endswith(f" {svc}") for line in sql)
     backups = cnpg.get("backup", {}).get("enabled", True)
     assert ("plugins" in spec) == backups
     if backups:
