@@ -143,7 +143,8 @@ def evidence_from_form(values: Mapping[str, str], item: Mapping[str, Any]) -> tu
             if value is None:
                 continue
         else:
-            value = text
+            # a listed choice typed as people read it (淘宝) is sent as its code (taobao)
+            value = next((str(c["value"]) for c in f.get("choices") or [] if c["label_zh"] == text), text)
         target = evidence
         *parents, leaf = name.split(".")
         for part in parents:

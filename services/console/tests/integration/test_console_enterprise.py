@@ -118,7 +118,7 @@ async def test_an_enterprise_registers_and_submits_a_packaging_claim_with_a_pdf(
     assert "不低于 10,000 个（每个补助 0.20 元）" in form and "单位：个" in form
     assert '<option value="2023Q3">2023年第3季度</option>' in form
     assert "单个文件不超过 10 MB" in form and "PDF、图片（PNG、JPEG、WebP）或表格" in form
-    assert "申报所涉期间须在 2022-10-23 之后" in form
+    assert "申报所涉期间须在 2022-10-23 之后（截止日期未载明）；每季度申报一次" in form
 
     files = {"file": ("入库单.pdf", PDF, "application/pdf")}
     # a count that is not a number: the field's error, no claim
@@ -254,9 +254,10 @@ async def test_the_sales_form_takes_month_rows_and_a_bad_row_is_named(world) -> 
     await world.sign_in("李经理")
     await _register(world, ENTERPRISE_CODE)
     form, csrf = await world.form("/enterprise/claims/new/xinping-2021/sales-reward")
-    assert '<option value="taobao">淘宝</option>' in form and "逐月销售额" in form
+    assert '<option value="淘宝">taobao</option>' in form and "逐月销售额" in form  # listed, others typed
+    assert "同一店铺的每个月只奖励一次" in form and "每季度" not in form
     assert "连续 3 个月以上，累计不低于 150,000.00 元，按实际销售额 5% 奖励" in form
-    fields = {"ev.platform": "taobao", "ev.store_id": "TB-1234567", "ev.store_name": "新平礼好旗舰店",
+    fields = {"ev.platform": "淘宝", "ev.store_id": "TB-1234567", "ev.store_name": "新平礼好旗舰店",
               "ev.opened_on": "2023-01-05", "csrf": csrf}
     r = await world.console.post("/enterprise/claims/new/xinping-2021/sales-reward", data={
         **fields, "ev.months": "2023-01 50,000.00\n2023-13 60,000.00\n2023-03 70,000.00"})
@@ -267,6 +268,7 @@ async def test_the_sales_form_takes_month_rows_and_a_bad_row_is_named(world) -> 
     assert r.status_code == 303, r.text
     (claim,) = await _claims(world)
     assert (claim["amount_fen"], claim["evidence"]["months"][1]) == (9_000_00, {"month": "2023-02", "sales_yuan": "60,000.00"})
+    assert claim["evidence"]["platform"] == "taobao"  # typed as people read it, sent as its code
 
 
 async def test_the_claims_list_pages_on(world, monkeypatch) -> None:

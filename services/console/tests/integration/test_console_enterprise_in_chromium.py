@@ -96,3 +96,7 @@ async def test_an_enterprise_registers_and_claims_with_a_pdf_in_chromium(world, 
         await page.goto(f"{url}/enterprise/claims/{claim['id']}")
         await expect(page.locator("#claim-paid")).to_have_text("已拨付 3,000.00 元（2026年3月20日）")
         await _shoot("claim-paid")
+        # another rule kind's generated form: platform choice, store, opening date, month rows
+        await page.goto(f"{url}/enterprise/claims/new/xinping-2021/sales-reward")
+        await expect(page.get_by_label("逐月销售额")).to_be_visible()
+        await _shoot("sales-form")

@@ -28,8 +28,8 @@ PLATFORM_ZH: Final = {
     "kuaishou": "快手", "wechat": "微信",
 }  # fmt: skip
 MAX_PERIOD_CHOICES: Final = 40  # ten years of quarters: older ones are typed, not listed
-_PER_ZH: Final = {"quarter": "每季度", "year": "每年度", "product": "每个产品", "enterprise": "每户企业",
-                  "station": "每个站点"}  # fmt: skip
+_PER_ZH: Final = {"quarter": "每季度申报一次", "year": "每年度申报一次", "product": "每个产品奖励一次",
+                  "enterprise": "每户企业奖励一次", "station": "每个站点奖励一次"}  # fmt: skip
 
 
 def _field(name: str, label_zh: str, input_: str, *, required: bool = True, **more: Any) -> dict[str, Any]:
@@ -88,7 +88,8 @@ def claim_form(program: Program, rule: Rule, today: date | None) -> dict[str, An
         fields = [
             _field("platform", "电商平台", "choice" if choices and not p.platforms_open else "text",
                    choices=choices or None,
-                   hint_zh="未列出的平台也可填写，由主管部门审核" if p.platforms_open else None),
+                   hint_zh="可选列出的平台；其他平台请填写其英文或拼音代码（如 youzan），由主管部门审核"
+                   if p.platforms_open else None),
             _field("store_id", "店铺ID（平台上的店铺编号）", "text"),
             _field("store_name", "店铺名称", "text", required=False),
             *([_field("opened_on", "开店日期", "date", threshold_zh=after_publication)] if p.new_store else []),
@@ -132,8 +133,16 @@ def claim_form(program: Program, rule: Rule, today: date | None) -> dict[str, An
             _field("investment_yuan", "符合条件的投资额", "yuan", unit_zh="元",
                    threshold_zh=f"不低于 {p.min_investment_yuan} 元，按 {p.percent}% 补助，{cap}"),
         ]  # fmt: skip
-    return {"fields": fields, "per_zh": _PER_ZH.get(getattr(p, "per", "quarter"), ""),
-            "period_zh": _period_zh(program)}
+    return {"fields": fields, "per_zh": _per_zh(p), "period_zh": _period_zh(program)}
+
+
+def _per_zh(p: Any) -> str:
+    """How often the item pays, as the claimant reads it."""
+    if isinstance(p, PercentOfAmountParams):
+        return "同一店铺的每个月只奖励一次"
+    if isinstance(p, NewProductParams):
+        return "每个产品一次性奖励"
+    return _PER_ZH.get(getattr(p, "per", ""), "")
 
 
 def _period_zh(program: Program) -> str:
