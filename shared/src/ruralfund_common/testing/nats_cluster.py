@@ -107,15 +107,18 @@ class EmbeddedNatsCluster:
 
     async def stream_leader(self, stream: str, *, timeout: float = LEADER_TIMEOUT_S,
                             not_on: str | None = None) -> str:
-        """The name of the node leading ``stream`` once it has a leader (other than ``not_on``)
-        and the replicas on every node that is up (running, not paused) are current."""
+        """The name of the node leading ``stream`` once it has a leader (other than ``not_on``),
+        as many peers as its replicas (a stream just scaled up has its leader before its new
+        replicas) and the replicas on every node that is up (running, not paused) current."""
         up = {name for name, node in zip(self.names, self.nodes) if node.running and not node.paused}
 
         async def leader() -> str | None:
-            info = await self.stream_cluster(stream)
-            name = (info or {}).get("leader")
-            replicas = [r for r in (info or {}).get("replicas") or [] if r.get("name") in up]
-            if not name or name == not_on or not all(r.get("current") and not r.get("offline") for r in replicas):
+            info = await self.stream_info(stream) or {}
+            cluster = info.get("cluster") or {}
+            name, replicas = cluster.get("leader"), cluster.get("replicas") or []
+            if not name or name == not_on or 1 + len(replicas) < info["config"].get("num_replicas", 1):
+                return None
+            if not all(r.get("current") and not r.get("offline") for r in replicas if r.get("name") in up):
                 return None
             return str(name)
 
@@ -123,13 +126,18 @@ class EmbeddedNatsCluster:
                                 description=f"stream {stream} led by a node with current replicas")
 
     async def stream_cluster(self, stream: str) -> dict[str, Any] | None:
-        """``$JS.API.STREAM.INFO`` 's cluster part (leader, replicas), from any node that is up;
-        None while no node can answer (no leader at the moment)."""
+        """The cluster part (leader, replicas) of :meth:`stream_info`."""
+        info = await self.stream_info(stream)
+        return None if info is None else info.get("cluster") or {}
+
+    async def stream_info(self, stream: str) -> dict[str, Any] | None:
+        """``$JS.API.STREAM.INFO`` from any node that is up; None while no node can answer (no
+        leader at the moment)."""
         for node in self.nodes:
             if node.running and not node.paused:
                 info = await _stream_info(node.url, stream)
                 if info is not None:
-                    return info.get("cluster") or {}
+                    return info
         return None
 
     def stop(self) -> None:
