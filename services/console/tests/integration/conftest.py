@@ -30,7 +30,16 @@ from ruralfund_funds.app import create_app as funds_app
 from ruralfund_notify.app import create_app as notify_app
 from ruralfund_notify.settings import NotifySettings
 
-from .idp import AUDIENCE, CLIENT_ID, CLIENT_SECRET, REDIRECT, RealIdp, real_idp, signing_jwk
+from .idp import (
+    AUDIENCE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT,
+    RealIdp,
+    port_below_ephemeral_range,
+    real_idp,
+    signing_jwk,
+)
 
 PROVIDER = "91530427MA6DEM0008"
 ENTERPRISE_CODE = with_check_character("91530427MA6K5XQ21")  # registered in Xinping
@@ -223,7 +232,7 @@ IDP_ACCOUNTS = {  # the IdP's people and their groups (claim `groups`)
 
 # where Chromium reaches a console that signs in at the IdP: `localhost`, so the console and the
 # IdP (127.0.0.1) are different sites for the browser, as they are in a county
-BROWSER_ORIGIN = f"http://localhost:{free_port()}"
+BROWSER_ORIGIN = f"http://localhost:{port_below_ephemeral_range()}"
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

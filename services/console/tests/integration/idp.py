@@ -10,9 +10,11 @@ import hashlib
 import html
 import json
 import os
+import random
 import re
 import secrets
 import shutil
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +34,20 @@ CLIENT_ID, CLIENT_SECRET = "ruralfund-console", "console-secret-for-tests-only-0
 PUBLIC_CLIENT_ID = "ruralfund-console-public"
 _FORM = re.compile(r'<form[^>]*action="([^"]+)"')
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def port_below_ephemeral_range() -> int:
+    """A free port the console will bind later: below Linux's ephemeral range (32768-60999), so
+    no outgoing connection of the run (to NATS, PostgreSQL, the IdP) can take it meanwhile."""
+    for _ in range(50):
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def signing_jwk(kid: str) -> dict[str, Any]:
