@@ -28,8 +28,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruralfund_common.errors import InvalidInput
-from ruralfund_common.http import validation_message_zh
 from ruralfund_common.money import MAX_FEN, format_yuan, parse_yuan, per_unit, percent_of
+from ruralfund_common.validation_zh import validation_message_zh
 
 from .identity import normalised_identity
 
