@@ -236,6 +236,13 @@ def _check_cnpg(docs: list[dict[str, Any]], release: str, values: dict[str, Any]
     cnpg = values.get("postgres", {}).get("cnpg", {})
     assert spec["instances"] == cnpg.get("instances", 3)
     assert spec["enableSuperuserAccess"] is False
+    # a commit is on a standby before it is acknowledged: a failover loses no payment
+    sync = cnpg.get("synchronous", {"method": "any", "number": 1, "dataDurability": "required"})
+    if sync["number"] > 0:
+        assert spec["postgresql"]["synchronous"] == sync
+        assert 0 < sync["number"] < spec["instances"], "synchronous standbys must exist to confirm"
+    else:
+        assert "synchronous" not in spec["postgresql"]
     assert spec["storage"]["size"] and spec["walStorage"]["size"]
     assert re.fullmatch(r"ghcr\.io/cloudnative-pg/postgresql:\d+(\.\d+)?", spec["imageName"])
     roles = {r["name"]: r for r in spec["managed"]["roles"]}
