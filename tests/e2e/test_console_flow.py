@@ -265,7 +265,7 @@ async def test_the_xinping_flow_through_the_console_in_chromium(system, console,
             await sign_in(page, console, "钱科长")
             await look("finance-home")
             await page.get_by_role("navigation", name="财政局导航").get_by_role("link", name="预拨资金").click()
-            joint = page.locator('#programs-table tr[data-program="xinping-2021"] td.joint')
+            joint = page.locator('#program-xinping-2021 .joint')
             await expect(joint).to_have_text("0.00 元")
             await look("finance-releases")
             await page.get_by_label("预拨金额（元，如 5,000,000.00）").fill("5,000,000.00")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def _joint(html: str) -> str:
-    return html.split('data-program="xinping-2021"')[1].split('class="money joint">')[1].split("</td>")[0]
+    return html.split('id="program-xinping-2021"')[1].split('class="joint">')[1].split("</dd>")[0]
 
 
 async def test_the_finance_bureau_releases_into_the_joint_account(world) -> None:
