@@ -71,11 +71,9 @@ class System:
     def client(self, service: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
 
-    async def start_xinping(self, *, contact_email: str = "li@packaging.example",
-                            account_no: str = "6228480000000000001") -> None:
-        """The opening every Xinping flow shares: Monday 2026-03-02, 10:00 in Shanghai on the dev
-        clock (the clock file moves all four services), the program loaded and its accounts opened
-        by funds, and 新平礼好包装有限公司 (91530427MA6K0B0Q1Y) registered."""
+    async def open_xinping(self) -> None:
+        """Monday 2026-03-02, 10:00 in Shanghai on the dev clock (the clock file moves all four
+        services), the program loaded (as `ruralfund dev` loads it) and its accounts opened by funds."""
         admin = bearer(ADMIN)
         async with self.client("claims") as claims, self.client("funds") as funds:
             r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=admin)
@@ -88,7 +86,14 @@ class System:
                 return (await funds.get("/programs/xinping-2021/balances", headers=admin)).status_code == 200
 
             await eventually(accounts_open, timeout=20, description="funds opened the program's accounts")
-            r = await claims.post("/enterprises", headers=admin, json={
+
+    async def start_xinping(self, *, contact_email: str = "li@packaging.example",
+                            account_no: str = "6228480000000000001") -> None:
+        """The opening every Xinping flow shares: :meth:`open_xinping`, and 新平礼好包装有限公司
+        (91530427MA6K0B0Q1Y) registered."""
+        await self.open_xinping()
+        async with self.client("claims") as claims:
+            r = await claims.post("/enterprises", headers=bearer(ADMIN), json={
                 "credit_code": "91530427MA6K0B0Q1Y", "name": "新平礼好包装有限公司", "kind": "enterprise",
                 "contact": {"name": "李经理", "email": contact_email},
                 "bank_account": {"bank_name": "中国农业银行新平县支行", "account_no": account_no},

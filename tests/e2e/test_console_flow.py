@@ -98,23 +98,6 @@ async def console(system, tmp_path: Path) -> AsyncIterator[str]:
             proc.kill()
 
 
-async def _the_county_opens(system) -> None:
-    """What `ruralfund dev` has done before the enterprise comes: Monday 2026-03-02 10:00 in
-    Shanghai, Xinping's program loaded, and its accounts opened."""
-    admin = bearer(ADMIN)
-    async with system.client("claims") as claims, system.client("funds") as funds:
-        r = await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=admin)
-        assert r.status_code == 200, r.text
-        r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
-                              headers={**admin, "Content-Type": "application/yaml"})
-        assert r.status_code == 201, r.text
-
-        async def accounts_open() -> bool:
-            return (await funds.get("/programs/xinping-2021/balances", headers=admin)).status_code == 200
-
-        await eventually(accounts_open, timeout=30, description="funds opened the program's accounts")
-
-
 async def _award(system, *, held: bool) -> dict:
     """The enterprise's award once funds shows it ``held`` (or not) by an objection: waits for
     funds to have heard notify, nothing more."""
@@ -141,7 +124,7 @@ async def _reload_until(page: Page, locator, text: str, what: str) -> None:
 
 @pytest.mark.parametrize("screen", list(VIEWPORTS))
 async def test_the_xinping_flow_through_the_console_in_chromium(system, console, screen, tmp_path) -> None:
-    await _the_county_opens(system)
+    await system.open_xinping()  # what `ruralfund dev` has done before the enterprise comes
     folder = SCREENSHOTS / screen
     shutil.rmtree(folder, ignore_errors=True)
     shots: list[str] = []
