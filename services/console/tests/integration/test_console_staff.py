@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from ruralfund_common.testing.services import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +145,25 @@ async def test_a_signer_linked_to_the_payee_sees_the_order_marked_and_no_sign_bu
     home = await world.sign_in("赵组长")
     row = home.split(f'data-payment-id="{order["payment_id"]}"')[1].split("</tr>")[0]
     assert "须回避" not in row and "签批</button>" in row
+
+
+async def test_the_bureau_reads_month_by_month_sales_as_a_table_in_chinese(reviewing) -> None:
+    """A list in the evidence (month-by-month sales) is a table under the form's Chinese labels,
+    money as 97,531.00 元 and days as 2023年1月3日 — never a Python or JSON repr."""
+    world = reviewing.world
+    months = [("2023-01", "60,000.00"), ("2023-02", "37531"), ("2023-03", "55,000.50")]
+    r = await world.claims.post("/claims", headers=bearer(world.users.get("李经理")), json={
+        "program_code": "xinping-2021", "item_code": "sales-reward",
+        "evidence": {"platform": "taobao", "store_id": "66880001", "store_name": "新平礼好淘宝店",
+                     "opened_on": "2023-01-03", "months": [{"month": m, "sales_yuan": a} for m, a in months]}})
+    assert r.status_code == 201, r.text
+    await world.sign_in("王科长")
+    page = await world.console.get(f"/staff/claims/{r.json()['id']}")
+    assert page.status_code == 200, page.text
+    evidence = page.text.split('id="claim-evidence"')[1].split("</dl>")[0]
+    assert "<dt>电商平台</dt>" in evidence and "淘宝" in evidence and "taobao" not in evidence
+    assert "<dt>开店日期</dt>" in evidence and "2023年1月3日" in evidence
+    assert "<dt>逐月销售额</dt>" in evidence and '<th scope="col">月份</th><th scope="col">销售额</th>' in evidence
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", evidence)
+    assert cells == ["2023年1月", "60,000.00 元", "2023年2月", "37,531.00 元", "2023年3月", "55,000.50 元"]
+    assert "sales_yuan" not in evidence and "{" not in evidence and "[" not in evidence

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..evidence_view import evidence_entries
 from ..formatting import CLAIM_STATUS_ZH
 from ..services import ServiceError
 from ..session import Session
@@ -78,16 +79,16 @@ async def _claim_page(request: Request, session: Session, claim_id: str, *, stat
     token = session.token or ""
     claim = await services(request).get("claims", f"/claims/{quote(claim_id, safe='')}", token)
     files = await services(request).get("claims", f"/claims/{quote(claim_id, safe='')}/files", token)
-    # the evidence's fields as the enterprise's form named them (units, 季度 ...), not their keys
+    # the evidence's fields as the enterprise's form named them (labels, units, 季度 ...), not their keys
     item = await services(request).get(
         "claims", f"/programs/{quote(claim['program_code'], safe='')}/items/{quote(claim['item_code'], safe='')}", token)
-    labels = {f["name"]: f["label_zh"] + (f"（{f['unit_zh']}）" if f.get("unit_zh") else "")
-              for f in item.get("form", {}).get("fields", [])}
     roles = set(session.roles)
     can_review = "bureau_admin" in roles and "complete_review" in claim["allowed_actions"]
     can_decide = "leading_group" in roles and "approve" in claim["allowed_actions"]
+    evidence = evidence_entries(claim["evidence"], item.get("form"))
     return web(request).page(request, "staff_claim.html", session, status=status, claim=claim, files=files,
-                             labels=labels, can_review=can_review, can_decide=can_decide, error=error, typed=typed or {})
+                             evidence=evidence, can_review=can_review, can_decide=can_decide, error=error,
+                             typed=typed or {})
 
 
 @router.get("/staff/claims/{claim_id}", response_class=HTMLResponse)
