@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from ruralfund_common.testing.services import bearer
+
+from .conftest import ADMIN
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +89,46 @@ async def test_the_bureau_accepts_a_milestone_of_the_implementation_plan(contrac
     r = await world.console.post("/staff/milestones/ruyuan-2021-p2/prep-provider-contracts/acceptance",
                                  data={"csrf": CSRF.search(page.text).group(1)})
     assert r.status_code == 409 and "已验收过，不能重复验收" in r.text
+
+
+async def test_the_bureau_reports_contract_deliverables_with_chinese_errors_beside_the_field(contract, reviewing) -> None:
+    world, cid = reviewing.world, contract["id"]
+    await world.sign_in("王科长")
+    page = await world.console.get(f"/staff/contracts/{cid}")
+    assert 'id="d-trainee-times"' in page.text and '<label for="d-trainee-times-actual">培训对象：实际完成（人次）' in page.text
+    assert '<label for="d-livestream-sales-actual">项目期销售产品：实际完成（元）' in page.text
+    csrf = CSRF.search(page.text).group(1)
+    url = f"/staff/contracts/{cid}/deliverables/{{}}/report"
+
+    async def reported(code: str) -> int | None:
+        got = await world.claims.get(f"/contracts/{cid}", headers=bearer(ADMIN))
+        return next(d["actual_value"] for d in got.json()["deliverables"] if d["code"] == code)
+
+    # a count that is not a whole number is said beside the field, what was typed kept, nothing sent
+    r = await world.console.post(url.format("trainee-times"), data={"csrf": csrf, "actual": "一百", "note": "签到表"})
+    assert r.status_code == 422, r.text
+    assert '<p class="field-error" id="d-trainee-times-actual-error">实际完成值须为不小于 0 的整数（单位：人次），不能填写“一百”。' in r.text
+    assert 'aria-invalid="true" aria-describedby="d-trainee-times-actual-error"' in r.text
+    assert 'value="一百"' in r.text and 'value="签到表"' in r.text and await reported("trainee-times") is None
+    r = await world.console.post(url.format("trainee-times"), data={"csrf": csrf, "actual": " "})
+    assert r.status_code == 422 and "请填写实际完成值。" in r.text
+    # money the claims service cannot read: its Chinese words beside the field
+    r = await world.console.post(url.format("livestream-sales"), data={"csrf": csrf, "actual": "5,000,000.005"})
+    assert r.status_code == 422, r.text
+    assert 'id="d-livestream-sales-actual-error">实际金额“5,000,000.005”不是有效的元金额' in r.text
+    assert await reported("livestream-sales") is None
+    # a forged form (no CSRF token) changes nothing
+    r = await world.console.post(url.format("trainee-times"), data={"actual": "120"})
+    assert r.status_code == 403 and await reported("trainee-times") is None
+
+    r = await world.console.post(url.format("trainee-times"), data={"csrf": csrf, "actual": "1,20" + "0",
+                                                                     "note": "签到表 3 份"})
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/contracts/{cid}#d-trainee-times", r.text
+    r = await world.console.post(url.format("livestream-sales"), data={"csrf": csrf, "actual": "5,000,000.00 元"})
+    assert r.status_code == 303, r.text
+    assert await reported("trainee-times") == 1_200 and await reported("livestream-sales") == 5_000_000_00
+    page = await world.console.get(f"/staff/contracts/{cid}")
+    shown = page.text.split('id="d-trainee-times-actual-shown">')[1].split("</td>")[0]
+    assert "1,200 人次" in shown and "签到表 3 份" in shown and "报告" in shown
+    assert "5,000,000.00 元" in page.text.split('id="d-livestream-sales-actual-shown">')[1].split("</td>")[0]
+    assert "「培训对象」未报告" not in page.text

@@ -50,7 +50,8 @@ class ReportIn(_In):
                 "VALUE_INVALID",
                 "give actual_value or actual_yuan",
                 field="actual_value",
-                detail_zh="请给出 actual_value（数量）或 actual_yuan（金额）中的一项，且只给一项。",
+                title_zh="实际完成值填写有误",
+                detail_zh="请填写实际完成值：数量（actual_value）或金额（actual_yuan）中的一项，且只填一项。",
             )
         if self.actual_yuan is None:
             assert self.actual_value is not None
@@ -62,7 +63,8 @@ class ReportIn(_In):
                 "AMOUNT_INVALID",
                 str(exc),
                 field="actual_yuan",
-                detail_zh="“actual_yuan”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。",
+                title_zh="金额格式不正确",
+                detail_zh=f"实际金额“{self.actual_yuan}”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。",
             ) from None
 
 

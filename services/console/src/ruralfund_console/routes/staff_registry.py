@@ -4,6 +4,7 @@ program's implementation plan (实施计划). Every act is the claims service's 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final
 from urllib.parse import quote, urlencode
 
@@ -22,6 +23,7 @@ PAGE_SIZE: Final = 20
 Cursor = Annotated[str | None, Query(max_length=2000)]
 ProgramCode = Annotated[str | None, Query(max_length=64)]
 Note = Annotated[str, Form(max_length=2000)]
+COUNT: Final = re.compile(r"^[0-9]{1,15}$|^[0-9]{1,3}([,，][0-9]{3}){1,4}$")  # 120 or 1,200
 CONTRACT_STATUS_ZH: Final = {"active": "履行中", "accepted": "已验收合格", "failed": "验收不合格"}
 MILESTONE_STATUS_ZH: Final = {"pending": "未验收", "accepted": "已验收"}
 KIND_ZH: Final = {"enterprise": "企业", "station_operator": "服务站点运营者", "service_provider": "服务商",
@@ -72,13 +74,13 @@ async def contracts_page(request: Request, session: SignedIn, program: ProgramCo
 
 async def _contract_page(request: Request, session: Session, contract_id: str, *, status: int = 200,
                          error: ServiceError | None = None, form: str = "",
-                         typed: dict[str, str] | None = None) -> Response:
+                         typed: dict[str, str] | None = None, report: dict[str, Any] | None = None) -> Response:
     token = session.token or ""
     contract = await services(request).get("claims", f"/contracts/{_q(contract_id)}", token)
     files = await services(request).get("claims", f"/contracts/{_q(contract_id)}/files", token)
     return web(request).page(request, "staff_contract.html", session, status=status, c=contract, files=files,
                              error=error, error_form=form, typed=typed or {}, statuses=CONTRACT_STATUS_ZH,
-                             milestone_statuses=MILESTONE_STATUS_ZH)
+                             milestone_statuses=MILESTONE_STATUS_ZH, report=report or {})
 
 
 @router.get("/staff/contracts/{contract_id}", response_class=HTMLResponse)
@@ -112,6 +114,53 @@ async def accept_contract_milestone(
         body["note"] = note.strip()
     return await _contract_act(request, session, contract_id, f"milestones/{_q(milestone)}/acceptance", body,
                                f"m-{milestone}", {"accepted_by": accepted_by, "note": note})
+
+
+@router.post("/staff/contracts/{contract_id}/deliverables/{deliverable}/report")
+async def report_deliverable(request: Request, contract_id: str, deliverable: str, session: SignedForm,
+                             actual: Annotated[str, Form(max_length=40)] = "", note: Note = "") -> Response:
+    """The bureau reports a deliverable's actual figure (the provider may too, through the API):
+    a count as actual_value, money as actual_yuan (claims parses yuan itself). What cannot be a
+    figure is said beside the field before anything is sent."""
+    contract = await services(request).get("claims", f"/contracts/{_q(contract_id)}", session.token or "")
+    target = next((d for d in contract["deliverables"] if d["code"] == deliverable), None)
+    text = actual.strip().removesuffix("元").strip()
+    typed = {"actual": actual, "note": note}
+    problem = _actual_problem(text, target)
+    if problem:
+        return await _contract_page(request, session, contract_id, status=422,
+                                    report={"code": deliverable, "error": problem, "typed": typed})
+    body: dict[str, Any] = ({"actual_yuan": text} if target and target["money"]
+                            else {"actual_value": int(text.replace(",", "").replace("，", ""))})
+    if note.strip():
+        body["note"] = note.strip()
+    try:
+        await services(request).post("claims", f"/contracts/{_q(contract_id)}/deliverables/{_q(deliverable)}/report",
+                                     session.token or "", body)
+    except ServiceError as refused:
+        if refused.status in (401, 404) or refused.status >= 500:
+            raise
+        if refused.field in ("actual_value", "actual_yuan", "note", "body.actual_value", "body.actual_yuan",
+                             "body.note"):
+            message = refused.detail_zh or refused.title_zh
+            name = "note" if refused.field.endswith("note") else "actual"
+            return await _contract_page(request, session, contract_id, status=refused.status,
+                                        report={"code": deliverable, "field": name, "error": message, "typed": typed})
+        return await _contract_page(request, session, contract_id, status=refused.status, error=refused,
+                                    form=f"d-{deliverable}", report={"code": deliverable, "typed": typed})
+    return RedirectResponse(f"/staff/contracts/{_q(contract_id)}#d-{_q(deliverable)}", status_code=303)
+
+
+def _actual_problem(text: str, target: dict[str, Any] | None) -> str | None:
+    """Why the typed figure cannot be reported, in Chinese (None: send it)."""
+    if not text:
+        return "请填写实际完成值。"
+    if target and target["money"]:
+        return None  # amounts are the service's to read (2469、2,469.00)
+    if not COUNT.match(text):
+        unit = target["unit"] if target else ""
+        return f"实际完成值须为不小于 0 的整数{f'（单位：{unit}）' if unit else ''}，不能填写“{text}”。"
+    return None
 
 
 @router.post("/staff/contracts/{contract_id}/acceptance")
