@@ -135,6 +135,8 @@ async def world(nats_url, database_url, pg_admin_dsn, namespace, tmp_path: Path)
     users.create("赵组长", [Role.LEADING_GROUP])
     users.create("陈签字人", [Role.CONTRACTOR_SIGNATORY])
     users.create("王科长", [Role.BUREAU_ADMIN])
+    users.create("钱会计", [Role.FINANCE_BUREAU])
+    users.create("吴审计", [Role.AUDITOR])
     users.create("李经理", [Role.ENTERPRISE], credit_code=ENTERPRISE_CODE)
     users.create("周经理", [Role.ENTERPRISE], credit_code=OTHER_CODE)
     # a member whose relatives run 李经理's enterprise and the order's payee: must recuse from both

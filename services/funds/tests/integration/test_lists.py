@@ -8,7 +8,7 @@ from ruralfund_common.auth import Role
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
 
-from .conftest import ADMIN, CC, ENTERPRISE, FINANCE, LEADER, SIGNATORY, approved
+from .conftest import ADMIN, AUDITOR, CC, ENTERPRISE, FINANCE, LEADER, SIGNATORY, approved
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +110,31 @@ async def test_lists_refuse_enterprises_unknown_filters_and_unknown_statuses(wor
     assert r.json()["field"] == "awaiting"
     r = await world.funds.get("/awards", params={"status": "approved"}, headers=bearer(ADMIN))
     assert r.status_code == 422 and r.json().get("field") == "status", r.text
+
+
+async def test_releases_are_listed_oldest_first_with_the_running_total_and_page(world) -> None:
+    for n, amount in ((1, "500,000.00"), (2, "250,000.50"), (3, "1.00")):
+        r = await world.post(f"{P}/releases", {"release_id": f"rel-{n}", "amount_yuan": amount,
+                                               "approval_reference": f"新电商领〔2026〕{n}号"}, FINANCE)
+        assert r.status_code == 201, r.text
+    r = await world.funds.get(f"{P}/releases", params={"limit": 2}, headers=bearer(AUDITOR))
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert [x["release_id"] for x in first["items"]] == ["rel-1", "rel-2"]
+    assert first["items"][1]["amount_fen"] == 250_000_50 and first["items"][1]["amount_yuan"] == "250,000.50"
+    assert first["items"][1]["released_total_fen"] == 750_000_50
+    assert first["items"][0]["approval_reference"] == "新电商领〔2026〕1号" and first["items"][0]["released_by"]
+    r = await world.funds.get(f"{P}/releases", params={"limit": 2, "cursor": first["next_cursor"]},
+                              headers=bearer(AUDITOR))
+    (last,) = r.json()["items"]
+    assert last["release_id"] == "rel-3" and last["released_total_fen"] == 750_001_50
+    assert r.json()["next_cursor"] is None
+    balances = (await world.funds.get(f"{P}/balances", headers=bearer(AUDITOR))).json()
+    joint = next(a for a in balances["accounts"] if a["account"] == "bank:joint")
+    assert joint["name_zh"] == "银行存款-共管账户" and joint["balance_fen"] == 750_001_50
+    other = await world.funds.get("/programs/no-such-program/releases", headers=bearer(FINANCE))
+    assert other.status_code == 200 and other.json()["items"] == []
+    # an enterprise reads no ledger; an unknown filter is named
+    assert (await world.funds.get(f"{P}/releases", headers=bearer(ENTERPRISE))).status_code == 403
+    r = await world.funds.get(f"{P}/releases", params={"since": "2026-01-01"}, headers=bearer(FINANCE))
+    assert r.status_code == 400 and r.json()["field"] == "since", r.text

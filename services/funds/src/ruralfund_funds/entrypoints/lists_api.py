@@ -1,11 +1,13 @@
 """GET /payments and GET /awards: lists by status, and the payment orders awaiting the caller's
-signature (#17). Its own router, beside api.py's single-item reads."""
+signature; GET /programs/{code}/releases: the money released into the joint account (#17). Its
+own router, beside api.py's single-item reads."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from ruralfund_common.auth import Principal, Role, require_roles
 from ruralfund_common.bootstrap import CtxDep
 from ruralfund_common.http import (
@@ -23,8 +25,10 @@ from ..service.lists import (
     AwardSummary,
     PaymentStatus,
     PaymentSummary,
+    ReleaseSummary,
     list_awards,
     list_payments,
+    list_releases,
 )
 
 __all__ = ["lists_router"]
@@ -36,6 +40,11 @@ Paging = Annotated[PageParams, Depends()]
 
 
 class _AfterAward(CursorPosition):
+    id: CursorText
+
+
+class _AfterRelease(CursorPosition):
+    at: datetime
     id: CursorText
 
 
@@ -72,3 +81,18 @@ async def get_awards(
     items, more = rows[: page.limit], len(rows) > page.limit
     return Page(items=items, limit=page.limit,
                 next_cursor=encode_cursor({"id": items[-1].award_id}) if more else None)
+
+
+@lists_router.get("/programs/{program_code}/releases", tags=["ledger"], response_model=Page[ReleaseSummary],
+                  summary="The program's releases (下达) into the joint account, oldest first, with the running total")
+async def get_releases(
+    ctx: CtxDep, who: Reader, page: Paging,
+    program_code: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")],
+) -> Page[ReleaseSummary]:
+    after = cursor_position(page.cursor, _AfterRelease)
+    async with ctx.db.acquire() as conn:
+        rows = await list_releases(conn, program_code=program_code, after=(after.at, after.id) if after else None,
+                                   limit=page.limit + 1)
+    items, more = rows[: page.limit], len(rows) > page.limit
+    return Page(items=items, limit=page.limit, next_cursor=encode_cursor(
+        {"at": items[-1].released_at, "id": items[-1].release_id}) if more else None)

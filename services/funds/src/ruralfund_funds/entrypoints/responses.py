@@ -154,6 +154,8 @@ class AccountBalance(BaseModel):
     credits_fen: int
     balance_fen: int
     balance_yuan: str
+    name_zh: str = Field(description="the account's Chinese name as the journal's chart of accounts gives it, "
+                                     "e.g. 银行存款-共管账户")
 
 
 class TrialBalance(BaseModel):

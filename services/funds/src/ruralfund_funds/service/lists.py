@@ -14,7 +14,8 @@ from ruralfund_common.recusal import Decider, must_recuse
 
 from ..domain.payments import APPROVER_ROLES
 
-__all__ = ["AwardStatus", "AwardSummary", "PaymentStatus", "PaymentSummary", "list_awards", "list_payments"]
+__all__ = ["AwardStatus", "AwardSummary", "PaymentStatus", "PaymentSummary", "ReleaseSummary", "list_awards",
+           "list_payments", "list_releases"]
 
 # every status the tables' CHECK constraints allow (a narrower list made listing such a row a 500)
 PaymentStatus = Literal["awaiting_approval", "executed", "settled", "failed", "cancelled"]
@@ -110,3 +111,35 @@ async def list_awards(
         status, program_code, after_id, limit,
     )
     return [AwardSummary(**dict(r), amount_yuan=format_yuan(r["amount_fen"])) for r in rows]
+
+
+class ReleaseSummary(BaseModel):
+    """One release (下达) of central money into the joint account, with the total released so far."""
+
+    release_id: str
+    program_code: str
+    amount_fen: int
+    amount_yuan: str = Field(description='e.g. "500,000.00"')
+    approval_reference: str = Field(description="the leading group's approval reference (批复文号)")
+    released_by: str
+    released_at: datetime
+    released_total_fen: int = Field(description="everything released into the program's joint account up to "
+                                                "and including this release")
+
+
+async def list_releases(
+    conn: asyncpg.Connection, *, program_code: str, after: tuple[datetime, str] | None, limit: int,
+) -> list[ReleaseSummary]:
+    """A program's releases, oldest first (the finance bureau's and the auditor's record of them)."""
+    rows = await conn.fetch(
+        """
+        SELECT * FROM (
+            SELECT release_id, program_code, amount_fen, approval_reference, released_by, released_at,
+                   (sum(amount_fen) OVER (ORDER BY released_at, release_id))::bigint AS released_total_fen
+              FROM releases WHERE program_code = $1) r
+         WHERE $2::timestamptz IS NULL OR (released_at, release_id) > ($2, $3::text)
+         ORDER BY released_at, release_id LIMIT $4
+        """,
+        program_code, after[0] if after else None, after[1] if after else None, limit,
+    )
+    return [ReleaseSummary(**dict(r), amount_yuan=format_yuan(r["amount_fen"])) for r in rows]

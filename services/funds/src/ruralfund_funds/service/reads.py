@@ -13,6 +13,7 @@ from ruralfund_common.errors import NotFound
 from ruralfund_common.money import format_yuan
 
 from ..domain import ledger as L
+from ..domain.journal import chart_account
 from ..domain.reconcile import AwardRow, PaymentRow, StatementRow, reconcile
 
 __all__ = ["award_view", "payment_view", "balances", "payee_statement", "postings", "adjustments_report",
@@ -95,7 +96,8 @@ async def balances(conn: asyncpg.Connection, program_code: str) -> dict[str, Any
     for r in rows:
         bal = L.Balance(r["account"], r["debits_fen"], r["credits_fen"]).balance_fen
         accounts.append({"account": r["account"], "normal_side": r["normal_side"], "debits_fen": r["debits_fen"],
-                         "credits_fen": r["credits_fen"], "balance_fen": bal, "balance_yuan": format_yuan(bal)})
+                         "credits_fen": r["credits_fen"], "balance_fen": bal, "balance_yuan": format_yuan(bal),
+                         "name_zh": chart_account(r["account"]).name_zh})
         family = r["account"].split(":", 1)[0]
         if (item := L.item_of(r["account"])) is not None:
             it = items.setdefault("/".join(item), {"line": item[0], "item": item[1]})
