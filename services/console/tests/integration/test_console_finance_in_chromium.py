@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from .browser import VIEWPORTS, browser_page, fits, served, shot
-from .test_console_finance import HEADER, P, _executed_order
+from .test_console_finance import HEADER, _executed_order
 
 pytestmark = pytest.mark.integration
 

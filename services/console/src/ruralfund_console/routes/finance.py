@@ -33,8 +33,8 @@ MATCH_ZH: Final = {
 }
 # the three-way reconciliation's mismatch kinds (funds domain/reconcile.py), explained
 MISMATCH_ZH: Final = {
-    "PAID_NOT_APPROVED": ("付款未经批准", "银行对账单显示资金已从共管账户付出，但没有对应的已执行支付指令，"
-                          "或该指令未经两人签批、奖补未获批准。请立即核查该笔银行交易。"),
+    "PAID_NOT_APPROVED": ("付款未经批准", ("银行对账单显示资金已从共管账户付出，但没有对应的已执行支付指令，"
+                                           "或该指令未经两人签批、奖补未获批准。请立即核查该笔银行交易。")),
     "APPROVED_UNPAID_PAST_WINDOW": ("已批准但逾期未付", "奖补已批准且公示期已满（或无需公示），但尚未付款。"),
     "AMOUNT_DIFFERS": ("金额不符", "银行对账单、支付指令与奖补三者的金额不一致。"),
     "EXECUTED_NOT_ON_STATEMENT": ("已执行未见银行回单", "支付指令已执行，但银行对账单中尚无该笔交易（在途）。"),

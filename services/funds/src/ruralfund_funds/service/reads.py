@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-
 from ruralfund_common.errors import NotFound
 from ruralfund_common.money import format_yuan
 
