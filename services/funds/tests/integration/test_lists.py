@@ -56,6 +56,8 @@ async def test_each_approver_sees_the_orders_awaiting_their_signature(world) -> 
     assert await _ids(world, SIGNATORY, **mine) == ["list-1", "list-3"]
     assert await _ids(world, ADMIN, **mine) == []  # the bureau signs no payment
     assert await _ids(world, ADMIN) == ["list-1", "list-2", "list-3"]
+    assert await _ids(world, AUDITOR, program="xinping-2021") == ["list-1", "list-2", "list-3"]
+    assert await _ids(world, AUDITOR, program="another-program") == []
 
     r = await world.funds.get("/payments", params={**mine, "limit": 1}, headers=bearer(SIGNATORY))
     (first,) = r.json()["items"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    audit,
     enterprise,
     finance,
     home,
@@ -17,4 +18,5 @@ from . import (
 __all__ = ["ROUTERS"]
 
 ROUTERS = [signin.router, oidc.router, home.router, staff_claims.router, staff_registry.router,
-           staff_objections.router, enterprise.router, staff_payments.router, finance.router]
+           staff_objections.router, enterprise.router, staff_payments.router, finance.router,
+           audit.router]

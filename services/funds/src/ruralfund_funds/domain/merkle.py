@@ -18,6 +18,8 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ruralfund_common.merkle import leaf_hash, node_hash, verify_consistency, verify_inclusion
+
 __all__ = [
     "EMPTY_ROOT",
     "Frontier",
@@ -35,14 +37,6 @@ __all__ = [
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 Perfect = Callable[[int, int], bytes]  # (level, index) -> hash of a perfect, aligned subtree
-
-
-def leaf_hash(leaf: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + leaf).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def largest_power_of_two_below(n: int) -> int:
@@ -100,59 +94,6 @@ def _subproof(m: int, lo: int, hi: int, complete: bool, perfect: Perfect) -> lis
     if m <= k:
         return _subproof(m, lo, lo + k, complete, perfect) + [range_hash(lo + k, hi, perfect)]
     return _subproof(m - k, lo + k, hi, False, perfect) + [range_hash(lo, lo + k, perfect)]
-
-
-def verify_inclusion(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
-    """RFC 9162 §2.1.3.2, with ``leaf`` the leaf hash."""
-    if not 0 <= index < size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(
-    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
-) -> bool:
-    """RFC 9162 §2.1.4.2. Equal sizes need an empty proof and equal roots; from size 0 every
-    tree is an extension (the RFC defines proofs for 0 < first < second)."""
-    if not 0 <= first <= second:
-        return False
-    if first == second:
-        return not proof and first_root == second_root
-    if first == 0:
-        return not proof
-    if not proof:
-        return False
-    path = list(proof)
-    if first & (first - 1) == 0:
-        path.insert(0, first_root)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn, sn = fn >> 1, sn >> 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr, sr = node_hash(c, fr), node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            sr = node_hash(sr, c)
-        fn, sn = fn >> 1, sn >> 1
-    return fr == first_root and sr == second_root and sn == 0
 
 
 @dataclass

@@ -56,13 +56,15 @@ async def get_payments(
     awaiting_my_approval: Annotated[bool, Query(
         description="only open orders you have not signed whose side (leading group or contractor "
                     "signatory) is still open")] = False,
+    program: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
+                                         description="only this program's orders")] = None,
 ) -> Page[PaymentSummary]:
     after = cursor_position(page.cursor, IdPosition)
     async with ctx.db.acquire() as conn:
         rows = await list_payments(
             conn, status=status, awaiting_person=who.subject if awaiting_my_approval else None,
             awaiting_roles=frozenset(str(r) for r in who.roles), after_id=after.id if after else None,
-            limit=page.limit + 1, reader=who)
+            limit=page.limit + 1, reader=who, program_code=program)
     items, more = rows[: page.limit], len(rows) > page.limit
     return Page(items=items, limit=page.limit,
                 next_cursor=encode_cursor({"id": items[-1].payment_id}) if more else None)

@@ -63,6 +63,7 @@ class AwardSummary(BaseModel):
 async def list_payments(
     conn: asyncpg.Connection, *, status: str | None, awaiting_person: str | None,
     awaiting_roles: frozenset[str], after_id: UUID | None, limit: int, reader: Decider | None = None,
+    program_code: str | None = None,
 ) -> list[PaymentSummary]:
     """Payment orders by id (uuid7: oldest first). With ``awaiting_person``: only open orders
     that person has not signed and whose side for one of ``awaiting_roles`` is still open."""
@@ -77,12 +78,13 @@ async def list_payments(
          WHERE ($1::text IS NULL OR p.status = $1)
            AND ($2::text IS NULL OR p.status = 'awaiting_approval')
            AND ($3::uuid IS NULL OR p.payment_id > $3)
+           AND ($6::text IS NULL OR p.content->>'program_code' = $6)
          GROUP BY p.payment_id
         HAVING $2::text IS NULL OR (NOT coalesce(bool_or(a.person = $2), false)
                AND NOT (coalesce(array_agg(a.role) FILTER (WHERE a.role IS NOT NULL), '{}') @> $4::text[]))
          ORDER BY p.payment_id LIMIT $5
         """,
-        status, awaiting_person, after_id, open_roles, limit,
+        status, awaiting_person, after_id, open_roles, limit, program_code,
     )
     return [_payment(r, reader) for r in rows]
 
