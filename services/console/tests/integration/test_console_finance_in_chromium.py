@@ -42,7 +42,7 @@ async def test_finance_pages_in_chromium(world, tmp_path, viewport, label) -> No
         await _look(page, viewport, "finance-release-refused", label)
         await page.get_by_label("预拨金额（元，如 5,000,000.00）").fill("250,000.00")
         await page.get_by_role("button", name="预拨", exact=True).click()
-        await expect(page.locator('#programs-table tr[data-program="xinping-2021"] td.joint')).to_have_text(
+        await expect(page.locator('#program-xinping-2021 .joint')).to_have_text(
             "652,469.00 元")  # 500,000.00 + 250,000.00 released, 97,531.00 paid
         await expect(page.locator("#releases-table tbody tr")).to_have_count(2)
         await _look(page, viewport, "finance-releases", label)
