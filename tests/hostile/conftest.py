@@ -80,7 +80,7 @@ EVERY_ROLE: Final = Principal(
 def problem_violation(status: int, headers: Mapping[str, str], content: bytes) -> str | None:
     """Why a response breaks the edge's contract, or None: no 5xx, and every 4xx is an RFC 9457
     problem+json body with type/title/status/detail whose ``field`` names the first invalid
-    field when there is one."""
+    field when there is one, and which a person can read in Chinese (:func:`chinese_violation`)."""
     if status >= 500:
         return f"server error {status}: {content[:300]!r}"
     if not 400 <= status < 500:
@@ -106,7 +106,7 @@ def problem_violation(status: int, headers: Mapping[str, str], content: bytes) -
         first = errors[0].get("field")
         if first and body.get("field") != first:
             return f"{status} problem lists field {first!r} but its field is {body.get('field')!r}"
-    return None
+    return chinese_violation(body)  # every refusal a person can meet, in Chinese (issue 17)
 
 
 _CJK: Final = re.compile(r"[\u3400-\u9fff]")
