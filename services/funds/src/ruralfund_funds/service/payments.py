@@ -174,7 +174,9 @@ async def approve_payments(tx: Tx, items: list[ApprovalItem], by: Principal, *, 
     await repo.append_audit(tx.conn, audit, now)
     for it in items:
         if not it.outcome:
-            it.outcome = {"status": "refused", "code": "PAYMENT_NOT_FOUND", "message": f"no payment {it.payment_id}"}
+            missing = NotFound("PAYMENT_NOT_FOUND", f"no payment {it.payment_id}",
+                               detail_zh=f"没有编号为 {it.payment_id} 的付款指令。")
+            it.outcome = {"status": "refused", **missing.to_dict()}
         if it.outcome["status"] == "refused":
             pending.append((refusal_event("approve_payment", it.outcome["code"], it.outcome["message"], now,
                                           command_id=command_id, payment_id=it.payment_id, requested_by=by.subject,
