@@ -51,7 +51,10 @@ async def payments_page(request: Request, session: SignedIn, program: ProgramCod
     # each order's approvals (who, which side, when, on which content) from its own record
     detail = {p["payment_id"]: await services(request).get("funds", f"/payments/{_q(p['payment_id'])}", token)
               for p in orders["items"]}
+    # funds lists item codes; claims names them
+    items = (await services(request).get("claims", f"/programs/{_q(chosen)}", token))["items"] if chosen else []
     return web(request).page(request, "audit_payments.html", session, programs=programs, chosen=chosen,
+                             item_names={it["code"]: it["name"] for it in items},
                              awards=awards["items"], orders=orders["items"],
                              awards_next=awards["next_cursor"], orders_next=orders["next_cursor"], detail=detail,
                              award_status=AWARD_STATUS_ZH, order_status=ORDER_STATUS_ZH, signer_zh=SIGNER_ZH)
