@@ -5,9 +5,11 @@ set, a local mail sink, the four services as separate processes, waits until eac
 loads the demo program (Xinping 2021) and prints where everything is. Ctrl-C stops it all.
 State lives under ``./var/dev`` so a second run keeps the data (``--fresh`` starts over).
 
-Ports: ``--ports fixed`` (the default) uses 8001-8005 (8005: the console) and refuses to start, naming the port,
-when one is taken; ``--ports auto`` (what ``make run`` passes) moves a taken port to a free one
-and says so; ``--ports free`` picks free ports for all. One ``dev`` per var dir (a lock file).
+Ports: ``--ports fixed`` (the default) uses 8001-8006 (8005: the console, 8006: notify's public
+listener, the 公示 pages citizens see) and refuses to start, naming the port, when one is
+taken; ``--ports auto`` (what ``make run`` passes) moves a taken port to a free one and says
+so; ``--ports free`` picks free ports for all (moved and free ports are below Linux's
+ephemeral range). One ``dev`` per var dir (a lock file).
 Each service must prove it is the process this run started: it echoes the run's id on
 ``/healthz`` (``RURALFUND_DEV_RUN_ID``), so another program answering on the port is never
 taken for "ready".
@@ -43,7 +45,12 @@ __all__ = ["DEMO_ENTERPRISES", "READY_TIMEOUT_SECONDS", "dev_command"]
 READY_TIMEOUT_SECONDS = 90.0
 # the four services, then the console (it starts with them: it needs neither NATS nor PostgreSQL)
 PROCESSES = (*SERVICES, CONSOLE)
-DEV_PORTS = {**DEFAULT_PORTS, CONSOLE: CONSOLE_PORT}
+# notify's public listener: a second port of the notify process, the only one citizens are shown
+# (as compose's 8014): admin routes, /docs and /metrics are not on it
+NOTIFY_PUBLIC = "notify-public"
+NOTIFY_PUBLIC_PORT = 8006
+LISTENERS = (*PROCESSES, NOTIFY_PUBLIC)  # every port dev picks
+DEV_PORTS = {**DEFAULT_PORTS, CONSOLE: CONSOLE_PORT, NOTIFY_PUBLIC: NOTIFY_PUBLIC_PORT}
 PORTS = dict(DEV_PORTS)  # --ports auto|free and --base-port replace them
 PORT_MODES = ("fixed", "auto", "free")
 console = Console(stderr=True)
@@ -71,7 +78,7 @@ def dev_command(
     free_ports: bool = typer.Option(False, "--free-ports", help="same as --ports free"),
     ports: str = typer.Option(
         "fixed", "--ports",
-        help="fixed: 8001-8005, stop if one is taken; auto: a taken one moves to a free port "
+        help="fixed: 8001-8006, stop if one is taken; auto: a taken one moves to a free port "
              "(make run); free: free ports for all"),
     base_port: int = typer.Option(None, "--base-port", help="first of the fixed ports [default: 8001]"),
 ) -> None:
@@ -93,6 +100,7 @@ def dev_command(
         env = _service_env(var_dir, nats_url, database_url, host, mail_dir)
         procs = _start_services(stack, env, var_dir, host)
         _wait_ready(procs, host, env["RURALFUND_DEV_RUN_ID"])
+        _wait_public_ready(procs["notify"], host)
         tokens = _dev_tokens(env)
         loaded = _load_demo_program(host, program, tokens["bureau-admin"])
         _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, loaded, time.monotonic() - started)
@@ -107,10 +115,10 @@ def _choose_ports(host: str, mode: str, base_port: int | None) -> dict[str, int]
     a second dev found the first one's services answering and printed "ready" with its URLs)."""
     wanted = dict(DEV_PORTS)
     if base_port is not None:
-        wanted = {svc: base_port + i for i, svc in enumerate(PROCESSES)}
+        wanted = {svc: base_port + i for i, svc in enumerate(LISTENERS)}
     if mode == "free":
-        return {svc: _free_port() for svc in PROCESSES}
-    taken = [svc for svc in PROCESSES if not _port_is_free(host, wanted[svc])]
+        return dict(zip(LISTENERS, _free_service_ports(host, len(LISTENERS)), strict=True))
+    taken = [svc for svc in LISTENERS if not _port_is_free(host, wanted[svc])]
     if taken and mode == "fixed":
         for svc in taken:
             console.print(f"[red]port {wanted[svc]} ({svc}) on {host} is already in use[/] "
@@ -118,11 +126,23 @@ def _choose_ports(host: str, mode: str, base_port: int | None) -> dict[str, int]
         console.print("start with [bold]--ports auto[/] (make run does) to move to free ports, "
                       "or stop what holds the port")
         raise typer.Exit(1)
-    for svc in taken:
-        moved = _free_port()
+    moved_to = _free_service_ports(host, len(taken), avoid=set(wanted.values()))
+    for svc, moved in zip(taken, moved_to, strict=True):
         console.print(f"[yellow]port {wanted[svc]} ({svc}) is in use: {svc} takes port {moved}[/]")
         wanted[svc] = moved
     return wanted
+
+
+def _free_service_ports(host: str, count: int, avoid: set[int] = frozenset()) -> list[int]:
+    """Ports for the listeners, below Linux's ephemeral range: a port picked in that range (as
+    the OS hands out port 0) could be taken by one of this run's own outgoing connections (to
+    NATS, PostgreSQL) before the service, started seconds later, binds it."""
+    if not count:
+        return []
+    from ruralfund_common.testing.infra import free_ports_below_ephemeral
+
+    found = [p for p in free_ports_below_ephemeral(count + len(avoid), host) if p not in avoid]
+    return found[:count]
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -216,11 +236,15 @@ def _service_env(var_dir: Path, nats_url: str, database_url: str, host: str, mai
         "RURALFUND_USERS_FILE": str((var_dir / "users.json").resolve()),
         "RURALFUND_NOTIFY_SMTP_HOST": "127.0.0.1",
         "RURALFUND_NOTIFY_SMTP_PORT": os.environ["RURALFUND_DEV_SMTP_PORT"],
-        "RURALFUND_NOTIFY_PUBLIC_BASE_URL": f"http://{host}:{PORTS['notify']}",
+        # the links in mails and feeds point at the public listener, as a county's would
+        "RURALFUND_NOTIFY_PUBLIC_BASE_URL": f"http://{host}:{PORTS[NOTIFY_PUBLIC]}",
         "RURALFUND_DEV_RUN_ID": uuid.uuid4().hex,  # each service echoes it on /healthz
     })
-    for svc, port in PORTS.items():
-        env[f"RURALFUND_{svc.upper()}_HTTP_PORT"] = str(port)
+    for svc in PROCESSES:
+        env[f"RURALFUND_{svc.upper()}_HTTP_PORT"] = str(PORTS[svc])
+    # notify gets --public-port on its command line; in the environment every service's
+    # `serve` would read it (and all but notify refuse it)
+    env.pop("RURALFUND_NOTIFY_PUBLIC_PORT", None)
     for svc in SERVICES:  # the console calls each service's API
         env[f"RURALFUND_CONSOLE_{svc.upper()}_URL"] = f"http://{host}:{PORTS[svc]}"
     return env
@@ -256,8 +280,9 @@ def _start_services(stack: ExitStack, env: dict[str, str], var_dir: Path, host: 
     for svc in PROCESSES:
         log = open(logs / f"{svc}.log", "ab")
         stack.callback(log.close)
+        public = ["--public-port", str(PORTS[NOTIFY_PUBLIC])] if svc == "notify" else []
         procs[svc] = subprocess.Popen(
-            [sys.executable, "-m", "ruralfund", "serve", svc, "--host", host, "--port", str(PORTS[svc])],
+            [sys.executable, "-m", "ruralfund", "serve", svc, "--host", host, "--port", str(PORTS[svc]), *public],
             env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec, no threads yet
         )
@@ -314,6 +339,33 @@ def _ours_and_ready(client: httpx.Client, host: str, svc: str, run_id: str) -> b
     return True
 
 
+def _wait_public_ready(notify: subprocess.Popen, host: str) -> None:
+    """notify opens its public listener just after its admin one (serve.py): ready when the notify
+    process this run started listens on the public port and it answers /publicity. The public
+    listener has no /healthz, so the owner of the socket is what proves it is ours (if another
+    program took the port, notify's bind fails and it exits: reported as died)."""
+    import psutil
+
+    port = PORTS[NOTIFY_PUBLIC]
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            if notify.poll() is not None:
+                raise typer.Exit(_died("notify"))
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                   for c in psutil.Process(notify.pid).net_connections("tcp")):
+                try:
+                    if client.get(f"http://{host}:{port}/publicity").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                console.print(f"[red]notify's public listener (port {port}) not ready after "
+                              f"{READY_TIMEOUT_SECONDS:.0f} s[/]; see logs/notify.log under the var dir")
+                raise typer.Exit(1)
+            time.sleep(0.1)
+
+
 def _died(svc: str) -> int:
     console.print(f"[red]{svc} (port {PORTS[svc]}) exited during start-up; see its log under "
                   f"the var dir: logs/{svc}.log[/]")
@@ -363,14 +415,15 @@ def _print_summary(host, nats_url, database_url, mail_dir, var_dir, tokens, load
     table.add_row("console (工作台)", f"http://{host}:{PORTS[CONSOLE]}/")
     for svc in SERVICES:
         table.add_row(f"{svc} API docs", f"http://{host}:{PORTS[svc]}/docs")
-    table.add_row("public publicity page (公示)", f"http://{host}:{PORTS['notify']}/publicity")
+    # the public listener: what citizens are shown (no admin routes there, as in compose)
+    table.add_row("public 公示 page", f"http://{host}:{PORTS[NOTIFY_PUBLIC]}/publicity")
     table.add_row("NATS", nats_url)
     table.add_row("PostgreSQL", database_url)
     table.add_row("mail sink", str(mail_dir))
     table.add_row("logs", str((var_dir / "logs").resolve()))
     table.add_row("demo program", loaded)
     Console().print(table)
-    moved = [svc for svc in PROCESSES if PORTS[svc] != DEV_PORTS[svc]]
+    moved = [svc for svc in LISTENERS if PORTS[svc] != DEV_PORTS[svc]]
     if moved:
         Console().print("[yellow]not on the default ports:[/] " + ", ".join(f"{s} {PORTS[s]}" for s in moved))
     Console().print(_sign_ins(var_dir, tokens, f"http://{host}:{PORTS[CONSOLE]}/signin"))

@@ -53,12 +53,13 @@ def _dev_args(tmp_path: Path, *ports: str) -> list[str]:
 
 
 def _free_base_port() -> int:
-    """A port with the next four free too (claims, funds, logistics, notify, the console)."""
+    """A port with the next five free too (claims, funds, logistics, notify, the console,
+    notify's public listener)."""
     for _ in range(50):
         # below Linux's ephemeral range (32768-60999): an outgoing connection of the run itself
         # (to NATS, PostgreSQL) took a chosen port there before the console bound it
         base = random.randrange(20_000, 32_000)
-        if all(_bindable(base + i) for i in range(len(SERVICES) + 1)):
+        if all(_bindable(base + i) for i in range(len(SERVICES) + 2)):
             return base
     raise RuntimeError("no run of free ports")
 
@@ -128,18 +129,29 @@ async def test_a_second_dev_on_the_same_ports_and_var_dir_stops_naming_the_port(
         _stop(first, tmp_path)
 
 
+def _moved_to(out: str, listener: str) -> int:
+    return int(out.split(f"{listener} takes port ")[1].split()[0].strip("[]/"))
+
+
 def test_auto_ports_move_a_taken_port_and_say_so(tmp_path):
-    """`make run` (--ports auto) starts even when a default port is taken, and says where."""
+    """`make run` (--ports auto) starts even when a default port is taken, and says where: a
+    moved port stays below Linux's ephemeral range (this run's own outgoing connections take
+    ports there), the public listener's too."""
     base = _free_base_port()
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", base + 3))  # notify's
-        holder.listen()
+    with socket.socket() as notify_holder, socket.socket() as public_holder:
+        notify_holder.bind(("127.0.0.1", base + 3))  # notify's
+        notify_holder.listen()
+        public_holder.bind(("127.0.0.1", base + 5))  # notify's public listener's
+        public_holder.listen()
         run = _run_dev(tmp_path, "--ports", "auto", "--base-port", str(base))
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-4000:]
     assert f"port {base + 3} (notify) is in use: notify takes port" in out, out[-3000:]
-    moved = int(out.split("notify takes port ")[1].split()[0].strip("[]/"))
-    assert f"http://127.0.0.1:{moved}/publicity" in out
+    assert f"port {base + 5} (notify-public) is in use: notify-public takes port" in out, out[-3000:]
+    moved, public = _moved_to(out, "notify"), _moved_to(out, "notify-public")
+    assert moved < 32_768 and public < 32_768, (moved, public)
+    assert f"http://127.0.0.1:{moved}/docs" in out
+    assert "public 公示 page" in out and f"http://127.0.0.1:{public}/publicity" in out, out[-3000:]
     assert f"http://127.0.0.1:{base}/docs" in out  # the free ones stay
     assert "/signin (choose the user)" in out  # the console's sign-in page
     for user in ("bureau-admin", "leading-group", "contractor-signatory", "finance-bureau", "auditor", "packaging-co"):
@@ -196,8 +208,9 @@ async def test_the_readme_walkthrough_pays_the_demo_claim(tmp_path):
     script = readme.split("### Walkthrough: claim to payment with curl")[1].split("```sh\n")[1].split("```")[0]
     base = _free_base_port()
     users_file = tmp_path / "dev/users.json"
-    for i, default in enumerate((8001, 8002, 8003, 8004)):
+    for i, default in enumerate((8001, 8002, 8003, 8004, 8005, 8006)):
         script = script.replace(f"127.0.0.1:{default}", f"127.0.0.1:{base + i}")
+    assert f"PUBLIC=http://127.0.0.1:{base + 5}" in script  # the citizens' URL dev prints
     script = script.replace('ruralfund users token "$1"', f'ruralfund users token "$1" --users-file {users_file}')
     assert "/releases" in script
     dev, _ = await _start_dev(tmp_path, "--base-port", str(base))
@@ -208,6 +221,13 @@ async def test_the_readme_walkthrough_pays_the_demo_claim(tmp_path):
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert run.stdout.strip().endswith('"executed"'), run.stdout[-3000:]
         assert "INSUFFICIENT_FUNDS" not in run.stdout
+        import httpx
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{base + 5}", timeout=10) as public:
+            page = await public.get("/publicity")
+            assert page.status_code == 200 and "新平礼好包装有限公司" in page.text, page.text[:2000]
+            for admin_only in ("/docs", "/notices", "/healthz"):  # nothing but the public pages there
+                assert (await public.get(admin_only)).status_code == 404, admin_only
     finally:
         _stop(dev, tmp_path)
 
