@@ -671,3 +671,179 @@ def test_the_stand_ins_and_the_tests_run_the_compose_images_versions(services: d
     compose_test = (ROOT / "deploy/compose/compose_test.py").read_text()
     assert f'"ruralfund-standin/nats:{nats_tag.split("-")[0]}"' in compose_test
     assert f'"ruralfund-standin/postgres:{pg_tag}"' in compose_test
+
+
+# ------------------------------------------------------------------ TLS override
+
+TLS_OVERRIDE = ROOT / "deploy/compose/tls.override.yml"
+#: Whose key each container may hold: a service its own, the servers theirs; nobody the CA's.
+KEY_OWNERS = {**{svc: svc for svc in SERVICES}, "nats": "nats-server", "postgres": "postgres-server"}
+
+
+class _Override:
+    """Compose's ``!override`` tag: this value replaces the base file's instead of merging."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    pass
+
+
+_ComposeLoader.add_constructor(
+    "!override",
+    lambda loader, node: _Override(
+        loader.construct_sequence(node, deep=True) if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node, deep=True)))
+
+
+def _volume_target(volume: str | dict[str, Any]) -> str:
+    return volume["target"] if isinstance(volume, dict) else volume.split(":")[1]
+
+
+def _merge(base: Any, over: Any, key: str | None = None) -> Any:
+    """``docker compose -f base -f over``'s merge, as far as these files need it: mappings
+    (environment too) merge key by key, a service's volumes by their path in the container,
+    ``!override`` and everything else (command, entrypoint) replaces."""
+    if isinstance(over, _Override):
+        return over.value
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for k, v in over.items():
+            merged[k] = _merge(base[k], v, k) if k in base else _merge(None, v, k)
+        return merged
+    if key == "volumes" and isinstance(base, list) and isinstance(over, list):
+        by_target = {_volume_target(v): v for v in base}
+        by_target.update({_volume_target(v): v for v in over})
+        return list(by_target.values())
+    return over
+
+
+@pytest.fixture(scope="module")
+def tls_text() -> str:
+    return TLS_OVERRIDE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def tls_merged(compose_text: str, tls_text: str) -> dict[str, Any]:
+    """The model `docker compose -f docker-compose.yml -f deploy/compose/tls.override.yml`
+    runs, with a .env made the documented way (example + `deploy secrets`)."""
+    env = _dotenv_with_secrets()
+    base = yaml.safe_load(_interpolate(compose_text, env))
+    return _merge(base, yaml.load(_interpolate(tls_text, env), Loader=_ComposeLoader))
+
+
+def _tls_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """File name in the certificate directory → where the container sees it (read-only only)."""
+    found = {}
+    for volume in service.get("volumes", []):
+        parts = volume.split(":")
+        source, target = parts[0], parts[1]
+        if source.startswith("./tls") or source.rstrip("/") == "tls":
+            assert parts[2:] == ["ro"], f"{volume}: certificates are mounted read-only"
+            found[Path(source).name] = target
+    return found
+
+
+def test_tls_override_gives_every_service_the_ca_and_its_own_client_certificate(
+    tls_merged: dict[str, Any],
+) -> None:
+    for name in SERVICES:
+        service = tls_merged["services"][name]
+        mounts, env = _tls_mounts(service), service["environment"]
+        assert set(mounts) == {"ca.crt", f"{name}.crt", f"{name}.key"}, (name, mounts)
+        assert env["RURALFUND_NATS_TLS_CA_FILE"] == mounts["ca.crt"], name
+        assert env["RURALFUND_NATS_TLS_CERT_FILE"] == mounts[f"{name}.crt"], name
+        assert env["RURALFUND_NATS_TLS_KEY_FILE"] == mounts[f"{name}.key"], name
+        assert env["NATS_URL"].startswith(f"tls://{name}:"), name
+        assert env["NATS_URL"].endswith("@nats:4222"), name
+        url = env["DATABASE_URL"]
+        assert url.startswith(f"postgresql://{name}:") and "@postgres:5432/" in url, name
+        assert f"?sslmode=verify-full&sslrootcert={mounts['ca.crt']}" in url, name
+        # the base file's settings and the calendar volume are still there
+        assert env["RURALFUND_EVENT_SIGNING_KEY"] and env["RURALFUND_HTTP_PORT"] == "8000", name
+        assert any(v.startswith("calendar:") for v in service["volumes"]), name
+    migrate = tls_merged["services"]["migrate"]
+    assert set(_tls_mounts(migrate)) == {"ca.crt"}
+    for var, url in migrate["environment"].items():
+        assert url.endswith("?sslmode=verify-full&sslrootcert=/etc/ruralfund/tls/ca.crt"), var
+
+
+def test_tls_override_mounts_no_key_a_container_does_not_own(tls_merged: dict[str, Any]) -> None:
+    """One file at a time, never the directory: a service sees no other service's key, and no
+    container the CA's key (it stays offline with the operator)."""
+    for name, service in tls_merged["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source.rstrip("/") not in ("./tls", "tls"), f"{name} mounts the whole directory"
+        keys = {f for f in _tls_mounts(service) if f.endswith(".key")}
+        owner = KEY_OWNERS.get(name)
+        assert keys <= ({f"{owner}.key"} if owner else set()), (name, keys)
+    assert not _tls_mounts(tls_merged["services"]["console"])
+
+
+def test_tls_override_runs_nats_with_the_generated_tls_config(tls_merged: dict[str, Any]) -> None:
+    """Regenerate with the command in the override's nats-tls-config comment."""
+    from typer.testing import CliRunner
+
+    from ruralfund.cli_deploy import app
+
+    nats = tls_merged["services"]["nats"]
+    [config] = nats["configs"]
+    assert config["target"] == "/etc/nats/ruralfund.conf"
+    path = ROOT / tls_merged["configs"][config["source"]]["file"]
+    mounts = _tls_mounts(nats)
+    assert set(mounts) == {"ca.crt", "nats-server.crt", "nats-server.key"}
+    generated = CliRunner().invoke(app, [
+        "nats-config", "--tls-cert", mounts["nats-server.crt"], "--tls-key", mounts["nats-server.key"],
+        "--tls-ca", mounts["ca.crt"]])
+    assert generated.exit_code == 0, generated.output
+    assert path.read_text(encoding="utf-8") == generated.stdout
+    assert "verify: true" in generated.stdout
+
+
+def test_tls_nats_config_is_accepted_by_nats_server_with_deploy_certs_files(
+    tls_merged: dict[str, Any], tmp_path: Path,
+) -> None:
+    """nats-server -t loads the certificates too: the files `deploy certs` writes, where the
+    override mounts them (here: their host paths)."""
+    from ruralfund.certs import make_bundle
+
+    nats = tls_merged["services"]["nats"]
+    text = (ROOT / tls_merged["configs"][nats["configs"][0]["source"]]["file"]).read_text(encoding="utf-8")
+    make_bundle(tmp_path / "tls")
+    for name, target in _tls_mounts(nats).items():
+        text = text.replace(target, str(tmp_path / "tls" / name))
+    result = _check_nats_config(text, tmp_path, _dotenv_with_secrets())
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_tls_override_runs_postgres_with_ssl_and_only_tls_over_the_network(
+    tls_merged: dict[str, Any],
+) -> None:
+    postgres = tls_merged["services"]["postgres"]
+    mounts = _tls_mounts(postgres)
+    assert set(mounts) == {"ca.crt", "postgres-server.crt", "postgres-server.key"}
+    settings = dict(a.split("=", 1) for a in _as_list(postgres["command"]) if "=" in a)
+    assert settings["ssl"] == "on"
+    assert settings["ssl_cert_file"] == mounts["postgres-server.crt"]
+    assert settings["ssl_ca_file"] == mounts["ca.crt"]
+    # the key: a copy owned by postgres, 0600, made from the mounted one before start
+    start = " ".join(postgres["entrypoint"])
+    assert (f"install -o postgres -g postgres -m 0600 {mounts['postgres-server.key']} "
+            f"{settings['ssl_key_file']}") in start
+    assert settings["archive_mode"] == "on"  # the base file's WAL archiving stays
+    hba_source = next(v.split(":")[0] for v in postgres["volumes"] if v.split(":")[1] == settings["hba_file"])
+    rules = [line.split() for line in (ROOT / hba_source).read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert ["hostnossl", "all", "all", "all", "reject"] in rules
+    assert [r[0] for r in rules if r[0].startswith("host")] == ["hostssl", "hostnossl"]
+
+
+def test_tls_override_variables_are_in_env_example(tls_text: str) -> None:
+    used = {a or b for a, b in _VAR_RE.findall(tls_text)}
+    assert "RURALFUND_TLS_DIR" in used
+    missing = sorted((used | {"RURALFUND_NATS_TLS_CA_FILE", "RURALFUND_NATS_TLS_CERT_FILE",
+                              "RURALFUND_NATS_TLS_KEY_FILE"}) - set(_env_example()))
+    assert not missing, f"add to .env.example: {missing}"
