@@ -26,6 +26,7 @@ async def test_every_console_page_passes_axe_and_fits_the_screen(contract, revie
                                 headers=bearer(ADMIN))
     assert r.status_code == 200, r.text
     world.users.create("钱科长", [Role.FINANCE_BUREAU])
+    world.users.create("孙审计", [Role.AUDITOR])
     async def click(page, button: str, within: str = "main") -> None:
         await page.locator(within).get_by_role("button", name=button).first.click()
         await expect(page.locator("[role=alert], .field-error").first).to_be_visible()  # the refusal is shown
@@ -64,7 +65,13 @@ async def test_every_console_page_passes_axe_and_fits_the_screen(contract, revie
         "钱科长": [("home-finance", "/"), ("finance-releases", "/finance/releases"),
                   ("finance-release-refused", "/finance/releases",
                    lambda page: fill_and_click(page, "预拨", **{"预拨金额（元，如 5,000,000.00）": "五十万",
-                                                                   "领导小组批复文号": "新电商领〔2026〕2号"}))],
+                                                                   "领导小组批复文号": "新电商领〔2026〕2号"})),
+                  ("finance-statements", "/finance/statements?program=xinping-2021"),
+                  ("finance-reconciliation", "/finance/reconciliation?program=xinping-2021"),
+                  ("finance-ledger", "/finance/ledger?program=xinping-2021")],
+        "孙审计": [("home-auditor", "/"), ("audit-payments", "/audit/payments?program=xinping-2021"),
+                  ("audit-checkpoints", "/audit/checkpoints"), ("audit-reports", "/audit/reports"),
+                  ("audit-claims", "/staff/claims")],
         "李经理": [("home-enterprise", "/"), ("enterprise-registration", "/enterprise/registration"),
                   ("enterprise-registration-refused", "/enterprise/registration",
                    lambda page: fill_and_click(page, "保存修改", 银行账号="abc")),
