@@ -54,7 +54,7 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "GET /programs/{code}/check": ANY_ROLE,
         "GET /programs/{code}/targets": ANY_ROLE,
         "GET /programs/{code}/items/{item_code}": ANY_ROLE,
-        "POST /enterprises": "write:bureau_admin",
+        "POST /enterprises": "write:bureau_admin,enterprise",  # an enterprise registers itself (its own code only)
         "PATCH /enterprises/{credit_code}": "write:bureau_admin,enterprise",
         "GET /enterprises/{credit_code}": ANY_ROLE,
         "GET /enterprises": ANY_ROLE,
@@ -113,6 +113,7 @@ GATES: Final[dict[str, dict[str, str]]] = {
         "GET /payments/{payment_id}": FUNDS_READERS,
         "GET /awards/{award_id}": FUNDS_READERS,
         "GET /programs/{program_code}/balances": FUNDS_READERS,
+        "GET /programs/{program_code}/releases": FUNDS_READERS,
         "GET /programs/{program_code}/trial-balance": FUNDS_READERS,
         "GET /programs/{program_code}/payees/{credit_code}/statement": "read:auditor,bureau_admin,contractor_signatory,enterprise,finance_bureau,leading_group",
         "GET /programs/{program_code}/adjustments": FUNDS_READERS,
