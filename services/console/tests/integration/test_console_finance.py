@@ -137,7 +137,7 @@ async def test_the_finance_bureau_releases_into_the_joint_account(world) -> None
                                                              "amount_yuan": "五十万", "approval_reference": "x"})
     assert r.status_code == 422 and 'id="err-amount_yuan"' in r.text, r.text
     assert "金额有误" in r.text.split('id="err-amount_yuan">')[1].split("</p>")[0]
-    assert 'value="五十万"' in r.text and "500,000.00 元" in _joint(r.text)  # what was typed is kept
+    assert "金额“五十万”不是有效的元金额" in r.text and 'value="五十万"' in r.text and "500,000.00 元" in _joint(r.text)  # what was typed is kept
 
     r = await world.console.post("/finance/releases", data={
         "csrf": csrf, "program_code": "xinping-2021", "amount_yuan": "1,000,000.00",

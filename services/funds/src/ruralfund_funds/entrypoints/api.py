@@ -177,7 +177,8 @@ def _amount_fen(text: str) -> int:
         fen = parse_yuan(text)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("INVALID_AMOUNT", str(exc), field="amount_yuan",
-            detail_zh="“amount_yuan”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。") from None
+            # the figure typed, as people read it (the console shows this beside the amount field)
+            detail_zh=f"金额“{text}”不是有效的元金额（如 2469 或 2,469.00，最多两位小数）。") from None
     if fen <= 0:
         raise InvalidInput("INVALID_AMOUNT", "amount must be positive", field="amount_yuan",
             detail_zh="金额必须大于零。")
