@@ -176,6 +176,7 @@ def test_sales_reward_platform_list_ends_with_deng_so_another_is_a_flag_not_a_re
     assert listed.eligible and listed.flags == []
     assert other.eligible and other.amount_fen == 900_000
     assert len(other.flags) == 1 and other.flags[0].startswith("PLATFORM_UNLISTED: 平台 xiaohongshu")
+    assert "（淘宝、天猫、京东、拼多多、抖音、快手、微信等）" in other.flags[0]  # the bureau reads the list
     assert _reason(other, "platform").actual == "xiaohongshu (not listed)"
 
 

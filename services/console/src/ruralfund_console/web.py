@@ -15,7 +15,16 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from .formatting import ROLE_ZH, date_zh, status_zh, yuan_zh
+from .formatting import (
+    ROLE_ZH,
+    calculation_zh,
+    date_zh,
+    file_kind_zh,
+    flag_zh,
+    period_zh,
+    status_zh,
+    yuan_zh,
+)
 from .oidc import FlowCodec
 from .services import ServiceError, Services
 from .session import COOKIE_NAME, SESSION_SECONDS, Session, SessionCodec, csrf_matches
@@ -38,7 +47,8 @@ __all__ = [
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters.update(yuan=yuan_zh, date_zh=date_zh, status_zh=status_zh,
-                             role_zh=lambda r: ROLE_ZH.get(r, r))
+                             role_zh=lambda r: ROLE_ZH.get(r, r), period_zh=period_zh,
+                             calculation_zh=calculation_zh, flag_zh=flag_zh, file_kind_zh=file_kind_zh)
 Csrf = Annotated[str | None, Form()]
 
 

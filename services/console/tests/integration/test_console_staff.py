@@ -41,7 +41,8 @@ async def test_the_bureau_searches_opens_returns_and_passes_claims(reviewing) ->
     assert detail.status_code == 200, detail.text
     text = detail.text
     assert "使用数量：12,345，要求不低于 10,000" in text and "（符合）" in text  # the rule, with figures
-    assert "12,345 x 0.20 = 2,469.00" in text and "2023Q3" in text and first["credit_code"] in text
+    assert "12,345 × 0.20 = 2,469.00" in text and "2023年第3季度" in text and first["credit_code"] in text
+    assert "<dd>12,345 个</dd>" in text  # the form's unit beside the figure
     assert "退回理由（必填，企业可见）" in text and "审核通过，提交领导小组" in text
     csrf = CSRF.search(text).group(1)
 

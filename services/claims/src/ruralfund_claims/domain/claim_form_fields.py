@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from .program import Program
 from .rules import (
+    PLATFORM_ZH,
     FixedIfAllParams,
     NewProductParams,
     PercentOfAmountParams,
@@ -23,10 +24,6 @@ from .rules import (
 
 __all__ = ["PLATFORM_ZH", "claim_form"]
 
-PLATFORM_ZH: Final = {
-    "taobao": "淘宝", "tmall": "天猫", "jd": "京东", "pinduoduo": "拼多多", "douyin": "抖音",
-    "kuaishou": "快手", "wechat": "微信",
-}  # fmt: skip
 MAX_PERIOD_CHOICES: Final = 40  # ten years of quarters: older ones are typed, not listed
 _PER_ZH: Final = {"quarter": "每季度申报一次", "year": "每年度申报一次", "product": "每个产品奖励一次",
                   "enterprise": "每户企业奖励一次", "station": "每个站点奖励一次"}  # fmt: skip

@@ -40,6 +40,7 @@ __all__ = [
     "MAX_THRESHOLDS",
     "MAX_TIERS",
     "MAX_UNITS",
+    "PLATFORM_ZH",
     "AwardComputation",
     "CategoryCap",
     "FixedIfAllEvidence",
@@ -367,9 +368,16 @@ def _percent_of_amount(
     )
 
 
+# the listed platforms as people read them (the bureau's flag, the enterprise's form)
+PLATFORM_ZH: Final = {
+    "taobao": "淘宝", "tmall": "天猫", "jd": "京东", "pinduoduo": "拼多多", "douyin": "抖音",
+    "kuaishou": "快手", "wechat": "微信",
+}  # fmt: skip
+
+
 def _platform_flags(p: PercentOfAmountParams, e: PercentOfAmountEvidence) -> list[str]:
     if p.platforms and p.platforms_open and e.platform not in p.platforms:
-        listed = "、".join(p.platforms)
+        listed = "、".join(PLATFORM_ZH.get(k, k) for k in p.platforms)
         return [f"PLATFORM_UNLISTED: 平台 {e.platform} 不在方案列举的平台（{listed}等）之中，请审核"]
     return []
 
