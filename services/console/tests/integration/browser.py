@@ -16,8 +16,8 @@ from ruralfund_common.testing.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chro
 from ruralfund_common.testing.infra import free_port
 from ruralfund_common.testing.wait import eventually
 
-__all__ = ["CHROMIUM_ARGS", "DESKTOP", "PHONE", "SCREENSHOT_DIR", "VIEWPORTS", "browser_page", "chromium", "fits", "served",
-           "shot", "sign_in"]
+__all__ = ["CHROMIUM_ARGS", "DESKTOP", "PHONE", "SCREENSHOT_DIR", "VIEWPORTS", "browser_page", "chromium", "fits", "look",
+           "served", "shot", "sign_in"]
 
 REPO = Path(__file__).resolve().parents[4]
 SCREENSHOT_DIR = REPO / "test-output"
@@ -80,3 +80,8 @@ async def shot(page: Page, name: str) -> Path:
     assert path.stat().st_size > 10_000, f"the screenshot {path.name} is empty"
     return path
 
+
+async def look(page: Page, viewport: dict[str, int], name: str, label: str) -> Path:
+    """The page fits its screen; its screenshot ``test-output/console-<name>-<label>.png``."""
+    await fits(page, viewport)
+    return await shot(page, f"console-{name}-{label}")

@@ -8,32 +8,23 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from .browser import VIEWPORTS, browser_page, fits, served, shot
+from .browser import VIEWPORTS, browser_page, look, served, sign_in
 
 pytestmark = pytest.mark.integration
 
 
-async def _sign_in(page: Page, url: str, label: str) -> None:
-    await page.context.clear_cookies()
-    await page.goto(f"{url}/signin")
-    await page.get_by_label("用户").select_option(label=label)
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_role("button", name="退出登录")).to_be_visible()
-
-
 async def _look(page: Page, viewport: dict[str, int], name: str, label: str) -> None:
-    await fits(page, viewport)
     # nothing to change but signing out (and, on the checkpoint page, taking a checkpoint)
     posts = await page.locator('form[method="post"]:not([action="/signout"]):not([action="/audit/checkpoints"])').count()
     assert posts == 0, f"{page.url} offers the auditor {posts} form(s) that change something"
-    await shot(page, f"console-{name}-{label}")
+    await look(page, viewport, name, label)
 
 
 @pytest.mark.parametrize(("viewport", "label"), VIEWPORTS)
 async def test_auditor_pages_in_chromium(world, viewport, label) -> None:
     await world.load_xinping()
     async with served(world.app) as url, browser_page(viewport) as page:
-        await _sign_in(page, url, "吴审计（审计）")
+        await sign_in(page, url, "吴审计")
         await _look(page, viewport, "audit-home", label)
         nav = page.get_by_role("navigation", name="审计导航")
         await nav.get_by_role("link", name="申报查询").click()

@@ -5,25 +5,12 @@ reconciliation and the ledger; each page fits its screen and is screenshotted in
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from .browser import VIEWPORTS, browser_page, fits, served, shot
+from .browser import VIEWPORTS, browser_page, look, served, sign_in
 from .test_console_finance import HEADER, _executed_order
 
 pytestmark = pytest.mark.integration
-
-
-async def _sign_in(page: Page, url: str, label: str) -> None:
-    await page.context.clear_cookies()
-    await page.goto(f"{url}/signin")
-    await page.get_by_label("用户").select_option(label=label)
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_role("button", name="退出登录")).to_be_visible()
-
-
-async def _look(page: Page, viewport: dict[str, int], name: str, label: str) -> None:
-    await fits(page, viewport)
-    await shot(page, f"console-{name}-{label}")
 
 
 @pytest.mark.parametrize(("viewport", "label"), VIEWPORTS)
@@ -31,21 +18,21 @@ async def test_finance_pages_in_chromium(world, tmp_path, viewport, label) -> No
     await world.load_xinping()
     paid = await _executed_order(world)
     async with served(world.app) as url, browser_page(viewport) as page:
-        await _sign_in(page, url, "钱会计（财政局）")
-        await _look(page, viewport, "finance-home", label)
+        await sign_in(page, url, "钱会计")
+        await look(page, viewport, "finance-home", label)
         nav = page.get_by_role("navigation", name="财政局导航")
         await nav.get_by_role("link", name="预拨资金").click()
         await page.get_by_label("预拨金额（元，如 5,000,000.00）").fill("1,000.001")
         await page.get_by_label("领导小组批复文号").fill("新电商领〔2026〕2号")
         await page.get_by_role("button", name="预拨", exact=True).click()
         await expect(page.locator("#err-amount_yuan")).to_contain_text("最多两位小数")
-        await _look(page, viewport, "finance-release-refused", label)
+        await look(page, viewport, "finance-release-refused", label)
         await page.get_by_label("预拨金额（元，如 5,000,000.00）").fill("250,000.00")
         await page.get_by_role("button", name="预拨", exact=True).click()
         await expect(page.locator('#program-xinping-2021 .joint')).to_have_text(
             "652,469.00 元")  # 500,000.00 + 250,000.00 released, 97,531.00 paid
         await expect(page.locator("#releases-table tbody tr")).to_have_count(2)
-        await _look(page, viewport, "finance-releases", label)
+        await look(page, viewport, "finance-releases", label)
 
         await nav.get_by_role("link", name="银行对账单").click()
         csv = tmp_path / "statement.csv"
@@ -56,16 +43,16 @@ async def test_finance_pages_in_chromium(world, tmp_path, viewport, label) -> No
         await page.get_by_label("银行对账单（CSV 文件").set_input_files(str(csv))
         await page.get_by_role("button", name="导入").click()
         await expect(page.locator("#import-result")).to_contain_text("已导入对账单 2 行")
-        await _look(page, viewport, "finance-statement-imported", label)
+        await look(page, viewport, "finance-statement-imported", label)
 
         await nav.get_by_role("link", name="三方对账").click()
         await expect(page.locator("#rec-verdict")).to_contain_text("有 1 处差异")
         await expect(page.locator('#mismatches tr[data-kind="PAID_NOT_APPROVED"]')).to_contain_text("付款未经批准")
-        await _look(page, viewport, "finance-reconciliation", label)
+        await look(page, viewport, "finance-reconciliation", label)
 
         await nav.get_by_role("link", name="账本与序时账").click()
         await expect(page.locator("#tb-verdict")).to_have_text("借贷平衡")
         async with page.expect_download() as download:
             await page.locator("#journal-csv").click()
         assert (await download.value).suggested_filename.endswith(".csv")
-        await _look(page, viewport, "finance-ledger", label)
+        await look(page, viewport, "finance-ledger", label)
