@@ -457,3 +457,20 @@ async def test_failure_of_an_old_payment_does_not_unpay_a_newer_one(claims, fund
 async def _history_actions(claims, claim_id: str, action: str):  # type: ignore[no-untyped-def]
     body = (await claims.http.get(f"/claims/{claim_id}", headers=claims.ADMIN)).json()
     return [h for h in body.get("history", []) if h.get("action") == action]
+
+
+async def test_a_refusal_in_chinese_is_what_the_claim_shows(claims, funds) -> None:  # type: ignore[no-untyped-def]
+    # funds gives the refusal's Chinese words with the figures (reason_zh): people read those
+    claim = await claims.approved_claim()
+    reason_zh = "项目 brand-packaging 可用预算为 100.00 元，本次需要 2,469.00 元，预算不足。"
+    await funds(
+        ReservationRefused(
+            award_id=claim["award_id"], claim_id=claim["id"], program_code="xinping-2021",
+            item_code="brand-packaging", amount_fen=246_900, code="ITEM_BUDGET_EXCEEDED",
+            reason="only 100.00 left", reason_zh=reason_zh, refused_at=NOW,
+        ),
+        claim["award_id"],
+    )  # fmt: skip
+    await eventually(lambda: claims.status_of(claim["id"]), expect="reservation_refused")
+    stored = (await claims.http.get(f"/claims/{claim['id']}", headers=claims.ADMIN)).json()
+    assert (stored["refusal_code"], stored["refusal_reason"]) == ("ITEM_BUDGET_EXCEEDED", reason_zh)

@@ -94,6 +94,8 @@ async def test_a_budget_refusal_carries_the_figures(world7: World) -> None:
     assert (data["amount_fen"], data["item_available_fen"]) == (100_000_00, 97_531_00)
     assert data["item_name"] == "新品研发奖励" and data["credit_code"] == CC
     assert data["enterprise_name"] == "新平礼好包装有限公司"
+    # the same refusal in Chinese with its figures, for the claim's pages
+    assert "97,531.00" in data["reason_zh"] and "100,000.00" in data["reason_zh"] and "预算不足" in data["reason_zh"]
 
 
 async def _one(w: World, subject: str):

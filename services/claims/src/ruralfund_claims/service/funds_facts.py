@@ -47,7 +47,8 @@ def _funds_fact(event: FundsEvent) -> tuple[ClaimAction, dict[str, Any]]:
     if isinstance(event, ReservationRefused):
         return ClaimAction.REFUSE_RESERVATION, {
             "refusal_code": event.code,
-            "refusal_reason": event.reason,
+            # the Chinese words with figures when funds gives them (the claim's pages show it)
+            "refusal_reason": event.reason_zh or event.reason,
         }
     if isinstance(event, PublicityWindowOpened):
         return ClaimAction.OPEN_PUBLICITY, {

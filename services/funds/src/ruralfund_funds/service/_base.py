@@ -117,7 +117,8 @@ def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | 
             if books is not None and f.code == "ITEM_BUDGET_EXCEEDED" else None
         return ReservationRefused(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
                                   item_code=a.item_code, amount_fen=a.amount_fen, code=f.code, reason=f.reason,
-                                  refused_at=now, item_available_fen=available, **_notice_fields(a, program))
+                                  reason_zh=f.reason_zh or None, refused_at=now, item_available_fen=available,
+                                  **_notice_fields(a, program))
     if f.kind == "window_opened" and is_award:
         assert a.window is not None and a.published_at is not None
         return PublicityWindowOpened(award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,

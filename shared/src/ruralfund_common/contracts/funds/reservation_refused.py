@@ -11,7 +11,9 @@ class ReservationRefused(Event):
 
     The optional fields (issue 16) let notify tell the enterprise in Chinese with the figures
     that decided it: the amount asked for (``amount_fen``) against what the item had left
-    (``item_available_fen``, when the refusal is about the budget)."""
+    (``item_available_fen``, when the refusal is about the budget). ``reason_zh``: the same
+    refusal as people read it, with its figures (the claim's pages show it; optional: older
+    events carry only ``reason``)."""
 
     SUBJECT = "funds.evt.reservation_refused.v1"
     award_id: str
@@ -27,3 +29,4 @@ class ReservationRefused(Event):
     credit_code: CreditCode | None = None
     enterprise_name: str | None = None
     item_available_fen: Fen | None = None
+    reason_zh: str | None = None
