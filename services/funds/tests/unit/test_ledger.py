@@ -139,6 +139,7 @@ def test_upheld_objection_voids_the_reservation_once_and_cancels_the_order():
     b.file_objection("award-1", "o1", MON)
     facts = b.resolve_objection("award-1", "o1", "upheld", MON)
     assert [(f.kind, f.code) for f in facts] == [("revoked", "OBJECTION_UPHELD")]
+    assert facts[0].reason == "公示期内对该奖补的异议经核实成立，奖补予以撤销。"  # no reason given: the enterprise reads this
     a = b.awards["award-1"]
     assert a.status is AwardStatus.REVOKED and a.payment is None
     assert b.books.balance("budget:brand-promotion/brand-packaging") == 1_000_000 * YUAN

@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 AWARD_KINDS = ("award", "preallocation", "contract_payment")
+# the revocation's reason when the bureau's resolution gave none: the enterprise reads it
+OBJECTION_UPHELD_ZH = "公示期内对该奖补的异议经核实成立，奖补予以撤销。"
 
 
 class AwardStatus(StrEnum):
@@ -265,7 +267,7 @@ class Award:
                          reason_zh=refused.detail_zh or "")]
         facts = [Fact("reserved", self.award_id)]
         if self.upheld_objections():  # the objection was upheld before the approval reached us
-            facts += self._revoke(books, "OBJECTION_UPHELD", "an objection to this award was upheld")
+            facts += self._revoke(books, "OBJECTION_UPHELD", OBJECTION_UPHELD_ZH)
         return facts
 
     def _check_contract_payment(self, program: ProgramView, item: ItemInfo) -> None:
@@ -322,7 +324,7 @@ class Award:
         if obj.after_payment:
             return [Fact("objection_after_payment", self.award_id, "OBJECTION_UPHELD_AFTER_PAYMENT", reason)]
         if self.status in (AwardStatus.RESERVED, AwardStatus.IN_PUBLICITY):
-            return self._revoke(books, "OBJECTION_UPHELD", reason or "an objection to this award was upheld")
+            return self._revoke(books, "OBJECTION_UPHELD", reason or OBJECTION_UPHELD_ZH)
         return []
 
     def void_for_default(self, books: L.Books) -> list[Fact]:
