@@ -90,6 +90,8 @@ async def test_the_finance_bureau_imports_a_statement_and_sees_the_reconciliatio
     assert (await world.funds.get(f"/payments/{paid['payment_id']}", headers=bearer(ADMIN))).json()["status"] \
         == "settled"
 
+    home = (await world.console.get("/")).text
+    assert "1 处差异待核查" in home.split('id="reconciled"')[1].split("</ul>")[0]
     rec = (await world.console.get(f"/finance/reconciliation?program={P}")).text
     assert "有 1 处差异" in rec and 'data-kind="PAID_NOT_APPROVED"' in rec
     row = rec.split('data-kind="PAID_NOT_APPROVED"')[1].split("</tr>")[0]

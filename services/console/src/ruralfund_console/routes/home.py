@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..services import Services
+from ..services import ServiceError, Services
 from ..session import Session
 from ..web import SignedForm, SignedIn, services, web
 
@@ -45,4 +46,21 @@ async def _queues(services: Services, session: Session) -> dict[str, Any]:
         out["to_sign"] = (await services.get("funds", "/payments", token, awaiting_my_approval="true",
                                              limit=100))["items"]
     out["programs"] = (await services.get("claims", "/programs", token, limit=100))["items"]
+    if roles & {"finance_bureau", "auditor"}:
+        out["reconciled"] = await _reconciled(services, token, out["programs"])
+    return out
+
+
+async def _reconciled(services: Services, token: str, programs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each program's three-way reconciliation today: the finance bureau's and auditor's queue is
+    its mismatches. A program funds has no ledger for (yet) is left out."""
+    out = []
+    for p in programs:
+        try:
+            rec = await services.get("funds", f"/programs/{quote(p['code'], safe='')}/reconciliation", token)
+        except ServiceError as missing:
+            if missing.status != 404:
+                raise
+            continue
+        out.append({"code": p["code"], "name": p["name"], "mismatches": len(rec["mismatches"])})
     return out
