@@ -24,6 +24,10 @@ removes (owner labels). `make testcontainers-test` runs only that part.
 
 Run: `make compose-test` (root, or a user in the docker group with an engine running).
 RURALFUND_COMPOSE_TEST_KEEP=1 leaves the stack up for a look.
+RURALFUND_COMPOSE_TEST_TLS=1 adds a second pass (root only: it hands the services' keys to their
+uid): the stack again with deploy/compose/tls.override.yml and fresh `deploy certs` files, ready,
+every service's PostgreSQL and NATS connection encrypted, plain ones refused, an event carried.
+`compose_test.py --tls-only` runs only that pass.
 """
 
 from __future__ import annotations
@@ -312,11 +316,12 @@ def make_env_file() -> tuple[Path, dict[str, str]]:
 
 
 class Stack:
-    def __init__(self, compose: list[str], env_file: Path, images: dict[str, str]) -> None:
+    def __init__(self, compose: list[str], env_file: Path, images: dict[str, str],
+                 files: tuple[str, ...] = COMPOSE_FILES) -> None:
         self.ports = {name: free_port() for name in PORT_VARS}
         # --profile proxy: the example reverse proxy of the public side runs too.
         self.compose_cmd = [*compose, "-p", PROJECT, "--project-directory", str(ROOT), "--profile", "proxy",
-                            *(a for f in COMPOSE_FILES for a in ("-f", str(ROOT / f))),
+                            *(a for f in files for a in ("-f", str(ROOT / f))),
                             "--env-file", str(env_file)]
         # The shell wins over .env in compose: drop the caller's own settings, then add ours.
         self.env = {k: v for k, v in os.environ.items()
@@ -572,12 +577,98 @@ def check_hardening(stack: Stack) -> None:
 
 # ---------------------------------------------------------------- main
 
+# ---------------------------------------------------------------- TLS (optional second pass)
+
+TLS_FILES = (*COMPOSE_FILES, "deploy/compose/tls.override.yml")
+SERVICE_UID = 10001  # the Dockerfile's ruralfund user: it must read its own 0600 key
+
+
+def make_tls_dir() -> Path:
+    """Fresh `ruralfund deploy certs` files, the services' keys handed to their uid as
+    deploy/README's day one says (the servers start as root and read theirs)."""
+    tls_dir = WORK / "tls"
+    shutil.rmtree(tls_dir, ignore_errors=True)
+    run([sys.executable, "-m", "ruralfund", "deploy", "certs", "--out", str(tls_dir)])
+    for service in SERVICES:
+        os.chown(tls_dir / f"{service}.key", SERVICE_UID, SERVICE_UID)
+    return tls_dir
+
+
+async def check_tls(stack: Stack, secrets: dict[str, str]) -> None:
+    """Every service's connections to PostgreSQL and NATS are encrypted; plain ones are refused."""
+    query = ("SELECT a.usename, bool_and(s.ssl) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
+             "WHERE a.usename IN ('claims', 'funds', 'logistics', 'notify') GROUP BY a.usename")
+    user, db = secrets.get("POSTGRES_USER") or "ruralfund", secrets.get("POSTGRES_DB") or "ruralfund"
+    out = stack("exec", "-T", "postgres", "psql", "-U", user, "-d", db, "-Atc", query).stdout
+    rows = dict(line.split("|") for line in out.split())
+    assert rows == dict.fromkeys(SERVICES, "t"), f"PostgreSQL sessions per role, all TLS? {rows}"
+    async with httpx.AsyncClient(timeout=10) as client:
+        connz = (await client.get(stack.url("nats-monitor") + "/connz?auth=1")).json()["connections"]
+    by_user = {c.get("authorized_user"): c.get("tls_version") for c in connz}
+    assert all(by_user.get(s) for s in SERVICES), f"NATS connections without TLS: {by_user}"
+    try:
+        plain = await asyncpg.connect(host="127.0.0.1", port=stack.ports["postgres"], user="claims",
+                                      password=secrets["POSTGRES_CLAIMS_PASSWORD"], database=db, ssl=False)
+    except asyncpg.PostgresError as exc:
+        assert "no encryption" in str(exc) or "pg_hba" in str(exc), exc
+    else:
+        await plain.close()
+        raise AssertionError("PostgreSQL took a connection without TLS")
+    import nats
+
+    try:
+        plain_nc = await nats.connect(f"nats://claims:{secrets['RURALFUND_NATS_CLAIMS_PASSWORD']}@127.0.0.1:"
+                                      f"{stack.ports['nats']}", allow_reconnect=False, connect_timeout=5,
+                                      error_cb=_ignore)  # the refusal is expected: no traceback
+    except Exception as exc:  # noqa: BLE001 - any refusal will do; the message is logged
+        log(f"NATS without TLS refused: {type(exc).__name__}")
+    else:
+        await plain_nc.close()
+        raise AssertionError("NATS took a connection without TLS")
+    log("TLS: every service's PostgreSQL session and NATS connection encrypted; plain ones refused")
+
+
+async def _ignore(_exc: Exception) -> None:
+    pass
+
+
+async def tls_pass(compose: list[str], images: dict[str, str]) -> None:
+    env_file, secrets = make_env_file()
+    stack = Stack(compose, env_file, images, files=TLS_FILES)
+    stack.env["RURALFUND_TLS_DIR"] = str(make_tls_dir())
+    stack("down", "-v", "--remove-orphans", check=False)
+    stack.build()
+    ok = False
+    try:
+        stack("up", "-d", timeout=900)
+        await wait_ready(stack, "every service ready over TLS")
+        await check_tls(stack, secrets)
+        # an event over TLS: claims' program_activated reaches funds, which opens the accounts
+        auth = People(secrets["RURALFUND_AUTH_JWT_SECRET"])
+        async with httpx.AsyncClient(base_url=stack.url("claims"), timeout=15) as claims, \
+                httpx.AsyncClient(base_url=stack.url("funds"), timeout=15) as funds:
+            _ok(await claims.post("/programs", content=(ROOT / "programs/xinping-2021.yaml").read_bytes(),
+                                  headers={**auth(auth.admin), "Content-Type": "application/yaml"}), 201)
+            await eventually(lambda: _get(funds, "/programs/xinping-2021/balances", auth(auth.admin)),
+                             timeout=FLOW_EVENT_SECONDS, description="funds opened the accounts (over TLS)")
+        log("TLS: an event went from claims to funds")
+        ok = True
+    finally:
+        if not ok:
+            print(stack.logs(), file=sys.stderr)
+        stack("down", "-v", "--remove-orphans", check=False)
+
+
 async def main(argv: list[str]) -> int:
     dockerd = ensure_engine()
     try:
         if argv == ["--testcontainers-only"]:
             ensure_base_image()
             testcontainers_path(ensure_standins())
+            return 0
+        if argv == ["--tls-only"]:
+            ensure_base_image()
+            await tls_pass(compose_binary(), ensure_standins())
             return 0
         return await compose_test()
     finally:
@@ -612,6 +703,8 @@ async def compose_test() -> int:
             log(f"left up (project {PROJECT}); docker compose -p {PROJECT} down -v to remove")
         else:
             stack("down", "-v", "--remove-orphans", check=False)
+    if os.environ.get("RURALFUND_COMPOSE_TEST_TLS"):
+        await tls_pass(compose, images)
     log(f"passed in {time.monotonic() - started:.0f}s")
     return 0
 
