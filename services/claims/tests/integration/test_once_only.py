@@ -129,7 +129,7 @@ async def test_a_product_launched_before_publication_is_refused_in_chinese(claim
     assert refused.status_code == 422
     problem = refused.json()
     assert (problem["code"], problem["title_zh"]) == ("PRODUCT_NOT_NEW", "产品不是方案公布后上市的新品")
-    assert "上市日期（方案公布之日起研发上市）：2022-10-01，要求不低于 2022-10-23" in problem["detail_zh"]
+    assert "上市日期（方案公布之日起研发上市）：2022年10月1日，要求不低于 2022年10月23日" in problem["detail_zh"]
 
 
 SUPPLY_CHAIN = {

@@ -267,7 +267,7 @@ def test_a_store_opened_before_publication_is_refused_as_not_new(program: Progra
                      enterprise=_enterprise(), raw_evidence=evidence, declared_period=None)
     assert refused.value.code == "STORE_NOT_NEW"
     assert refused.value.detail_zh == (
-        "申报不符合奖补条件：开店日期（新开设店铺：方案公布之日起）：2021-05-01，要求不低于 2022-10-23。"
+        "申报不符合奖补条件：开店日期（新开设店铺：方案公布之日起）：2021年5月1日，要求不低于 2022年10月23日。"
     )
 
 

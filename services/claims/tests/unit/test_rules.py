@@ -14,6 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from ruralfund_claims.domain.program import check_program
+from ruralfund_claims.domain.refusals import reason_zh
 from ruralfund_claims.domain.rules import (
     FixedIfAllEvidence,
     PercentOfAmountEvidence,
@@ -178,6 +179,11 @@ def test_sales_reward_platform_list_ends_with_deng_so_another_is_a_flag_not_a_re
     assert len(other.flags) == 1 and other.flags[0].startswith("PLATFORM_UNLISTED: 平台 xiaohongshu")
     assert "（淘宝、天猫、京东、拼多多、抖音、快手、微信等）" in other.flags[0]  # the bureau reads the list
     assert _reason(other, "platform").actual == "xiaohongshu (not listed)"
+    assert reason_zh(_reason(other, "platform")) == (  # what the bureau and the enterprise read
+        "店铺所在平台：xiaohongshu（不在列举的平台之中，提请审核），"
+        "要求为淘宝、天猫、京东、拼多多、抖音、快手、微信等平台（其他平台提请审核）"
+    )
+    assert reason_zh(_reason(listed, "consecutive_months")) == "连续销售月数：3（2023年7月至2023年9月），要求不低于 3"
 
 
 def test_a_closed_platform_list_still_refuses_another_platform() -> None:

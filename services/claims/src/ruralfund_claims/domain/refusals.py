@@ -3,12 +3,13 @@ figures that decided it (money as 150,000.00 元, dates as 2022年10月23日).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
 from ruralfund_common.calendar import date_zh
 
-from .rules import Reason
+from .rules import PLATFORM_ZH, Reason
 
 __all__ = ["ACTION_ZH", "STATUS_ZH", "TITLES_ZH", "date_zh", "reason_zh", "reasons_zh"]
 
@@ -122,13 +123,39 @@ def _figure(text: str, money: bool) -> str:
     return text
 
 
+_ISO_DAY: Final = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MONTH_SPAN: Final = re.compile(r"\s*[(（](\d{4})-(\d{2})\.\.(\d{4})-(\d{2})[)）]")
+# the few English words the rules write into a reason's figures (stored with the assessment)
+_WORDS_ZH: Final = (("not stated", "未填写"), ("the plan's publication date", "方案公布日"))
+
+
+def _words_zh(text: str) -> str:
+    """A reason's figure as people read it: days 2023年6月18日, month spans （2023年7月至2023年9月）."""
+    for english, chinese in _WORDS_ZH:
+        text = text.replace(english, chinese)
+    text = _MONTH_SPAN.sub(lambda m: f"（{m[1]}年{int(m[2])}月至{m[3]}年{int(m[4])}月）", text)
+    return _ISO_DAY.sub(lambda m: f"{m[1]}年{int(m[2])}月{int(m[3])}日", text)
+
+
+def _platforms_zh(r: Reason) -> str:
+    """``douyin (not listed)`` against ``taobao | tmall | 等 (others flagged)``, in Chinese."""
+    listed = [PLATFORM_ZH.get(p, p) for p in r.required.removesuffix(" | 等 (others flagged)").split(" | ")]
+    open_list = r.required.endswith("(others flagged)")
+    actual = r.actual.removesuffix(" (not listed)")
+    shown = PLATFORM_ZH.get(actual, actual) + ("（不在列举的平台之中，提请审核）" if r.actual != actual else "")
+    required = "、".join(listed) + ("等平台（其他平台提请审核）" if open_list else "之一")
+    return f"{_label(r)}：{shown}，要求为{required}"
+
+
 def reason_zh(r: Reason) -> str:
+    if r.check == "platform":
+        return _platforms_zh(r)
     if r.check == "within_program_period":
         where = "在" if r.passed else "不在"  # a claim's page lists the met conditions too
         return f"申报的 {r.actual.removesuffix(' outside')} {where}{r.label}内"
     money = r.check in _MONEY_CHECKS or "（元）" in r.label
-    required = {"yes": "是"}.get(r.required, _figure(r.required, money))
-    actual = {"yes": "是", "no": "否"}.get(r.actual, _figure(r.actual, money))
+    required = {"yes": "是"}.get(r.required, _words_zh(_figure(r.required, money)))
+    actual = {"yes": "是", "no": "否"}.get(r.actual, _words_zh(_figure(r.actual, money)))
     return f"{_label(r)}：{actual}，要求{required}"
 
 
