@@ -113,6 +113,8 @@ async def test_the_trial_balance_and_the_journal_download(world) -> None:
     await world.sign_in("钱会计")
     page = (await world.console.get(f"/finance/ledger?program={P}")).text
     assert "借贷平衡" in page and "银行存款-共管账户" in page and "公共品牌升级打造" in page
+    row = page.split('data-account="reserved:brand/brand-packaging/award-c1"')[1].split("</tr>")[0]
+    assert "已预留预算-" in row and "公共品牌升级打造" in row and "brand-brand" not in row, row
     assert 'id="journal-csv"' in page
     r = await world.console.get(f"/finance/journal?program={P}&format=csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), r.text

@@ -23,7 +23,7 @@ from ..domain.journal import (
     journal_rows,
 )
 
-__all__ = ["MAX_HTTP_EXPORT_ENTRIES", "Progress", "journal_export"]
+__all__ = ["MAX_HTTP_EXPORT_ENTRIES", "Progress", "account_names", "journal_export"]
 
 # An HTTP download is built in memory in one request: beyond this many entries ask for a
 # shorter range (the CLI has no limit). A county program posts a few thousand entries a year.
@@ -79,7 +79,7 @@ async def journal_export(
                 detail_zh=f"区间内共 {total:,} 笔分录，单次下载最多 {max_entries:,} 笔，请缩短日期范围（from、to）。",
             )
         entries = await _entries(conn, program_code, lo, hi, total, progress)
-        names = await _names(conn, program_code, program)
+        names = await account_names(conn, program_code, program)
         opening = await _sums(conn, program_code, lo) if lo else {}
         # Open-ended: the kept balances (updated with each posting, never derived from it), so
         # bean-check fails on a journal that disagrees with them (a posting altered behind the
@@ -165,7 +165,7 @@ async def _kept(conn: asyncpg.Connection, program_code: str) -> dict[str, int]:
     return {r["account"]: r["net"] for r in rows}
 
 
-async def _names(conn: asyncpg.Connection, program_code: str, program: asyncpg.Record) -> Names:
+async def account_names(conn: asyncpg.Connection, program_code: str, program: asyncpg.Record) -> Names:
     """Everything funds stores that names what an entry refers to."""
     items = {
         r["item_code"]: ItemName(r["line_code"], r["line_name"], r["item_name"], r["mode"])

@@ -14,6 +14,7 @@ from ruralfund_common.money import format_yuan
 from ..domain import ledger as L
 from ..domain.journal import chart_account
 from ..domain.reconcile import AwardRow, PaymentRow, StatementRow, reconcile
+from .journal import account_names
 
 __all__ = ["award_view", "payment_view", "balances", "payee_statement", "postings", "adjustments_report",
            "reconciliation"]
@@ -91,12 +92,15 @@ async def balances(conn: asyncpg.Connection, program_code: str) -> dict[str, Any
             detail_zh=f"没有方案 {program_code} 的账本。")
     totals = await conn.fetchrow("SELECT coalesce(sum(debit_fen),0)::bigint AS d, coalesce(sum(credit_fen),0)::bigint AS c "
                                  "FROM postings WHERE program_code=$1", program_code)
+    # the journal's Chinese account names (its chart of accounts), with the program's item and payee names
+    program = await conn.fetchrow("SELECT * FROM programs WHERE program_code=$1", program_code)
+    names = await account_names(conn, program_code, program) if program is not None else None
     accounts, items, lines, payees = [], {}, {}, {}
     for r in rows:
         bal = L.Balance(r["account"], r["debits_fen"], r["credits_fen"]).balance_fen
         accounts.append({"account": r["account"], "normal_side": r["normal_side"], "debits_fen": r["debits_fen"],
                          "credits_fen": r["credits_fen"], "balance_fen": bal, "balance_yuan": format_yuan(bal),
-                         "name_zh": chart_account(r["account"]).name_zh})
+                         "name_zh": chart_account(r["account"], names).name_zh})
         family = r["account"].split(":", 1)[0]
         if (item := L.item_of(r["account"])) is not None:
             it = items.setdefault("/".join(item), {"line": item[0], "item": item[1]})
