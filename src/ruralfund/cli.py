@@ -10,7 +10,7 @@ from . import cli_award, cli_calendar, cli_db, cli_deploy, cli_ledger, cli_progr
 from .devrun import dev_command
 from .serve import DEFAULT_PORTS, SERVICES, serve
 
-__all__ = ["app", "main", "SERVICES", "DEFAULT_PORTS"]
+__all__ = ["DEFAULT_PORTS", "SERVICES", "app", "main"]
 
 
 app = typer.Typer(

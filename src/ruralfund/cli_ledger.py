@@ -126,7 +126,12 @@ def _signature_check():
     """Checks a checkpoint's signature against the trusted event keys (RURALFUND_EVENT_TRUSTED_KEYS,
     the dev keys when unset outside production): funds' key, and only for its own subjects."""
     from ruralfund_common.messaging.signing import (
-        HEADER_KEY_ID, HEADER_MSG_ID, HEADER_SIGNATURE, EventKeyError, SignatureRejected, TrustedKeys,
+        HEADER_KEY_ID,
+        HEADER_MSG_ID,
+        HEADER_SIGNATURE,
+        EventKeyError,
+        SignatureRejected,
+        TrustedKeys,
     )
     from ruralfund_common.settings import load_settings
     from ruralfund_funds.domain.checkpoint import ORIGIN, SIGNING_SUBJECT

@@ -17,7 +17,6 @@ taken for "ready".
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import fcntl
 import json
@@ -205,7 +204,7 @@ def _mail_sink(stack: ExitStack, var_dir: Path) -> Path:
     mail_dir.mkdir(parents=True, exist_ok=True)
 
     class Sink:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        async def handle_DATA(self, server, session, envelope):
             name = f"{time.strftime('%Y%m%d-%H%M%S')}-{abs(hash(envelope.content)) % 10**8}.eml"
             (mail_dir / name).write_bytes(envelope.original_content or envelope.content)
             return "250 OK"

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-
 from ruralfund_common.testing.infra import wait_for_nats_url
 
 from ruralfund.natsauth import (

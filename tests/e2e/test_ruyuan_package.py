@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from ruralfund_claims.app import create_app as claims_app
 from ruralfund_common.auth import Role
 from ruralfund_common.credit_code import with_check_character

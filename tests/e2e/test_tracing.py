@@ -11,7 +11,6 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from ruralfund_claims.app import create_app as claims_app
 from ruralfund_common.auth import Role
 from ruralfund_common.telemetry import record_spans, setup_tracing

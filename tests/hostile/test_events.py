@@ -25,7 +25,13 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 from ruralfund_common.messaging import MAX_EVENT_BYTES, Event, EventRouter, Namespace, SigningKey
-from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_REDRIVEN, HEADER_SEQ, encode, make_envelope
+from ruralfund_common.messaging.envelope import (
+    HEADER_MSG_ID,
+    HEADER_REDRIVEN,
+    HEADER_SEQ,
+    encode,
+    make_envelope,
+)
 from ruralfund_common.messaging.signing import DEV_GATEWAY
 from ruralfund_common.messaging.subjects import owner_of
 from ruralfund_common.testing.services import running_service, service_settings

@@ -17,7 +17,7 @@ from .bootstrap import ServiceContext
 from .logging import get_logger
 from .messaging import Tx
 
-__all__ = ["BatchedSweep", "ERROR_PAUSE_SECONDS"]
+__all__ = ["ERROR_PAUSE_SECONDS", "BatchedSweep"]
 
 ERROR_PAUSE_SECONDS: Final = 1.0
 log = get_logger("ruralfund.background")

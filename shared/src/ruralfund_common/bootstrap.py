@@ -19,12 +19,20 @@ from typing import Annotated, Any, Final
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
-from .auth import AuthSettings, Principal, Role, install_auth, public_endpoint, require_roles, require_write
+from .auth import (
+    AuthSettings,
+    Principal,
+    Role,
+    install_auth,
+    public_endpoint,
+    require_roles,
+    require_write,
+)
 from .calendar import WorkingCalendar
 from .clock import Clock, DevClock, make_clock
 from .db.access import prepare_database
@@ -40,7 +48,7 @@ from .query_params import reject_unknown_query_parameters
 from .settings import ServiceSettings, load_settings
 from .telemetry import TracingMiddleware, metrics_response, setup_tracing
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "ServiceContext", "build_service_app", "idempotent", "get_ctx", "CtxDep", "MAX_IDEMPOTENCY_KEY_CHARS"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY_CHARS", "CtxDep", "ServiceContext", "build_service_app", "get_ctx", "idempotent"]
 
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 # A concurrent first request with the same key won the insert: the loop answers from its row.

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from .errors import DomainError
 
-__all__ = ["Clock", "SystemClock", "DevClock", "make_clock", "DevClockForbidden"]
+__all__ = ["Clock", "DevClock", "DevClockForbidden", "SystemClock", "make_clock"]
 
 
 class Clock(Protocol):
@@ -30,7 +30,7 @@ class SystemClock:
     kind = "system"
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class DevClockForbidden(DomainError):
@@ -77,13 +77,13 @@ class DevClock:
     def now(self) -> datetime:
         with self._lock:
             self._read_file()
-            return datetime.now(timezone.utc) + self._offset
+            return datetime.now(UTC) + self._offset
 
     def set(self, instant: datetime) -> datetime:
         if instant.tzinfo is None:
             raise ValueError("instant must be timezone-aware")
         with self._lock:
-            self._offset = instant - datetime.now(timezone.utc)
+            self._offset = instant - datetime.now(UTC)
             self._write_file()
         return self.now()
 

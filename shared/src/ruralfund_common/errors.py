@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DomainError", "NotFound", "Forbidden", "Conflict", "InvalidInput"]
+__all__ = ["Conflict", "DomainError", "Forbidden", "InvalidInput", "NotFound"]
 
 
 class DomainError(Exception):

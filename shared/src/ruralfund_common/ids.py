@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 
-__all__ = ["uuid7", "new_id"]
+__all__ = ["new_id", "uuid7"]
 
 _lock = threading.Lock()
 _last_ms = 0

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 
 from .tls import nats_tls_options
 
-__all__ = ["ServiceSettings", "load_settings", "nats_servers", "SERVICES"]
+__all__ = ["SERVICES", "ServiceSettings", "load_settings", "nats_servers"]
 
 SERVICES = ("claims", "funds", "logistics", "notify")
 

@@ -24,17 +24,45 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, SamplingResult
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = [
-    "setup_tracing", "record_spans", "tracer", "inject_context", "extract_context", "TracingMiddleware",
-    "MESSAGES_HANDLED", "MESSAGE_SECONDS", "CONSUMER_LAG", "HTTP_REQUESTS", "HTTP_SECONDS",
-    "OUTBOX_PUBLISHED", "OUTBOX_BACKLOG", "TAIL_REPAIRS",
-    "REPAIR_ANSWERS_REJECTED", "SEQUENCE_GAPS_ACCEPTED", "SEQUENCE_GAP_MESSAGES",
-    "register_gauges", "metrics_response", "log_trace_ids",
+    "CONSUMER_LAG",
+    "HTTP_REQUESTS",
+    "HTTP_SECONDS",
+    "MESSAGES_HANDLED",
+    "MESSAGE_SECONDS",
+    "OUTBOX_BACKLOG",
+    "OUTBOX_PUBLISHED",
+    "REPAIR_ANSWERS_REJECTED",
+    "SEQUENCE_GAPS_ACCEPTED",
+    "SEQUENCE_GAP_MESSAGES",
+    "TAIL_REPAIRS",
+    "TracingMiddleware",
+    "extract_context",
+    "inject_context",
+    "log_trace_ids",
+    "metrics_response",
+    "record_spans",
+    "register_gauges",
+    "setup_tracing",
+    "tracer",
 ]
 
 _provider_ready = False

@@ -4,7 +4,6 @@ our code does on a pooled connection must leave nothing behind for the next hold
 from __future__ import annotations
 
 import pytest
-
 from ruralfund_common.db.pool import create_pool
 
 pytestmark = pytest.mark.integration

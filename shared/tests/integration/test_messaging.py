@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import asyncpg
-import nats
 import pytest
-
 from ruralfund_common.clock import SystemClock
 from ruralfund_common.db.migrate import migrate
 from ruralfund_common.db.pool import create_pool
 from ruralfund_common.errors import DomainError
 from ruralfund_common.messaging import Event, Messaging, OutboxRelay, Tx
-from ruralfund_common.messaging.envelope import HEADER_MSG_ID, HEADER_PRODUCER, HEADER_SEQ, encode, make_envelope
+from ruralfund_common.messaging.envelope import (
+    HEADER_MSG_ID,
+    HEADER_PRODUCER,
+    HEADER_SEQ,
+    encode,
+    make_envelope,
+)
 from ruralfund_common.messaging.signing import DEV_OPERATOR, SigningKey
 from ruralfund_common.testing.wait import eventually
 
@@ -43,11 +46,10 @@ async def _schema(dsn: str, schema: str) -> asyncpg.Pool:
 
 async def _emit(pool: asyncpg.Pool, ns: int, count: int, start: int = 1) -> None:
     clock = SystemClock()
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            for n in range(start, start + count):
-                tx = Tx(conn, "claims", clock)
-                await tx.emit(ThingHappened(n=n), aggregate_id=f"thing-{n}")
+    async with pool.acquire() as conn, conn.transaction():
+        for n in range(start, start + count):
+            tx = Tx(conn, "claims", clock)
+            await tx.emit(ThingHappened(n=n), aggregate_id=f"thing-{n}")
 
 
 def _consumer(nats_url: str, namespace: str, *, fail_first: set[int] | None = None,

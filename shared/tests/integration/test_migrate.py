@@ -4,7 +4,6 @@ import asyncio
 
 import asyncpg
 import pytest
-
 from ruralfund_common.db.migrate import COMMON_MIGRATIONS, MigrationError, discover, migrate
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,6 @@ import sys
 import textwrap
 
 import pytest
-
 from ruralfund_common.clock import SystemClock
 from ruralfund_common.db.migrate import migrate
 from ruralfund_common.db.pool import create_pool
@@ -51,11 +50,10 @@ async def test_relay_sigkilled_mid_run_then_restarted_delivers_each_event_once(n
     consumer_pool = await create_pool(database_url, "funds")
     async with consumer_pool.acquire() as c:
         await c.execute("CREATE TABLE effects (n int PRIMARY KEY, times int NOT NULL DEFAULT 1)")
-    async with producer.acquire() as conn:
-        async with conn.transaction():
-            tx = Tx(conn, "claims", SystemClock())
-            for n in range(EVENTS):
-                await tx.emit(Counted(n=n), aggregate_id=str(n))
+    async with producer.acquire() as conn, conn.transaction():
+        tx = Tx(conn, "claims", SystemClock())
+        for n in range(EVENTS):
+            await tx.emit(Counted(n=n), aggregate_id=str(n))
 
     m = Messaging(service="funds", nats_url=nats_url, namespace=namespace, clock=SystemClock())
 
@@ -69,7 +67,7 @@ async def test_relay_sigkilled_mid_run_then_restarted_delivers_each_event_once(n
     proc = subprocess.Popen([sys.executable, "-c", RELAY_PROCESS, database_url, nats_url, namespace],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        sent = lambda: _count(producer, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")  # noqa: E731
+        sent = lambda: _count(producer, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")
         await eventually(lambda: _at_least(sent, 500), timeout=30, description="the relay process got going")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)

@@ -598,8 +598,8 @@ def test_user_directory_reports_a_corrupt_file(tmp_path: Any) -> None:
 
 
 def test_unguarded_routes_sees_routes_of_included_routers_in_every_service():
-    from ruralfund_common.auth import unguarded_routes
     from ruralfund_claims.app import create_app as claims_app
+    from ruralfund_common.auth import unguarded_routes
     from ruralfund_funds.app import create_app as funds_app
     from ruralfund_logistics.app import create_app as logistics_app
     from ruralfund_notify.app import create_app as notify_app

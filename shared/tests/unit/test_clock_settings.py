@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from ruralfund_common.clock import DevClock, DevClockForbidden, SystemClock, make_clock
 from ruralfund_common.settings import load_settings, nats_servers
 
@@ -18,8 +17,8 @@ def test_dev_clock_refused_in_production():
 
 def test_dev_clock_set_and_advance():
     clock = DevClock()
-    clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))
-    assert abs(clock.now() - datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)) < timedelta(seconds=2)
+    clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+    assert abs(clock.now() - datetime(2026, 3, 2, 2, 0, tzinfo=UTC)) < timedelta(seconds=2)
     clock.advance(timedelta(days=5))
     assert clock.now().date().isoformat() == "2026-03-07"
     with pytest.raises(ValueError):
@@ -28,7 +27,7 @@ def test_dev_clock_set_and_advance():
 
 def test_dev_clock_file_moves_every_process_together(tmp_path):
     a, b = DevClock(tmp_path / "clock.json"), DevClock(tmp_path / "clock.json")
-    a.set(datetime(2030, 1, 1, tzinfo=timezone.utc))
+    a.set(datetime(2030, 1, 1, tzinfo=UTC))
     assert b.now().year == 2030
     b.advance(timedelta(days=400))
     assert a.now().year == 2031

@@ -167,7 +167,11 @@ def test_the_producer_refuses_an_event_above_the_limit() -> None:
 
 
 def test_the_largest_legitimate_message_fits_a_full_scan_batch() -> None:
-    from ruralfund_common.contracts.logistics.record_scans import MAX_SCANS_PER_COMMAND, RecordScans, ScanRecord
+    from ruralfund_common.contracts.logistics.record_scans import (
+        MAX_SCANS_PER_COMMAND,
+        RecordScans,
+        ScanRecord,
+    )
 
     station = "0195a1d2-0000-7000-8000-000000000001"
     scans = [ScanRecord(scan_id=f"0195a1d2-{i:04d}-7000-8000-000000000001", parcel_id=f"ZT{10**12 + i}",

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.contracts import (
     AwardReserved,
     BankInstruction,
@@ -16,6 +15,7 @@ from ruralfund_common.contracts import (
     ReservationRefused,
     StationVolumeReported,
 )
+from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.ids import new_id
 from ruralfund_common.testing.wait import eventually
 

@@ -6,7 +6,6 @@ import asyncpg
 import pytest
 from ruralfund_common.messaging.signing import EventKeyError
 from ruralfund_common.testing.services import service_settings
-
 from ruralfund_logistics.app import create_app
 
 pytestmark = pytest.mark.integration

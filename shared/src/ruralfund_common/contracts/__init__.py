@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from ..messaging.envelope import Event
 from .claims.claim_approved import ClaimApproved
-from .claims.claim_returned import ClaimReturned
-from .claims.milestone_overdue import MilestoneOverdue
 from .claims.claim_rejected import ClaimRejected
+from .claims.claim_returned import ClaimReturned
 from .claims.claim_submitted import ClaimSubmitted
 from .claims.enterprise_registered import EnterpriseRegistered
+from .claims.milestone_overdue import MilestoneOverdue
 from .claims.program_activated import ItemBudget, LineBudget, ProgramActivated
 from .funds.award_reserved import AwardReserved
 from .funds.award_revoked import AwardRevoked
@@ -47,10 +47,28 @@ def _discover() -> dict[str, type[Event]]:
 ALL_EVENTS: dict[str, type[Event]] = _discover()
 
 __all__ = [
-    "ALL_EVENTS", "ProgramActivated", "ItemBudget", "LineBudget", "EnterpriseRegistered",
-    "ClaimSubmitted", "ClaimApproved", "ClaimRejected", "AwardReserved", "ReservationRefused",
-    "PublicityWindowOpened", "PaymentExecuted", "PaymentApproval", "BankInstruction",
-    "FundsReleased", "PublicityPublished", "StationRegistered", "StationVolumeReported",
-    "AwardRevoked", "ClaimReturned", "MilestoneOverdue", "DeliverySlaBreached", "ObjectionFiled",
+    "ALL_EVENTS",
+    "AwardReserved",
+    "AwardRevoked",
+    "BankInstruction",
+    "ClaimApproved",
+    "ClaimRejected",
+    "ClaimReturned",
+    "ClaimSubmitted",
+    "DeliverySlaBreached",
+    "EnterpriseRegistered",
+    "FundsReleased",
+    "ItemBudget",
+    "LineBudget",
+    "MilestoneOverdue",
+    "ObjectionFiled",
     "ObjectionResolved",
+    "PaymentApproval",
+    "PaymentExecuted",
+    "ProgramActivated",
+    "PublicityPublished",
+    "PublicityWindowOpened",
+    "ReservationRefused",
+    "StationRegistered",
+    "StationVolumeReported",
 ]

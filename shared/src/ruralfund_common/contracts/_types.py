@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-__all__ = ["Fen", "PositiveFen", "CreditCode", "Code", "ItemMode", "CountyCode"]
+__all__ = ["Code", "CountyCode", "CreditCode", "Fen", "ItemMode", "PositiveFen"]
 
 # Money in integer fen; bounded by PostgreSQL bigint.
 Fen = Annotated[int, Field(ge=0, le=2**63 - 1)]

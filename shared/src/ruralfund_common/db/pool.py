@@ -6,7 +6,7 @@ import json
 
 import asyncpg
 
-__all__ = ["ACQUIRE_TIMEOUT_SECONDS", "BoundedPool", "create_pool", "connect", "init_connection", "keep_session"]
+__all__ = ["ACQUIRE_TIMEOUT_SECONDS", "BoundedPool", "connect", "create_pool", "init_connection", "keep_session"]
 
 #: Acquiring (and so also releasing) a pooled connection gives up after this. Unbounded, a
 #: connection left half-broken by a PostgreSQL restart (asyncpg "cannot switch to state 15")

@@ -8,7 +8,22 @@ from .signing import MAX_EVENT_BYTES, EventKeys, SigningKey, TrustedKeys
 from .subjects import Namespace, command_subject, event_subject
 
 __all__ = [
-    "Envelope", "Event", "Delivery", "EventProcessor", "Outcome", "Tx", "OutboxRelay", "append",
-    "Messaging", "EventRouter", "ensure_stream", "Namespace", "command_subject", "event_subject",
-    "MAX_EVENT_BYTES", "EventKeys", "SigningKey", "TrustedKeys",
+    "MAX_EVENT_BYTES",
+    "Delivery",
+    "Envelope",
+    "Event",
+    "EventKeys",
+    "EventProcessor",
+    "EventRouter",
+    "Messaging",
+    "Namespace",
+    "OutboxRelay",
+    "Outcome",
+    "SigningKey",
+    "TrustedKeys",
+    "Tx",
+    "append",
+    "command_subject",
+    "ensure_stream",
+    "event_subject",
 ]

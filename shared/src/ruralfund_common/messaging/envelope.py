@@ -15,15 +15,28 @@ messages still in streams, outboxes kept for re-publish and dead letters awaitin
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ..ids import new_id
 
-__all__ = ["Event", "Envelope", "CONTENT_TYPE", "HEADER_CONTENT_TYPE", "HEADER_SEQ", "schema_path", "HEADER_PRODUCER", "HEADER_MSG_ID", "HEADER_DLQ_REASON",
-           "HEADER_DLQ_MSG_ID", "HEADER_REDRIVEN", "make_envelope", "encode"]
+__all__ = [
+    "CONTENT_TYPE",
+    "HEADER_CONTENT_TYPE",
+    "HEADER_DLQ_MSG_ID",
+    "HEADER_DLQ_REASON",
+    "HEADER_MSG_ID",
+    "HEADER_PRODUCER",
+    "HEADER_REDRIVEN",
+    "HEADER_SEQ",
+    "Envelope",
+    "Event",
+    "encode",
+    "make_envelope",
+    "schema_path",
+]
 
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_SEQ = "Ruralfund-Seq"
@@ -106,7 +119,7 @@ def make_envelope(
         "id": mid,
         "type": event.SUBJECT,
         "source": f"ruralfund/{source}",
-        "time": time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "time": time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "subject": aggregate_id,
         "correlationid": correlation_id or mid,
         "datacontenttype": "application/json",

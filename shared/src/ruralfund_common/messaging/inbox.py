@@ -28,8 +28,9 @@ import contextlib
 import hashlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import nats.errors
@@ -64,7 +65,7 @@ from .envelope import (
 from .signing import MAX_EVENT_BYTES, SignatureRejected, TrustedKeys
 from .subjects import Namespace
 
-__all__ = ["Tx", "Delivery", "EventProcessor", "Outcome", "Handler"]
+__all__ = ["Delivery", "EventProcessor", "Handler", "Outcome", "Tx"]
 
 log = get_logger("ruralfund.inbox")
 E = TypeVar("E", bound=BaseModel)
@@ -270,11 +271,10 @@ class EventProcessor(Generic[E]):
         await self.publish_dead_letter(d, reason)
         seq = _int_or_none(d.headers.get(HEADER_SEQ))
         message_id = env.id if env else d.headers.get(HEADER_MSG_ID) or f"nomsgid-{hash(d.data)}"
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                await self._claim_inbox(conn, message_id, seq, "dead_lettered", reason[:2000])
-                if seq is not None and env is not None:
-                    await self._advance(conn, seq)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._claim_inbox(conn, message_id, seq, "dead_lettered", reason[:2000])
+            if seq is not None and env is not None:
+                await self._advance(conn, seq)
         return Decision(Outcome.DEAD_LETTERED, reason=reason)
 
     async def _reject(self, d: Delivery, reason: str) -> Decision:

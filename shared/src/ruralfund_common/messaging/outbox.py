@@ -28,6 +28,7 @@ from nats.aio.msg import Msg
 from ..errors import InvalidInput
 from ..logging import get_logger
 from ..settings import nats_servers
+from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
 from . import repair
 from .envelope import (
     CONTENT_TYPE,
@@ -39,11 +40,10 @@ from .envelope import (
     make_envelope,
 )
 from .signing import MAX_EVENT_BYTES, SigningKey
-from ..telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, inject_context
 from .streams import ensure_stream
 from .subjects import Namespace
 
-__all__ = ["append", "append_many", "OutboxBehindStream", "OutboxRelay", "MAX_PUBLISH_IN_FLIGHT", "MAX_EVENT_BYTES", "check_size"]
+__all__ = ["MAX_EVENT_BYTES", "MAX_PUBLISH_IN_FLIGHT", "OutboxBehindStream", "OutboxRelay", "append", "append_many", "check_size"]
 
 MAX_PUBLISH_IN_FLIGHT = 4000
 PUBLISH_STALL_SECONDS = 5.0
@@ -356,7 +356,7 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # -- the three steps ---------------------------------------------------------------------

@@ -12,15 +12,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import asyncpg
 import nats.errors
 from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.specification import AsyncAPI
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
-from faststream.specification import AsyncAPI
 
 from ..clock import Clock
 from ..logging import get_logger
@@ -34,7 +35,7 @@ from .signing import EventKeys
 from .streams import ensure_stream
 from .subjects import Namespace, owner_of
 
-__all__ = ["Messaging", "EventRouter", "ensure_stream"]
+__all__ = ["EventRouter", "Messaging", "ensure_stream"]
 
 PULL_BATCH_SIZE = 64
 PULL_TIMEOUT_SECONDS = 1.0
@@ -201,7 +202,7 @@ class Messaging:
                 # (notify, benchmarks/approval.py: 200 ms at 5 approvals/s); one message at a
                 # time returns at once, and a full batch switches back to batches for a backlog.
                 batch = PULL_BATCH_SIZE if len(msgs) >= batch else 1
-            except (asyncio.TimeoutError, nats.errors.TimeoutError):
+            except (TimeoutError, nats.errors.TimeoutError):
                 batch = 1
                 # Older servers answer a fetch on a deleted durable with silence, not an error:
                 # when idle, check now and then that the durable still exists.
@@ -299,7 +300,7 @@ class Messaging:
                                 num_delivered=raw.metadata.num_delivered)
             try:
                 decision = await asyncio.wait_for(processor.process(delivery), timeout=HANDLE_TIMEOUT_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.error("consumer_handler_timeout", consumer=processor.consumer, seconds=HANDLE_TIMEOUT_SECONDS)
                 decision = Decision(Outcome.RETRY, nak_delay=1.0, reason="HANDLER_TIMEOUT")
             except Exception as exc:  # a bug must not kill the loop: retry later
@@ -373,9 +374,8 @@ class Messaging:
     async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
         """One use case = one transaction: state change and outbox rows commit together."""
         assert self.pool is not None, "messaging not started"
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                yield Tx(conn, self.service, self.clock, correlation_id, None, ctx=self.ctx)
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield Tx(conn, self.service, self.clock, correlation_id, None, ctx=self.ctx)
         if self.relay:
             self.relay.notify()
 

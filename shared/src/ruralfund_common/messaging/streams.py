@@ -13,7 +13,7 @@ from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from ..logging import get_logger
 
-__all__ = ["ensure_stream", "STREAM_DUPLICATE_WINDOW_SECONDS"]
+__all__ = ["STREAM_DUPLICATE_WINDOW_SECONDS", "ensure_stream"]
 
 # JetStream drops a re-sent message whose Nats-Msg-Id it saw within this window: it covers a
 # relay that crashed between publishing and marking its rows sent and restarted.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Namespace", "event_subject", "command_subject", "owner_of", "OWNERS"]
+__all__ = ["OWNERS", "Namespace", "command_subject", "event_subject", "owner_of"]
 
 OWNERS = ("claims", "funds", "logistics", "notify")
 _LOGICAL = re.compile(r"^(claims|funds|logistics|notify)\.(evt|cmd)\.[a-z0-9_]+\.v[1-9][0-9]*$")

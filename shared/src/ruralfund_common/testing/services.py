@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from ..auth import AuthSettings, Principal, Role, issue_token
 from ..settings import ServiceSettings, load_settings
 
-__all__ = ["service_settings", "running_service", "bearer", "person"]
+__all__ = ["bearer", "person", "running_service", "service_settings"]
 
 
 def service_settings(

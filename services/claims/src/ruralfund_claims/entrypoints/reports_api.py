@@ -16,8 +16,8 @@ from ruralfund_common.auth import Principal, Role, require_roles
 from ruralfund_common.bootstrap import ServiceContext, get_ctx
 from starlette.concurrency import run_in_threadpool
 
-from ..reports.model import ExecutionReport
 from ..reports import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from ..reports.model import ExecutionReport
 from ..reports.queries import execution_report
 
 __all__ = ["REPORT_READERS", "router"]
