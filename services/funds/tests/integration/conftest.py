@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,7 +29,7 @@ SIGNATORY = person("Signatory Chen", Role.CONTRACTOR_SIGNATORY)
 SYSTEM = person("Bank Link", Role.SYSTEM)
 AUDITOR = person("Auditor Zhou", Role.AUDITOR)
 ENTERPRISE = person("Packaging Co", Role.ENTERPRISE, credit_code=CC)
-MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 def xinping(total_yuan: int = 1_500_000) -> ProgramActivated:

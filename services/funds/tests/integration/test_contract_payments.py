@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -34,7 +34,7 @@ FINANCE = person("Finance Li", Role.FINANCE_BUREAU)
 LEADER = person("Leader Zhao", Role.LEADING_GROUP)
 SIGNATORY = person("Signatory Chen", Role.CONTRACTOR_SIGNATORY)
 AUDITOR = person("Auditor Zhou", Role.AUDITOR)
-MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PUBLIC, LOGISTICS, RETAIL, TRAINING = "public-service-system", "three-tier-logistics", "retail-upgrade", "entrepreneur-training"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from ruralfund_common.auth import Role
@@ -37,7 +37,7 @@ def program(total_fen: int = 1_500_000_00) -> ProgramActivated:
             ItemBudget(code="brand-packaging", name="公共品牌升级打造", budget_fen=total_fen - 100_00, mode="reward"),
             ItemBudget(code="new-product", name="新品研发奖励", budget_fen=100_00, mode="reward"),
         ])],
-        joint_account_bank="demo bank", joint_account_no="6222000000000000", activated_at=datetime.now(timezone.utc),
+        joint_account_bank="demo bank", joint_account_no="6222000000000000", activated_at=datetime.now(UTC),
     )
 
 
@@ -46,7 +46,7 @@ def approved(award_id: str, amount_fen: int, item: str = "brand-packaging") -> C
         claim_id=f"claim-{award_id}", award_id=award_id, program_code="xinping-2021", line_code="brand",
         item_code=item, item_name="公共品牌升级打造", credit_code=CC_ENTERPRISE, enterprise_name="新平某农业公司",
         payee_bank_account="6228480000000000", payee_bank_name="农业银行新平支行", amount_fen=amount_fen,
-        rule_version="per_unit@1:abc", period="2021Q3", approved_by="u-leader", approved_at=datetime.now(timezone.utc),
+        rule_version="per_unit@1:abc", period="2021Q3", approved_by="u-leader", approved_at=datetime.now(UTC),
     )
 
 
@@ -71,7 +71,7 @@ async def test_award_is_paid_only_after_publicity_and_two_different_approvers(na
         # publication arrives before the approval (different streams): order must not matter
         await notify.emit(PublicityPublished(
             notice_id="n-1", award_id="award-1", claim_id="claim-award-1", program_code="xinping-2021",
-            item_code="brand-packaging", published_at=datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc),
+            item_code="brand-packaging", published_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
             starts_on="2026-03-02", ends_on="2026-03-06", url="http://notify/publicity/notices/n-1"), "award-1")
         await claims.emit(program(), "xinping-2021")
         await claims.emit(approved("award-1", 246_900), "award-1")

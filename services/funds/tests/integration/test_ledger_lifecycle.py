@@ -5,7 +5,7 @@ clawback, reconciliation."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from ruralfund_common.contracts import PublicityPublished
@@ -46,7 +46,7 @@ def filed(award_id: str, objection: str) -> ObjectionFiled:
 def resolved(award_id: str, objection: str, outcome: str) -> ObjectionResolved:
     return ObjectionResolved(objection_id=objection, notice_id="n-1", award_id=award_id, claim_id=f"claim-{award_id}",
                              program_code="xinping-2021", outcome=outcome, reason="核实", resolved_by="u-admin",
-                             resolved_at=datetime(2026, 3, 3, 2, tzinfo=timezone.utc))
+                             resolved_at=datetime(2026, 3, 3, 2, tzinfo=UTC))
 
 
 def registry_account(credit_code: str, account_no: str, at: datetime) -> EnterpriseBankAccountChanged:
@@ -158,7 +158,7 @@ async def test_bank_confirms_or_fails_by_api_and_by_statement(world: World):
     assert by["bank:joint"] == 10_000_00 - 100_00 - 300_00  # a-2's money came back
     assert by[f"payable:brand/brand-packaging/{CC}"] == 200_00
     # the account lives in the enterprise registry (claims): its change moves every unpaid award
-    await w.claims.emit(registry_account(CC, "6217000000000002", datetime(2026, 3, 3, 2, tzinfo=timezone.utc)), CC)
+    await w.claims.emit(registry_account(CC, "6217000000000002", datetime(2026, 3, 3, 2, tzinfo=UTC)), CC)
 
     async def a2_account() -> str:
         return (await w.get("/awards/a-2"))["payee_bank_account"]
@@ -254,7 +254,7 @@ async def test_adjustments_preallocation_default_and_clawback(world: World):
 
 async def test_a_window_the_calendar_cannot_compute_is_refused_not_guessed(world: World):
     w = world
-    new_years_eve = datetime(2026, 12, 31, 2, tzinfo=timezone.utc)  # day 2..5 fall in 2027: not loaded
+    new_years_eve = datetime(2026, 12, 31, 2, tzinfo=UTC)  # day 2..5 fall in 2027: not loaded
     await w.claims.emit(approved("late-1"), "late-1")
     await w.notify.emit(published("late-1", "n-9", at=new_years_eve), "late-1")
     await eventually(lambda: _window_error(w, "late-1"), expect="CALENDAR_YEAR_UNKNOWN")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -48,7 +48,7 @@ def published(award_id: str) -> PublicityPublished:
 def filed(award_id: str, objection: str) -> ObjectionFiled:
     return ObjectionFiled(objection_id=objection, notice_id=f"n-{award_id}", award_id=award_id,
                           claim_id=f"claim-{award_id}", program_code="xinping-2021",
-                          filed_at=datetime(2026, 3, 3, 2, tzinfo=timezone.utc))
+                          filed_at=datetime(2026, 3, 3, 2, tzinfo=UTC))
 
 
 @asynccontextmanager
@@ -66,7 +66,7 @@ async def outsider(nats_url: str, namespace: str) -> AsyncIterator[list[dict[str
             body = {"republished": 0, "oldest_seq": None}
         body |= {"v": 1, "kind": "high_water" if req.get("high_water") else "republish", "owner": "notify",
                  "subject": req.get("subject"), "nonce": req.get("nonce"), "high_water_seq": FORGED,
-                 "pruned_below_seq": FORGED + 1, "answered_at_ms": int(datetime.now(timezone.utc).timestamp() * 1000)}
+                 "pruned_below_seq": FORGED + 1, "answered_at_ms": int(datetime.now(UTC).timestamp() * 1000)}
         await nc.publish(msg.reply, json.dumps(body).encode())
 
     await nc.subscribe(Namespace(namespace).republish_subject("notify"), cb=answer)

@@ -6,9 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from ruralfund_common.errors import DomainError
-from ruralfund_funds.domain.audit import GENESIS_HASH, audit_hash, verify_chain, verify_entries_against_audit, verify_postings
+from ruralfund_funds.domain.audit import (
+    GENESIS_HASH,
+    audit_hash,
+    verify_chain,
+    verify_entries_against_audit,
+    verify_postings,
+)
 from ruralfund_funds.domain.bank_statement import parse_statement
 from ruralfund_funds.domain.reconcile import AwardRow, PaymentRow, StatementRow, reconcile
 

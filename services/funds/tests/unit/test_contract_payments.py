@@ -3,13 +3,19 @@ with Ruyuan phase 2's figures (item budgets are the plan's estimates)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-
 from ruralfund_common.errors import DomainError
 from ruralfund_funds.domain import ledger as L
-from ruralfund_funds.domain.awards import Award, AwardStatus, ItemInfo, Payee, PaymentStatus, Tranche
+from ruralfund_funds.domain.awards import (
+    Award,
+    AwardStatus,
+    ItemInfo,
+    Payee,
+    PaymentStatus,
+    Tranche,
+)
 from ruralfund_funds.domain.book import ProgramBook
 from ruralfund_funds.domain.program import Resolution
 from ruralfund_funds.domain.ratios import Justification, Phase, Rule, ShareBook, Spend
@@ -34,7 +40,7 @@ PHASE1 = Phase("first", "首期", 10_000_000 * YUAN,
                {PUBLIC: 3_500_000 * YUAN, LOGISTICS: 3_550_000 * YUAN, RETAIL: 2_000_000 * YUAN, TRAINING: 950_000 * YUAN},
                {"hardware": 1_500_000 * YUAN})  # as imported from phase 1's final accounts
 PROVIDER = "91440232MA4W000001"
-MON = datetime(2026, 3, 2, 2, tzinfo=timezone.utc)
+MON = datetime(2026, 3, 2, 2, tzinfo=UTC)
 TODAY = date(2026, 3, 2)
 LEADER, SIGNATORY = frozenset({"leading_group"}), frozenset({"contractor_signatory"})
 

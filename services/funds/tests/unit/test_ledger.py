@@ -4,10 +4,9 @@ purchase of service; station award 80,000)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-
 from ruralfund_common.errors import DomainError
 from ruralfund_funds.domain import ledger as L
 from ruralfund_funds.domain.awards import Award, AwardStatus, Payee, PaymentStatus, Window
@@ -31,7 +30,7 @@ XINPING = {
 PACKAGING_AWARD_FEN = 246_900  # 12,345 boxes × 0.20 yuan
 CC = "91530427MA6K0B0Q1Y"
 PROVIDER = "91530427MA6DEM0008"
-MON = datetime(2026, 3, 2, 2, tzinfo=timezone.utc)  # Monday 10:00 in Shanghai
+MON = datetime(2026, 3, 2, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
 WINDOW = Window(date(2026, 3, 2), date(2026, 3, 6), date(2026, 3, 7))
 LEADER, SIGNATORY = frozenset({"leading_group"}), frozenset({"contractor_signatory"})
 RESOLUTION = Resolution("新电商领〔2026〕3号", date(2026, 3, 10))
@@ -105,7 +104,7 @@ def test_payment_only_from_the_day_after_the_fifth_working_day(today, code):
     b = book()
     b.approve_claim(award())
     b.publish("award-1", MON, WINDOW)
-    request = lambda: b.request_payment("award-1", "p1", "u-admin", MON, today)  # noqa: E731
+    request = lambda: b.request_payment("award-1", "p1", "u-admin", MON, today)
     if code:
         assert refused(request) == code
     else:

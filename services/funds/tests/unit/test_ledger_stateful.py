@@ -11,12 +11,11 @@ reservation resolved at most once, and a refused command changed nothing.
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
 from ruralfund_common.errors import DomainError
 from ruralfund_funds.domain import ledger as L
 from ruralfund_funds.domain.awards import Award, AwardStatus, Payee, PaymentStatus, Window
@@ -64,7 +63,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @property
     def now(self) -> datetime:
-        return datetime(self.today.year, self.today.month, self.today.day, 2, tzinfo=timezone.utc)
+        return datetime(self.today.year, self.today.month, self.today.day, 2, tzinfo=UTC)
 
     def _id(self, prefix: str) -> str:
         self.n += 1

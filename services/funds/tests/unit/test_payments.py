@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-
 from ruralfund_common.errors import DomainError
-from ruralfund_funds.domain.payments import Approval, PaymentContent, check_can_approve, check_payable, is_fully_approved
+from ruralfund_funds.domain.payments import (
+    Approval,
+    PaymentContent,
+    check_can_approve,
+    check_payable,
+    is_fully_approved,
+)
 
-NOW = datetime(2026, 3, 7, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 7, tzinfo=UTC)
 CONTENT = PaymentContent("xinping-2021", "award-1", "91530427MA6K00000X", "新平某农业公司", "农业银行", "6228480000000000", 246_900)
 
 

@@ -4,12 +4,11 @@ against "in principle not below 50 %"; hardware ≤ 10 %; training ≤ 15 %."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from ruralfund_common.errors import DomainError
 from ruralfund_funds.domain.ratios import Justification, Phase, Rule, ShareBook, Spend, percent
 
@@ -22,7 +21,7 @@ RULES = [
     Rule.of("logistics-min", "健全县镇村三级物流配送体系累计占比", "min", "50", "warning", lines=[LOGISTICS]),
     Rule.of("training-max", "培育农村电商创业带头人累计占比", "max", "15", "error", lines=[TRAINING]),
 ]
-NOW = datetime(2026, 3, 2, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 2, tzinfo=UTC)
 
 
 def ruyuan(phase1_measures: dict[str, int] | None = None) -> ShareBook:

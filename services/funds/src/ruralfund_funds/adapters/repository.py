@@ -11,21 +11,42 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
 from ruralfund_common.ids import new_id
 
 from ..domain.audit import GENESIS_HASH, audit_hash, canonical
 from ..domain.awards import (
-    Award, AwardStatus, ItemInfo, Objection, Payee, PaymentOrder, PaymentStatus, ProgramView, Tranche, Window,
+    Award,
+    AwardStatus,
+    ItemInfo,
+    Objection,
+    Payee,
+    PaymentOrder,
+    PaymentStatus,
+    ProgramView,
+    Tranche,
+    Window,
 )
 from ..domain.ledger import Balance, Entry, Part, normal_side
 from ..domain.payments import Approval, PaymentContent
 from ..domain.ratios import Justification, Money, Phase, Rule, ShareBook, Spend
 
 __all__ = [
-    "lock_balances", "write_entries", "append_audit", "load_program", "load_awards", "insert_awards",
-    "save_awards", "save_objections", "load_objections_for", "GENESIS_HASH", "lock_award_key",
-    "file_unknown_objection", "load_shares", "load_spend", "rule_of", "phase_of",
+    "GENESIS_HASH",
+    "append_audit",
+    "file_unknown_objection",
+    "insert_awards",
+    "load_awards",
+    "load_objections_for",
+    "load_program",
+    "load_shares",
+    "load_spend",
+    "lock_award_key",
+    "lock_balances",
+    "phase_of",
+    "rule_of",
+    "save_awards",
+    "save_objections",
+    "write_entries",
 ]
 
 AUDIT_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('ruralfund.funds.audit'))"

@@ -15,8 +15,15 @@ from typing import Any
 
 from .ledger import Side, family_of, normal_side
 
-__all__ = ["GENESIS_HASH", "canonical", "audit_hash", "Problem", "verify_chain", "verify_postings",
-           "verify_entries_against_audit"]
+__all__ = [
+    "GENESIS_HASH",
+    "Problem",
+    "audit_hash",
+    "canonical",
+    "verify_chain",
+    "verify_entries_against_audit",
+    "verify_postings",
+]
 
 GENESIS_HASH = "0" * 64
 

@@ -17,15 +17,31 @@ from ruralfund_common.errors import Conflict, DomainError, NotFound
 
 from . import ledger as L
 from .payments import (
-    Approval, PaymentContent, bank_reference, check_can_approve, check_payable, is_fully_approved,
+    Approval,
+    PaymentContent,
+    bank_reference,
+    check_can_approve,
+    check_payable,
+    is_fully_approved,
     valid_approvals,
 )
 from .ratios import Justification, Money, ShareBook
 from .wording import AWARD_STATUS_ZH, PAYMENT_STATUS_ZH
 
 __all__ = [
-    "AwardStatus", "PaymentStatus", "Payee", "Window", "Objection", "PaymentOrder", "Award", "ProgramView",
-    "ItemInfo", "Fact", "LIVE_PAYMENT_STATUSES", "Tranche", "AWARD_KINDS",
+    "AWARD_KINDS",
+    "LIVE_PAYMENT_STATUSES",
+    "Award",
+    "AwardStatus",
+    "Fact",
+    "ItemInfo",
+    "Objection",
+    "Payee",
+    "PaymentOrder",
+    "PaymentStatus",
+    "ProgramView",
+    "Tranche",
+    "Window",
 ]
 
 AWARD_KINDS = ("award", "preallocation", "contract_payment")

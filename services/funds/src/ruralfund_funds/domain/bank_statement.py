@@ -19,7 +19,7 @@ from datetime import date
 from ruralfund_common.errors import InvalidInput
 from ruralfund_common.money import parse_yuan
 
-__all__ = ["StatementLine", "parse_statement", "COLUMNS", "MAX_STATEMENT_LINES", "MAX_STATEMENT_BYTES"]
+__all__ = ["COLUMNS", "MAX_STATEMENT_BYTES", "MAX_STATEMENT_LINES", "StatementLine", "parse_statement"]
 
 COLUMNS = ("value_date", "bank_txn_id", "account_no", "direction", "amount_yuan", "status", "reference",
            "counterparty_account", "counterparty_name")

@@ -19,8 +19,16 @@ from ruralfund_common.errors import Conflict, Forbidden
 
 from .wording import AWARD_STATUS_ZH
 
-__all__ = ["PaymentContent", "Approval", "APPROVER_ROLES", "check_can_approve", "is_fully_approved",
-           "valid_approvals", "check_payable", "bank_reference"]
+__all__ = [
+    "APPROVER_ROLES",
+    "Approval",
+    "PaymentContent",
+    "bank_reference",
+    "check_can_approve",
+    "check_payable",
+    "is_fully_approved",
+    "valid_approvals",
+]
 
 APPROVER_ROLES = ("leading_group", "contractor_signatory")
 

@@ -14,8 +14,17 @@ from . import ledger as L
 from .awards import Award, AwardStatus, Fact, Payee, PaymentStatus, ProgramView
 from .ledger import TITLES_ZH_BY_ACCOUNT
 
-__all__ = ["Resolution", "Adjustment", "Default", "release", "adjust", "preallocate", "declare_default", "repay",
-           "MAX_RESOLUTION_CHARS"]
+__all__ = [
+    "MAX_RESOLUTION_CHARS",
+    "Adjustment",
+    "Default",
+    "Resolution",
+    "adjust",
+    "declare_default",
+    "preallocate",
+    "release",
+    "repay",
+]
 
 MAX_RESOLUTION_CHARS = 200
 

@@ -31,8 +31,18 @@ from typing import Any
 from ruralfund_common.errors import Conflict, InvalidInput
 from ruralfund_common.money import format_yuan, yuan_zh
 
-__all__ = ["Rule", "Phase", "Spend", "Money", "RuleStatus", "Justification", "ShareBook", "MAX_JUSTIFICATION_CHARS",
-           "MAX_JUSTIFICATIONS", "percent"]
+__all__ = [
+    "MAX_JUSTIFICATIONS",
+    "MAX_JUSTIFICATION_CHARS",
+    "Justification",
+    "Money",
+    "Phase",
+    "Rule",
+    "RuleStatus",
+    "ShareBook",
+    "Spend",
+    "percent",
+]
 
 MAX_JUSTIFICATION_CHARS = 1000
 MAX_JUSTIFICATIONS = 20

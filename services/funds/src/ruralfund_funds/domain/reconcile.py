@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 
-__all__ = ["StatementRow", "PaymentRow", "AwardRow", "Mismatch", "reconcile"]
+__all__ = ["AwardRow", "Mismatch", "PaymentRow", "StatementRow", "reconcile"]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ruralfund_common.bootstrap import ServiceContext
 from ruralfund_common.logging import get_logger
 from ruralfund_common.telemetry import register_gauges
 
-__all__ = ["start_ledger_metrics", "stop_ledger_metrics", "LEDGER_METRICS_REFRESH_SECONDS"]
+__all__ = ["LEDGER_METRICS_REFRESH_SECONDS", "start_ledger_metrics", "stop_ledger_metrics"]
 
 LEDGER_METRICS_REFRESH_SECONDS = 15.0
 log = get_logger("ruralfund.funds.metrics")

@@ -7,15 +7,21 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 import asyncpg
-
 from ruralfund_common.calendar import CalendarYearUnknown, local_date
 from ruralfund_common.contracts import (
-    AwardReserved, BankInstruction, PaymentApproval, PaymentExecuted, PublicityWindowOpened, ReservationRefused,
+    AwardReserved,
+    BankInstruction,
+    PaymentApproval,
+    PaymentExecuted,
+    PublicityWindowOpened,
+    ReservationRefused,
 )
 from ruralfund_common.contracts.funds.award_revoked import AwardRevoked
 from ruralfund_common.contracts.funds.command_refused import CommandRefused
 from ruralfund_common.contracts.funds.contract_payment_executed import (
-    ContractPaymentExecuted, ContractPaymentRefused, RatioJustification,
+    ContractPaymentExecuted,
+    ContractPaymentRefused,
+    RatioJustification,
 )
 from ruralfund_common.contracts.funds.payment_failed import PaymentFailed
 from ruralfund_common.contracts.funds.payment_settled import PaymentSettled
@@ -27,8 +33,16 @@ from ..adapters import repository as repo
 from ..domain import ledger as L
 from ..domain.awards import Award, Fact, ProgramView, Window
 
-__all__ = ["today", "program_or_404", "lock_books", "write_books", "emit_facts", "emit_all", "compute_window",
-           "refusal_event"]
+__all__ = [
+    "compute_window",
+    "emit_all",
+    "emit_facts",
+    "lock_books",
+    "program_or_404",
+    "refusal_event",
+    "today",
+    "write_books",
+]
 
 
 def today(tx: Tx) -> date:
@@ -96,7 +110,7 @@ async def emit_all(tx: Tx, pending: list[tuple[Event, str, dict[str, str] | None
     pending.clear()
 
 
-def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | None, now: datetime):  # noqa: C901
+def _event_for(a: Award, f: Fact, books: L.Books | None, program: ProgramView | None, now: datetime):
     is_award = a.kind == "award" and a.claim_id is not None
     if f.kind == "reserved" and is_award:
         assert books is not None

@@ -16,7 +16,7 @@ from ruralfund_common.messaging import Tx
 from ._base import refusal_event
 from .ledger import seal
 
-__all__ = ["run_command", "Outcome"]
+__all__ = ["Outcome", "run_command"]
 
 Outcome = tuple[int, dict[str, Any]]
 

@@ -23,8 +23,15 @@ from ..domain.awards import Award, AwardStatus, Objection, Payee, ProgramView, T
 from ._base import compute_window, emit_facts, lock_books, write_books
 from .registry import registry_payee
 
-__all__ = ["open_program", "reserve_award", "reserve_contract_payment", "record_publication", "objection_filed",
-           "objection_resolved", "ProgramNotOpenYet"]
+__all__ = [
+    "ProgramNotOpenYet",
+    "objection_filed",
+    "objection_resolved",
+    "open_program",
+    "record_publication",
+    "reserve_award",
+    "reserve_contract_payment",
+]
 
 
 class ProgramNotOpenYet(Exception):

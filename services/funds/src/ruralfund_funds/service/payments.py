@@ -19,11 +19,28 @@ from ..domain.awards import Award
 from ..domain.bank_statement import StatementLine
 from ..domain.payee_bank import require_funds_is_home
 from ..domain.ratios import MAX_JUSTIFICATIONS, Justification, ShareBook
-from ._base import compute_window, emit_all, emit_facts, lock_books, program_or_404, refusal_event, today, write_books
+from ._base import (
+    compute_window,
+    emit_all,
+    emit_facts,
+    lock_books,
+    program_or_404,
+    refusal_event,
+    today,
+    write_books,
+)
 from .reads import payment_view
 
-__all__ = ["request_payment", "approve_payments", "ApprovalItem", "change_payee_bank", "settle_payment",
-           "fail_payment", "import_statement", "MAX_BATCH_APPROVALS"]
+__all__ = [
+    "MAX_BATCH_APPROVALS",
+    "ApprovalItem",
+    "approve_payments",
+    "change_payee_bank",
+    "fail_payment",
+    "import_statement",
+    "request_payment",
+    "settle_payment",
+]
 
 MAX_BATCH_APPROVALS = 500
 

@@ -19,7 +19,7 @@ from ..domain import program as P
 from ..domain.awards import Payee
 from ._base import emit_facts, lock_books, program_or_404, write_books
 
-__all__ = ["release_funds", "adjust_budget", "preallocate", "declare_default", "record_repayment"]
+__all__ = ["adjust_budget", "declare_default", "preallocate", "record_repayment", "release_funds"]
 
 
 async def _unused(tx: Tx, table: str, column: str, value: str) -> None:

@@ -16,8 +16,15 @@ from ..domain.journal import chart_account
 from ..domain.reconcile import AwardRow, PaymentRow, StatementRow, reconcile
 from .journal import account_names
 
-__all__ = ["award_view", "payment_view", "balances", "payee_statement", "postings", "adjustments_report",
-           "reconciliation"]
+__all__ = [
+    "adjustments_report",
+    "award_view",
+    "balances",
+    "payee_statement",
+    "payment_view",
+    "postings",
+    "reconciliation",
+]
 
 
 def _plain(row: asyncpg.Record | dict) -> dict[str, Any]:
@@ -57,7 +64,7 @@ async def payment_view(conn: asyncpg.Connection, payment_id: str) -> dict[str, A
             detail_zh=f"没有编号为 {payment_id} 的付款指令。")
     approvals = await conn.fetch("SELECT person, name, role, content_sha256, approved_at FROM approvals "
                                  "WHERE payment_id=$1 ORDER BY approved_at", pay["payment_id"])
-    iso = lambda v: v.isoformat() if v else None  # noqa: E731
+    iso = lambda v: v.isoformat() if v else None
     return {
         "payment_id": str(pay["payment_id"]), "award_id": pay["award_id"], "status": pay["status"],
         "amount_fen": pay["content"]["amount_fen"], "content": pay["content"], "content_sha256": pay["content_sha256"],

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-
 from ruralfund_common.auth import Principal
 from ruralfund_common.errors import NotFound
 from ruralfund_common.messaging import Tx
