@@ -294,7 +294,7 @@ def _stop_services(procs: dict[str, subprocess.Popen]) -> None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
-    for svc, proc in procs.items():
+    for proc in procs.values():
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

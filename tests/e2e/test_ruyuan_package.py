@@ -118,8 +118,8 @@ async def _paid(claims: httpx.AsyncClient, contract_id: str, code: str) -> dict[
 
 
 async def test_a_ruyuan_package_from_contract_to_final_payment(nats_url, database_url, namespace, tmp_path):
-    kw = dict(nats_url=nats_url, database_url=database_url, namespace=namespace,
-              dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
+    kw = {"nats_url": nats_url, "database_url": database_url, "namespace": namespace,
+          "dev_clock_file": tmp_path / "clock.json", "calendar_dir": tmp_path / "calendar"}
     async with running_service(claims_app, service_settings("claims", **kw)) as claims, \
             running_service(funds_app, service_settings("funds", **kw)) as funds:
         await _open_program(claims, funds)

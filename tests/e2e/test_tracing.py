@@ -44,11 +44,11 @@ def spans():
 
 
 async def test_one_trace_spans_claim_approval_to_payment(spans, nats_url, database_url, namespace, tmp_path):
-    kw = dict(nats_url=nats_url, database_url=database_url, namespace=namespace,
-              dev_clock_file=tmp_path / "clock.json", calendar_dir=tmp_path / "calendar")
+    kw = {"nats_url": nats_url, "database_url": database_url, "namespace": namespace,
+          "dev_clock_file": tmp_path / "clock.json", "calendar_dir": tmp_path / "calendar"}
     async with running_service(claims_app, service_settings("claims", **kw)) as claims, \
             running_service(funds_app, service_settings("funds", **kw)) as funds, \
-            running_service(notify_app, service_settings("notify", **kw)) as notify:
+            running_service(notify_app, service_settings("notify", **kw)):
         await funds.post("/admin/clock", json={"set_to": "2026-03-02T02:00:00Z"}, headers=bearer(ADMIN))
         r = await claims.post("/programs", content=(REPO / "programs/xinping-2021.yaml").read_bytes(),
                               headers={**bearer(ADMIN), "Content-Type": "application/yaml"})
@@ -77,7 +77,7 @@ async def test_one_trace_spans_claim_approval_to_payment(spans, nats_url, databa
         (trace_id,) = approval
         for hop in ("consume claims.evt.claim_approved.v1", "consume notify.evt.publicity_published.v1",
                     "consume funds.evt.publicity_window_opened.v1"):
-            assert trace_id in await eventually(lambda: trace_of(hop), timeout=10), f"{hop} is not in the approval's trace"
+            assert trace_id in await eventually(lambda hop=hop: trace_of(hop), timeout=10), f"{hop} is not in the approval's trace"
 
         # the payment, days later and by other people, still belongs to the award's trace
         r = await funds.post("/programs/xinping-2021/releases", headers=bearer(FINANCE),

@@ -225,7 +225,7 @@ async def test_the_matrix_names_every_route_and_every_route_declares_roles(claim
         f"{m} {p}"
         for m, p, _, _ in _endpoints(
             {"claim": "{claim_id}", "file": "{file_id}", "contract": "{contract_id}",
-             "contract_file": "{file_id}"}  # fmt: skip
+             "contract_file": "{file_id}"}
         )
     }
     normalised = {

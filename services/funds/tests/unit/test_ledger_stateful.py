@@ -167,7 +167,7 @@ class LedgerMachine(RuleBasedStateMachine):
                                                             self.today))
         for person in (leader, signatory):
             if award.payment is not None and award.payment.status is PaymentStatus.AWAITING_APPROVAL:
-                result = self._attempt(lambda: self.book.approve(
+                result = self._attempt(lambda person=person: self.book.approve(
                     award.award_id, award.payment.payment_id, person, PEOPLE[person], award.content().sha256(),
                     self.now, self.today))
                 if isinstance(result, list) and any(f.kind == "executed" for f in result):

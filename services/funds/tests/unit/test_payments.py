@@ -52,7 +52,7 @@ def test_approvals_of_old_content_do_not_count():
 
 @pytest.mark.parametrize("today,ok", [(date(2026, 3, 6), False), (date(2026, 3, 7), True)])
 def test_payable_only_from_the_day_after_the_window(today, ok):
-    kwargs = dict(status="in_publicity", requires_publicity=True, payable_from=date(2026, 3, 7), today_local=today)
+    kwargs = {"status": "in_publicity", "requires_publicity": True, "payable_from": date(2026, 3, 7), "today_local": today}
     if ok:
         check_payable(**kwargs)
     else:

@@ -102,8 +102,8 @@ class Messaging:
         self.clock = clock
         self.nats_url = nats_url
         self.max_deliver = max_deliver
-        self._relay_args = dict(batch_size=outbox_batch_size, poll_seconds=outbox_poll_seconds,
-                                retention_days=outbox_retention_days)
+        self._relay_args = {"batch_size": outbox_batch_size, "poll_seconds": outbox_poll_seconds,
+                            "retention_days": outbox_retention_days}
         # The broker is used to describe our channels (AsyncAPI); it is never connected.
         self.broker = NatsBroker(nats_servers(nats_url), log_level=logging.DEBUG)
         self._handlers: list[tuple[str, type[Event], Handler, str]] = []

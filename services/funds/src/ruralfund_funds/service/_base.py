@@ -198,9 +198,11 @@ def _executed(a: Award, program: ProgramView, now: datetime):
 
 def _bank_outcome(a: Award, f: Fact, now: datetime):
     order = next(o for o in [a.payment, *a.closed_payments] if o is not None and o.payment_id == f.payment_id)
-    common = dict(payment_id=order.payment_id, award_id=a.award_id, claim_id=a.claim_id, program_code=a.program_code,
-                  payee_credit_code=a.payee.credit_code, amount_fen=a.amount_fen, bank_reference=order.bank_reference,
-                  source=f.source)
+    common = {
+        "payment_id": order.payment_id, "award_id": a.award_id, "claim_id": a.claim_id,
+        "program_code": a.program_code, "payee_credit_code": a.payee.credit_code, "amount_fen": a.amount_fen,
+        "bank_reference": order.bank_reference, "source": f.source,
+    }
     if f.kind == "settled":
         return PaymentSettled(**common, bank_txn_id=order.bank_txn_id or "", settled_at=now)
     return PaymentFailed(**common, code=f.code, reason=f.reason or f.code, failed_at=now)
