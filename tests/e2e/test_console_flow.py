@@ -38,6 +38,7 @@ from ruralfund_common.testing.browser import (
     VIEWPORTS,
     check_page,
     chromium_path,
+    fill_registration,
     sign_in,
     sign_out,
 )
@@ -151,15 +152,8 @@ async def test_the_xinping_flow_through_the_console_in_chromium(system, console,
             await page.get_by_role("link", name="本企业登记与收款账户").first.click()
             await expect(page.get_by_role("heading", name="本企业登记与收款账户")).to_be_visible()
             await look("enterprise-registration")
-            await page.get_by_label("统一社会信用代码").fill(CREDIT_CODE)
-            await page.get_by_label("企业名称").fill(ENTERPRISE)
-            await page.get_by_label("申报的示范项目").select_option("xinping-2021")
-            await page.get_by_label("联系人").fill("李华")
-            await page.get_by_label("联系电话").fill("0877-7012345")
-            await page.get_by_label("电子邮箱").fill("li@packaging.example")
-            await page.get_by_label("开户银行").fill("中国农业银行新平县支行")
-            await page.get_by_label("银行账号").fill("6228480000000000001")
-            await page.get_by_role("button", name="提交登记").click()
+            await fill_registration(page, credit_code=CREDIT_CODE, name=ENTERPRISE, email="li@packaging.example",
+                                    account_no="6228480000000000001")
             await expect(page.get_by_role("status")).to_contain_text("已保存")
             await look("enterprise-registered")
             await page.get_by_role("link", name="新建申报").first.click()

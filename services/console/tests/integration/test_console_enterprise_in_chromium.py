@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 from ruralfund_common.auth import Role
+from ruralfund_common.testing.browser import fill_registration
 from ruralfund_common.testing.services import bearer, person
 from ruralfund_common.testing.wait import eventually
 
@@ -35,15 +36,9 @@ async def test_an_enterprise_registers_and_claims_with_a_pdf_in_chromium(world, 
         await page.get_by_role("button", name="登录").click()
         await page.get_by_role("link", name="本企业登记与收款账户").first.click()
         await expect(page.get_by_role("heading", name="本企业登记与收款账户")).to_be_visible()
-        await page.get_by_label("统一社会信用代码").fill(ENTERPRISE_CODE[:17] + ("0" if ENTERPRISE_CODE[17] != "0" else "1"))
-        await page.get_by_label("企业名称").fill("新平礼好农业有限公司")
-        await page.get_by_label("申报的示范项目").select_option("xinping-2021")
-        await page.get_by_label("联系人").fill("李华")
-        await page.get_by_label("联系电话").fill("0877-7012345")
-        await page.get_by_label("电子邮箱").fill("lihua@example.cn")
-        await page.get_by_label("开户银行").fill("中国农业银行新平县支行")
-        await page.get_by_label("银行账号").fill("6228 4800 0000 0000 017")
-        await page.get_by_role("button", name="提交登记").click()
+        wrong_check_character = ENTERPRISE_CODE[:17] + ("0" if ENTERPRISE_CODE[17] != "0" else "1")
+        await fill_registration(page, credit_code=wrong_check_character, name="新平礼好农业有限公司",
+                                email="lihua@example.cn", account_no="6228 4800 0000 0000 017")
         await expect(page.locator("#f-credit_code-error")).to_contain_text(f"第18位校验码应为 {ENTERPRISE_CODE[17]}")
         await _shoot("registration-error")
         await page.get_by_label("统一社会信用代码").fill(ENTERPRISE_CODE)

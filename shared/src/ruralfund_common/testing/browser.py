@@ -11,8 +11,8 @@ from typing import Any, Final
 
 from .axe import assert_accessible
 
-__all__ = ["CHROMIUM_ARGS", "CHROMIUM_ENV", "DESKTOP", "PHONE", "VIEWPORTS", "check_page", "chromium_path", "sign_in",
-           "sign_out"]
+__all__ = ["CHROMIUM_ARGS", "CHROMIUM_ENV", "DESKTOP", "PHONE", "VIEWPORTS", "check_page", "chromium_path",
+           "fill_registration", "sign_in", "sign_out"]
 
 CHROMIUM_ENV: Final = "RURALFUND_CHROMIUM"
 # Chromium in a container: no sandbox (no user namespaces), no GPU, nothing phoning home.
@@ -77,3 +77,18 @@ async def sign_out(page: Any) -> None:
 
     await page.get_by_role("button", name="退出登录").click()
     await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+
+
+async def fill_registration(page: Any, *, credit_code: str, name: str, email: str, account_no: str,
+                            program: str = "xinping-2021") -> None:
+    """Fills the enterprise's registration form (本企业登记与收款账户) as its contact 李华 would
+    and submits it; the caller checks the outcome (已保存, or an error beside a field)."""
+    await page.get_by_label("统一社会信用代码").fill(credit_code)
+    await page.get_by_label("企业名称").fill(name)
+    await page.get_by_label("申报的示范项目").select_option(program)
+    await page.get_by_label("联系人").fill("李华")
+    await page.get_by_label("联系电话").fill("0877-7012345")
+    await page.get_by_label("电子邮箱").fill(email)
+    await page.get_by_label("开户银行").fill("中国农业银行新平县支行")
+    await page.get_by_label("银行账号").fill(account_no)
+    await page.get_by_role("button", name="提交登记").click()
