@@ -58,6 +58,7 @@ def matrix(pid: str) -> list[tuple[str, str, object, set[Role]]]:
         ("GET", f"{P}/journal", None, READ),
         ("GET", f"{P}/adjustments", None, READ),
         ("GET", f"{P}/reconciliation", None, READ),
+        ("GET", f"{P}/releases", None, READ),
         ("GET", f"{P}/payees/{CC}/statement", None, READ | {Role.ENTERPRISE}),
     ]
 
