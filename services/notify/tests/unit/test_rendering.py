@@ -117,3 +117,10 @@ def test_a_missing_value_fails_instead_of_rendering_blank() -> None:
 def test_html_environment_escapes_and_text_environment_does_not() -> None:
     assert jinja_environment(True).from_string("{{ v }}").render(v="<b>") == "&lt;b&gt;"
     assert jinja_environment(False).from_string("{{ v }}").render(v="<b>") == "<b>"
+
+
+def test_an_item_name_with_its_own_quotes_nests_them_the_chinese_way() -> None:
+    from ruralfund_notify.domain.formatting import inner_quotes
+
+    assert inner_quotes("“新平礼好”公共品牌升级打造") == "‘新平礼好’公共品牌升级打造"
+    assert inner_quotes("带货主播孵化培训") == "带货主播孵化培训"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from ruralfund_common.calendar import COUNTY_TZ, date_zh
 from ruralfund_common.money import yuan_zh
 
-__all__ = ["cn_date", "cn_datetime", "rfc3339", "yuan"]
+__all__ = ["cn_date", "cn_datetime", "inner_quotes", "rfc3339", "yuan"]
 
 
 # The shared Chinese forms under the names notify's templates and mails use.
@@ -28,3 +28,9 @@ def rfc3339(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("instant must be timezone-aware")
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def inner_quotes(text: str) -> str:
+    """Text about to be put inside “…”: its own double quotes become single ones, as Chinese
+    nests them (“‘新平礼好’公共品牌升级打造”, not ““新平礼好”公共品牌升级打造”)."""
+    return text.replace("“", "‘").replace("”", "’")

@@ -14,7 +14,7 @@ from typing import Any, Final
 import jinja2
 
 from .emails import EmailTemplate, RenderedEmail
-from .formatting import cn_date, cn_datetime, rfc3339, yuan
+from .formatting import cn_date, cn_datetime, inner_quotes, rfc3339, yuan
 from .masking import mask_bank_account
 from .objections import mask_email
 from .sla import SlaSummary
@@ -258,6 +258,7 @@ def jinja_environment(autoescape: bool) -> jinja2.Environment:
         yuan=yuan,
         cn_date=cn_date,
         cn_datetime=cn_datetime,
+        inner_quotes=inner_quotes,
         mask_account=mask_bank_account,
         mask_email=mask_email,
         rfc3339=rfc3339,
