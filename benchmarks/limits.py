@@ -82,6 +82,21 @@ def _require_loopback(url: str, allow_remote: bool) -> None:
         )
 
 
+async def _stream_ready(js: Any, stream: str, timeout_s: float = 30.0) -> None:
+    """A new replicated stream answers publishes only once it has a leader and its copies are
+    current: measuring before that measures an election (NoStreamResponseError under load)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        info = await js.stream_info(stream)
+        cluster = info.cluster
+        if cluster is None or (cluster.leader and all(r.current for r in cluster.replicas or [])):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"stream {stream} has no leader or current copies after {timeout_s:.0f} s")
+        await asyncio.sleep(0.1)
+
+
 async def measure_nats_publish_rate(
     url: str, seconds: float, in_flight: int = 1, *, allow_remote: bool = False, replicas: int = 1
 ) -> float:
@@ -107,6 +122,7 @@ async def measure_nats_publish_rate(
             name=stream, subjects=[subject], storage=js_api.StorageType.FILE,
             max_msgs=MAX_MESSAGES + WARMUP_OPS + in_flight, num_replicas=replicas,
         )
+        await _stream_ready(js, stream)
         try:
             for i in range(WARMUP_OPS):
                 await js.publish(subject, PAYLOAD, headers={"Nats-Msg-Id": f"w-{run}-{i}"})

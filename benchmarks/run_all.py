@@ -92,7 +92,7 @@ def _approval(r: dict[str, Any]) -> list[Row]:
 
 def _startup(r: dict[str, Any]) -> list[Row]:
     rows = [Row("`ruralfund dev` -> all services ready", r["ready_s"], "s",
-                "import floor (4 procs), s", r["import_floor_s"], r["ready_over_floor"], "< 10 s",
+                "import floor (5 procs), s", r["import_floor_s"], r["ready_over_floor"], "< 10 s",
                 r["ready_s"] < 10)]
     for svc, mib in r["idle_rss_mib"].items():
         rows.append(Row(f"idle RSS, {svc}", mib, "MiB", "RSS after import, MiB",

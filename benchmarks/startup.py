@@ -39,7 +39,7 @@ from ruralfund_common.testing.infra import create_database, drop_database, is_lo
 
 from benchmarks.procs import REPO, rss_kib
 
-SERVICES: Final = ("claims", "funds", "logistics", "notify")
+SERVICES: Final = ("claims", "funds", "logistics", "notify", "console")  # what `ruralfund dev` runs
 READY_TIMEOUT_S: Final = 120.0
 DEFAULT_IDLE_S: Final = 5.0
 MAX_IDLE_S: Final = 60.0
